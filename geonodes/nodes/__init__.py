@@ -1,0 +1,62 @@
+"""Node registry: one small evaluation function per Blender node type.
+
+`@node(...)` declares a node type's sockets (Blender identifiers, types, defaults), its
+properties with their defaults and allowed values, and registers the function that evaluates
+it. The function receives a `NodeEval` (lazy access to converted inputs, properties, batch
+info) and returns {output identifier: value}.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class SocketSpec:
+    identifier: str
+    type: str
+    default: object = None
+    multi: bool = False
+
+
+@dataclass
+class NodeSpec:
+    type: str
+    sockets: Callable  # props -> (inputs [SocketSpec], outputs [SocketSpec])
+    properties: dict = field(default_factory=dict)  # name -> default
+    choices: dict = field(default_factory=dict)  # name -> allowed values
+    evaluate: Callable | None = None
+
+
+REGISTRY: dict[str, NodeSpec] = {}
+
+# Node types the evaluator handles itself (they are about groups, not values).
+GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
+
+
+def S(identifier: str, type_: str, default=None, multi: bool = False) -> SocketSpec:
+    return SocketSpec(identifier, type_, default, multi)
+
+
+def node(type_: str, inputs=(), outputs=(), properties=None, choices=None, sockets=None):
+    """Register `fn` as the evaluator of Blender node type `type_`."""
+
+    def register(fn):
+        static = (list(inputs), list(outputs))
+        REGISTRY[type_] = NodeSpec(
+            type=type_,
+            sockets=sockets if sockets is not None else (lambda props: static),
+            properties=dict(properties or {}),
+            choices=dict(choices or {}),
+            evaluate=fn,
+        )
+        return fn
+
+    return register
+
+
+def _load_all() -> None:
+    from . import geometry_nodes, math_nodes, primitive_nodes  # noqa: F401  (registration)
+
+
+_load_all()

@@ -1,0 +1,340 @@
+"""Single-value nodes: Math, Vector Math, Combine/Separate XYZ, inputs, Compare, value Switch.
+
+Operations follow Blender's "safe" definitions (division by zero gives 0, sqrt of a negative
+gives 0, ...), so programs that rely on them evaluate as in Blender.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import S, node
+
+
+def _safe_div(a, b):
+    nz = b != 0
+    return torch.where(nz, a / torch.where(nz, b, torch.ones_like(b)), torch.zeros_like(a))
+
+
+def _safe_sqrt(a):
+    pos = a > 0
+    return torch.where(pos, torch.sqrt(torch.where(pos, a, torch.ones_like(a))), torch.zeros_like(a))
+
+
+def _safe_pow(a, b):
+    bad = (a < 0) & (b != torch.trunc(b))
+    base = torch.where(bad, torch.ones_like(a), a)
+    return torch.where(bad, torch.zeros_like(a), torch.pow(base, b))
+
+
+def _safe_log(a, base):
+    ok = (a > 0) & (base > 0)
+    one = torch.ones_like(a)
+    num = torch.log(torch.where(ok, a, one))
+    den = torch.log(torch.where(ok, base, one * 2))
+    return torch.where(ok, _safe_div(num, den), torch.zeros_like(a))
+
+
+def _safe_mod(a, b):  # C fmodf: sign of a
+    nz = b != 0
+    bb = torch.where(nz, b, torch.ones_like(b))
+    return torch.where(nz, torch.fmod(a, bb), torch.zeros_like(a))
+
+
+def _floored_mod(a, b):
+    nz = b != 0
+    bb = torch.where(nz, b, torch.ones_like(b))
+    return torch.where(nz, a - torch.floor(a / bb) * bb, torch.zeros_like(a))
+
+
+def _wrap(v, vmax, vmin):
+    rng = vmax - vmin
+    nz = rng != 0
+    rr = torch.where(nz, rng, torch.ones_like(rng))
+    return torch.where(nz, v - rr * torch.floor((v - vmin) / rr), vmin)
+
+
+def _snap(a, b):
+    return torch.floor(_safe_div(a, b)) * b
+
+
+def _pingpong(a, b):
+    nz = b != 0
+    bb = torch.where(nz, b, torch.ones_like(b))
+    x = (a - bb) / (bb * 2)
+    return torch.where(nz, torch.abs((x - torch.floor(x)) * bb * 2 - bb), torch.zeros_like(a))
+
+
+def _smoothmin(a, b, c):
+    nz = c != 0
+    cc = torch.where(nz, c, torch.ones_like(c))
+    h = torch.clamp(cc - torch.abs(a - b), min=0.0) / cc
+    return torch.where(nz, torch.minimum(a, b) - h * h * h * cc * (1.0 / 6.0), torch.minimum(a, b))
+
+
+def _sign(a):
+    return torch.sign(a)
+
+
+FLT_EPSILON = 1.1920928955078125e-07
+
+MATH_OPS = {
+    "ADD": lambda a, b, c: a + b,
+    "SUBTRACT": lambda a, b, c: a - b,
+    "MULTIPLY": lambda a, b, c: a * b,
+    "DIVIDE": lambda a, b, c: _safe_div(a, b),
+    "MULTIPLY_ADD": lambda a, b, c: a * b + c,
+    "POWER": lambda a, b, c: _safe_pow(a, b),
+    "LOGARITHM": lambda a, b, c: _safe_log(a, b),
+    "SQRT": lambda a, b, c: _safe_sqrt(a),
+    "INVERSE_SQRT": lambda a, b, c: _safe_div(torch.ones_like(a), _safe_sqrt(a)),
+    "ABSOLUTE": lambda a, b, c: torch.abs(a),
+    "EXPONENT": lambda a, b, c: torch.exp(a),
+    "MINIMUM": lambda a, b, c: torch.minimum(a, b),
+    "MAXIMUM": lambda a, b, c: torch.maximum(a, b),
+    "LESS_THAN": lambda a, b, c: (a < b).to(a.dtype),
+    "GREATER_THAN": lambda a, b, c: (a > b).to(a.dtype),
+    "SIGN": lambda a, b, c: _sign(a),
+    "COMPARE": lambda a, b, c: ((a == b) | (torch.abs(a - b) <= torch.clamp(c, min=FLT_EPSILON))).to(a.dtype),
+    "SMOOTH_MIN": lambda a, b, c: _smoothmin(a, b, c),
+    "SMOOTH_MAX": lambda a, b, c: -_smoothmin(-a, -b, c),
+    "ROUND": lambda a, b, c: torch.floor(a + 0.5),
+    "FLOOR": lambda a, b, c: torch.floor(a),
+    "CEIL": lambda a, b, c: torch.ceil(a),
+    "TRUNC": lambda a, b, c: torch.trunc(a),
+    "FRACT": lambda a, b, c: a - torch.floor(a),
+    "MODULO": lambda a, b, c: _safe_mod(a, b),
+    "FLOORED_MODULO": lambda a, b, c: _floored_mod(a, b),
+    "WRAP": lambda a, b, c: _wrap(a, b, c),
+    "SNAP": lambda a, b, c: _snap(a, b),
+    "PINGPONG": lambda a, b, c: _pingpong(a, b),
+    "SINE": lambda a, b, c: torch.sin(a),
+    "COSINE": lambda a, b, c: torch.cos(a),
+    "TANGENT": lambda a, b, c: torch.tan(a),
+    "ARCSINE": lambda a, b, c: torch.asin(torch.clamp(a, -1.0, 1.0)),
+    "ARCCOSINE": lambda a, b, c: torch.acos(torch.clamp(a, -1.0, 1.0)),
+    "ARCTANGENT": lambda a, b, c: torch.atan(a),
+    "ARCTAN2": lambda a, b, c: torch.atan2(a, b),
+    "SINH": lambda a, b, c: torch.sinh(a),
+    "COSH": lambda a, b, c: torch.cosh(a),
+    "TANH": lambda a, b, c: torch.tanh(a),
+    "RADIANS": lambda a, b, c: a * (math.pi / 180.0),
+    "DEGREES": lambda a, b, c: a * (180.0 / math.pi),
+}
+
+
+@node(
+    "ShaderNodeMath",
+    inputs=[S("Value", "FLOAT", 0.5), S("Value_001", "FLOAT", 0.5), S("Value_002", "FLOAT", 0.5)],
+    outputs=[S("Value", "FLOAT")],
+    properties={"operation": "ADD", "use_clamp": False},
+    choices={"operation": tuple(MATH_OPS)},
+)
+def math_node(n):
+    out = MATH_OPS[n.props["operation"]](n.get("Value"), n.get("Value_001"), n.get("Value_002"))
+    if n.props["use_clamp"]:
+        out = torch.clamp(out, 0.0, 1.0)
+    return {"Value": out}
+
+
+def _dot(a, b):
+    return (a * b).sum(-1)
+
+
+def _length(a):
+    return _safe_sqrt(_dot(a, a))
+
+
+def _normalize(a):
+    return _safe_div(a, _length(a)[:, None].expand_as(a))
+
+
+def _project(a, b):
+    return b * _safe_div(_dot(a, b), _dot(b, b))[:, None]
+
+
+def _reflect(a, b):
+    n = _normalize(b)
+    return a - 2.0 * _dot(n, a)[:, None] * n
+
+
+def _refract(a, b, eta):
+    n = _normalize(b)
+    d = _dot(n, a)
+    k = 1.0 - eta * eta * (1.0 - d * d)
+    ok = k >= 0
+    out = eta[:, None] * a - (eta * d + _safe_sqrt(k))[:, None] * n
+    return torch.where(ok[:, None], out, torch.zeros_like(a))
+
+
+def _faceforward(a, b, c):
+    return torch.where((_dot(c, b) < 0)[:, None], a, -a)
+
+
+VECTOR_OPS = {  # name -> (fn(a, b, c, scale), output socket)
+    "ADD": (lambda a, b, c, s: a + b, "Vector"),
+    "SUBTRACT": (lambda a, b, c, s: a - b, "Vector"),
+    "MULTIPLY": (lambda a, b, c, s: a * b, "Vector"),
+    "DIVIDE": (lambda a, b, c, s: _safe_div(a, b), "Vector"),
+    "MULTIPLY_ADD": (lambda a, b, c, s: a * b + c, "Vector"),
+    "CROSS_PRODUCT": (lambda a, b, c, s: torch.cross(a, b, dim=-1), "Vector"),
+    "PROJECT": (lambda a, b, c, s: _project(a, b), "Vector"),
+    "REFLECT": (lambda a, b, c, s: _reflect(a, b), "Vector"),
+    "REFRACT": (lambda a, b, c, s: _refract(a, b, s), "Vector"),
+    "FACEFORWARD": (lambda a, b, c, s: _faceforward(a, b, c), "Vector"),
+    "DOT_PRODUCT": (lambda a, b, c, s: _dot(a, b), "Value"),
+    "DISTANCE": (lambda a, b, c, s: _length(a - b), "Value"),
+    "LENGTH": (lambda a, b, c, s: _length(a), "Value"),
+    "SCALE": (lambda a, b, c, s: a * s[:, None], "Vector"),
+    "NORMALIZE": (lambda a, b, c, s: _normalize(a), "Vector"),
+    "ABSOLUTE": (lambda a, b, c, s: torch.abs(a), "Vector"),
+    "POWER": (lambda a, b, c, s: _safe_pow(a, b), "Vector"),
+    "SIGN": (lambda a, b, c, s: _sign(a), "Vector"),
+    "MINIMUM": (lambda a, b, c, s: torch.minimum(a, b), "Vector"),
+    "MAXIMUM": (lambda a, b, c, s: torch.maximum(a, b), "Vector"),
+    "FLOOR": (lambda a, b, c, s: torch.floor(a), "Vector"),
+    "CEIL": (lambda a, b, c, s: torch.ceil(a), "Vector"),
+    "FRACT": (lambda a, b, c, s: a - torch.floor(a), "Vector"),
+    "MODULO": (lambda a, b, c, s: _safe_mod(a, b), "Vector"),
+    "WRAP": (lambda a, b, c, s: _wrap(a, b, c), "Vector"),
+    "SNAP": (lambda a, b, c, s: _snap(a, b), "Vector"),
+    "SINE": (lambda a, b, c, s: torch.sin(a), "Vector"),
+    "COSINE": (lambda a, b, c, s: torch.cos(a), "Vector"),
+    "TANGENT": (lambda a, b, c, s: torch.tan(a), "Vector"),
+}
+
+
+@node(
+    "ShaderNodeVectorMath",
+    inputs=[
+        S("Vector", "VECTOR", (0.0, 0.0, 0.0)),
+        S("Vector_001", "VECTOR", (0.0, 0.0, 0.0)),
+        S("Vector_002", "VECTOR", (0.0, 0.0, 0.0)),
+        S("Scale", "FLOAT", 1.0),
+    ],
+    outputs=[S("Vector", "VECTOR"), S("Value", "FLOAT")],
+    properties={"operation": "ADD"},
+    choices={"operation": tuple(VECTOR_OPS)},
+)
+def vector_math_node(n):
+    fn, out = VECTOR_OPS[n.props["operation"]]
+    value = fn(n.get("Vector"), n.get("Vector_001"), n.get("Vector_002"), n.get("Scale"))
+    if out == "Vector":
+        return {"Vector": value, "Value": torch.zeros_like(value[:, 0])}
+    return {"Vector": torch.zeros(value.shape[0], 3, dtype=value.dtype, device=value.device), "Value": value}
+
+
+@node(
+    "ShaderNodeCombineXYZ",
+    inputs=[S("X", "FLOAT", 0.0), S("Y", "FLOAT", 0.0), S("Z", "FLOAT", 0.0)],
+    outputs=[S("Vector", "VECTOR")],
+)
+def combine_xyz(n):
+    return {"Vector": torch.stack([n.get("X"), n.get("Y"), n.get("Z")], dim=-1)}
+
+
+@node(
+    "ShaderNodeSeparateXYZ",
+    inputs=[S("Vector", "VECTOR", (0.0, 0.0, 0.0))],
+    outputs=[S("X", "FLOAT"), S("Y", "FLOAT"), S("Z", "FLOAT")],
+)
+def separate_xyz(n):
+    x, y, z = n.get("Vector").unbind(-1)
+    return {"X": x, "Y": y, "Z": z}
+
+
+@node("ShaderNodeValue", outputs=[S("Value", "FLOAT")], properties={"value": 0.5})
+def value_input(n):
+    return {"Value": n.constant(n.props["value"], "FLOAT")}
+
+
+@node("FunctionNodeInputInt", outputs=[S("Integer", "INT")], properties={"integer": 0})
+def int_input(n):
+    return {"Integer": n.constant(n.props["integer"], "INT")}
+
+
+@node("FunctionNodeInputBool", outputs=[S("Boolean", "BOOLEAN")], properties={"boolean": False})
+def bool_input(n):
+    return {"Boolean": n.constant(n.props["boolean"], "BOOLEAN")}
+
+
+@node("FunctionNodeInputVector", outputs=[S("Vector", "VECTOR")], properties={"vector": (0.0, 0.0, 0.0)})
+def vector_input(n):
+    return {"Vector": n.constant(n.props["vector"], "VECTOR")}
+
+
+SWITCH_TYPES = ("FLOAT", "INT", "BOOLEAN", "VECTOR", "ROTATION", "GEOMETRY")
+
+
+def _switch_sockets(props):
+    t = props["input_type"]
+    default = {"FLOAT": 0.0, "INT": 0, "BOOLEAN": False, "VECTOR": (0.0, 0.0, 0.0),
+               "ROTATION": (0.0, 0.0, 0.0), "GEOMETRY": None}[t]
+    return (
+        [S("Switch", "BOOLEAN", False), S("False", t, default), S("True", t, default)],
+        [S("Output", t)],
+    )
+
+
+@node(
+    "GeometryNodeSwitch",
+    sockets=_switch_sockets,
+    properties={"input_type": "GEOMETRY"},
+    choices={"input_type": SWITCH_TYPES},
+)
+def switch_node(n):
+    from ..geometry import select
+
+    cond = n.get("Switch")
+    if n.props["input_type"] == "GEOMETRY":
+        return {"Output": select(cond, lambda: n.get("True"), lambda: n.get("False"))}
+    # Single values: evaluate only the branches some row needs.
+    if bool(cond.all()):
+        return {"Output": n.get("True")}
+    if not bool(cond.any()):
+        return {"Output": n.get("False")}
+    t, f = n.get("True"), n.get("False")
+    c = cond[:, None] if t.dim() == 2 else cond
+    return {"Output": torch.where(c, t, f)}
+
+
+COMPARE_OPS = ("LESS_THAN", "LESS_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL")
+
+
+def _compare_sockets(props):
+    t = props["data_type"]
+    if t == "FLOAT":
+        ab = [S("A", "FLOAT", 0.0), S("B", "FLOAT", 0.0)]
+    elif t == "INT":
+        ab = [S("A_INT", "INT", 0), S("B_INT", "INT", 0)]
+    else:
+        ab = [S("A_VEC3", "VECTOR", (0.0, 0.0, 0.0)), S("B_VEC3", "VECTOR", (0.0, 0.0, 0.0))]
+    return ab + [S("Epsilon", "FLOAT", 0.001)], [S("Result", "BOOLEAN")]
+
+
+@node(
+    "FunctionNodeCompare",
+    sockets=_compare_sockets,
+    properties={"data_type": "FLOAT", "operation": "GREATER_THAN", "mode": "ELEMENT"},
+    choices={"data_type": ("FLOAT", "INT", "VECTOR"), "operation": COMPARE_OPS, "mode": ("ELEMENT",)},
+)
+def compare_node(n):
+    t, op = n.props["data_type"], n.props["operation"]
+    a_id, b_id = {"FLOAT": ("A", "B"), "INT": ("A_INT", "B_INT"), "VECTOR": ("A_VEC3", "B_VEC3")}[t]
+    a, b = n.get(a_id), n.get(b_id)
+    if t == "VECTOR":  # element-wise mode: every component must satisfy the comparison
+        eps = n.get("Epsilon")[:, None]
+        res = {
+            "LESS_THAN": a < b, "LESS_EQUAL": a <= b, "GREATER_THAN": a > b, "GREATER_EQUAL": a >= b,
+            "EQUAL": torch.abs(a - b) <= eps, "NOT_EQUAL": torch.abs(a - b) > eps,
+        }[op]
+        return {"Result": res.all(-1) if op != "NOT_EQUAL" else res.any(-1)}
+    if op in ("EQUAL", "NOT_EQUAL") and t == "FLOAT":
+        eq = torch.abs(a - b) <= n.get("Epsilon")
+        return {"Result": eq if op == "EQUAL" else ~eq}
+    res = {
+        "LESS_THAN": a < b, "LESS_EQUAL": a <= b, "GREATER_THAN": a > b, "GREATER_EQUAL": a >= b,
+        "EQUAL": a == b, "NOT_EQUAL": a != b,
+    }[op]
+    return {"Result": res}

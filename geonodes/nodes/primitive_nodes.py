@@ -1,0 +1,155 @@
+"""Mesh primitive nodes. Topology comes from the integer inputs, so rows are grouped by them;
+positions are computed (batched, differentiable) by `geonodes.primitives`."""
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from .. import primitives
+from ..geometry import GeomStruct, Part, Piecewise, Prim, split_by
+from . import S, node
+
+FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
+
+
+@functools.lru_cache(maxsize=4096)
+def _topology(fn_name: str, config: tuple, float_shapes: tuple):
+    """(num_vertices, face_offsets, face_vertices) of a primitive config, from a 1-row build."""
+    dummy = [torch.ones((1,) + shape, dtype=torch.float64) for shape in float_shapes]
+    mesh = getattr(primitives, fn_name)(*dummy, *config)
+    return mesh.vertices.shape[1], mesh.face_offsets.cpu(), mesh.face_vertices.cpu()
+
+
+def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = ()) -> Piecewise:
+    """Piecewise mesh of one primitive node: one `Prim` per distinct integer configuration.
+
+    Calls `primitives.<fn_name>(*float inputs, *integer inputs, *tail)`; `tail` holds fixed
+    configuration from node properties (e.g. the fill type).
+    """
+    float_values = [n.get(i) for i in floats]
+    if ints:
+        groups = split_by(torch.stack([n.get(i) for i in ints], dim=1))
+    else:
+        groups = [(torch.ones(n.batch, dtype=torch.bool, device=n.device), ())]
+    shapes = tuple(tuple(v.shape[1:]) for v in float_values)
+    fn = getattr(primitives, fn_name)
+    pieces = []
+    for mask, ints_config in groups:
+        config = ints_config + tuple(tail)
+        nv, fo, fv = _topology(fn_name, config, shapes)
+
+        def build(rows, config=config):
+            return fn(*[v[rows] for v in float_values], *config).vertices
+
+        prim = Prim((n.key, fn_name, config), nv, fo, fv, build)
+        pieces.append((mask, GeomStruct((Part(prim),), ())))
+    return Piecewise(pieces)
+
+
+@node(
+    "GeometryNodeMeshCube",
+    inputs=[S("Size", "VECTOR", (1.0, 1.0, 1.0)), S("Vertices X", "INT", 2),
+            S("Vertices Y", "INT", 2), S("Vertices Z", "INT", 2)],
+    outputs=[S("Mesh", "GEOMETRY")],
+)
+def mesh_cube(n):
+    return {"Mesh": primitive(n, "mesh_cube", ["Size"], ["Vertices X", "Vertices Y", "Vertices Z"])}
+
+
+@node(
+    "GeometryNodeMeshCylinder",
+    inputs=[S("Vertices", "INT", 32), S("Side Segments", "INT", 1), S("Fill Segments", "INT", 1),
+            S("Radius", "FLOAT", 1.0), S("Depth", "FLOAT", 2.0)],
+    outputs=[S("Mesh", "GEOMETRY")],
+    properties={"fill_type": "NGON"},
+    choices={"fill_type": FILL_TYPES},
+)
+def mesh_cylinder(n):
+    return {"Mesh": primitive(n, "mesh_cylinder", ["Radius", "Depth"],
+                              ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],))}
+
+
+@node(
+    "GeometryNodeMeshCone",
+    inputs=[S("Vertices", "INT", 32), S("Side Segments", "INT", 1), S("Fill Segments", "INT", 1),
+            S("Radius Top", "FLOAT", 0.0), S("Radius Bottom", "FLOAT", 1.0), S("Depth", "FLOAT", 2.0)],
+    outputs=[S("Mesh", "GEOMETRY")],
+    properties={"fill_type": "NGON"},
+    choices={"fill_type": FILL_TYPES},
+)
+def mesh_cone(n):
+    return {"Mesh": primitive(n, "mesh_cone", ["Radius Top", "Radius Bottom", "Depth"],
+                              ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],))}
+
+
+@node(
+    "GeometryNodeMeshCircle",
+    inputs=[S("Vertices", "INT", 32), S("Radius", "FLOAT", 1.0)],
+    outputs=[S("Mesh", "GEOMETRY")],
+    properties={"fill_type": "NONE"},
+    choices={"fill_type": FILL_TYPES},
+)
+def mesh_circle(n):
+    return {"Mesh": primitive(n, "mesh_circle", ["Radius"], ["Vertices"], (n.props["fill_type"],))}
+
+
+@node(
+    "GeometryNodeMeshGrid",
+    inputs=[S("Size X", "FLOAT", 1.0), S("Size Y", "FLOAT", 1.0), S("Vertices X", "INT", 3),
+            S("Vertices Y", "INT", 3)],
+    outputs=[S("Mesh", "GEOMETRY")],
+)
+def mesh_grid(n):
+    return {"Mesh": primitive(n, "mesh_grid", ["Size X", "Size Y"], ["Vertices X", "Vertices Y"])}
+
+
+@node(
+    "GeometryNodeMeshUVSphere",
+    inputs=[S("Segments", "INT", 32), S("Rings", "INT", 16), S("Radius", "FLOAT", 1.0)],
+    outputs=[S("Mesh", "GEOMETRY")],
+)
+def mesh_uv_sphere(n):
+    return {"Mesh": primitive(n, "mesh_uv_sphere", ["Radius"], ["Segments", "Rings"])}
+
+
+@node(
+    "GeometryNodeMeshIcoSphere",
+    inputs=[S("Radius", "FLOAT", 1.0), S("Subdivisions", "INT", 1)],
+    outputs=[S("Mesh", "GEOMETRY")],
+)
+def mesh_ico_sphere(n):
+    return {"Mesh": primitive(n, "mesh_ico_sphere", ["Radius"], ["Subdivisions"])}
+
+
+@node(
+    "GeometryNodeMeshLine",
+    inputs=[S("Count", "INT", 10), S("Resolution", "FLOAT", 1.0),
+            S("Start Location", "VECTOR", (0.0, 0.0, 0.0)), S("Offset", "VECTOR", (0.0, 0.0, 1.0))],
+    outputs=[S("Mesh", "GEOMETRY")],
+    properties={"mode": "OFFSET", "count_mode": "TOTAL"},
+    choices={"mode": ("OFFSET", "END_POINTS"), "count_mode": ("TOTAL", "RESOLUTION")},
+)
+def mesh_line(n):
+    if n.props["mode"] == "OFFSET":
+        return {"Mesh": primitive(n, "mesh_line_offset", ["Start Location", "Offset"], ["Count"])}
+    if n.props["count_mode"] == "TOTAL":
+        return {"Mesh": primitive(n, "mesh_line_end_points_total", ["Start Location", "Offset"], ["Count"])}
+    # Resolution: the vertex count depends on the distance between the end points.
+    count = primitives.line_resolution_count(n.get("Start Location"), n.get("Offset"), n.get("Resolution"))
+    view = _Values(n, {"__count__": count})
+    return {"Mesh": primitive(view, "mesh_line_end_points_resolution",
+                              ["Start Location", "Offset", "Resolution"], ["__count__"])}
+
+
+class _Values:
+    """A NodeEval view with some inputs replaced by computed values."""
+
+    def __init__(self, n, values: dict):
+        self._n, self._values = n, values
+
+    def __getattr__(self, name):
+        return getattr(self._n, name)
+
+    def get(self, identifier):
+        return self._values[identifier] if identifier in self._values else self._n.get(identifier)
