@@ -786,6 +786,9 @@ def write_json_atomic(doc: dict, out_path) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal permissions
         os.replace(tmp, out_path)
     except BaseException:
         if os.path.exists(tmp):
