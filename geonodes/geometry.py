@@ -145,22 +145,35 @@ def split_by(keys: torch.Tensor) -> list:
     return [(inverse == i, tuple(int(x) for x in uniq[i].tolist())) for i in range(uniq.shape[0])]
 
 
-def part_vertices(part: Part, rows: torch.Tensor, cache: dict) -> torch.Tensor:
-    key = id(part.prim), tuple(id(x) for x in part.chain)
+ALL = slice(None)  # "every row of the batch"
+
+
+def part_vertices(part: Part, rows, cache: dict) -> torch.Tensor:
+    """(n, V, 3) vertices of a part for `rows` (a LongTensor or ALL).
+
+    Vertices are computed once for the whole batch and every prefix of a transform chain is
+    cached, so parts shared by several topology groups (or chain prefixes shared by several
+    parts) cost one batched evaluation; a group then only gathers its rows.
+    """
+    v = _chain_vertices(part.prim, part.chain, cache)
+    return v if isinstance(rows, slice) else v[rows]
+
+
+def _chain_vertices(prim: Prim, chain: tuple, cache: dict) -> torch.Tensor:
+    key = (id(prim),) + tuple(id(x) for x in chain)
     if key not in cache:
-        v = part.prim.build(rows)
-        for x in part.chain:
-            v = x.apply(v, rows, cache)
-        cache[key] = (part, v)  # keep `part` alive so ids stay unique while cached
-    return cache[key][1]
+        if chain:
+            v = chain[-1].apply(_chain_vertices(prim, chain[:-1], cache), ALL, cache)
+        else:
+            v = prim.build(ALL)
+        cache[key] = (prim, chain, v)  # keep the objects alive so ids stay unique while cached
+    return cache[key][2]
 
 
-def struct_points(struct: GeomStruct, rows: torch.Tensor, cache: dict) -> torch.Tensor:
+def struct_points(struct: GeomStruct, rows, cache: dict) -> torch.Tensor:
     """(n, P, 3) positions of the mesh vertices of a structure (used as points)."""
     verts = [part_vertices(p, rows, cache) for p in struct.parts]
-    if not verts:
-        return torch.zeros(rows.shape[0], 0, 3)
-    return torch.cat(verts, dim=1)
+    return torch.cat(verts, dim=1) if verts else torch.zeros(0, 0, 3)
 
 
 @dataclass

@@ -149,6 +149,7 @@ class NodeEval:
         self.name = node.name
         self.key = call.path + (node.name,)
         self.batch, self.dtype, self.device = call.ev.batch, call.ev.dtype, call.ev.device
+        self.geometry_cache = call.ev.geometry_cache
 
     def get(self, identifier: str):
         return self._call.input(self._node, identifier)
@@ -172,6 +173,7 @@ class _Evaluation:
         self.ir, self.values, self.batch, self.dtype, self.device = ir, values, batch, dtype, device
         self._by_socket = {p.socket: p for p in ir.parameters}
         self._consts: dict = {}
+        self.geometry_cache: dict = {}  # full-batch vertices of (primitive, transform chain prefix)
 
     def constant(self, value, type_: str):
         key = (type_, tuple(value) if isinstance(value, (list, tuple)) else value)
@@ -268,11 +270,11 @@ class Program:
         root = _Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
         groups = []
+        cache = ev.geometry_cache
         for mask, struct in geometry.merged().pieces:
             rows = mask.nonzero().squeeze(1)
             # Blender's evaluated mesh holds the mesh component only: unrealized instances are dropped.
             parts = struct.parts
-            cache: dict = {}
             if parts:
                 verts = torch.cat([part_vertices(p, rows, cache) for p in parts], dim=1).to(dtype)
             else:

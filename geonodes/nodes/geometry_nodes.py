@@ -12,10 +12,12 @@ from .primitive_nodes import _Values, primitive
 
 def trs_xform(translation, rotation, scale) -> Xform:
     """p' = R(rotation) @ (scale * p) + translation, per batch row (Blender's loc/rot/scale)."""
+    matrix = []  # the rotation matrices of the whole batch, computed on first use
 
     def apply(v, rows, cache):
-        rot = euler_to_matrix(rotation[rows])
-        return torch.einsum("nij,nvj->nvi", rot, v * scale[rows][:, None, :]) + translation[rows][:, None, :]
+        if not matrix:
+            matrix.append(euler_to_matrix(rotation))
+        return torch.einsum("nij,nvj->nvi", matrix[0][rows], v * scale[rows][:, None, :]) + translation[rows][:, None, :]
 
     return Xform(apply)
 
@@ -66,12 +68,15 @@ def instance_on_points(n):
     _require_default(n, "Pick Instance", False, "Pick Instance")
     rotation, scale = n.get("Rotation"), n.get("Scale")
     xforms: dict = {}
+    matrix: dict = {}
 
     def point_xform(part: Part, k: int) -> Xform:
         if (id(part), k) not in xforms:
             def apply(v, rows, cache, part=part, k=k):
                 pos = part_vertices(part, rows, cache)[:, k]
-                rot = euler_to_matrix(rotation[rows])
+                if "rot" not in matrix:
+                    matrix["rot"] = euler_to_matrix(rotation)
+                rot = matrix["rot"][rows]
                 return torch.einsum("nij,nvj->nvi", rot, v * scale[rows][:, None, :]) + pos[:, None, :]
 
             xforms[(id(part), k)] = (part, Xform(apply))
@@ -143,7 +148,7 @@ def bounding_box(n):
         if realized.num_points == 0:
             continue
         rows = mask.nonzero().squeeze(1)
-        pts = struct_points(realized, rows, {})
+        pts = struct_points(realized, rows, n.geometry_cache)
         lo = lo.index_put((rows,), pts.amin(dim=1))
         hi = hi.index_put((rows,), pts.amax(dim=1))
         has_points = has_points | mask
