@@ -1,0 +1,472 @@
+"""Blender's mesh primitive nodes as batched, differentiable PyTorch functions.
+
+Each function returns exactly the mesh Blender 4.2 builds for the node: same vertex order,
+same polygon order, same loop order (verified against live `bpy` in tests/test_primitives.py).
+Integer inputs (counts) are python ints shared by the whole batch: they fix the topology.
+Float inputs are tensors with a leading batch dimension n.
+
+Every primitive's vertex positions are *linear* in its float inputs, so a topology is stored
+as coefficient tables: `positions = sum_k input_k * table_k`. The tables and the polygon arrays
+depend only on the integers and are cached on the CPU (float64), then cast to the inputs'
+dtype/device on use. Gradients flow through the multiply-adds.
+
+Invalid integer inputs give an empty mesh, as Blender does (it shows an info message and
+outputs no geometry): see each function's docstring.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
+
+
+@dataclass
+class PrimMesh:
+    vertices: torch.Tensor  # (n, V, 3), dtype/device of the float inputs
+    face_offsets: torch.Tensor  # (F+1,) int64, polygon starts, last = number of loops
+    face_vertices: torch.Tensor  # (L,) int64, vertex index per loop
+
+    @property
+    def num_faces(self) -> int:
+        return self.face_offsets.numel() - 1
+
+    def polygons(self) -> list[list[int]]:
+        """Polygons as python lists of vertex indices (for tests and debugging)."""
+        off = self.face_offsets.tolist()
+        fv = self.face_vertices.tolist()
+        return [fv[a:b] for a, b in zip(off[:-1], off[1:])]
+
+
+@dataclass(frozen=True)
+class _Topology:
+    """Cached CPU description of one integer configuration.
+
+    `tables[k]` is a (V, 3) float64 array multiplied (per component) by the k-th float input.
+    """
+
+    tables: tuple
+    face_offsets: torch.Tensor
+    face_vertices: torch.Tensor
+
+    @property
+    def num_vertices(self) -> int:
+        return self.tables[0].shape[0]
+
+
+def _topology(tables, polygons) -> _Topology:
+    tables = tuple(torch.as_tensor(np.asarray(t, dtype=np.float64).reshape(-1, 3)) for t in tables)
+    sizes = [len(p) for p in polygons]
+    offsets = torch.tensor([0] + list(np.cumsum(sizes, dtype=np.int64)), dtype=torch.int64)
+    flat = [v for p in polygons for v in p]
+    return _Topology(tables, offsets, torch.tensor(flat, dtype=torch.int64))
+
+
+def _empty_topology(num_tables: int) -> _Topology:
+    return _topology([np.zeros((0, 3))] * num_tables, [])
+
+
+# ---------------------------------------------------------------- input checking / evaluation
+
+
+def _check_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"primitive input {name!r} must be a python int, got {type(value).__name__}")
+    return int(value)
+
+
+def _check_fill(fill_type: str) -> str:
+    if fill_type not in FILL_TYPES:
+        raise ValueError(f"fill_type must be one of {FILL_TYPES}, got {fill_type!r}")
+    return fill_type
+
+
+def _batch(inputs: dict[str, tuple[torch.Tensor, int]]):
+    """Validate float inputs {name: (tensor, width)}; width 3 = vector (n,3), 1 = scalar (n,).
+
+    Returns (n, dtype, device). Batch sizes must agree (size 1 broadcasts).
+    """
+    ns = []
+    for name, (t, width) in inputs.items():
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise TypeError(f"primitive input {name!r} must be a floating point tensor")
+        want = (width,) if width == 3 else ()
+        if t.dim() != 1 + len(want) or tuple(t.shape[1:]) != want:
+            shape = "(n, 3)" if width == 3 else "(n,)"
+            raise ValueError(f"primitive input {name!r} must have shape {shape}, got {tuple(t.shape)}")
+        ns.append(t.shape[0])
+    n = max(ns)
+    for name, (t, _) in inputs.items():
+        if t.shape[0] not in (1, n):
+            raise ValueError(f"primitive input {name!r} has batch size {t.shape[0]}, others have {n}")
+    tensors = [t for t, _ in inputs.values()]
+    dtype = functools.reduce(torch.promote_types, [t.dtype for t in tensors])
+    return n, dtype, tensors[0].device
+
+
+def _evaluate(topo: _Topology, inputs: list[torch.Tensor], n: int, dtype, device) -> PrimMesh:
+    """positions = sum_k input_k * table_k, inputs (n,) scalars or (n,3) vectors."""
+    verts = torch.zeros((n, topo.num_vertices, 3), dtype=dtype, device=device)
+    for x, table in zip(inputs, topo.tables):
+        x = x.to(dtype)
+        x = x[:, None, None] if x.dim() == 1 else x[:, None, :]
+        verts = verts + x * table.to(device=device, dtype=dtype)
+    return PrimMesh(verts, topo.face_offsets.to(device), topo.face_vertices.to(device))
+
+
+def _ring(count: int) -> np.ndarray:
+    """Unit circle points (count, 2), starting at +x, counter-clockwise (Blender's order)."""
+    angle = np.arange(count) * (2.0 * math.pi / count)
+    return np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+# ---------------------------------------------------------------- grid / line
+
+
+def _grid_tables(vx: int, vy: int):
+    """Grid coefficients (V,) for size_x and size_y; vertices x-major: index = x * vy + y."""
+    ex, ey = vx - 1, vy - 1
+    fx = np.arange(vx) / ex - 0.5 if ex > 0 else np.zeros(vx)
+    fy = np.arange(vy) / ey - 0.5 if ey > 0 else np.zeros(vy)
+    cx = np.repeat(fx, vy)
+    cy = np.tile(fy, vx)
+    polys = []
+    for x in range(ex):
+        for y in range(ey):
+            v = x * vy + y
+            polys.append([v, v + vy, v + vy + 1, v + 1])
+    return cx, cy, polys
+
+
+@functools.lru_cache(maxsize=256)
+def _grid_topology(vx: int, vy: int) -> _Topology:
+    if vx < 1 or vy < 1:
+        return _empty_topology(2)
+    cx, cy, polys = _grid_tables(vx, vy)
+    zero = np.zeros_like(cx)
+    return _topology([np.stack([cx, zero, zero], 1), np.stack([zero, cy, zero], 1)], polys)
+
+
+def mesh_grid(size_x: torch.Tensor, size_y: torch.Tensor, vertices_x: int, vertices_y: int) -> PrimMesh:
+    """Grid node. Vertices x-major (index = ix * vertices_y + iy), quads (v, v+vy, v+vy+1, v+1).
+
+    A count of 1 on an axis puts the vertices at 0 on that axis (no faces).
+    Invalid: vertices_x < 1 or vertices_y < 1 -> empty mesh.
+    """
+    vx, vy = _check_int(vertices_x, "vertices_x"), _check_int(vertices_y, "vertices_y")
+    n, dtype, device = _batch({"size_x": (size_x, 1), "size_y": (size_y, 1)})
+    return _evaluate(_grid_topology(vx, vy), [size_x, size_y], n, dtype, device)
+
+
+@functools.lru_cache(maxsize=256)
+def _line_topology(count: int) -> _Topology:
+    """Line: vertex i = start + i * delta. Tables for (start, delta)."""
+    if count < 1:
+        return _empty_topology(2)
+    ones = np.ones((count, 3))
+    steps = np.repeat(np.arange(count, dtype=np.float64)[:, None], 3, axis=1)
+    return _topology([ones, steps], [])
+
+
+def mesh_line_offset(start: torch.Tensor, offset: torch.Tensor, count: int) -> PrimMesh:
+    """Mesh Line, mode OFFSET (count mode TOTAL): vertex i = start + i * offset.
+
+    Lines have edges but no faces. Invalid: count < 1 -> empty mesh.
+    """
+    count = _check_int(count, "count")
+    n, dtype, device = _batch({"start": (start, 3), "offset": (offset, 3)})
+    return _evaluate(_line_topology(count), [start, offset], n, dtype, device)
+
+
+def mesh_line_end_points_total(start: torch.Tensor, end: torch.Tensor, count: int) -> PrimMesh:
+    """Mesh Line, mode END_POINTS, count mode TOTAL: count points from start to end inclusive.
+
+    count == 1 gives the start point alone. Invalid: count < 1 -> empty mesh.
+    """
+    count = _check_int(count, "count")
+    n, dtype, device = _batch({"start": (start, 3), "end": (end, 3)})
+    delta = (end - start) / (count - 1) if count > 1 else torch.zeros_like(end)
+    return _evaluate(_line_topology(count), [start, delta], n, dtype, device)
+
+
+# Blender clamps the resolution so a tiny value cannot ask for an unbounded count.
+_MIN_LINE_RESOLUTION = 0.0001
+
+
+def line_resolution_count(start: torch.Tensor, end: torch.Tensor, resolution: torch.Tensor) -> torch.Tensor:
+    """Vertex count of Mesh Line END_POINTS / RESOLUTION per row: int(|end - start| / res) + 1,
+    res = max(resolution, 0.0001). Returns (n,) int64 (not differentiable: it is a count)."""
+    _batch({"start": (start, 3), "end": (end, 3), "resolution": (resolution, 1)})
+    with torch.no_grad():
+        length = torch.linalg.vector_norm(end - start, dim=-1)
+        res = resolution.clamp_min(_MIN_LINE_RESOLUTION)
+        return torch.trunc(length / res).to(torch.int64) + 1
+
+
+def mesh_line_end_points_resolution(start: torch.Tensor, end: torch.Tensor, resolution: torch.Tensor,
+                                    count: int) -> PrimMesh:
+    """Mesh Line, mode END_POINTS, count mode RESOLUTION: points spaced exactly `resolution`
+    (clamped to >= 0.0001) from start towards end; the last one need not reach end.
+
+    `count` must be `line_resolution_count(start, end, resolution)` of the rows passed (all
+    rows of one call share it); it is not re-checked here because callers build topology
+    from placeholder inputs. A zero-length segment gives the start point repeated.
+    """
+    count = _check_int(count, "count")
+    n, dtype, device = _batch({"start": (start, 3), "end": (end, 3), "resolution": (resolution, 1)})
+    direction = end - start
+    length = torch.linalg.vector_norm(direction, dim=-1, keepdim=True)
+    # Blender's normalize() leaves a zero vector at zero; guard the division so grads stay finite.
+    unit = torch.where(length > 0, direction / torch.where(length > 0, length, torch.ones_like(length)),
+                       torch.zeros_like(direction))
+    delta = unit * resolution.clamp_min(_MIN_LINE_RESOLUTION)[:, None]
+    return _evaluate(_line_topology(count), [start, delta], n, dtype, device)
+
+
+# ---------------------------------------------------------------- cube
+
+
+@functools.lru_cache(maxsize=256)
+def _cube_topology(vx: int, vy: int, vz: int) -> _Topology:
+    if vx < 1 or vy < 1 or vz < 1:
+        return _empty_topology(1)
+    dims = (vx > 1) + (vy > 1) + (vz > 1)
+    if dims == 0:
+        return _topology([np.zeros((1, 3))], [])
+    if dims == 1:
+        axis, count = next((a, c) for a, c in enumerate((vx, vy, vz)) if c > 1)
+        table = np.zeros((count, 3))
+        table[:, axis] = np.arange(count) / (count - 1) - 0.5
+        return _topology([table], [])
+    if dims == 2:
+        # Blender builds a grid in XY and rotates it by +90 degrees into the plane.
+        if vz == 1:
+            cx, cy, polys = _grid_tables(vx, vy)
+            table = np.stack([cx, cy, np.zeros_like(cx)], 1)
+        elif vy == 1:  # rotated about X: (gx, gy, 0) -> (gx, 0, gy)
+            cx, cy, polys = _grid_tables(vx, vz)
+            table = np.stack([cx, np.zeros_like(cx), cy], 1)
+        else:  # rotated about Y: (gx, gy, 0) -> (0, gy, -gx), grid over (z, y)
+            cx, cy, polys = _grid_tables(vz, vy)
+            table = np.stack([np.zeros_like(cx), cy, -cx], 1)
+        return _topology([table], polys)
+    return _cuboid_topology(vx, vy, vz)
+
+
+def _cuboid_topology(vx: int, vy: int, vz: int) -> _Topology:
+    """Box surface: full grids at z = bottom and top, boundary rings of the grid in between."""
+    ex, ey, ez = vx - 1, vy - 1, vz - 1
+    index = {}
+    coords = []
+    for z in range(vz):
+        for y in range(vy):
+            for x in range(vx):
+                on_surface = z in (0, ez) or y in (0, ey) or x in (0, ex)
+                if on_surface:
+                    index[x, y, z] = len(coords)
+                    coords.append((x / ex - 0.5, y / ey - 0.5, z / ez - 0.5))
+    i = index
+    polys = []
+    for y in range(ey):  # bottom (-z)
+        for x in range(ex):
+            polys.append([i[x, y, 0], i[x, y + 1, 0], i[x + 1, y + 1, 0], i[x + 1, y, 0]])
+    for z in range(ez):  # front (-y)
+        for x in range(ex):
+            polys.append([i[x, 0, z], i[x + 1, 0, z], i[x + 1, 0, z + 1], i[x, 0, z + 1]])
+    for y in range(ey):  # top (+z)
+        for x in range(ex):
+            polys.append([i[x, y, ez], i[x + 1, y, ez], i[x + 1, y + 1, ez], i[x, y + 1, ez]])
+    for z in range(ez):  # back (+y)
+        for x in range(ex):
+            polys.append([i[x, ey, z], i[x, ey, z + 1], i[x + 1, ey, z + 1], i[x + 1, ey, z]])
+    for z in range(ez):  # left (-x)
+        for y in range(ey):
+            polys.append([i[0, y, z], i[0, y, z + 1], i[0, y + 1, z + 1], i[0, y + 1, z]])
+    for z in range(ez):  # right (+x)
+        for y in range(ey):
+            polys.append([i[ex, y, z], i[ex, y + 1, z], i[ex, y + 1, z + 1], i[ex, y, z + 1]])
+    return _topology([np.array(coords)], polys)
+
+
+def mesh_cube(size: torch.Tensor, vertices_x: int, vertices_y: int, vertices_z: int) -> PrimMesh:
+    """Cube node, centred at the origin.
+
+    With all counts >= 2: a box surface; vertices z-major, then y, then x, interior grid points
+    skipped; faces bottom, front (-y), top, back (+y), left (-x), right (+x).
+    With exactly one count == 1: a grid in the remaining plane (Blender's grid rotated into it);
+    two counts == 1: a line; all three == 1: one vertex at the origin.
+    Invalid: any count < 1 -> empty mesh.
+    """
+    vx, vy, vz = (_check_int(v, f"vertices_{a}") for v, a in zip((vertices_x, vertices_y, vertices_z), "xyz"))
+    n, dtype, device = _batch({"size": (size, 3)})
+    return _evaluate(_cube_topology(vx, vy, vz), [size], n, dtype, device)
+
+
+# ---------------------------------------------------------------- cone / cylinder / circle
+
+
+@functools.lru_cache(maxsize=256)
+def _cone_topology(verts: int, side: int, fill: int, fill_type: str, top_point: bool,
+                   bottom_point: bool, zero_depth: bool) -> _Topology:
+    """Tables for (radius_top, radius_bottom, depth); centred (z in [-depth/2, depth/2]).
+
+    The mesh is a chain of rings from top to bottom: top fill rings (inner to outer), side
+    rings, bottom fill rings (outer to inner); quads join consecutive rings; a centre vertex
+    closes an end that is a point or is fan-filled, an n-gon closes an NGON end.
+    """
+    if verts < 3 or side < 1 or fill < 1:
+        return _empty_topology(3)
+    if top_point and bottom_point:
+        if zero_depth:
+            return _topology([np.zeros((1, 3))] * 3, [])
+        depth = np.zeros((side + 1, 3))
+        depth[:, 2] = 0.5 - np.arange(side + 1) / side
+        zeros = np.zeros((side + 1, 3))
+        return _topology([zeros, zeros, depth], [])
+    filled = fill_type != "NONE"
+    unit = _ring(verts)
+    rt, rb, dz = [], [], []  # per vertex: radius_top factor, radius_bottom factor, z / depth
+    rings = []  # vertex index lists, top to bottom
+
+    def add_ring(top_factor, bottom_factor, z):
+        rings.append(list(range(len(rt), len(rt) + verts)))
+        rt.extend([top_factor] * verts)
+        rb.extend([bottom_factor] * verts)
+        dz.extend([z] * verts)
+
+    polys = []
+    top_center = top_point or fill_type == "TRIANGLE_FAN"
+    bottom_center = bottom_point or fill_type == "TRIANGLE_FAN"
+    if top_center:
+        rt.append(0.0), rb.append(0.0), dz.append(0.5)
+    if not top_point and filled:
+        for i in range(1, fill):
+            add_ring(i / fill, 0.0, 0.5)
+    for j in range(side + 1):
+        if (j == 0 and top_point) or (j == side and bottom_point):
+            continue
+        add_ring(1.0 - j / side, j / side, 0.5 - j / side)
+    if not bottom_point and filled:
+        for i in range(1, fill):
+            add_ring(0.0, (fill - i) / fill, -0.5)
+    if bottom_center:
+        rt.append(0.0), rb.append(0.0), dz.append(-0.5)
+    if top_center:
+        first = rings[0]
+        polys += [[first[k], first[(k + 1) % verts], 0] for k in range(verts)]
+    elif fill_type == "NGON":
+        polys.append(list(rings[0]))
+    for upper, lower in zip(rings[:-1], rings[1:]):
+        polys += [[upper[k], lower[k], lower[(k + 1) % verts], upper[(k + 1) % verts]] for k in range(verts)]
+    if bottom_center:
+        last, center = rings[-1], len(rt) - 1
+        polys += [[last[k], center, last[(k + 1) % verts]] for k in range(verts)]
+    elif fill_type == "NGON":
+        polys.append(list(reversed(rings[-1])))
+
+    num = len(rt)
+    xy = np.zeros((num, 2))
+    for ring in rings:
+        xy[ring] = unit
+    rt, rb, dz = np.array(rt), np.array(rb), np.array(dz)
+    zeros = np.zeros(num)
+    table_top = np.stack([xy[:, 0] * rt, xy[:, 1] * rt, zeros], 1)
+    table_bottom = np.stack([xy[:, 0] * rb, xy[:, 1] * rb, zeros], 1)
+    table_depth = np.stack([zeros, zeros, dz], 1)
+    return _topology([table_top, table_bottom, table_depth], polys)
+
+
+def _uniform(mask: torch.Tensor, what: str) -> bool:
+    """A topology-changing float condition must hold for all rows of a call or for none."""
+    n_true = int(mask.sum())
+    if 0 < n_true < mask.numel():
+        raise ValueError(f"{what} holds for {n_true} of {mask.numel()} rows; it changes the topology, "
+                         "so split the batch with cone_topology_flags() first")
+    return n_true > 0
+
+
+def cone_topology_flags(radius_top: torch.Tensor, radius_bottom: torch.Tensor, depth: torch.Tensor):
+    """Per-row (top_is_point, bottom_is_point, both_points_and_zero_depth), (n,) bool each.
+
+    Blender merges an end ring of radius exactly 0 into one vertex, and a cone with both radii 0
+    is a line (one vertex if depth is 0 too). Rows differing in these flags have different
+    topologies, so a batched caller must split rows by them before calling mesh_cone.
+    """
+    top, bottom = radius_top == 0, radius_bottom == 0
+    return top, bottom, top & bottom & (depth == 0)
+
+
+def _cone(radius_top, radius_bottom, depth, vertices, side_segments, fill_segments, fill_type, names):
+    verts = _check_int(vertices, "vertices")
+    side = _check_int(side_segments, "side_segments")
+    fill_type = _check_fill(fill_type)
+    # Blender ignores Fill Segments when there is no fill.
+    fill = 1 if fill_type == "NONE" else _check_int(fill_segments, "fill_segments")
+    top, bottom, flat = cone_topology_flags(radius_top, radius_bottom, depth)
+    top = _uniform(top, f"{names[0]} == 0")
+    bottom = _uniform(bottom, f"{names[1]} == 0")
+    flat = _uniform(flat, f"{names[0]} == {names[1]} == depth == 0") if top and bottom else False
+    return _cone_topology(verts, side, fill, fill_type, top, bottom, flat)
+
+
+def mesh_cone(radius_top: torch.Tensor, radius_bottom: torch.Tensor, depth: torch.Tensor, vertices: int,
+              side_segments: int, fill_segments: int, fill_type: str) -> PrimMesh:
+    """Cone node: base at z = 0, tip side at z = depth (Blender moves the cone up by depth/2).
+
+    Vertex order: top centre (if the top is a point or fan-filled), top fill rings, side rings,
+    bottom fill rings, bottom centre. A radius of exactly 0 merges that end into one vertex
+    (all rows must agree: see cone_topology_flags); both radii 0 gives a line of
+    side_segments + 1 vertices, or one vertex when depth is 0 too. fill_segments is ignored
+    for fill_type NONE.
+    Invalid: vertices < 3, side_segments < 1 or (with a fill) fill_segments < 1 -> empty mesh.
+    """
+    n, dtype, device = _batch({"radius_top": (radius_top, 1), "radius_bottom": (radius_bottom, 1),
+                               "depth": (depth, 1)})
+    topo = _cone(radius_top, radius_bottom, depth, vertices, side_segments, fill_segments, fill_type,
+                 ("radius_top", "radius_bottom"))
+    mesh = _evaluate(topo, [radius_top, radius_bottom, depth], n, dtype, device)
+    mesh.vertices = mesh.vertices + torch.stack(
+        [torch.zeros_like(depth), torch.zeros_like(depth), depth / 2], -1).to(dtype)[:, None, :]
+    return mesh
+
+
+def mesh_cylinder(radius: torch.Tensor, depth: torch.Tensor, vertices: int, side_segments: int,
+                  fill_segments: int, fill_type: str) -> PrimMesh:
+    """Cylinder node: centred, z in [-depth/2, depth/2]. Same layout as mesh_cone with both
+    radii equal; radius exactly 0 gives a line (all rows must agree).
+    Invalid: vertices < 3, side_segments < 1 or (with a fill) fill_segments < 1 -> empty mesh.
+    """
+    n, dtype, device = _batch({"radius": (radius, 1), "depth": (depth, 1)})
+    topo = _cone(radius, radius, depth, vertices, side_segments, fill_segments, fill_type,
+                 ("radius", "radius"))
+    return _evaluate(topo, [radius, radius, depth], n, dtype, device)
+
+
+@functools.lru_cache(maxsize=256)
+def _circle_topology(verts: int, fill_type: str) -> _Topology:
+    if verts < 3:
+        return _empty_topology(1)
+    table = np.zeros((verts, 3))
+    table[:, :2] = _ring(verts)
+    if fill_type == "NGON":
+        polys = [list(range(verts))]
+    elif fill_type == "TRIANGLE_FAN":
+        table = np.concatenate([table, np.zeros((1, 3))])
+        polys = [[k, (k + 1) % verts, verts] for k in range(verts)]
+    else:
+        polys = []
+    return _topology([table], polys)
+
+
+def mesh_circle(radius: torch.Tensor, vertices: int, fill_type: str) -> PrimMesh:
+    """Mesh Circle node: vertex k at angle 2*pi*k/vertices from +x; TRIANGLE_FAN adds the centre
+    last and faces (k, k+1, centre). Invalid: vertices < 3 -> empty mesh."""
+    verts = _check_int(vertices, "vertices")
+    fill_type = _check_fill(fill_type)
+    n, dtype, device = _batch({"radius": (radius, 1)})
+    return _evaluate(_circle_topology(verts, fill_type), [radius], n, dtype, device)
