@@ -231,21 +231,18 @@ def _node_properties(node, where):
     return props
 
 
-_BASE_CACHE: dict = {}
+_BASE_PROPERTY_IDS: set = set()
 
 
-def _base_property_ids():
+def _base_property_ids() -> set:
     """Property ids defined on Blender's generic node base classes (not behaviour)."""
-    bpy = _bpy()
-    key = "ids"
-    if key not in _BASE_CACHE:
-        ids = set()
+    if not _BASE_PROPERTY_IDS:
+        bpy = _bpy()
         for cls_name in ("Node", "NodeInternal", "GeometryNode", "ShaderNode", "FunctionNode"):
             cls = getattr(bpy.types, cls_name, None)
             if cls is not None:
-                ids.update(p.identifier for p in cls.bl_rna.properties)
-        _BASE_CACHE[key] = ids
-    return _BASE_CACHE[key]
+                _BASE_PROPERTY_IDS.update(p.identifier for p in cls.bl_rna.properties)
+    return _BASE_PROPERTY_IDS
 
 
 def _resolve_source(link, where):
@@ -485,9 +482,9 @@ def build_blender_tree(ir: dict, reset: bool = True):
     `reset` starts from an empty file first (drops everything in the current session).
     """
     bpy = _bpy()
+    _check_ir_shape(ir)
     if reset:
         bpy.ops.wm.read_factory_settings(use_empty=True)
-    _check_ir_shape(ir)
     groups = {}
     identifiers = {}
     # Create every group (with its interface) before any node, so group nodes can point at them.

@@ -238,11 +238,12 @@ def test_reroutes_become_direct_links_and_frames_are_dropped(tmp_path):
     obj = bpy.data.objects.new("Thing", bpy.data.meshes.new("Thing"))
     bpy.context.scene.collection.objects.link(obj)
     obj.modifiers.new("GN", "NODES").node_group = tree
+    cube_name, out_name = cube.name, out.name  # bpy handles die when the importer loads a file
     ir = gb.import_blend(_save_scene(tmp_path / "reroute.blend"))
     g = ir["groups"][0]
     assert sorted(n["type"] for n in g["nodes"]) == ["GeometryNodeMeshCube", "NodeGroupOutput"]
     out_id = g["outputs"][0]["identifier"]
-    assert g["links"] == [{"from": [cube.name, "Mesh"], "to": [out.name, out_id]}]
+    assert g["links"] == [{"from": [cube_name, "Mesh"], "to": [out_name, out_id]}]
     assert ir["parameters"] == [] and ir["source"]["object"] == "Thing"
 
 
