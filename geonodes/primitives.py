@@ -470,3 +470,42 @@ def mesh_circle(radius: torch.Tensor, vertices: int, fill_type: str) -> PrimMesh
     fill_type = _check_fill(fill_type)
     n, dtype, device = _batch({"radius": (radius, 1)})
     return _evaluate(_circle_topology(verts, fill_type), [radius], n, dtype, device)
+
+
+# ---------------------------------------------------------------- UV sphere
+
+
+@functools.lru_cache(maxsize=256)
+def _uv_sphere_topology(segments: int, rings: int) -> _Topology:
+    if segments < 3 or rings < 2:
+        return _empty_topology(1)
+    # Ring vertices start one segment past +x (angle 2*pi/segments), counter-clockwise.
+    theta = np.arange(1, segments + 1) * (2.0 * math.pi / segments)
+    phi = np.arange(1, rings) * (math.pi / rings)
+    ring_xyz = np.stack([np.outer(np.sin(phi), np.cos(theta)), np.outer(np.sin(phi), np.sin(theta)),
+                         np.repeat(np.cos(phi)[:, None], segments, 1)], -1).reshape(-1, 3)
+    table = np.concatenate([[[0.0, 0.0, 1.0]], ring_xyz, [[0.0, 0.0, -1.0]]])
+    bottom = len(table) - 1
+
+    def ring(r):  # vertex indices of ring r (0 = first below the top pole)
+        return [1 + r * segments + k for k in range(segments)]
+
+    polys = []
+    first = ring(0)
+    polys += [[0, first[k], first[(k + 1) % segments]] for k in range(segments)]
+    for r in range(rings - 2):
+        upper, lower = ring(r), ring(r + 1)
+        polys += [[upper[k], lower[k], lower[(k + 1) % segments], upper[(k + 1) % segments]]
+                  for k in range(segments)]
+    last = ring(rings - 2)
+    polys += [[bottom, last[(k + 1) % segments], last[k]] for k in range(segments)]
+    return _topology([table], polys)
+
+
+def mesh_uv_sphere(radius: torch.Tensor, segments: int, rings: int) -> PrimMesh:
+    """UV Sphere node: top pole, rings - 1 rings of `segments` vertices from top to bottom (each
+    starting at angle 2*pi/segments), bottom pole; faces: top triangles, quads, bottom triangles.
+    Invalid: segments < 3 or rings < 2 -> empty mesh."""
+    segments, rings = _check_int(segments, "segments"), _check_int(rings, "rings")
+    n, dtype, device = _batch({"radius": (radius, 1)})
+    return _evaluate(_uv_sphere_topology(segments, rings), [radius], n, dtype, device)

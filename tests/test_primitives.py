@@ -61,6 +61,16 @@ def test_line_modes():
     assert P.line_resolution_count(start, offset, t(0.0)).tolist() == [int(np.sqrt(2) / 0.0001) + 1]
 
 
+def test_uv_sphere_small():
+    mesh = P.mesh_uv_sphere(t(2.0), 4, 3)
+    v = mesh.vertices[0]
+    assert v.shape == (10, 3) and v[0].tolist() == [0, 0, 2] and v[-1].tolist() == [0, 0, -2]
+    assert torch.allclose(v[1], torch.tensor([0.0, 3**0.5, 1.0], dtype=F64), atol=1e-12)  # starts at 90 degrees
+    assert mesh.polygons()[:4] == [[0, 1, 2], [0, 2, 3], [0, 3, 4], [0, 4, 1]]
+    assert mesh.polygons()[4] == [1, 5, 6, 2] and mesh.polygons()[-1] == [9, 5, 8]
+    assert P.mesh_uv_sphere(t(2.0), 2, 3).vertices.shape == (1, 0, 3)
+
+
 def test_grid_2x2_and_circle_4():
     grid = P.mesh_grid(t(2.0), t(4.0), 2, 2)
     assert grid.vertices[0].tolist() == [[-1, -2, 0], [-1, 2, 0], [1, -2, 0], [1, 2, 0]]
@@ -130,6 +140,7 @@ GRADCHECK_CASES = [
     ("line_resolution", lambda a, b, r: P.mesh_line_end_points_resolution(a, b, r, 3), [(2, 3), (2, 3), (2,)]),
     ("grid", lambda x, y: P.mesh_grid(x, y, 3, 4), [(2,), (2,)]),
     ("circle", lambda r: P.mesh_circle(r, 7, "TRIANGLE_FAN"), [(2,)]),
+    ("uv_sphere", lambda r: P.mesh_uv_sphere(r, 5, 4), [(2,)]),
 ]
 
 
@@ -258,3 +269,11 @@ def test_circle_vs_blender(verts, fill_type):
     radius = _rand(np.random.default_rng(verts))
     _check(P.mesh_circle(t(radius), verts, fill_type), "GeometryNodeMeshCircle",
            {"Radius": radius, "Vertices": verts}, {"fill_type": fill_type})
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("segments,rings", list(itertools.product([0, 2, 3, 4, 7, 32], [0, 1, 2, 3, 5, 16])))
+def test_uv_sphere_vs_blender(segments, rings):
+    radius = _rand(np.random.default_rng(segments * 100 + rings))
+    _check(P.mesh_uv_sphere(t(radius), segments, rings), "GeometryNodeMeshUVSphere",
+           {"Radius": radius, "Segments": segments, "Rings": rings})
