@@ -45,7 +45,7 @@ from typing import Iterable, Optional, Union
 import numpy as np
 from PIL import Image
 
-from procsplat.readers._image import decode_rgb, pose_is_valid, resample_rgb, resize_depth_nearest
+from procsplat.readers._image import decode_rgb, resample_rgb, resize_depth_nearest
 from procsplat.scene import FrameReader, MissingSceneFile, SceneReadError
 
 SENS_VERSION = 4
@@ -242,9 +242,10 @@ class SensReader(FrameReader):
         self.sens = SensFile(path, allow_truncated=allow_truncated)
         h = self.sens.header
         self.name = name or self.sens.path.stem
-        valid = [i for i in range(len(self.sens)) if pose_is_valid(self.sens.poses[i])]
+        finite = np.isfinite(self.sens.poses).all(axis=(1, 2))
+        valid = np.flatnonzero(finite).tolist()
         self.ids = valid
-        self.skipped = [i for i in range(len(self.sens)) if i not in set(valid)]
+        self.skipped = np.flatnonzero(~finite).tolist()
         self.poses = self.sens.poses[valid].astype(np.float64).reshape(-1, 4, 4)
         self.K = h.intrinsic_depth[:3, :3].astype(np.float64)
         self.K_color = h.intrinsic_color[:3, :3].astype(np.float64)
