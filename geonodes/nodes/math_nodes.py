@@ -195,8 +195,8 @@ VECTOR_OPS = {  # name -> (fn(a, b, c, scale), output socket)
     "MAXIMUM": (lambda a, b, c, s: torch.maximum(a, b), "Vector"),
     "FLOOR": (lambda a, b, c, s: torch.floor(a), "Vector"),
     "CEIL": (lambda a, b, c, s: torch.ceil(a), "Vector"),
-    "FRACT": (lambda a, b, c, s: a - torch.floor(a), "Vector"),
-    "MODULO": (lambda a, b, c, s: _safe_mod(a, b), "Vector"),
+    "FRACTION": (lambda a, b, c, s: a - torch.floor(a), "Vector"),
+    "MODULO": (lambda a, b, c, s: torch.fmod(a, b), "Vector"),  # not safe in Blender: x % 0 is NaN
     "WRAP": (lambda a, b, c, s: _wrap(a, b, c), "Vector"),
     "SNAP": (lambda a, b, c, s: _snap(a, b), "Vector"),
     "SINE": (lambda a, b, c, s: torch.sin(a), "Vector"),
