@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -170,6 +170,8 @@ class FrameSource:
         rgb, depth = self.reader.read(self.positions[i], self.K, self.width, self.height)
         self.decode_count += 1
         frame = Frame(self.ids[i], rgb, depth, self.K.copy(), self.poses[i].copy())
+        for array in (frame.rgb, frame.depth, frame.K, frame.cam_to_world):
+            array.flags.writeable = False  # shared through the cache: copy before editing
         if self.cache_size:
             self._cache[i] = frame
             while len(self._cache) > self.cache_size:
@@ -200,6 +202,7 @@ class MaskSource:
             self._cache.move_to_end(i)
             return self._cache[i]
         mask = np.asarray(self.compute(self.frames[i]), dtype=np.int32)
+        mask.flags.writeable = False  # shared through the cache
         if self.cache_size:
             self._cache[i] = mask
             while len(self._cache) > self.cache_size:
@@ -221,24 +224,32 @@ def backproject(depth: np.ndarray, K: np.ndarray, cam_to_world: np.ndarray,
     return cam @ cam_to_world[:3, :3].T + cam_to_world[:3, 3]
 
 
-@dataclass
 class Scene:
     """A captured or synthetic indoor scene.
 
-    `floor_height` and `bounds` are estimated on first use when the reader did not give
-    them: from the mesh when there is one, else from the depth of up to 8 evenly spaced
-    frames (floor = 1st percentile of point heights, bounds = 0.5/99.5 percentiles).
+    `floor_height` and `bounds` are estimated on first use when not given: from the mesh
+    when there is one, else from the depth of up to 8 evenly spaced frames (floor = 1st
+    percentile of point heights, bounds = 0.5/99.5 percentiles).
     """
 
-    name: str
-    frames: FrameSource
-    objects: list[SceneObject] = field(default_factory=list)
-    mesh: Optional[Mesh] = None
-    masks: Optional[MaskSource] = None
-    source: Optional[Path] = None
-    up_axis: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
-    _floor_height: Optional[float] = None
-    _bounds: Optional[np.ndarray] = None
+    up_axis = np.array([0.0, 0.0, 1.0])  # world up, shared by every scene (see module doc)
+
+    def __init__(self, name: str, frames: FrameSource, objects: Optional[list[SceneObject]] = None,
+                 mesh: Optional[Mesh] = None, masks: Optional[MaskSource] = None,
+                 source: Optional[Path] = None, floor_height: Optional[float] = None,
+                 bounds: Optional[np.ndarray] = None):
+        self.name = name
+        self.frames = frames
+        self.objects = list(objects or [])
+        self.mesh = mesh
+        self.masks = masks
+        self.source = source
+        self._floor_height = None if floor_height is None else float(floor_height)
+        self._bounds = None if bounds is None else np.asarray(bounds, np.float64).reshape(2, 3)
+
+    def __repr__(self) -> str:
+        return (f"Scene({self.name!r}, {len(self.frames)} frames, {len(self.objects)} objects, "
+                f"mesh={'yes' if self.mesh is not None else 'no'}, source={self.source})")
 
     @property
     def world_from_source(self) -> np.ndarray:

@@ -188,8 +188,8 @@ def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig()):
     ids = torch.from_numpy(face_instances(mesh.faces, mesh.vertex_instance))
 
     def compute(frame: Frame) -> np.ndarray:
-        out = render_mesh(vertices, faces, torch.from_numpy(frame.K),
-                          torch.from_numpy(frame.cam_to_world), frame.width, frame.height,
+        out = render_mesh(vertices, faces, torch.tensor(frame.K),
+                          torch.tensor(frame.cam_to_world), frame.width, frame.height,
                           face_ids=ids, shading=False)
         rendered, inst = out["depth"].numpy(), out["id"].numpy()
         sensor = frame.depth

@@ -130,7 +130,9 @@ class SensFile:
         pos = f.tell()
         for i in range(n):
             end_reason = None
-            if pos + _FRAME_HEADER.size > size:
+            if pos >= size:
+                end_reason = "no bytes left for it"
+            elif pos + _FRAME_HEADER.size > size:
                 end_reason = "inside its header"
             else:
                 f.seek(pos)
@@ -141,7 +143,7 @@ class SensFile:
                     end_reason = "inside its image data"
             if end_reason is not None:
                 msg = (f"{self.path}: truncated .sens file: header promises {n} frames but the "
-                       f"data ends {end_reason} at frame {i} (file is {size} bytes)")
+                       f"data ends at frame {i} ({end_reason}; file is {size} bytes)")
                 if not allow_truncated:
                     raise SceneReadError(msg + "; pass allow_truncated=True to load the "
                                          f"{i} complete frames")
@@ -222,6 +224,10 @@ class SensFile:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+    def __del__(self):
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
 
     def __getstate__(self):
         state = self.__dict__.copy()
