@@ -141,6 +141,10 @@ def select(cond: torch.Tensor, if_true, if_false) -> Piecewise:
 
 def split_by(keys: torch.Tensor) -> list:
     """Rows grouped by equal integer keys (B, k) -> [(mask, tuple of python ints)]."""
+    first = keys[0]
+    same = (keys == first).all(dim=1)
+    if bool(same.all()):  # the usual case (constant or shared counts): no sort needed
+        return [(same, tuple(int(x) for x in first.tolist()))]
     uniq, inverse = torch.unique(keys, dim=0, return_inverse=True)
     return [(inverse == i, tuple(int(x) for x in uniq[i].tolist())) for i in range(uniq.shape[0])]
 

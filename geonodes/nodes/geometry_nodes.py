@@ -11,13 +11,20 @@ from .primitive_nodes import _Values, primitive
 
 
 def trs_xform(translation, rotation, scale) -> Xform:
-    """p' = R(rotation) @ (scale * p) + translation, per batch row (Blender's loc/rot/scale)."""
-    matrix = []  # the rotation matrices of the whole batch, computed on first use
+    """p' = R(rotation) @ (scale * p) + translation, per batch row (Blender's loc/rot/scale).
+
+    Rotation matrices are computed once for the whole batch on first use, and skipped when
+    every row's rotation is zero (most furniture programs only move and scale parts).
+    """
+    cached = {}
 
     def apply(v, rows, cache):
-        if not matrix:
-            matrix.append(euler_to_matrix(rotation))
-        return torch.einsum("nij,nvj->nvi", matrix[0][rows], v * scale[rows][:, None, :]) + translation[rows][:, None, :]
+        if "rot" not in cached:
+            cached["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
+        v = v * scale[rows][:, None, :]
+        if cached["rot"] is not None:
+            v = torch.matmul(v, cached["rot"][rows].transpose(1, 2))
+        return v + translation[rows][:, None, :]
 
     return Xform(apply)
 
@@ -75,9 +82,11 @@ def instance_on_points(n):
             def apply(v, rows, cache, part=part, k=k):
                 pos = part_vertices(part, rows, cache)[:, k]
                 if "rot" not in matrix:
-                    matrix["rot"] = euler_to_matrix(rotation)
-                rot = matrix["rot"][rows]
-                return torch.einsum("nij,nvj->nvi", rot, v * scale[rows][:, None, :]) + pos[:, None, :]
+                    matrix["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
+                v = v * scale[rows][:, None, :]
+                if matrix["rot"] is not None:
+                    v = torch.matmul(v, matrix["rot"][rows].transpose(1, 2))
+                return v + pos[:, None, :]
 
             xforms[(id(part), k)] = (part, Xform(apply))
         return xforms[(id(part), k)][1]

@@ -1,0 +1,86 @@
+"""Shapes per second of the compiled chair program at B = 1, 64, 1024, and the ratio to Blender
+(bpy) evaluating the same parameter sets in the same run.
+
+    python scripts/bench_geonodes.py [--program chair] [--repeats 5]
+
+Both sides produce vertex arrays: Blender sets the modifier inputs, re-evaluates the depsgraph
+and copies the evaluated vertex positions out (foreach_get); we evaluate the batch in float32
+on the CPU. Needs the `blender` extra and ../shared/blender-programs.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "blender-programs"
+
+
+def blender_shapes_per_second(blend: Path, ir: dict, sets: list[dict]) -> float:
+    import bpy
+
+    from geonodes.blender import import_blend
+
+    import_blend(blend)  # opens the file (the oracle itself, not a rebuilt copy)
+    obj = bpy.data.objects[ir["source"]["object"]]
+    mod = obj.modifiers[ir["source"]["modifier"]]
+    params = {p["name"]: p for p in ir["parameters"]}
+    cast = {"float": float, "int": int, "bool": bool}
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    t0 = time.perf_counter()
+    for values in sets:
+        for name, value in values.items():
+            p = params[name]
+            mod[p["socket"]] = cast[p["kind"]](value)
+        obj.update_tag()
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        mesh = obj.evaluated_get(depsgraph).to_mesh()
+        co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+        mesh.vertices.foreach_get("co", co)
+        obj.evaluated_get(depsgraph).to_mesh_clear()
+    return len(sets) / (time.perf_counter() - t0)
+
+
+def ours_shapes_per_second(prog, values: dict, batch: int, repeats: int) -> float:
+    prog.evaluate(values)  # warm-up (topology caches)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        groups = prog.evaluate(values)
+        best = min(best, time.perf_counter() - t0)
+    assert sum(len(g.index) for g in groups) == batch
+    return batch / best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--program", default="chair")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from geonodes.blender import import_blend
+    from geonodes.program import load_program
+
+    blend = SHARED / f"{args.program}.blend"
+    ir = import_blend(blend, SHARED / "configs" / f"sp_{args.program}.json")
+    prog = load_program(ir)
+    sets = prog.sample(1024, seed=args.seed)
+    blender = blender_shapes_per_second(blend, ir, sets)
+    print(f"program {args.program}: {len(prog.parameters)} parameters; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"Blender (bpy, same 1024 parameter sets): {blender:10.0f} shapes/s")
+    for batch in (1, 64, 1024):
+        values = prog.stack(sets[:batch])
+        ours = ours_shapes_per_second(prog, values, batch, args.repeats)
+        groups = len(prog.evaluate(values))
+        print(f"geonodes B={batch:5d} ({groups:3d} topologies): {ours:10.0f} shapes/s   "
+              f"x{ours / blender:7.1f} vs Blender")
+
+
+if __name__ == "__main__":
+    main()
