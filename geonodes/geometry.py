@@ -25,6 +25,12 @@ def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
     return torch.stack([row0, row1, row2], -2)
 
 
+def rotate(v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """Rotate vertex-major points v (V,B,3) by per-row matrices (B,3,3)."""
+    x, y, z = v.unbind(-1)
+    return torch.stack([x * matrix[:, i, 0] + y * matrix[:, i, 1] + z * matrix[:, i, 2] for i in range(3)], -1)
+
+
 @dataclass(eq=False)
 class Prim:
     """One primitive node evaluation with a fixed topology.
@@ -42,7 +48,11 @@ class Prim:
 
 @dataclass(eq=False)
 class Xform:
-    """A transform in a part's chain: `apply(vertices (n,V,3), rows, cache) -> vertices`."""
+    """A transform in a part's chain: `apply(vertices (V,B,3), cache) -> vertices (V,B,3)`.
+
+    Chains work on whole batches in vertex-major layout: per-row values (B,3) then broadcast
+    over the leading vertex axis, which torch vectorises far better than (B,V,3) with (B,1,3).
+    """
 
     apply: Callable
 
@@ -152,32 +162,37 @@ def split_by(keys: torch.Tensor) -> list:
 ALL = slice(None)  # "every row of the batch"
 
 
-def part_vertices(part: Part, rows, cache: dict) -> torch.Tensor:
-    """(n, V, 3) vertices of a part for `rows` (a LongTensor or ALL).
+def part_vertices(part: Part, cache: dict) -> torch.Tensor:
+    """(V, B, 3) vertices of a part for the whole batch (vertex-major).
 
     Vertices are computed once for the whole batch and every prefix of a transform chain is
     cached, so parts shared by several topology groups (or chain prefixes shared by several
     parts) cost one batched evaluation; a group then only gathers its rows.
     """
-    v = _chain_vertices(part.prim, part.chain, cache)
-    return v if isinstance(rows, slice) else v[rows]
+    return _chain_vertices(part.prim, part.chain, cache)
 
 
 def _chain_vertices(prim: Prim, chain: tuple, cache: dict) -> torch.Tensor:
     key = (id(prim),) + tuple(id(x) for x in chain)
     if key not in cache:
         if chain:
-            v = chain[-1].apply(_chain_vertices(prim, chain[:-1], cache), ALL, cache)
+            v = chain[-1].apply(_chain_vertices(prim, chain[:-1], cache), cache)
         else:
-            v = prim.build(ALL)
+            v = prim.build(ALL).transpose(0, 1).contiguous()
         cache[key] = (prim, chain, v)  # keep the objects alive so ids stay unique while cached
     return cache[key][2]
 
 
-def struct_points(struct: GeomStruct, rows, cache: dict) -> torch.Tensor:
-    """(n, P, 3) positions of the mesh vertices of a structure (used as points)."""
-    verts = [part_vertices(p, rows, cache) for p in struct.parts]
-    return torch.cat(verts, dim=1) if verts else torch.zeros(0, 0, 3)
+def struct_points(struct: GeomStruct, cache: dict) -> torch.Tensor:
+    """(P, B, 3) positions of the mesh vertices of a structure (used as points)."""
+    verts = [part_vertices(p, cache) for p in struct.parts]
+    return torch.cat(verts, dim=0) if verts else torch.zeros(0, 0, 3)
+
+
+def gather_rows(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor:
+    """(b, V, 3) vertices of `parts` concatenated, for batch rows `rows`."""
+    verts = torch.cat([part_vertices(p, cache).index_select(1, rows) for p in parts], dim=0)
+    return verts.transpose(0, 1).contiguous()
 
 
 @dataclass

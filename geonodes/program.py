@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .errors import IRError, ParameterError
-from .geometry import EMPTY, GeomStruct, Piecewise, Topology, assemble_topology, part_vertices
+from .geometry import EMPTY, GeomStruct, Piecewise, Topology, assemble_topology, gather_rows
 from .ir import Parameter, ProgramIR, load_ir
 from .nodes import REGISTRY
 from .sockets import constant, convert
@@ -276,7 +276,7 @@ class Program:
             # Blender's evaluated mesh holds the mesh component only: unrealized instances are dropped.
             parts = struct.parts
             if parts:
-                verts = torch.cat([part_vertices(p, rows, cache) for p in parts], dim=1).to(dtype)
+                verts = gather_rows(parts, rows, cache).to(dtype)
             else:
                 verts = torch.zeros(rows.shape[0], 0, 3, dtype=dtype, device=device)
             groups.append(MeshGroup(rows, verts, self._topology(parts, device)))

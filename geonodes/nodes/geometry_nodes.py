@@ -5,7 +5,7 @@ import torch
 
 from ..errors import IRError
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Xform, combine, euler_to_matrix,
-                        part_vertices, struct_points)
+                        part_vertices, rotate, struct_points)
 from . import S, node
 from .primitive_nodes import _Values, primitive
 
@@ -18,13 +18,13 @@ def trs_xform(translation, rotation, scale) -> Xform:
     """
     cached = {}
 
-    def apply(v, rows, cache):
+    def apply(v, cache):
         if "rot" not in cached:
             cached["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
-        v = v * scale[rows][:, None, :]
+        v = v * scale
         if cached["rot"] is not None:
-            v = torch.matmul(v, cached["rot"][rows].transpose(1, 2))
-        return v + translation[rows][:, None, :]
+            v = rotate(v, cached["rot"])
+        return v + translation
 
     return Xform(apply)
 
@@ -79,14 +79,14 @@ def instance_on_points(n):
 
     def point_xform(part: Part, k: int) -> Xform:
         if (id(part), k) not in xforms:
-            def apply(v, rows, cache, part=part, k=k):
-                pos = part_vertices(part, rows, cache)[:, k]
+            def apply(v, cache, part=part, k=k):
+                pos = part_vertices(part, cache)[k]
                 if "rot" not in matrix:
                     matrix["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
-                v = v * scale[rows][:, None, :]
+                v = v * scale
                 if matrix["rot"] is not None:
-                    v = torch.matmul(v, matrix["rot"][rows].transpose(1, 2))
-                return v + pos[:, None, :]
+                    v = rotate(v, matrix["rot"])
+                return v + pos
 
             xforms[(id(part), k)] = (part, Xform(apply))
         return xforms[(id(part), k)][1]
@@ -128,10 +128,10 @@ def set_position(n):
     position = n.get("Position") if n.is_linked("Position") else None
     offset = n.get("Offset")
 
-    def apply(v, rows, cache):
+    def apply(v, cache):
         if position is not None:
-            v = position[rows][:, None, :].expand_as(v)
-        return v + offset[rows][:, None, :]
+            v = position.expand_as(v)
+        return v + offset
 
     xform = Xform(apply)
 
@@ -157,9 +157,9 @@ def bounding_box(n):
         if realized.num_points == 0:
             continue
         rows = mask.nonzero().squeeze(1)
-        pts = struct_points(realized, rows, n.geometry_cache)
-        lo = lo.index_put((rows,), pts.amin(dim=1))
-        hi = hi.index_put((rows,), pts.amax(dim=1))
+        pts = struct_points(realized, n.geometry_cache).index_select(1, rows)
+        lo = lo.index_put((rows,), pts.amin(dim=0))
+        hi = hi.index_put((rows,), pts.amax(dim=0))
         has_points = has_points | mask
     box = primitive(_Values(n, {"__size__": hi - lo}), "mesh_cube", ["__size__"], [], (2, 2, 2))
     center = (lo + hi) * 0.5
