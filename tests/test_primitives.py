@@ -71,6 +71,22 @@ def test_uv_sphere_small():
     assert P.mesh_uv_sphere(t(2.0), 2, 3).vertices.shape == (1, 0, 3)
 
 
+def test_ico_sphere_counts_and_radius():
+    for subdivisions, (nv, nf) in {-1: (12, 20), 1: (12, 20), 2: (42, 80), 3: (162, 320), 4: (642, 1280)}.items():
+        mesh = P.mesh_ico_sphere(t(2.0), subdivisions)
+        assert mesh.vertices.shape == (1, nv, 3) and mesh.num_faces == nf
+        assert all(len(p) == 3 for p in mesh.polygons())
+        used = torch.zeros(nv, dtype=torch.bool)
+        used[mesh.face_vertices] = True
+        assert bool(used.all())
+        if subdivisions > 1:  # projected onto the sphere; a negative radius acts as |radius|
+            assert torch.allclose(mesh.vertices[0].norm(dim=1), torch.full((nv,), 2.0, dtype=F64))
+            assert torch.equal(P.mesh_ico_sphere(t(-2.0), subdivisions).vertices, mesh.vertices)
+    base = P.mesh_ico_sphere(t(200.0), 1)
+    assert base.vertices[0, 1].tolist() == pytest.approx([144.72, -105.144, -89.443])
+    assert base.polygons()[:2] == [[0, 1, 2], [1, 0, 5]]
+
+
 def test_grid_2x2_and_circle_4():
     grid = P.mesh_grid(t(2.0), t(4.0), 2, 2)
     assert grid.vertices[0].tolist() == [[-1, -2, 0], [-1, 2, 0], [1, -2, 0], [1, 2, 0]]
@@ -141,6 +157,7 @@ GRADCHECK_CASES = [
     ("grid", lambda x, y: P.mesh_grid(x, y, 3, 4), [(2,), (2,)]),
     ("circle", lambda r: P.mesh_circle(r, 7, "TRIANGLE_FAN"), [(2,)]),
     ("uv_sphere", lambda r: P.mesh_uv_sphere(r, 5, 4), [(2,)]),
+    ("ico_sphere", lambda r: P.mesh_ico_sphere(r, 3), [(2,)]),
 ]
 
 
@@ -277,3 +294,40 @@ def test_uv_sphere_vs_blender(segments, rings):
     radius = _rand(np.random.default_rng(segments * 100 + rings))
     _check(P.mesh_uv_sphere(t(radius), segments, rings), "GeometryNodeMeshUVSphere",
            {"Radius": radius, "Segments": segments, "Rings": rings})
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("subdivisions", [-1, 0, 1, 2, 3, 4])
+def test_ico_sphere_vs_blender(subdivisions):
+    radius = _rand(np.random.default_rng(subdivisions + 5))
+    _check(P.mesh_ico_sphere(t(radius), subdivisions), "GeometryNodeMeshIcoSphere",
+           {"Radius": radius, "Subdivisions": subdivisions})
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_ico_sphere_5_vs_blender():
+    _check(P.mesh_ico_sphere(t(2.5), 5), "GeometryNodeMeshIcoSphere", {"Radius": 2.5, "Subdivisions": 5})
+
+
+NEGATIVE_CASES = [
+    ("GeometryNodeMeshIcoSphere", {"Radius": -1.5, "Subdivisions": 2}, {}, lambda: P.mesh_ico_sphere(t(-1.5), 2)),
+    ("GeometryNodeMeshUVSphere", {"Radius": -1.5, "Segments": 5, "Rings": 4}, {}, lambda: P.mesh_uv_sphere(t(-1.5), 5, 4)),
+    ("GeometryNodeMeshCircle", {"Radius": -1.5, "Vertices": 5}, {"fill_type": "TRIANGLE_FAN"},
+     lambda: P.mesh_circle(t(-1.5), 5, "TRIANGLE_FAN")),
+    ("GeometryNodeMeshCylinder", {"Radius": -1.5, "Depth": -2.0, "Vertices": 5, "Side Segments": 2, "Fill Segments": 2},
+     {"fill_type": "NGON"}, lambda: P.mesh_cylinder(t(-1.5), t(-2.0), 5, 2, 2, "NGON")),
+    ("GeometryNodeMeshCone", {"Radius Top": -1.5, "Radius Bottom": 0.5, "Depth": -2.0, "Vertices": 5,
+                              "Side Segments": 2, "Fill Segments": 2},
+     {"fill_type": "NGON"}, lambda: P.mesh_cone(t(-1.5), t(0.5), t(-2.0), 5, 2, 2, "NGON")),
+    ("GeometryNodeMeshCube", {"Size": (-1.0, 2.0, -3.0), "Vertices X": 3, "Vertices Y": 1, "Vertices Z": 2}, {},
+     lambda: P.mesh_cube(t([-1.0, 2.0, -3.0]), 3, 1, 2)),
+    ("GeometryNodeMeshGrid", {"Size X": -1.0, "Size Y": -2.0, "Vertices X": 3, "Vertices Y": 2}, {},
+     lambda: P.mesh_grid(t(-1.0), t(-2.0), 3, 2)),
+]
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("node_type,inputs,props,ours", NEGATIVE_CASES, ids=[c[0] for c in NEGATIVE_CASES])
+def test_negative_inputs_vs_blender(node_type, inputs, props, ours):
+    _check(ours(), node_type, inputs, props)
