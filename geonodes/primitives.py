@@ -200,11 +200,16 @@ _MIN_LINE_RESOLUTION = 0.0001
 
 def line_resolution_count(start: torch.Tensor, end: torch.Tensor, resolution: torch.Tensor) -> torch.Tensor:
     """Vertex count of Mesh Line END_POINTS / RESOLUTION per row: int(|end - start| / res) + 1,
-    res = max(resolution, 0.0001). Returns (n,) int64 (not differentiable: it is a count)."""
+    res = max(resolution, 0.0001). Returns (n,) int64 (not differentiable: it is a count).
+
+    Computed in float32 like Blender, so lengths that are near multiples of the resolution
+    round the same way (|0.3| / 0.1 gives 4 points in Blender, 3 in float64).
+    """
     _batch({"start": (start, 3), "end": (end, 3), "resolution": (resolution, 1)})
     with torch.no_grad():
-        length = torch.linalg.vector_norm(end - start, dim=-1)
-        res = resolution.clamp_min(_MIN_LINE_RESOLUTION)
+        d = end.float() - start.float()
+        length = torch.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+        res = resolution.float().clamp_min(_MIN_LINE_RESOLUTION)
         return torch.trunc(length / res).to(torch.int64) + 1
 
 

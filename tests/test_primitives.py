@@ -257,10 +257,13 @@ def test_line_vs_blender(count):
 
 
 @pytest.mark.blender
-@pytest.mark.parametrize("resolution", [0.05, 0.3, 0.7, 5.0, 0.0, -1.0])
-def test_line_resolution_vs_blender(resolution):
+@pytest.mark.parametrize("resolution,end", [(0.05, None), (0.3, None), (0.7, None), (5.0, None), (0.0, None),
+                                            (-1.0, None), (0.1, (0.3, 0.0, 0.0)), (0.1, (0.7, 0.0, 0.0)),
+                                            (0.3, (0.9, 0.0, 0.0)), (0.1, (0.3, 0.4, 0.0))])
+def test_line_resolution_vs_blender(resolution, end):
+    """Random segments, and lengths near a multiple of the resolution (float32 rounding)."""
     rng = np.random.default_rng(7)
-    start, end = rng.normal(size=3), rng.normal(size=3)
+    start, end = (rng.normal(size=3), rng.normal(size=3)) if end is None else (np.zeros(3), np.array(end))
     count = int(P.line_resolution_count(t(start), t(end), t(resolution))[0])
     ours = P.mesh_line_end_points_resolution(t(start), t(end), t(resolution), count)
     _check(ours, "GeometryNodeMeshLine", {"Start Location": start, "Offset": end, "Resolution": resolution},
@@ -331,3 +334,23 @@ NEGATIVE_CASES = [
 @pytest.mark.parametrize("node_type,inputs,props,ours", NEGATIVE_CASES, ids=[c[0] for c in NEGATIVE_CASES])
 def test_negative_inputs_vs_blender(node_type, inputs, props, ours):
     _check(ours(), node_type, inputs, props)
+
+
+FLOAT32_CASES = [
+    ("GeometryNodeMeshCylinder", {"Radius": 2.7, "Depth": 3.3, "Vertices": 32, "Side Segments": 1, "Fill Segments": 1},
+     {"fill_type": "NGON"}, lambda f: P.mesh_cylinder(f(2.7), f(3.3), 32, 1, 1, "NGON")),
+    ("GeometryNodeMeshUVSphere", {"Radius": 2.9, "Segments": 32, "Rings": 16}, {}, lambda f: P.mesh_uv_sphere(f(2.9), 32, 16)),
+    ("GeometryNodeMeshIcoSphere", {"Radius": 2.9, "Subdivisions": 4}, {}, lambda f: P.mesh_ico_sphere(f(2.9), 4)),
+    ("GeometryNodeMeshCube", {"Size": (2.9, 1.3, 0.7), "Vertices X": 5, "Vertices Y": 3, "Vertices Z": 4}, {},
+     lambda f: P.mesh_cube(f([2.9, 1.3, 0.7]), 5, 3, 4)),
+    ("GeometryNodeMeshLine", {"Start Location": (0.1, 0.2, 0.3), "Offset": (2.9, 1.3, 0.7), "Count": 17},
+     {"mode": "END_POINTS"}, lambda f: P.mesh_line_end_points_total(f([0.1, 0.2, 0.3]), f([2.9, 1.3, 0.7]), 17)),
+]
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("node_type,inputs,props,ours", FLOAT32_CASES, ids=[c[0] for c in FLOAT32_CASES])
+def test_float32_inputs_vs_blender(node_type, inputs, props, ours):
+    mesh = ours(lambda *v: t(*v).float())
+    assert mesh.vertices.dtype == torch.float32
+    _check(mesh, node_type, inputs, props)
