@@ -1,25 +1,28 @@
-"""Benchmark `procsplat.render.render_mesh` against trimesh ray casting on one room scene.
+"""Benchmark `procsplat.render.render_mesh` against trimesh ray casting on room scenes.
 
-Scene (deterministic): a 6 x 5 x 2.8 m room (floor, ceiling, 4 walls, each an 8 x 8 quad
-grid), 4 boxes (each face a 6 x 6 grid) and 2 icospheres (subdivision 3), about 5k
-triangles, seen at 640 x 480 from inside the room with a Kinect-like pinhole camera.
+Scenes (deterministic): a 6 x 5 x 2.8 m room (floor, ceiling, 4 walls as quad grids),
+4 boxes (faces as quad grids) and 2 icospheres, seen at 640 x 480 from inside the room
+with a Kinect-like pinhole camera (f = 525 px):
+  "room-5k":  room grids 8 x 8, box grids 6 x 6, icospheres subdivision 3 (5,056 triangles);
+  "room-45k": room grids 32 x 32, box grids 20 x 20, icospheres subdivision 4 (41,728).
 
-Prints the frames/s of render_mesh (depth + face + ids + rgb + normals in one call), the
-rate of trimesh's `RayMeshIntersector` (ray_triangle with an rtree BVH; pyembree is not
-available) on the same view measured in the same run, their ratio, and how many pixels
-agree: same hit/miss, and depth within 1e-4 m.
+For each scene prints the frames/s of render_mesh (depth + face + ids + shaded, textured
+rgb + normals in one call), the rate of trimesh's `RayMeshIntersector` (ray_triangle with
+an rtree BVH; pyembree is not available) on the same view measured in the same run, their
+ratio, and how many pixels agree: same hit/miss, and depth within 1e-4 m.
 
-    python scripts/bench_render.py [--frames 10] [--trimesh-stride 8]
+    python scripts/bench_render.py [--frames 10] [--trimesh-stride 8] [--scenes room-5k]
 
-trimesh casts one ray per pixel in Python-driven batches; when a full 640 x 480 cast would
-take too long, `--trimesh-stride s` casts every s-th row and column only and its time is
-scaled per pixel to a full frame (the output says so).
+trimesh costs about 6 ms per ray here (a full 640 x 480 frame would take over 30 minutes),
+so it casts rays at every s-th row and column only (default s = 8, i.e. 80 x 60 rays for
+the 5k scene, s = 4x that for the 45k scene) and its time is scaled per pixel to a full
+frame; the output says so. Agreement is checked on those pixels.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import os
 import time
 
 import numpy as np
@@ -62,15 +65,19 @@ def icosphere(center, radius: float, subdivisions: int) -> tuple[np.ndarray, np.
     return np.asarray(s.vertices) + np.asarray(center, float), np.asarray(s.faces)
 
 
-def room_scene() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Vertices, faces and per-face instance ids of the benchmark room."""
-    parts = [grid_box([-3.0, -2.5, 0.0], [3.0, 2.5, 2.8], 8, inward=True),
-             grid_box([-1.0, 0.5, 0.0], [0.6, 1.5, 0.75], 6),      # table
-             grid_box([1.2, -0.4, 0.0], [1.8, 0.2, 0.45], 6),      # stool
-             grid_box([-2.9, -2.0, 0.0], [-2.3, 0.5, 1.9], 6),     # cupboard
-             grid_box([0.8, 1.8, 0.0], [2.4, 2.4, 0.9], 6),        # sideboard
-             icosphere([-0.2, 1.0, 0.95], 0.2, 3),                  # ball on the table
-             icosphere([1.6, 2.1, 1.25], 0.35, 3)]                  # ball on the sideboard
+SCENES = {"room-5k": (8, 6, 3), "room-45k": (32, 20, 4)}  # room grid, box grid, sphere subdivision
+
+
+def room_scene(name: str = "room-5k") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Vertices, faces and per-face instance ids of a benchmark room."""
+    n_room, n_box, sub = SCENES[name]
+    parts = [grid_box([-3.0, -2.5, 0.0], [3.0, 2.5, 2.8], n_room, inward=True),
+             grid_box([-1.0, 0.5, 0.0], [0.6, 1.5, 0.75], n_box),      # table
+             grid_box([1.2, -0.4, 0.0], [1.8, 0.2, 0.45], n_box),      # stool
+             grid_box([-2.9, -2.0, 0.0], [-2.3, 0.5, 1.9], n_box),     # cupboard
+             grid_box([0.8, 1.8, 0.0], [2.4, 2.4, 0.9], n_box),        # sideboard
+             icosphere([-0.2, 1.0, 0.95], 0.2, sub),                    # ball on the table
+             icosphere([1.6, 2.1, 1.25], 0.35, sub)]                    # ball on the sideboard
     verts, faces, ids, offset = [], [], [], 0
     for k, (v, f) in enumerate(parts):
         verts.append(v)
@@ -118,20 +125,13 @@ def trimesh_depth(verts, faces, K, c2w, stride: int) -> tuple[np.ndarray, np.nda
     return depth.reshape(len(rows), len(cols)), (rows, cols), elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=10, help="render_mesh frames to time")
-    parser.add_argument("--trimesh-stride", type=int, default=8,
-                        help="cast trimesh rays at every s-th row/column only (time scaled)")
-    args = parser.parse_args()
-
-    verts, faces, ids = room_scene()
+def bench_scene(name: str, frames: int, stride: int) -> None:
+    verts, faces, ids = room_scene(name)
     colors = torch.rand(len(faces), 3, generator=torch.Generator().manual_seed(0)) * 0.6 + 0.3
     f = 525.0
     K = torch.tensor([[f, 0.0, WIDTH / 2], [0.0, f, HEIGHT / 2], [0.0, 0.0, 1.0]], dtype=torch.float64)
     c2w = look_at([2.3, -2.1, 1.6], [-0.3, 0.9, 0.7])
-    print(f"scene: {len(verts)} vertices, {len(faces)} triangles; image {WIDTH}x{HEIGHT}; "
-          f"torch threads {torch.get_num_threads()}")
+    print(f"[{name}] {len(verts)} vertices, {len(faces)} triangles; image {WIDTH}x{HEIGHT}")
 
     def render():
         return render_mesh(verts, faces, K, c2w, WIDTH, HEIGHT, face_colors=colors, face_ids=ids,
@@ -139,32 +139,48 @@ def main() -> None:
 
     out = render()  # warm-up
     times = []
-    for _ in range(args.frames):
+    for _ in range(frames):
         start = time.perf_counter()
         out = render()
         times.append(time.perf_counter() - start)
     t_ours = float(np.median(times))
-    print(f"render_mesh: {1.0 / t_ours:.2f} frames/s (median {t_ours * 1e3:.1f} ms over "
-          f"{args.frames} frames, min {min(times) * 1e3:.1f} ms); "
+    print(f"  render_mesh: {1.0 / t_ours:.2f} frames/s (median {t_ours * 1e3:.1f} ms over "
+          f"{frames} frames, best {min(times) * 1e3:.1f} ms); "
           f"{int((out['face'] >= 0).sum())} covered pixels")
 
-    s = args.trimesh_stride
-    depth_tm, (rows, cols), t_tm = trimesh_depth(verts, faces, K, c2w, s)
+    depth_tm, (rows, cols), t_tm = trimesh_depth(verts, faces, K, c2w, stride)
     n_rays = depth_tm.size
     t_tm_frame = t_tm * (WIDTH * HEIGHT) / n_rays
-    if s > 1:
-        print(f"trimesh: cast at reduced resolution {len(cols)}x{len(rows)} (every {s}th "
+    if stride > 1:
+        print(f"  trimesh: cast at reduced resolution {len(cols)}x{len(rows)} (every {stride}th "
               f"row/column, {n_rays} rays) in {t_tm:.2f} s; time scaled per pixel to a full frame")
-    print(f"trimesh RayMeshIntersector (ray_triangle + rtree): {t_tm_frame:.2f} s per "
-          f"{WIDTH}x{HEIGHT} frame = {1.0 / t_tm_frame:.4f} frames/s")
-    print(f"ratio: render_mesh is {t_tm_frame / t_ours:.0f}x faster than trimesh ray casting")
+    print(f"  trimesh RayMeshIntersector (ray_triangle + rtree): {t_tm_frame:.1f} s per "
+          f"{WIDTH}x{HEIGHT} frame = {1.0 / t_tm_frame:.5f} frames/s")
+    print(f"  ratio: render_mesh is {t_tm_frame / t_ours:.0f}x faster than trimesh ray casting "
+          f"(median render_mesh time)")
 
     ours = out["depth"].double().numpy()[np.ix_(rows, cols)]
     same_hit = (ours > 0) == (depth_tm > 0)
     close = same_hit & (np.abs(ours - depth_tm) <= 1e-4)
-    print(f"depth agreement: {close.mean():.6f} of {n_rays} pixels within 1e-4 m "
+    both = (ours > 0) & (depth_tm > 0)
+    print(f"  depth agreement: {close.mean():.6f} of {n_rays} pixels within 1e-4 m "
           f"(hit/miss agree on {same_hit.mean():.6f}; max |diff| where both hit "
-          f"{np.abs(ours - depth_tm)[(ours > 0) & (depth_tm > 0)].max():.2e} m)")
+          f"{np.abs(ours - depth_tm)[both].max():.2e} m)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=10, help="render_mesh frames to time")
+    parser.add_argument("--trimesh-stride", type=int, default=8,
+                        help="cast trimesh rays at every s-th row/column of the 5k scene only "
+                             "(4s for the 45k scene); time scaled to a full frame")
+    parser.add_argument("--scenes", nargs="+", default=list(SCENES), choices=list(SCENES))
+    args = parser.parse_args()
+    print(f"torch threads {torch.get_num_threads()} (render_mesh runs in numpy, single-threaded); "
+          f"cpus {os.cpu_count()}")
+    for name in args.scenes:
+        stride = args.trimesh_stride * (4 if name == "room-45k" else 1)
+        bench_scene(name, args.frames, stride)
 
 
 if __name__ == "__main__":
