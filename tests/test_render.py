@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -329,6 +328,31 @@ def test_batch_matches_single_frames():
         for name in single:
             assert torch.equal(batch[name][b], single[name]), name
     assert batch["depth"].shape == (2, H, W)
+
+
+def test_batch_per_frame_intrinsics_and_bad_poses():
+    verts, faces = unit_cube()
+    pose = look_at([2.3, -1.7, 1.9], [0.5, 0.5, 0.5])
+    k2 = K.clone()
+    k2[0, 0] = 90.0
+    batch = render_mesh_batch(verts, faces, torch.stack([K, k2]), torch.stack([pose, pose]), W, H)
+    assert torch.equal(batch["depth"][1], render_mesh(verts, faces, k2, pose, W, H)["depth"])
+    assert not torch.equal(batch["depth"][0], batch["depth"][1])
+    with pytest.raises(ValueError, match="cam_to_worlds"):
+        render_mesh_batch(verts, faces, K, pose, W, H)
+    with pytest.raises(ValueError, match="K"):
+        render_mesh_batch(verts, faces, torch.stack([K] * 3), torch.stack([pose, pose]), W, H)
+
+
+def test_face_ids_keep_their_dtype():
+    verts, faces = unit_cube()
+    pose = look_at([2.3, -1.7, 1.9], [0.5, 0.5, 0.5])
+    ids = torch.arange(12, dtype=torch.int32) + 100
+    out = render_mesh(verts, faces, K, pose, W, H, face_ids=ids)
+    assert out["id"].dtype == torch.int32
+    hit = out["face"] >= 0
+    assert torch.equal(out["id"][hit], ids[out["face"][hit]])
+    assert (out["id"][~hit] == 0).all()
 
 
 def test_float32_inputs_and_skewed_intrinsics():
