@@ -111,12 +111,25 @@ def _batch(inputs: dict[str, tuple[torch.Tensor, int]]):
 
 def _evaluate(topo: _Topology, inputs: list[torch.Tensor], n: int, dtype, device) -> PrimMesh:
     """positions = sum_k input_k * table_k, inputs (n,) scalars or (n,3) vectors."""
-    verts = torch.zeros((n, topo.num_vertices, 3), dtype=dtype, device=device)
+    # Computed vertex-major (V, n, 3), where per-row inputs broadcast over the leading axis
+    # (much faster in torch than (n, V, 3) with (n, 1, 3)); returned as an (n, V, 3) view.
+    verts = torch.zeros((topo.num_vertices, n, 3), dtype=dtype, device=device)
     for x, table in zip(inputs, topo.tables):
         x = x.to(dtype)
-        x = x[:, None, None] if x.dim() == 1 else x[:, None, :]
-        verts = verts + x * table.to(device=device, dtype=dtype)
-    return PrimMesh(verts, topo.face_offsets.to(device), topo.face_vertices.to(device))
+        x = x[:, None] if x.dim() == 1 else x
+        verts = verts + x * _table(topo, table, dtype, device)[:, None, :]
+    return PrimMesh(verts.transpose(0, 1), topo.face_offsets.to(device), topo.face_vertices.to(device))
+
+
+_CONVERTED: dict = {}
+
+
+def _table(topo, table, dtype, device):
+    """The coefficient table in the wanted dtype/device (converted once, then cached)."""
+    key = (id(table), dtype, str(device))
+    if key not in _CONVERTED:
+        _CONVERTED[key] = (table, table.to(device=device, dtype=dtype))  # holds `table`: ids stay unique
+    return _CONVERTED[key][1]
 
 
 def _ring(count: int) -> np.ndarray:

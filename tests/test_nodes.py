@@ -220,3 +220,13 @@ def test_bounding_box_and_set_position():
     links = [link(("A", "Mesh"), ("P", "Geometry")), link(("P", "Geometry"), ("BB", "Geometry"))]
     assert probe(nodes, links, ("BB", "Max")).tolist() == [1.0, 1.0, 2.0]
     assert probe(nodes, links, ("BB", "Min")).tolist() == [-1.0, -1.0, 0.0]
+
+
+def test_cone_with_a_zero_radius_splits_topology_within_a_batch():
+    """Blender merges a zero-radius end into one vertex: a float value changes the topology."""
+    nodes = [node("C", "GeometryNodeMeshCone", {"fill_type": "NGON"}, {"Vertices": 8})]
+    links = [link((GI, "top"), ("C", "Radius Top")), link(("C", "Mesh"), ("Group Output", "Out"))]
+    prog = load_program(program(nodes, links, fparams("top")))
+    groups = prog.evaluate({"top": torch.tensor([0.0, 0.5, 0.0])})
+    assert [g.index.tolist() for g in groups] == [[0, 2], [1]]
+    assert [g.vertices.shape[1] for g in groups] == [1 + 8, 8 + 8]

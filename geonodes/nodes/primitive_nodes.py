@@ -2,8 +2,6 @@
 positions are computed (batched, differentiable) by `geonodes.primitives`."""
 from __future__ import annotations
 
-import functools
-
 import torch
 
 from .. import primitives
@@ -13,36 +11,49 @@ from . import S, node
 FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
 
 
-@functools.lru_cache(maxsize=4096)
-def _topology(fn_name: str, config: tuple, float_shapes: tuple):
-    """(num_vertices, face_offsets, face_vertices) of a primitive config, from a 1-row build."""
-    dummy = [torch.ones((1,) + shape, dtype=torch.float64) for shape in float_shapes]
-    mesh = getattr(primitives, fn_name)(*dummy, *config)
-    return mesh.vertices.shape[1], mesh.face_offsets.cpu(), mesh.face_vertices.cpu()
+_TOPOLOGIES: dict = {}
 
 
-def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = ()) -> Piecewise:
+def _topology(fn_name: str, config: tuple, flags: tuple, sample_inputs: list):
+    """(num_vertices, face_offsets, face_vertices) of a primitive config, built from one real row
+    (some topologies depend on float values too, e.g. a cone radius of exactly 0)."""
+    key = (fn_name, config, flags)
+    if key not in _TOPOLOGIES:
+        mesh = getattr(primitives, fn_name)(*[v.detach().double().cpu() for v in sample_inputs], *config)
+        _TOPOLOGIES[key] = (mesh.vertices.shape[1], mesh.face_offsets.cpu(), mesh.face_vertices.cpu())
+    return _TOPOLOGIES[key]
+
+
+def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags=None) -> Piecewise:
     """Piecewise mesh of one primitive node: one `Prim` per distinct integer configuration.
 
     Calls `primitives.<fn_name>(*float inputs, *integer inputs, *tail)`; `tail` holds fixed
-    configuration from node properties (e.g. the fill type).
+    configuration from node properties (e.g. the fill type). `flags(*float inputs)` returns
+    per-row booleans that also change the topology (rows are split by them too).
     """
     float_values = [n.get(i) for i in floats]
-    if ints:
-        groups = split_by(torch.stack([n.get(i) for i in ints], dim=1))
+    columns = [n.get(i) for i in ints]
+    num_flags = 0
+    if flags is not None:
+        extra = [f.to(torch.int64) for f in flags(*float_values)]
+        columns += extra
+        num_flags = len(extra)
+    if columns:
+        groups = split_by(torch.stack(columns, dim=1))
     else:
         groups = [(torch.ones(n.batch, dtype=torch.bool, device=n.device), ())]
-    shapes = tuple(tuple(v.shape[1:]) for v in float_values)
     fn = getattr(primitives, fn_name)
     pieces = []
-    for mask, ints_config in groups:
+    for mask, key in groups:
+        ints_config, flag_values = key[:len(key) - num_flags], key[len(key) - num_flags:]
         config = ints_config + tuple(tail)
-        nv, fo, fv = _topology(fn_name, config, shapes)
+        row = int(mask.nonzero()[0, 0])
+        nv, fo, fv = _topology(fn_name, config, flag_values, [v[row:row + 1] for v in float_values])
 
         def build(rows, config=config):
             return fn(*[v[rows] for v in float_values], *config).vertices
 
-        prim = Prim((n.key, fn_name, config), nv, fo, fv, build)
+        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, build)
         pieces.append((mask, GeomStruct((Part(prim),), ())))
     return Piecewise(pieces)
 
@@ -67,7 +78,8 @@ def mesh_cube(n):
 )
 def mesh_cylinder(n):
     return {"Mesh": primitive(n, "mesh_cylinder", ["Radius", "Depth"],
-                              ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],))}
+                              ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],),
+                              flags=lambda r, d: primitives.cone_topology_flags(r, r, d))}
 
 
 @node(
@@ -80,7 +92,8 @@ def mesh_cylinder(n):
 )
 def mesh_cone(n):
     return {"Mesh": primitive(n, "mesh_cone", ["Radius Top", "Radius Bottom", "Depth"],
-                              ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],))}
+                              ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],),
+                              flags=primitives.cone_topology_flags)}
 
 
 @node(
