@@ -15,9 +15,10 @@ ratio, and how many pixels agree: same hit/miss, and depth within 1e-4 m.
 
 trimesh costs 3-8 ms per ray here (it queries rtree with each ray's bounding box, which
 from a camera inside a room overlaps many triangles' boxes: 14 to 3,966 candidates per
-ray, median 231, in the 5k scene; a full 640 x 480 frame would take 15-40 minutes), so it casts rays at every s-th row and column only (default s = 8, i.e. 80 x 60 rays for
-the 5k scene, s = 4x that for the 45k scene) and its time is scaled per pixel to a full
-frame; the output says so. Agreement is checked on those pixels.
+ray, median 231, in the 5k scene; a full 640 x 480 frame would take 15-40 minutes), so
+it casts rays at every s-th row and column only (default s = 8, i.e. 80 x 60 rays for the
+5k scene, 4 s for the 45k scene) and its time is scaled per pixel to a full frame; the
+output says so. Agreement is checked on those pixels.
 """
 
 from __future__ import annotations
