@@ -50,8 +50,14 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
         row = int(mask.nonzero()[0, 0])
         nv, fo, fv = _topology(fn_name, config, flag_values, [v[row:row + 1] for v in float_values])
 
-        def build(rows, config=config):
-            return fn(*[v[rows] for v in float_values], *config).vertices
+        def build(rows, config=config, mask=mask):
+            if flags is None or bool(mask.all()):
+                return fn(*[v[rows] for v in float_values], *config).vertices
+            # Value-dependent topology: only this piece's rows are valid inputs for `config`;
+            # other rows of the full-batch result stay zero (they are never gathered).
+            idx = mask.nonzero().squeeze(1)
+            sub = fn(*[v[idx] for v in float_values], *config).vertices
+            return sub.new_zeros((n.batch,) + tuple(sub.shape[1:])).index_put((idx,), sub)
 
         prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, build)
         pieces.append((mask, GeomStruct((Part(prim),), ())))
