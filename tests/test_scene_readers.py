@@ -342,6 +342,7 @@ def test_scannet_raw_scene_alignment_objects_and_masks(tmp_path, monkeypatch):
     np.testing.assert_allclose(scene.mesh.vertices, vertices, atol=1e-5)
     for i, (_, _, pose) in enumerate(frames):
         np.testing.assert_allclose(scene.frames[i].cam_to_world, pose, atol=1e-5)
+    assert (scene.mesh.vertex_colors == 200).all() and len(scene.mesh.faces) == 26
     assert [(o.id, o.label, len(o.points)) for o in scene.objects] == [(1, "table", 8),
                                                                          (2, "cabinet", 8)]
     assert scene.floor_height == pytest.approx(0.0, abs=1e-5)
@@ -369,6 +370,12 @@ def test_scannet_raw_scene_alignment_objects_and_masks(tmp_path, monkeypatch):
     monkeypatch.delenv("SCANNET_ROOT")
     with pytest.raises(MissingSceneFile, match="SCANNET_ROOT"):
         load_scene(scene="scene0042_00")
+
+    # A segments file that does not match the mesh is named in the error.
+    segs = folder / "scene0042_00_vh_clean_2.0.010000.segs.json"
+    segs.write_text('{"segIndices": [0, 1]}')
+    with pytest.raises(SceneReadError, match=r"segs\.json: 2 segIndices for a mesh of 20 vertices"):
+        load_scene(folder)
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -404,3 +411,16 @@ def test_error_messages_name_the_file(tmp_path):
         load_scene(tmp_path / "empty")
     with pytest.raises(SceneReadError, match=r"no instance masks"):
         load_scene(REDKITCHEN).instance_mask(0)
+
+
+@needs_redkitchen
+def test_sevenscenes_sequences_concatenated(tmp_path):
+    _copy_frames(REDKITCHEN, tmp_path / "seq-01", [0, 20])
+    _copy_frames(REDKITCHEN, tmp_path / "seq-02", [40, 60])
+    (tmp_path / "camera-intrinsics.txt").write_text("500 0 320\n0 500 240\n0 0 1\n")
+    scene = load_scene(tmp_path)
+    assert scene.frames.ids == [0, 20, 1_000_040, 1_000_060]
+    np.testing.assert_array_equal(scene.frames[2].K, [[500, 0, 320], [0, 500, 240], [0, 0, 1]])
+    (tmp_path / "seq-02" / "frame-000040.pose.txt").unlink()
+    with pytest.raises(SceneReadError, match=r"seq-02[/\\]frame-000040\.pose\.txt: pose file missing"):
+        load_scene(tmp_path)
