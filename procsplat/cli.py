@@ -9,7 +9,9 @@ import sys
 
 import tyro
 
+from procsplat.export import ExportConfig
 from procsplat.synth import SynthConfig
+from procsplat.train import TrainConfig
 
 
 def synth(cfg: SynthConfig) -> int:
@@ -20,7 +22,24 @@ def synth(cfg: SynthConfig) -> int:
     return 0
 
 
+def train(cfg: TrainConfig) -> int:
+    from procsplat.train import run_train
+
+    run_train(cfg)
+    return 0
+
+
+def export(cfg: ExportConfig) -> int:
+    from procsplat.export import run_export
+
+    run = run_export(cfg)
+    print(f"rewrote {run}/splats.ply, scene.json, model.pt and meshes/")
+    return 0
+
+
 COMMANDS = {
+    "train": (train, TrainConfig, "scan -> procedural objects + Gaussian splats (no --scene: the demo)"),
+    "export": (export, ExportConfig, "regenerate splats.ply etc. of a run, optionally with edited parameters"),
     "synth": (synth, SynthConfig, "generate a synthetic ScanNet-layout scene with ground truth"),
 }
 
