@@ -1,0 +1,557 @@
+"""Differentiable 3D Gaussian rasterisation: one entry point, two backends.
+
+`rasterize` mirrors `gsplat.rasterization` (classic 3DGS, pinhole cameras, no batch
+dimensions). Backend "gsplat" calls gsplat's CUDA kernels; backend "torch" is a CPU/any-device
+implementation with the same conventions:
+
+* projection: EWA splatting exactly like gsplat's `_fully_fused_projection` (Jacobian with the
+  1.3x-FOV clamp, eps2d added to the 2D covariance, radius = ceil(3.33 sigma) per axis, near/far
+  culling, off-screen culling);
+* colours: real SH like gsplat's `_spherical_harmonics`, then ``clamp_min(c + 0.5, 0)``;
+* compositing: pixel centres at +0.5, ``alpha = min(0.999, o * exp(-sigma))``, samples with
+  ``sigma < 0`` or ``alpha < 1/255`` skipped, front to back by depth (ties by Gaussian index),
+  and a pixel stops at the first sample that would bring transmittance to <= 1e-4 (that sample
+  is not composited), as in gsplat's `rasterize_to_pixels` kernel.
+
+The torch backend is "packed": it lists every (Gaussian, pixel) pair inside each Gaussian's
+bounding box, drops pairs below the alpha threshold, sorts the rest by (pixel, depth) and
+composites all pixels at once with a segmented cumulative sum of log(1 - alpha) in float64
+(exact up to rounding, differentiable by autograd). Large scenes are split into bands of image
+rows with at most `max_pairs_per_chunk` pairs each; each band is gradient-checkpointed so memory
+stays bounded.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+ALPHA_THRESHOLD = 1.0 / 255.0  # gsplat's ALPHA_THRESHOLD: fainter samples are skipped
+MAX_ALPHA = 0.999
+TRANSMITTANCE_STOP = 1e-4  # a pixel is done before the sample that brings T to <= this
+RADIUS_SIGMAS = 3.33  # gsplat's bounding-box extent in standard deviations
+RENDER_MODES = ("RGB", "RGB+ED")
+BACKENDS = ("auto", "torch", "gsplat")
+
+
+class Projection(NamedTuple):
+    """Per camera and Gaussian screen-space quantities, gsplat layout (C, N, ...)."""
+
+    radii: Tensor  # (C, N, 2) int32, 0 where culled
+    means2d: Tensor  # (C, N, 2) pixels
+    depths: Tensor  # (C, N) camera z
+    conics: Tensor  # (C, N, 3) inverse 2D covariance (a, b, c): sigma = .5(a dx^2 + c dy^2) + b dx dy
+    covars2d: Tensor  # (C, N, 3) 2D covariance (xx, xy, yy) including eps2d
+
+
+def quat_scale_to_covar(quats: Tensor, scales: Tensor) -> Tensor:
+    """World covariances R S S^T R^T (N, 3, 3) from wxyz quaternions (any norm) and scales."""
+    w, x, y, z = F.normalize(quats, p=2, dim=-1).unbind(-1)
+    R = torch.stack(
+        [
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ],
+        dim=-1,
+    ).reshape(quats.shape[:-1] + (3, 3))
+    M = R * scales[..., None, :]
+    return M @ M.transpose(-1, -2)
+
+
+def project_gaussians(
+    means: Tensor,  # (N, 3)
+    covars: Tensor,  # (N, 3, 3)
+    viewmats: Tensor,  # (C, 4, 4)
+    Ks: Tensor,  # (C, 3, 3)
+    width: int,
+    height: int,
+    eps2d: float = 0.3,
+    near_plane: float = 0.01,
+    far_plane: float = 1e10,
+) -> Projection:
+    """EWA projection with gsplat's pinhole conventions (see `_fully_fused_projection`)."""
+    R = viewmats[:, None, :3, :3]  # (C, 1, 3, 3)
+    t = viewmats[:, None, :3, 3]  # (C, 1, 3)
+    means_c = (R @ means[None, :, :, None])[..., 0] + t  # (C, N, 3)
+    covars_c = R @ covars[None] @ R.transpose(-1, -2)  # (C, N, 3, 3)
+    tx, ty, tz = means_c.unbind(-1)
+    depths = tz
+    in_depth = (tz > near_plane) & (tz < far_plane)
+    # Culled Gaussians (behind the camera, tz ~ 0) must not put inf/nan into the autograd graph.
+    tz = torch.where(in_depth, tz, torch.ones_like(tz))
+
+    fx, fy = Ks[:, 0, 0, None], Ks[:, 1, 1, None]  # (C, 1)
+    cx, cy = Ks[:, 0, 2, None], Ks[:, 1, 2, None]
+    tan_fovx, tan_fovy = 0.5 * width / fx, 0.5 * height / fy
+    # The Jacobian is evaluated at a point clamped to 1.3x the field of view (gsplat/3DGS).
+    lim_x_pos, lim_x_neg = (width - cx) / fx + 0.3 * tan_fovx, cx / fx + 0.3 * tan_fovx
+    lim_y_pos, lim_y_neg = (height - cy) / fy + 0.3 * tan_fovy, cy / fy + 0.3 * tan_fovy
+    jx = tz * torch.clamp(tx / tz, min=-lim_x_neg, max=lim_x_pos)
+    jy = tz * torch.clamp(ty / tz, min=-lim_y_neg, max=lim_y_pos)
+    zeros = torch.zeros_like(tz)
+    J = torch.stack(
+        [fx / tz, zeros, -fx * jx / (tz * tz), zeros, fy / tz, -fy * jy / (tz * tz)], dim=-1
+    ).reshape(tz.shape + (2, 3))
+    cov2d = J @ covars_c @ J.transpose(-1, -2)  # (C, N, 2, 2)
+    cxx = cov2d[..., 0, 0] + eps2d
+    cyy = cov2d[..., 1, 1] + eps2d
+    cxy = 0.5 * (cov2d[..., 0, 1] + cov2d[..., 1, 0])
+    det = (cxx * cyy - cov2d[..., 0, 1] * cov2d[..., 1, 0]).clamp(min=1e-10)
+    conics = torch.stack([cyy / det, -cxy / det, cxx / det], dim=-1)
+    means2d = torch.stack([fx * tx / tz + cx, fy * ty / tz + cy], dim=-1)
+
+    with torch.no_grad():
+        radius = torch.stack(
+            [torch.ceil(RADIUS_SIGMAS * cxx.sqrt()), torch.ceil(RADIUS_SIGMAS * cyy.sqrt())], -1
+        )
+        inside = (
+            (means2d[..., 0] + radius[..., 0] > 0)
+            & (means2d[..., 0] - radius[..., 0] < width)
+            & (means2d[..., 1] + radius[..., 1] > 0)
+            & (means2d[..., 1] - radius[..., 1] < height)
+        )
+        keep = in_depth & (det > 0) & inside
+        radii = torch.where(keep[..., None], radius, torch.zeros_like(radius)).int()
+    return Projection(radii, means2d, depths, conics, torch.stack([cxx, cxy, cyy], dim=-1))
+
+
+# Real SH bases in gsplat's order (Sloan, "Efficient Spherical Harmonic Evaluation", JCGT 2013).
+def sh_bases(degree: int, dirs: Tensor) -> Tensor:
+    """(..., (degree+1)^2) real SH basis values at unit directions (..., 3), degree 0..4."""
+    if not 0 <= degree <= 4:
+        raise ValueError(f"sh_degree must be in 0..4, got {degree}")
+    x, y, z = dirs.unbind(-1)
+    out = [torch.full_like(x, 0.2820947917738781)]
+    if degree >= 1:
+        a = -0.48860251190292
+        out += [a * y, -a * z, a * x]
+    if degree >= 2:
+        z2 = z * z
+        b = -1.092548430592079 * z
+        c1, s1 = x * x - y * y, 2 * x * y
+        out += [0.5462742152960395 * s1, b * y, 0.9461746957575601 * z2 - 0.3153915652525201,
+                b * x, 0.5462742152960395 * c1]
+    if degree >= 3:
+        tc = -2.285228997322329 * z2 + 0.4570457994644658
+        tb = 1.445305721320277 * z
+        ta = -0.5900435899266435
+        c2, s2 = x * c1 - y * s1, x * s1 + y * c1
+        out += [ta * s2, tb * s1, tc * y, z * (1.865881662950577 * z2 - 1.119528997770346),
+                tc * x, tb * c1, ta * c2]
+    if degree >= 4:
+        td = z * (-4.683325804901025 * z2 + 2.007139630671868)
+        tc = 3.31161143515146 * z2 - 0.47308734787878
+        tb = -1.770130769779931 * z
+        ta = 0.6258357354491763
+        c3, s3 = x * c2 - y * s2, x * s2 + y * c2
+        out += [ta * s3, tb * s2, tc * s1, td * y,
+                1.984313483298443 * z2 * (1.865881662950577 * z2 - 1.119528997770346)
+                - 1.006230589874905 * (0.9461746957575601 * z2 - 0.3153915652525201),
+                td * x, tc * c1, tb * c2, ta * c3]
+    return torch.stack(out, dim=-1)
+
+
+def eval_sh(degree: int, dirs: Tensor, coeffs: Tensor) -> Tensor:
+    """Colours (..., 3) from SH coefficients (..., K, 3), K >= (degree+1)^2; dirs need no norm."""
+    n = (degree + 1) ** 2
+    bases = sh_bases(degree, F.normalize(dirs, p=2, dim=-1))
+    return (bases[..., None] * coeffs[..., :n, :]).sum(dim=-2)
+
+
+@functools.lru_cache(maxsize=1)
+def gsplat_cuda_available() -> bool:
+    """True when CUDA is usable and gsplat's CUDA extension loads (built or buildable)."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        from gsplat.cuda._backend import _C
+    except Exception:  # gsplat reports build/load failures with many exception types
+        return False
+    return _C is not None
+
+
+def rasterize(
+    means: Tensor,
+    quats: Tensor,
+    scales: Tensor,
+    opacities: Tensor,
+    colors: Tensor,
+    viewmats: Tensor,
+    Ks: Tensor,
+    width: int,
+    height: int,
+    near_plane: float = 0.01,
+    far_plane: float = 1e10,
+    sh_degree: Optional[int] = None,
+    backgrounds: Optional[Tensor] = None,
+    render_mode: str = "RGB",
+    backend: str = "auto",
+    *,
+    eps2d: float = 0.3,
+    max_pairs_per_chunk: int = 1 << 23,
+) -> tuple[Tensor, Tensor, dict]:
+    """Render N Gaussians into C cameras.
+
+    Args:
+        means (N, 3), quats (N, 4) wxyz (normalised here), scales (N, 3) linear,
+        opacities (N,) in [0, 1].
+        colors: (N, K, 3) SH coefficients when `sh_degree` is given, else (N, 3) RGB.
+        viewmats (C, 4, 4) world-to-camera (OpenCV: x right, y down, z forward), Ks (C, 3, 3).
+        backgrounds: optional (C, 3) colour behind the splats.
+        render_mode: "RGB", or "RGB+ED" which appends expected depth sum(w z) / sum(w).
+        backend: "torch", "gsplat" (CUDA only) or "auto" (gsplat when the tensors are on CUDA
+            and gsplat's CUDA extension works, else torch).
+        max_pairs_per_chunk: torch backend memory bound, (Gaussian, pixel) pairs per band.
+
+    Returns:
+        render_colors (C, H, W, 3 or 4), render_alphas (C, H, W, 1), meta (radii, means2d,
+        depths, conics, opacities, width, height, n_cameras, backend, ...).
+    """
+    _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+                  sh_degree, backgrounds, render_mode, backend)
+    if backend == "auto":
+        backend = "gsplat" if means.is_cuda and gsplat_cuda_available() else "torch"
+    if backend == "gsplat":
+        if not means.is_cuda:
+            raise ValueError("backend='gsplat' needs CUDA tensors; got device "
+                             f"{means.device} (use backend='torch' or 'auto')")
+        if not gsplat_cuda_available():
+            raise RuntimeError("backend='gsplat': gsplat's CUDA extension is not available")
+        return _rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width,
+                                 height, near_plane, far_plane, sh_degree, backgrounds,
+                                 render_mode, eps2d)
+    return _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, width,
+                            height, near_plane, far_plane, sh_degree, backgrounds, render_mode,
+                            eps2d, max_pairs_per_chunk)
+
+
+def _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+                  sh_degree, backgrounds, render_mode, backend) -> None:
+    def fail(msg: str):
+        raise ValueError(f"rasterize: {msg}")
+
+    if backend not in BACKENDS:
+        fail(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if render_mode not in RENDER_MODES:
+        fail(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
+    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+        fail(f"width and height must be positive ints, got {width!r} x {height!r}")
+    if means.ndim != 2 or means.shape[1] != 3:
+        fail(f"means must be (N, 3), got {tuple(means.shape)}")
+    N = means.shape[0]
+    expected = {"quats": (quats, (N, 4)), "scales": (scales, (N, 3)),
+                "opacities": (opacities, (N,))}
+    if viewmats.ndim != 3 or viewmats.shape[1:] != (4, 4):
+        fail(f"viewmats must be (C, 4, 4), got {tuple(viewmats.shape)}")
+    C = viewmats.shape[0]
+    expected["Ks"] = (Ks, (C, 3, 3))
+    if backgrounds is not None:
+        expected["backgrounds"] = (backgrounds, (C, 3))
+    if sh_degree is None:
+        expected["colors"] = (colors, (N, 3))
+    else:
+        if not (isinstance(sh_degree, int) and 0 <= sh_degree <= 4):
+            fail(f"sh_degree must be None or an int in 0..4, got {sh_degree!r}")
+        k_min = (sh_degree + 1) ** 2
+        if colors.ndim != 3 or colors.shape[0] != N or colors.shape[2] != 3 \
+                or colors.shape[1] < k_min:
+            fail(f"colors must be (N={N}, K>={k_min}, 3) SH coefficients for sh_degree="
+                 f"{sh_degree}, got {tuple(colors.shape)}")
+    for name, (tensor, shape) in expected.items():
+        if tuple(tensor.shape) != shape:
+            fail(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
+    for name, tensor in [("quats", quats), ("scales", scales), ("opacities", opacities),
+                         ("colors", colors), ("viewmats", viewmats), ("Ks", Ks)] + (
+            [("backgrounds", backgrounds)] if backgrounds is not None else []):
+        if tensor.dtype != means.dtype or tensor.device != means.device:
+            fail(f"{name} is {tensor.dtype} on {tensor.device}; means is {means.dtype} on "
+                 f"{means.device} (all inputs must match)")
+    if not means.dtype.is_floating_point:
+        fail(f"inputs must be floating point, got {means.dtype}")
+
+
+def _rasterize_gsplat(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+                      near_plane, far_plane, sh_degree, backgrounds, render_mode, eps2d):
+    import gsplat
+
+    # packed=False keeps meta in the (C, N, ...) layout that the torch backend returns.
+    render_colors, render_alphas, meta = gsplat.rasterization(
+        means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+        near_plane=near_plane, far_plane=far_plane, eps2d=eps2d, sh_degree=sh_degree,
+        packed=False, backgrounds=backgrounds, render_mode=render_mode,
+        rasterize_mode="classic", camera_model="pinhole",
+    )
+    meta["backend"] = "gsplat"
+    return render_colors, render_alphas, meta
+
+
+def _rasterize_torch(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
+                     near_plane, far_plane, sh_degree, backgrounds, render_mode, eps2d,
+                     max_pairs_per_chunk):
+    C = viewmats.shape[0]
+    proj = project_gaussians(means, quat_scale_to_covar(quats, scales), viewmats, Ks, width,
+                             height, eps2d, near_plane, far_plane)
+    if sh_degree is None:
+        feats = colors[None].expand(C, -1, -1)  # (C, N, 3)
+    else:
+        campos = torch.linalg.inv(viewmats)[:, :3, 3]  # (C, 3)
+        dirs = means[None] - campos[:, None]  # (C, N, 3)
+        feats = torch.clamp_min(eval_sh(sh_degree, dirs, colors[None]) + 0.5, 0.0)
+    if render_mode == "RGB+ED":
+        feats = torch.cat([feats, proj.depths[..., None]], dim=-1)
+
+    images, alphas, n_pairs = [], [], 0
+    for cam in range(C):
+        img, alpha, pairs = composite_camera(
+            proj.means2d[cam], proj.conics[cam], opacities, feats[cam], proj.depths[cam],
+            proj.radii[cam], proj.covars2d[cam], width, height, max_pairs_per_chunk)
+        if backgrounds is not None:
+            bg = backgrounds[cam]
+            if render_mode == "RGB+ED":  # depth channel has no background, as in gsplat
+                bg = torch.cat([bg, bg.new_zeros(1)])
+            img = img + (1.0 - alpha) * bg
+        images.append(img)
+        alphas.append(alpha)
+        n_pairs += pairs
+    render_colors = torch.stack(images).reshape(C, height, width, -1)
+    render_alphas = torch.stack(alphas).reshape(C, height, width, 1)
+    if render_mode == "RGB+ED":
+        render_colors = torch.cat(
+            [render_colors[..., :-1],
+             render_colors[..., -1:] / render_alphas.clamp(min=1e-10)], dim=-1)
+    meta = {
+        "radii": proj.radii, "means2d": proj.means2d, "depths": proj.depths,
+        "conics": proj.conics, "opacities": opacities[None].expand(C, -1),
+        "width": width, "height": height, "n_cameras": C, "backend": "torch",
+        "n_pairs": n_pairs,
+    }
+    return render_colors, render_alphas, meta
+
+
+def composite_camera(means2d: Tensor, conics: Tensor, opacities: Tensor, feats: Tensor,
+                     depths: Tensor, radii: Tensor, covars2d: Tensor, width: int, height: int,
+                     max_pairs_per_chunk: int) -> tuple[Tensor, Tensor, int]:
+    """Alpha-composite one camera's projected Gaussians.
+
+    Returns the un-backgrounded image (H*W, D), accumulated alpha (H*W, 1) and the number of
+    composited (Gaussian, pixel) pairs.
+    """
+    with torch.no_grad():
+        # Gaussians that can reach the alpha threshold somewhere, front to back (stable sort:
+        # equal depths keep index order, like gsplat's radix sort of (tile, depth) keys).
+        visible = (radii > 0).all(-1) & (opacities >= ALPHA_THRESHOLD)
+        ids = visible.nonzero()[:, 0]
+        ids = ids[torch.sort(depths[ids], stable=True).indices]
+        # Opacity-aware box (gsplat's CUDA projection, arXiv 2402.00525 B.2): outside it,
+        # o * exp(-sigma) < 1/255. The 1.001 margin guards rounding against the threshold test.
+        op = opacities[ids].double()
+        extend = torch.sqrt(2.0 * torch.log(op / ALPHA_THRESHOLD)).mul(1.001)
+        extend = extend.clamp(max=RADIUS_SIGMAS)
+        rx = torch.minimum(torch.ceil(extend * covars2d[ids, 0].double().sqrt()),
+                           radii[ids, 0].double())
+        ry = torch.minimum(torch.ceil(extend * covars2d[ids, 2].double().sqrt()),
+                           radii[ids, 1].double())
+        mx, my = means2d[ids, 0].double(), means2d[ids, 1].double()
+        # pixel x is covered when |x + 0.5 - mx| <= rx
+        x0 = torch.ceil(mx - rx - 0.5).clamp(0, width).int()
+        x1 = (torch.floor(mx + rx - 0.5) + 1).clamp(0, width).int()
+        y0 = torch.ceil(my - ry - 0.5).clamp(0, height).int()
+        y1 = (torch.floor(my + ry - 0.5) + 1).clamp(0, height).int()
+        nonempty = (x1 > x0) & (y1 > y0)
+        ids, x0, x1, y0, y1 = ids[nonempty], x0[nonempty], x1[nonempty], y0[nonempty], y1[nonempty]
+        bands = _row_bands(x1 - x0, y0, y1, height, max_pairs_per_chunk)
+
+    D = feats.shape[-1]
+    if ids.numel() == 0:
+        # Still part of the graph, so backward() on an empty render gives zero gradients.
+        img = feats.new_zeros(height * width, D) + 0.0 * feats.sum()
+        alpha = feats.new_zeros(height * width, 1) + 0.0 * opacities.sum()
+        return img, alpha, 0
+    # Per visible Gaussian in depth order, as rows (1D gathers/scatters are ~5x faster than
+    # row-wise ones on CPU): (mx, my, conic a, b, c, opacity) and features (D, M).
+    params = torch.cat([means2d.index_select(0, ids), conics.index_select(0, ids),
+                        opacities.index_select(0, ids)[:, None]], dim=1).t().contiguous()
+    feats = feats.index_select(0, ids).t().contiguous()
+    checkpointed = len(bands) > 1 and torch.is_grad_enabled()
+    images, alphas, n_pairs = [], [], 0
+    for row0, row1 in bands:
+        in_band = ((y0 < row1) & (y1 > row0)).nonzero()[:, 0].int()
+        args = (params, feats, in_band, x0[in_band], x1[in_band], y0[in_band].clamp(min=row0),
+                y1[in_band].clamp(max=row1), row0, row1, width)
+        if checkpointed:  # recompute the band in backward instead of keeping its pairs
+            img, alpha, pairs = checkpoint(_BandComposite.apply, *args, use_reentrant=False)
+        else:
+            img, alpha, pairs = _BandComposite.apply(*args)
+        images.append(img)
+        alphas.append(alpha)
+        n_pairs += int(pairs)
+    return torch.cat(images), torch.cat(alphas), n_pairs
+
+
+def _row_bands(widths: Tensor, y0: Tensor, y1: Tensor, height: int,
+               budget: int) -> list[tuple[int, int]]:
+    """Split image rows into bands whose (Gaussian, pixel) box pairs stay within `budget`.
+
+    A single row above the budget still forms its own band (rows are not split further).
+    """
+    per_row = torch.zeros(height + 1, dtype=torch.int64, device=widths.device)
+    per_row.index_add_(0, y0.long(), widths.long())
+    per_row.index_add_(0, y1.long(), -widths.long())
+    per_row = torch.cumsum(per_row[:height], 0).tolist()
+    bands, start, acc = [], 0, 0
+    for row, n in enumerate(per_row):
+        if acc + n > budget and row > start:
+            bands.append((start, row))
+            start, acc = row, 0
+        acc += n
+    bands.append((start, height))
+    return bands
+
+
+def _segment_starts(pix: Tensor, n_pix: int) -> Tensor:
+    """For pixel ids sorted ascending: index of the first entry of each entry's pixel."""
+    counts = torch.bincount(pix, minlength=n_pix)
+    return (torch.cumsum(counts, 0) - counts).index_select(0, pix)
+
+
+def _segment_ends(pix: Tensor, n_pix: int) -> Tensor:
+    """For pixel ids sorted ascending: index of the last entry of each entry's pixel."""
+    return (torch.cumsum(torch.bincount(pix, minlength=n_pix), 0) - 1).index_select(0, pix)
+
+
+def _expand(counts: Tensor) -> tuple[Tensor, Tensor]:
+    """For items with `counts` children each: (parent index, index within parent) per child."""
+    parent = torch.repeat_interleave(
+        torch.arange(counts.numel(), dtype=torch.int32, device=counts.device), counts)
+    first = (torch.cumsum(counts, 0, dtype=torch.int32) - counts).index_select(0, parent)
+    return parent, torch.arange(parent.numel(), dtype=torch.int32, device=counts.device) - first
+
+
+class _RowSegments(NamedTuple):
+    """Per (Gaussian, image row) run of pixels [xa, xa + count) that may reach 1/255."""
+
+    g: Tensor  # Gaussian (index into the depth-ordered params)
+    count: Tensor  # int32 pixels in the run
+    pixbase: Tensor  # int32 band pixel index of the first pixel
+    e0: Tensor  # mx - (xa + 0.5): dx of the first pixel; dx of pixel k is e0 - k
+    dy: Tensor  # my - (row + 0.5)
+    quad: Tensor  # 0.5 * conic a      } sigma - log(o) = (quad dx + lin) dx + const,
+    lin: Tensor  # conic b * dy        } so alpha = min(0.999, exp(-(...)))
+    const: Tensor  # 0.5 c dy^2 - log o }
+
+
+def _row_segments(params: Tensor, sel: Tensor, x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor,
+                  row0: int, width: int) -> _RowSegments:
+    """Runs of pixels where each selected Gaussian may reach alpha >= 1/255, Gaussian-major.
+
+    Per box row the pixels with o exp(-sigma) >= 1/255 form the x-interval where the quadratic
+    sigma(dx) <= log(255 o); it is widened by 0.01 px against rounding (the exact alpha test
+    follows) and clipped to the box. This lists ~pi/4 of the box pixels or fewer (elongated
+    splats); per-pair work is the bulk of the cost, so everything per row is folded in here.
+    """
+    seg, r = _expand(y1 - y0)  # one segment per (Gaussian, box row)
+    row = y0.index_select(0, seg) + r
+    g = sel.index_select(0, seg)
+    mx, my, a, b, c, op = (p.index_select(0, g) for p in params)
+    dy = my - (row + 0.5)
+    log_op = torch.log(op)
+    a64, b64, c64, dy64 = a.double(), b.double(), c.double(), dy.double()
+    s_max = log_op.double() - math.log(ALPHA_THRESHOLD)
+    disc = (b64 * dy64) ** 2 - a64 * (c64 * dy64 * dy64 - 2.0 * s_max)
+    root = torch.sqrt(disc.clamp(min=0.0))
+    mx64 = mx.double()
+    # sigma <= s_max  <=>  dx in [(-b dy - root) / a, (-b dy + root) / a], dx = mx - (x + .5)
+    xa = torch.ceil(mx64 - (-b64 * dy64 + root) / a64 - 0.5 - 0.01)
+    xb = torch.floor(mx64 - (-b64 * dy64 - root) / a64 - 0.5 + 0.01) + 1
+    xa = torch.maximum(xa, x0.index_select(0, seg).double()).int()
+    xb = torch.minimum(xb, x1.index_select(0, seg).double()).int()
+    count = torch.where(disc >= 0, (xb - xa).clamp(min=0), torch.zeros_like(xa))
+    return _RowSegments(g, count, (row - row0) * width + xa, mx - (xa + 0.5), dy, 0.5 * a,
+                        b * dy, 0.5 * c * dy * dy - log_op)
+
+
+class _BandComposite(torch.autograd.Function):
+    """Composite rows [row0, row1) from depth-ordered Gaussian boxes, with analytic backward.
+
+    Inputs: params (6, M) = (mx, my, conic a, b, c, opacity) and feats (D, M) in depth order;
+    `sel` (int32) picks the Gaussians of this band, with their pixel boxes [x0, x1) x [y0, y1).
+    Outputs: colours (rows*W, D), alphas (rows*W, 1), number of composited pairs.
+    The conic is positive definite (eps2d > 0), so sigma >= 0 and gsplat's sigma < 0 skip can
+    only trigger on rounding; it is not repeated here.
+    """
+
+    @staticmethod
+    def forward(ctx, params, feats, sel, x0, x1, y0, y1, row0: int, row1: int, width: int):
+        n_pix = (row1 - row0) * width
+        segs = _row_segments(params, sel, x0, x1, y0, y1, row0, width)
+        # All candidate pairs, Gaussian-major, hence depth-ordered within each pixel.
+        seg, k = _expand(segs.count)
+        dx = segs.e0.index_select(0, seg) - k
+        expo = (segs.quad.index_select(0, seg) * dx + segs.lin.index_select(0, seg)) * dx
+        alpha = torch.exp(-(expo + segs.const.index_select(0, seg))).clamp_max_(MAX_ALPHA)
+        keep = (alpha >= ALPHA_THRESHOLD).nonzero()[:, 0]
+        # Stable sort by pixel keeps the depth order inside each pixel.
+        pix, order = torch.sort((segs.pixbase.index_select(0, seg) + k).index_select(0, keep),
+                                stable=True)
+        src = keep.index_select(0, order)
+        alpha = alpha.index_select(0, src)
+        # Transmittance before each sample: exclusive in-pixel prefix sum of log(1 - alpha),
+        # accumulated in float64 so that differences of the global running sum stay exact.
+        log_t = torch.log1p(-alpha)  # alpha <= 0.999: finite
+        excl = torch.cumsum(log_t, 0, dtype=torch.float64) - log_t
+        excl -= excl.index_select(0, _segment_starts(pix, n_pix))
+        # A pixel stops before the sample that would bring T to <= 1e-4; T is monotone, so
+        # these are exactly the pairs that gsplat composites. The rest play no further part.
+        done = (excl + log_t > math.log(TRANSMITTANCE_STOP)).nonzero()[:, 0]
+        trans = torch.exp(excl.index_select(0, done)).to(alpha.dtype)
+        pix, alpha, src = pix.index_select(0, done), alpha.index_select(0, done), \
+            src.index_select(0, done)
+        seg = seg.index_select(0, src)
+        g, dx, dy = segs.g.index_select(0, seg), dx.index_select(0, src), \
+            segs.dy.index_select(0, seg)
+        weights = alpha * trans
+        img = torch.stack([feats.new_zeros(n_pix).index_add_(0, pix, weights * f.index_select(0, g))
+                           for f in feats], dim=1)
+        acc = feats.new_zeros(n_pix).index_add_(0, pix, weights)[:, None]
+        ctx.save_for_backward(params, feats, g, pix, alpha, trans, dx, dy)
+        count = torch.tensor(g.numel())
+        ctx.mark_non_differentiable(count)
+        return img, acc, count
+
+    @staticmethod
+    def backward(ctx, grad_img, grad_acc, _grad_count):
+        params, feats, g, pix, alpha, trans, dx, dy = ctx.saved_tensors
+        n_pix = grad_img.shape[0]
+        grad_img_p = [col.index_select(0, pix) for col in grad_img.t()]  # D x (P,)
+        weights = alpha * trans
+        # Each composited sample adds w_i v_i to the loss, v_i = <feat, dL/dcolour> + dL/dalpha.
+        v = grad_acc[:, 0].index_select(0, pix)
+        for f, gi in zip(feats, grad_img_p):
+            v = v + f.index_select(0, g) * gi
+        # dL/dalpha_i = T_i v_i - sum_{j > i, same pixel} w_j v_j / (1 - alpha_i)
+        cum = torch.cumsum(weights * v, 0, dtype=torch.float64)
+        later = (cum.index_select(0, _segment_ends(pix, n_pix)) - cum).to(alpha.dtype)
+        grad_alpha = trans * v - later / (1.0 - alpha)
+        # alpha = o exp(-sigma) below the 0.999 clamp (constant above it, as in gsplat):
+        # dL/dsigma = -h and dL/do = h / o with h = alpha dL/dalpha.
+        h = torch.where(alpha < MAX_ALPHA, alpha * grad_alpha, torch.zeros_like(alpha))
+        hdx, hdy = h * dx, h * dy
+        M = params.shape[1]
+        s_h, s_dx, s_dy, s_dxdx, s_dxdy, s_dydy = (
+            params.new_zeros(M).index_add_(0, g, term)
+            for term in (h, hdx, hdy, hdx * dx, hdx * dy, hdy * dy))
+        mx, my, a, b, c, op = params
+        # sigma = .5 (a dx^2 + c dy^2) + b dx dy with dx = mx - px - .5, dy = my - py - .5
+        grad_params = torch.stack([
+            -(a * s_dx + b * s_dy), -(c * s_dy + b * s_dx),
+            -0.5 * s_dxdx, -s_dxdy, -0.5 * s_dydy, s_h / op])
+        grad_feats = torch.stack([params.new_zeros(M).index_add_(0, g, weights * gi)
+                                  for gi in grad_img_p])
+        return grad_params, grad_feats, None, None, None, None, None, None, None, None
