@@ -10,6 +10,11 @@ from . import S, node
 from .primitive_nodes import _Values, primitive
 
 
+def _is_constant(t: torch.Tensor, value: float) -> bool:
+    """A node's unlinked input (broadcast constant) equal to `value` everywhere: skip the op."""
+    return t.stride(0) == 0 and bool((t[0] == value).all())
+
+
 def trs_xform(translation, rotation, scale) -> Xform:
     """p' = R(rotation) @ (scale * p) + translation, per batch row (Blender's loc/rot/scale).
 
@@ -19,12 +24,15 @@ def trs_xform(translation, rotation, scale) -> Xform:
     cached = {}
 
     def apply(v, cache):
-        if "rot" not in cached:
+        if not cached:  # decided once per node evaluation, for the whole batch
             cached["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
-        v = v * scale
+            cached["scale"] = None if _is_constant(scale, 1.0) else scale
+            cached["move"] = None if _is_constant(translation, 0.0) else translation
+        if cached["scale"] is not None:
+            v = v * cached["scale"]
         if cached["rot"] is not None:
             v = rotate(v, cached["rot"])
-        return v + translation
+        return v if cached["move"] is None else v + cached["move"]
 
     return Xform(apply)
 
