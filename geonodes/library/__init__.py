@@ -1,0 +1,23 @@
+"""The shipped shape-program library, written with `geonodes.authoring`.
+
+Each `<name>.py` has `build() -> IR dict` and documents its parameters; `<name>.json` is the
+generated IR (`scripts/build_library.py`), what `load_program("<name>")` reads at run time.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
+LIBRARY_DIR = Path(__file__).resolve().parent
+
+
+def build(name: str) -> dict:
+    """The IR of a library program, freshly built from its Python source."""
+    if name not in PROGRAMS:
+        raise KeyError(f"no library program '{name}' (library: {', '.join(PROGRAMS)})")
+    return importlib.import_module(f"{__name__}.{name}").build()
+
+
+def json_path(name: str) -> Path:
+    return LIBRARY_DIR / f"{name}.json"
