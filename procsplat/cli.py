@@ -12,6 +12,7 @@ import tyro
 from procsplat.export import ExportConfig
 from procsplat.synth import SynthConfig
 from procsplat.train import TrainConfig
+from viewer.config import ViewConfig
 
 
 def synth(cfg: SynthConfig) -> int:
@@ -37,10 +38,17 @@ def export(cfg: ExportConfig) -> int:
     return 0
 
 
+def view(cfg: ViewConfig) -> int:
+    from viewer.server import run_view
+
+    return run_view(cfg)
+
+
 COMMANDS = {
     "train": (train, TrainConfig, "scan -> procedural objects + Gaussian splats (no --scene: the demo)"),
     "export": (export, ExportConfig, "regenerate splats.ply etc. of a run, optionally with edited parameters"),
     "synth": (synth, SynthConfig, "generate a synthetic ScanNet-layout scene with ground truth"),
+    "view": (view, ViewConfig, "serve a run in the browser (viser): inspect it, edit its programs live"),
 }
 
 

@@ -1,0 +1,1 @@
+"""procsplat's viser viewer: `procsplat view RUN_DIR` and the live view of `procsplat train --view`."""
