@@ -42,7 +42,7 @@ class SynthConfig:
     height: int = 480
     focal: float = 577.87
     """Focal length in pixels at 640x480 (ScanNet's depth camera); scaled with the width."""
-    room_size: tuple[float, float] = (5.0, 4.0)
+    room_size: tuple[float, float] = (7.0, 6.0)
     wall_height: float = 2.6
     depth_noise: bool = False
     """Kinect-like depth noise, sigma(z) = 1.2 mm + 1.9 mm * (z - 0.4)^2."""
@@ -122,7 +122,7 @@ def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObje
     from geonodes import load_program
 
     sx, sy = cfg.room_size
-    margin = 0.15
+    margin = 1.3  # keeps furniture >= 0.9 m off the camera path, which runs 0.4 m from the walls
     footprints: list = []
     placed: list[PlacedObject] = []
     hues = (rng.permutation(12) / 12.0).tolist()
@@ -163,7 +163,7 @@ def camera_path(cfg: SynthConfig, rng: np.random.Generator) -> list[np.ndarray]:
     poses = []
     for i in range(cfg.num_frames):
         a = phase + 2 * math.pi * i / cfg.num_frames
-        eye = np.array([0.38 * sx * math.cos(a), 0.38 * sy * math.sin(a), 1.45 + 0.1 * math.sin(3 * a)])
+        eye = np.array([(sx / 2 - 0.4) * math.cos(a), (sy / 2 - 0.4) * math.sin(a), 1.6 + 0.1 * math.sin(3 * a)])
         target = np.array([0.15 * sx * math.cos(a + 2.4), 0.15 * sy * math.sin(a + 2.4), 0.45])
         poses.append(look_at(eye, target))
     return poses
