@@ -1,0 +1,1 @@
+"""Fitting shape programs to observed objects: targets, losses, search, baselines, metrics."""

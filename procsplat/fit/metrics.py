@@ -1,0 +1,95 @@
+"""Accuracy of a fit against a known answer.
+
+discrete accuracy  fraction of the true shape's active int/bool parameters recovered exactly.
+float MAE          mean |fit - truth| of the true shape's active float parameters, x100
+                   (centimetres for lengths; scale-like parameters are unitless x100).
+yaw error          degrees, modulo the true shape's own symmetry: a turn by 90/180/270 degrees
+                   about the shape's vertical axis counts as no error when the turned true mesh
+                   matches itself (symmetric chamfer below `symmetry_tolerance`). Detected per
+                   object, so a square table is 90-degree ambiguous and a chair is not.
+chamfer            symmetric chamfer distance between the fitted and the true mesh, (mean of both
+                   directions' mean nearest-neighbour distance), cm, area-weighted samples, cKDTree.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from .pose import place_on_floor
+from .surface import sample_mesh_surface
+
+
+def chamfer(a_vertices, a_triangles, b_vertices, b_triangles, n: int = 10000, seed: int = 0) -> float:
+    """Symmetric chamfer distance (metres) between two meshes."""
+    pa = sample_mesh_surface(a_vertices, a_triangles, n, seed)
+    pb = sample_mesh_surface(b_vertices, b_triangles, n, seed + 1)
+    da, _ = cKDTree(pb).query(pa)
+    db, _ = cKDTree(pa).query(pb)
+    return float((da.mean() + db.mean()) / 2)
+
+
+def fitted_mesh(program, result) -> tuple[np.ndarray, np.ndarray]:
+    """World vertices and triangles of a FitResult."""
+    mesh = program.evaluate_one(result.parameters, dtype=torch.float64)
+    v = mesh.vertices.unsqueeze(0) * result.scale
+    R = torch.tensor([[math.cos(result.yaw), -math.sin(result.yaw), 0.0],
+                      [math.sin(result.yaw), math.cos(result.yaw), 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    world = v[0] @ R.T + torch.as_tensor(result.translation, dtype=torch.float64)
+    return world.numpy(), mesh.triangles.numpy()
+
+
+def symmetry_turns(program, parameters: dict, tolerance: float = 0.01) -> list[int]:
+    """Quarter turns k (0..3) about the shape's vertical axis that leave the true shape unchanged."""
+    mesh = program.evaluate_one(parameters, dtype=torch.float64)
+    v = mesh.vertices.unsqueeze(0)
+    t = mesh.triangles.numpy()
+    base, _ = place_on_floor(v, torch.zeros(1, dtype=torch.float64), torch.zeros(1, 2, dtype=torch.float64),
+                             0.0, centre_xy=True)
+    turns = [0]
+    for k in (1, 2, 3):
+        yaw = torch.tensor([k * math.pi / 2], dtype=torch.float64)
+        rot, _ = place_on_floor(v, yaw, torch.zeros(1, 2, dtype=torch.float64), 0.0, centre_xy=True)
+        if chamfer(base[0].numpy(), t, rot[0].numpy(), t, n=4000) < tolerance:
+            turns.append(k)
+    return turns
+
+
+def yaw_error_deg(fit_yaw: float, true_yaw: float, turns: list[int]) -> float:
+    errs = []
+    for k in turns:
+        d = (fit_yaw - true_yaw - k * math.pi / 2 + math.pi) % (2 * math.pi) - math.pi
+        errs.append(abs(d))
+    return math.degrees(min(errs))
+
+
+def parameter_errors(program, fit: dict, truth: dict) -> tuple[float, float, int, int]:
+    """(discrete accuracy, float MAE x100, #discrete, #floats) over the truth's active parameters."""
+    hits, n_disc, errs = 0, 0, []
+    for p in program.parameters:
+        if not p.sample or (p.kind != "bool" and p.max <= p.min):
+            continue
+        if not program.is_active(p.name, truth):
+            continue
+        if p.kind == "float":
+            errs.append(abs(float(fit[p.name]) - float(truth[p.name])) * 100.0)
+        else:
+            n_disc += 1
+            hits += int(bool(fit[p.name]) == bool(truth[p.name]) if p.kind == "bool"
+                        else int(fit[p.name]) == int(truth[p.name]))
+    acc = hits / n_disc if n_disc else 1.0
+    mae = float(np.mean(errs)) if errs else 0.0
+    return acc, mae, n_disc, len(errs)
+
+
+def evaluate_fit(program, result, truth) -> dict:
+    """All metrics of one FitResult against a SyntheticTruth."""
+    acc, mae, n_disc, n_float = parameter_errors(program, result.parameters, truth.parameters)
+    turns = symmetry_turns(program, truth.parameters)
+    v, t = fitted_mesh(program, result)
+    return {"discrete_acc": acc, "float_mae_cm": mae, "num_discrete": n_disc, "num_float": n_float,
+            "yaw_err_deg": yaw_error_deg(result.yaw, truth.yaw, turns), "symmetry_turns": turns,
+            "chamfer_cm": chamfer(v, t, truth.vertices, truth.triangles) * 100.0,
+            "seconds": result.seconds, "evaluations": result.evaluations}

@@ -1,0 +1,201 @@
+"""Memetic genetic algorithm over a program's discrete and float parameters plus pose.
+
+One generation: the population (kept elites + offspring + random immigrants) is scored in
+one batched call; the best `keep` survive unchanged (elitism); parents are picked by
+tournament among them; children take every gene from either parent (uniform crossover; pose
+as one block) and are mutated (ints resampled, bools flipped, floats and pose jittered,
+occasionally a 90/180 degree yaw turn). The best `refine_fraction` of each generation get
+`refine_steps` Adam steps on float parameters and pose (`refine.py`); the winner gets
+`final_steps` more. Yaw and footprint centre start from the observed points' principal axes
+and box (4 axis-aligned yaw hypotheses, spread evenly over the first population).
+
+Everything random draws from one numpy Generator seeded by `seed`: same seed, same result.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from .candidates import Genomes, Scorer, SearchSpace, yaw_hypotheses
+from .losses import LossConfig
+from .pose import wrap_angle
+from .refine import RefineConfig, refine
+from .target import ObjectTarget
+
+
+@dataclass
+class GAConfig:
+    population: int = 64
+    keep: int = 16
+    offspring: int = 44
+    """population - keep - offspring random immigrants join every generation."""
+    generations: int = 10
+    tournament: int = 3
+    mutation_rate: float = 0.15
+    """Per-gene probability of mutating a discrete value or float parameter."""
+    float_sigma: float = 0.08
+    """Float mutation: Gaussian step in unit range."""
+    yaw_sigma_deg: float = 4.0
+    yaw_turn_prob: float = 0.1
+    """Probability of a 90/180/270 degree yaw turn (the principal-axes hypotheses)."""
+    xy_sigma: float = 0.03
+    init_yaw_sigma_deg: float = 3.0
+    init_xy_sigma: float = 0.03
+    refine_fraction: float = 0.1
+    refine_steps: int = 8
+    final_steps: int = 80
+    scale_range: float = 0.0
+    """Search a uniform scale with |log scale| <= this (0: no scale)."""
+    loss: LossConfig = field(default_factory=LossConfig)
+    refine_config: RefineConfig = field(default_factory=RefineConfig)
+    seed: int = 0
+
+
+PRESETS = {
+    "fast": GAConfig(population=32, keep=8, offspring=22, generations=5, refine_fraction=0.1, refine_steps=5,
+                     final_steps=30),
+    "default": GAConfig(),
+    # The paper's settings: population 100, keep 32, 64 offspring, 20 generations, top 20 % refined
+    # for 50 steps each generation, 500 final steps.
+    "paper": GAConfig(population=100, keep=32, offspring=64, generations=20, refine_fraction=0.2,
+                      refine_steps=50, final_steps=500),
+}
+
+
+def preset(name: str, **overrides) -> GAConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown fitting preset '{name}' (known: {', '.join(PRESETS)})")
+    return replace(PRESETS[name], **overrides)
+
+
+@dataclass
+class FitResult:
+    method: str
+    program: str
+    parameters: dict
+    yaw: float
+    translation: np.ndarray  # (3,) world translation of the program's origin
+    scale: float
+    loss: float
+    terms: dict
+    evaluations: int
+    seconds: float
+    curve: list  # [(evaluations so far, best total loss)]
+
+
+def initial_population(space: SearchSpace, target: ObjectTarget, n: int, rng: np.random.Generator,
+                       yaw_sigma: float, xy_sigma: float) -> Genomes:
+    """Random parameters; yaw cycling through the 4 principal-axes hypotheses; centre from the box."""
+    g = space.random(n, rng)
+    yaws, centre = yaw_hypotheses(target)
+    g.pose[:, 0] = yaws[np.arange(n) % 4] + rng.normal(0, yaw_sigma, n)
+    g.pose[:, 1:3] = centre + rng.normal(0, xy_sigma, (n, 2))
+    return g
+
+
+def mutate(space: SearchSpace, g: Genomes, cfg: GAConfig, rng: np.random.Generator) -> Genomes:
+    P = len(g)
+    D = space.num_discrete
+    if D:
+        hit = rng.uniform(size=(P, D)) < cfg.mutation_rate
+        span = space.disc_hi - space.disc_lo
+        # A different value: shift by 1..span (mod span+1) from the current one.
+        shift = rng.integers(1, np.maximum(span, 1) + 1, size=(P, D))
+        new = space.disc_lo + (g.disc - space.disc_lo + shift) % (span + 1)
+        g.disc = np.where(hit & (span > 0), new, g.disc)
+    if g.unit.shape[1]:
+        hit = rng.uniform(size=g.unit.shape) < cfg.mutation_rate
+        g.unit = np.clip(g.unit + hit * rng.normal(0, cfg.float_sigma, g.unit.shape), 0.0, 1.0)
+    g.pose[:, 0] += rng.normal(0, math.radians(cfg.yaw_sigma_deg), P)
+    turn = rng.uniform(size=P) < cfg.yaw_turn_prob
+    g.pose[:, 0] += turn * rng.integers(1, 4, P) * (math.pi / 2)
+    g.pose[:, 0] = wrap_angle(g.pose[:, 0])
+    g.pose[:, 1:3] += rng.normal(0, cfg.xy_sigma, (P, 2))
+    if space.scale_range > 0:
+        g.pose[:, 3] = np.clip(g.pose[:, 3] + rng.normal(0, 0.02, P), -space.scale_range, space.scale_range)
+    return g
+
+
+def crossover(a: Genomes, b: Genomes, rng: np.random.Generator) -> Genomes:
+    P = len(a)
+    md = rng.uniform(size=a.disc.shape) < 0.5
+    mu = rng.uniform(size=a.unit.shape) < 0.5
+    mp = (rng.uniform(size=(P, 1)) < 0.5)
+    return Genomes(np.where(md, a.disc, b.disc), np.where(mu, a.unit, b.unit), np.where(mp, a.pose, b.pose))
+
+
+def tournament(fitness: np.ndarray, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    entrants = rng.integers(0, len(fitness), size=(n, size))
+    return entrants[np.arange(n), np.argmin(fitness[entrants], axis=1)]
+
+
+def result_from(scorer: Scorer, g: Genomes, method: str, evaluations: int, seconds: float, curve: list) -> FitResult:
+    """FitResult of the first genome (re-scored once for its terms and translation)."""
+    one = g.take([0])
+    with torch.no_grad():
+        r = scorer.score(one)
+    space = scorer.space
+    return FitResult(method=method, program=space.program.name,
+                     parameters=space.to_dict(one.disc[0], one.unit[0]), yaw=float(wrap_angle(one.pose[0, 0])),
+                     translation=r["translation"][0].double().numpy(), scale=float(math.exp(one.pose[0, 3])),
+                     loss=float(r["total"][0]), terms={k: float(v[0]) for k, v in r.items()
+                                                       if k not in ("total", "translation")},
+                     evaluations=evaluations, seconds=seconds, curve=curve)
+
+
+def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig()) -> FitResult:
+    """Fit `program` to `target` with the memetic GA; see the module docstring."""
+    cfg = config
+    if cfg.keep < 1 or cfg.keep + cfg.offspring > cfg.population:
+        raise ValueError(f"GAConfig: need 1 <= keep and keep + offspring <= population "
+                         f"(got keep {cfg.keep}, offspring {cfg.offspring}, population {cfg.population})")
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(cfg.seed)
+    space = SearchSpace(program, cfg.scale_range)
+    scorer = Scorer(space, target, cfg.loss)
+    yaw_sigma = math.radians(cfg.init_yaw_sigma_deg)
+    pop = initial_population(space, target, cfg.population, rng, yaw_sigma, cfg.init_xy_sigma)
+    with torch.no_grad():
+        fit = scorer.score(pop)["total"].double().numpy()
+    curve = [(scorer.evaluations, float(fit.min()))]
+    n_refine = max(1, int(round(cfg.refine_fraction * cfg.population))) if cfg.refine_steps > 0 else 0
+    for gen in range(cfg.generations):
+        order = np.argsort(fit, kind="stable")
+        pop, fit = pop.take(order), fit[order]
+        if n_refine:  # memetic step: the best of this generation descend a little
+            top, top_fit = refine(scorer, pop.take(np.arange(n_refine)), cfg.refine_steps, cfg.refine_config)
+            pop.disc[:n_refine], pop.unit[:n_refine], pop.pose[:n_refine] = top.disc, top.unit, top.pose
+            fit[:n_refine] = np.minimum(top_fit, fit[:n_refine])
+            order = np.argsort(fit, kind="stable")
+            pop, fit = pop.take(order), fit[order]
+        curve.append((scorer.evaluations, float(fit[0])))
+        if gen == cfg.generations - 1:
+            break
+        elite, elite_fit = pop.take(np.arange(cfg.keep)), fit[:cfg.keep]
+        a = elite.take(tournament(elite_fit, cfg.offspring, cfg.tournament, rng))
+        b = elite.take(tournament(elite_fit, cfg.offspring, cfg.tournament, rng))
+        children = mutate(space, crossover(a, b, rng), cfg, rng)
+        n_new = cfg.population - cfg.keep - cfg.offspring
+        parts = [children]
+        if n_new > 0:
+            parts.append(initial_population(space, target, n_new, rng, yaw_sigma, cfg.init_xy_sigma))
+        fresh = Genomes.concat(parts)
+        with torch.no_grad():
+            fresh_fit = scorer.score(fresh)["total"].double().numpy()
+        pop = Genomes.concat([elite, fresh])
+        fit = np.concatenate([elite_fit, fresh_fit])
+    order = np.argsort(fit, kind="stable")
+    best = pop.take(order[:1])
+    if cfg.final_steps > 0:
+        best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
+        curve.append((scorer.evaluations, float(best_fit[0])))
+    return result_from(scorer, best, "ga", scorer.evaluations, time.perf_counter() - t0, curve)
+
+
+def warn_skip(label: str, reason: str) -> None:
+    warnings.warn(f"fit: object '{label}' skipped: {reason}", RuntimeWarning, stacklevel=2)

@@ -1,0 +1,289 @@
+"""What a fit is fitted to: one object's observed points, observed-empty space and the floor.
+
+World frame: +Z up, metres; cameras are camera-to-world 4x4 with OpenCV axes (x right, y down,
+z forward) and depth is camera z (0 = invalid), as in `procsplat.scene`. Plain arrays in, so
+any scene source (ScanNet, RGB-D folders, synthetic renders) can build a target.
+
+Free space: every depth pixel whose ray crosses the object's neighbourhood says the ray is
+empty up to (depth - margin). Samples along those rays, voxelised, are `free_points`. Voxels
+near an observed point of the object are removed again (occupancy wins over a ray that grazed
+a thin part in another view). Two distance fields on one voxel grid over the neighbourhood are
+derived lazily for the losses: how deep a point lies inside observed-empty space, and how far
+it is from the nearest observed point.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+
+class TooFewPointsError(ValueError):
+    """An object has too few observed points to be fitted."""
+
+
+@dataclass
+class DepthView:
+    """One posed depth image kept for the visibility test of the accuracy term."""
+
+    depth: np.ndarray  # (H,W) float32 metres, 0 = invalid
+    K: np.ndarray  # (3,3)
+    cam_to_world: np.ndarray  # (4,4) OpenCV axes
+
+
+@dataclass
+class TargetConfig:
+    """How a target is built from depth frames."""
+
+    voxel: float = 0.02
+    """Voxel size (m) of the observed points and of the distance-field grid."""
+    free_voxel: float = 0.03
+    """Voxel size (m) of the free-space points."""
+    free_margin: float = 0.04
+    """Rays are empty up to depth - free_margin (m): depth noise and pixel footprint."""
+    neighbourhood: float = 0.4
+    """Free space is kept within the observed box grown by this much (m) sideways and up."""
+    max_points: int = 3000
+    """Observed points kept after voxelisation (seeded random subset beyond this)."""
+    min_points: int = 50
+    """Fewer observed points than this -> TooFewPointsError."""
+    outlier_radius: float = 0.06
+    outlier_min_neighbours: int = 3
+    """Observed points with fewer neighbours within outlier_radius are dropped (mask bleeding)."""
+    max_views: int = 12
+    """Depth views kept for the visibility test (the ones seeing most of the object)."""
+    view_max_width: int = 160
+    """Kept views are subsampled to at most this width (visibility only needs coarse depth)."""
+    seed: int = 0
+
+
+def backproject(depth: np.ndarray, K: np.ndarray, cam_to_world: np.ndarray,
+                mask: np.ndarray | None = None, step: int = 1) -> np.ndarray:
+    """World points (N,3) of valid (and masked) depth pixels, pixel centres at +0.5."""
+    d = depth[::step, ::step]
+    ok = d > 0
+    if mask is not None:
+        ok &= mask[::step, ::step]
+    rows, cols = np.nonzero(ok)
+    z = d[rows, cols].astype(np.float64)
+    u = cols * step + 0.5
+    v = rows * step + 0.5
+    y = (v - K[1, 2]) / K[1, 1] * z
+    x = (u - K[0, 2] - K[0, 1] * y / z.clip(1e-12)) / K[0, 0] * z
+    cam = np.stack([x, y, z], 1)
+    return cam @ cam_to_world[:3, :3].T + cam_to_world[:3, 3]
+
+
+def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
+    """Mean point per occupied voxel (deterministic order: sorted voxel keys)."""
+    if len(points) == 0:
+        return points.reshape(0, 3)
+    keys = np.floor(points / voxel).astype(np.int64)
+    keys -= keys.min(0)
+    span = keys.max(0) + 1
+    linear = (keys[:, 0] * span[1] + keys[:, 1]) * span[2] + keys[:, 2]  # 1-D keys: fast unique
+    _, inverse, counts = np.unique(linear, return_inverse=True, return_counts=True)
+    sums = np.zeros((len(counts), 3))
+    np.add.at(sums, inverse.reshape(-1), points)
+    return sums / counts[:, None]
+
+
+def _ray_box(origin: np.ndarray, dirs: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Entry/exit ray parameters of rays (origin + t dirs) through an axis-aligned box."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / dirs
+        t0 = (lo - origin) * inv
+        t1 = (hi - origin) * inv
+    tmin = np.nanmax(np.minimum(t0, t1), axis=1)
+    tmax = np.nanmin(np.maximum(t0, t1), axis=1)
+    return tmin, tmax
+
+
+@dataclass
+class ObjectTarget:
+    """Observed evidence of one object, in the world frame (+Z up)."""
+
+    points: np.ndarray  # (N,3) observed surface points, voxel-downsampled
+    free_points: np.ndarray  # (M,3) centres of voxels observed empty
+    floor_height: float
+    box_lo: np.ndarray  # (3,) neighbourhood box (free space is known inside it)
+    box_hi: np.ndarray
+    voxel: float = 0.02
+    free_voxel: float = 0.03
+    views: list = field(default_factory=list)  # DepthView, for visibility
+    label: str = ""
+    _fields: dict = field(default_factory=dict, repr=False)
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_frames(cls, depths, Ks, cam_to_worlds, masks, floor_height: float | None = None,
+                    config: TargetConfig = TargetConfig(), label: str = "") -> "ObjectTarget":
+        """Build from posed depth frames and per-frame boolean masks of the object.
+
+        floor_height None: the lowest observed point of the object (it is assumed to stand
+        on the floor). Raises TooFewPointsError when fewer than config.min_points remain.
+        """
+        n = len(depths)
+        if not (len(Ks) == len(cam_to_worlds) == len(masks) == n):
+            raise ValueError(f"ObjectTarget.from_frames: {n} depths, {len(Ks)} K, {len(cam_to_worlds)} poses, "
+                             f"{len(masks)} masks: counts differ")
+        depths = [np.asarray(d, dtype=np.float32) for d in depths]
+        masks = [np.asarray(m, dtype=bool) for m in masks]
+        for i, (d, m) in enumerate(zip(depths, masks)):
+            if d.ndim != 2 or d.shape != m.shape:
+                raise ValueError(f"ObjectTarget.from_frames: frame {i}: depth {d.shape} and mask {m.shape} "
+                                 f"must be equal (H,W) images")
+        Ks = [np.asarray(k, dtype=np.float64) for k in Ks]
+        poses = [np.asarray(p, dtype=np.float64) for p in cam_to_worlds]
+        cfg = config
+        raw = [backproject(d, k, p, m) for d, k, p, m in zip(depths, Ks, poses, masks)]
+        pts = np.concatenate(raw) if raw else np.zeros((0, 3))
+        pts = voxel_downsample(pts, cfg.voxel)
+        if len(pts) >= cfg.outlier_min_neighbours + 1:
+            tree = cKDTree(pts)
+            counts = np.array([len(x) for x in tree.query_ball_point(pts, cfg.outlier_radius)]) - 1
+            pts = pts[counts >= cfg.outlier_min_neighbours]
+        if len(pts) < cfg.min_points:
+            raise TooFewPointsError(f"object '{label}': {len(pts)} observed points after voxelisation "
+                                    f"(need >= {cfg.min_points})")
+        rng = np.random.default_rng(cfg.seed)
+        if len(pts) > cfg.max_points:
+            pts = pts[np.sort(rng.choice(len(pts), cfg.max_points, replace=False))]
+        floor = float(pts[:, 2].min()) if floor_height is None else float(floor_height)
+        lo = pts.min(0) - cfg.neighbourhood
+        hi = pts.max(0) + cfg.neighbourhood
+        lo[2] = floor - cfg.voxel
+        free = _free_space(depths, Ks, poses, lo, hi, cfg)
+        if len(free):  # occupancy wins: drop free voxels near observed points
+            near, _ = cKDTree(pts).query(free, distance_upper_bound=1.5 * cfg.free_voxel)
+            free = free[~np.isfinite(near)]
+        views = _keep_views(depths, Ks, poses, masks, cfg)
+        return cls(points=pts, free_points=free, floor_height=floor, box_lo=lo, box_hi=hi, voxel=cfg.voxel,
+                   free_voxel=cfg.free_voxel, views=views, label=label)
+
+    # -- derived quantities --------------------------------------------------------------------
+    def footprint_pose(self) -> tuple[float, np.ndarray]:
+        """(yaw, centre xy) from the observed points: principal axis in the floor plane and the
+        centre of the axis-aligned box in that frame. Yaw is defined modulo 90 degrees."""
+        xy = self.points[:, :2]
+        c = xy.mean(0)
+        cov = np.cov((xy - c).T)
+        w, vecs = np.linalg.eigh(cov)
+        axis = vecs[:, int(np.argmax(w))]
+        yaw = math.atan2(axis[1], axis[0])
+        R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
+        local = (xy - c) @ R
+        centre = c + R @ ((local.min(0) + local.max(0)) / 2)
+        return yaw, centre
+
+    def fields(self, dtype=torch.float32) -> dict:
+        """Distance fields on a grid over the neighbourhood box (cached):
+        grid (1,2,D,H,W): channel 0 depth inside observed-empty space (m), channel 1 distance
+        to the nearest observed point (m, truncated); lo (3,), voxel."""
+        key = str(dtype)
+        if key not in self._fields:
+            v = self.voxel
+            lo = self.box_lo.astype(np.float64)
+            dims = np.maximum(np.ceil((self.box_hi - lo) / v).astype(int) + 1, 2)
+            free = np.zeros(dims, dtype=bool)
+            if len(self.free_points):
+                # Each free point marks every fine voxel of its (coarser) free voxel.
+                r = max(int(round(self.free_voxel / v / 2)), 0)
+                idx = np.round((self.free_points - lo) / v).astype(int)
+                for dx in range(-r, r + 1):
+                    for dy in range(-r, r + 1):
+                        for dz in range(-r, r + 1):
+                            j = idx + (dx, dy, dz)
+                            ok = np.all((j >= 0) & (j < dims), axis=1)
+                            free[j[ok, 0], j[ok, 1], j[ok, 2]] = True
+            depth_in_free = np.where(free, ndimage.distance_transform_edt(free) * v - 0.5 * v, 0.0)
+            # Distance to the nearest observed point: EDT of the occupied voxels (error <= v/2).
+            occupied = np.zeros(dims, dtype=bool)
+            j = np.clip(np.round((self.points - lo) / v).astype(int), 0, dims - 1)
+            occupied[j[:, 0], j[:, 1], j[:, 2]] = True
+            d_obs = np.minimum(ndimage.distance_transform_edt(~occupied) * v, 0.2)
+            grid = np.stack([depth_in_free, d_obs])  # (2, X, Y, Z)
+            # grid_sample wants (N,C,D,H,W) with the last sampling coordinate indexing W: put x last.
+            grid = torch.from_numpy(np.ascontiguousarray(grid.transpose(0, 3, 2, 1))).to(dtype).unsqueeze(0)
+            self._fields[key] = {"grid": grid, "lo": torch.tensor(lo, dtype=dtype),
+                                 "size": torch.tensor((dims - 1) * v, dtype=dtype)}
+        return self._fields[key]
+
+
+def _free_space(depths, Ks, poses, lo, hi, cfg: TargetConfig) -> np.ndarray:
+    """Voxel centres of observed-empty space inside the box [lo, hi]."""
+    v = cfg.free_voxel
+    dims = np.maximum(np.ceil((hi - lo) / v).astype(np.int64), 1)
+    free = np.zeros(dims, dtype=bool)
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    for d, K, c2w in zip(depths, Ks, poses):
+        H, W = d.shape
+        R, o = c2w[:3, :3], c2w[:3, 3]
+        cam = (corners - o) @ R
+        if np.all(cam[:, 2] <= 0.05):
+            continue
+        # Pixel step so neighbouring rays are about one free voxel apart at the box.
+        dist = max(float(np.linalg.norm((lo + hi) / 2 - o)), 0.3)
+        step = max(1, int(cfg.free_voxel * K[0, 0] / dist))
+        # Pixel window: the projected box (all of the image when a corner is behind the camera).
+        if np.all(cam[:, 2] > 0.05):
+            uv = cam[:, :2] / cam[:, 2:3] * [K[0, 0], K[1, 1]] + [K[0, 2], K[1, 2]]
+            c0, r0 = np.floor(uv.min(0)).astype(int)
+            c1, r1 = np.ceil(uv.max(0)).astype(int)
+            c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, W - 1), min(r1, H - 1)
+            if c0 > c1 or r0 > r1:
+                continue
+        else:
+            c0, r0, c1, r1 = 0, 0, W - 1, H - 1
+        rows, cols = np.mgrid[r0:r1 + 1:step, c0:c1 + 1:step]
+        rows, cols = rows.reshape(-1), cols.reshape(-1)
+        z = d[rows, cols].astype(np.float64)
+        ok = z > cfg.free_margin
+        rows, cols, z = rows[ok], cols[ok], z[ok]
+        if len(z) == 0:
+            continue
+        dirs_cam = np.stack([(cols + 0.5 - K[0, 2]) / K[0, 0], (rows + 0.5 - K[1, 2]) / K[1, 1],
+                             np.ones_like(z)], 1)  # unit camera z: t = depth
+        dirs = dirs_cam @ R.T
+        t0, t1 = _ray_box(o, dirs, lo, hi)
+        t0 = np.maximum(t0, 0.05)
+        t1 = np.minimum(t1, z - cfg.free_margin)
+        keep = t1 > t0
+        t0, t1, dirs = t0[keep], t1[keep], dirs[keep]
+        if len(t0) == 0:
+            continue
+        # Samples every free_voxel/2 of camera depth (rays have unit z, so roughly in metres).
+        step_t = cfg.free_voxel / 2
+        counts = np.floor((t1 - t0) / step_t).astype(np.int64) + 1
+        ray = np.repeat(np.arange(len(t0)), counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        t = t0[ray] + within * step_t
+        pts = o + dirs[ray] * t[:, None]
+        idx = np.floor((pts - lo) / v).astype(np.int64)
+        ok = np.all((idx >= 0) & (idx < dims), axis=1)
+        free[idx[ok, 0], idx[ok, 1], idx[ok, 2]] = True
+    return lo + (np.argwhere(free) + 0.5) * v
+
+
+def _keep_views(depths, Ks, poses, masks, cfg: TargetConfig) -> list:
+    order = np.argsort([-int(m.sum()) for m in masks], kind="stable")[:cfg.max_views]
+    views = []
+    for i in sorted(order.tolist()):
+        d, K = depths[i], Ks[i].copy()
+        if not masks[i].any():
+            continue
+        s = max(1, int(math.ceil(d.shape[1] / cfg.view_max_width)))
+        if s > 1:
+            # Nearest valid depth of each s x s block (minimum: conservative for free space).
+            H, W = (d.shape[0] // s) * s, (d.shape[1] // s) * s
+            blocks = d[:H, :W].reshape(H // s, s, W // s, s).transpose(0, 2, 1, 3).reshape(H // s, W // s, -1)
+            big = np.where(blocks > 0, blocks, np.inf).min(-1)
+            d = np.where(np.isfinite(big), big, 0.0).astype(np.float32)
+            K[0, :] /= s
+            K[1, :] /= s
+        views.append(DepthView(depth=d, K=K, cam_to_world=poses[i]))
+    return views
