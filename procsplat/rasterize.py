@@ -371,8 +371,9 @@ def composite_camera(means2d: Tensor, conics: Tensor, opacities: Tensor, feats: 
     D = feats.shape[-1]
     if ids.numel() == 0:
         # Still part of the graph, so backward() on an empty render gives zero gradients.
-        img = feats.new_zeros(height * width, D) + 0.0 * feats.sum()
-        alpha = feats.new_zeros(height * width, 1) + 0.0 * opacities.sum()
+        connect = 0.0 * (feats.sum() + means2d.sum() + conics.sum() + opacities.sum())
+        img = feats.new_zeros(height * width, D) + connect
+        alpha = feats.new_zeros(height * width, 1) + connect
         return img, alpha, 0
     # Per visible Gaussian in depth order, as rows (1D gathers/scatters are ~5x faster than
     # row-wise ones on CPU): (mx, my, conic a, b, c, opacity) and features (D, M).
