@@ -1,4 +1,4 @@
-"""`geonodes` command line: eval, info, sample, import-blend, export-blend."""
+"""`geonodes` command line: eval, info, sample, import-blend, export-blend, gallery."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,7 @@ USAGE = """geonodes <command> ...
   sample PROGRAM -n N --seed S -o DIR                          random shapes + their parameters
   import-blend IN.blend OUT.json [--spec SPEC.json]            Blender program -> IR (needs bpy)
   export-blend PROGRAM OUT.blend                               IR -> Blender program (needs bpy)
+  gallery -o DIR [--n 8] [--seed 0] [--programs a,b]           thumbnail grid of random samples
 PROGRAM is an IR .json file or the name of a library program."""
 
 
@@ -103,7 +104,20 @@ def cmd_sample(args) -> int:
 def cmd_blender(args, rest) -> int:
     from . import blender
 
+    if args.command == "export-blend" and rest and not rest[0].startswith("-") and not Path(rest[0]).exists():
+        library_json = Path(__file__).parent / "library" / f"{rest[0]}.json"
+        if library_json.is_file():  # a library program's name
+            rest = [str(library_json)] + rest[1:]
     return blender.main([args.command] + rest)
+
+
+def cmd_gallery(args) -> int:
+    from .gallery import write_gallery
+
+    programs = [s.strip() for s in args.programs.split(",") if s.strip()] if args.programs else None
+    path = write_gallery(args.output, programs, n=args.n, seed=args.seed, cell=args.cell)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -123,6 +137,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--format", choices=(".ply", ".obj", ".npz"), default=".ply")
+    p = sub.add_parser("gallery", help="thumbnail grid of random samples of programs")
+    p.add_argument("-o", "--output", required=True, help="folder for gallery.png")
+    p.add_argument("--n", type=int, default=8, help="samples per program")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--programs", help="comma-separated programs (default: the library)")
+    p.add_argument("--cell", type=int, default=160, help="thumbnail size in pixels")
     sub.add_parser("import-blend", help="import a .blend program (needs bpy)", add_help=False)
     sub.add_parser("export-blend", help="export a program to .blend (needs bpy)", add_help=False)
     if argv and argv[0] in ("import-blend", "export-blend"):
@@ -133,7 +153,8 @@ def main(argv=None) -> int:
     try:
         if args.command in ("import-blend", "export-blend"):
             return cmd_blender(args, rest)
-        return {"eval": cmd_eval, "info": cmd_info, "sample": cmd_sample}[args.command](args)
+        return {"eval": cmd_eval, "info": cmd_info, "sample": cmd_sample,
+                "gallery": cmd_gallery}[args.command](args)
     except (IRError, ParameterError, ValueError, OSError) as e:
         print(f"geonodes: error: {e}", file=sys.stderr)
         return 2

@@ -173,3 +173,30 @@ def test_round_trip_through_blender(name, tmp_path):
     back = import_blend(blend)
     assert [(p["name"], p["kind"], p["active_if"]) for p in back["parameters"]] == \
         [(p["name"], p["kind"], p["active_if"]) for p in ir["parameters"]]
+
+
+def test_gallery_renders_every_sample(tmp_path):
+    pytest.importorskip("procsplat.render", reason="needs procsplat.render")
+    from geonodes.cli import main
+    from geonodes.gallery import LABEL_WIDTH
+    from PIL import Image
+
+    assert main(["gallery", "-o", str(tmp_path), "--n", "2", "--seed", "1", "--cell", "48",
+                 "--programs", "chair,bookshelf"]) == 0
+    img = np.asarray(Image.open(tmp_path / "gallery.png"))
+    assert img.shape == (2 * 48, LABEL_WIDTH + 2 * 48, 3)
+    for row in range(2):
+        for col in range(2):
+            cell = img[row * 48:(row + 1) * 48, LABEL_WIDTH + col * 48:LABEL_WIDTH + (col + 1) * 48]
+            assert (cell < 250).any(axis=-1).mean() > 0.05, f"cell {row},{col} is empty"
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_cli_exports_a_library_program_by_name(tmp_path):
+    pytest.importorskip("bpy", reason="needs bpy (pip install 'procsplat[blender]')")
+    from geonodes.cli import main
+
+    out = tmp_path / "table.blend"
+    assert main(["export-blend", "table", str(out)]) == 0
+    assert out.stat().st_size > 0
