@@ -129,6 +129,19 @@ def load_splats_ply(path: str | os.PathLike) -> dict[str, Tensor]:
     if n_rest % 3 or math.isqrt(n_rest // 3 + 1) ** 2 != n_rest // 3 + 1:
         raise fail(f"{n_rest} f_rest properties do not form SH bands (need 3*(K-1), K a square)")
 
+    if len(ply.elements) == 1:
+        # plyfile ignores bytes after the last element; in a splat file they mean corruption
+        # (e.g. a wrong vertex count in the header).
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        end = head.find(b"end_header")
+        header_size = head.index(b"\n", end) + 1 if end >= 0 else 0
+        expected_size = header_size + n * 4 * len(props)
+        actual_size = path.stat().st_size
+        if header_size and actual_size != expected_size:
+            raise fail(f"{actual_size - expected_size} bytes after the {n} vertices the header "
+                       "declares (wrong vertex count or trailing data)")
+
     table = np.stack([np.asarray(data[name], dtype="<f4") for name in props], axis=1)
     table = torch.from_numpy(table.astype(np.float32, copy=False)).reshape(n, len(props))
     offset = 6 if has_normals else 3

@@ -110,6 +110,14 @@ def test_truncated_file(tmp_path):
         load_splats_ply(path)
 
 
+def test_trailing_bytes_after_declared_vertices(tmp_path):
+    path = tmp_path / "s.ply"
+    save_splats_ply(path, **random_splats(n=20))
+    path.write_bytes(path.read_bytes() + b"\x00" * 12)
+    with pytest.raises(SplatPlyError, match=r"s\.ply: 12 bytes after the 20 vertices"):
+        load_splats_ply(path)
+
+
 def test_garbage_and_missing_files(tmp_path):
     path = tmp_path / "garbage.ply"
     path.write_bytes(np.random.default_rng(0).bytes(1000))
