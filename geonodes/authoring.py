@@ -311,8 +311,8 @@ def _node_value(type_: str, node_type: str, properties: dict, inputs: dict, out:
 def _expr_label(op_symbol: str, a, b) -> str | None:
     def wrap(x):
         s = _label(x)
-        return f"({s})" if isinstance(x, Value) and x.param is None and " " in s and x.label and \
-            any(c in s for c in "+-*/") else s
+        compound = isinstance(x, Value) and x.param is None and any(f" {c} " in s for c in "+-*/")
+        return f"({s})" if compound else s
 
     text = f"{wrap(a)} {op_symbol} {wrap(b)}" if b is not None else f"{op_symbol}{wrap(a)}"
     return text if len(text) <= _MAX_LABEL and all(_label(x) for x in (a, b) if x is not None) else None
@@ -654,8 +654,8 @@ class _Scope:
 
 
 class _GroupDef:
-    def __init__(self, graph: _Graph, fn, input_names: list, outputs: list):
-        self.graph, self.fn, self.input_names, self.outputs = graph, fn, input_names, outputs
+    def __init__(self, graph: _Graph, fn):
+        self.graph, self.fn = graph, fn
 
 
 class GroupBuilder(_Scope):
@@ -817,7 +817,7 @@ class ProgramBuilder(_Scope):
             graph.outputs.append({"identifier": "Socket_0", "name": "Geometry" if otype == "GEOMETRY" else "Value",
                                   "type": otype})
             graph.links.append({"from": list(graph.socket_of(result)), "to": [out_node, "Socket_0"]})
-            definition = _GroupDef(graph, fn, [a.label for a in args], graph.outputs)
+            definition = _GroupDef(graph, fn)
             self._groups.append(definition)
             return GroupCall(definition)
 
