@@ -443,9 +443,9 @@ class _RowSegments(NamedTuple):
     pixbase: Tensor  # int32 band pixel index of the first pixel
     e0: Tensor  # mx - (xa + 0.5): dx of the first pixel; dx of pixel k is e0 - k
     dy: Tensor  # my - (row + 0.5)
-    quad: Tensor  # 0.5 * conic a      } sigma - log(o) = (quad dx + lin) dx + const,
-    lin: Tensor  # conic b * dy        } so alpha = min(0.999, exp(-(...)))
-    const: Tensor  # 0.5 c dy^2 - log o }
+    quad: Tensor  # -0.5 * conic a      } log(o) - sigma = (quad dx + lin) dx + const,
+    lin: Tensor  # -conic b * dy        } so alpha = min(0.999, exp(...))
+    const: Tensor  # log o - 0.5 c dy^2 }
 
 
 def _row_segments(params: Tensor, sel: Tensor, x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor,
@@ -474,8 +474,8 @@ def _row_segments(params: Tensor, sel: Tensor, x0: Tensor, x1: Tensor, y0: Tenso
     xa = torch.maximum(xa, x0.index_select(0, seg).double()).int()
     xb = torch.minimum(xb, x1.index_select(0, seg).double()).int()
     count = torch.where(disc >= 0, (xb - xa).clamp(min=0), torch.zeros_like(xa))
-    return _RowSegments(g, count, (row - row0) * width + xa, mx - (xa + 0.5), dy, 0.5 * a,
-                        b * dy, 0.5 * c * dy * dy - log_op)
+    return _RowSegments(g, count, (row - row0) * width + xa, mx - (xa + 0.5), dy, -0.5 * a,
+                        -b * dy, log_op - 0.5 * c * dy * dy)
 
 
 class _BandComposite(torch.autograd.Function):
@@ -496,7 +496,7 @@ class _BandComposite(torch.autograd.Function):
         seg, k = _expand(segs.count)
         dx = segs.e0.index_select(0, seg) - k
         expo = (segs.quad.index_select(0, seg) * dx + segs.lin.index_select(0, seg)) * dx
-        alpha = torch.exp(-(expo + segs.const.index_select(0, seg))).clamp_max_(MAX_ALPHA)
+        alpha = torch.exp(expo + segs.const.index_select(0, seg)).clamp_max_(MAX_ALPHA)
         keep = (alpha >= ALPHA_THRESHOLD).nonzero()[:, 0]
         # Stable sort by pixel keeps the depth order inside each pixel.
         pix, order = torch.sort((segs.pixbase.index_select(0, seg) + k).index_select(0, keep),
@@ -511,7 +511,7 @@ class _BandComposite(torch.autograd.Function):
         # A pixel stops before the sample that would bring T to <= 1e-4; T is monotone, so
         # these are exactly the pairs that gsplat composites. The rest play no further part.
         done = (excl + log_t > math.log(TRANSMITTANCE_STOP)).nonzero()[:, 0]
-        trans = torch.exp(excl.index_select(0, done)).to(alpha.dtype)
+        trans = torch.exp(excl.index_select(0, done).to(alpha.dtype))
         pix, alpha, src = pix.index_select(0, done), alpha.index_select(0, done), \
             src.index_select(0, done)
         seg = seg.index_select(0, src)
