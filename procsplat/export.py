@@ -61,9 +61,8 @@ def write_splats(path: Path, model) -> int:
 
     with torch.no_grad():
         g, _ = model.gaussians()
-        _atomic_write(Path(path), lambda tmp: save_splats_ply(
-            tmp, means=g.means.float(), log_scales=g.log_scales.float(), quats=g.quats.float(),
-            opacity_logits=g.opacity_logits.float(), sh0=g.sh0.float(), shN=g.shN.float()))
+        save_splats_ply(path, means=g.means.float(), scales=g.log_scales.float(), quats=g.quats.float(),
+                        opacities=g.opacity_logits.float(), sh0=g.sh0.float(), shN=g.shN.float())  # atomic
     return len(g)
 
 
@@ -103,7 +102,8 @@ def load_model(run: Path):
     n = state["background_size"]
     sh = state["sh_degree"]
     background = BackgroundGaussians(torch.zeros(n, 3), torch.zeros(n, 3), 0.01, sh_degree=sh) if n else None
-    model = SceneModel(specs, background, sh_degree=sh)
+    counts = [int(state["model"][f"anchored.{k}.face"].shape[0]) for k in range(len(specs))]
+    model = SceneModel(specs, background, sh_degree=sh, counts=counts)
     model.load_state_dict(state["model"])
     return model
 

@@ -41,7 +41,7 @@ class ObjectSpec:
 
 class SceneModel(nn.Module):
     def __init__(self, specs: list, background: BackgroundGaussians | None, sh_degree: int = 1,
-                 per_area: float = 3000.0, max_per_object: int = 5000, seed: int = 0):
+                 per_area: float = 3000.0, max_per_object: int = 5000, seed: int = 0, counts: list | None = None):
         super().__init__()
         from geonodes import load_program
 
@@ -54,7 +54,8 @@ class SceneModel(nn.Module):
                                    spec.scale, spec.instance_id, spec.category)
             self.objects.append(obj)
             self.anchored.append(AnchoredGaussians(obj, per_area=per_area, max_count=max_per_object,
-                                                   sh_degree=sh_degree, seed=seed + k))
+                                                   sh_degree=sh_degree, seed=seed + k,
+                                                   count=None if counts is None else counts[k]))
         self.background = background
 
     def gaussians(self) -> tuple[GaussianSet, list]:

@@ -94,7 +94,7 @@ class ProceduralObject(nn.Module):
         return world, m.triangles, m.part_id
 
     def pose_dict(self) -> dict:
-        return {"yaw": float(self.yaw), "translation": self.translation.detach().tolist(),
+        return {"yaw": float(self.yaw.detach()), "translation": self.translation.detach().tolist(),
                 "scale": float(torch.exp(self.log_scale))}
 
 
@@ -122,7 +122,8 @@ class AnchoredGaussians(nn.Module):
     """Gaussians attached to the triangles of one ProceduralObject."""
 
     def __init__(self, obj: ProceduralObject, per_area: float = 4000.0, max_count: int = 6000,
-                 min_per_face: int = 1, sh_degree: int = 1, seed: int = 0, init_rgb=None):
+                 min_per_face: int = 1, sh_degree: int = 1, seed: int = 0, init_rgb=None,
+                 count: int | None = None):
         super().__init__()
         self.obj = obj
         with torch.no_grad():
@@ -130,11 +131,14 @@ class AnchoredGaussians(nn.Module):
             area = 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
         gen = torch.Generator().manual_seed(seed)
         total = int(min(max_count, max(len(t) * min_per_face, float(area.sum()) * per_area)))
+        if count is not None:  # rebuilding a saved model: its exact size
+            total = int(count)
+            min_per_face = min(min_per_face, total // max(len(t), 1))
         # Faces drawn proportionally to area, every face at least once (so none is bare).
         extra = max(total - len(t) * min_per_face, 0)
         drawn = torch.multinomial(area / area.sum(), extra, replacement=True, generator=gen) if extra else \
             torch.zeros(0, dtype=torch.long)
-        face = torch.cat([torch.arange(len(t)).repeat(min_per_face), drawn])
+        face = torch.cat([torch.arange(len(t)).repeat(min_per_face), drawn])[:total]
         n = face.shape[0]
         self.register_buffer("face", face)
         self.bary_logits = nn.Parameter(torch.randn(n, 3, generator=gen, dtype=torch.float64) * 0.5)

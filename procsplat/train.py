@@ -130,7 +130,7 @@ def split_frames(n: int, every: int) -> tuple[list, list]:
 def frame_tensors(scene, i: int):
     f = scene.frames[i]
     rgb = torch.from_numpy(f.rgb.astype(np.float32) / 255.0)
-    depth = torch.from_numpy(np.asarray(f.depth, np.float32))
+    depth = torch.from_numpy(np.array(f.depth, np.float32))
     K = torch.from_numpy(np.asarray(scene.frames.K, np.float64))
     c2w = torch.from_numpy(np.asarray(scene.frames.poses[i], np.float64))
     return rgb, depth, K, torch.linalg.inv(c2w)
