@@ -10,6 +10,7 @@ import sys
 import tyro
 
 from procsplat.export import ExportConfig
+from procsplat.fit_scene import FitConfig
 from procsplat.synth import SynthConfig
 from procsplat.train import TrainConfig
 from viewer.config import ViewConfig
@@ -44,8 +45,16 @@ def view(cfg: ViewConfig) -> int:
     return run_view(cfg)
 
 
+def fit(cfg: FitConfig) -> int:
+    from procsplat.fit_scene import run_fit
+
+    run_fit(cfg)
+    return 0
+
+
 COMMANDS = {
     "train": (train, TrainConfig, "scan -> procedural objects + Gaussian splats (no --scene: the demo)"),
+    "fit": (fit, FitConfig, "fit a shape program to every object of a scan (memetic GA)"),
     "export": (export, ExportConfig, "regenerate splats.ply etc. of a run, optionally with edited parameters"),
     "synth": (synth, SynthConfig, "generate a synthetic ScanNet-layout scene with ground truth"),
     "view": (view, ViewConfig, "serve a run in the browser (viser): inspect it, edit its programs live"),

@@ -116,9 +116,9 @@ def fit_specs(cfg: TrainConfig, scene, scene_path: Path, log) -> list:
         return []
     if cfg.fit == "gt":
         return gt_specs(scene_path)
-    from procsplat.fit.scene_fit import fit_scene
+    from procsplat.fit_scene import fit_scene
 
-    return fit_scene(scene, preset=cfg.fit_preset, seed=cfg.seed, log=log)
+    return [spec for spec, _ in fit_scene(scene, preset=cfg.fit_preset, seed=cfg.seed, log=log)]
 
 
 def split_frames(n: int, every: int) -> tuple[list, list]:
