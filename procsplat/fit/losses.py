@@ -49,15 +49,15 @@ class LossWeights:
 @dataclass
 class LossConfig:
     weights: LossWeights = field(default_factory=LossWeights)
-    num_samples: int = 1000
+    num_samples: int = 800
     """Surface samples per candidate (fixed barycentric coordinates per topology)."""
     huber: float = 0.02
     truncation: float = 0.15
     free_margin: float = 0.01
     visibility_margin: float = 0.03
-    knn: int = 3
+    knn: int = 2
     """Nearest surface samples whose triangles are tested exactly, per observed point."""
-    max_points: int = 1500
+    max_points: int = 1000
     """Observed points used by coverage (a fixed seeded subset beyond this)."""
     seed: int = 0
 

@@ -89,13 +89,38 @@ class FitResult:
 
 
 def initial_population(space: SearchSpace, target: ObjectTarget, n: int, rng: np.random.Generator,
-                       yaw_sigma: float, xy_sigma: float) -> Genomes:
-    """Random parameters; yaw cycling through the 4 principal-axes hypotheses; centre from the box."""
-    g = space.random(n, rng)
-    yaws, centre = yaw_hypotheses(target)
-    g.pose[:, 0] = yaws[np.arange(n) % 4] + rng.normal(0, yaw_sigma, n)
-    g.pose[:, 1:3] = centre + rng.normal(0, xy_sigma, (n, 2))
-    return g
+                       yaw_sigma: float, xy_sigma: float, oversample: int = 4) -> tuple[Genomes, int]:
+    """n genomes seeded from the observed box; returns (genomes, shape evaluations used).
+
+    `oversample` x n random parameter sets are evaluated (shapes only, no losses) and each gets
+    the principal-axes yaw hypothesis whose rotated box best matches the observed box (the
+    other of the two equivalent ones, 180 degrees apart, at random). Half of the population
+    are the sets whose box matches best (|log| extent ratios), the other half random ones
+    from the pool, so a wrong box estimate (partial views) cannot starve the search.
+    """
+    pool = space.random(max(n * oversample, n), rng)
+    yaw0, centre, ext = target.footprint_box()
+    with torch.no_grad():
+        groups = space.program.evaluate(space.values(pool.disc, torch.from_numpy(pool.unit).float()))
+    local = np.zeros((len(pool), 3))
+    for g in groups:
+        v = g.vertices
+        if v.shape[1]:
+            local[g.index.numpy()] = (v.amax(1) - v.amin(1)).double().numpy()
+    local = np.maximum(local, 1e-3)
+    obs = np.maximum(ext, 1e-3)
+    # Hypothesis k even: local x along the principal axis; odd: local y along it.
+    cost_even = np.abs(np.log(local[:, 0] / obs[0])) + np.abs(np.log(local[:, 1] / obs[1]))
+    cost_odd = np.abs(np.log(local[:, 1] / obs[0])) + np.abs(np.log(local[:, 0] / obs[1]))
+    odd = cost_odd < cost_even
+    cost = np.minimum(cost_even, cost_odd) + np.abs(np.log(local[:, 2] / obs[2]))
+    k = odd.astype(int) + 2 * rng.integers(0, 2, len(pool))
+    pool.pose[:, 0] = yaw0 + k * math.pi / 2 + rng.normal(0, yaw_sigma, len(pool))
+    pool.pose[:, 1:3] = centre + rng.normal(0, xy_sigma, (len(pool), 2))
+    best = np.argsort(cost, kind="stable")[: (n + 1) // 2]
+    rest = np.setdiff1d(np.arange(len(pool)), best)
+    chosen = np.concatenate([best, rng.choice(rest, n - len(best), replace=False)]) if n > len(best) else best
+    return pool.take(chosen), len(pool)
 
 
 def mutate(space: SearchSpace, g: Genomes, cfg: GAConfig, rng: np.random.Generator) -> Genomes:
@@ -159,7 +184,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
     space = SearchSpace(program, cfg.scale_range)
     scorer = Scorer(space, target, cfg.loss)
     yaw_sigma = math.radians(cfg.init_yaw_sigma_deg)
-    pop = initial_population(space, target, cfg.population, rng, yaw_sigma, cfg.init_xy_sigma)
+    pop, used = initial_population(space, target, cfg.population, rng, yaw_sigma, cfg.init_xy_sigma)
+    scorer.evaluations += used
     with torch.no_grad():
         fit = scorer.score(pop)["total"].double().numpy()
     curve = [(scorer.evaluations, float(fit.min()))]
@@ -183,7 +209,9 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
         n_new = cfg.population - cfg.keep - cfg.offspring
         parts = [children]
         if n_new > 0:
-            parts.append(initial_population(space, target, n_new, rng, yaw_sigma, cfg.init_xy_sigma))
+            immigrants, used = initial_population(space, target, n_new, rng, yaw_sigma, cfg.init_xy_sigma)
+            scorer.evaluations += used
+            parts.append(immigrants)
         fresh = Genomes.concat(parts)
         with torch.no_grad():
             fresh_fit = scorer.score(fresh)["total"].double().numpy()

@@ -169,6 +169,12 @@ class ObjectTarget:
     def footprint_pose(self) -> tuple[float, np.ndarray]:
         """(yaw, centre xy) from the observed points: principal axis in the floor plane and the
         centre of the axis-aligned box in that frame. Yaw is defined modulo 90 degrees."""
+        yaw, centre, _ = self.footprint_box()
+        return yaw, centre
+
+    def footprint_box(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(yaw, centre xy, extents (3,)): principal-axes box of the observed points; extents are
+        along the principal axis, across it, and the height above the floor."""
         xy = self.points[:, :2]
         c = xy.mean(0)
         cov = np.cov((xy - c).T)
@@ -178,7 +184,8 @@ class ObjectTarget:
         R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
         local = (xy - c) @ R
         centre = c + R @ ((local.min(0) + local.max(0)) / 2)
-        return yaw, centre
+        ext = np.array([*(local.max(0) - local.min(0)), self.points[:, 2].max() - self.floor_height])
+        return yaw, centre, ext
 
     def fields(self, dtype=torch.float32) -> dict:
         """Distance fields on a grid over the neighbourhood box (cached):
