@@ -42,6 +42,8 @@ class TrainConfig:
     """How objects get their programs: "ga" (memetic search, the method), "gt" (ground truth of a
     synthetic scene's gt.json: an oracle for experiments), "none" (free Gaussians only)."""
     fit_preset: str = "fast"
+    fits_from: Optional[Path] = None
+    """Use the objects of a `procsplat fit` summary.json instead of fitting again."""
     joint_shape: bool = True
     """Optimise shape parameters and poses jointly with the Gaussians (False: shapes frozen)."""
     steps: int = 300
@@ -114,6 +116,10 @@ def gt_specs(scene_path: Path) -> list:
 def fit_specs(cfg: TrainConfig, scene, scene_path: Path, log) -> list:
     if cfg.fit == "none":
         return []
+    if cfg.fits_from is not None:
+        from procsplat.fit_scene import load_fit_summary
+
+        return load_fit_summary(cfg.fits_from)
     if cfg.fit == "gt":
         return gt_specs(scene_path)
     from procsplat.fit_scene import fit_scene
