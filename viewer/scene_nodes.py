@@ -24,24 +24,38 @@ def evaluate_object(model, index: int) -> tuple:
 class SceneNodes:
     """Handles of every node the viewer draws; `update_object` is how edits reach the clients."""
 
-    def __init__(self, server, model, mesh_visible: bool = True, wireframe: bool = False):
+    def __init__(self, server, mesh_visible: bool = True, wireframe: bool = False):
         self.server = server
-        self.names = [object_node(o.instance_id, o.category, s.program) for o, s in zip(model.objects, model.specs)]
-        self.splats, self.meshes = [], []
+        self.mesh_visible, self.wireframe = mesh_visible, wireframe
+        self.names, self.splats, self.meshes = [], [], []
         self.background = None
         self.frustums = []
         self.grid = None
-        scene = server.scene
+
+    @staticmethod
+    def from_model(server, model) -> "SceneNodes":
+        nodes = SceneNodes(server)
         if model.background is not None and len(model.background.means):
             with torch.no_grad():
-                arrays = splat_arrays(model.background.world())
-            self.background = scene.add_gaussian_splats("/background/splats", **arrays)
-        for k, name in enumerate(self.names):
-            v, t, arrays = evaluate_object(model, k)
-            self.splats.append(scene.add_gaussian_splats(f"{name}/splats", **arrays))
-            self.meshes.append(scene.add_mesh_simple(f"{name}/mesh", v, t, color=MESH_COLOR, wireframe=wireframe,
-                                                     opacity=None if wireframe else 0.6, side="double",
-                                                     visible=mesh_visible))
+                nodes.set_background(splat_arrays(model.background.world()))
+        for k, (o, s) in enumerate(zip(model.objects, model.specs)):
+            nodes.add_object(object_node(o.instance_id, o.category, s.program), *evaluate_object(model, k))
+        return nodes
+
+    def set_background(self, arrays: dict) -> None:
+        if self.background is None:
+            self.background = self.server.scene.add_gaussian_splats("/background/splats", **arrays)
+        else:
+            self.background.set_gaussians(**arrays)
+
+    def add_object(self, name: str, vertices: np.ndarray, triangles: np.ndarray, arrays: dict) -> int:
+        scene = self.server.scene
+        self.names.append(name)
+        self.splats.append(scene.add_gaussian_splats(f"{name}/splats", **arrays))
+        self.meshes.append(scene.add_mesh_simple(f"{name}/mesh", vertices, triangles, color=MESH_COLOR,
+                                                 wireframe=self.wireframe, opacity=None if self.wireframe else 0.6,
+                                                 side="double", visible=self.mesh_visible))
+        return len(self.names) - 1
 
     def update_object(self, index: int, vertices: np.ndarray, triangles: np.ndarray, arrays: dict) -> None:
         with self.server.atomic():
@@ -52,6 +66,7 @@ class SceneNodes:
             mesh.vertices = vertices
 
     def set_mesh_style(self, visible: bool, wireframe: bool) -> None:
+        self.mesh_visible, self.wireframe = visible, wireframe
         for m in self.meshes:
             m.visible = visible
             m.wireframe = wireframe
@@ -67,11 +82,8 @@ class SceneNodes:
         for f in self.frustums:
             f.visible = visible
 
-    def add_floor(self, model, floor_z: float | None) -> float:
-        """A grid on the floor plane (z up) covering the splats; returns the floor height used."""
-        with torch.no_grad():
-            g, _ = model.gaussians()
-            pts = g.means.detach().numpy()
+    def add_floor(self, pts: np.ndarray, floor_z: float | None) -> float:
+        """A grid on the floor plane (z up) under the points (N,3); returns the floor height used."""
         if len(pts) == 0:
             lo, hi, z = np.array([-2.0, -2.0]), np.array([2.0, 2.0]), 0.0
         else:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from viewer.config import ViewConfig
@@ -36,14 +37,16 @@ def start_server(host: str, port: int, environment_map: bool = True):
     return server
 
 
-def aim_initial_camera(server, model) -> None:
+def all_means(model) -> np.ndarray:
     with torch.no_grad():
         g, _ = model.gaussians()
-        pts = g.means.detach().numpy()
+        return g.means.detach().numpy()
+
+
+def aim_initial_camera(server, pts: np.ndarray) -> None:
+    """Every client starts looking at the scene from above one corner."""
     if len(pts) == 0:
         return
-    import numpy as np
-
     lo, hi = np.percentile(pts, 2, axis=0), np.percentile(pts, 98, axis=0)
     center = (lo + hi) / 2
     radius = float(np.linalg.norm(hi - lo)) / 2 + 0.5
@@ -58,16 +61,16 @@ class ViewerSession:
         self.server, self.model, self.info = server, model, info
         self.initial_specs = copy.deepcopy(model.current_specs())
         self.status = None
-        self.nodes = SceneNodes(server, model)
+        self.nodes = SceneNodes.from_model(server, model)
         self.floor_z = None
         self.camera_note = ""
         scan = None
         if cameras > 0:
             scan, self.camera_note = open_scan(info.source, info.run)
-        self.floor_z = self.nodes.add_floor(model, scan.floor_height if scan is not None else None)
+        self.floor_z = self.nodes.add_floor(all_means(model), scan.floor_height if scan is not None else None)
         if scan is not None:
             self.nodes.add_cameras(scan, count=cameras)
-        aim_initial_camera(server, model)
+        aim_initial_camera(server, all_means(model))
         self.worker = EditWorker(model, self._publish, self._report)
         self._build_gui(title or f"procsplat · {info.scene_name}")
 
