@@ -46,6 +46,10 @@ class GAConfig:
     xy_sigma: float = 0.03
     init_yaw_sigma_deg: float = 3.0
     init_xy_sigma: float = 0.03
+    niche_fraction: float = 0.6
+    """For this fraction of the generations the elites are split evenly between the 4 yaw
+    hypotheses (niches), and both parents of a child come from one niche, so one early yaw
+    winner cannot take over before the discrete parameters had a chance under the others."""
     refine_fraction: float = 0.1
     refine_steps: int = 8
     final_steps: int = 80
@@ -159,6 +163,36 @@ def tournament(fitness: np.ndarray, n: int, size: int, rng: np.random.Generator)
     return entrants[np.arange(n), np.argmin(fitness[entrants], axis=1)]
 
 
+def yaw_niche(yaw: np.ndarray, yaw0: float) -> np.ndarray:
+    """Which of the 4 principal-axes hypotheses (0..3) each yaw is nearest to."""
+    return np.round((yaw - yaw0) / (math.pi / 2)).astype(np.int64) % 4
+
+
+def select_elites(fit: np.ndarray, niche: np.ndarray | None, keep: int) -> np.ndarray:
+    """Indices of the elites of a population sorted by fitness: the global best `keep`, or with
+    niches the best keep/4 of each niche, topped up with the best of the rest."""
+    if niche is None:
+        return np.arange(keep)
+    per = max(keep // 4, 1)
+    chosen = [i for k in range(4) for i in np.flatnonzero(niche == k)[:per]]
+    rest = [i for i in range(len(fit)) if i not in set(chosen)]
+    chosen = sorted(chosen + rest[:keep - len(chosen)])[:keep]
+    return np.array(chosen, dtype=np.int64)
+
+
+def pick_parents(elite_fit: np.ndarray, elite_niche: np.ndarray | None, n: int, size: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    a = tournament(elite_fit, n, size, rng)
+    if elite_niche is None:
+        return a, tournament(elite_fit, n, size, rng)
+    b = np.empty_like(a)
+    for i, ai in enumerate(a):
+        same = np.flatnonzero(elite_niche == elite_niche[ai])
+        entrants = same[rng.integers(0, len(same), size)]
+        b[i] = entrants[np.argmin(elite_fit[entrants])]
+    return a, b
+
+
 def result_from(scorer: Scorer, g: Genomes, method: str, evaluations: int, seconds: float, curve: list) -> FitResult:
     """FitResult of the first genome (re-scored once for its terms and translation)."""
     one = g.take([0])
@@ -184,6 +218,7 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
     space = SearchSpace(program, cfg.scale_range)
     scorer = Scorer(space, target, cfg.loss)
     yaw_sigma = math.radians(cfg.init_yaw_sigma_deg)
+    yaw0 = target.footprint_box()[0]
     pop, used = initial_population(space, target, cfg.population, rng, yaw_sigma, cfg.init_xy_sigma)
     scorer.evaluations += used
     with torch.no_grad():
@@ -202,10 +237,12 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
         curve.append((scorer.evaluations, float(fit[0])))
         if gen == cfg.generations - 1:
             break
-        elite, elite_fit = pop.take(np.arange(cfg.keep)), fit[:cfg.keep]
-        a = elite.take(tournament(elite_fit, cfg.offspring, cfg.tournament, rng))
-        b = elite.take(tournament(elite_fit, cfg.offspring, cfg.tournament, rng))
-        children = mutate(space, crossover(a, b, rng), cfg, rng)
+        niched = gen + 1 < cfg.niche_fraction * cfg.generations
+        niche = yaw_niche(pop.pose[:, 0], yaw0) if niched else None
+        idx = select_elites(fit, niche, cfg.keep)
+        elite, elite_fit = pop.take(idx), fit[idx]
+        ia, ib = pick_parents(elite_fit, niche[idx] if niched else None, cfg.offspring, cfg.tournament, rng)
+        children = mutate(space, crossover(elite.take(ia), elite.take(ib), rng), cfg, rng)
         n_new = cfg.population - cfg.keep - cfg.offspring
         parts = [children]
         if n_new > 0:

@@ -47,8 +47,9 @@ class TargetConfig:
     """Rays are empty up to depth - free_margin (m): depth noise and pixel footprint."""
     neighbourhood: float = 0.4
     """Free space is kept within the observed box grown by this much (m) sideways and up."""
-    max_points: int = 3000
-    """Observed points kept after voxelisation (seeded random subset beyond this)."""
+    max_points: int = 8000
+    """Observed points kept after voxelisation (seeded random subset beyond this); the losses'
+    coverage term uses a smaller subset, the distance fields use all."""
     min_points: int = 50
     """Fewer observed points than this -> TooFewPointsError."""
     outlier_radius: float = 0.06
@@ -173,19 +174,38 @@ class ObjectTarget:
         return yaw, centre
 
     def footprint_box(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """(yaw, centre xy, extents (3,)): principal-axes box of the observed points; extents are
-        along the principal axis, across it, and the height above the floor."""
+        """(yaw, centre xy, extents (3,)): the minimum-area rectangle around the observed points
+        in the floor plane (its orientation is one of the hull's edge directions; for partial
+        views and L-shapes it follows the sides far better than principal axes). Extents are
+        along the yaw direction, across it, and the height above the floor."""
         xy = self.points[:, :2]
         c = xy.mean(0)
-        cov = np.cov((xy - c).T)
-        w, vecs = np.linalg.eigh(cov)
-        axis = vecs[:, int(np.argmax(w))]
-        yaw = math.atan2(axis[1], axis[0])
-        R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
-        local = (xy - c) @ R
+        try:
+            from scipy.spatial import ConvexHull
+
+            hull = xy[ConvexHull(xy).vertices]
+            edges = np.diff(np.vstack([hull, hull[:1]]), axis=0)
+            angles = np.unique(np.round(np.arctan2(edges[:, 1], edges[:, 0]) % (math.pi / 2), 6))
+        except Exception:  # degenerate (collinear) footprints: fall back to the principal axis
+            w, vecs = np.linalg.eigh(np.cov((xy - c).T))
+            axis = vecs[:, int(np.argmax(w))]
+            angles = np.array([math.atan2(axis[1], axis[0])])
+        best = None
+        for a in angles:
+            R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+            local = (xy - c) @ R
+            size = local.max(0) - local.min(0)
+            if best is None or size[0] * size[1] < best[0]:
+                best = (size[0] * size[1], a, R, local)
+        _, yaw, R, local = best
+        size = local.max(0) - local.min(0)
+        if size[1] > size[0]:  # report yaw along the longer side
+            yaw += math.pi / 2
+            R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
+            local = (xy - c) @ R
         centre = c + R @ ((local.min(0) + local.max(0)) / 2)
         ext = np.array([*(local.max(0) - local.min(0)), self.points[:, 2].max() - self.floor_height])
-        return yaw, centre, ext
+        return float(yaw), centre, ext
 
     def fields(self, dtype=torch.float32) -> dict:
         """Distance fields on a grid over the neighbourhood box (cached):
