@@ -266,6 +266,13 @@ def test_browser_slider_reshapes_object(run_dir, tmp_path):
                 assert obj.parameters_dict()[p.name] == pytest.approx(p.max), "the page's edit never reached the model"
                 after = wait_stable(page)
                 (ARTIFACTS / "viewer_after.png").write_bytes(page.screenshot())
+
+                late = browser.new_page(viewport=VIEWPORT)  # a client connecting now gets the edited state
+                late.goto(f"http://127.0.0.1:{server.get_port()}")
+                late_label = late.locator("label", has_text=p.name).first
+                late_label.wait_for(timeout=90_000)
+                late_thumb = late.locator(f'[id="{late_label.get_attribute("for")}"] [role="slider"]')
+                assert float(late_thumb.get_attribute("aria-valuenow")) == pytest.approx(p.max)
             finally:
                 browser.close()
         assert np.abs(session.nodes.meshes[0].vertices - v0).max() > 1e-3

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import tyro
 
@@ -11,7 +12,7 @@ import tyro
 class ViewConfig:
     """Settings of `procsplat view`."""
 
-    run: tyro.conf.Positional[Path]
+    run: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_DIR")]
     """A finished run directory (scene.json, model.pt, splats.ply)."""
     port: int = 8080
     host: str = "127.0.0.1"

@@ -53,6 +53,10 @@ def add_object_folder(gui, index: int, obj, program_name: str, worker, editable:
     values = obj.parameters_dict()
     with gui.add_folder(label, expand_by_default=index == 0):
         gui.add_markdown(f"program `{obj.program.name}`")
+        if any(p.kind != "float" for p in obj.program.parameters):
+            gui.add_markdown("<small>Greyed-out checkboxes/lists are discrete parameters: fixed here, because the "
+                             "Gaussians are anchored to this topology's triangles (re-run `procsplat train` to "
+                             "change them). Greyed-out sliders are inactive under the current values.</small>")
         for p in obj.program.parameters:
             h = parameter_control(gui, p, values[p.name])
             if p.kind == "float":
