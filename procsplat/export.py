@@ -19,10 +19,11 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import numpy as np
 import torch
+import tyro
 
 SCENE_SCHEMA = "procsplat-scene"
 SCENE_VERSION = 1
@@ -160,7 +161,7 @@ def export_run(trainer, metrics: dict, seconds: float) -> None:
 class ExportConfig:
     """Settings of `procsplat export`."""
 
-    run: Path
+    run: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_DIR")]
     """A finished run directory."""
     params: Optional[Path] = None
     """An edited scene.json (or a subset: {"objects": [{"instance_id", "parameters", "pose"}]})."""

@@ -72,8 +72,9 @@ def fit_object(scene, obj, program_name: str, preset: str = "default", seed: int
     return genetic_search(load_program(program_name), target, ga_preset(preset, seed=seed))
 
 
-def fit_scene(scene, preset: str = "default", seed: int = 0, objects=(), log=print, progress: bool = True):
-    """[(ObjectSpec, FitResult)] for every fittable object of the scene."""
+def fit_scene(scene, preset: str = "default", seed: int = 0, objects=(), log=print, progress: bool = True,
+              on_fit=None):
+    """[(ObjectSpec, FitResult)] for every fittable object of the scene; on_fit(spec, result) after each."""
     from rich.progress import track
 
     todo = []
@@ -94,6 +95,8 @@ def fit_scene(scene, preset: str = "default", seed: int = 0, objects=(), log=pri
         spec = ObjectSpec(obj.id, name, name, dict(result.parameters), float(result.yaw),
                           [float(x) for x in np.asarray(result.translation)], float(result.scale))
         out.append((spec, result))
+        if on_fit is not None:
+            on_fit(spec, result)
     return out
 
 

@@ -66,8 +66,10 @@ class TrainConfig:
     seed: int = 0
     video_frames: int = 24
     view: bool = False
-    """Serve the viewer during training (see `procsplat view`)."""
+    """Serve the viewer during training (fitted shapes as they come, splats as they optimise),
+    then the finished run for editing until Ctrl-C (see `procsplat view`)."""
     port: int = 8080
+    host: str = "127.0.0.1"
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -113,7 +115,7 @@ def gt_specs(scene_path: Path) -> list:
             for o in gt["objects"]]
 
 
-def fit_specs(cfg: TrainConfig, scene, scene_path: Path, log) -> list:
+def fit_specs(cfg: TrainConfig, scene, scene_path: Path, log, on_fit=None) -> list:
     if cfg.fit == "none":
         return []
     if cfg.fits_from is not None:
@@ -124,7 +126,7 @@ def fit_specs(cfg: TrainConfig, scene, scene_path: Path, log) -> list:
         return gt_specs(scene_path)
     from procsplat.fit_scene import fit_scene
 
-    return [spec for spec, _ in fit_scene(scene, preset=cfg.fit_preset, seed=cfg.seed, log=log)]
+    return [spec for spec, _ in fit_scene(scene, preset=cfg.fit_preset, seed=cfg.seed, log=log, on_fit=on_fit)]
 
 
 def split_frames(n: int, every: int) -> tuple[list, list]:
@@ -143,8 +145,10 @@ def frame_tensors(scene, i: int):
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, log=print):
+    def __init__(self, cfg: TrainConfig, log=print, on_fit=None):
+        """on_fit(spec, result): called after each object is fitted (the viewer draws it)."""
         self.cfg, self.log = cfg, log
+        self.on_step = None  # on_step(model, step, loss, total_steps), e.g. the training viewer
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
@@ -168,7 +172,7 @@ class Trainer:
             if cfg.resume:
                 self.log(f"no checkpoint at {ckpt}: starting from scratch")
             self.run.mkdir(parents=True, exist_ok=True)
-            self.specs = fit_specs(cfg, self.scene, self.scene_path, self.log)
+            self.specs = fit_specs(cfg, self.scene, self.scene_path, self.log, on_fit)
             self.model = self._build(self.specs)
             self._make_optimizer()
         (self.run / "config.json").write_text(json.dumps(_jsonable(asdict(cfg)), indent=1) + "\n")
@@ -245,6 +249,8 @@ class Trainer:
                 self.optimizer.step()
                 self.step += 1
                 bar.update(task, completed=self.step, loss=loss.item())
+                if self.on_step is not None:
+                    self.on_step(self.model, self.step, loss.item(), cfg.steps)
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                     self.save_checkpoint()
 
@@ -312,7 +318,19 @@ def run_train(cfg: TrainConfig, progress: bool = True) -> Path:
     from procsplat.export import export_run
 
     t0 = time.time()
-    trainer = Trainer(cfg)
+    view = None
+    if cfg.view:
+        from viewer.training import TrainingView
+
+        view = TrainingView.from_train_config(cfg)
+
+    def on_fit(spec, result):
+        if view is not None:
+            view.show_fit_candidate(spec.instance_id, spec.category, spec.program, spec.parameters, spec.yaw,
+                                    spec.translation, result.loss)
+
+    trainer = Trainer(cfg, on_fit=on_fit)
+    trainer.on_step = view.update_from_model if view is not None else None
     trainer.log(f"scene {trainer.scene.name}: {len(trainer.scene.frames)} frames "
                 f"({len(trainer.train_ids)} train, {len(trainer.test_ids)} held out); "
                 f"{len(trainer.specs)} procedural objects; run {trainer.run}")
@@ -321,4 +339,6 @@ def run_train(cfg: TrainConfig, progress: bool = True) -> Path:
     export_run(trainer, metrics, seconds=time.time() - t0)
     trainer.log(f"held-out PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.3f} "
                 f"on {metrics['num_test_frames']} frames; outputs in {trainer.run}")
+    if view is not None:
+        view.finish(trainer.run).wait()
     return trainer.run

@@ -194,7 +194,7 @@ def test_saved_edits_export_to_matching_splats(run_dir, tmp_path):
     doc = json.loads(saved.read_text())
     assert doc["schema"] == "procsplat-scene" and len(doc["objects"]) == 2
 
-    assert main(["export", "--run", str(run), "--params", str(saved)]) == 0
+    assert main(["export", str(run), "--params", str(saved)]) == 0
     after = ply_means(run / "splats.ply")
     viewer_ply = ply_means(exported)
     assert after.shape == before.shape == viewer_ply.shape
