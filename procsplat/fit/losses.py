@@ -57,6 +57,8 @@ class LossConfig:
     visibility_margin: float = 0.03
     knn: int = 2
     """Nearest surface samples whose triangles are tested exactly, per observed point."""
+    fan_window: int = 1
+    """Also test this many neighbouring triangles either side in the same polygon."""
     max_points: int = 1000
     """Observed points used by coverage (a fixed seeded subset beyond this)."""
     seed: int = 0
@@ -68,11 +70,27 @@ def robust(d: torch.Tensor, huber: float, truncation: float) -> torch.Tensor:
     return h.clamp(max=truncation - huber / 2)
 
 
+def _face_window(triangle_face: torch.Tensor, window: int) -> torch.Tensor:
+    """(T, 2w+1) triangle indices near each triangle within its own polygon (itself where the
+    polygon ends). Polygons are triangulated as fans, so index neighbours are geometric
+    neighbours: long thin fan triangles (discs, n-gon caps) are covered although a surface
+    sample on the next sliver is nearer than any on the right one."""
+    T = triangle_face.shape[0]
+    idx = torch.arange(T)
+    off = torch.arange(-window, window + 1)
+    cand = (idx[:, None] + off[None]).clamp(0, T - 1)
+    same = triangle_face[cand] == triangle_face[:, None]
+    return torch.where(same, cand, idx[:, None])
+
+
 def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
-                           samples: torch.Tensor, sample_tri: torch.Tensor, k: int = 3) -> torch.Tensor:
+                           samples: torch.Tensor, sample_tri: torch.Tensor, k: int = 1,
+                           triangle_face: torch.Tensor | None = None, window: int = 3) -> torch.Tensor:
     """Distances (b,N) from fixed points (N,3) to each candidate's surface (b,V,3)/(T,3).
 
-    Candidate triangles come from the k nearest surface samples of every point.
+    Candidate triangles: those of the k nearest surface samples of every point, and (given
+    `triangle_face`, the polygon of each triangle) up to `window` fan neighbours either side
+    in the same polygon. Exact point-to-triangle distance to all of them, minimum.
     """
     b, S, _ = samples.shape
     N = points.shape[0]
@@ -84,11 +102,14 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
         _, j = cKDTree(smp[i]).query(pts_np, k=k)
         nn[i] = j.reshape(N, k)
     tri = torch.gather(sample_tri, 1, torch.from_numpy(nn).reshape(b, N * k))  # (b,N*k)
-    corner = triangles[tri]  # (b,N*k,3)
-    verts = torch.gather(vertices, 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(b, N * k, 3, 3)
-    p = points.to(vertices.dtype).unsqueeze(0).unsqueeze(2).expand(b, N, k, 3).reshape(b, N * k, 3)
+    if triangle_face is not None and window > 0:
+        tri = _face_window(triangle_face, window)[tri].reshape(b, -1)  # (b, N*k*(2w+1))
+    m = tri.shape[1] // N
+    corner = triangles[tri]  # (b,N*m,3)
+    verts = torch.gather(vertices, 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(b, N * m, 3, 3)
+    p = points.to(vertices.dtype).unsqueeze(0).unsqueeze(2).expand(b, N, m, 3).reshape(b, N * m, 3)
     q = closest_point_on_triangle(p, verts[:, :, 0], verts[:, :, 1], verts[:, :, 2])
-    d = (p - q).square().sum(-1).clamp_min(1e-18).sqrt().reshape(b, N, k)
+    d = (p - q).square().sum(-1).clamp_min(1e-18).sqrt().reshape(b, N, m)
     return d.min(-1).values
 
 
@@ -142,8 +163,10 @@ class CandidateLosses:
             pts = pts[np.sort(rng.choice(len(pts), config.max_points, replace=False))]
         self.points = torch.from_numpy(np.asarray(pts, dtype=np.float64))
 
-    def terms(self, vertices: torch.Tensor, triangles: torch.Tensor) -> dict:
-        """One topology: world vertices (b,V,3), triangles (T,3) -> dict of (b,) terms + total."""
+    def terms(self, vertices: torch.Tensor, triangles: torch.Tensor,
+              triangle_face: torch.Tensor | None = None) -> dict:
+        """One topology: world vertices (b,V,3), triangles (T,3) and optionally the polygon of
+        each triangle (T,) -> dict of (b,) terms + total."""
         cfg = self.config
         b = vertices.shape[0]
         samples, tri, valid = self.sampler.sample(vertices, triangles)
@@ -152,7 +175,8 @@ class CandidateLosses:
             zero = vertices.new_zeros(b)
             out = {"coverage": big, "free_space": zero, "accuracy": zero, "support": zero}
         else:
-            d = point_to_mesh_distance(self.points.to(vertices.dtype), vertices, triangles, samples, tri, cfg.knn)
+            d = point_to_mesh_distance(self.points.to(vertices.dtype), vertices, triangles, samples, tri, cfg.knn,
+                                       triangle_face, cfg.fan_window)
             coverage = robust(d, cfg.huber, cfg.truncation).mean(1)
             fields = sample_fields(self.target, samples)
             free_space = (fields[..., 0] - cfg.free_margin).clamp_min(0).mean(1)

@@ -1,0 +1,145 @@
+"""Fitting losses, each term in isolation, on a rendered synthetic box-like object."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from geonodes import load_program
+from procsplat.fit.losses import CandidateLosses, LossConfig, robust, support_loss
+from procsplat.fit.pose import place_on_floor
+from procsplat.fit.surface import SurfaceSampler, closest_point_on_triangle
+from procsplat.fit.synthetic import CameraRig, synthetic_object
+
+DATA = Path(__file__).resolve().parent / "data" / "blender"
+TABLE = {"Width": 1.2, "Height": 0.75, "Depth": 0.7, "Top Shape": 1, "Top Thickness": 0.05, "Legs Type": 2,
+         "Has Mid Board": False}
+
+
+@pytest.fixture(scope="module")
+def table_target():
+    prog = load_program(str(DATA / "table.json"))
+    target, truth = synthetic_object(prog, TABLE, yaw=0.4, xy=(0.3, -0.2), rig=CameraRig(num_views=4, width=160,
+                                                                                         height_px=120), seed=3)
+    return prog, target, truth
+
+
+def _world(truth, shift=(0.0, 0.0, 0.0)):
+    v = torch.tensor(truth.vertices + np.asarray(shift), dtype=torch.float64).unsqueeze(0)
+    return v, torch.from_numpy(truth.triangles)
+
+
+def test_closest_point_on_triangle_matches_brute_force():
+    gen = torch.Generator().manual_seed(0)
+    tri = torch.rand(200, 3, 3, generator=gen, dtype=torch.float64)
+    p = torch.rand(200, 3, generator=gen, dtype=torch.float64) * 2 - 0.5
+    q = closest_point_on_triangle(p, tri[:, 0], tri[:, 1], tri[:, 2])
+    # Brute force: a dense barycentric grid on each triangle.
+    n = 120
+    u, v = torch.meshgrid(torch.linspace(0, 1, n, dtype=torch.float64), torch.linspace(0, 1, n, dtype=torch.float64),
+                          indexing="ij")
+    keep = (u + v) <= 1
+    u, v = u[keep], v[keep]
+    grid = tri[:, :1] + u[None, :, None] * (tri[:, 1:2] - tri[:, :1]) + v[None, :, None] * (tri[:, 2:3] - tri[:, :1])
+    brute = (grid - p[:, None]).norm(dim=-1).min(1).values
+    exact = (q - p).norm(dim=-1)
+    assert torch.all(exact <= brute + 1e-9)
+    assert torch.all(brute - exact < 0.02)  # grid spacing bound
+
+
+def test_surface_samples_follow_vertices_with_gradients():
+    sampler = SurfaceSampler(64, seed=1)
+    v = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]], requires_grad=True)
+    t = torch.tensor([[0, 1, 2]])
+    pts, tri, valid = sampler.sample(v, t)
+    assert valid.all() and pts.shape == (1, 64, 3)
+    assert torch.all(pts[..., 0] + pts[..., 1] <= 1 + 1e-6) and torch.all(pts >= -1e-6)
+    pts.sum().backward()
+    assert v.grad.abs().sum() > 0
+    pts2, _, _ = sampler.sample(v.detach() + 1.0, t)  # same pattern: a translated mesh, translated samples
+    assert torch.allclose(pts2, pts.detach() + 1.0, atol=1e-6)
+
+
+def test_robust_is_huber_then_constant():
+    d = torch.tensor([0.0, 0.01, 0.1, 1.0, 5.0])
+    r = robust(d, 0.02, 0.15)
+    assert r[0] == 0 and torch.isclose(r[1], torch.tensor(0.01 ** 2 / 0.04))
+    assert torch.isclose(r[2], torch.tensor(0.09)) and r[3] == r[4] == pytest.approx(0.14)
+
+
+def test_perfect_candidate_has_near_zero_coverage(table_target):
+    _, target, truth = table_target
+    losses = CandidateLosses(target, LossConfig())
+    v, t = _world(truth)
+    terms = losses.terms(v, t)
+    # Near edges the nearest-sample triangle proposal can pick the neighbouring face (<~1 cm off).
+    assert terms["coverage"].item() < 5e-3
+    assert terms["free_space"].item() < 2e-3
+    assert terms["support"].item() < 1e-9
+    shifted = losses.terms(*_world(truth, (0.15, 0.0, 0.0)))
+    assert shifted["coverage"].item() > 10 * terms["coverage"].item()
+
+
+def test_support_penalises_floating_candidate(table_target):
+    _, target, truth = table_target
+    losses = CandidateLosses(target, LossConfig())
+    up = losses.terms(*_world(truth, (0.0, 0.0, 0.2)))
+    assert up["support"].item() == pytest.approx(0.2, abs=1e-6)
+    v = torch.zeros(2, 3, 3)
+    v[1, :, 2] = 0.3
+    assert torch.allclose(support_loss(v, 0.0), torch.tensor([0.0, 0.3]))
+
+
+def test_free_space_penalises_candidate_through_seen_empty_space(table_target):
+    _, target, truth = table_target
+    losses = CandidateLosses(target, LossConfig())
+    base = losses.terms(*_world(truth))["free_space"].item()
+    # The same table 40 cm to the side stands in space the cameras saw through to the floor.
+    moved = losses.terms(*_world(truth, (0.0, 0.4, 0.0)))["free_space"].item()
+    assert moved > 0.02 > base
+    # Gradients of the free-space term reach the vertices.
+    v, t = _world(truth, (0.0, 0.4, 0.0))
+    v.requires_grad_(True)
+    losses.terms(v, t)["free_space"].sum().backward()
+    assert v.grad.abs().sum() > 0
+
+
+def test_accuracy_ignores_hidden_surface_but_not_visible_surface(table_target):
+    _, target, truth = table_target
+    losses = CandidateLosses(target, LossConfig())
+    base = losses.terms(*_world(truth))["accuracy"].item()
+    assert base < 0.01
+    # A big extra box far below the floor is hidden behind the observed floor: no accuracy cost.
+    v, t = _world(truth)
+    box_v = torch.tensor([[x, y, z] for x in (-3.0, -2.0) for y in (-3.0, -2.0) for z in (-2.0, -1.0)],
+                         dtype=torch.float64)
+    box_t = torch.tensor([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                          [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    hidden_v = torch.cat([v[0], box_v]).unsqueeze(0)
+    hidden_t = torch.cat([t, box_t + v.shape[1]])
+    assert losses.terms(hidden_v, hidden_t)["accuracy"].item() < base + 0.01
+    # The table lifted 30 cm is visible where nothing was observed.
+    lifted = losses.terms(*_world(truth, (0.0, 0.0, 0.3)))["accuracy"].item()
+    assert lifted > base + 0.02
+
+
+def test_losses_batch_equals_single(table_target):
+    prog, target, truth = table_target
+    losses = CandidateLosses(target, LossConfig())
+    v, t = _world(truth)
+    batch = torch.cat([v, v + torch.tensor([0.0, 0.3, 0.0], dtype=torch.float64)])
+    both = losses.terms(batch, t)
+    one = losses.terms(batch[1:], t)
+    for k in ("coverage", "free_space", "accuracy", "support", "total"):
+        assert both[k][1].item() == pytest.approx(one[k][0].item(), rel=1e-6, abs=1e-9)
+
+
+def test_place_on_floor_rests_lowest_point_on_floor():
+    v = torch.tensor([[[0.0, 0.0, -0.5], [1.0, 0.0, 0.3], [0.0, 2.0, 0.1]]])
+    world, t = place_on_floor(v, torch.tensor([math.pi / 2]), torch.tensor([[1.0, 2.0]]), 0.25, centre_xy=True)
+    assert world[0, :, 2].min().item() == pytest.approx(0.25)
+    centre = (world[0, :, :2].min(0).values + world[0, :, :2].max(0).values) / 2
+    assert torch.allclose(centre, torch.tensor([1.0, 2.0]), atol=1e-6)
