@@ -15,7 +15,7 @@ from procsplat.fit.bench import BenchConfig, format_table, run_benchmark, summar
 from procsplat.fit.metrics import evaluate_fit, symmetry_turns, yaw_error_deg
 from procsplat.fit.search import genetic_search, preset
 from procsplat.fit.synthetic import CameraRig, synthetic_object
-from procsplat.fit.target import ObjectTarget, TargetConfig, TooFewPointsError
+from procsplat.fit.target import ObjectTarget, TargetConfig, TooFewPointsError, target_or_skip
 
 DATA = Path(__file__).resolve().parent / "data" / "blender"
 TABLE = {"Width": 1.6, "Height": 0.7, "Depth": 0.6, "Top Shape": 1, "Top Thickness": 0.06, "Legs Type": 2,
@@ -61,13 +61,15 @@ def test_ga_is_reproducible(table):
     assert c.parameters != a.parameters
 
 
-def test_too_few_points_is_a_clear_error_and_bench_skips_with_warning():
+def test_too_few_points_is_a_clear_error_or_a_warned_skip():
     depth = np.zeros((40, 60), dtype=np.float32)
     depth[20, 30] = 2.0
     mask = depth > 0
     K = np.array([[50.0, 0, 30], [0, 50.0, 20], [0, 0, 1]])
     with pytest.raises(TooFewPointsError, match="observed points"):
         ObjectTarget.from_frames([depth], [K], [np.eye(4)], [mask], label="mug")
+    with pytest.warns(RuntimeWarning, match="object 'mug' skipped"):
+        assert target_or_skip([depth], [K], [np.eye(4)], [mask], label="mug") is None
     # A shape seen by no camera: the benchmark warns and goes on.
     prog = load_program(str(DATA / "table.json"))
     with pytest.raises(TooFewPointsError):

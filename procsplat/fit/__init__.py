@@ -1,1 +1,18 @@
-"""Fitting shape programs to observed objects: targets, losses, search, baselines, metrics."""
+"""Fitting shape programs to observed objects.
+
+target.py      ObjectTarget: observed points, free space, floor (from posed depth + masks)
+synthetic.py   rendered targets with known answers (benchmarks, tests)
+losses.py      batched coverage / free-space / accuracy / support terms
+candidates.py  genome encoding and batched scoring through the compiled program
+search.py      memetic GA with presets fast / default / paper
+refine.py      Adam refinement of float parameters and pose
+baselines.py   coordinate descent, random search, CMA-ES in the same harness
+metrics.py     parameter accuracy, yaw error modulo symmetry, chamfer
+bench.py       the accuracy benchmark behind scripts/bench_fit_objects.py
+"""
+from .losses import LossConfig, LossWeights
+from .search import PRESETS, FitResult, GAConfig, genetic_search, preset
+from .target import ObjectTarget, TargetConfig, TooFewPointsError, target_or_skip
+
+__all__ = ["LossConfig", "LossWeights", "PRESETS", "FitResult", "GAConfig", "genetic_search", "preset",
+           "ObjectTarget", "TargetConfig", "TooFewPointsError", "target_or_skip"]

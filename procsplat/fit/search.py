@@ -10,6 +10,8 @@ occasionally a 90/180 degree yaw turn). The best `refine_fraction` of each gener
 and box (4 axis-aligned yaw hypotheses, spread evenly over the first population).
 
 Everything random draws from one numpy Generator seeded by `seed`: same seed, same result.
+Evaluations count shapes evaluated: every scored candidate, every shape of the box-seeding pool,
+and every candidate in every refinement step (forward + backward counts once).
 """
 from __future__ import annotations
 

@@ -241,6 +241,19 @@ class ObjectTarget:
         return self._fields[key]
 
 
+def target_or_skip(depths, Ks, cam_to_worlds, masks, floor_height: float | None = None,
+                   config: TargetConfig = TargetConfig(), label: str = "") -> ObjectTarget | None:
+    """ObjectTarget.from_frames, or None with a RuntimeWarning naming the object when it has
+    too few observed points (scene fitting skips it and goes on)."""
+    import warnings
+
+    try:
+        return ObjectTarget.from_frames(depths, Ks, cam_to_worlds, masks, floor_height, config, label)
+    except TooFewPointsError as e:
+        warnings.warn(f"fit: object '{label}' skipped: {e}", RuntimeWarning, stacklevel=2)
+        return None
+
+
 def _free_space(depths, Ks, poses, lo, hi, cfg: TargetConfig) -> np.ndarray:
     """Voxel centres of observed-empty space inside the box [lo, hi]."""
     v = cfg.free_voxel
