@@ -152,7 +152,8 @@ def cma_es(program, target, config: BaselineConfig = BaselineConfig()) -> FitRes
     budget = _Budget(scorer, cfg)
     # Phase 1: random search for the discrete part.
     pool, pool_fit = [], []
-    while scorer.evaluations < cfg.max_evaluations // 4 and budget.left() > 0:
+    while (scorer.evaluations < cfg.max_evaluations // 4 and time.perf_counter() - t0 < cfg.max_seconds / 4
+           and budget.left() > 0):
         n = min(cfg.batch, max(budget.left() // 2, 1))
         g, used = initial_population(space, target, n, rng, math.radians(3.0), 0.03, oversample=1)
         scorer.evaluations += used
@@ -176,11 +177,13 @@ def cma_es(program, target, config: BaselineConfig = BaselineConfig()) -> FitRes
     for s_i, start in enumerate(starts):
         share = budget.left() // (len(starts) - s_i)
         stop_at = scorer.evaluations + share
+        time_left = cfg.max_seconds - (time.perf_counter() - t0)
+        stop_time = time.perf_counter() + time_left / (len(starts) - s_i)
         s0 = pool_g.take([start])
         x0 = np.concatenate([s0.unit[0], [s0.pose[0, 0] / yaw_unit], s0.pose[0, 1:3] / xy_unit])
         es = cma.CMAEvolutionStrategy(x0, 0.15, {"seed": int(rng.integers(1, 2**31)), "verbose": -9,
                                                  "popsize": 16})
-        while scorer.evaluations < stop_at and budget.left() > 0:
+        while scorer.evaluations < stop_at and time.perf_counter() < stop_time and budget.left() > 0:
             xs = np.array(es.ask())
             g = s0.take(np.zeros(len(xs), dtype=np.int64))
             g.unit = np.clip(xs[:, :F], 0, 1)
