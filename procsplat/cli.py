@@ -9,6 +9,7 @@ import sys
 
 import tyro
 
+from procsplat.bench_fit import BenchFitConfig
 from procsplat.export import ExportConfig
 from procsplat.fit_scene import FitConfig
 from procsplat.synth import SynthConfig
@@ -52,9 +53,16 @@ def fit(cfg: FitConfig) -> int:
     return 0
 
 
+def bench_fit(cfg: BenchFitConfig) -> int:
+    from procsplat.bench_fit import run_bench_fit
+
+    return run_bench_fit(cfg)
+
+
 COMMANDS = {
     "train": (train, TrainConfig, "scan -> procedural objects + Gaussian splats (no --scene: the demo)"),
     "fit": (fit, FitConfig, "fit a shape program to every object of a scan (memetic GA)"),
+    "bench-fit": (bench_fit, BenchFitConfig, "fitting accuracy of each method on generated synthetic scenes"),
     "export": (export, ExportConfig, "regenerate splats.ply etc. of a run, optionally with edited parameters"),
     "synth": (synth, SynthConfig, "generate a synthetic ScanNet-layout scene with ground truth"),
     "view": (view, ViewConfig, "serve a run in the browser (viser): inspect it, edit its programs live"),
