@@ -14,7 +14,8 @@ import numpy as np
 FORMATS = (".ply", ".obj", ".npz")
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Call write(tmp) on a temporary file beside `path`, then rename it over `path`."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -47,7 +48,7 @@ def write_mesh(path, mesh) -> Path:
         raise ValueError(f"{path}: output folder does not exist")
     a = mesh_arrays(mesh)
     writer = {".ply": _write_ply, ".obj": _write_obj, ".npz": _write_npz}[suffix]
-    _atomic(path, lambda tmp: writer(tmp, a))
+    atomic_write(path, lambda tmp: writer(tmp, a))
     return path
 
 

@@ -31,16 +31,10 @@ RUN_FILES = ("scene.json", "model.pt", "splats.ply")
 
 
 def _atomic_write(path: Path, write) -> None:
+    from geonodes.meshio import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def write_json(path: Path, doc: dict) -> None:

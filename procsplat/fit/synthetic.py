@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from procsplat.synth import look_at  # noqa: F401  (one definition of the camera convention)
+
 from .pose import place_on_floor
 from .target import ObjectTarget, TargetConfig
 
@@ -44,16 +46,6 @@ class CameraRig:
     """Focal length in pixels at 640 px width (scaled with `width`)."""
 
 
-def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Camera-to-world (OpenCV axes) looking from eye at target, world up +Z."""
-    forward = target - eye
-    forward = forward / np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right = right / np.linalg.norm(right)
-    down = np.cross(forward, right)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, down, forward, eye
-    return c2w
 
 
 def render_object_frames(vertices: np.ndarray, triangles: np.ndarray, floor: float, rig: CameraRig,
