@@ -95,7 +95,7 @@ class ProceduralObject(nn.Module):
 
     def pose_dict(self) -> dict:
         return {"yaw": float(self.yaw.detach()), "translation": self.translation.detach().tolist(),
-                "scale": float(torch.exp(self.log_scale))}
+                "scale": float(torch.exp(self.log_scale.detach()))}
 
 
 @dataclass

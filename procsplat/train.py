@@ -46,16 +46,16 @@ class TrainConfig:
     """Use the objects of a `procsplat fit` summary.json instead of fitting again."""
     joint_shape: bool = True
     """Optimise shape parameters and poses jointly with the Gaussians (False: shapes frozen)."""
-    steps: int = 300
-    width: int = 256
+    steps: int = 250
+    width: int = 224
     """Training/evaluation image width (frames are resized, intrinsics scaled)."""
     max_frames: int = 48
     stride: int = 1
     holdout_every: int = 8
     sh_degree: int = 1
     gaussians_per_m2: float = 3000.0
-    max_gaussians_per_object: int = 5000
-    max_background: int = 20000
+    max_gaussians_per_object: int = 4000
+    max_background: int = 15000
     background_voxel: float = 0.05
     depth_weight: float = 0.2
     offset_weight: float = 10.0
