@@ -274,6 +274,7 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
             "version": GT_VERSION, "scene_id": scene_id, "seed": cfg.seed, "up": [0, 0, 1], "floor_height": 0.0,
             "room_size": list(cfg.room_size), "wall_height": cfg.wall_height,
             "image_size": [cfg.width, cfg.height], "K": K.tolist(), "num_frames": cfg.num_frames,
+            "cam_to_world": [p.tolist() for p in poses],
             "depth_noise": cfg.depth_noise, "holes": cfg.holes,
             "objects": [{"instance_id": o.instance_id, "category": o.category, "program": o.category,
                          "parameters": o.parameters, "yaw": o.yaw, "translation": o.translation,

@@ -37,6 +37,8 @@ def test_reader_round_trip(scene_dir):
     scene = load_scene(scene_dir)
     assert len(scene.frames) == gt["num_frames"] == 6
     np.testing.assert_allclose(scene.frames.K, np.array(gt["K"]), atol=1e-5)
+    np.testing.assert_allclose(np.stack([scene.frames.poses[i] for i in range(6)]), np.array(gt["cam_to_world"]),
+                               atol=1e-6)  # .sens stores float32 poses
     labels = {o.id: o.label for o in scene.objects}
     for o in gt["objects"]:
         assert labels[o["instance_id"]] == o["category"]

@@ -232,12 +232,13 @@ def wait_stable(page, timeout: float = 90.0) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_browser_slider_reshapes_object(run_dir, tmp_path):
+def test_browser_slider_reshapes_object(demo_run, tmp_path):
+    """On the trained demo run (`procsplat train` defaults)."""
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"{CHROMIUM} not installed (Debian: apt-get install -y chromium)")
     from playwright import sync_api  # a dev dependency: missing it is an error, not a skip
 
-    run = copy_run(run_dir, tmp_path / "run")
+    run = copy_run(demo_run, tmp_path / "run")
     p = most_visible_parameter(run)
     server, session = open_test_session(run)
     ARTIFACTS.mkdir(exist_ok=True)
