@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IRError
-from .nodes import GROUP_TYPES, REGISTRY, SocketSpec
+from .nodes import REGISTRY, SocketSpec
 from .sockets import ALL_TYPES, can_convert
 
 KIND_OF_TYPE = {"FLOAT": "float", "INT": "int", "BOOLEAN": "bool"}

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .errors import IRError, ParameterError
-from .geometry import EMPTY, GeomStruct, Piecewise, Topology, assemble_topology, gather_rows
+from .geometry import EMPTY, Piecewise, Topology, assemble_topology, gather_rows
 from .ir import Parameter, ProgramIR, load_ir
 from .nodes import REGISTRY
 from .sockets import constant, convert

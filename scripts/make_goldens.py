@@ -13,7 +13,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 
 from geonodes.blender import (evaluate_in_blender, import_blend, sample_parameter_sets,
                               write_goldens, write_json_atomic)

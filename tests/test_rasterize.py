@@ -1,7 +1,6 @@
 """procsplat.rasterize against gsplat's PyTorch oracles and the brute-force reference."""
 
 import math
-import resource
 import subprocess
 import sys
 import textwrap

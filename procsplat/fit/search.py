@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from .candidates import Genomes, Scorer, SearchSpace, yaw_hypotheses
+from .candidates import Genomes, Scorer, SearchSpace
 from .losses import LossConfig
 from .pose import wrap_angle
 from .refine import RefineConfig, refine

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from procsplat.synth import look_at  # noqa: F401  (one definition of the camera convention)
+from procsplat.synth import look_at  # one definition of the camera convention
 
 from .pose import place_on_floor
 from .target import ObjectTarget, TargetConfig
