@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class BenchSplatConfig:
 def raster_figures():
     spec = importlib.util.spec_from_file_location("bench_raster", Path(__file__).with_name("bench_raster.py"))
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up while the file executes
     spec.loader.exec_module(mod)
     cfg = mod.BenchConfig()
     scene = mod.random_gaussians(cfg.n_gaussians, cfg.width, cfg.height, cfg.seed)
