@@ -64,13 +64,17 @@ def _finish(scorer: Scorer, best: Genomes, cfg: BaselineConfig, method: str, t0:
     return result_from(scorer, best, method, scorer.evaluations, time.perf_counter() - t0, curve)
 
 
-def random_search(program, target, config: BaselineConfig = BaselineConfig()) -> FitResult:
-    cfg = config
+def _start(program, target, cfg):
+    """What every baseline begins with: clock, seeded RNG, search space, scorer, budget."""
     t0 = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
     space = SearchSpace(program)
     scorer = Scorer(space, target, cfg.loss)
-    budget = _Budget(scorer, cfg)
+    return t0, np.random.default_rng(cfg.seed), space, scorer, _Budget(scorer, cfg)
+
+
+def random_search(program, target, config: BaselineConfig = BaselineConfig()) -> FitResult:
+    cfg = config
+    t0, rng, space, scorer, budget = _start(program, target, cfg)
     best, best_fit, curve = None, np.inf, []
     while True:
         n = min(cfg.batch, budget.left() // 2)  # the box seeding evaluates 1 shape per candidate too
@@ -90,11 +94,7 @@ def random_search(program, target, config: BaselineConfig = BaselineConfig()) ->
 
 def coordinate_descent(program, target, config: BaselineConfig = BaselineConfig()) -> FitResult:
     cfg = config
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
-    space = SearchSpace(program)
-    scorer = Scorer(space, target, cfg.loss)
-    budget = _Budget(scorer, cfg)
+    t0, rng, space, scorer, budget = _start(program, target, cfg)
     # Start: the best of a small box-seeded population (the reference starts from defaults).
     g, used = initial_population(space, target, 8, rng, 0.0, 0.0, oversample=2)
     scorer.evaluations += used
@@ -145,11 +145,7 @@ def cma_es(program, target, config: BaselineConfig = BaselineConfig()) -> FitRes
     import cma
 
     cfg = config
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
-    space = SearchSpace(program)
-    scorer = Scorer(space, target, cfg.loss)
-    budget = _Budget(scorer, cfg)
+    t0, rng, space, scorer, budget = _start(program, target, cfg)
     # Phase 1: random search for the discrete part.
     pool, pool_fit = [], []
     while (scorer.evaluations < cfg.max_evaluations // 4 and time.perf_counter() - t0 < cfg.max_seconds / 4
