@@ -170,17 +170,26 @@ def open_session(cfg: ViewConfig):
     return server, session
 
 
-def run_view(cfg: ViewConfig, stop: Optional[threading.Event] = None) -> int:
-    server, session = open_session(cfg)
-    print(f"procsplat view: {session.info.run} at http://{cfg.host}:{server.get_port()} (Ctrl-C to stop)", flush=True)
+def serve_until_stopped(stop: Optional[threading.Event], close) -> None:
+    """Block until Ctrl-C (or `stop` is set), then call `close()`."""
     try:
         while not (stop is not None and stop.is_set()):
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
+        close()
+
+
+def run_view(cfg: ViewConfig, stop: Optional[threading.Event] = None) -> int:
+    server, session = open_session(cfg)
+    print(f"procsplat view: {session.info.run} at http://{cfg.host}:{server.get_port()} (Ctrl-C to stop)", flush=True)
+
+    def close():
         session.close()
         server.stop()
+
+    serve_until_stopped(stop, close)
     return 0
 
 

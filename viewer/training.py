@@ -157,13 +157,9 @@ class TrainingView:
 
     def wait(self, stop: Optional[threading.Event] = None) -> None:
         """Serve until Ctrl-C (or `stop` is set), then shut down."""
-        try:
-            while not (stop is not None and stop.is_set()):
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.close()
+        from viewer.server import serve_until_stopped
+
+        serve_until_stopped(stop, self.close)
 
     def close(self) -> None:
         if self.session is not None:
