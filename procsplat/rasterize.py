@@ -13,20 +13,23 @@ implementation with the same conventions:
   and a pixel stops at the first sample that would bring transmittance to <= 1e-4 (that sample
   is not composited), as in gsplat's `rasterize_to_pixels` kernel.
 
-The torch backend is "packed": it lists every (Gaussian, pixel) pair inside each Gaussian's
-bounding box, drops pairs below the alpha threshold, sorts the rest by (pixel, depth) and
-composites all pixels at once with a segmented cumulative sum of log(1 - alpha) in float64
-(exact up to rounding, differentiable by autograd). Large scenes are split into bands of image
-rows with at most `max_pairs_per_chunk` pairs each; each band is gradient-checkpointed so memory
-stays bounded.
+The torch backend is "packed": it lists the (Gaussian, pixel) pairs that can reach the alpha
+threshold inside each Gaussian's bounding box, as one integer key (pixel, depth rank) each;
+a single integer sort groups them by pixel, front to back. All pixels are composited at once
+with a segmented cumulative sum of log(1 - alpha) (float64 accumulation), and the backward
+pass is hand-written (`_BandComposite`). Large scenes are split into bands of image rows with
+at most `max_pairs_per_chunk` pairs each; each band is gradient-checkpointed so memory stays
+bounded. Speed: scripts/bench_raster.py.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import NamedTuple, Optional
 
+import numpy
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -416,17 +419,6 @@ def _row_bands(widths: Tensor, y0: Tensor, y1: Tensor, height: int,
     return bands
 
 
-def _segment_starts(pix: Tensor, n_pix: int) -> Tensor:
-    """For pixel ids sorted ascending: index of the first entry of each entry's pixel."""
-    counts = torch.bincount(pix, minlength=n_pix)
-    return (torch.cumsum(counts, 0) - counts).index_select(0, pix)
-
-
-def _segment_ends(pix: Tensor, n_pix: int) -> Tensor:
-    """For pixel ids sorted ascending: index of the last entry of each entry's pixel."""
-    return (torch.cumsum(torch.bincount(pix, minlength=n_pix), 0) - 1).index_select(0, pix)
-
-
 def _expand(counts: Tensor) -> tuple[Tensor, Tensor]:
     """For items with `counts` children each: (parent index, index within parent) per child."""
     parent = torch.repeat_interleave(
@@ -435,124 +427,185 @@ def _expand(counts: Tensor) -> tuple[Tensor, Tensor]:
     return parent, torch.arange(parent.numel(), dtype=torch.int32, device=counts.device) - first
 
 
-class _RowSegments(NamedTuple):
-    """Per (Gaussian, image row) run of pixels [xa, xa + count) that may reach 1/255."""
-
-    g: Tensor  # Gaussian (index into the depth-ordered params)
-    count: Tensor  # int32 pixels in the run
-    pixbase: Tensor  # int32 band pixel index of the first pixel
-    e0: Tensor  # mx - (xa + 0.5): dx of the first pixel; dx of pixel k is e0 - k
-    dy: Tensor  # my - (row + 0.5)
-    quad: Tensor  # -0.5 * conic a      } log(o) - sigma = (quad dx + lin) dx + const,
-    lin: Tensor  # -conic b * dy        } so alpha = min(0.999, exp(...))
-    const: Tensor  # log o - 0.5 c dy^2 }
+def _bits(n: int) -> int:
+    """Bits needed to store 0..n-1 (at least 1)."""
+    return max(1, (n - 1).bit_length())
 
 
-def _row_segments(params: Tensor, sel: Tensor, x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor,
-                  row0: int, width: int) -> _RowSegments:
-    """Runs of pixels where each selected Gaussian may reach alpha >= 1/255, Gaussian-major.
+def _pair_keys(table: Tensor, x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor, row0: int,
+               wbits: int, gbits: int, small: bool) -> Tensor:
+    """Sort keys ((band row << wbits | x) << gbits | g) of the (Gaussian, pixel) pairs that may
+    reach alpha >= 1/255, Gaussian-major (int32 when `small`, else int64).
 
     Per box row the pixels with o exp(-sigma) >= 1/255 form the x-interval where the quadratic
     sigma(dx) <= log(255 o); it is widened by 0.01 px against rounding (the exact alpha test
-    follows) and clipped to the box. This lists ~pi/4 of the box pixels or fewer (elongated
-    splats); per-pair work is the bulk of the cost, so everything per row is folded in here.
+    comes after the sort) and clipped to the box. This lists ~pi/4 of the box pixels or fewer
+    (elongated splats). Consecutive pixels of a run have keys 1 << gbits apart, so all keys are
+    one cumsum of a constant step with a jump written at each run start: no per-pair gathers.
     """
-    seg, r = _expand(y1 - y0)  # one segment per (Gaussian, box row)
-    row = y0.index_select(0, seg) + r
-    g = sel.index_select(0, seg)
-    mx, my, a, b, c, op = (p.index_select(0, g) for p in params)
+    g, r = _expand(y1 - y0)  # one run per (Gaussian, box row); g indexes the band's table
+    row = y0.index_select(0, g) + r
+    mx, my, a, b, c, log_op = (t.index_select(0, g).double() for t in table)
     dy = my - (row + 0.5)
-    log_op = torch.log(op)
-    a64, b64, c64, dy64 = a.double(), b.double(), c.double(), dy.double()
-    s_max = log_op.double() - math.log(ALPHA_THRESHOLD)
-    disc = (b64 * dy64) ** 2 - a64 * (c64 * dy64 * dy64 - 2.0 * s_max)
+    s_max = log_op - math.log(ALPHA_THRESHOLD)
+    disc = (b * dy) ** 2 - a * (c * dy * dy - 2.0 * s_max)
     root = torch.sqrt(disc.clamp(min=0.0))
-    mx64 = mx.double()
     # sigma <= s_max  <=>  dx in [(-b dy - root) / a, (-b dy + root) / a], dx = mx - (x + .5)
-    xa = torch.ceil(mx64 - (-b64 * dy64 + root) / a64 - 0.5 - 0.01)
-    xb = torch.floor(mx64 - (-b64 * dy64 - root) / a64 - 0.5 + 0.01) + 1
-    xa = torch.maximum(xa, x0.index_select(0, seg).double()).int()
-    xb = torch.minimum(xb, x1.index_select(0, seg).double()).int()
-    count = torch.where(disc >= 0, (xb - xa).clamp(min=0), torch.zeros_like(xa))
-    return _RowSegments(g, count, (row - row0) * width + xa, mx - (xa + 0.5), dy, -0.5 * a,
-                        -b * dy, log_op - 0.5 * c * dy * dy)
+    xa = torch.ceil(mx - (-b * dy + root) / a - 0.5 - 0.01)
+    xb = torch.floor(mx - (-b * dy - root) / a - 0.5 + 0.01) + 1
+    xa = torch.maximum(xa, x0.index_select(0, g).double()).long()
+    xb = torch.minimum(xb, x1.index_select(0, g).double()).long()
+    count = torch.where(disc >= 0, xb - xa, torch.zeros_like(xa))
+    runs = (count > 0).nonzero()[:, 0]
+    count, first_key = count.index_select(0, runs), (
+        ((((row - row0).long() << wbits) + xa) << gbits) + g.long()).index_select(0, runs)
+    first = torch.cumsum(count, 0) - count
+    n = int(first[-1] + count[-1]) if runs.numel() else 0
+    step = 1 << gbits
+    keys = torch.full((n,), step, dtype=torch.int32 if small else torch.int64,
+                      device=table.device)
+    if n:
+        last_key = first_key + (count - 1) * step
+        jump = first_key - torch.cat([first_key.new_zeros(1), last_key[:-1]])
+        keys.index_copy_(0, first, jump.to(keys.dtype))
+    # Every partial sum is a real key, so int32 cannot overflow when the keys fit.
+    return keys.cumsum_(0)
+
+
+def _sort_keys_(keys: Tensor) -> Tensor:
+    """Ascending in-place sort of unique integer keys (numpy's SIMD sort beats torch's on CPU)."""
+    if keys.device.type == "cpu":
+        keys.numpy().sort()
+        return keys
+    return torch.sort(keys).values
+
+
+def _at(table: Tensor, index: Tensor) -> Tensor:
+    return table.index_select(0, index)
 
 
 class _BandComposite(torch.autograd.Function):
     """Composite rows [row0, row1) from depth-ordered Gaussian boxes, with analytic backward.
 
     Inputs: params (6, M) = (mx, my, conic a, b, c, opacity) and feats (D, M) in depth order;
-    `sel` (int32) picks the Gaussians of this band, with their pixel boxes [x0, x1) x [y0, y1).
-    Outputs: colours (rows*W, D), alphas (rows*W, 1), number of composited pairs.
+    `sel` (int32, ascending) picks the Gaussians of this band, with their pixel boxes
+    [x0, x1) x [y0, y1). Outputs: colours (rows*W, D), alphas (rows*W, 1), number of
+    composited pairs.
+
+    Every candidate pair gets one integer key (pixel, depth rank): a single sort groups pairs
+    by pixel, front to back, and each pair's Gaussian and pixel are decoded from its key with
+    shifts and masks, so per-pair values are gathered from small per-Gaussian tables instead
+    of being permuted. Pairs below the alpha threshold or past the transmittance stop stay in
+    place with alpha 0 (exactly neutral in forward and backward) rather than being compacted.
+    Pixel rows are padded to a power-of-two stride so that decoding is shifts only.
+    Per-pair temporaries are updated in place: fresh multi-MB buffers cost page faults that
+    are comparable to the arithmetic itself.
     The conic is positive definite (eps2d > 0), so sigma >= 0 and gsplat's sigma < 0 skip can
     only trigger on rounding; it is not repeated here.
     """
 
     @staticmethod
     def forward(ctx, params, feats, sel, x0, x1, y0, y1, row0: int, row1: int, width: int):
-        n_pix = (row1 - row0) * width
-        segs = _row_segments(params, sel, x0, x1, y0, y1, row0, width)
-        # All candidate pairs, Gaussian-major, hence depth-ordered within each pixel.
-        seg, k = _expand(segs.count)
-        dx = segs.e0.index_select(0, seg) - k
-        expo = (segs.quad.index_select(0, seg) * dx + segs.lin.index_select(0, seg)) * dx
-        alpha = torch.exp(expo + segs.const.index_select(0, seg)).clamp_max_(MAX_ALPHA)
-        keep = (alpha >= ALPHA_THRESHOLD).nonzero()[:, 0]
-        # Stable sort by pixel keeps the depth order inside each pixel.
-        pix, order = torch.sort((segs.pixbase.index_select(0, seg) + k).index_select(0, keep),
-                                stable=True)
-        src = keep.index_select(0, order)
-        alpha = alpha.index_select(0, src)
-        # Transmittance before each sample: exclusive in-pixel prefix sum of log(1 - alpha),
-        # accumulated in float64 so that differences of the global running sum stay exact.
-        log_t = torch.log1p(-alpha)  # alpha <= 0.999: finite
-        excl = torch.cumsum(log_t, 0, dtype=torch.float64) - log_t
-        excl -= excl.index_select(0, _segment_starts(pix, n_pix))
+        table = params.index_select(1, sel)
+        mx, my, a, b, c, op = table
+        m, rows, dtype = sel.numel(), row1 - row0, params.dtype
+        wbits, gbits = _bits(width), _bits(m)
+        n_pad = rows << wbits
+        log_op = torch.log(op)
+        keys = _pair_keys(torch.stack([mx, my, a, b, c, log_op]), x0, x1, y0, y1, row0, wbits,
+                          gbits, small=_bits(rows) + wbits + gbits <= 31)
+        pix = _sort_keys_(keys)
+        g = pix & ((1 << gbits) - 1)
+        pix >>= gbits  # padded pixel index: row << wbits | x
+        # dx = mx - (x + .5), dy = my - (y + .5): the 0.5 and band offset go into the table.
+        dx = _at(mx - 0.5, g).sub_(pix & ((1 << wbits) - 1))
+        dy = _at(my - (0.5 + row0), g).sub_(pix >> wbits)
+        sigma = _at(0.5 * a, g).mul_(dx).addcmul_(_at(b, g), dy).mul_(dx) \
+            .addcmul_(_at(0.5 * c, g).mul_(dy), dy)
+        alpha = _at(log_op, g).sub_(sigma).exp_().clamp_max_(MAX_ALPHA)
+        del sigma
+        # Skipped samples (alpha < 1/255) become transparent; threshold_ keeps x > t, so t is
+        # the largest value below 1/255 in this dtype.
+        F.threshold_(alpha, _below(ALPHA_THRESHOLD, dtype), 0.0)
+        log_t = torch.neg(alpha).log1p_()  # alpha <= 0.999: finite
+        counts = torch.bincount(pix, minlength=n_pad)
+        ends = torch.cumsum(counts, 0)
+        # log T after each sample (in-pixel inclusive sum): a global float64 cumsum minus its
+        # value before the pixel's first pair, so rounding does not carry across pixels.
+        cum = torch.cumsum(log_t, 0, dtype=torch.float64)  # a copy even in float64
+        starts = ends - counts
+        before = _at(cum, (starts - 1).clamp_(min=0)).masked_fill_(starts == 0, 0.0)
+        incl = cum.sub_(_at(before, pix)).to(dtype)
+        del cum, before
         # A pixel stops before the sample that would bring T to <= 1e-4; T is monotone, so
-        # these are exactly the pairs that gsplat composites. The rest play no further part.
-        done = (excl + log_t > math.log(TRANSMITTANCE_STOP)).nonzero()[:, 0]
-        trans = torch.exp(excl.index_select(0, done).to(alpha.dtype))
-        pix, alpha, src = pix.index_select(0, done), alpha.index_select(0, done), \
-            src.index_select(0, done)
-        seg = seg.index_select(0, src)
-        g, dx, dy = segs.g.index_select(0, seg), dx.index_select(0, src), \
-            segs.dy.index_select(0, seg)
+        # these are exactly the pairs that gsplat composites.
+        alpha.mul_(incl > math.log(TRANSMITTANCE_STOP))
+        trans = incl.sub_(log_t).exp_()  # T before the sample
+        del log_t
         weights = alpha * trans
-        img = torch.stack([feats.new_zeros(n_pix).index_add_(0, pix, weights * f.index_select(0, g))
-                           for f in feats], dim=1)
-        acc = feats.new_zeros(n_pix).index_add_(0, pix, weights)[:, None]
-        ctx.save_for_backward(params, feats, g, pix, alpha, trans, dx, dy)
-        count = torch.tensor(g.numel())
+        # Image and alpha at once: a CSR (pixel x Gaussian) matrix of weights times the
+        # features with a column of ones.
+        crow = torch.cat([ends.new_zeros(1), ends]).to(g.dtype)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta"
+            warnings.simplefilter("ignore", UserWarning)
+            w_mat = torch.sparse_csr_tensor(crow, g, weights, (n_pad, m),
+                                            check_invariants=False)
+        fe1 = torch.cat([feats.index_select(1, sel), feats.new_ones(1, m)]).t()
+        out = (w_mat @ fe1.contiguous()).view(rows, 1 << wbits, -1)[:, :width]
+        out = out.reshape(rows * width, -1)
+        ctx.save_for_backward(params, feats, sel, fe1, table, g, pix, ends, alpha, trans, dx,
+                              dy)
+        ctx.band = (rows, width, wbits)
+        count = torch.count_nonzero(alpha)
         ctx.mark_non_differentiable(count)
-        return img, acc, count
+        return out[:, :-1].contiguous(), out[:, -1:].contiguous(), count
 
     @staticmethod
     def backward(ctx, grad_img, grad_acc, _grad_count):
-        params, feats, g, pix, alpha, trans, dx, dy = ctx.saved_tensors
-        n_pix = grad_img.shape[0]
-        grad_img_p = [col.index_select(0, pix) for col in grad_img.t()]  # D x (P,)
-        weights = alpha * trans
+        params, feats, sel, fe1, table, g, pix, ends, alpha, trans, dx, dy = ctx.saved_tensors
+        rows, width, wbits = ctx.band
+        m = sel.numel()
+        # Per-pixel gradients in the padded pixel layout, one contiguous row per channel.
+        grads = torch.cat([grad_img, grad_acc], dim=1)
+        padded = grads.new_zeros(grads.shape[1], rows, 1 << wbits)
+        padded[:, :, :width] = grads.t().reshape(-1, rows, width)
+        grad_p = [_at(ch.reshape(-1), pix) for ch in padded]  # D+1 x (P,)
         # Each composited sample adds w_i v_i to the loss, v_i = <feat, dL/dcolour> + dL/dalpha.
-        v = grad_acc[:, 0].index_select(0, pix)
-        for f, gi in zip(feats, grad_img_p):
-            v = v + f.index_select(0, g) * gi
+        v = grad_p.pop()
+        for f, gp in zip(fe1.t(), grad_p):
+            v.addcmul_(_at(f, g), gp)
+        weights = alpha * trans
         # dL/dalpha_i = T_i v_i - sum_{j > i, same pixel} w_j v_j / (1 - alpha_i)
-        cum = torch.cumsum(weights * v, 0, dtype=torch.float64)
-        later = (cum.index_select(0, _segment_ends(pix, n_pix)) - cum).to(alpha.dtype)
-        grad_alpha = trans * v - later / (1.0 - alpha)
+        cum = (weights * v).double().cumsum_(0)
+        later = _at(_at(cum, (ends - 1).clamp(min=0)), pix).sub_(cum).to(alpha.dtype)
+        del cum
+        grad_alpha = v.mul_(trans).sub_(later.div_(torch.rsub(alpha, 1.0)))
+        del later
         # alpha = o exp(-sigma) below the 0.999 clamp (constant above it, as in gsplat):
         # dL/dsigma = -h and dL/do = h / o with h = alpha dL/dalpha.
-        h = torch.where(alpha < MAX_ALPHA, alpha * grad_alpha, torch.zeros_like(alpha))
+        h = grad_alpha.mul_(alpha).mul_(alpha < MAX_ALPHA)
+
+        def scatter(term: Tensor) -> Tensor:
+            return table.new_zeros(m).index_add_(0, g, term)
+
         hdx, hdy = h * dx, h * dy
-        M = params.shape[1]
-        s_h, s_dx, s_dy, s_dxdx, s_dxdy, s_dydy = (
-            params.new_zeros(M).index_add_(0, g, term)
-            for term in (h, hdx, hdy, hdx * dx, hdx * dy, hdy * dy))
-        mx, my, a, b, c, op = params
+        s_h, s_dx, s_dy = scatter(h), scatter(hdx), scatter(hdy)
+        s_dxdy = scatter(hdx.mul_(dy))
+        s_dxdx = scatter(h.mul_(dx).mul_(dx))
+        s_dydy = scatter(hdy.mul_(dy))
+        mx, my, a, b, c, op = table
         # sigma = .5 (a dx^2 + c dy^2) + b dx dy with dx = mx - px - .5, dy = my - py - .5
-        grad_params = torch.stack([
+        local = torch.stack([
             -(a * s_dx + b * s_dy), -(c * s_dy + b * s_dx),
             -0.5 * s_dxdx, -s_dxdy, -0.5 * s_dydy, s_h / op])
-        grad_feats = torch.stack([params.new_zeros(M).index_add_(0, g, weights * gi)
-                                  for gi in grad_img_p])
+        local_feats = torch.stack([scatter(gp.mul_(weights)) for gp in grad_p])
+        grad_params = torch.zeros_like(params).index_add_(1, sel, local)
+        grad_feats = torch.zeros_like(feats).index_add_(1, sel, local_feats)
         return grad_params, grad_feats, None, None, None, None, None, None, None, None
+
+
+@functools.lru_cache(maxsize=None)
+def _below(value: float, dtype: torch.dtype) -> float:
+    """The largest number of `dtype` that is smaller than `value` rounded to `dtype`."""
+    v = torch.tensor(value, dtype=dtype)
+    return torch.nextafter(v, torch.tensor(-math.inf, dtype=dtype)).item()

@@ -26,9 +26,10 @@ class BenchConfig:
     n_gaussians: int = 10_000
     width: int = 320
     height: int = 240
-    repeats: int = 5  # timed fwd+bwd runs of our rasteriser (median reported)
+    rounds: int = 3  # each round: `repeats` timed fwd+bwd of ours, then one run of the peer
+    repeats: int = 3
     seed: int = 0
-    threads: int = 0  # torch threads; 0 keeps torch's default
+    threads: int = 1  # torch threads (the peer is a Python loop: one core whatever this is)
 
 
 def random_gaussians(n: int, width: int, height: int, seed: int):
@@ -49,11 +50,12 @@ def random_gaussians(n: int, width: int, height: int, seed: int):
     return means, quats, scales, opacities, colors, torch.eye(4)[None], K[None]
 
 
-def time_ours(cfg: BenchConfig, scene) -> tuple[float, float, int, float]:
+def time_ours(cfg: BenchConfig, scene, repeats: int) -> tuple[list, list, int, float]:
+    """Forward and forward+backward seconds of `repeats` runs (after one warm-up run)."""
     means, quats, scales, opacities, colors, viewmats, Ks = scene
     params = [t.clone().requires_grad_(True) for t in (means, quats, scales, opacities, colors)]
     fwd, total = [], []
-    for _ in range(cfg.repeats + 1):  # first run warms up allocator and caches
+    for _ in range(repeats + 1):  # first run warms up allocator and caches
         for p in params:
             p.grad = None
         t0 = time.perf_counter()
@@ -64,8 +66,7 @@ def time_ours(cfg: BenchConfig, scene) -> tuple[float, float, int, float]:
         t2 = time.perf_counter()
         fwd.append(t1 - t0)
         total.append(t2 - t0)
-    return (statistics.median(fwd[1:]), statistics.median(total[1:]), meta["n_pairs"],
-            alpha.mean().item())
+    return fwd[1:], total[1:], meta["n_pairs"], alpha.mean().item()
 
 
 def time_gsplat_isect(cfg: BenchConfig, scene) -> tuple[float, int]:
@@ -88,20 +89,44 @@ def time_gsplat_isect(cfg: BenchConfig, scene) -> tuple[float, int]:
     return time.perf_counter() - t0, isect_ids.numel()
 
 
-def main(cfg: BenchConfig) -> None:
+def measure(cfg: BenchConfig) -> dict:
+    """Interleaved rounds, so that both sides see the same machine load (it is shared).
+
+    Per round: the median of `repeats` of ours and one run of the peer; the ratio reported is
+    the median over rounds of (peer / ours) in the same round.
+    """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     scene = random_gaussians(cfg.n_gaussians, cfg.width, cfg.height, cfg.seed)
-    fwd, total, n_pairs, coverage = time_ours(cfg, scene)
-    isect, n_isects = time_gsplat_isect(cfg, scene)
+    fwd, total, isect, ratios = [], [], [], []
+    for _ in range(cfg.rounds):
+        f, t, n_pairs, coverage = time_ours(cfg, scene, cfg.repeats)
+        i, n_isects = time_gsplat_isect(cfg, scene)
+        fwd += f
+        total += t
+        isect.append(i)
+        ratios.append(i / statistics.median(t))
+    return dict(fwd=statistics.median(fwd), total=statistics.median(total),
+                isect=statistics.median(isect), ratio=statistics.median(ratios),
+                ratios=ratios, n_pairs=n_pairs, coverage=coverage, n_isects=n_isects,
+                threads=torch.get_num_threads())
+
+
+def report(cfg: BenchConfig, r: dict) -> None:
     print(f"scene: {cfg.n_gaussians} Gaussians, {cfg.width}x{cfg.height}, "
-          f"{n_pairs} composited (Gaussian, pixel) pairs, mean alpha {coverage:.2f}, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"procsplat torch rasterize: forward {fwd * 1e3:.0f} ms, "
-          f"forward+backward {total * 1e3:.0f} ms (median of {cfg.repeats})")
-    print(f"gsplat _isect_tiles (CPU reference, tile intersection only, {n_isects} "
-          f"intersections): {isect * 1e3:.0f} ms")
-    print(f"ratio: gsplat isect only / procsplat fwd+bwd = {isect / total:.1f}x (target >= 5x)")
+          f"{r['n_pairs']} composited (Gaussian, pixel) pairs, mean alpha {r['coverage']:.2f}; "
+          f"torch threads: {r['threads']}")
+    print(f"procsplat torch rasterize: forward {r['fwd'] * 1e3:.0f} ms, forward+backward "
+          f"{r['total'] * 1e3:.0f} ms (median of {cfg.rounds} x {cfg.repeats})")
+    print(f"gsplat _isect_tiles (CPU reference, tile intersection only, {r['n_isects']} "
+          f"intersections): {r['isect'] * 1e3:.0f} ms (median of {cfg.rounds})")
+    per_round = ", ".join(f"{x:.1f}" for x in r["ratios"])
+    print(f"ratio gsplat isect only / procsplat fwd+bwd: {r['ratio']:.1f}x "
+          f"(median of rounds: {per_round}; target >= 5x)")
+
+
+def main(cfg: BenchConfig) -> None:
+    report(cfg, measure(cfg))
 
 
 if __name__ == "__main__":
