@@ -56,16 +56,16 @@ class Projection(NamedTuple):
 def quat_scale_to_covar(quats: Tensor, scales: Tensor) -> Tensor:
     """World covariances R S S^T R^T (N, 3, 3) from wxyz quaternions (any norm) and scales."""
     w, x, y, z = F.normalize(quats, p=2, dim=-1).unbind(-1)
-    R = torch.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(quats.shape[:-1] + (3, 3))
-    M = R * scales[..., None, :]
-    return M @ M.transpose(-1, -2)
+    sx, sy, sz = scales.unbind(-1)
+    # Rows of M = R diag(s), written out per entry: batched 3x3 matmuls (and their autograd)
+    # are several times slower than these elementwise ops on CPU.
+    m = [[(1 - 2 * (y * y + z * z)) * sx, 2 * (x * y - w * z) * sy, 2 * (x * z + w * y) * sz],
+         [2 * (x * y + w * z) * sx, (1 - 2 * (x * x + z * z)) * sy, 2 * (y * z - w * x) * sz],
+         [2 * (x * z - w * y) * sx, 2 * (y * z + w * x) * sy, (1 - 2 * (x * x + y * y)) * sz]]
+    c = {(i, j): m[i][0] * m[j][0] + m[i][1] * m[j][1] + m[i][2] * m[j][2]
+         for i in range(3) for j in range(i, 3)}
+    return torch.stack([c[0, 0], c[0, 1], c[0, 2], c[0, 1], c[1, 1], c[1, 2],
+                        c[0, 2], c[1, 2], c[2, 2]], dim=-1).reshape(quats.shape[:-1] + (3, 3))
 
 
 def project_gaussians(
@@ -79,12 +79,14 @@ def project_gaussians(
     near_plane: float = 0.01,
     far_plane: float = 1e10,
 ) -> Projection:
-    """EWA projection with gsplat's pinhole conventions (see `_fully_fused_projection`)."""
-    R = viewmats[:, None, :3, :3]  # (C, 1, 3, 3)
-    t = viewmats[:, None, :3, 3]  # (C, 1, 3)
-    means_c = (R @ means[None, :, :, None])[..., 0] + t  # (C, N, 3)
-    covars_c = R @ covars[None] @ R.transpose(-1, -2)  # (C, N, 3, 3)
-    tx, ty, tz = means_c.unbind(-1)
+    """EWA projection with gsplat's pinhole conventions (see `_fully_fused_projection`).
+
+    Written per matrix entry on (C, N) tensors, for speed (see `quat_scale_to_covar`).
+    """
+    R = [[viewmats[:, i, j, None] for j in range(3)] for i in range(3)]  # (C, 1) each
+    mx, my, mz = means.unbind(-1)
+    tx, ty, tz = (R[i][0] * mx + R[i][1] * my + R[i][2] * mz + viewmats[:, i, 3, None]
+                  for i in range(3))
     depths = tz
     in_depth = (tz > near_plane) & (tz < far_plane)
     # Culled Gaussians (behind the camera, tz ~ 0) must not put inf/nan into the autograd graph.
@@ -98,15 +100,19 @@ def project_gaussians(
     lim_y_pos, lim_y_neg = (height - cy) / fy + 0.3 * tan_fovy, cy / fy + 0.3 * tan_fovy
     jx = tz * torch.clamp(tx / tz, min=-lim_x_neg, max=lim_x_pos)
     jy = tz * torch.clamp(ty / tz, min=-lim_y_neg, max=lim_y_pos)
-    zeros = torch.zeros_like(tz)
-    J = torch.stack(
-        [fx / tz, zeros, -fx * jx / (tz * tz), zeros, fy / tz, -fy * jy / (tz * tz)], dim=-1
-    ).reshape(tz.shape + (2, 3))
-    cov2d = J @ covars_c @ J.transpose(-1, -2)  # (C, N, 2, 2)
-    cxx = cov2d[..., 0, 0] + eps2d
-    cyy = cov2d[..., 1, 1] + eps2d
-    cxy = 0.5 * (cov2d[..., 0, 1] + cov2d[..., 1, 0])
-    det = (cxx * cyy - cov2d[..., 0, 1] * cov2d[..., 1, 0]).clamp(min=1e-10)
+    # J = [[fx/tz, 0, -fx jx/tz^2], [0, fy/tz, -fy jy/tz^2]]; with T = J R_view (2 x 3) the
+    # 2D covariance is T Sigma T^T.
+    j00, j11 = fx / tz, fy / tz
+    j02, j12 = -j00 * jx / tz, -j11 * jy / tz
+    T0 = [j00 * R[0][k] + j02 * R[2][k] for k in range(3)]
+    T1 = [j11 * R[1][k] + j12 * R[2][k] for k in range(3)]
+    S = [[covars[:, i, j] for j in range(3)] for i in range(3)]  # (N,) each
+    W0 = [T0[0] * S[0][k] + T0[1] * S[1][k] + T0[2] * S[2][k] for k in range(3)]
+    W1 = [T1[0] * S[0][k] + T1[1] * S[1][k] + T1[2] * S[2][k] for k in range(3)]
+    cxx = W0[0] * T0[0] + W0[1] * T0[1] + W0[2] * T0[2] + eps2d
+    cxy = W0[0] * T1[0] + W0[1] * T1[1] + W0[2] * T1[2]
+    cyy = W1[0] * T1[0] + W1[1] * T1[1] + W1[2] * T1[2] + eps2d
+    det = (cxx * cyy - cxy * cxy).clamp(min=1e-10)
     conics = torch.stack([cyy / det, -cxy / det, cxx / det], dim=-1)
     means2d = torch.stack([fx * tx / tz + cx, fy * ty / tz + cy], dim=-1)
 
@@ -419,14 +425,6 @@ def _row_bands(widths: Tensor, y0: Tensor, y1: Tensor, height: int,
     return bands
 
 
-def _expand(counts: Tensor) -> tuple[Tensor, Tensor]:
-    """For items with `counts` children each: (parent index, index within parent) per child."""
-    parent = torch.repeat_interleave(
-        torch.arange(counts.numel(), dtype=torch.int32, device=counts.device), counts)
-    first = (torch.cumsum(counts, 0, dtype=torch.int32) - counts).index_select(0, parent)
-    return parent, torch.arange(parent.numel(), dtype=torch.int32, device=counts.device) - first
-
-
 def _bits(n: int) -> int:
     """Bits needed to store 0..n-1 (at least 1)."""
     return max(1, (n - 1).bit_length())
@@ -443,22 +441,28 @@ def _pair_keys(table: Tensor, x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor, ro
     (elongated splats). Consecutive pixels of a run have keys 1 << gbits apart, so all keys are
     one cumsum of a constant step with a jump written at each run start: no per-pair gathers.
     """
-    g, r = _expand(y1 - y0)  # one run per (Gaussian, box row); g indexes the band's table
-    row = y0.index_select(0, g) + r
-    mx, my, a, b, c, log_op = (t.index_select(0, g).double() for t in table)
-    dy = my - (row + 0.5)
-    s_max = log_op - math.log(ALPHA_THRESHOLD)
-    disc = (b * dy) ** 2 - a * (c * dy * dy - 2.0 * s_max)
-    root = torch.sqrt(disc.clamp(min=0.0))
-    # sigma <= s_max  <=>  dx in [(-b dy - root) / a, (-b dy + root) / a], dx = mx - (x + .5)
-    xa = torch.ceil(mx - (-b * dy + root) / a - 0.5 - 0.01)
-    xb = torch.floor(mx - (-b * dy - root) / a - 0.5 + 0.01) + 1
-    xa = torch.maximum(xa, x0.index_select(0, g).double()).long()
-    xb = torch.minimum(xb, x1.index_select(0, g).double()).long()
-    count = torch.where(disc >= 0, xb - xa, torch.zeros_like(xa))
+    mx, my, a, b, c, log_op = table.double()
+    # Per Gaussian: sigma <= s_max = log(255 o) on pixel row dy = my - (y + .5) holds for
+    # x + .5 in [mx + q dy - rr, mx + q dy + rr], rr^2 = k1 dy^2 + k2.
+    q = b / a
+    k1 = (b * b - a * c) / (a * a)
+    k2 = 2.0 * (log_op - math.log(ALPHA_THRESHOLD)) / a
+    heights = y1 - y0
+    g = torch.repeat_interleave(
+        torch.arange(heights.numel(), dtype=torch.int32, device=heights.device), heights)
+    # one run per (Gaussian, box row); g indexes the band's table
+    row = torch.arange(g.numel(), dtype=torch.int32, device=g.device) \
+        - _at(torch.cumsum(heights, 0, dtype=torch.int32) - heights - y0, g)
+    dy = _at(my - 0.5, g) - row
+    centre = _at(mx - 0.5, g) + _at(q, g) * dy
+    rr2 = _at(k2, g).addcmul_(_at(k1, g), dy * dy)
+    rr = rr2.clamp(min=0.0).sqrt_()
+    xa = torch.maximum(torch.ceil(centre - rr - 0.01), _at(x0, g)).long()
+    xb = torch.minimum(torch.floor(centre + rr + 0.01) + 1, _at(x1, g)).long()
+    count = (xb - xa).masked_fill_(rr2 < 0, 0)
     runs = (count > 0).nonzero()[:, 0]
     count, first_key = count.index_select(0, runs), (
-        ((((row - row0).long() << wbits) + xa) << gbits) + g.long()).index_select(0, runs)
+        ((((row - row0).long() << wbits) + xa) << gbits) + g).index_select(0, runs)
     first = torch.cumsum(count, 0) - count
     n = int(first[-1] + count[-1]) if runs.numel() else 0
     step = 1 << gbits
