@@ -50,26 +50,29 @@ def random_gaussians(n: int, width: int, height: int, seed: int):
     return means, quats, scales, opacities, colors, torch.eye(4)[None], K[None]
 
 
-def time_ours(cfg: BenchConfig, scene, repeats: int) -> tuple[list, list, int, float]:
-    """Forward and forward+backward seconds of `repeats` runs (after one warm-up run)."""
+def time_ours(cfg: BenchConfig, scene, repeats: int) -> tuple[list, list, list, int, float]:
+    """Forward, forward+backward (wall) and forward+backward CPU seconds of `repeats` runs
+    (after one warm-up run)."""
     means, quats, scales, opacities, colors, viewmats, Ks = scene
     params = [t.clone().requires_grad_(True) for t in (means, quats, scales, opacities, colors)]
-    fwd, total = [], []
+    fwd, total, cpu = [], [], []
     for _ in range(repeats + 1):  # first run warms up allocator and caches
         for p in params:
             p.grad = None
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         img, alpha, meta = rasterize(*params, viewmats, Ks, cfg.width, cfg.height,
                                      backend="torch")
         t1 = time.perf_counter()
         (img.square().sum() + alpha.sum()).backward()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         fwd.append(t1 - t0)
         total.append(t2 - t0)
-    return fwd[1:], total[1:], meta["n_pairs"], alpha.mean().item()
+        cpu.append(c2 - c0)
+    return fwd[1:], total[1:], cpu[1:], meta["n_pairs"], alpha.mean().item()
 
 
-def time_gsplat_isect(cfg: BenchConfig, scene) -> tuple[float, int]:
+def time_gsplat_isect(cfg: BenchConfig, scene) -> tuple[float, float, int]:
+    """Wall and CPU seconds of one `_isect_tiles` call, and its number of intersections."""
     from gsplat.cuda._torch_impl import (
         _fully_fused_projection,
         _isect_tiles,
@@ -83,33 +86,39 @@ def time_gsplat_isect(cfg: BenchConfig, scene) -> tuple[float, int]:
     tile_size = 16  # gsplat.rasterization's default
     tile_width = math.ceil(cfg.width / tile_size)
     tile_height = math.ceil(cfg.height / tile_size)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     _, isect_ids, _ = _isect_tiles(means2d, radii, depths, tile_size, tile_width, tile_height,
                                    sort=True)
-    return time.perf_counter() - t0, isect_ids.numel()
+    return time.perf_counter() - t0, time.process_time() - c0, isect_ids.numel()
 
 
 def measure(cfg: BenchConfig) -> dict:
     """Interleaved rounds, so that both sides see the same machine load (it is shared).
 
-    Per round: the median of `repeats` of ours and one run of the peer; the ratio reported is
-    the median over rounds of (peer / ours) in the same round.
+    Per round: the median of `repeats` of ours and one run of the peer; a ratio reported is
+    the median over rounds of (peer / ours) in the same round. Wall-clock is the figure; CPU
+    time of this process is shown too, as it is less sensitive to other processes taking turns
+    on the cores (with one torch thread, both sides use one core).
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     scene = random_gaussians(cfg.n_gaussians, cfg.width, cfg.height, cfg.seed)
-    fwd, total, isect, ratios = [], [], [], []
+    fwd, total, cpu, isect, isect_cpu, ratios, cpu_ratios = [], [], [], [], [], [], []
     for _ in range(cfg.rounds):
-        f, t, n_pairs, coverage = time_ours(cfg, scene, cfg.repeats)
-        i, n_isects = time_gsplat_isect(cfg, scene)
+        f, t, c, n_pairs, coverage = time_ours(cfg, scene, cfg.repeats)
+        i, ic, n_isects = time_gsplat_isect(cfg, scene)
         fwd += f
         total += t
+        cpu += c
         isect.append(i)
+        isect_cpu.append(ic)
         ratios.append(i / statistics.median(t))
-    return dict(fwd=statistics.median(fwd), total=statistics.median(total),
-                isect=statistics.median(isect), ratio=statistics.median(ratios),
-                ratios=ratios, n_pairs=n_pairs, coverage=coverage, n_isects=n_isects,
-                threads=torch.get_num_threads())
+        cpu_ratios.append(ic / statistics.median(c))
+    med = statistics.median
+    return dict(fwd=med(fwd), total=med(total), cpu=med(cpu), isect=med(isect),
+                isect_cpu=med(isect_cpu), ratio=med(ratios), ratios=ratios,
+                cpu_ratio=med(cpu_ratios), n_pairs=n_pairs, coverage=coverage,
+                n_isects=n_isects, threads=torch.get_num_threads())
 
 
 def report(cfg: BenchConfig, r: dict) -> None:
@@ -117,12 +126,14 @@ def report(cfg: BenchConfig, r: dict) -> None:
           f"{r['n_pairs']} composited (Gaussian, pixel) pairs, mean alpha {r['coverage']:.2f}; "
           f"torch threads: {r['threads']}")
     print(f"procsplat torch rasterize: forward {r['fwd'] * 1e3:.0f} ms, forward+backward "
-          f"{r['total'] * 1e3:.0f} ms (median of {cfg.rounds} x {cfg.repeats})")
+          f"{r['total'] * 1e3:.0f} ms wall, {r['cpu'] * 1e3:.0f} ms CPU "
+          f"(median of {cfg.rounds} x {cfg.repeats})")
     print(f"gsplat _isect_tiles (CPU reference, tile intersection only, {r['n_isects']} "
-          f"intersections): {r['isect'] * 1e3:.0f} ms (median of {cfg.rounds})")
+          f"intersections): {r['isect'] * 1e3:.0f} ms wall, {r['isect_cpu'] * 1e3:.0f} ms CPU "
+          f"(median of {cfg.rounds})")
     per_round = ", ".join(f"{x:.1f}" for x in r["ratios"])
-    print(f"ratio gsplat isect only / procsplat fwd+bwd: {r['ratio']:.1f}x "
-          f"(median of rounds: {per_round}; target >= 5x)")
+    print(f"ratio gsplat isect only / procsplat fwd+bwd: {r['ratio']:.1f}x wall "
+          f"(rounds: {per_round}), {r['cpu_ratio']:.1f}x CPU time; target >= 5x")
 
 
 def main(cfg: BenchConfig) -> None:

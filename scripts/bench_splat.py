@@ -40,10 +40,7 @@ def raster_figures():
     sys.modules[spec.name] = mod  # dataclasses look their module up while the file executes
     spec.loader.exec_module(mod)
     cfg = mod.BenchConfig()
-    scene = mod.random_gaussians(cfg.n_gaussians, cfg.width, cfg.height, cfg.seed)
-    _, total, _, _ = mod.time_ours(cfg, scene)
-    isect, _ = mod.time_gsplat_isect(cfg, scene)
-    return cfg, total, isect
+    return mod, cfg, mod.measure(cfg)
 
 
 def main(cfg: BenchSplatConfig) -> None:
@@ -82,10 +79,8 @@ def main(cfg: BenchSplatConfig) -> None:
     print(f"{'variant':42s} {'PSNR':>7s} {'SSIM':>6s} {'Gaussians':>10s} {'seconds':>8s}")
     for name, p, s, n, sec in rows:
         print(f"{name:42s} {p:7.2f} {s:6.3f} {n:10d} {sec:8.0f}")
-    rc, total, isect = raster_figures()
-    print(f"CPU rasteriser: {rc.n_gaussians} Gaussians at {rc.width}x{rc.height}, forward+backward {total * 1e3:.0f} ms; "
-          f"gsplat _isect_tiles alone (same Gaussians) {isect * 1e3:.0f} ms: ours is {isect / total:.1f}x faster")
-
+    mod, rc, r = raster_figures()
+    mod.report(rc, r)
 
 if __name__ == "__main__":
     main(tyro.cli(BenchSplatConfig))
