@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 
 
@@ -25,36 +26,33 @@ def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
     return torch.stack([row0, row1, row2], -2)
 
 
-def rotate(v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-    """Rotate vertex-major points v (V,B,3) by per-row matrices (B,3,3)."""
-    x, y, z = v.unbind(-1)
-    return torch.stack([x * matrix[:, i, 0] + y * matrix[:, i, 1] + z * matrix[:, i, 2] for i in range(3)], -1)
-
-
 @dataclass(eq=False)
 class Prim:
     """One primitive node evaluation with a fixed topology.
 
-    `build(rows)` returns (n, V, 3) vertex positions for those batch rows; `topo_key` identifies
-    the topology (node path + integer config) so assembled topologies can be cached.
+    `linear()` returns its `primitives.Linear` for the whole batch (positions linear in per-row
+    coefficients; rows of other topologies hold values that are never gathered); `topo_key`
+    identifies the topology (node path + integer config) so assembled topologies can be cached.
     """
 
     topo_key: tuple
     num_vertices: int
     face_offsets: torch.Tensor  # (F+1,) int64, CPU
     face_vertices: torch.Tensor  # (L,) int64, CPU
-    build: Callable[[torch.Tensor], torch.Tensor]
+    linear: Callable
 
 
 @dataclass(eq=False)
 class Xform:
-    """A transform in a part's chain: `apply(vertices (V,B,3), cache) -> vertices (V,B,3)`.
+    """A transform in a part's chain, affine per batch row: p' = m p + t.
 
-    Chains work on whole batches in vertex-major layout: per-row values (B,3) then broadcast
-    over the leading vertex axis, which torch vectorises far better than (B,V,3) with (B,1,3).
+    `affine(cache)` returns (m, t): m is None (identity), (B,3) (a diagonal: per-axis scale) or
+    (B,3,3); t is None or (B,3). A part's chain is composed into one affine (and folded into
+    the primitive's coefficients) before any vertex is touched, so a chain of n transforms costs
+    a few (B,3)-sized ops instead of n passes over the vertices.
     """
 
-    apply: Callable
+    affine: Callable
 
 
 @dataclass(frozen=True)
@@ -159,40 +157,222 @@ def split_by(keys: torch.Tensor) -> list:
     return [(inverse == i, tuple(int(x) for x in uniq[i].tolist())) for i in range(uniq.shape[0])]
 
 
-ALL = slice(None)  # "every row of the batch"
+# ---------------------------------------------------------------- affine chains
+#
+# Compositions are written as explicit element-wise products and sums (no matmul, no sum()
+# reductions) so every batch row is computed by the same float operations in the same order
+# whatever the batch size: a batch evaluates bitwise like its rows evaluated one at a time.
+# A diagonal m is the (B,3,3) matrix with that diagonal; both forms give equal results for it
+# (the extra terms are exact zeros), so batch-level choices between them cannot change a row.
+
+
+def _mat_mat(a, b):
+    """a @ b for m values (None, (B,3) diagonal, (B,3,3))."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a.dim() == 2 and b.dim() == 2:
+        return a * b
+    if a.dim() == 3 and b.dim() == 2:
+        return a * b[:, None, :]
+    if a.dim() == 2:
+        return a[:, :, None] * b
+    return (a[:, :, 0, None] * b[:, None, 0, :] + a[:, :, 1, None] * b[:, None, 1, :]
+            + a[:, :, 2, None] * b[:, None, 2, :])
+
+
+def _mat_vec(m, t):
+    """m @ t for t (B,3)."""
+    if m is None:
+        return t
+    if m.dim() == 2:
+        return m * t
+    return m[:, :, 0] * t[:, 0, None] + m[:, :, 1] * t[:, 1, None] + m[:, :, 2] * t[:, 2, None]
+
+
+def compose(outer: tuple, inner: tuple) -> tuple:
+    """(m, t) of `outer` applied after `inner`."""
+    m2, t2 = outer
+    m1, t1 = inner
+    t = None if t1 is None else _mat_vec(m2, t1)
+    t = t2 if t is None else (t if t2 is None else t + t2)
+    return _mat_mat(m2, m1), t
+
+
+IDENTITY = (None, None)
+
+
+def chain_affine(chain: tuple, cache: dict) -> tuple:
+    """The composed (m, t) of a transform chain (innermost first); every prefix is cached, so
+    chains sharing a prefix (parts of one node, pieces of one batch) compose it once."""
+    if not chain:
+        return IDENTITY
+    key = ("chain",) + tuple(id(x) for x in chain)
+    if key not in cache:
+        cache[key] = (chain, compose(chain[-1].affine(cache), chain_affine(chain[:-1], cache)))
+    return cache[key][1]
+
+
+_TERMS: dict = {}
+
+
+def _terms(lin, dtype, device) -> list:
+    """The primitive's (table (V,3), coefficient) terms; scalar coefficients of tables using
+    disjoint coordinates become one (B,3) coefficient (a cube or a cylinder is one term).
+    The merge depends on the tables only (never on the values), so every batch size makes it."""
+    inputs = lin.inputs
+    key = (id(lin.topo), tuple(x.dim() for x in inputs), dtype, str(device))
+    if key not in _TERMS:
+        tables = lin.topo.tables
+        used = [set(torch.nonzero(t.abs().sum(0)).flatten().tolist()) for t in tables]
+        disjoint = all(not (used[a] & used[b]) for a in range(len(used)) for b in range(a))
+        if len(tables) > 1 and disjoint and all(x.dim() == 1 for x in inputs):
+            column_owner = [next((j for j, u in enumerate(used) if c in u), 0) for c in range(3)]
+            plan = ("stack", column_owner, [sum(tables).to(device=device, dtype=dtype)])
+        else:
+            plan = ("terms", list(range(len(tables))), [t.to(device=device, dtype=dtype) for t in tables])
+        _TERMS[key] = (lin.topo, plan)  # holds the topology: ids stay unique while cached
+    kind, owners, tables = _TERMS[key][1]
+    if kind == "stack":
+        return [(tables[0], torch.stack([inputs[j].to(dtype) for j in owners], -1))]
+    return [(t, inputs[j].to(dtype)) for t, j in zip(tables, owners)]
+
+
+def _linear(prim: Prim, cache: dict):
+    key = ("linear", id(prim))
+    if key not in cache:
+        cache[key] = (prim, prim.linear())
+    return cache[key][1]
+
+
+def _row_terms(part: Part, cache: dict):
+    """Per-row coefficients of a part: ([(table (V,3), e)], t) with e (B,3) for a diagonal
+    chain or (B,3,3) otherwise and t (B,3) or None: vertex = sum_k e_k table_k + t."""
+    lin = _linear(part.prim, cache)
+    m, t = chain_affine(part.chain, cache)
+    if lin.offset is not None:  # the primitive's own translation comes first
+        t = compose((m, t), (None, lin.offset.to(lin.dtype)))[1]
+    terms = []
+    for table, c in _terms(lin, lin.dtype, lin.device):
+        if m is None:
+            e = c[:, None].expand(-1, 3) if c.dim() == 1 else c
+        elif m.dim() == 2:
+            e = m * (c[:, None] if c.dim() == 1 else c)
+        else:
+            e = m * (c[:, None, None] if c.dim() == 1 else c[:, None, :])
+        terms.append((table, e if e.shape[0] == lin.n else e.expand((lin.n,) + tuple(e.shape[1:]))))
+    return terms, (t if t is None or t.shape[0] == lin.n else t.expand(lin.n, 3))
+
+
+class CoefficientTable:
+    """Per-row coefficients of a set of parts side by side: C (B, N) and each part's layout.
+
+    A vertex coordinate is a short sum over "slots": x[b, v, i] = sum_s C[b, a_s(v,i)] w_s(v,i)
+    + C[b, t(v,i)] (a diagonal term is one slot, e_i * table[v, i]; a full 3x3 term is three,
+    E_ij * table[v, j]). A piece's vertices are then gathered straight into their final
+    (b, V*3) layout with one index_select and a multiply-add per slot, whose operands
+    broadcast a (1, V*3) template over rows: no per-part work per piece, and no transposes.
+    The last column of C is zero: unused slots and missing translations point at it.
+    """
+
+    def __init__(self, parts: list, cache: dict, batch: int, dtype, device):
+        self.layouts: dict = {}
+        columns, width = [], 0
+        for p in parts:
+            terms, t = _row_terms(p, cache)
+            layout = []
+            for table, e in terms:
+                layout.append((width, table, e.dim() == 3))
+                columns.append(e if e.dim() == 2 else e.reshape(e.shape[0], 9))
+                width += columns[-1].shape[1]
+            t_col = None
+            if t is not None:
+                t_col = width
+                columns.append(t)
+                width += 3
+            self.layouts[part_key(p)] = (tuple(layout), t_col)
+        self.zero = width
+        columns.append(torch.zeros(batch, 1, dtype=dtype, device=device))
+        self.table = torch.cat([c.to(dtype) for c in columns], dim=1)
+        self.dtype, self.device = dtype, device
+
+    def vertices(self, parts: tuple, rows: torch.Tensor | None) -> torch.Tensor:
+        """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row)."""
+        layouts = tuple(self.layouts[part_key(p)] for p in parts)
+        idx, weights, has_t = _gather_plan(layouts, self.zero, self.dtype, self.device)
+        nv = weights.shape[1] // 3
+        c = self.table if rows is None else self.table.index_select(0, rows)
+        if nv == 0:
+            return c.new_zeros(c.shape[0], 0, 3)
+        g = c.index_select(1, idx).view(c.shape[0], -1, weights.shape[1])
+        x = g[:, 0] * weights[0]
+        for s in range(1, weights.shape[0]):
+            x = x + g[:, s] * weights[s]
+        if has_t:
+            x = x + g[:, weights.shape[0]]
+        return x.view(c.shape[0], nv, 3)
+
+
+def part_key(p: Part) -> tuple:
+    return (id(p.prim),) + tuple(id(x) for x in p.chain)
+
+
+_PLANS: dict = {}
+
+
+def _gather_plan(layouts: tuple, zero: int, dtype, device):
+    """(column index (S or S+1, V*3) flattened, slot weights (S, V*3), has translation) of a
+    piece made of parts with these layouts (cached: the same structure recurs every call)."""
+    key = (tuple((tuple((o, id(tb), full) for o, tb, full in lay), t) for lay, t in layouts), zero, dtype,
+           str(device))
+    if key not in _PLANS:
+        slots_of = []  # per part: [(column (V,3) array, weight (V,3) array)]
+        for lay, _ in layouts:
+            slots = []
+            for o, table, full in lay:
+                tb = table.detach().cpu().double().numpy()
+                nv = tb.shape[0]
+                comp = np.arange(3)[None, :].repeat(nv, 0)
+                if full:
+                    for j in range(3):
+                        slots.append((o + comp * 3 + j, np.repeat(tb[:, j:j + 1], 3, 1)))
+                else:
+                    slots.append((o + comp, tb))
+            slots_of.append(slots)
+        nslots = max([len(sl) for sl in slots_of] + [1])
+        has_t = any(t is not None for _, t in layouts)
+        idx, weights = [], []
+        for (lay, t), slots in zip(layouts, slots_of):
+            nv = lay[0][1].shape[0] if lay else 0
+            comp = np.arange(3)[None, :].repeat(nv, 0)
+            cols = [sl[0] for sl in slots] + [np.full((nv, 3), zero)] * (nslots - len(slots))
+            ws = [sl[1] for sl in slots] + [np.zeros((nv, 3))] * (nslots - len(slots))
+            if has_t:
+                cols.append(t + comp if t is not None else np.full((nv, 3), zero))
+            idx.append(np.stack([c.reshape(-1) for c in cols]))
+            weights.append(np.stack([w.reshape(-1) for w in ws]))
+        idx = np.concatenate(idx, axis=1)
+        weights = np.concatenate(weights, axis=1)
+        _PLANS[key] = (layouts, (torch.as_tensor(idx.reshape(-1), dtype=torch.int64, device=device),
+                                 torch.as_tensor(weights, dtype=dtype, device=device), has_t))
+    return _PLANS[key][1]
 
 
 def part_vertices(part: Part, cache: dict) -> torch.Tensor:
-    """(V, B, 3) vertices of a part for the whole batch (vertex-major).
-
-    Vertices are computed once for the whole batch and every prefix of a transform chain is
-    cached, so parts shared by several topology groups (or chain prefixes shared by several
-    parts) cost one batched evaluation; a group then only gathers its rows.
-    """
-    return _chain_vertices(part.prim, part.chain, cache)
-
-
-def _chain_vertices(prim: Prim, chain: tuple, cache: dict) -> torch.Tensor:
-    key = (id(prim),) + tuple(id(x) for x in chain)
+    """(B, V, 3) vertices of one part for the whole batch (cached per evaluation)."""
+    key = ("part",) + part_key(part)
     if key not in cache:
-        if chain:
-            v = chain[-1].apply(_chain_vertices(prim, chain[:-1], cache), cache)
-        else:
-            v = prim.build(ALL).transpose(0, 1).contiguous()
-        cache[key] = (prim, chain, v)  # keep the objects alive so ids stay unique while cached
-    return cache[key][2]
+        lin = _linear(part.prim, cache)
+        table = CoefficientTable([part], cache, lin.n, lin.dtype, lin.device)
+        cache[key] = (part, table.vertices((part,), None))
+    return cache[key][1]
 
 
 def struct_points(struct: GeomStruct, cache: dict) -> torch.Tensor:
-    """(P, B, 3) positions of the mesh vertices of a structure (used as points)."""
+    """(B, P, 3) positions of the mesh vertices of a structure (used as points)."""
     verts = [part_vertices(p, cache) for p in struct.parts]
-    return torch.cat(verts, dim=0) if verts else torch.zeros(0, 0, 3)
-
-
-def gather_rows(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor:
-    """(b, V, 3) vertices of `parts` concatenated, for batch rows `rows`."""
-    verts = torch.cat([part_vertices(p, cache).index_select(1, rows) for p in parts], dim=0)
-    return verts.transpose(0, 1).contiguous()
+    return torch.cat(verts, dim=1) if verts else torch.zeros(0, 0, 3)
 
 
 @dataclass

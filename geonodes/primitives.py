@@ -109,6 +109,29 @@ def _batch(inputs: dict[str, tuple[torch.Tensor, int]]):
     return n, dtype, tensors[0].device
 
 
+@dataclass
+class Linear:
+    """A primitive before evaluation: positions = sum_k inputs[k] * topo.tables[k] (+ offset).
+
+    The `<name>_linear` functions return this so that callers (the node evaluator) can fold the
+    per-row coefficients into the transforms applied later, instead of building vertices twice.
+    """
+
+    topo: _Topology
+    inputs: list  # (n,) or (n,3) float tensors, one per table
+    offset: torch.Tensor | None  # (n,3) added to every vertex, or None
+    n: int
+    dtype: torch.dtype
+    device: torch.device
+
+
+def evaluate_linear(lin: Linear) -> PrimMesh:
+    mesh = _evaluate(lin.topo, lin.inputs, lin.n, lin.dtype, lin.device)
+    if lin.offset is not None:
+        mesh.vertices = mesh.vertices + lin.offset.to(lin.dtype)[:, None, :]
+    return mesh
+
+
 def _evaluate(topo: _Topology, inputs: list[torch.Tensor], n: int, dtype, device) -> PrimMesh:
     """positions = sum_k input_k * table_k, inputs (n,) scalars or (n,3) vectors."""
     # Computed vertex-major (V, n, 3), where per-row inputs broadcast over the leading axis
@@ -165,15 +188,20 @@ def _grid_topology(vx: int, vy: int) -> _Topology:
     return _topology([np.stack([cx, zero, zero], 1), np.stack([zero, cy, zero], 1)], polys)
 
 
+def mesh_grid_linear(size_x: torch.Tensor, size_y: torch.Tensor, vertices_x: int, vertices_y: int) -> Linear:
+    """Linear form of `mesh_grid` (same arguments)."""
+    vx, vy = _check_int(vertices_x, "vertices_x"), _check_int(vertices_y, "vertices_y")
+    n, dtype, device = _batch({"size_x": (size_x, 1), "size_y": (size_y, 1)})
+    return Linear(_grid_topology(vx, vy), [size_x, size_y], None, n, dtype, device)
+
+
 def mesh_grid(size_x: torch.Tensor, size_y: torch.Tensor, vertices_x: int, vertices_y: int) -> PrimMesh:
     """Grid node. Vertices x-major (index = ix * vertices_y + iy), quads (v, v+vy, v+vy+1, v+1).
 
     A count of 1 on an axis puts the vertices at 0 on that axis (no faces).
     Invalid: vertices_x < 1 or vertices_y < 1 -> empty mesh.
     """
-    vx, vy = _check_int(vertices_x, "vertices_x"), _check_int(vertices_y, "vertices_y")
-    n, dtype, device = _batch({"size_x": (size_x, 1), "size_y": (size_y, 1)})
-    return _evaluate(_grid_topology(vx, vy), [size_x, size_y], n, dtype, device)
+    return evaluate_linear(mesh_grid_linear(size_x, size_y, vertices_x, vertices_y))
 
 
 @functools.lru_cache(maxsize=256)
@@ -186,14 +214,27 @@ def _line_topology(count: int) -> _Topology:
     return _topology([ones, steps], [])
 
 
+def mesh_line_offset_linear(start: torch.Tensor, offset: torch.Tensor, count: int) -> Linear:
+    """Linear form of `mesh_line_offset` (same arguments)."""
+    count = _check_int(count, "count")
+    n, dtype, device = _batch({"start": (start, 3), "offset": (offset, 3)})
+    return Linear(_line_topology(count), [start, offset], None, n, dtype, device)
+
+
 def mesh_line_offset(start: torch.Tensor, offset: torch.Tensor, count: int) -> PrimMesh:
     """Mesh Line, mode OFFSET (count mode TOTAL): vertex i = start + i * offset.
 
     Lines have edges but no faces. Invalid: count < 1 -> empty mesh.
     """
+    return evaluate_linear(mesh_line_offset_linear(start, offset, count))
+
+
+def mesh_line_end_points_total_linear(start: torch.Tensor, end: torch.Tensor, count: int) -> Linear:
+    """Linear form of `mesh_line_end_points_total` (same arguments)."""
     count = _check_int(count, "count")
-    n, dtype, device = _batch({"start": (start, 3), "offset": (offset, 3)})
-    return _evaluate(_line_topology(count), [start, offset], n, dtype, device)
+    n, dtype, device = _batch({"start": (start, 3), "end": (end, 3)})
+    delta = (end - start) / (count - 1) if count > 1 else torch.zeros_like(end)
+    return Linear(_line_topology(count), [start, delta], None, n, dtype, device)
 
 
 def mesh_line_end_points_total(start: torch.Tensor, end: torch.Tensor, count: int) -> PrimMesh:
@@ -201,10 +242,7 @@ def mesh_line_end_points_total(start: torch.Tensor, end: torch.Tensor, count: in
 
     count == 1 gives the start point alone. Invalid: count < 1 -> empty mesh.
     """
-    count = _check_int(count, "count")
-    n, dtype, device = _batch({"start": (start, 3), "end": (end, 3)})
-    delta = (end - start) / (count - 1) if count > 1 else torch.zeros_like(end)
-    return _evaluate(_line_topology(count), [start, delta], n, dtype, device)
+    return evaluate_linear(mesh_line_end_points_total_linear(start, end, count))
 
 
 # Blender clamps the resolution so a tiny value cannot ask for an unbounded count.
@@ -226,6 +264,20 @@ def line_resolution_count(start: torch.Tensor, end: torch.Tensor, resolution: to
         return torch.trunc(length / res).to(torch.int64) + 1
 
 
+def mesh_line_end_points_resolution_linear(start: torch.Tensor, end: torch.Tensor, resolution: torch.Tensor,
+                                           count: int) -> Linear:
+    """Linear form of `mesh_line_end_points_resolution` (same arguments)."""
+    count = _check_int(count, "count")
+    n, dtype, device = _batch({"start": (start, 3), "end": (end, 3), "resolution": (resolution, 1)})
+    direction = end - start
+    length = torch.linalg.vector_norm(direction, dim=-1, keepdim=True)
+    # Blender's normalize() leaves a zero vector at zero; guard the division so grads stay finite.
+    unit = torch.where(length > 0, direction / torch.where(length > 0, length, torch.ones_like(length)),
+                       torch.zeros_like(direction))
+    delta = unit * resolution.clamp_min(_MIN_LINE_RESOLUTION)[:, None]
+    return Linear(_line_topology(count), [start, delta], None, n, dtype, device)
+
+
 def mesh_line_end_points_resolution(start: torch.Tensor, end: torch.Tensor, resolution: torch.Tensor,
                                     count: int) -> PrimMesh:
     """Mesh Line, mode END_POINTS, count mode RESOLUTION: points spaced exactly `resolution`
@@ -235,15 +287,7 @@ def mesh_line_end_points_resolution(start: torch.Tensor, end: torch.Tensor, reso
     rows of one call share it); it is not re-checked here because callers build topology
     from placeholder inputs. A zero-length segment gives the start point repeated.
     """
-    count = _check_int(count, "count")
-    n, dtype, device = _batch({"start": (start, 3), "end": (end, 3), "resolution": (resolution, 1)})
-    direction = end - start
-    length = torch.linalg.vector_norm(direction, dim=-1, keepdim=True)
-    # Blender's normalize() leaves a zero vector at zero; guard the division so grads stay finite.
-    unit = torch.where(length > 0, direction / torch.where(length > 0, length, torch.ones_like(length)),
-                       torch.zeros_like(direction))
-    delta = unit * resolution.clamp_min(_MIN_LINE_RESOLUTION)[:, None]
-    return _evaluate(_line_topology(count), [start, delta], n, dtype, device)
+    return evaluate_linear(mesh_line_end_points_resolution_linear(start, end, resolution, count))
 
 
 # ---------------------------------------------------------------- cube
@@ -311,6 +355,13 @@ def _cuboid_topology(vx: int, vy: int, vz: int) -> _Topology:
     return _topology([np.array(coords)], polys)
 
 
+def mesh_cube_linear(size: torch.Tensor, vertices_x: int, vertices_y: int, vertices_z: int) -> Linear:
+    """Linear form of `mesh_cube` (same arguments)."""
+    vx, vy, vz = (_check_int(v, f"vertices_{a}") for v, a in zip((vertices_x, vertices_y, vertices_z), "xyz"))
+    n, dtype, device = _batch({"size": (size, 3)})
+    return Linear(_cube_topology(vx, vy, vz), [size], None, n, dtype, device)
+
+
 def mesh_cube(size: torch.Tensor, vertices_x: int, vertices_y: int, vertices_z: int) -> PrimMesh:
     """Cube node, centred at the origin.
 
@@ -320,9 +371,7 @@ def mesh_cube(size: torch.Tensor, vertices_x: int, vertices_y: int, vertices_z: 
     two counts == 1: a line; all three == 1: one vertex at the origin.
     Invalid: any count < 1 -> empty mesh.
     """
-    vx, vy, vz = (_check_int(v, f"vertices_{a}") for v, a in zip((vertices_x, vertices_y, vertices_z), "xyz"))
-    n, dtype, device = _batch({"size": (size, 3)})
-    return _evaluate(_cube_topology(vx, vy, vz), [size], n, dtype, device)
+    return evaluate_linear(mesh_cube_linear(size, vertices_x, vertices_y, vertices_z))
 
 
 # ---------------------------------------------------------------- cone / cylinder / circle
@@ -419,17 +468,33 @@ def cone_topology_flags(radius_top: torch.Tensor, radius_bottom: torch.Tensor, d
     return top, bottom, top & bottom & (depth == 0)
 
 
-def _cone(radius_top, radius_bottom, depth, vertices, side_segments, fill_segments, fill_type, names):
+def _cone(radius_top, radius_bottom, depth, vertices, side_segments, fill_segments, fill_type, names,
+          flags=None):
     verts = _check_int(vertices, "vertices")
     side = _check_int(side_segments, "side_segments")
     fill_type = _check_fill(fill_type)
     # Blender ignores Fill Segments when there is no fill.
     fill = 1 if fill_type == "NONE" else _check_int(fill_segments, "fill_segments")
+    if flags is not None:  # the caller split the rows by cone_topology_flags() already
+        top, bottom, flat = (bool(f) for f in flags)
+        return _cone_topology(verts, side, fill, fill_type, top, bottom, flat and top and bottom)
     top, bottom, flat = cone_topology_flags(radius_top, radius_bottom, depth)
     top = _uniform(top, f"{names[0]} == 0")
     bottom = _uniform(bottom, f"{names[1]} == 0")
     flat = _uniform(flat, f"{names[0]} == {names[1]} == depth == 0") if top and bottom else False
     return _cone_topology(verts, side, fill, fill_type, top, bottom, flat)
+
+
+def mesh_cone_linear(radius_top: torch.Tensor, radius_bottom: torch.Tensor, depth: torch.Tensor, vertices: int,
+                     side_segments: int, fill_segments: int, fill_type: str, flags=None) -> Linear:
+    """Linear form of `mesh_cone`; `flags` = cone_topology_flags() values shared by every row
+    (then rows are not checked: callers that split rows by the flags pass them)."""
+    n, dtype, device = _batch({"radius_top": (radius_top, 1), "radius_bottom": (radius_bottom, 1),
+                               "depth": (depth, 1)})
+    topo = _cone(radius_top, radius_bottom, depth, vertices, side_segments, fill_segments, fill_type,
+                 ("radius_top", "radius_bottom"), flags)
+    offset = torch.stack([torch.zeros_like(depth), torch.zeros_like(depth), depth / 2], -1)
+    return Linear(topo, [radius_top, radius_bottom, depth], offset, n, dtype, device)
 
 
 def mesh_cone(radius_top: torch.Tensor, radius_bottom: torch.Tensor, depth: torch.Tensor, vertices: int,
@@ -443,14 +508,28 @@ def mesh_cone(radius_top: torch.Tensor, radius_bottom: torch.Tensor, depth: torc
     for fill_type NONE.
     Invalid: vertices < 3, side_segments < 1 or (with a fill) fill_segments < 1 -> empty mesh.
     """
-    n, dtype, device = _batch({"radius_top": (radius_top, 1), "radius_bottom": (radius_bottom, 1),
-                               "depth": (depth, 1)})
-    topo = _cone(radius_top, radius_bottom, depth, vertices, side_segments, fill_segments, fill_type,
-                 ("radius_top", "radius_bottom"))
-    mesh = _evaluate(topo, [radius_top, radius_bottom, depth], n, dtype, device)
-    mesh.vertices = mesh.vertices + torch.stack(
-        [torch.zeros_like(depth), torch.zeros_like(depth), depth / 2], -1).to(dtype)[:, None, :]
-    return mesh
+    return evaluate_linear(mesh_cone_linear(radius_top, radius_bottom, depth, vertices, side_segments,
+                                            fill_segments, fill_type))
+
+
+def mesh_cylinder_linear(radius: torch.Tensor, depth: torch.Tensor, vertices: int, side_segments: int,
+                         fill_segments: int, fill_type: str, flags=None) -> Linear:
+    """Linear form of `mesh_cylinder`; `flags` as for mesh_cone_linear."""
+    n, dtype, device = _batch({"radius": (radius, 1), "depth": (depth, 1)})
+    topo = _cone(radius, radius, depth, vertices, side_segments, fill_segments, fill_type,
+                 ("radius", "radius"), flags)
+    return Linear(_one_radius(topo), [radius, depth], None, n, dtype, device)
+
+
+_ONE_RADIUS: dict = {}
+
+
+def _one_radius(topo: _Topology) -> _Topology:
+    """A cone topology with its two radius tables summed (a cylinder: one radius input)."""
+    if id(topo) not in _ONE_RADIUS:
+        top, bottom, depth = topo.tables
+        _ONE_RADIUS[id(topo)] = (topo, _Topology((top + bottom, depth), topo.face_offsets, topo.face_vertices))
+    return _ONE_RADIUS[id(topo)][1]
 
 
 def mesh_cylinder(radius: torch.Tensor, depth: torch.Tensor, vertices: int, side_segments: int,
@@ -459,10 +538,7 @@ def mesh_cylinder(radius: torch.Tensor, depth: torch.Tensor, vertices: int, side
     radii equal; radius exactly 0 gives a line (all rows must agree).
     Invalid: vertices < 3, side_segments < 1 or (with a fill) fill_segments < 1 -> empty mesh.
     """
-    n, dtype, device = _batch({"radius": (radius, 1), "depth": (depth, 1)})
-    topo = _cone(radius, radius, depth, vertices, side_segments, fill_segments, fill_type,
-                 ("radius", "radius"))
-    return _evaluate(topo, [radius, radius, depth], n, dtype, device)
+    return evaluate_linear(mesh_cylinder_linear(radius, depth, vertices, side_segments, fill_segments, fill_type))
 
 
 @functools.lru_cache(maxsize=256)
@@ -481,13 +557,18 @@ def _circle_topology(verts: int, fill_type: str) -> _Topology:
     return _topology([table], polys)
 
 
-def mesh_circle(radius: torch.Tensor, vertices: int, fill_type: str) -> PrimMesh:
-    """Mesh Circle node: vertex k at angle 2*pi*k/vertices from +x; TRIANGLE_FAN adds the centre
-    last and faces (k, k+1, centre). Invalid: vertices < 3 -> empty mesh."""
+def mesh_circle_linear(radius: torch.Tensor, vertices: int, fill_type: str) -> Linear:
+    """Linear form of `mesh_circle` (same arguments)."""
     verts = _check_int(vertices, "vertices")
     fill_type = _check_fill(fill_type)
     n, dtype, device = _batch({"radius": (radius, 1)})
-    return _evaluate(_circle_topology(verts, fill_type), [radius], n, dtype, device)
+    return Linear(_circle_topology(verts, fill_type), [radius], None, n, dtype, device)
+
+
+def mesh_circle(radius: torch.Tensor, vertices: int, fill_type: str) -> PrimMesh:
+    """Mesh Circle node: vertex k at angle 2*pi*k/vertices from +x; TRIANGLE_FAN adds the centre
+    last and faces (k, k+1, centre). Invalid: vertices < 3 -> empty mesh."""
+    return evaluate_linear(mesh_circle_linear(radius, vertices, fill_type))
 
 
 # ---------------------------------------------------------------- UV sphere
@@ -520,13 +601,18 @@ def _uv_sphere_topology(segments: int, rings: int) -> _Topology:
     return _topology([table], polys)
 
 
+def mesh_uv_sphere_linear(radius: torch.Tensor, segments: int, rings: int) -> Linear:
+    """Linear form of `mesh_uv_sphere` (same arguments)."""
+    segments, rings = _check_int(segments, "segments"), _check_int(rings, "rings")
+    n, dtype, device = _batch({"radius": (radius, 1)})
+    return Linear(_uv_sphere_topology(segments, rings), [radius], None, n, dtype, device)
+
+
 def mesh_uv_sphere(radius: torch.Tensor, segments: int, rings: int) -> PrimMesh:
     """UV Sphere node: top pole, rings - 1 rings of `segments` vertices from top to bottom (each
     starting at angle 2*pi/segments), bottom pole; faces: top triangles, quads, bottom triangles.
     Invalid: segments < 3 or rings < 2 -> empty mesh."""
-    segments, rings = _check_int(segments, "segments"), _check_int(rings, "rings")
-    n, dtype, device = _batch({"radius": (radius, 1)})
-    return _evaluate(_uv_sphere_topology(segments, rings), [radius], n, dtype, device)
+    return evaluate_linear(mesh_uv_sphere_linear(radius, segments, rings))
 
 
 # ---------------------------------------------------------------- ico sphere
@@ -673,6 +759,13 @@ def _ico_sphere_topology(subdivisions: int) -> _Topology:
 _MAX_ICO_SUBDIVISIONS = 10
 
 
+def mesh_ico_sphere_linear(radius: torch.Tensor, subdivisions: int) -> Linear:
+    """Linear form of `mesh_ico_sphere` (same arguments)."""
+    subdivisions = min(_check_int(subdivisions, "subdivisions"), _MAX_ICO_SUBDIVISIONS)
+    n, dtype, device = _batch({"radius": (radius, 1)})
+    return Linear(_ico_sphere_topology(max(subdivisions, 1)), [radius.abs()], None, n, dtype, device)
+
+
 def mesh_ico_sphere(radius: torch.Tensor, subdivisions: int) -> PrimMesh:
     """Ico Sphere node. subdivisions <= 1 gives Blender's icosahedron (12 vertices, its vertex
     table rounded to 3 decimals, so not exactly on the sphere); s > 1 cuts each edge
@@ -681,6 +774,4 @@ def mesh_ico_sphere(radius: torch.Tensor, subdivisions: int) -> PrimMesh:
     absolute value (checked in Blender). The topology is built in python on first use (about
     1 s for s = 6) and cached.
     """
-    subdivisions = min(_check_int(subdivisions, "subdivisions"), _MAX_ICO_SUBDIVISIONS)
-    n, dtype, device = _batch({"radius": (radius, 1)})
-    return _evaluate(_ico_sphere_topology(max(subdivisions, 1)), [radius.abs()], n, dtype, device)
+    return evaluate_linear(mesh_ico_sphere_linear(radius, subdivisions))

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .errors import IRError, ParameterError
-from .geometry import EMPTY, Piecewise, Topology, assemble_topology, gather_rows
+from .geometry import EMPTY, CoefficientTable, Piecewise, Topology, assemble_topology, part_key
 from .ir import Parameter, ProgramIR, load_ir
 from .nodes import REGISTRY
 from .sockets import constant, convert
@@ -270,18 +270,30 @@ class Program:
         root = _Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
         groups = []
-        cache = ev.geometry_cache
-        for mask, struct in geometry.merged().pieces:
-            rows = mask.nonzero().squeeze(1)
-            # Blender's evaluated mesh holds the mesh component only: unrealized instances are dropped.
-            parts = struct.parts
-            if parts:
-                verts = gather_rows(parts, rows, cache).to(dtype)
-            else:
-                verts = torch.zeros(rows.shape[0], 0, 3, dtype=dtype, device=device)
-            groups.append(MeshGroup(rows, verts, self._topology(parts, device)))
+        pieces = geometry.merged().pieces
+        verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
+        for (mask, struct), (rows, v) in zip(pieces, verts):
+            groups.append(MeshGroup(rows, v, self._topology(struct.parts, device)))
         groups.sort(key=lambda g: int(g.index[0]))
         return groups
+
+    def _gather(self, pieces: list, cache: dict, batch: int, dtype, device) -> list:
+        """[(rows, (b, V, 3) vertices)] per piece, from one table of per-row part coefficients
+        (see geometry.CoefficientTable): a few ops per piece, however many parts it has."""
+        # Blender's evaluated mesh holds the mesh component only: unrealized instances are dropped.
+        unique: dict = {}
+        for _, struct in pieces:
+            for p in struct.parts:
+                unique.setdefault(part_key(p), p)
+        table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None
+        out = []
+        for mask, struct in pieces:
+            rows = mask.nonzero().squeeze(1)
+            if not struct.parts:
+                out.append((rows, torch.zeros(rows.shape[0], 0, 3, dtype=dtype, device=device)))
+            else:
+                out.append((rows, table.vertices(struct.parts, None if rows.shape[0] == batch else rows)))
+        return out
 
     def _topology(self, parts: tuple, device) -> Topology:
         key = (tuple(p.prim.topo_key for p in parts), str(device))

@@ -5,36 +5,34 @@ import torch
 
 from ..errors import IRError
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Xform, combine, euler_to_matrix,
-                        part_vertices, rotate, struct_points)
+                        part_vertices, struct_points)
 from . import S, node
 from .primitive_nodes import _Values, primitive
-
-
-def _is_constant(t: torch.Tensor, value: float) -> bool:
-    """A node's unlinked input (broadcast constant) equal to `value` everywhere: skip the op."""
-    return t.stride(0) == 0 and bool((t[0] == value).all())
 
 
 def trs_xform(translation, rotation, scale) -> Xform:
     """p' = R(rotation) @ (scale * p) + translation, per batch row (Blender's loc/rot/scale).
 
-    Rotation matrices are computed once for the whole batch on first use, and skipped when
-    every row's rotation is zero (most furniture programs only move and scale parts).
+    None leaves a component out (known identity). The affine is built once per node
+    evaluation on first use; a rotation that is zero in every row is left out too.
     """
-    cached = {}
+    cached = []
 
-    def apply(v, cache):
+    def affine(cache):
         if not cached:  # decided once per node evaluation, for the whole batch
-            cached["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
-            cached["scale"] = None if _is_constant(scale, 1.0) else scale
-            cached["move"] = None if _is_constant(translation, 0.0) else translation
-        if cached["scale"] is not None:
-            v = v * cached["scale"]
-        if cached["rot"] is not None:
-            v = rotate(v, cached["rot"])
-        return v if cached["move"] is None else v + cached["move"]
+            rot = None if rotation is None or bool((rotation == 0).all()) else euler_to_matrix(rotation)
+            m = rot if scale is None else (scale if rot is None else rot * scale[:, None, :])
+            cached.append((m, translation))
+        return cached[0]
 
-    return Xform(apply)
+    return Xform(affine)
+
+
+def _unless_default(n, identifier: str, identity: tuple):
+    """The input's value, or None when it is unlinked and stores the identity (no op needed)."""
+    if not n.is_linked(identifier) and tuple(float(x) for x in n.stored(identifier)) == identity:
+        return None
+    return n.get(identifier)
 
 
 @node(
@@ -46,7 +44,9 @@ def trs_xform(translation, rotation, scale) -> Xform:
     choices={"mode": ("COMPONENTS",)},
 )
 def transform_geometry(n):
-    xform = trs_xform(n.get("Translation"), n.get("Rotation"), n.get("Scale"))
+    xform = trs_xform(_unless_default(n, "Translation", (0.0, 0.0, 0.0)),
+                      _unless_default(n, "Rotation", (0.0, 0.0, 0.0)),
+                      _unless_default(n, "Scale", (1.0, 1.0, 1.0)))
     return {"Geometry": n.get("Geometry").map(lambda s: s.transformed(xform))}
 
 
@@ -87,16 +87,13 @@ def instance_on_points(n):
 
     def point_xform(part: Part, k: int) -> Xform:
         if (id(part), k) not in xforms:
-            def apply(v, cache, part=part, k=k):
-                pos = part_vertices(part, cache)[k]
-                if "rot" not in matrix:
-                    matrix["rot"] = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
-                v = v * scale
-                if matrix["rot"] is not None:
-                    v = rotate(v, matrix["rot"])
-                return v + pos
+            def affine(cache, part=part, k=k):
+                if "m" not in matrix:  # rotation and scale are shared by every point
+                    m = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
+                    matrix["m"] = scale if m is None else m * scale[:, None, :]
+                return matrix["m"], part_vertices(part, cache)[:, k, :]
 
-            xforms[(id(part), k)] = (part, Xform(apply))
+            xforms[(id(part), k)] = (part, Xform(affine))
         return xforms[(id(part), k)][1]
 
     def make(structs):
@@ -136,12 +133,10 @@ def set_position(n):
     position = n.get("Position") if n.is_linked("Position") else None
     offset = n.get("Offset")
 
-    def apply(v, cache):
-        if position is not None:
-            v = position.expand_as(v)
-        return v + offset
-
-    xform = Xform(apply)
+    if position is None:
+        xform = Xform(lambda cache: (None, offset))
+    else:  # every vertex moves to Position + Offset: m = 0 keeps the gradient paths exact
+        xform = Xform(lambda cache: (torch.zeros_like(position), position + offset))
 
     def move(s: GeomStruct) -> GeomStruct:  # Set Position moves mesh vertices, not instances
         return GeomStruct(tuple(Part(p.prim, p.chain + (xform,)) for p in s.parts), s.instances)
@@ -165,14 +160,12 @@ def bounding_box(n):
         if realized.num_points == 0:
             continue
         rows = mask.nonzero().squeeze(1)
-        pts = struct_points(realized, n.geometry_cache).index_select(1, rows)
-        lo = lo.index_put((rows,), pts.amin(dim=0))
-        hi = hi.index_put((rows,), pts.amax(dim=0))
+        pts = struct_points(realized, n.geometry_cache).index_select(0, rows)
+        lo = lo.index_put((rows,), pts.amin(dim=1))
+        hi = hi.index_put((rows,), pts.amax(dim=1))
         has_points = has_points | mask
     box = primitive(_Values(n, {"__size__": hi - lo}), "mesh_cube", ["__size__"], [], (2, 2, 2))
-    center = (lo + hi) * 0.5
-    zero = torch.zeros_like(center)
-    xform = trs_xform(center, zero, torch.ones_like(center))
+    xform = trs_xform((lo + hi) * 0.5, None, None)
     box = box.map(lambda s: s.transformed(xform)).restrict(has_points)
     empty = Piecewise.uniform(n.batch, EMPTY, n.device).restrict(~has_points)
     return {"Bounding Box": Piecewise(box.pieces + empty.pieces), "Min": lo, "Max": hi}

@@ -42,7 +42,7 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
         groups = split_by(torch.stack(columns, dim=1))
     else:
         groups = [(torch.ones(n.batch, dtype=torch.bool, device=n.device), ())]
-    fn = getattr(primitives, fn_name)
+    linear_fn = getattr(primitives, fn_name + "_linear")
     pieces = []
     for mask, key in groups:
         ints_config, flag_values = key[:len(key) - num_flags], key[len(key) - num_flags:]
@@ -50,16 +50,12 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
         row = int(mask.nonzero()[0, 0])
         nv, fo, fv = _topology(fn_name, config, flag_values, [v[row:row + 1] for v in float_values])
 
-        def build(rows, config=config, mask=mask):
-            if flags is None or bool(mask.all()):
-                return fn(*[v[rows] for v in float_values], *config).vertices
-            # Value-dependent topology: only this piece's rows are valid inputs for `config`;
-            # other rows of the full-batch result stay zero (they are never gathered).
-            idx = mask.nonzero().squeeze(1)
-            sub = fn(*[v[idx] for v in float_values], *config).vertices
-            return sub.new_zeros((n.batch,) + tuple(sub.shape[1:])).index_put((idx,), sub)
+        def linear(config=config, flag_values=flag_values):
+            # Full-batch coefficients: rows of other pieces get values that are never gathered.
+            kwargs = {"flags": flag_values} if flags is not None else {}
+            return linear_fn(*float_values, *config, **kwargs)
 
-        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, build)
+        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, linear)
         pieces.append((mask, GeomStruct((Part(prim),), ())))
     return Piecewise(pieces)
 
