@@ -55,9 +55,13 @@ class LossConfig:
     truncation: float = 0.15
     free_margin: float = 0.01
     visibility_margin: float = 0.03
-    knn: int = 2
-    """Nearest surface samples whose triangles are tested exactly, per observed point."""
-    fan_window: int = 1
+    knn: int = 8
+    """Nearest surface samples whose triangles are tested exactly, per observed point. With
+    800 samples, 2 measured a coverage of 2-8e-3 for the true shape itself (a point's nearest
+    samples often lie on a thin board edge next to the large face it is on, so thin boards
+    scored better than the truth); 8 measured 0.3-1.5e-3 at about the same cost as 2 with
+    fan_window 1."""
+    fan_window: int = 0
     """Also test this many neighbouring triangles either side in the same polygon."""
     max_points: int = 1000
     """Observed points used by coverage (a fixed seeded subset beyond this)."""
@@ -105,12 +109,25 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     if triangle_face is not None and window > 0:
         tri = _face_window(triangle_face, window)[tri].reshape(b, -1)  # (b, N*k*(2w+1))
     m = tri.shape[1] // N
-    corner = triangles[tri]  # (b,N*m,3)
-    verts = torch.gather(vertices, 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(b, N * m, 3, 3)
-    p = points.to(vertices.dtype).unsqueeze(0).unsqueeze(2).expand(b, N, m, 3).reshape(b, N * m, 3)
+    pts = points.to(vertices.dtype)
+    if m > 1:  # pick the nearest candidate triangle without autograd, then differentiate that one
+        with torch.no_grad():  # (the min's gradient only flows through its argmin anyway)
+            d = _triangle_distance(pts.unsqueeze(1).expand(N, m, 3).reshape(N * m, 3), vertices.detach(),
+                                   triangles, tri)
+            best = d.reshape(b, N, m).argmin(-1, keepdim=True)
+        tri = torch.gather(tri.reshape(b, N, m), 2, best).reshape(b, N)
+    return _triangle_distance(pts, vertices, triangles, tri)
+
+
+def _triangle_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
+                       tri: torch.Tensor) -> torch.Tensor:
+    """(b,M) exact distances from points (M,3) to triangle tri[:, i] of each candidate."""
+    b, M = tri.shape
+    corner = triangles[tri]  # (b,M,3)
+    verts = torch.gather(vertices, 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(b, M, 3, 3)
+    p = points.unsqueeze(0).expand(b, M, 3)
     q = closest_point_on_triangle(p, verts[:, :, 0], verts[:, :, 1], verts[:, :, 2])
-    d = (p - q).square().sum(-1).clamp_min(1e-18).sqrt().reshape(b, N, m)
-    return d.min(-1).values
+    return (p - q).square().sum(-1).clamp_min(1e-18).sqrt()
 
 
 def sample_fields(target: ObjectTarget, x: torch.Tensor) -> torch.Tensor:
@@ -123,24 +140,44 @@ def sample_fields(target: ObjectTarget, x: torch.Tensor) -> torch.Tensor:
     return out.reshape(2, -1).t().reshape(*shape, 2)
 
 
-def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float) -> torch.Tensor:
+class ViewStack:
+    """The target's kept depth views as stacked tensors, for one batched visibility test
+    (views of different sizes are zero-padded: padding is invalid depth)."""
+
+    def __init__(self, views, dtype=torch.float32):
+        H = max(v.depth.shape[0] for v in views)
+        W = max(v.depth.shape[1] for v in views)
+        depth = torch.zeros(len(views), H, W, dtype=dtype)
+        for i, v in enumerate(views):
+            depth[i, :v.depth.shape[0], :v.depth.shape[1]] = torch.from_numpy(v.depth)
+        self.depth = depth.reshape(len(views), -1)
+        self.size = torch.tensor([[v.depth.shape[1], v.depth.shape[0]] for v in views])  # (V,2) W,H
+        self.W = W
+        self.R = torch.tensor(np.stack([v.cam_to_world[:3, :3] for v in views]), dtype=dtype)  # (V,3,3)
+        self.o = torch.tensor(np.stack([v.cam_to_world[:3, 3] for v in views]), dtype=dtype)  # (V,3)
+        self.K = torch.tensor(np.stack([v.K for v in views]), dtype=dtype)  # (V,3,3)
+
+
+def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float, stack: ViewStack | None = None) -> torch.Tensor:
     """(b,S) bool: the sample is seen by some kept view (not occluded by the observed depth)."""
     with torch.no_grad():
-        pts = x.detach().double()
-        seen = torch.zeros(x.shape[:-1], dtype=torch.bool)
-        for view in target.views:
-            c2w = torch.from_numpy(view.cam_to_world)
-            cam = (pts - c2w[:3, 3]) @ c2w[:3, :3]
-            z = cam[..., 2]
-            K = view.K
-            zs = z.clamp_min(1e-6)
-            u = torch.floor(K[0, 0] * cam[..., 0] / zs + K[0, 1] * cam[..., 1] / zs + K[0, 2]).long()
-            v = torch.floor(K[1, 1] * cam[..., 1] / zs + K[1, 2]).long()
-            H, W = view.depth.shape
-            inside = (z > 0.05) & (u >= 0) & (u < W) & (v >= 0) & (v < H)
-            d = torch.from_numpy(view.depth).double()[v.clamp(0, H - 1), u.clamp(0, W - 1)]
-            seen |= inside & (d > 0) & (z <= d + margin)
-        return seen
+        stack = stack or ViewStack(target.views)
+        V = stack.R.shape[0]
+        pts = x.detach().to(stack.R.dtype).reshape(1, -1, 3)
+        cam = torch.bmm(pts.expand(V, -1, 3) - stack.o[:, None], stack.R)  # (V,M,3) camera coordinates
+        z = cam[..., 2]
+        zs = z.clamp_min(1e-6)
+        K = stack.K
+        u = torch.floor(K[:, 0, 0, None] * cam[..., 0] / zs + K[:, 0, 1, None] * cam[..., 1] / zs + K[:, 0, 2, None])
+        v = torch.floor(K[:, 1, 1, None] * cam[..., 1] / zs + K[:, 1, 2, None])
+        Wv = stack.size[:, 0, None]
+        Hv = stack.size[:, 1, None]
+        inside = (z > 0.05) & (u >= 0) & (u < Wv) & (v >= 0) & (v < Hv)
+        flat = (v.clamp(0, stack.depth.shape[1] // stack.W - 1).long() * stack.W
+                + u.clamp(0, stack.W - 1).long())
+        d = torch.gather(stack.depth, 1, flat)
+        seen = (inside & (d > 0) & (z <= d + margin)).any(0)
+        return seen.reshape(x.shape[:-1])
 
 
 def support_loss(vertices: torch.Tensor, floor: float) -> torch.Tensor:
@@ -162,6 +199,7 @@ class CandidateLosses:
             rng = np.random.default_rng(config.seed)
             pts = pts[np.sort(rng.choice(len(pts), config.max_points, replace=False))]
         self.points = torch.from_numpy(np.asarray(pts, dtype=np.float64))
+        self._views = None  # ViewStack, built on first use
 
     def terms(self, vertices: torch.Tensor, triangles: torch.Tensor,
               triangle_face: torch.Tensor | None = None) -> dict:
@@ -182,7 +220,9 @@ class CandidateLosses:
             free_space = (fields[..., 0] - cfg.free_margin).clamp_min(0).mean(1)
             acc = robust(fields[..., 1], cfg.huber, cfg.truncation)
             if self.target.views:
-                seen = visible_mask(self.target, samples, cfg.visibility_margin).to(acc.dtype)
+                if self._views is None:
+                    self._views = ViewStack(self.target.views)
+                seen = visible_mask(self.target, samples, cfg.visibility_margin, self._views).to(acc.dtype)
                 accuracy = (acc * seen).sum(1) / seen.sum(1).clamp_min(1.0)
             else:
                 accuracy = acc.mean(1)

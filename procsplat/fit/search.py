@@ -5,9 +5,11 @@ one batched call; the best `keep` survive unchanged (elitism); parents are picke
 tournament among them; children take every gene from either parent (uniform crossover; pose
 as one block) and are mutated (ints resampled, bools flipped, floats and pose jittered,
 occasionally a 90/180 degree yaw turn). The best `refine_fraction` of each generation get
-`refine_steps` Adam steps on float parameters and pose (`refine.py`); the winner gets
-`final_steps` more. Yaw and footprint centre start from the observed points' principal axes
-and box (4 axis-aligned yaw hypotheses, spread evenly over the first population).
+`refine_steps` Adam steps on float parameters and pose (`refine.py`); the winner goes through
+a discrete neighbourhood sweep (`sweep.py`) and gets `final_steps` more. Yaw and footprint
+centre start from the observed points (the direction of their vertical surfaces, else the
+minimum-area footprint rectangle; 4 axis-aligned yaw hypotheses spread evenly over the first
+population).
 
 Everything random draws from one numpy Generator seeded by `seed`: same seed, same result.
 Evaluations count shapes evaluated: every scored candidate, every shape of the box-seeding pool,
@@ -27,6 +29,7 @@ from .candidates import Genomes, Scorer, SearchSpace
 from .losses import LossConfig
 from .pose import wrap_angle
 from .refine import RefineConfig, refine
+from .sweep import discrete_sweep
 from .target import ObjectTarget
 
 
@@ -54,7 +57,13 @@ class GAConfig:
     winner cannot take over before the discrete parameters had a chance under the others."""
     refine_fraction: float = 0.1
     refine_steps: int = 8
-    final_steps: int = 80
+    final_steps: int = 60
+    sweep_rounds: int = 3
+    """Discrete neighbourhood sweep of the winner before its final refinement (`sweep.py`);
+    0 switches it off (the paper preset has none)."""
+    sweep_samples: int = 8
+    sweep_refine: int = 4
+    sweep_steps: int = 15
     scale_range: float = 0.0
     """Search a uniform scale with |log scale| <= this (0: no scale)."""
     loss: LossConfig = field(default_factory=LossConfig)
@@ -69,7 +78,7 @@ PRESETS = {
     # The paper's settings: population 100, keep 32, 64 offspring, 20 generations, top 20 % refined
     # for 50 steps each generation, 500 final steps.
     "paper": GAConfig(population=100, keep=32, offspring=64, generations=20, refine_fraction=0.2,
-                      refine_steps=50, final_steps=500),
+                      refine_steps=50, final_steps=500, sweep_rounds=0),
 }
 
 
@@ -258,6 +267,11 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
         fit = np.concatenate([elite_fit, fresh_fit])
     order = np.argsort(fit, kind="stable")
     best = pop.take(order[:1])
+    if cfg.sweep_rounds > 0:
+        best, best_loss = discrete_sweep(scorer, best, float(fit[order[0]]), rng, rounds=cfg.sweep_rounds,
+                                         samples=cfg.sweep_samples, refine_top=cfg.sweep_refine,
+                                         steps=cfg.sweep_steps, config=cfg.refine_config)
+        curve.append((scorer.evaluations, best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
         curve.append((scorer.evaluations, float(best_fit[0])))

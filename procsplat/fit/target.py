@@ -47,9 +47,11 @@ class TargetConfig:
     """Rays are empty up to depth - free_margin (m): depth noise and pixel footprint."""
     neighbourhood: float = 0.4
     """Free space is kept within the observed box grown by this much (m) sideways and up."""
-    max_points: int = 8000
+    max_points: int = 40000
     """Observed points kept after voxelisation (seeded random subset beyond this); the losses'
-    coverage term uses a smaller subset, the distance fields use all."""
+    coverage term uses a smaller subset, the distance fields use all. A subset thins the
+    distance-to-observation field: at 8000 a 2.8 m sofa's own true surface scored an accuracy
+    term of 9.5e-3 (4x a fully kept object's)."""
     min_points: int = 50
     """Fewer observed points than this -> TooFewPointsError."""
     outlier_radius: float = 0.06
@@ -174,22 +176,22 @@ class ObjectTarget:
         return yaw, centre
 
     def footprint_box(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """(yaw, centre xy, extents (3,)): the minimum-area rectangle around the observed points
-        in the floor plane (its orientation is one of the hull's edge directions; for partial
-        views and L-shapes it follows the sides far better than principal axes). Extents are
-        along the yaw direction, across it, and the height above the floor."""
+        """(yaw, centre xy, extents (3,)): the rectangle around the observed points in the floor
+        plane, oriented by the dominant direction of their vertical surfaces when there is one
+        (`vertical_surface_yaw`), else the minimum-area rectangle (its orientation is one of the
+        hull's edge directions; for partial views and L-shapes it follows the sides far better
+        than principal axes). Extents are along the yaw direction, across it, and the height
+        above the floor."""
+        if "footprint" not in self._fields:  # the search asks for it every generation
+            self._fields["footprint"] = self._footprint_box()
+        yaw, centre, ext = self._fields["footprint"]
+        return yaw, centre.copy(), ext.copy()
+
+    def _footprint_box(self) -> tuple[float, np.ndarray, np.ndarray]:
         xy = self.points[:, :2]
         c = xy.mean(0)
-        try:
-            from scipy.spatial import ConvexHull
-
-            hull = xy[ConvexHull(xy).vertices]
-            edges = np.diff(np.vstack([hull, hull[:1]]), axis=0)
-            angles = np.unique(np.round(np.arctan2(edges[:, 1], edges[:, 0]) % (math.pi / 2), 6))
-        except Exception:  # degenerate (collinear) footprints: fall back to the principal axis
-            w, vecs = np.linalg.eigh(np.cov((xy - c).T))
-            axis = vecs[:, int(np.argmax(w))]
-            angles = np.array([math.atan2(axis[1], axis[0])])
+        wall = vertical_surface_yaw(self.points)
+        angles = np.array([wall]) if wall is not None else _hull_angles(xy, c)
         best = None
         for a in angles:
             R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
@@ -239,6 +241,41 @@ class ObjectTarget:
             self._fields[key] = {"grid": grid, "lo": torch.tensor(lo, dtype=dtype),
                                  "size": torch.tensor((dims - 1) * v, dtype=dtype)}
         return self._fields[key]
+
+
+def _hull_angles(xy: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Edge directions (mod 90 degrees) of the convex hull of floor-plane points."""
+    try:
+        from scipy.spatial import ConvexHull
+
+        hull = xy[ConvexHull(xy).vertices]
+        edges = np.diff(np.vstack([hull, hull[:1]]), axis=0)
+        return np.unique(np.round(np.arctan2(edges[:, 1], edges[:, 0]) % (math.pi / 2), 6))
+    except Exception:  # degenerate (collinear) footprints: fall back to the principal axis
+        w, vecs = np.linalg.eigh(np.cov((xy - c).T))
+        axis = vecs[:, int(np.argmax(w))]
+        return np.array([math.atan2(axis[1], axis[0])])
+
+
+def vertical_surface_yaw(points: np.ndarray, k: int = 12, min_agreement: float = 0.5) -> float | None:
+    """Yaw (mod 90 degrees) of the object's vertical planar surfaces, or None when they do not
+    agree on one. Normals from the k nearest neighbours (PCA); planar points with a near-
+    horizontal normal vote with the circular mean of 4 x their normal angle, so sides at right
+    angles agree. Measured on 15 synthetic objects: <= 0.8 deg error where the minimum-area
+    rectangle of partial views was up to 5.4 deg off."""
+    if len(points) < 2 * k:
+        return None
+    _, nn = cKDTree(points).query(points, k=k)
+    nb = points[nn] - points[nn].mean(1, keepdims=True)
+    w, v = np.linalg.eigh(np.einsum("nki,nkj->nij", nb, nb))
+    n = v[:, :, 0]
+    vertical = (np.abs(n[:, 2]) < 0.2) & (w[:, 0] < 0.1 * np.maximum(w[:, 1], 1e-12))
+    if vertical.sum() < 20:
+        return None
+    z = np.exp(4j * np.arctan2(n[vertical, 1], n[vertical, 0])).mean()
+    if abs(z) < min_agreement:
+        return None
+    return float((np.angle(z) / 4) % (math.pi / 2))
 
 
 def target_or_skip(depths, Ks, cam_to_worlds, masks, floor_height: float | None = None,
