@@ -487,12 +487,13 @@ def _pair_keys(table: Tensor, x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor, ro
     # one run per (Gaussian, box row); g indexes the band's table
     row = torch.arange(g.numel(), dtype=torch.int32, device=g.device) \
         - _at(torch.cumsum(heights, 0, dtype=torch.int32) - heights - y0, g)
-    dy = _at(my - 0.5, g) - row
-    centre = _at(mx - 0.5, g) + _at(q, g) * dy
+    dy = _at(my - 0.5, g).sub_(row.to(my.dtype))
+    centre = _at(mx - 0.5, g).addcmul_(_at(q, g), dy)
     rr2 = _at(k2, g).addcmul_(_at(k1, g), dy * dy)
     rr = rr2.clamp(min=0.0).sqrt_()
-    xa = torch.maximum(torch.ceil(centre - rr - 0.01), _at(x0, g)).long()
-    xb = torch.minimum(torch.floor(centre + rr + 0.01) + 1, _at(x1, g)).long()
+    xa = torch.maximum(centre.sub(rr).sub_(0.01).ceil_(), _at(x0.to(my.dtype), g)).long()
+    xb = torch.minimum(centre.add_(rr).add_(0.01).floor_().add_(1), _at(x1.to(my.dtype), g))
+    xb = xb.long()
     count = (xb - xa).masked_fill_(rr2 < 0, 0)
     runs = (count > 0).nonzero()[:, 0]
     count, first_key = count.index_select(0, runs), (
