@@ -55,10 +55,32 @@ class Xform:
     affine: Callable
 
 
-@dataclass(frozen=True)
 class Part:
-    prim: Prim
-    chain: tuple = ()  # Xforms, innermost first
+    """A primitive and the chain of transforms applied to it (innermost first).
+
+    Equal when made of the same objects; `key` (ids of those objects) and the hash are
+    computed once, since parts are compared and looked up many times per evaluation.
+    """
+
+    __slots__ = ("prim", "chain", "key", "_hash")
+
+    def __init__(self, prim: Prim, chain: tuple = (), key: tuple | None = None):
+        self.prim, self.chain = prim, chain
+        self.key = key if key is not None else (id(prim),) + tuple(id(x) for x in chain)
+        self._hash = hash(self.key)
+
+    def then(self, xforms: tuple) -> "Part":
+        """This part with more transforms applied after its chain."""
+        return Part(self.prim, self.chain + xforms, self.key + tuple(id(x) for x in xforms))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Part) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Part({self.prim.topo_key!r}, {len(self.chain)} transforms)"
 
 
 @dataclass(frozen=True)
@@ -78,7 +100,7 @@ class GeomStruct:
 
     def transformed(self, xform: Xform) -> "GeomStruct":
         return GeomStruct(
-            tuple(Part(p.prim, p.chain + (xform,)) for p in self.parts),
+            tuple(p.then((xform,)) for p in self.parts),
             tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
         )
 
@@ -87,31 +109,95 @@ class GeomStruct:
         parts = list(self.parts)
         for inst in self.instances:
             for p in inst.geometry.realized().parts:
-                parts.append(Part(p.prim, p.chain + inst.chain))
+                parts.append(p.then(inst.chain))
         return GeomStruct(tuple(parts), ())
 
 
 EMPTY = GeomStruct()
 
 
-@dataclass
-class Piecewise:
-    """Geometry for a batch: rows (bool masks over the batch) -> structure."""
+class Rows:
+    """A set of batch rows, as a python int bitset (bit i = row i).
 
-    pieces: list = field(default_factory=list)  # [(mask (B,) bool, GeomStruct)]
+    Which rows take which topology is bookkeeping on the host: intersections, unions and
+    emptiness tests of these sets cost nanoseconds here, where bool-tensor ops cost a dispatch
+    (and, on a GPU, a sync) each. Tensors are made only for the final row indices.
+    """
+
+    __slots__ = ("bits", "n", "_index")
+
+    def __init__(self, bits: int, n: int):
+        self.bits, self.n, self._index = bits, n, None
 
     @staticmethod
-    def uniform(batch: int, struct: GeomStruct, device) -> "Piecewise":
-        return Piecewise([(torch.ones(batch, dtype=torch.bool, device=device), struct)])
+    def every(n: int) -> "Rows":
+        return Rows((1 << n) - 1, n)
+
+    @staticmethod
+    def from_mask(mask: torch.Tensor) -> "Rows":
+        """Rows where a (n,) bool tensor is true."""
+        return Rows.from_numpy(mask.detach().cpu().numpy())
+
+    @staticmethod
+    def from_numpy(mask: np.ndarray) -> "Rows":
+        packed = np.packbits(mask.astype(bool, copy=False), bitorder="little")
+        return Rows(int.from_bytes(packed.tobytes(), "little"), mask.shape[0])
+
+    def __and__(self, other: "Rows") -> "Rows":
+        return Rows(self.bits & other.bits, self.n)
+
+    def __or__(self, other: "Rows") -> "Rows":
+        return Rows(self.bits | other.bits, self.n)
+
+    def __invert__(self) -> "Rows":
+        return Rows(((1 << self.n) - 1) ^ self.bits, self.n)
+
+    def any(self) -> bool:
+        return self.bits != 0
+
+    def all(self) -> bool:
+        return self.bits == (1 << self.n) - 1
+
+    def count(self) -> int:
+        return self.bits.bit_count()
+
+    def first(self) -> int:
+        return (self.bits & -self.bits).bit_length() - 1
+
+    def index(self, device=None) -> torch.Tensor:
+        """(count,) int64 row indices, ascending."""
+        if self._index is None:
+            if self.all():
+                self._index = torch.arange(self.n)
+            else:
+                raw = np.frombuffer(self.bits.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
+                self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
+        return self._index if device is None else self._index.to(device)
+
+    def mask(self, device=None) -> torch.Tensor:
+        """(n,) bool tensor."""
+        raw = np.frombuffer(self.bits.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
+        return torch.from_numpy(np.unpackbits(raw, count=self.n, bitorder="little").astype(bool)).to(device)
+
+
+@dataclass
+class Piecewise:
+    """Geometry for a batch: sets of rows -> structure."""
+
+    pieces: list = field(default_factory=list)  # [(Rows, GeomStruct)]
+
+    @staticmethod
+    def uniform(batch: int, struct: GeomStruct, device=None) -> "Piecewise":
+        return Piecewise([(Rows.every(batch), struct)])
 
     def map(self, fn) -> "Piecewise":
         return Piecewise([(m, fn(s)) for m, s in self.pieces])
 
-    def restrict(self, mask: torch.Tensor) -> "Piecewise":
+    def restrict(self, rows: Rows) -> "Piecewise":
         out = []
         for m, s in self.pieces:
-            mm = m & mask
-            if bool(mm.any()):
+            mm = m & rows
+            if mm.any():
                 out.append((mm, s))
         return Piecewise(out)
 
@@ -128,10 +214,10 @@ def combine(pws: list, fn) -> Piecewise:
     result = [(None, [])]
     for pw in pws:
         nxt = []
-        for mask, structs in result:
+        for rows, structs in result:
             for m, s in pw.pieces:
-                mm = m if mask is None else (mask & m)
-                if mask is None or bool(mm.any()):
+                mm = m if rows is None else (rows & m)
+                if mm.any():
                     nxt.append((mm, structs + [s]))
         result = nxt
     return Piecewise([(m, fn(ss)) for m, ss in result if m is not None]).merged()
@@ -139,22 +225,25 @@ def combine(pws: list, fn) -> Piecewise:
 
 def select(cond: torch.Tensor, if_true, if_false) -> Piecewise:
     """Geometry Switch: `if_true`/`if_false` are thunks, evaluated only when some row needs them."""
+    yes = Rows.from_mask(cond)
+    no = ~yes
     pieces = []
-    if bool(cond.any()):
-        pieces += if_true().restrict(cond).pieces
-    if bool((~cond).any()):
-        pieces += if_false().restrict(~cond).pieces
+    if yes.any():
+        pieces += if_true().restrict(yes).pieces
+    if no.any():
+        pieces += if_false().restrict(no).pieces
     return Piecewise(pieces).merged()
 
 
 def split_by(keys: torch.Tensor) -> list:
-    """Rows grouped by equal integer keys (B, k) -> [(mask, tuple of python ints)]."""
-    first = keys[0]
-    same = (keys == first).all(dim=1)
-    if bool(same.all()):  # the usual case (constant or shared counts): no sort needed
-        return [(same, tuple(int(x) for x in first.tolist()))]
-    uniq, inverse = torch.unique(keys, dim=0, return_inverse=True)
-    return [(inverse == i, tuple(int(x) for x in uniq[i].tolist())) for i in range(uniq.shape[0])]
+    """Rows grouped by equal integer keys (B, k) -> [(Rows, tuple of python ints)]."""
+    k = keys.detach().cpu().numpy()
+    if (k == k[0]).all():  # the usual case (constant or shared counts): no sort needed
+        return [(Rows.every(k.shape[0]), tuple(int(x) for x in k[0]))]
+    uniq, inverse = np.unique(k, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [(Rows.from_numpy(inverse == i), tuple(int(x) for x in uniq[i]))
+            for i in range(uniq.shape[0])]
 
 
 # ---------------------------------------------------------------- affine chains
@@ -277,7 +366,7 @@ class CoefficientTable:
     """
 
     def __init__(self, parts: list, cache: dict, batch: int, dtype, device):
-        self.layouts: dict = {}
+        self.layout_of: dict = {}  # part key -> interned layout id
         columns, width = [], 0
         for p in parts:
             terms, t = _row_terms(p, cache)
@@ -291,77 +380,81 @@ class CoefficientTable:
                 t_col = width
                 columns.append(t)
                 width += 3
-            self.layouts[part_key(p)] = (tuple(layout), t_col)
+            self.layout_of[p.key] = _layout_id(tuple(layout), t_col)
         self.zero = width
         columns.append(torch.zeros(batch, 1, dtype=dtype, device=device))
         self.table = torch.cat([c.to(dtype) for c in columns], dim=1)
-        self.dtype, self.device = dtype, device
+        self.plan_key = (width, dtype, str(device))
 
     def vertices(self, parts: tuple, rows: torch.Tensor | None) -> torch.Tensor:
         """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row)."""
-        layouts = tuple(self.layouts[part_key(p)] for p in parts)
-        idx, weights, has_t = _gather_plan(layouts, self.zero, self.dtype, self.device)
-        nv = weights.shape[1] // 3
+        key = (tuple(self.layout_of[p.key] for p in parts),) + self.plan_key
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _PLANS[key] = _gather_plan(key[0], self.zero, self.table.dtype, self.table.device)
+        idx, weights, has_t, nv = plan
         c = self.table if rows is None else self.table.index_select(0, rows)
         if nv == 0:
             return c.new_zeros(c.shape[0], 0, 3)
-        g = c.index_select(1, idx).view(c.shape[0], -1, weights.shape[1])
-        x = g[:, 0] * weights[0]
-        for s in range(1, weights.shape[0]):
-            x = x + g[:, s] * weights[s]
+        g = c.index_select(1, idx).view(c.shape[0], len(weights) + has_t, 3 * nv).unbind(1)
+        x = g[0] * weights[0]
+        for s in range(1, len(weights)):
+            x = x + g[s] * weights[s]
         if has_t:
-            x = x + g[:, weights.shape[0]]
+            x = x + g[-1]
         return x.view(c.shape[0], nv, 3)
 
 
-def part_key(p: Part) -> tuple:
-    return (id(p.prim),) + tuple(id(x) for x in p.chain)
-
-
+_LAYOUTS: list = []  # interned part layouts: ((column, table, full) per term, translation column)
+_LAYOUT_IDS: dict = {}
 _PLANS: dict = {}
 
 
-def _gather_plan(layouts: tuple, zero: int, dtype, device):
-    """(column index (S or S+1, V*3) flattened, slot weights (S, V*3), has translation) of a
-    piece made of parts with these layouts (cached: the same structure recurs every call)."""
-    key = (tuple((tuple((o, id(tb), full) for o, tb, full in lay), t) for lay, t in layouts), zero, dtype,
-           str(device))
-    if key not in _PLANS:
-        slots_of = []  # per part: [(column (V,3) array, weight (V,3) array)]
-        for lay, _ in layouts:
-            slots = []
-            for o, table, full in lay:
-                tb = table.detach().cpu().double().numpy()
-                nv = tb.shape[0]
-                comp = np.arange(3)[None, :].repeat(nv, 0)
-                if full:
-                    for j in range(3):
-                        slots.append((o + comp * 3 + j, np.repeat(tb[:, j:j + 1], 3, 1)))
-                else:
-                    slots.append((o + comp, tb))
-            slots_of.append(slots)
-        nslots = max([len(sl) for sl in slots_of] + [1])
-        has_t = any(t is not None for _, t in layouts)
-        idx, weights = [], []
-        for (lay, t), slots in zip(layouts, slots_of):
-            nv = lay[0][1].shape[0] if lay else 0
-            comp = np.arange(3)[None, :].repeat(nv, 0)
-            cols = [sl[0] for sl in slots] + [np.full((nv, 3), zero)] * (nslots - len(slots))
-            ws = [sl[1] for sl in slots] + [np.zeros((nv, 3))] * (nslots - len(slots))
-            if has_t:
-                cols.append(t + comp if t is not None else np.full((nv, 3), zero))
-            idx.append(np.stack([c.reshape(-1) for c in cols]))
-            weights.append(np.stack([w.reshape(-1) for w in ws]))
-        idx = np.concatenate(idx, axis=1)
-        weights = np.concatenate(weights, axis=1)
-        _PLANS[key] = (layouts, (torch.as_tensor(idx.reshape(-1), dtype=torch.int64, device=device),
-                                 torch.as_tensor(weights, dtype=dtype, device=device), has_t))
-    return _PLANS[key][1]
+def _layout_id(layout: tuple, t_col) -> int:
+    key = (tuple((o, id(tb), full) for o, tb, full in layout), t_col)
+    if key not in _LAYOUT_IDS:
+        _LAYOUT_IDS[key] = len(_LAYOUTS)
+        _LAYOUTS.append((layout, t_col))  # holds the tables: ids stay unique
+    return _LAYOUT_IDS[key]
+
+
+def _gather_plan(layout_ids: tuple, zero: int, dtype, device):
+    """(column index (S or S+1, V*3) flattened, S slot weights (V*3,), has translation, V) of a
+    piece made of parts with these layouts (cached by the caller: structures recur every call)."""
+    layouts = [_LAYOUTS[i] for i in layout_ids]
+    slots_of = []  # per part: [(column (V,3) array, weight (V,3) array)]
+    for lay, _ in layouts:
+        slots = []
+        for o, table, full in lay:
+            tb = table.detach().cpu().double().numpy()
+            comp = np.arange(3)[None, :].repeat(tb.shape[0], 0)
+            if full:
+                for j in range(3):
+                    slots.append((o + comp * 3 + j, np.repeat(tb[:, j:j + 1], 3, 1)))
+            else:
+                slots.append((o + comp, tb))
+        slots_of.append(slots)
+    nslots = max([len(sl) for sl in slots_of] + [1])
+    has_t = any(t is not None for _, t in layouts)
+    idx, weights = [], []
+    for (lay, t), slots in zip(layouts, slots_of):
+        nv = lay[0][1].shape[0] if lay else 0
+        comp = np.arange(3)[None, :].repeat(nv, 0)
+        cols = [sl[0] for sl in slots] + [np.full((nv, 3), zero)] * (nslots - len(slots))
+        ws = [sl[1] for sl in slots] + [np.zeros((nv, 3))] * (nslots - len(slots))
+        if has_t:
+            cols.append(t + comp if t is not None else np.full((nv, 3), zero))
+        idx.append(np.stack([c.reshape(-1) for c in cols]))
+        weights.append(np.stack([w.reshape(-1) for w in ws]))
+    idx = np.concatenate(idx, axis=1)
+    weights = torch.as_tensor(np.concatenate(weights, axis=1), dtype=dtype, device=device)
+    return (torch.as_tensor(idx.reshape(-1), dtype=torch.int64, device=device), tuple(weights.unbind(0)),
+            has_t, idx.shape[1] // 3)
 
 
 def part_vertices(part: Part, cache: dict) -> torch.Tensor:
     """(B, V, 3) vertices of one part for the whole batch (cached per evaluation)."""
-    key = ("part",) + part_key(part)
+    key = ("part",) + part.key
     if key not in cache:
         lin = _linear(part.prim, cache)
         table = CoefficientTable([part], cache, lin.n, lin.dtype, lin.device)

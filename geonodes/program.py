@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .errors import IRError, ParameterError
-from .geometry import EMPTY, CoefficientTable, Piecewise, Topology, assemble_topology, part_key
+from .geometry import EMPTY, CoefficientTable, Piecewise, Topology, assemble_topology
 from .ir import Parameter, ProgramIR, load_ir
 from .nodes import REGISTRY
 from .sockets import constant, convert
@@ -284,15 +284,15 @@ class Program:
         unique: dict = {}
         for _, struct in pieces:
             for p in struct.parts:
-                unique.setdefault(part_key(p), p)
+                unique.setdefault(p.key, p)
         table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None
         out = []
-        for mask, struct in pieces:
-            rows = mask.nonzero().squeeze(1)
+        for rows, struct in pieces:
+            index = rows.index(device)
             if not struct.parts:
-                out.append((rows, torch.zeros(rows.shape[0], 0, 3, dtype=dtype, device=device)))
+                out.append((index, torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
             else:
-                out.append((rows, table.vertices(struct.parts, None if rows.shape[0] == batch else rows)))
+                out.append((index, table.vertices(struct.parts, None if rows.all() else index)))
         return out
 
     def _topology(self, parts: tuple, device) -> Topology:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import IRError
-from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Xform, combine, euler_to_matrix,
+from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
                         part_vertices, struct_points)
 from . import S, node
 from .primitive_nodes import _Values, primitive
@@ -86,15 +86,15 @@ def instance_on_points(n):
     matrix: dict = {}
 
     def point_xform(part: Part, k: int) -> Xform:
-        if (id(part), k) not in xforms:
+        if (part.key, k) not in xforms:
             def affine(cache, part=part, k=k):
                 if "m" not in matrix:  # rotation and scale are shared by every point
                     m = None if bool((rotation == 0).all()) else euler_to_matrix(rotation)
                     matrix["m"] = scale if m is None else m * scale[:, None, :]
                 return matrix["m"], part_vertices(part, cache)[:, k, :]
 
-            xforms[(id(part), k)] = (part, Xform(affine))
-        return xforms[(id(part), k)][1]
+            xforms[(part.key, k)] = (part, Xform(affine))
+        return xforms[(part.key, k)][1]
 
     def make(structs):
         points, inst = structs
@@ -139,7 +139,7 @@ def set_position(n):
         xform = Xform(lambda cache: (torch.zeros_like(position), position + offset))
 
     def move(s: GeomStruct) -> GeomStruct:  # Set Position moves mesh vertices, not instances
-        return GeomStruct(tuple(Part(p.prim, p.chain + (xform,)) for p in s.parts), s.instances)
+        return GeomStruct(tuple(p.then((xform,)) for p in s.parts), s.instances)
 
     return {"Geometry": n.get("Geometry").map(move)}
 
@@ -154,16 +154,16 @@ def bounding_box(n):
     geometry = n.get("Geometry")
     lo = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
     hi = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
-    has_points = torch.zeros(n.batch, dtype=torch.bool, device=n.device)
-    for mask, struct in geometry.pieces:
+    has_points = Rows(0, n.batch)
+    for rows, struct in geometry.pieces:
         realized = struct.realized()
         if realized.num_points == 0:
             continue
-        rows = mask.nonzero().squeeze(1)
-        pts = struct_points(realized, n.geometry_cache).index_select(0, rows)
-        lo = lo.index_put((rows,), pts.amin(dim=1))
-        hi = hi.index_put((rows,), pts.amax(dim=1))
-        has_points = has_points | mask
+        index = rows.index(n.device)
+        pts = struct_points(realized, n.geometry_cache).index_select(0, index)
+        lo = lo.index_put((index,), pts.amin(dim=1))
+        hi = hi.index_put((index,), pts.amax(dim=1))
+        has_points = has_points | rows
     box = primitive(_Values(n, {"__size__": hi - lo}), "mesh_cube", ["__size__"], [], (2, 2, 2))
     xform = trs_xform((lo + hi) * 0.5, None, None)
     box = box.map(lambda s: s.transformed(xform)).restrict(has_points)

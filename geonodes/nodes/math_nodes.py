@@ -132,10 +132,24 @@ MATH_OPS = {
     choices={"operation": tuple(MATH_OPS)},
 )
 def math_node(n):
-    out = MATH_OPS[n.props["operation"]](n.get("Value"), n.get("Value_001"), n.get("Value_002"))
+    op = n.props["operation"]
+    a = n.get("Value")
+    if op == "DIVIDE" and not n.is_linked("Value_001") and float(n.stored("Value_001")) != 0.0:
+        out = a / n.get("Value_001")  # a constant non-zero divisor: the safe division is plain division
+    else:
+        # Inputs an operation does not read are not evaluated (Blender ignores them too).
+        b = n.get("Value_001") if op not in _UNARY else None
+        c = n.get("Value_002") if op in _TERNARY else None
+        out = MATH_OPS[op](a, b, c)
     if n.props["use_clamp"]:
         out = torch.clamp(out, 0.0, 1.0)
     return {"Value": out}
+
+
+_TERNARY = ("MULTIPLY_ADD", "COMPARE", "SMOOTH_MIN", "SMOOTH_MAX", "WRAP")
+_UNARY = ("SQRT", "INVERSE_SQRT", "ABSOLUTE", "EXPONENT", "SIGN", "ROUND", "FLOOR", "CEIL", "TRUNC", "FRACT",
+          "SINE", "COSINE", "TANGENT", "ARCSINE", "ARCCOSINE", "ARCTANGENT", "SINH", "COSH", "TANH", "RADIANS",
+          "DEGREES")
 
 
 def _dot(a, b):

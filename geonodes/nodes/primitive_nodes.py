@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import primitives
-from ..geometry import GeomStruct, Part, Piecewise, Prim, split_by
+from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, split_by
 from . import S, node
 
 FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
@@ -32,22 +32,31 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
     per-row booleans that also change the topology (rows are split by them too).
     """
     float_values = [n.get(i) for i in floats]
-    columns = [n.get(i) for i in ints]
-    num_flags = 0
+    # Unlinked inputs hold one value for every row: their part of the key is known without
+    # looking at the batch; only linked ones are compared row by row.
+    static = [None if n.is_linked(i) else int(n.stored(i)) for i in ints]
+    columns = [n.get(i) for i, v in zip(ints, static) if v is None]
     if flags is not None:
-        extra = [f.to(torch.int64) for f in flags(*float_values)]
-        columns += extra
-        num_flags = len(extra)
+        if any(n.is_linked(i) for i in floats):
+            dynamic = [f.to(torch.int64) for f in flags(*float_values)]
+            static += [None] * len(dynamic)
+            columns += dynamic
+        else:
+            static += [int(bool(f[0])) for f in flags(*[v[:1] for v in float_values])]
+    num_flags = len(static) - len(ints)
     if columns:
-        groups = split_by(torch.stack(columns, dim=1))
+        groups = []
+        for rows, dynamic in split_by(torch.stack(columns, dim=1)):
+            values = iter(dynamic)
+            groups.append((rows, tuple(next(values) if v is None else v for v in static)))
     else:
-        groups = [(torch.ones(n.batch, dtype=torch.bool, device=n.device), ())]
+        groups = [(Rows.every(n.batch), tuple(static))]
     linear_fn = getattr(primitives, fn_name + "_linear")
     pieces = []
     for mask, key in groups:
         ints_config, flag_values = key[:len(key) - num_flags], key[len(key) - num_flags:]
         config = ints_config + tuple(tail)
-        row = int(mask.nonzero()[0, 0])
+        row = mask.first()
         nv, fo, fv = _topology(fn_name, config, flag_values, [v[row:row + 1] for v in float_values])
 
         def linear(config=config, flag_values=flag_values):
@@ -168,3 +177,6 @@ class _Values:
 
     def get(self, identifier):
         return self._values[identifier] if identifier in self._values else self._n.get(identifier)
+
+    def is_linked(self, identifier):
+        return identifier in self._values or self._n.is_linked(identifier)
