@@ -26,6 +26,9 @@ def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
     return torch.stack([row0, row1, row2], -2)
 
 
+_TOPO_IDS: dict = {}
+
+
 @dataclass(eq=False)
 class Prim:
     """One primitive node evaluation with a fixed topology.
@@ -40,6 +43,10 @@ class Prim:
     face_offsets: torch.Tensor  # (F+1,) int64, CPU
     face_vertices: torch.Tensor  # (L,) int64, CPU
     linear: Callable
+
+    def __post_init__(self):
+        # A small int standing for topo_key: topology lookups hash ints, not nested tuples.
+        self.topo_id = _TOPO_IDS.setdefault(self.topo_key, len(_TOPO_IDS))
 
 
 @dataclass(eq=False)
@@ -311,7 +318,7 @@ def _terms(lin, dtype, device) -> list:
     disjoint coordinates become one (B,3) coefficient (a cube or a cylinder is one term).
     The merge depends on the tables only (never on the values), so every batch size makes it."""
     inputs = lin.inputs
-    key = (id(lin.topo), tuple(x.dim() for x in inputs), dtype, str(device))
+    key = (id(lin.topo), tuple(x.dim() for x in inputs), dtype, device)
     if key not in _TERMS:
         tables = lin.topo.tables
         used = [set(torch.nonzero(t.abs().sum(0)).flatten().tolist()) for t in tables]
@@ -324,8 +331,8 @@ def _terms(lin, dtype, device) -> list:
         _TERMS[key] = (lin.topo, plan)  # holds the topology: ids stay unique while cached
     kind, owners, tables = _TERMS[key][1]
     if kind == "stack":
-        return [(tables[0], torch.stack([inputs[j].to(dtype) for j in owners], -1))]
-    return [(t, inputs[j].to(dtype)) for t, j in zip(tables, owners)]
+        return [(tables[0], torch.stack([inputs[j] for j in owners], -1).to(dtype))]
+    return [(t, inputs[j] if inputs[j].dtype == dtype else inputs[j].to(dtype)) for t, j in zip(tables, owners)]
 
 
 def _linear(prim: Prim, cache: dict):
@@ -383,7 +390,7 @@ class CoefficientTable:
             self.layout_of[p.key] = _layout_id(tuple(layout), t_col)
         self.zero = width
         columns.append(torch.zeros(batch, 1, dtype=dtype, device=device))
-        self.table = torch.cat([c.to(dtype) for c in columns], dim=1)
+        self.table = torch.cat([c if c.dtype == dtype else c.to(dtype) for c in columns], dim=1)
         self.plan_key = (width, dtype, str(device))
 
     def vertices(self, parts: tuple, rows: torch.Tensor | None) -> torch.Tensor:

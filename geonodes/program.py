@@ -55,24 +55,63 @@ class MeshGroup:
         return Mesh(self.vertices[i], t.face_offsets, t.face_vertices, t.triangles, self.part_id, t.face_part)
 
 
+_LINK, _CONST, _EMPTY, _MISSING = range(4)
+
+
+class _GroupPlan:
+    """How every input socket of a group's nodes gets its value, resolved once per program
+    (the evaluator then does one dict lookup per input instead of walking the IR)."""
+
+    def __init__(self, group):
+        self.group = group
+        self.inputs: dict = {}  # (node name, identifier) -> source entry
+        for node in group.nodes.values():
+            for identifier, spec in node.inputs.items():
+                links = group.links_to.get((node.name, identifier))
+                if links:
+                    lk = links[0]
+                    src = group.nodes[lk.from_node]
+                    src_type = src.outputs[lk.from_socket].type
+                    same = src_type == spec.type or {src_type, spec.type} == {"VECTOR", "ROTATION"}
+                    entry = (_LINK, src, lk.from_socket, None if same else (src_type, spec.type))
+                elif spec.type == "GEOMETRY":
+                    entry = (_EMPTY,)
+                else:
+                    value = node.values.get(identifier, spec.default)
+                    entry = (_MISSING,) if value is None else (_CONST, _const_key(value, spec.type), value, spec.type)
+                self.inputs[(node.name, identifier)] = entry
+        outs = [n for n in group.nodes.values() if n.type == "NodeGroupOutput"]
+        active = [n for n in outs if n.properties.get("is_active_output", True)] or outs
+        self.output_node = active[0] if active else None
+        self.input_specs = {sp.identifier: sp for sp in group.inputs}
+
+
+def _const_key(value, type_: str) -> tuple:
+    return (type_, tuple(value) if isinstance(value, (list, tuple)) else value)
+
+
 class _Call:
     """One invocation of a node group (the main group, or a group node inside a call)."""
 
     def __init__(self, ev: "_Evaluation", group, path: tuple, parent: "_Call | None", group_node=None):
         self.ev, self.group, self.path, self.parent, self.group_node = ev, group, path, parent, group_node
+        self.plan: _GroupPlan = ev.plan(group)
         self.outputs: dict = {}  # node name -> {output id: value}
         self.children: dict = {}
 
     # -- values flowing into a socket ------------------------------------------------------
     def input(self, node, identifier: str):
-        spec = node.inputs[identifier]
-        links = self.group.links_to.get((node.name, identifier))
-        if links:
-            lk = links[0]
-            src = self.group.nodes[lk.from_node]
-            return convert(self.output(src, lk.from_socket), src.outputs[lk.from_socket].type, spec.type,
-                           self.ev.dtype)
-        return self.unlinked(node, identifier)
+        entry = self.plan.inputs[(node.name, identifier)]
+        kind = entry[0]
+        if kind == _LINK:
+            value = self.output(entry[1], entry[2])
+            return value if entry[3] is None else convert(value, entry[3][0], entry[3][1], self.ev.dtype)
+        if kind == _CONST:
+            value = self.ev.consts.get(entry[1])
+            return value if value is not None else self.ev.constant(entry[2], entry[3])
+        if kind == _EMPTY:
+            return Piecewise.uniform(self.ev.batch, EMPTY, self.ev.device)
+        raise IRError(f"{self.where(node)}: input '{identifier}' is unlinked and has no value")
 
     def inputs_multi(self, node, identifier: str) -> list:
         out = []
@@ -82,24 +121,16 @@ class _Call:
                                node.inputs[identifier].type, self.ev.dtype))
         return out
 
-    def unlinked(self, node, identifier: str):
-        spec = node.inputs[identifier]
-        if spec.type == "GEOMETRY":
-            return Piecewise.uniform(self.ev.batch, EMPTY, self.ev.device)
-        value = node.values.get(identifier, spec.default)
-        if value is None:
-            raise IRError(f"{self.where(node)}: input '{identifier}' is unlinked and has no value")
-        return self.ev.constant(value, spec.type)
-
     # -- values coming out of a node --------------------------------------------------------
     def output(self, node, identifier: str):
-        if node.type == "NodeGroupInput":
-            return self.group_input(identifier)
-        if node.type == "GeometryNodeGroup":
-            return self.child(node).group_output(identifier)
-        if node.name not in self.outputs:
-            self.outputs[node.name] = REGISTRY[node.type].evaluate(NodeEval(self, node))
-        return self.outputs[node.name][identifier]
+        values = self.outputs.get(node.name)
+        if values is None:
+            if node.type == "NodeGroupInput":
+                return self.group_input(identifier)
+            if node.type == "GeometryNodeGroup":
+                return self.child(node).group_output(identifier)
+            values = self.outputs[node.name] = REGISTRY[node.type].evaluate(NodeEval(self, node))
+        return values[identifier]
 
     def group_input(self, identifier: str):
         key = ("<input>", identifier)
@@ -121,9 +152,7 @@ class _Call:
     def group_output(self, identifier: str):
         key = ("<output>", identifier)
         if key not in self.outputs:
-            outs = [n for n in self.group.nodes.values() if n.type == "NodeGroupOutput"]
-            active = [n for n in outs if n.properties.get("is_active_output", True)] or outs
-            self.outputs[key] = self.input(active[0], identifier)
+            self.outputs[key] = self.input(self.plan.output_node, identifier)
         return self.outputs[key]
 
     def child(self, node) -> "_Call":
@@ -143,13 +172,18 @@ def _zero(type_: str):
 class NodeEval:
     """What a node function sees: lazy converted inputs, properties and batch info."""
 
+    __slots__ = ("_call", "_node", "props", "name", "batch", "dtype", "device", "geometry_cache")
+
     def __init__(self, call: _Call, node):
         self._call, self._node = call, node
         self.props = node.properties
         self.name = node.name
-        self.key = call.path + (node.name,)
-        self.batch, self.dtype, self.device = call.ev.batch, call.ev.dtype, call.ev.device
-        self.geometry_cache = call.ev.geometry_cache
+        ev = call.ev
+        self.batch, self.dtype, self.device, self.geometry_cache = ev.batch, ev.dtype, ev.device, ev.geometry_cache
+
+    @property
+    def key(self) -> tuple:
+        return self._call.path + (self._node.name,)
 
     def get(self, identifier: str):
         return self._call.input(self._node, identifier)
@@ -169,21 +203,30 @@ class NodeEval:
 
 
 class _Evaluation:
-    def __init__(self, ir: ProgramIR, values: dict, batch: int, dtype, device):
+    def __init__(self, ir: ProgramIR, values: dict, batch: int, dtype, device, plans: dict | None = None,
+                 consts: dict | None = None):
         self.ir, self.values, self.batch, self.dtype, self.device = ir, values, batch, dtype, device
         self._by_socket = {p.socket: p for p in ir.parameters}
-        self._consts: dict = {}
-        self.geometry_cache: dict = {}  # full-batch vertices of (primitive, transform chain prefix)
+        self._plans = plans if plans is not None else {}
+        # Broadcast constants: never written to, so they can be shared by evaluations of one
+        # batch size / dtype / device (the program passes its cache).
+        self.consts: dict = consts if consts is not None else {}
+        self.geometry_cache: dict = {}  # per-evaluation part coefficients, chain affines
+
+    def plan(self, group) -> _GroupPlan:
+        plan = self._plans.get(group.name)
+        if plan is None:
+            plan = self._plans[group.name] = _GroupPlan(group)
+        return plan
 
     def constant(self, value, type_: str):
-        key = (type_, tuple(value) if isinstance(value, (list, tuple)) else value)
-        if key not in self._consts:
-            self._consts[key] = constant(value, type_, self.batch, self.dtype, self.device)
-        return self._consts[key]
+        key = _const_key(value, type_)
+        if key not in self.consts:
+            self.consts[key] = constant(value, type_, self.batch, self.dtype, self.device)
+        return self.consts[key]
 
     def parameter_value(self, socket: str):
-        main = self.ir.groups[self.ir.main_group]
-        spec = next(s for s in main.inputs if s.identifier == socket)
+        spec = self.plan(self.ir.groups[self.ir.main_group]).input_specs[socket]
         if spec.type == "GEOMETRY":
             return Piecewise.uniform(self.batch, EMPTY, self.device)
         p = self._by_socket.get(socket)
@@ -201,6 +244,8 @@ class Program:
         self.parameters: list[Parameter] = list(ir.parameters)
         self._by_name = {p.name: p for p in self.parameters}
         self._topologies: dict = {}
+        self._plans: dict = {}  # group name -> _GroupPlan (derived from the IR once)
+        self._consts: dict = {}  # (batch, dtype, device) -> broadcast constants (a few kept)
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
         if not geo:
@@ -266,7 +311,14 @@ class Program:
             tensors = [v for v in (values or {}).values() if isinstance(v, torch.Tensor)]
             device = tensors[0].device if tensors else torch.device("cpu")
         vals, batch = self._batch_values(values or {}, batch, dtype, device, check_range)
-        ev = _Evaluation(self.ir, vals, batch, dtype, device)
+        key = (batch, dtype, str(device))
+        consts = self._consts.pop(key, None)
+        if consts is None:
+            consts = {}
+            while len(self._consts) >= 4:  # a few batch sizes in use at once (fitting, viewer)
+                self._consts.pop(next(iter(self._consts)))
+        self._consts[key] = consts  # most recently used last
+        ev = _Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = _Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
         groups = []
@@ -296,7 +348,7 @@ class Program:
         return out
 
     def _topology(self, parts: tuple, device) -> Topology:
-        key = (tuple(p.prim.topo_key for p in parts), str(device))
+        key = (tuple(p.prim.topo_id for p in parts), device)
         if key not in self._topologies:
             t = assemble_topology(parts)
             if device is not None and device.type != "cpu":
