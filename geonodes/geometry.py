@@ -105,11 +105,20 @@ class GeomStruct:
     def num_points(self) -> int:
         return sum(p.prim.num_vertices for p in self.parts)
 
-    def transformed(self, xform: Xform) -> "GeomStruct":
-        return GeomStruct(
-            tuple(p.then((xform,)) for p in self.parts),
-            tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
-        )
+    def transformed(self, xform: Xform, memo: dict | None = None) -> "GeomStruct":
+        """Every part and instance with `xform` applied last. `memo` (part key -> transformed
+        part) lets the pieces of one batch, which mostly share parts, transform each part once."""
+        if memo is None:
+            parts = tuple(p.then((xform,)) for p in self.parts)
+        else:
+            parts = []
+            for p in self.parts:
+                q = memo.get(p.key)
+                if q is None:
+                    q = memo[p.key] = p.then((xform,))
+                parts.append(q)
+            parts = tuple(parts)
+        return GeomStruct(parts, tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances))
 
     def realized(self) -> "GeomStruct":
         """Realize Instances: own mesh first, then every instance (recursively), in order."""

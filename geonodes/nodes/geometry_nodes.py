@@ -47,7 +47,8 @@ def transform_geometry(n):
     xform = trs_xform(_unless_default(n, "Translation", (0.0, 0.0, 0.0)),
                       _unless_default(n, "Rotation", (0.0, 0.0, 0.0)),
                       _unless_default(n, "Scale", (1.0, 1.0, 1.0)))
-    return {"Geometry": n.get("Geometry").map(lambda s: s.transformed(xform))}
+    memo: dict = {}
+    return {"Geometry": n.get("Geometry").map(lambda s: s.transformed(xform, memo))}
 
 
 @node(

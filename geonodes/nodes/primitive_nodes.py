@@ -14,12 +14,14 @@ FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
 _TOPOLOGIES: dict = {}
 
 
-def _topology(fn_name: str, config: tuple, flags: tuple, sample_inputs: list):
+def _topology(fn_name: str, config: tuple, flags: tuple, inputs: list, row: int):
     """(num_vertices, face_offsets, face_vertices) of a primitive config, built from one real row
-    (some topologies depend on float values too, e.g. a cone radius of exactly 0)."""
+    of the float inputs (some topologies depend on float values too, e.g. a cone radius of
+    exactly 0)."""
     key = (fn_name, config, flags)
     if key not in _TOPOLOGIES:
-        mesh = getattr(primitives, fn_name)(*[v.detach().double().cpu() for v in sample_inputs], *config)
+        sample = [v[row:row + 1].detach().double().cpu() for v in inputs]
+        mesh = getattr(primitives, fn_name)(*sample, *config)
         _TOPOLOGIES[key] = (mesh.vertices.shape[1], mesh.face_offsets.cpu(), mesh.face_vertices.cpu())
     return _TOPOLOGIES[key]
 
@@ -57,7 +59,7 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
         ints_config, flag_values = key[:len(key) - num_flags], key[len(key) - num_flags:]
         config = ints_config + tuple(tail)
         row = mask.first()
-        nv, fo, fv = _topology(fn_name, config, flag_values, [v[row:row + 1] for v in float_values])
+        nv, fo, fv = _topology(fn_name, config, flag_values, float_values, row)
 
         def linear(config=config, flag_values=flag_values):
             # Full-batch coefficients: rows of other pieces get values that are never gathered.
