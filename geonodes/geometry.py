@@ -78,7 +78,8 @@ class Part:
 
     def then(self, xforms: tuple) -> "Part":
         """This part with more transforms applied after its chain."""
-        return Part(self.prim, self.chain + xforms, self.key + tuple(id(x) for x in xforms))
+        ids = (id(xforms[0]),) if len(xforms) == 1 else tuple(id(x) for x in xforms)
+        return Part(self.prim, self.chain + xforms, self.key + ids)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Part) and self.key == other.key
@@ -96,10 +97,27 @@ class Instance:
     chain: tuple = ()
 
 
-@dataclass(frozen=True)
 class GeomStruct:
-    parts: tuple = ()  # mesh component, in Blender's vertex order
-    instances: tuple = ()  # instances component, in order
+    """A geometry's structure: mesh parts (in Blender's vertex order) and instances, in order.
+
+    Immutable; hashed and compared often (pieces are merged by structure), so the hash is
+    computed once.
+    """
+
+    __slots__ = ("parts", "instances", "_hash")
+
+    def __init__(self, parts: tuple = (), instances: tuple = ()):
+        self.parts, self.instances = parts, instances
+        self._hash = hash((parts, instances))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"GeomStruct({len(self.parts)} parts, {len(self.instances)} instances)"
 
     @property
     def num_points(self) -> int:
@@ -174,9 +192,6 @@ class Rows:
     def all(self) -> bool:
         return self.bits == (1 << self.n) - 1
 
-    def count(self) -> int:
-        return self.bits.bit_count()
-
     def first(self) -> int:
         return (self.bits & -self.bits).bit_length() - 1
 
@@ -189,11 +204,6 @@ class Rows:
                 raw = np.frombuffer(self.bits.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
                 self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
         return self._index if device is None else self._index.to(device)
-
-    def mask(self, device=None) -> torch.Tensor:
-        """(n,) bool tensor."""
-        raw = np.frombuffer(self.bits.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
-        return torch.from_numpy(np.unpackbits(raw, count=self.n, bitorder="little").astype(bool)).to(device)
 
 
 @dataclass
@@ -398,7 +408,7 @@ class CoefficientTable:
                 width += 3
             self.layout_of[p.key] = _layout_id(tuple(layout), t_col)
         self.zero = width
-        columns.append(torch.zeros(batch, 1, dtype=dtype, device=device))
+        columns.append(_zero_column(cache, batch, dtype, device))
         self.table = torch.cat([c if c.dtype == dtype else c.to(dtype) for c in columns], dim=1)
         self.plan_key = (width, dtype, str(device))
 
@@ -419,6 +429,13 @@ class CoefficientTable:
         if has_t:
             x = x + g[-1]
         return x.view(c.shape[0], nv, 3)
+
+
+def _zero_column(cache: dict, batch: int, dtype, device) -> torch.Tensor:
+    zero = cache.get("zero column")
+    if zero is None:
+        zero = cache["zero column"] = torch.zeros(batch, 1, dtype=dtype, device=device)
+    return zero
 
 
 _LAYOUTS: list = []  # interned part layouts: ((column, table, full) per term, translation column)

@@ -84,6 +84,7 @@ class _GroupPlan:
         active = [n for n in outs if n.properties.get("is_active_output", True)] or outs
         self.output_node = active[0] if active else None
         self.input_specs = {sp.identifier: sp for sp in group.inputs}
+        self.prepared: dict = {}  # (node name, function) -> what the function derived from the node
 
 
 def _const_key(value, type_: str) -> tuple:
@@ -200,6 +201,16 @@ class NodeEval:
 
     def constant(self, value, type_: str):
         return self._call.ev.constant(value, type_)
+
+    def prepared(self, fn, *args):
+        """fn(self, *args) computed once per node of the program: for decisions that depend
+        only on the node (properties, which inputs are linked, stored values), not on the batch.
+        `fn` and `args` must be hashable and stand for the same computation on every call."""
+        key = (self._node.name, fn, args)
+        cache = self._call.plan.prepared
+        if key not in cache:
+            cache[key] = fn(self, *args)
+        return cache[key]
 
 
 class _Evaluation:
@@ -321,13 +332,10 @@ class Program:
         ev = _Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = _Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
-        groups = []
-        pieces = geometry.merged().pieces
+        pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
-        for (mask, struct), (rows, v) in zip(pieces, verts):
-            groups.append(MeshGroup(rows, v, self._topology(struct.parts, device)))
-        groups.sort(key=lambda g: int(g.index[0]))
-        return groups
+        return [MeshGroup(rows, v, self._topology(struct.parts, device))
+                for (_, struct), (rows, v) in zip(pieces, verts)]
 
     def _gather(self, pieces: list, cache: dict, batch: int, dtype, device) -> list:
         """[(rows, (b, V, 3) vertices)] per piece, from one table of per-row part coefficients

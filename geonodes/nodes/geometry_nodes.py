@@ -30,9 +30,16 @@ def trs_xform(translation, rotation, scale) -> Xform:
 
 def _unless_default(n, identifier: str, identity: tuple):
     """The input's value, or None when it is unlinked and stores the identity (no op needed)."""
-    if not n.is_linked(identifier) and tuple(float(x) for x in n.stored(identifier)) == identity:
-        return None
-    return n.get(identifier)
+    return None if n.prepared(_IDENTITY_INPUTS)[identifier] else n.get(identifier)
+
+
+def _identity_inputs(n) -> dict:
+    """Which Transform inputs are unlinked and store the identity (decided once per node)."""
+    identity = {"Translation": (0.0, 0.0, 0.0), "Rotation": (0.0, 0.0, 0.0), "Scale": (1.0, 1.0, 1.0)}
+    return {k: not n.is_linked(k) and tuple(float(x) for x in n.stored(k)) == v for k, v in identity.items()}
+
+
+_IDENTITY_INPUTS = _identity_inputs
 
 
 @node(
@@ -62,7 +69,7 @@ def join_geometry(n):
         return {"Geometry": Piecewise.uniform(n.batch, EMPTY, n.device)}
 
     def join(structs):
-        return GeomStruct(sum((s.parts for s in structs), ()), sum((s.instances for s in structs), ()))
+        return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances))
 
     return {"Geometry": combine(inputs, join)}
 

@@ -132,18 +132,22 @@ MATH_OPS = {
     choices={"operation": tuple(MATH_OPS)},
 )
 def math_node(n):
-    op = n.props["operation"]
+    op, fn, constant_divisor, needs_b, needs_c, clamp = n.prepared(_math_plan)
     a = n.get("Value")
-    if op == "DIVIDE" and not n.is_linked("Value_001") and float(n.stored("Value_001")) != 0.0:
+    if constant_divisor:
         out = a / n.get("Value_001")  # a constant non-zero divisor: the safe division is plain division
     else:
         # Inputs an operation does not read are not evaluated (Blender ignores them too).
-        b = n.get("Value_001") if op not in _UNARY else None
-        c = n.get("Value_002") if op in _TERNARY else None
-        out = MATH_OPS[op](a, b, c)
-    if n.props["use_clamp"]:
+        out = fn(a, n.get("Value_001") if needs_b else None, n.get("Value_002") if needs_c else None)
+    if clamp:
         out = torch.clamp(out, 0.0, 1.0)
     return {"Value": out}
+
+
+def _math_plan(n):
+    op = n.props["operation"]
+    constant_divisor = op == "DIVIDE" and not n.is_linked("Value_001") and float(n.stored("Value_001")) != 0.0
+    return op, MATH_OPS[op], constant_divisor, op not in _UNARY, op in _TERNARY, bool(n.props["use_clamp"])
 
 
 _TERNARY = ("MULTIPLY_ADD", "COMPARE", "SMOOTH_MIN", "SMOOTH_MAX", "WRAP")

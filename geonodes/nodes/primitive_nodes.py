@@ -26,6 +26,18 @@ def _topology(fn_name: str, config: tuple, flags: tuple, inputs: list, row: int)
     return _TOPOLOGIES[key]
 
 
+def _static_key(n, floats: tuple, ints: tuple, flags) -> tuple:
+    """The topology key entries known without looking at the batch (None where not): unlinked
+    inputs hold one value for every row, so only linked ones are compared row by row."""
+    static = [None if n.is_linked(i) else int(n.stored(i)) for i in ints]
+    if flags is not None:
+        if any(n.is_linked(i) for i in floats):
+            static += [None] * len(flags(*[n.get(i)[:1] for i in floats]))
+        else:
+            static += [int(bool(f[0])) for f in flags(*[n.get(i)[:1] for i in floats])]
+    return tuple(static)
+
+
 def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags=None) -> Piecewise:
     """Piecewise mesh of one primitive node: one `Prim` per distinct integer configuration.
 
@@ -34,17 +46,10 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
     per-row booleans that also change the topology (rows are split by them too).
     """
     float_values = [n.get(i) for i in floats]
-    # Unlinked inputs hold one value for every row: their part of the key is known without
-    # looking at the batch; only linked ones are compared row by row.
-    static = [None if n.is_linked(i) else int(n.stored(i)) for i in ints]
+    static = list(n.prepared(_static_key, tuple(floats), tuple(ints), flags))
     columns = [n.get(i) for i, v in zip(ints, static) if v is None]
-    if flags is not None:
-        if any(n.is_linked(i) for i in floats):
-            dynamic = [f.to(torch.int64) for f in flags(*float_values)]
-            static += [None] * len(dynamic)
-            columns += dynamic
-        else:
-            static += [int(bool(f[0])) for f in flags(*[v[:1] for v in float_values])]
+    if flags is not None and static[-1] is None:
+        columns += [f.to(torch.int64) for f in flags(*float_values)]
     num_flags = len(static) - len(ints)
     if columns:
         groups = []
@@ -92,7 +97,11 @@ def mesh_cube(n):
 def mesh_cylinder(n):
     return {"Mesh": primitive(n, "mesh_cylinder", ["Radius", "Depth"],
                               ["Vertices", "Side Segments", "Fill Segments"], (n.props["fill_type"],),
-                              flags=lambda r, d: primitives.cone_topology_flags(r, r, d))}
+                              flags=_cylinder_flags)}
+
+
+def _cylinder_flags(radius, depth):
+    return primitives.cone_topology_flags(radius, radius, depth)
 
 
 @node(
