@@ -127,3 +127,15 @@ def test_bench_table_prints_every_method():
     rows = run_benchmark(cfg, progress=None)
     table = format_table(summarise(rows))
     assert "ga" in table and "coord" in table and len(rows) == 2
+    assert "<=truth" in table and all(r["truth_loss"] >= 0 for r in rows)
+
+
+def test_truth_loss_is_low_and_below_a_wrong_shape(table):
+    from procsplat.fit.metrics import truth_loss
+
+    prog, target, truth = table
+    base = truth_loss(prog, target, truth)
+    assert 0.0 <= base < 0.01
+    wrong = type(truth)(truth.program, dict(truth.parameters, Height=truth.parameters["Height"] + 0.2), truth.yaw,
+                        truth.translation, truth.vertices, truth.triangles)
+    assert truth_loss(prog, target, wrong) > 2 * base + 0.005

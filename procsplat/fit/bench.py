@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .baselines import BaselineConfig, cma_es, coordinate_descent, random_search
-from .metrics import evaluate_fit
+from .metrics import evaluate_fit, truth_loss
 from .search import genetic_search, preset, warn_skip
 from .synthetic import CameraRig, synthetic_object
 from .target import TooFewPointsError
@@ -90,12 +90,14 @@ def run_benchmark(cfg: BenchConfig, progress=print) -> list[dict]:
             methods = list(cfg.methods)
             if any(m in ("coord", "random", "cma") for m in methods) and "ga" not in methods:
                 methods = ["ga"] + methods  # baselines get the GA's time
+            true_loss = truth_loss(program, target, truth)
             for m in methods:
                 result = _fit(m, program, target, cfg, ga_seconds, seed=obj_seed)
                 if m == "ga":
                     ga_seconds = result.seconds
                 metrics = evaluate_fit(program, result, truth)
-                row = {"program": name, "object": k, "method": m, **metrics, "loss": result.loss}
+                row = {"program": name, "object": k, "method": m, **metrics, "loss": result.loss,
+                       "truth_loss": true_loss}
                 rows.append(row)
                 if progress:
                     progress(f"{name}#{k} {m:8s} disc {metrics['discrete_acc']:.2f} mae {metrics['float_mae_cm']:6.2f}cm "
@@ -125,6 +127,8 @@ def summarise(rows: list[dict]) -> list[dict]:
                     "yaw_err_med": float(np.median([r["yaw_err_deg"] for r in sel])),
                     "chamfer_cm": float(np.mean([r["chamfer_cm"] for r in sel])),
                     "chamfer_med": float(np.median([r["chamfer_cm"] for r in sel])),
+                    "reached_truth": float(np.mean([r["loss"] <= r["truth_loss"] * 1.001 for r in sel]))
+                    if all("truth_loss" in r for r in sel) else float("nan"),
                     "seconds": float(np.mean([r["seconds"] for r in sel])),
                     "evaluations": float(np.mean([r["evaluations"] for r in sel]))})
     return out
@@ -132,12 +136,13 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def format_table(summary: list[dict]) -> str:
     head = (f"{'program':10s} {'method':9s} {'n':>3s} {'disc acc':>8s} {'MAE cm':>7s} {'yaw deg':>8s} "
-            f"{'(med)':>6s} {'chamf cm':>8s} {'(med)':>6s} {'s/obj':>6s} {'evals':>7s}")
+            f"{'(med)':>6s} {'chamf cm':>8s} {'(med)':>6s} {'<=truth':>7s} {'s/obj':>6s} {'evals':>7s}")
     lines = [head, "-" * len(head)]
     for s in summary:
         lines.append(f"{s['program']:10s} {s['method']:9s} {s['n']:3d} {100 * s['discrete_acc']:7.1f}% "
                      f"{s['float_mae_cm']:7.2f} {s['yaw_err_deg']:8.2f} {s['yaw_err_med']:6.2f} "
-                     f"{s['chamfer_cm']:8.2f} {s['chamfer_med']:6.2f} {s['seconds']:6.1f} {s['evaluations']:7.0f}")
+                     f"{s['chamfer_cm']:8.2f} {s['chamfer_med']:6.2f} {100 * s['reached_truth']:6.0f}% "
+                     f"{s['seconds']:6.1f} {s['evaluations']:7.0f}")
     return "\n".join(lines)
 
 

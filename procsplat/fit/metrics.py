@@ -10,6 +10,10 @@ yaw error          degrees, modulo the true shape's own symmetry: a turn by 90/1
 chamfer            symmetric chamfer distance between the fitted and the true mesh, cm: mean of
                    both directions' mean distance from area-weighted samples of one mesh to the
                    other's surface (exact point-to-triangle, so two identical meshes give ~0).
+truth loss         the fitting loss of the true shape at its true pose: a fit with a loss at or
+                   below it did its search's job, and a wrong discrete value there is one the
+                   data cannot tell apart (hidden legs, pillows under a bunk) rather than a miss
+                   of the search.
 """
 from __future__ import annotations
 
@@ -94,6 +98,22 @@ def parameter_errors(program, fit: dict, truth: dict) -> tuple[float, float, int
     acc = hits / n_disc if n_disc else 1.0
     mae = float(np.mean(errs)) if errs else 0.0
     return acc, mae, n_disc, len(errs)
+
+
+def truth_loss(program, target, truth, loss_config=None) -> float:
+    """Total fitting loss (the GA's losses) of the true parameters at the true pose."""
+    from .candidates import Genomes, Scorer, SearchSpace
+    from .losses import LossConfig
+
+    space = SearchSpace(program)
+    disc, unit = space.from_dict(truth.parameters)
+    local = program.evaluate_one(truth.parameters, dtype=torch.float64).vertices.numpy()
+    centre = (local[:, :2].min(0) + local[:, :2].max(0)) / 2  # the search's pose: footprint centre
+    c, s = math.cos(truth.yaw), math.sin(truth.yaw)
+    xy = np.array([[c, -s], [s, c]]) @ centre + np.asarray(truth.translation)[:2]
+    g = Genomes(disc[None], unit[None], np.array([[truth.yaw, xy[0], xy[1], 0.0]]))
+    with torch.no_grad():
+        return float(Scorer(space, target, loss_config or LossConfig()).score(g)["total"][0])
 
 
 def evaluate_fit(program, result, truth) -> dict:
