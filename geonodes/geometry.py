@@ -1,11 +1,12 @@
 """Symbolic, batched geometry.
 
 A batch of B parameter sets can produce different topologies (a Switch picks another branch,
-a count changes). Geometry values are therefore *piecewise*: a list of (row mask, structure)
-pairs, where every row in a mask shares one structure. A structure is symbolic: it lists the
-primitive meshes it is made of and, for each, the chain of transforms applied to it. Vertex
-positions are only computed at the end, for the rows of each piece, so single values are
-evaluated once for the whole batch and geometry work is batched per topology.
+a count changes). Geometry values are therefore *piecewise*: a list of (rows, structure)
+pairs, where every row of a `Rows` set shares one structure. A structure is symbolic: it lists
+the primitive meshes it is made of and, for each, the chain of transforms applied to it.
+Vertex positions are only computed at the end: every primitive is linear in per-row
+coefficients and every transform is affine, so each part reduces to a few per-row numbers
+(a `CoefficientTable`), from which each topology's vertices are gathered in one pass.
 """
 from __future__ import annotations
 
