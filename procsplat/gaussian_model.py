@@ -95,6 +95,51 @@ class SceneModel(nn.Module):
         return rgb, depth, alpha[0, ..., 0]
 
 
+def seen_in_frames(points: np.ndarray, frames: list, tolerance: float = 0.05) -> np.ndarray:
+    """Bool (n,): world points that some frame sees (in view, not behind its depth by more than
+    `tolerance`). frames: [(rgb, depth (H,W), K (3,3), cam_to_world (4,4))]."""
+    points = np.asarray(points, np.float64).reshape(-1, 3)
+    seen = np.zeros(len(points), bool)
+    for _, depth, K, c2w in frames:
+        w2c = np.linalg.inv(c2w)
+        cam = points @ w2c[:3, :3].T + w2c[:3, 3]
+        z = cam[:, 2]
+        front = z > 1e-3
+        u = np.full(len(points), -1)
+        v = np.full(len(points), -1)
+        u[front] = np.floor(K[0, 0] * cam[front, 0] / z[front] + K[0, 2])
+        v[front] = np.floor(K[1, 1] * cam[front, 1] / z[front] + K[1, 2])
+        inside = front & (u >= 0) & (v >= 0) & (u < depth.shape[1]) & (v < depth.shape[0])
+        d = np.zeros(len(points))
+        d[inside] = depth[v[inside], u[inside]]
+        seen |= inside & (d > 0) & (z < d + tolerance)
+    return seen
+
+
+def near_surface_masks(frames: list, surfaces: list, radius: float) -> list | None:
+    """Per frame a bool (H,W) mask of depth pixels within `radius` of any surface point.
+
+    frames: [(rgb, depth (H,W), K (3,3), cam_to_world (4,4))]; surfaces: arrays of (n,3) world
+    points (e.g. anchored Gaussian centres). None when there are no surface points.
+    """
+    pts = [np.asarray(p, np.float64).reshape(-1, 3) for p in surfaces]
+    pts = np.concatenate(pts) if pts else np.zeros((0, 3))
+    if not len(pts):
+        return None
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(pts)
+    masks = []
+    for _, depth, K, c2w in frames:
+        h, w = depth.shape
+        ys, xs = np.mgrid[0:h, 0:w]
+        cam = np.stack([(xs + 0.5 - K[0, 2]) / K[0, 0] * depth, (ys + 0.5 - K[1, 2]) / K[1, 1] * depth, depth], -1)
+        world = cam.reshape(-1, 3) @ c2w[:3, :3].T + c2w[:3, 3]
+        dist, _ = tree.query(world, k=1, distance_upper_bound=radius)
+        masks.append((dist < radius).reshape(h, w) & (depth > 0))
+    return masks
+
+
 def background_from_frames(frames: list, object_masks: list | None, voxel: float = 0.05,
                            max_points: int = 20000, seed: int = 0, sh_degree: int = 1) -> BackgroundGaussians:
     """Background Gaussians from back-projected depth outside the fitted objects, voxelised.

@@ -152,6 +152,13 @@ class AnchoredGaussians(nn.Module):
         self.sh0 = nn.Parameter(rgb_to_sh0(rgb)[:, None, :])
         self.shN = nn.Parameter(torch.zeros(n, (sh_degree + 1) ** 2 - 1, 3, dtype=torch.float64))
 
+    def prune(self, keep: torch.Tensor) -> None:
+        """Keep a subset (e.g. the ones seen by some training view); the optimiser is built after."""
+        self.face = self.face[keep].clone()
+        for name in ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits",
+                     "sh0", "shN"):
+            setattr(self, name, nn.Parameter(getattr(self, name).detach()[keep].clone()))
+
     def world(self, mesh=None) -> GaussianSet:
         v, t, _ = self.obj.mesh() if mesh is None else mesh
         tri = t[self.face]

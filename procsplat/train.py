@@ -19,7 +19,8 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 
-from procsplat.gaussian_model import ObjectSpec, SceneModel, background_from_frames
+from procsplat.gaussian_model import (ObjectSpec, SceneModel, background_from_frames, near_surface_masks,
+                                      seen_in_frames)
 from procsplat.image_metrics import photometric_loss, psnr, ssim
 
 DEMO_SEED = 2024
@@ -180,21 +181,33 @@ class Trainer:
     # -- construction ------------------------------------------------------------------------
     def _build(self, specs, background_points: int | None = None) -> SceneModel:
         cfg = self.cfg
-        ids = {s.instance_id for s in specs}
-        frames, masks = [], []
-        for i in self.train_ids[::3]:
+        model = SceneModel(specs, None, sh_degree=cfg.sh_degree, per_area=cfg.gaussians_per_m2,
+                           max_per_object=cfg.max_gaussians_per_object, seed=cfg.seed)
+        frames = []
+        for i in self.train_ids:
             rgb, depth, K, w2c = frame_tensors(self.scene, i)
             frames.append((rgb.numpy(), depth.numpy(), K.numpy(), torch.linalg.inv(w2c).numpy()))
-            mask = None
-            if ids and self.scene.masks is not None:
-                mask = np.isin(self.scene.instance_mask(i), list(ids))
-            masks.append(mask)
-        background = background_from_frames(frames, masks, voxel=cfg.background_voxel, max_points=cfg.max_background,
-                                            seed=cfg.seed, sh_degree=cfg.sh_degree)
+        # Anchored Gaussians on faces no training view sees (insides of cabinets, undersides:
+        # about half of them on the synthetic scenes) cannot be fitted and never show; their
+        # share of the budget goes to the background instead.
+        spare = 0
+        with torch.no_grad():
+            for a in model.anchored:
+                seen = torch.from_numpy(seen_in_frames(a.world().means.numpy(), frames))
+                if 0 < int(seen.sum()) < len(seen):
+                    spare += len(seen) - int(seen.sum())
+                    a.prune(seen.nonzero()[:, 0])
+            surface = [a.world().means.numpy() for a in model.anchored]
+        frames = frames[::3]
+        # Background Gaussians go wherever the fitted surfaces do not explain the scan: observed
+        # points farther than a background splat's own size from every anchored Gaussian
+        # (not whole instance masks, which would leave the parts a fit misses uncovered).
+        masks = near_surface_masks(frames, surface, radius=0.6 * cfg.background_voxel)
+        model.background = background_from_frames(frames, masks, voxel=cfg.background_voxel,
+                                                  max_points=cfg.max_background + spare, seed=cfg.seed,
+                                                  sh_degree=cfg.sh_degree)
         if background_points is not None:  # resuming: the background had been pruned to this size
-            background.prune(torch.arange(min(background_points, len(background.means))))
-        model = SceneModel(specs, background, sh_degree=cfg.sh_degree, per_area=cfg.gaussians_per_m2,
-                           max_per_object=cfg.max_gaussians_per_object, seed=cfg.seed)
+            model.background.prune(torch.arange(min(background_points, len(model.background.means))))
         _init_colors(model, frames)
         return model
 

@@ -8,7 +8,8 @@ Prints held-out PSNR and Gaussian count for
   (c) free Gaussians only (no programs) with the same Gaussian budget,
 all from the same GA fits (fitted once) and the same number of steps; then the CPU rasteriser's
 forward+backward time for 10k Gaussians at 320x240 and its ratio to gsplat's own CPU reference
-for only the tile-intersection step (`_isect_tiles`) on the same Gaussians (scripts/bench_raster.py).
+for only the tile-intersection step (`_isect_tiles`) on the same Gaussians (scripts/bench_raster.py:
+one torch thread, interleaved rounds, wall and CPU time).
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def main(cfg: BenchSplatConfig) -> None:
         print(f"{name:42s} {p:7.2f} {s:6.3f} {n:10d} {sec:8.0f}")
     mod, rc, r = raster_figures()
     mod.report(rc, r)
+
 
 if __name__ == "__main__":
     main(tyro.cli(BenchSplatConfig))
