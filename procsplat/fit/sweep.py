@@ -6,9 +6,9 @@ with the part's own parameters at random values; it usually scores worse than th
 and dies, so switches that need a coordinated change are rarely found. Here each neighbour
 (one discrete parameter set to another value) is scored with `samples` random draws of the
 parameters that become active through the change (others keep the incumbent's values), the
-best draw of every neighbour gets `probe_steps` gradient steps, the best `refine_top` of those
-`steps` more, and the best of
-those replaces the incumbent when its loss is lower. Repeated until no neighbour wins.
+best draw of every neighbour gets `probe_steps` gradient steps; the best `refine_top` of those
+and the best `refine_top` pairwise combinations of the best `pair_pool` get `steps` more, and
+the best of all replaces the incumbent when its loss is lower. Repeated until nothing wins.
 
 Draws cycle through quarter turns of the yaw, and quarter turns alone are neighbours too: a
 change like a rectangular -> round table top lands in a local minimum with width and depth
@@ -70,8 +70,26 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
     return Genomes(np.stack(rows_d), np.stack(rows_u), pose), np.array(ids)
 
 
+def pairs(top: Genomes, best: Genomes) -> Genomes:
+    """Both changes of every two of the `top` neighbours that change different discrete values
+    (a bookshelf's plinth removed AND one more shelf: each alone scored 0.016, far worse than the
+    incumbent's 0.0076, while the true shape scores 0.0022). Floats changed by either neighbour
+    are taken from it."""
+    d0, u0 = best.disc[0], best.unit[0]
+    out = []
+    for a in range(len(top)):
+        for b in range(a + 1, len(top)):
+            da, db = top.disc[a] != d0, top.disc[b] != d0
+            if not da.any() or not db.any() or (da & db).any():
+                continue
+            disc = np.where(da, top.disc[a], np.where(db, top.disc[b], d0))
+            unit = np.where(np.abs(top.unit[a] - u0) > 0, top.unit[a], top.unit[b])
+            out.append(Genomes(disc[None], unit[None], top.pose[a:a + 1].copy()))
+    return Genomes.concat(out) if out else top.take(np.zeros(0, dtype=np.int64))
+
+
 def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.random.Generator, rounds: int = 3,
-                   samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3,
+                   samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3, pair_pool: int = 10,
                    config: RefineConfig = RefineConfig()) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves."""
     for _ in range(rounds):
@@ -83,8 +101,14 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
         order = np.lexsort((fit, ids))
         first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
         probed, probe_loss = refine(scorer, cands.take(first), probe_steps, config)
-        top = np.argsort(probe_loss, kind="stable")[:refine_top]
-        refined, loss = refine(scorer, probed.take(top), steps, config)
+        ranked = probed.take(np.argsort(probe_loss, kind="stable"))
+        chosen = [ranked.take(np.arange(min(refine_top, len(ranked))))]
+        both = pairs(ranked.take(np.arange(min(pair_pool, len(ranked)))), best)
+        if len(both):  # pairs are cheap to score: only the best few are refined
+            with torch.no_grad():
+                pair_fit = scorer.score(both)["total"].double().numpy()
+            chosen.append(both.take(np.argsort(pair_fit, kind="stable")[:refine_top]))
+        refined, loss = refine(scorer, Genomes.concat(chosen), steps, config)
         i = int(np.argmin(loss))
         if not loss[i] < best_loss:
             break
