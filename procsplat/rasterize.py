@@ -15,11 +15,12 @@ implementation with the same conventions:
 
 The torch backend is "packed": it lists the (Gaussian, pixel) pairs that can reach the alpha
 threshold inside each Gaussian's bounding box, as one integer key (pixel, depth rank) each;
-a single integer sort groups them by pixel, front to back. All pixels are composited at once
-with a segmented cumulative sum of log(1 - alpha) (float64 accumulation), and the backward
-pass is hand-written (`_BandComposite`). Large scenes are split into bands of image rows with
-at most `max_pairs_per_chunk` pairs each; each band is gradient-checkpointed so memory stays
-bounded. Speed: scripts/bench_raster.py.
+a single integer sort groups them by pixel, front to back. The pixels of a band of image rows
+are composited at once with a segmented cumulative sum of log(1 - alpha) (float64
+accumulation), and the backward pass is hand-written (`_BandComposite`). Bands hold about
+`CACHE_PAIRS` pairs, so that their per-pair arrays stay in the CPU caches; consecutive bands
+form chunks of at most `max_pairs_per_chunk` pairs, and with several chunks each is
+gradient-checkpointed so memory stays bounded. Speed: scripts/bench_raster.py.
 """
 
 from __future__ import annotations
