@@ -593,7 +593,7 @@ class _BandComposite(torch.autograd.Function):
         fe1 = torch.cat([feats.index_select(1, sel), feats.new_ones(1, m)]).t()
         out = (w_mat @ fe1.contiguous()).view(rows, 1 << wbits, -1)[:, :width]
         out = out.reshape(rows * width, -1)
-        ctx.save_for_backward(params, feats, sel, fe1, table, g, pix, ends, alpha, trans, dx,
+        ctx.save_for_backward(params, feats, sel, fe1, table, g, pix, ends, alpha, weights, dx,
                               dy)
         ctx.band = (rows, width, wbits)
         count = torch.count_nonzero(alpha)
@@ -602,7 +602,7 @@ class _BandComposite(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_img, grad_acc, _grad_count):
-        params, feats, sel, fe1, table, g, pix, ends, alpha, trans, dx, dy = ctx.saved_tensors
+        params, feats, sel, fe1, table, g, pix, ends, alpha, weights, dx, dy = ctx.saved_tensors
         rows, width, wbits = ctx.band
         m = sel.numel()
         # Per-pixel gradients in the padded pixel layout, one contiguous row per channel.
@@ -614,16 +614,17 @@ class _BandComposite(torch.autograd.Function):
         v = grad_p.pop()
         for f, gp in zip(fe1.t(), grad_p):
             v.addcmul_(_at(f, g), gp)
-        weights = alpha * trans
-        # dL/dalpha_i = T_i v_i - sum_{j > i, same pixel} w_j v_j / (1 - alpha_i)
-        cum = (weights * v).double().cumsum_(0)
+        # dL/dalpha_i = T_i v_i - later_i / (1 - alpha_i), later_i = sum_{j > i, same pixel} w_j v_j
+        wv = v.mul_(weights)
+        cum = torch.cumsum(wv, 0, dtype=torch.float64)  # a copy even in float64
         later = _at(_at(cum, (ends - 1).clamp(min=0)), pix).sub_(cum).to(alpha.dtype)
         del cum
-        grad_alpha = v.mul_(trans).sub_(later.div_(torch.rsub(alpha, 1.0)))
-        del later
         # alpha = o exp(-sigma) below the 0.999 clamp (constant above it, as in gsplat):
-        # dL/dsigma = -h and dL/do = h / o with h = alpha dL/dalpha.
-        h = grad_alpha.mul_(alpha).mul_(alpha < MAX_ALPHA)
+        # dL/dsigma = -h and dL/do = h / o, h = alpha dL/dalpha = w v - later alpha / (1 - alpha).
+        odds = torch.rsub(alpha, 1.0)
+        odds = torch.div(alpha, odds, out=odds)
+        h = wv.sub_(later.mul_(odds)).mul_(alpha < MAX_ALPHA)
+        del later, odds
 
         def scatter(term: Tensor) -> Tensor:
             return table.new_zeros(m).index_add_(0, g, term)
