@@ -413,22 +413,27 @@ class CoefficientTable:
         self.table = torch.cat([c if c.dtype == dtype else c.to(dtype) for c in columns], dim=1)
         self.plan_key = (width, dtype, str(device))
 
-    def vertices(self, parts: tuple, rows: torch.Tensor | None) -> torch.Tensor:
-        """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row)."""
+    def vertices(self, parts: tuple, rows: torch.Tensor | None,
+                 selected: torch.Tensor | None = None) -> torch.Tensor:
+        """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row), or for
+        the rows of `selected` (rows of the table the caller gathered already)."""
         key = (tuple(self.layout_of[p.key] for p in parts),) + self.plan_key
         plan = _PLANS.get(key)
         if plan is None:
             plan = _PLANS[key] = _gather_plan(key[0], self.zero, self.table.dtype, self.table.device)
         idx, weights, has_t, nv = plan
-        c = self.table if rows is None else self.table.index_select(0, rows)
+        if selected is not None:
+            c = selected
+        else:
+            c = self.table if rows is None else self.table.index_select(0, rows)
         if nv == 0:
             return c.new_zeros(c.shape[0], 0, 3)
         g = c.index_select(1, idx).view(c.shape[0], len(weights) + has_t, 3 * nv).unbind(1)
-        x = g[0] * weights[0]
+        x = g[0] * weights[0]  # a fresh tensor: the sums below go in place (same ops, no temporaries)
         for s in range(1, len(weights)):
-            x = x + g[s] * weights[s]
+            x += g[s] * weights[s]
         if has_t:
-            x = x + g[-1]
+            x += g[-1]
         return x.view(c.shape[0], nv, 3)
 
 

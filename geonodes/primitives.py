@@ -75,6 +75,8 @@ def _empty_topology(num_tables: int) -> _Topology:
 
 
 def _check_int(value, name: str) -> int:
+    if type(value) is int:  # the usual case, without the slower abstract-class check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"primitive input {name!r} must be a python int, got {type(value).__name__}")
     return int(value)
@@ -91,20 +93,23 @@ def _batch(inputs: dict[str, tuple[torch.Tensor, int]]):
 
     Returns (n, dtype, device). Batch sizes must agree (size 1 broadcasts).
     """
-    ns = []
+    ns, dtypes = [], set()
     for name, (t, width) in inputs.items():
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
             raise TypeError(f"primitive input {name!r} must be a floating point tensor")
-        want = (width,) if width == 3 else ()
-        if t.dim() != 1 + len(want) or tuple(t.shape[1:]) != want:
-            shape = "(n, 3)" if width == 3 else "(n,)"
-            raise ValueError(f"primitive input {name!r} must have shape {shape}, got {tuple(t.shape)}")
-        ns.append(t.shape[0])
+        shape = t.shape
+        if len(shape) != (2 if width == 3 else 1) or (width == 3 and shape[1] != 3):
+            raise ValueError(f"primitive input {name!r} must have shape {'(n, 3)' if width == 3 else '(n,)'}, "
+                             f"got {tuple(shape)}")
+        ns.append(shape[0])
+        dtypes.add(t.dtype)
     n = max(ns)
     for name, (t, _) in inputs.items():
         if t.shape[0] not in (1, n):
             raise ValueError(f"primitive input {name!r} has batch size {t.shape[0]}, others have {n}")
     tensors = [t for t, _ in inputs.values()]
+    if len(dtypes) == 1:
+        return n, tensors[0].dtype, tensors[0].device
     dtype = functools.reduce(torch.promote_types, [t.dtype for t in tensors])
     return n, dtype, tensors[0].device
 

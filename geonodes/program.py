@@ -18,7 +18,7 @@ import torch
 from .errors import IRError, ParameterError
 from .geometry import EMPTY, CoefficientTable, Piecewise, Topology, assemble_topology
 from .ir import Parameter, ProgramIR, load_ir
-from .nodes import REGISTRY
+from .nodes import COMPILED, REGISTRY
 from .sockets import constant, convert
 
 
@@ -85,6 +85,7 @@ class _GroupPlan:
         self.output_node = active[0] if active else None
         self.input_specs = {sp.identifier: sp for sp in group.inputs}
         self.prepared: dict = {}  # (node name, function) -> what the function derived from the node
+        self.compiled: dict = {}  # node name -> compiled fn(call) -> outputs, or None (see nodes.COMPILED)
 
 
 def _const_key(value, type_: str) -> tuple:
@@ -130,8 +131,17 @@ class _Call:
                 return self.group_input(identifier)
             if node.type == "GeometryNodeGroup":
                 return self.child(node).group_output(identifier)
-            values = self.outputs[node.name] = REGISTRY[node.type].evaluate(NodeEval(self, node))
+            values = self.outputs[node.name] = self._evaluate(node)
         return values[identifier]
+
+    def _evaluate(self, node) -> dict:
+        fast = self.plan.compiled.get(node.name, _UNCOMPILED)
+        if fast is _UNCOMPILED:
+            make = COMPILED.get(node.type)
+            fast = self.plan.compiled[node.name] = make(_StaticNode(self.plan, node)) if make else None
+        if fast is not None:
+            return fast(self)
+        return REGISTRY[node.type].evaluate(NodeEval(self, node))
 
     def group_input(self, identifier: str):
         key = ("<input>", identifier)
@@ -164,6 +174,73 @@ class _Call:
 
     def where(self, node) -> str:
         return f"{self.ev.ir.where}: group '{self.group.name}': node '{node.name}'"
+
+
+_UNCOMPILED = object()
+
+
+class _StaticNode:
+    """What a node compiler (nodes.COMPILED) sees: the node's properties, stored values and
+    links, and `getter(identifier)`: a function call -> that input's value in the call."""
+
+    def __init__(self, plan: _GroupPlan, node):
+        self._plan, self._node = plan, node
+        self.props, self.name = node.properties, node.name
+
+    def is_linked(self, identifier: str) -> bool:
+        return (self._node.name, identifier) in self._plan.group.links_to
+
+    def stored(self, identifier: str, default=None):
+        return NodeEval.stored(self, identifier, default)
+
+    def getter(self, identifier: str):
+        node = self._node
+        entry = self._plan.inputs[(node.name, identifier)]
+        if entry[0] == _CONST:
+            _, key, value, type_ = entry
+
+            def const(call):
+                v = call.ev.consts.get(key)
+                return v if v is not None else call.ev.constant(value, type_)
+
+            return const
+        if entry[0] != _LINK:  # geometry or missing: the general path (which raises for missing)
+            return lambda call: call.input(node, identifier)
+        _, src, sock, conversion = entry
+        return _link_getter(src, sock, conversion)
+
+    def multi_getters(self, identifier: str) -> list:
+        """One getter per link into a multi-input socket, in link order (as inputs_multi)."""
+        out = []
+        for lk in self._plan.group.links_to.get((self._node.name, identifier), []):
+            src = self._plan.group.nodes[lk.from_node]
+            src_type, dst_type = src.outputs[lk.from_socket].type, self._node.inputs[identifier].type
+            same = src_type == dst_type or {src_type, dst_type} == {"VECTOR", "ROTATION"}
+            out.append(_link_getter(src, lk.from_socket, None if same else (src_type, dst_type)))
+        return out
+
+
+def _link_getter(src, sock: str, conversion):
+    """call -> the value of output `sock` of node `src` in that call (converted if needed)."""
+    if src.type == "NodeGroupInput":
+        key = ("<input>", sock)
+
+        def linked(call):
+            v = call.outputs.get(key)
+            return call.group_input(sock) if v is None else v
+    elif src.type == "GeometryNodeGroup":
+        def linked(call):
+            return call.output(src, sock)
+    else:
+        name = src.name
+
+        def linked(call):
+            v = call.outputs.get(name)
+            return call.output(src, sock) if v is None else v[sock]
+    if conversion is None:
+        return linked
+    a, b = conversion
+    return lambda call: convert(linked(call), a, b, call.ev.dtype)
 
 
 def _zero(type_: str):
@@ -277,7 +354,11 @@ class Program:
     def _batch_values(self, values: dict, batch: int | None, dtype, device, check_range: bool):
         for name in values:
             self.parameter(name)
-        sizes = {int(torch.as_tensor(v).numel()) for v in values.values() if torch.as_tensor(v).dim() > 0}
+        sizes = set()
+        for v in values.values():
+            t = v if isinstance(v, torch.Tensor) else torch.as_tensor(v)
+            if t.dim() > 0:
+                sizes.add(int(t.numel()))
         if batch is None:
             batch = max(sizes) if sizes else 1
         if sizes - {batch, 1}:
@@ -300,7 +381,8 @@ class Program:
                     if bool(((t != 0) & (t != 1)).any()):
                         raise ParameterError(f"parameter '{p.name}' is a bool, got {v!r}")
                     t = t != 0
-            t = t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
+            if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
+                t = t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
             if check_range and p.name in values and p.kind != "bool":
                 bad = (t < p.min) | (t > p.max)
                 if bool(bad.any()):
@@ -346,13 +428,19 @@ class Program:
             for p in struct.parts:
                 unique.setdefault(p.key, p)
         table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None
+        indexes = [rows.index(device) for rows, _ in pieces]
+        if table is not None and len(pieces) > 1:
+            # The pieces partition the batch: one row gather of the table, split into each
+            # piece's rows (views), instead of one gather per piece.
+            selected = table.table.index_select(0, torch.cat(indexes)).split([len(i) for i in indexes])
+        else:
+            selected = [None] * len(pieces)
         out = []
-        for rows, struct in pieces:
-            index = rows.index(device)
+        for (rows, struct), index, sel in zip(pieces, indexes, selected):
             if not struct.parts:
                 out.append((index, torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
             else:
-                out.append((index, table.vertices(struct.parts, None if rows.all() else index)))
+                out.append((index, table.vertices(struct.parts, None, sel)))
         return out
 
     def _topology(self, parts: tuple, device) -> Topology:

@@ -30,6 +30,21 @@ class NodeSpec:
 
 REGISTRY: dict[str, NodeSpec] = {}
 
+# Optional compiled forms of pure single-value nodes: type -> compile(node view) returning
+# fn(call) -> outputs, or None to use the registered function. They skip the per-evaluation
+# NodeEval and input dispatch (most of a program's nodes are such one-op nodes, whose Python
+# overhead otherwise outweighs the op at batch sizes in the thousands) and must compute
+# exactly what the registered function computes, with the same ops.
+COMPILED: dict[str, Callable] = {}
+
+
+def compiled(type_: str):
+    def register(fn):
+        COMPILED[type_] = fn
+        return fn
+
+    return register
+
 # Node types the evaluator handles itself (they are about groups, not values).
 GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
 

@@ -6,7 +6,7 @@ import torch
 from ..errors import IRError
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
                         part_vertices, struct_points)
-from . import S, node
+from . import S, compiled, node
 from .primitive_nodes import _Values, primitive
 
 
@@ -58,6 +58,21 @@ def transform_geometry(n):
     return {"Geometry": n.get("Geometry").map(lambda s: s.transformed(xform, memo))}
 
 
+@compiled("GeometryNodeTransform")
+def _transform_compiled(n):
+    """transform_geometry with the identity decisions taken once (same ops, same input order)."""
+    identity = _identity_inputs(n)
+    gt, gr, gs = (None if identity[k] else n.getter(k) for k in ("Translation", "Rotation", "Scale"))
+    geometry = n.getter("Geometry")
+
+    def transform(call):
+        xform = trs_xform(gt(call) if gt else None, gr(call) if gr else None, gs(call) if gs else None)
+        memo: dict = {}
+        return {"Geometry": geometry(call).map(lambda s: s.transformed(xform, memo))}
+
+    return transform
+
+
 @node(
     "GeometryNodeJoinGeometry",
     inputs=[S("Geometry", "GEOMETRY", multi=True)],
@@ -67,11 +82,24 @@ def join_geometry(n):
     inputs = n.get_multi("Geometry")
     if not inputs:
         return {"Geometry": Piecewise.uniform(n.batch, EMPTY, n.device)}
+    return {"Geometry": combine(inputs, _join)}
 
-    def join(structs):
-        return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances))
 
-    return {"Geometry": combine(inputs, join)}
+def _join(structs) -> GeomStruct:
+    return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances))
+
+
+@compiled("GeometryNodeJoinGeometry")
+def _join_compiled(n):
+    getters = n.multi_getters("Geometry")
+
+    def join(call):
+        inputs = [g(call) for g in getters]
+        if not inputs:
+            return {"Geometry": Piecewise.uniform(call.ev.batch, EMPTY, call.ev.device)}
+        return {"Geometry": combine(inputs, _join)}
+
+    return join
 
 
 def _require_default(n, identifier, value, what):

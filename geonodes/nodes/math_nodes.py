@@ -6,10 +6,12 @@ gives 0, ...), so programs that rely on them evaluate as in Blender.
 from __future__ import annotations
 
 import math
+import operator
 
 import torch
 
-from . import S, node
+from ..geometry import select
+from . import S, compiled, node
 
 
 def _safe_div(a, b):
@@ -150,6 +152,38 @@ def _math_plan(n):
     return op, MATH_OPS[op], constant_divisor, op not in _UNARY, op in _TERNARY, bool(n.props["use_clamp"])
 
 
+_BINARY_OPERATORS = {"ADD": operator.add, "SUBTRACT": operator.sub, "MULTIPLY": operator.mul}  # = MATH_OPS
+
+
+@compiled("ShaderNodeMath")
+def _math_compiled(n):
+    """math_node's ops with its decisions taken once (same ops, inputs read in the same order)."""
+    op, fn, constant_divisor, needs_b, needs_c, clamp = _math_plan(n)
+    ga = n.getter("Value")
+    gb = n.getter("Value_001") if needs_b or constant_divisor else None
+    gc = n.getter("Value_002") if needs_c else None
+    if constant_divisor:
+        def core(call):
+            return ga(call) / gb(call)
+    elif op in _BINARY_OPERATORS:
+        binary = _BINARY_OPERATORS[op]
+
+        def core(call):
+            return binary(ga(call), gb(call))
+    elif gc is not None:
+        def core(call):
+            return fn(ga(call), gb(call), gc(call))
+    elif gb is not None:
+        def core(call):
+            return fn(ga(call), gb(call), None)
+    else:
+        def core(call):
+            return fn(ga(call), None, None)
+    if clamp:
+        return lambda call: {"Value": torch.clamp(core(call), 0.0, 1.0)}
+    return lambda call: {"Value": core(call)}
+
+
 _TERNARY = ("MULTIPLY_ADD", "COMPARE", "SMOOTH_MIN", "SMOOTH_MAX", "WRAP")
 _UNARY = ("SQRT", "INVERSE_SQRT", "ABSOLUTE", "EXPONENT", "SIGN", "ROUND", "FLOOR", "CEIL", "TRUNC", "FRACT",
           "SINE", "COSINE", "TANGENT", "ARCSINE", "ARCCOSINE", "ARCTANGENT", "SINH", "COSH", "TANH", "RADIANS",
@@ -252,6 +286,12 @@ def combine_xyz(n):
     return {"Vector": torch.stack([n.get("X"), n.get("Y"), n.get("Z")], dim=-1)}
 
 
+@compiled("ShaderNodeCombineXYZ")
+def _combine_xyz_compiled(n):
+    gx, gy, gz = n.getter("X"), n.getter("Y"), n.getter("Z")
+    return lambda call: {"Vector": torch.stack([gx(call), gy(call), gz(call)], dim=-1)}
+
+
 @node(
     "ShaderNodeSeparateXYZ",
     inputs=[S("Vector", "VECTOR", (0.0, 0.0, 0.0))],
@@ -260,6 +300,17 @@ def combine_xyz(n):
 def separate_xyz(n):
     x, y, z = n.get("Vector").unbind(-1)
     return {"X": x, "Y": y, "Z": z}
+
+
+@compiled("ShaderNodeSeparateXYZ")
+def _separate_xyz_compiled(n):
+    g = n.getter("Vector")
+
+    def separate(call):
+        x, y, z = g(call).unbind(-1)
+        return {"X": x, "Y": y, "Z": z}
+
+    return separate
 
 
 @node("ShaderNodeValue", outputs=[S("Value", "FLOAT")], properties={"value": 0.5})
@@ -302,8 +353,6 @@ def _switch_sockets(props):
     choices={"input_type": SWITCH_TYPES},
 )
 def switch_node(n):
-    from ..geometry import select
-
     cond = n.get("Switch")
     if n.props["input_type"] == "GEOMETRY":
         return {"Output": select(cond, lambda: n.get("True"), lambda: n.get("False"))}
@@ -315,6 +364,28 @@ def switch_node(n):
     t, f = n.get("True"), n.get("False")
     c = cond[:, None] if t.dim() == 2 else cond
     return {"Output": torch.where(c, t, f)}
+
+
+@compiled("GeometryNodeSwitch")
+def _switch_compiled(n):
+    """switch_node with its inputs fetched by getters (same branches evaluated, same ops)."""
+    cond, if_true, if_false = n.getter("Switch"), n.getter("True"), n.getter("False")
+    if n.props["input_type"] == "GEOMETRY":
+        def switch_geometry(call):
+            return {"Output": select(cond(call), lambda: if_true(call), lambda: if_false(call))}
+
+        return switch_geometry
+
+    def switch_value(call):
+        c = cond(call)
+        if bool(c.all()):
+            return {"Output": if_true(call)}
+        if not bool(c.any()):
+            return {"Output": if_false(call)}
+        t, f = if_true(call), if_false(call)
+        return {"Output": torch.where(c[:, None] if t.dim() == 2 else c, t, f)}
+
+    return switch_value
 
 
 COMPARE_OPS = ("LESS_THAN", "LESS_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL")
