@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from geonodes import load_program
-from procsplat.fit.candidates import Genomes, Scorer, SearchSpace
+from procsplat.fit.candidates import Scorer, SearchSpace
 from procsplat.fit.losses import point_to_mesh_distance
+from procsplat.fit.metrics import truth_genome
 from procsplat.fit.surface import SurfaceSampler, closest_point_on_triangle
 from procsplat.fit.sweep import discrete_sweep, neighbours
 from procsplat.fit.synthetic import CameraRig, synthetic_object
@@ -28,14 +30,8 @@ def mid_board_table():
     return prog, target, truth
 
 
-def _genome(space, params, truth, target):
-    d, u = space.from_dict(params)
-    # The footprint-centre pose of the true placement (what the search encodes).
-    mesh = space.program.evaluate_one(params, dtype=torch.float64).vertices.numpy()
-    lc = (mesh[:, :2].min(0) + mesh[:, :2].max(0)) / 2
-    c, s = math.cos(truth.yaw), math.sin(truth.yaw)
-    xy = np.array([[c, -s], [s, c]]) @ lc + truth.translation[:2]
-    return Genomes(d[None], u[None], np.array([[truth.yaw, xy[0], xy[1], 0.0]]))
+def _genome(space, params, truth):
+    return truth_genome(space, replace(truth, parameters=params))
 
 
 def test_sweep_switches_on_a_missing_part(mid_board_table):
@@ -45,7 +41,7 @@ def test_sweep_switches_on_a_missing_part(mid_board_table):
     space = SearchSpace(prog)
     scorer = Scorer(space, target)
     wrong = dict(truth.parameters, **{"Has Mid Board": False, "Mid Board Z Scale": 0.45})
-    g = _genome(space, wrong, truth, target)
+    g = _genome(space, wrong, truth)
     with torch.no_grad():
         loss0 = float(scorer.score(g)["total"][0])
     best, loss = discrete_sweep(scorer, g, loss0, np.random.default_rng(0), rounds=2, samples=8, steps=10)
@@ -58,7 +54,7 @@ def test_sweep_switches_on_a_missing_part(mid_board_table):
 def test_neighbours_change_one_active_discrete_value_and_turn(mid_board_table):
     prog, target, truth = mid_board_table
     space = SearchSpace(prog)
-    g = _genome(space, truth.parameters, truth, target)
+    g = _genome(space, truth.parameters, truth)
     cands, ids = neighbours(Scorer(space, target), g, samples=4, rng=np.random.default_rng(1))
     changed = (cands.disc != g.disc).sum(1)
     turned = np.abs(np.round((cands.pose[:, 0] - g.pose[0, 0]) / (math.pi / 2))) % 4

@@ -100,20 +100,26 @@ def parameter_errors(program, fit: dict, truth: dict) -> tuple[float, float, int
     return acc, mae, n_disc, len(errs)
 
 
-def truth_loss(program, target, truth, loss_config=None) -> float:
-    """Total fitting loss (the GA's losses) of the true parameters at the true pose."""
-    from .candidates import Genomes, Scorer, SearchSpace
-    from .losses import LossConfig
+def truth_genome(space, truth):
+    """The true parameters and pose encoded as the search encodes candidates (one genome)."""
+    from .candidates import Genomes
 
-    space = SearchSpace(program)
     disc, unit = space.from_dict(truth.parameters)
-    local = program.evaluate_one(truth.parameters, dtype=torch.float64).vertices.numpy()
+    local = space.program.evaluate_one(truth.parameters, dtype=torch.float64).vertices.numpy()
     centre = (local[:, :2].min(0) + local[:, :2].max(0)) / 2  # the search's pose: footprint centre
     c, s = math.cos(truth.yaw), math.sin(truth.yaw)
     xy = np.array([[c, -s], [s, c]]) @ centre + np.asarray(truth.translation)[:2]
-    g = Genomes(disc[None], unit[None], np.array([[truth.yaw, xy[0], xy[1], 0.0]]))
+    return Genomes(disc[None], unit[None], np.array([[truth.yaw, xy[0], xy[1], 0.0]]))
+
+
+def truth_loss(program, target, truth, loss_config=None) -> float:
+    """Total fitting loss (the GA's losses) of the true parameters at the true pose."""
+    from .candidates import Scorer, SearchSpace
+    from .losses import LossConfig
+
+    space = SearchSpace(program)
     with torch.no_grad():
-        return float(Scorer(space, target, loss_config or LossConfig()).score(g)["total"][0])
+        return float(Scorer(space, target, loss_config or LossConfig()).score(truth_genome(space, truth))["total"][0])
 
 
 def evaluate_fit(program, result, truth) -> dict:
