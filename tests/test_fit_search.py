@@ -139,3 +139,18 @@ def test_truth_loss_is_low_and_below_a_wrong_shape(table):
     wrong = type(truth)(truth.program, dict(truth.parameters, Height=truth.parameters["Height"] + 0.2), truth.yaw,
                         truth.translation, truth.vertices, truth.triangles)
     assert truth_loss(prog, target, wrong) > 2 * base + 0.005
+
+
+def test_invisible_discrete_changes_are_told_apart_from_visible_ones():
+    from procsplat.fit.bench import resolve_program
+    from procsplat.fit.metrics import discrete_misses
+
+    sofa = resolve_program("sofa")
+    truth = sofa.sample(1, seed=90002)[0]  # one seat cushion, no legs
+    assert truth["Cushion Count"] == 1 and not truth["Has Legs"]
+    # Two abutting cushions instead of one: a seam, not a shape a depth camera can tell apart.
+    (seam,) = discrete_misses(sofa, {**truth, "Cushion Count": 2}, truth)
+    assert seam["name"] == "Cushion Count" and seam["invisible"] and seam["depth_change"] < 0.0025
+    (legs,) = discrete_misses(sofa, {**truth, "Has Legs": True}, truth)
+    assert not legs["invisible"] and legs["depth_change"] > 0.01
+    assert discrete_misses(sofa, dict(truth), truth) == []

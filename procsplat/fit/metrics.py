@@ -1,6 +1,19 @@
 """Accuracy of a fit against a known answer.
 
 discrete accuracy  fraction of the true shape's active int/bool parameters recovered exactly.
+discrete accuracy, visible differences only ("disc~")
+                   the same, except that a wrong value counts as recovered when it makes no
+                   difference a depth camera can see: the true shape with that one value
+                   changed renders the same depth (within 1 cm) on all but < 0.25 % of the
+                   object's pixels over 24 views around it (8 azimuths x 10/30/50 degrees of
+                   elevation, 320x240). Measured on 10 random shapes per program
+                   (`depth_change` of every single discrete change): seams - abutting sofa
+                   cushions or bed pillows 1 vs 2 vs 3: 0.06-0.47 %,, doors vs drawer fronts and
+                   their counts without handles: 0.02-0.2 % - moved handles 0.50-1.1 %, a
+                   bookshelf divider >= 1.4 %, legs >= 1.6 %, everything else more. The
+                   threshold sits inside the seam group on purpose (conservative: only clearly
+                   invisible changes are forgiven). Both columns are reported; the exact one
+                   is the headline.
 float MAE          mean |fit - truth| of the true shape's active float parameters, x100
                    (centimetres for lengths; scale-like parameters are unitless x100).
 yaw error          degrees, modulo the true shape's own symmetry: a turn by 90/180/270 degrees
@@ -100,6 +113,64 @@ def parameter_errors(program, fit: dict, truth: dict) -> tuple[float, float, int
     return acc, mae, n_disc, len(errs)
 
 
+def _view_poses(vertices: np.ndarray, width: int, height: int, azimuths: int = 8,
+                elevations=(10.0, 30.0, 50.0)):
+    """(K, [cam_to_world]) looking at the shape's box centre from around and above it."""
+    from procsplat.synth import look_at
+
+    lo, hi = vertices.min(0), vertices.max(0)
+    c = (lo + hi) / 2
+    r = 1.2 * float(np.linalg.norm(hi - lo)) + 1.0
+    f = 577.0 * width / 640
+    K = np.array([[f, 0.0, width / 2 - 0.5], [0.0, f, height / 2 - 0.5], [0.0, 0.0, 1.0]])
+    poses = []
+    for i, e in enumerate(elevations):
+        el = math.radians(e)
+        for a in range(azimuths):
+            az = 2 * math.pi * (a + 0.5 * (i % 2)) / azimuths
+            eye = c + r * np.array([math.cos(az) * math.cos(el), math.sin(az) * math.cos(el), math.sin(el)])
+            poses.append(look_at(eye, c))
+    return K, poses
+
+
+def depth_change(program, a: dict, b: dict, width: int = 320, height: int = 240, tolerance: float = 0.01) -> float:
+    """Share of the pixels covered by either shape (over `_view_poses` of shape a) whose rendered
+    depth differs by more than `tolerance` metres or is covered by only one of them."""
+    from procsplat.render import render_mesh
+
+    meshes = [program.evaluate_one(p, dtype=torch.float64) for p in (a, b)]
+    K, poses = _view_poses(meshes[0].vertices.numpy() if len(meshes[0].vertices) else
+                           np.zeros((1, 3)), width, height)
+    K = torch.from_numpy(K)
+    covered = changed = 0
+    for c2w in poses:
+        c2w = torch.from_numpy(c2w)
+        da, db = (render_mesh(m.vertices, m.triangles, K, c2w, width, height, shading=False)["depth"].numpy()
+                  for m in meshes)
+        cov = (da > 0) | (db > 0)
+        covered += int(cov.sum())
+        changed += int((cov & (((da > 0) != (db > 0)) | (np.abs(da - db) > tolerance))).sum())
+    return changed / covered if covered else 0.0
+
+
+def discrete_misses(program, fit: dict, truth: dict, invisible_share: float = 0.0025) -> list[dict]:
+    """The truth's active discrete parameters the fit got wrong: name, both values, the depth
+    change of that one value in the true shape (`depth_change`), and whether it is invisible."""
+    out = []
+    for p in program.parameters:
+        if p.kind == "float" or not p.sample or (p.kind != "bool" and p.max <= p.min):
+            continue
+        if not program.is_active(p.name, truth):
+            continue
+        f, t = fit[p.name], truth[p.name]
+        if (bool(f) == bool(t)) if p.kind == "bool" else int(f) == int(t):
+            continue
+        share = depth_change(program, truth, {**truth, p.name: f})
+        out.append({"name": p.name, "fit": f, "truth": t, "depth_change": share,
+                    "invisible": share < invisible_share})
+    return out
+
+
 def truth_genome(space, truth):
     """The true parameters and pose encoded as the search encodes candidates (one genome)."""
     from .candidates import Genomes
@@ -125,9 +196,12 @@ def truth_loss(program, target, truth, loss_config=None) -> float:
 def evaluate_fit(program, result, truth) -> dict:
     """All metrics of one FitResult against a SyntheticTruth."""
     acc, mae, n_disc, n_float = parameter_errors(program, result.parameters, truth.parameters)
+    misses = discrete_misses(program, result.parameters, truth.parameters)
+    invisible = sum(m["invisible"] for m in misses)
     turns = symmetry_turns(program, truth.parameters)
     v, t = fitted_mesh(program, result)
-    return {"discrete_acc": acc, "float_mae_cm": mae, "num_discrete": n_disc, "num_float": n_float,
+    return {"discrete_acc": acc, "discrete_acc_visible": acc + invisible / n_disc if n_disc else 1.0,
+            "discrete_misses": misses, "float_mae_cm": mae, "num_discrete": n_disc, "num_float": n_float,
             "yaw_err_deg": yaw_error_deg(result.yaw, truth.yaw, turns), "symmetry_turns": turns,
             "chamfer_cm": chamfer(v, t, truth.vertices, truth.triangles) * 100.0,
             "seconds": result.seconds, "evaluations": result.evaluations}
