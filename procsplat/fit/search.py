@@ -62,7 +62,7 @@ class GAConfig:
     """Discrete neighbourhood sweep of the winner before its final refinement (`sweep.py`);
     0 switches it off (the paper preset has none)."""
     sweep_samples: int = 8
-    sweep_refine: int = 4
+    sweep_refine: int = 6
     sweep_steps: int = 15
     scale_range: float = 0.0
     """Search a uniform scale with |log scale| <= this (0: no scale)."""

@@ -53,13 +53,17 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
             on_d = [k for k, q in enumerate(space.discrete)
                     if k != j and not active_now[q.name] and program.is_active(q.name, new)]
             on_f = [k for k, q in enumerate(space.floats) if not active_now[q.name] and program.is_active(q.name, new)]
-            draws = samples if (on_d or on_f) else 4
+            # The incumbent's own (dormant) values of what the change switches on, in 4 turns,
+            # then `samples` fresh draws: a bookshelf fitted with legs still carries the plinth
+            # it had before; legs off with that plinth, turned 180 degrees, was its way out.
+            draws = 4 + samples if (on_d or on_f) else 4
             for i in range(draws):
                 d, u = disc.copy(), unit0.copy()
-                for k in on_d:
-                    d[k] = rng.integers(space.disc_lo[k], space.disc_hi[k] + 1)
-                if on_f:
-                    u[on_f] = rng.uniform(size=len(on_f))
+                if i >= 4:
+                    for k in on_d:
+                        d[k] = rng.integers(space.disc_lo[k], space.disc_hi[k] + 1)
+                    if on_f:
+                        u[on_f] = rng.uniform(size=len(on_f))
                 rows_d.append(d)
                 rows_u.append(u)
                 rows_turn.append(i % 4)
