@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from geonodes import load_program
-from procsplat.fit.candidates import Scorer, SearchSpace
+from procsplat.fit.candidates import Genomes, Scorer, SearchSpace
 from procsplat.fit.losses import point_to_mesh_distance
 from procsplat.fit.metrics import truth_genome
 from procsplat.fit.surface import SurfaceSampler, closest_point_on_triangle
@@ -125,3 +125,30 @@ def test_nearest_triangle_distance_equals_min_over_candidates_with_gradients():
     (g_ref,) = torch.autograd.grad(ref.sum(), verts)
     assert torch.allclose(d, ref, atol=1e-12)
     assert torch.allclose(g, g_ref, atol=1e-10)
+
+
+def test_box_matched_resizes_a_shape_to_the_observed_box(mid_board_table):
+    """A table 40 cm too narrow and 20 cm too low is resized to the observed box, also when it is
+    turned by a quarter (then its depth follows the observed width, up to its range); parameters
+    that do not change the box are left alone."""
+    from procsplat.fit.candidates import local_extents
+    from procsplat.fit.sweep import box_matched
+
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    small = dict(truth.parameters, Width=1.0, Height=0.55)
+    g = _genome(space, small, truth)
+    turned = g.take([0])
+    turned.pose[0, 0] += math.pi / 2
+    turned.unit[0] = space.from_dict(dict(small, Width=small["Depth"], Depth=small["Width"]))[1]
+    both = box_matched(scorer, Genomes.concat([g, turned]))
+    ext = local_extents(space, both.disc, both.unit)
+    _, _, obs = target.footprint_box()
+    assert np.allclose(ext[0], obs, atol=0.02)
+    # Turned: local x is across the observed box; local y (Depth) stops at its range's maximum.
+    depth_max = next(p.max for p in space.floats if p.name == "Depth")
+    assert np.allclose(ext[1][[0, 2]], obs[[1, 2]], atol=0.02) and ext[1][1] == pytest.approx(depth_max, abs=0.01)
+    got = space.to_dict(both.disc[0], both.unit[0])
+    assert abs(got["Width"] - 1.4) < 0.03 and abs(got["Height"] - 0.75) < 0.03
+    assert got["Top Thickness"] == pytest.approx(truth.parameters["Top Thickness"], abs=1e-6)

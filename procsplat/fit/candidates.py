@@ -149,6 +149,18 @@ class Scorer:
         return result
 
 
+def local_extents(space: SearchSpace, disc: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """(P,3) extents of the shapes' boxes in their own frame (no pose), at least 1 mm."""
+    with torch.no_grad():
+        groups = space.program.evaluate(space.values(disc, torch.from_numpy(unit).float()))
+    local = np.zeros((len(disc), 3))
+    for g in groups:
+        v = g.vertices
+        if v.shape[1]:
+            local[g.index.numpy()] = (v.amax(1) - v.amin(1)).double().numpy()
+    return np.maximum(local, 1e-3)
+
+
 def yaw_hypotheses(target: ObjectTarget) -> tuple[np.ndarray, np.ndarray]:
     """The 4 axis-aligned yaws of the observed footprint's principal axes, and its centre."""
     yaw0, centre = target.footprint_pose()

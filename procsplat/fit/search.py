@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from .candidates import Genomes, Scorer, SearchSpace
+from .candidates import Genomes, Scorer, SearchSpace, local_extents
 from .losses import LossConfig
 from .pose import wrap_angle
 from .refine import RefineConfig, refine
@@ -64,6 +64,8 @@ class GAConfig:
     sweep_samples: int = 8
     sweep_refine: int = 6
     sweep_steps: int = 15
+    sweep_box: bool = True
+    """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     scale_range: float = 0.0
     """Search a uniform scale with |log scale| <= this (0: no scale)."""
     loss: LossConfig = field(default_factory=LossConfig)
@@ -115,14 +117,7 @@ def initial_population(space: SearchSpace, target: ObjectTarget, n: int, rng: np
     """
     pool = space.random(max(n * oversample, n), rng)
     yaw0, centre, ext = target.footprint_box()
-    with torch.no_grad():
-        groups = space.program.evaluate(space.values(pool.disc, torch.from_numpy(pool.unit).float()))
-    local = np.zeros((len(pool), 3))
-    for g in groups:
-        v = g.vertices
-        if v.shape[1]:
-            local[g.index.numpy()] = (v.amax(1) - v.amin(1)).double().numpy()
-    local = np.maximum(local, 1e-3)
+    local = local_extents(space, pool.disc, pool.unit)
     obs = np.maximum(ext, 1e-3)
     # Hypothesis k even: local x along the principal axis; odd: local y along it.
     cost_even = np.abs(np.log(local[:, 0] / obs[0])) + np.abs(np.log(local[:, 1] / obs[1]))
@@ -270,7 +265,7 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
     if cfg.sweep_rounds > 0:
         best, best_loss = discrete_sweep(scorer, best, float(fit[order[0]]), rng, rounds=cfg.sweep_rounds,
                                          samples=cfg.sweep_samples, refine_top=cfg.sweep_refine,
-                                         steps=cfg.sweep_steps, config=cfg.refine_config)
+                                         steps=cfg.sweep_steps, config=cfg.refine_config, box=cfg.sweep_box)
         curve.append((scorer.evaluations, best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)

@@ -9,6 +9,8 @@ parameters that become active through the change (others keep the incumbent's va
 best draw of every neighbour gets `probe_steps` gradient steps; the best `refine_top` of those
 and the best `refine_top` pairwise combinations of the best `pair_pool` get `steps` more, and
 the best of all replaces the incumbent when its loss is lower. Repeated until nothing wins.
+Besides the random draws, every change is tried with the incumbent's own dormant values of what
+it switches on, and once more resized to the observed box (`box_matched`).
 
 Draws cycle through quarter turns of the yaw, and quarter turns alone are neighbours too: a
 change like a rectangular -> round table top lands in a local minimum with width and depth
@@ -22,11 +24,11 @@ import math
 import numpy as np
 import torch
 
-from .candidates import Genomes, Scorer
+from .candidates import Genomes, Scorer, local_extents
 from .refine import RefineConfig, refine
 
 
-def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Generator):
+def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Generator, box: bool = False):
     """(Genomes, neighbour id per row): quarter turns of best[0] and every change of one of its
     active discrete parameters."""
     space = scorer.space
@@ -71,7 +73,42 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
             nid += 1
     pose = np.repeat(pose0[None], len(ids), 0)
     pose[:, 0] += np.array(rows_turn) * (math.pi / 2)
-    return Genomes(np.stack(rows_d), np.stack(rows_u), pose), np.array(ids)
+    out, ids = Genomes(np.stack(rows_d), np.stack(rows_u), pose), np.array(ids)
+    if box:  # each discrete change once more, resized to the observed box
+        first = np.flatnonzero((ids >= 3) & np.r_[True, ids[1:] != ids[:-1]])
+        if len(first):
+            out = Genomes.concat([out, box_matched(scorer, out.take(first))])
+            ids = np.concatenate([ids, ids[first]])
+    return out, ids
+
+
+def box_matched(scorer: Scorer, g: Genomes, iterations: int = 2, h: float = 0.02, damping: float = 1e-4) -> Genomes:
+    """g with its float parameters moved so that each shape's box matches the observed box
+    (`ObjectTarget.footprint_box`, axes by the genome's yaw): damped minimum-norm Gauss-Newton
+    steps on the box extents, Jacobian by finite differences (inactive floats do not move them,
+    so they stay). Why: a discrete change that alters the shape's size (a round seat replaced by
+    a rectangular one must shrink by 10-20 cm; a sofa that gains an arm must grow by its width)
+    starts far from the data, and refinement from there lands in another local minimum."""
+    space = scorer.space
+    P, F = g.unit.shape
+    out = g.take(np.arange(P))
+    if F == 0 or P == 0:
+        return out
+    yaw0, _, ext = scorer.target.footprint_box()
+    odd = (np.round((g.pose[:, 0] - yaw0) / (math.pi / 2)).astype(np.int64) % 2) == 1
+    goal = np.where(odd[:, None], ext[[1, 0, 2]][None], ext[None])  # (P,3) in each shape's own frame
+    eye = np.eye(F)
+    for _ in range(iterations):
+        step = np.where(out.unit < 0.5, h, -h)  # (P,F), stays inside [0, 1]
+        units = np.concatenate([out.unit[:, None], out.unit[:, None] + step[:, :, None] * eye[None]], 1)
+        ext_all = local_extents(space, np.repeat(out.disc, F + 1, 0), units.reshape(-1, F)).reshape(P, F + 1, 3)
+        J = (ext_all[:, 1:] - ext_all[:, :1]) / step[:, :, None]  # (P,F,3) d extent / d unit
+        r = goal - ext_all[:, 0]  # (P,3)
+        A = np.transpose(J, (0, 2, 1))  # (P,3,F)
+        lhs = A @ J + damping * np.eye(3)[None]
+        du = (J @ np.linalg.solve(lhs, r[:, :, None]))[:, :, 0]
+        out.unit = np.clip(out.unit + du, 0.0, 1.0)
+    return out
 
 
 def pairs(top: Genomes, best: Genomes) -> Genomes:
@@ -94,10 +131,10 @@ def pairs(top: Genomes, best: Genomes) -> Genomes:
 
 def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.random.Generator, rounds: int = 3,
                    samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3, pair_pool: int = 10,
-                   config: RefineConfig = RefineConfig()) -> tuple[Genomes, float]:
+                   config: RefineConfig = RefineConfig(), box: bool = False) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves."""
     for _ in range(rounds):
-        cands, ids = neighbours(scorer, best, samples, rng)
+        cands, ids = neighbours(scorer, best, samples, rng, box)
         with torch.no_grad():
             fit = scorer.score(cands)["total"].double().numpy()
         # The best draw of each neighbour gets a few steps (a change like adding a sofa arm only
