@@ -109,6 +109,20 @@ def test_yaw_metric_respects_shape_symmetry(table):
     assert symmetry_turns(chair, {**chair.sample(1, seed=0)[0], "Has Back": True}) == [0]
 
 
+def test_yaw_metric_forgives_a_quarter_turn_with_swapped_sides(table):
+    """A table fitted turned by 90 degrees with Width and Depth swapped is the same table."""
+    from procsplat.fit.metrics import matching_turn
+
+    prog, _, _ = table
+    swapped = dict(TABLE, Width=TABLE["Depth"], Depth=TABLE["Width"])
+    assert matching_turn(prog, TABLE, TABLE) == 0
+    k = matching_turn(prog, swapped, TABLE)
+    assert k in (1, 3)
+    turns = symmetry_turns(prog, TABLE)
+    assert yaw_error_deg(0.5 + k * math.pi / 2, 0.5, turns, k) == pytest.approx(0.0, abs=1e-6)
+    assert yaw_error_deg(0.5 + k * math.pi / 2, 0.5, turns) == pytest.approx(90.0)
+
+
 @pytest.mark.slow
 def test_baselines_run_within_budget(table):
     prog, target, truth = table

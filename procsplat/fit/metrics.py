@@ -19,7 +19,11 @@ float MAE          mean |fit - truth| of the true shape's active float parameter
 yaw error          degrees, modulo the true shape's own symmetry: a turn by 90/180/270 degrees
                    about the shape's vertical axis counts as no error when the turned true mesh
                    matches itself (symmetric chamfer below `symmetry_tolerance`). Detected per
-                   object, so a square table is 90-degree ambiguous and a chair is not.
+                   object, so a square table is 90-degree ambiguous and a chair is not. Also
+                   modulo re-parameterisation: the fit's yaw is taken in the quarter turn in
+                   which its own shape best matches the true one (`matching_turn`; a table
+                   fitted turned 90 degrees with Width and Depth swapped is the right table;
+                   its float MAE still counts the swap).
 chamfer            symmetric chamfer distance between the fitted and the true mesh, cm: mean of
                    both directions' mean distance from area-weighted samples of one mesh to the
                    other's surface (exact point-to-triangle, so two identical meshes give ~0).
@@ -86,10 +90,29 @@ def symmetry_turns(program, parameters: dict, tolerance: float = 0.01) -> list[i
     return turns
 
 
-def yaw_error_deg(fit_yaw: float, true_yaw: float, turns: list[int]) -> float:
+def matching_turn(program, fit: dict, truth: dict) -> int:
+    """The quarter turn k (0..3) by which the fitted shape, turned about its own vertical axis,
+    best matches the true shape (chamfer, both centred on their footprints): a table fitted with
+    Width and Depth swapped matches after one quarter turn, so its yaw is `k` quarters off by
+    parameterisation, not in the world."""
+    a = program.evaluate_one(fit, dtype=torch.float64)
+    b = program.evaluate_one(truth, dtype=torch.float64)
+    zero = torch.zeros(1, 2, dtype=torch.float64)
+    base, _ = place_on_floor(b.vertices.unsqueeze(0), torch.zeros(1, dtype=torch.float64), zero, 0.0, centre_xy=True)
+    costs = []
+    for k in range(4):
+        rot, _ = place_on_floor(a.vertices.unsqueeze(0), torch.tensor([k * math.pi / 2], dtype=torch.float64), zero,
+                                0.0, centre_xy=True)
+        costs.append(chamfer(rot[0].numpy(), a.triangles.numpy(), base[0].numpy(), b.triangles.numpy(), n=1000))
+    return int(np.argmin(costs))
+
+
+def yaw_error_deg(fit_yaw: float, true_yaw: float, turns: list[int], fit_turn: int = 0) -> float:
+    """|fit - true| yaw in degrees, modulo the true shape's symmetry `turns`; `fit_turn` quarter
+    turns are first taken off the fit's yaw (`matching_turn`)."""
     errs = []
     for k in turns:
-        d = (fit_yaw - true_yaw - k * math.pi / 2 + math.pi) % (2 * math.pi) - math.pi
+        d = (fit_yaw - fit_turn * math.pi / 2 - true_yaw - k * math.pi / 2 + math.pi) % (2 * math.pi) - math.pi
         errs.append(abs(d))
     return math.degrees(min(errs))
 
@@ -199,9 +222,11 @@ def evaluate_fit(program, result, truth) -> dict:
     misses = discrete_misses(program, result.parameters, truth.parameters)
     invisible = sum(m["invisible"] for m in misses)
     turns = symmetry_turns(program, truth.parameters)
+    fit_turn = matching_turn(program, result.parameters, truth.parameters)
     v, t = fitted_mesh(program, result)
     return {"discrete_acc": acc, "discrete_acc_visible": acc + invisible / n_disc if n_disc else 1.0,
             "discrete_misses": misses, "float_mae_cm": mae, "num_discrete": n_disc, "num_float": n_float,
-            "yaw_err_deg": yaw_error_deg(result.yaw, truth.yaw, turns), "symmetry_turns": turns,
+            "yaw_err_deg": yaw_error_deg(result.yaw, truth.yaw, turns, fit_turn), "symmetry_turns": turns,
+            "fit_turn": fit_turn,
             "chamfer_cm": chamfer(v, t, truth.vertices, truth.triangles) * 100.0,
             "seconds": result.seconds, "evaluations": result.evaluations}
