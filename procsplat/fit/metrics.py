@@ -8,7 +8,7 @@ discrete accuracy, visible differences only ("disc~")
                    object's pixels over 24 views around it (8 azimuths x 10/30/50 degrees of
                    elevation, 320x240). Measured on 10 random shapes per program
                    (`depth_change` of every single discrete change): seams - abutting sofa
-                   cushions or bed pillows 1 vs 2 vs 3: 0.06-0.47 %,, doors vs drawer fronts and
+                   cushions or bed pillows 1 vs 2 vs 3: 0.06-0.47 %, doors vs drawer fronts and
                    their counts without handles: 0.02-0.2 % - moved handles 0.50-1.1 %, a
                    bookshelf divider >= 1.4 %, legs >= 1.6 %, everything else more. The
                    threshold sits inside the seam group on purpose (conservative: only clearly
