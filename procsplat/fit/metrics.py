@@ -74,20 +74,19 @@ def fitted_mesh(program, result) -> tuple[np.ndarray, np.ndarray]:
     return world.numpy(), mesh.triangles.numpy()
 
 
+def _turned(vertices: torch.Tensor, k: int) -> np.ndarray:
+    """(V,3) float64 vertices turned by k quarter turns about their footprint centre, on the floor."""
+    yaw = torch.tensor([k * math.pi / 2], dtype=torch.float64)
+    v, _ = place_on_floor(vertices.unsqueeze(0), yaw, torch.zeros(1, 2, dtype=torch.float64), 0.0, centre_xy=True)
+    return v[0].numpy()
+
+
 def symmetry_turns(program, parameters: dict, tolerance: float = 0.01) -> list[int]:
     """Quarter turns k (0..3) about the shape's vertical axis that leave the true shape unchanged."""
     mesh = program.evaluate_one(parameters, dtype=torch.float64)
-    v = mesh.vertices.unsqueeze(0)
     t = mesh.triangles.numpy()
-    base, _ = place_on_floor(v, torch.zeros(1, dtype=torch.float64), torch.zeros(1, 2, dtype=torch.float64),
-                             0.0, centre_xy=True)
-    turns = [0]
-    for k in (1, 2, 3):
-        yaw = torch.tensor([k * math.pi / 2], dtype=torch.float64)
-        rot, _ = place_on_floor(v, yaw, torch.zeros(1, 2, dtype=torch.float64), 0.0, centre_xy=True)
-        if chamfer(base[0].numpy(), t, rot[0].numpy(), t, n=1000) < tolerance:
-            turns.append(k)
-    return turns
+    base = _turned(mesh.vertices, 0)
+    return [0] + [k for k in (1, 2, 3) if chamfer(base, t, _turned(mesh.vertices, k), t, n=1000) < tolerance]
 
 
 def matching_turn(program, fit: dict, truth: dict) -> int:
@@ -97,13 +96,8 @@ def matching_turn(program, fit: dict, truth: dict) -> int:
     parameterisation, not in the world."""
     a = program.evaluate_one(fit, dtype=torch.float64)
     b = program.evaluate_one(truth, dtype=torch.float64)
-    zero = torch.zeros(1, 2, dtype=torch.float64)
-    base, _ = place_on_floor(b.vertices.unsqueeze(0), torch.zeros(1, dtype=torch.float64), zero, 0.0, centre_xy=True)
-    costs = []
-    for k in range(4):
-        rot, _ = place_on_floor(a.vertices.unsqueeze(0), torch.tensor([k * math.pi / 2], dtype=torch.float64), zero,
-                                0.0, centre_xy=True)
-        costs.append(chamfer(rot[0].numpy(), a.triangles.numpy(), base[0].numpy(), b.triangles.numpy(), n=1000))
+    base = _turned(b.vertices, 0)
+    costs = [chamfer(_turned(a.vertices, k), a.triangles.numpy(), base, b.triangles.numpy(), n=1000) for k in range(4)]
     return int(np.argmin(costs))
 
 
@@ -117,20 +111,26 @@ def yaw_error_deg(fit_yaw: float, true_yaw: float, turns: list[int], fit_turn: i
     return math.degrees(min(errs))
 
 
+def _scored(program, truth: dict):
+    """The parameters the metrics score: searched ones with a range, active in the true shape."""
+    for p in program.parameters:
+        if p.sample and (p.kind == "bool" or p.max > p.min) and program.is_active(p.name, truth):
+            yield p
+
+
+def _same(p, a, b) -> bool:
+    return bool(a) == bool(b) if p.kind == "bool" else int(a) == int(b)
+
+
 def parameter_errors(program, fit: dict, truth: dict) -> tuple[float, float, int, int]:
     """(discrete accuracy, float MAE x100, #discrete, #floats) over the truth's active parameters."""
     hits, n_disc, errs = 0, 0, []
-    for p in program.parameters:
-        if not p.sample or (p.kind != "bool" and p.max <= p.min):
-            continue
-        if not program.is_active(p.name, truth):
-            continue
+    for p in _scored(program, truth):
         if p.kind == "float":
             errs.append(abs(float(fit[p.name]) - float(truth[p.name])) * 100.0)
         else:
             n_disc += 1
-            hits += int(bool(fit[p.name]) == bool(truth[p.name]) if p.kind == "bool"
-                        else int(fit[p.name]) == int(truth[p.name]))
+            hits += int(_same(p, fit[p.name], truth[p.name]))
     acc = hits / n_disc if n_disc else 1.0
     mae = float(np.mean(errs)) if errs else 0.0
     return acc, mae, n_disc, len(errs)
@@ -180,13 +180,9 @@ def discrete_misses(program, fit: dict, truth: dict, invisible_share: float = 0.
     """The truth's active discrete parameters the fit got wrong: name, both values, the depth
     change of that one value in the true shape (`depth_change`), and whether it is invisible."""
     out = []
-    for p in program.parameters:
-        if p.kind == "float" or not p.sample or (p.kind != "bool" and p.max <= p.min):
-            continue
-        if not program.is_active(p.name, truth):
-            continue
+    for p in _scored(program, truth):
         f, t = fit[p.name], truth[p.name]
-        if (bool(f) == bool(t)) if p.kind == "bool" else int(f) == int(t):
+        if p.kind == "float" or _same(p, f, t):
             continue
         share = depth_change(program, truth, {**truth, p.name: f})
         out.append({"name": p.name, "fit": f, "truth": t, "depth_change": share,
