@@ -97,7 +97,9 @@ def run(cfg: BenchFitConfig, log=print) -> list[dict]:
                     f"{metrics['discrete_acc']:.2f} mae {metrics['float_mae_cm']:.2f} cm yaw "
                     f"{metrics['yaw_err_deg']:.1f} deg chamfer {metrics['chamfer_cm']:.2f} cm {metrics['seconds']:.1f} s"
                     + "".join(f"; {x['name']} {x['fit']} (true {x['truth']}, depth change {100 * x['depth_change']:.2f} %"
-                              f"{', invisible' if x['invisible'] else ''})" for x in metrics["discrete_misses"]))
+                              f"{', invisible' if x['invisible'] else ''})" for x in metrics["discrete_misses"])
+                    + "".join(f"; scored with true {a} <-> {b} swapped (same shape)"
+                              for a, b in metrics["equivalent_swaps"]))
     return rows
 
 

@@ -168,3 +168,34 @@ def test_invisible_discrete_changes_are_told_apart_from_visible_ones():
     (legs,) = discrete_misses(sofa, {**truth, "Has Legs": True}, truth)
     assert not legs["invisible"] and legs["depth_change"] > 0.01
     assert discrete_misses(sofa, dict(truth), truth) == []
+
+
+def test_parameters_are_scored_against_the_closest_equivalent_parameterisation(table):
+    """A backless sofa with its only arm on the left, turned 180 degrees, is the same sofa with the
+    arm on the right; with a back it is not. A table with Width and Depth swapped is the same
+    table turned; a chair with its seat's width and depth swapped is not the same chair."""
+    from procsplat.fit.bench import resolve_program
+    from procsplat.fit.metrics import equivalent_truth, parameter_errors
+
+    sofa = resolve_program("sofa")
+    base = {**sofa.sample(1, seed=3)[0], "Is L-Shaped": False, "Has Left Arm": True, "Has Right Arm": False}
+    for has_back, forgiven in ((False, True), (True, False)):
+        truth = {**base, "Has Back": has_back}
+        fit = {**truth, "Has Left Arm": False, "Has Right Arm": True}
+        scored, swaps = equivalent_truth(sofa, fit, truth)
+        assert (swaps == [("Has Left Arm", "Has Right Arm")]) == forgiven
+        assert (parameter_errors(sofa, fit, scored)[0] == 1.0) == forgiven
+        assert parameter_errors(sofa, fit, truth)[0] < 1.0
+
+    prog, _, _ = table
+    truth = dict(TABLE, Width=1.1)
+    fit = dict(truth, Width=truth["Depth"] + 0.004, Depth=truth["Width"])
+    scored, swaps = equivalent_truth(prog, fit, truth)
+    assert swaps == [("Width", "Depth")] and scored["Width"] == truth["Depth"]
+    assert parameter_errors(prog, fit, scored)[1] < 0.2 < 10 < parameter_errors(prog, fit, truth)[1]
+    assert equivalent_truth(prog, dict(truth), truth)[1] == []
+
+    chair = load_program(str(DATA / "chair.json"))
+    truth = {**chair.sample(1, seed=0)[0], "Seat Width": 0.55, "Seat Depth": 0.42}
+    fit = dict(truth, **{"Seat Width": 0.42, "Seat Depth": 0.55})
+    assert equivalent_truth(chair, fit, truth) == (truth, [])  # the whole truth: no defaults to fill

@@ -22,8 +22,15 @@ yaw error          degrees, modulo the true shape's own symmetry: a turn by 90/1
                    object, so a square table is 90-degree ambiguous and a chair is not. Also
                    modulo re-parameterisation: the fit's yaw is taken in the quarter turn in
                    which its own shape best matches the true one (`matching_turn`; a table
-                   fitted turned 90 degrees with Width and Depth swapped is the right table;
-                   its float MAE still counts the swap).
+                   fitted turned 90 degrees with Width and Depth swapped is the right table).
+equivalent parameterisations
+                   all parameter metrics score the fit against the closest of the true shape's
+                   equivalent parameterisations (`equivalent_truth`): the truth with pairs of
+                   its own values swapped (Width <-> Depth, Has Left Arm <-> Has Right Arm)
+                   when the swapped shape, turned by some quarter turn, is the true shape again
+                   (chamfer < 0.5 mm). A backless sofa with its arm on the left, turned 180
+                   degrees, is the same sofa with its arm on the right; the fit names which
+                   swaps it was scored with.
 chamfer            symmetric chamfer distance between the fitted and the true mesh, cm: mean of
                    both directions' mean distance from area-weighted samples of one mesh to the
                    other's surface (exact point-to-triangle, so two identical meshes give ~0).
@@ -190,6 +197,63 @@ def discrete_misses(program, fit: dict, truth: dict, invisible_share: float = 0.
     return out
 
 
+def _swap_gain(p, q, fit: dict, truth: dict) -> float:
+    """How much closer the fit gets to the truth when the truth's values of p and q are swapped
+    (discrete: fewer mismatches; float: smaller summed error by > 1 cm); <= 0 when it does not
+    help. A swapped value may lie outside the other parameter's range (a 1.22 m wide table
+    fitted turned, with its Depth at the 1.2 m maximum): the shape decides, not the ranges."""
+    if p.kind != q.kind or _same(p, truth[p.name], truth[q.name]) and p.kind != "float":
+        return 0.0
+    if p.kind == "float":
+        err = lambda a, b: abs(float(a) - float(b))
+        return (err(fit[p.name], truth[p.name]) + err(fit[q.name], truth[q.name])
+                - err(fit[p.name], truth[q.name]) - err(fit[q.name], truth[p.name]) - 0.01)
+    miss = lambda a, b: int(not _same(p, a, b))
+    return float(miss(fit[p.name], truth[p.name]) + miss(fit[q.name], truth[q.name])
+                 - miss(fit[p.name], truth[q.name]) - miss(fit[q.name], truth[p.name]))
+
+
+def equivalent_truth(program, fit: dict, truth: dict, tolerance: float = 0.0005,
+                     max_pairs: int = 4) -> tuple[dict, list[tuple[str, str]]]:
+    """The truth's parameterisation closest to the fit among those that build the same shape: the
+    truth with pairs of its values swapped (pairs that bring the fit closer, best `max_pairs`,
+    every disjoint subset) when the swapped mesh, turned by some quarter turn about its footprint
+    centre, matches the true mesh (chamfer < `tolerance` metres). Returns (parameters, swaps);
+    parameters missing from `truth` or `fit` take the program's defaults."""
+    fit, truth = {**program.defaults, **fit}, {**program.defaults, **truth}
+    params = [p for p in program.parameters if p.sample and (p.kind == "bool" or p.max > p.min)]
+    gains = sorted(((_swap_gain(p, q, fit, truth), p.name, q.name) for i, p in enumerate(params)
+                    for q in params[i + 1:]), reverse=True)
+    pairs = [(a, b) for g, a, b in gains if g > 0][:max_pairs]
+    if not pairs:
+        return truth, []
+    true_mesh = program.evaluate_one(truth, dtype=torch.float64)
+    base, tri = _turned(true_mesh.vertices, 0), true_mesh.triangles.numpy()
+
+    def distance(alt):  # (discrete misses, float error) of the fit against alt
+        ps = list(_scored(program, alt))
+        return (sum(not _same(p, fit[p.name], alt[p.name]) for p in ps if p.kind != "float"),
+                sum(abs(float(fit[p.name]) - float(alt[p.name])) for p in ps if p.kind == "float"))
+
+    best, best_swaps, best_d = truth, [], distance(truth)
+    for mask in range(1, 2 ** len(pairs)):
+        swaps = [pr for i, pr in enumerate(pairs) if mask >> i & 1]
+        names = [n for pr in swaps for n in pr]
+        if len(set(names)) < len(names):
+            continue
+        alt = dict(truth)
+        for a, b in swaps:
+            alt[a], alt[b] = truth[b], truth[a]
+        d = distance(alt)
+        if d >= best_d:
+            continue
+        mesh = program.evaluate_one(alt, dtype=torch.float64)
+        t = mesh.triangles.numpy()
+        if any(chamfer(_turned(mesh.vertices, k), t, base, tri, n=1000) < tolerance for k in range(4)):
+            best, best_swaps, best_d = alt, swaps, d
+    return best, best_swaps
+
+
 def truth_genome(space, truth):
     """The true parameters and pose encoded as the search encodes candidates (one genome)."""
     from .candidates import Genomes
@@ -214,14 +278,15 @@ def truth_loss(program, target, truth, loss_config=None) -> float:
 
 def evaluate_fit(program, result, truth) -> dict:
     """All metrics of one FitResult against a SyntheticTruth."""
-    acc, mae, n_disc, n_float = parameter_errors(program, result.parameters, truth.parameters)
-    misses = discrete_misses(program, result.parameters, truth.parameters)
+    scored_truth, swaps = equivalent_truth(program, result.parameters, truth.parameters)
+    acc, mae, n_disc, n_float = parameter_errors(program, result.parameters, scored_truth)
+    misses = discrete_misses(program, result.parameters, scored_truth)
     invisible = sum(m["invisible"] for m in misses)
     turns = symmetry_turns(program, truth.parameters)
     fit_turn = matching_turn(program, result.parameters, truth.parameters)
     v, t = fitted_mesh(program, result)
     return {"discrete_acc": acc, "discrete_acc_visible": acc + invisible / n_disc if n_disc else 1.0,
-            "discrete_misses": misses, "float_mae_cm": mae, "num_discrete": n_disc, "num_float": n_float,
+            "discrete_misses": misses, "equivalent_swaps": swaps, "float_mae_cm": mae, "num_discrete": n_disc, "num_float": n_float,
             "yaw_err_deg": yaw_error_deg(result.yaw, truth.yaw, turns, fit_turn), "symmetry_turns": turns,
             "fit_turn": fit_turn,
             "chamfer_cm": chamfer(v, t, truth.vertices, truth.triangles) * 100.0,
