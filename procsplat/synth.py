@@ -96,16 +96,19 @@ def box_mesh(lo, hi):
 
 
 def room_parts(cfg: SynthConfig):
-    """Floor and four walls as thin boxes (faces seen from inside): [(label, vertices, tris)]."""
+    """Floor (one upward quad at z = 0) and four walls as thin boxes: [(label, vertices, tris)].
+    The floor is a quad, not a slab: a slab's underside put mesh vertices 5 cm below the floor,
+    and the scene's floor estimate (1st percentile of mesh vertex heights) followed them."""
     sx, sy = cfg.room_size
     h, t = cfg.wall_height, 0.05
     hx, hy = sx / 2, sy / 2
-    boxes = [("floor", (-hx - t, -hy - t, -t), (hx + t, hy + t, 0.0)),
-             ("wall", (-hx - t, -hy - t, 0.0), (hx + t, -hy, h)),
+    floor = (np.array([[-hx - t, -hy - t, 0.0], [hx + t, -hy - t, 0.0], [hx + t, hy + t, 0.0],
+                       [-hx - t, hy + t, 0.0]]), np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int64))
+    boxes = [("wall", (-hx - t, -hy - t, 0.0), (hx + t, -hy, h)),
              ("wall", (-hx - t, hy, 0.0), (hx + t, hy + t, h)),
              ("wall", (-hx - t, -hy, 0.0), (-hx, hy, h)),
              ("wall", (hx, -hy, 0.0), (hx + t, hy, h))]
-    return [(label, *box_mesh(lo, hi)) for label, lo, hi in boxes]
+    return [("floor", *floor)] + [(label, *box_mesh(lo, hi)) for label, lo, hi in boxes]
 
 
 def _palette(rng: np.random.Generator, n_parts: int, hue: float) -> np.ndarray:

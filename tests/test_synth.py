@@ -43,6 +43,8 @@ def test_reader_round_trip(scene_dir):
     for o in gt["objects"]:
         assert labels[o["instance_id"]] == o["category"]
     assert {labels[b["instance_id"]] for b in gt["background"]} == {"floor", "wall"}
+    # the scene's floor estimate is the true floor (a floor slab's underside once put it 5 cm low)
+    assert abs(scene.floor_height - gt["floor_height"]) < 1e-3
     # depth equals a fresh render of the scene mesh from the stored pose, to the millimetre
     mesh = scene.mesh
     for i in (0, 3):
