@@ -200,10 +200,13 @@ def discrete_misses(program, fit: dict, truth: dict, invisible_share: float = 0.
 def _swap_gain(p, q, fit: dict, truth: dict) -> float:
     """How much closer the fit gets to the truth when the truth's values of p and q are swapped
     (discrete: fewer mismatches; float: smaller summed error by > 1 cm); <= 0 when it does not
-    help. A swapped value may lie outside the other parameter's range (a 1.22 m wide table
-    fitted turned, with its Depth at the 1.2 m maximum): the shape decides, not the ranges."""
+    help. A swapped float may lie outside the other parameter's range (a 1.22 m wide table
+    fitted turned, with its Depth at the 1.2 m maximum): the shape decides; a swapped int may
+    not."""
     if p.kind != q.kind or _same(p, truth[p.name], truth[q.name]) and p.kind != "float":
         return 0.0
+    if p.kind == "int" and not (p.min <= truth[q.name] <= p.max and q.min <= truth[p.name] <= q.max):
+        return 0.0  # an int outside its range is no parameterisation (Front Type 6)
     if p.kind == "float":
         err = lambda a, b: abs(float(a) - float(b))
         return (err(fit[p.name], truth[p.name]) + err(fit[q.name], truth[q.name])
@@ -236,6 +239,7 @@ def equivalent_truth(program, fit: dict, truth: dict, tolerance: float = 0.0005,
                 sum(abs(float(fit[p.name]) - float(alt[p.name])) for p in ps if p.kind == "float"))
 
     best, best_swaps, best_d = truth, [], distance(truth)
+    scored = [p.name for p in _scored(program, truth)]
     for mask in range(1, 2 ** len(pairs)):
         swaps = [pr for i, pr in enumerate(pairs) if mask >> i & 1]
         names = [n for pr in swaps for n in pr]
@@ -245,8 +249,8 @@ def equivalent_truth(program, fit: dict, truth: dict, tolerance: float = 0.0005,
         for a, b in swaps:
             alt[a], alt[b] = truth[b], truth[a]
         d = distance(alt)
-        if d >= best_d:
-            continue
+        if d >= best_d or [p.name for p in _scored(program, alt)] != scored:
+            continue  # an equivalent parameterisation scores the same parameters
         mesh = program.evaluate_one(alt, dtype=torch.float64)
         t = mesh.triangles.numpy()
         if any(chamfer(_turned(mesh.vertices, k), t, base, tri, n=1000) < tolerance for k in range(4)):
