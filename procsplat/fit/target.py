@@ -119,6 +119,8 @@ class ObjectTarget:
     free_voxel: float = 0.03
     views: list = field(default_factory=list)  # DepthView, for visibility
     label: str = ""
+    free_exact: bool = True
+    """Free grid nodes: those inside a free voxel (True) or around its centre (False, the old +-1 node dilation)."""
     _fields: dict = field(default_factory=dict, repr=False)
 
     # -- construction ------------------------------------------------------------------------
@@ -212,14 +214,32 @@ class ObjectTarget:
     def fields(self, dtype=torch.float32) -> dict:
         """Distance fields on a grid over the neighbourhood box (cached):
         grid (1,2,D,H,W): channel 0 depth inside observed-empty space (m), channel 1 distance
-        to the nearest observed point (m, truncated); lo (3,), voxel."""
+        to the nearest observed point (m, truncated); lo (3,), size (3,); nearest (X*Y*Z,)
+        index into `points` of an observed point nearest each grid node, dims (3,)."""
         key = str(dtype)
         if key not in self._fields:
             v = self.voxel
             lo = self.box_lo.astype(np.float64)
             dims = np.maximum(np.ceil((self.box_hi - lo) / v).astype(int) + 1, 2)
             free = np.zeros(dims, dtype=bool)
-            if len(self.free_points):
+            if len(self.free_points) and self.free_exact:
+                # A grid node is free when it lies inside a free (coarser) voxel. Marking the
+                # nodes around each free centre instead (+-1 node) grew the free set by ~1.5 cm
+                # on every side: the unseen top of a tall cabinet, under rays passing just above
+                # it, was 2-3 cm deep in "free" space and the true shape lost to a shorter one.
+                fv = self.free_voxel
+                cidx = np.floor((self.free_points - lo) / fv).astype(np.int64)
+                keep = np.all(cidx >= 0, axis=1)
+                cidx = cidx[keep]
+                if len(cidx):
+                    cdims = cidx.max(0) + 1
+                    coarse = np.zeros(cdims, dtype=bool)
+                    coarse[cidx[:, 0], cidx[:, 1], cidx[:, 2]] = True
+                    axes = [np.floor(np.arange(dims[a]) * v / fv + 1e-9).astype(np.int64) for a in range(3)]
+                    inside = [ax < cdims[a] for a, ax in enumerate(axes)]
+                    free = coarse[np.ix_(*(np.minimum(ax, cdims[a] - 1) for a, ax in enumerate(axes)))]
+                    free &= inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :]
+            elif len(self.free_points):
                 # Each free point marks every fine voxel of its (coarser) free voxel.
                 r = max(int(round(self.free_voxel / v / 2)), 0)
                 idx = np.round((self.free_points - lo) / v).astype(int)
@@ -234,12 +254,18 @@ class ObjectTarget:
             occupied = np.zeros(dims, dtype=bool)
             j = np.clip(np.round((self.points - lo) / v).astype(int), 0, dims - 1)
             occupied[j[:, 0], j[:, 1], j[:, 2]] = True
-            d_obs = np.minimum(ndimage.distance_transform_edt(~occupied) * v, 0.2)
+            edt, near = ndimage.distance_transform_edt(~occupied, return_indices=True)
+            d_obs = np.minimum(edt * v, 0.2)
+            # The observed point at each grid node's nearest occupied node (`nearest`).
+            node_point = np.zeros(dims, dtype=np.int64)
+            node_point[j[:, 0], j[:, 1], j[:, 2]] = np.arange(len(j))
+            nearest = node_point[near[0], near[1], near[2]]
             grid = np.stack([depth_in_free, d_obs])  # (2, X, Y, Z)
             # grid_sample wants (N,C,D,H,W) with the last sampling coordinate indexing W: put x last.
             grid = torch.from_numpy(np.ascontiguousarray(grid.transpose(0, 3, 2, 1))).to(dtype).unsqueeze(0)
             self._fields[key] = {"grid": grid, "lo": torch.tensor(lo, dtype=dtype),
-                                 "size": torch.tensor((dims - 1) * v, dtype=dtype)}
+                                 "size": torch.tensor((dims - 1) * v, dtype=dtype),
+                                 "nearest": torch.from_numpy(nearest.reshape(-1)), "dims": dims}
         return self._fields[key]
 
 
