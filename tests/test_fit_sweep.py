@@ -72,6 +72,27 @@ def test_neighbours_change_one_active_discrete_value_and_turn(mid_board_table):
         assert diff != ["Round Legs"] and diff != ["Has Apron"]
 
 
+def test_every_combination_of_switched_on_values_is_its_own_neighbour_in_all_turns(mid_board_table):
+    """Legs Type 2 -> 0 switches on Round Legs and Has Apron: each drawn combination of their
+    values is one neighbour (one id, one set of discrete values) and is tried in all 4 quarter
+    turns, so the best turn of every combination reaches the probe steps."""
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    g = _genome(space, truth.parameters, truth)
+    cands, ids = neighbours(Scorer(space, target), g, samples=8, rng=np.random.default_rng(2))
+    turned = (np.round((cands.pose[:, 0] - g.pose[0, 0]) / (math.pi / 2)).astype(int)) % 4
+    by_values = {}
+    for i in np.unique(ids[ids >= 3]):
+        rows = np.flatnonzero(ids == i)
+        assert set(turned[rows]) == {0, 1, 2, 3}
+        assert np.all(cands.disc[rows] == cands.disc[rows[0]])
+        by_values.setdefault(tuple(cands.disc[rows[0]]), []).append(i)
+    assert all(len(v) == 1 for v in by_values.values())
+    legs = [p.name for p in space.discrete].index("Legs Type")
+    combos = {tuple(cands.disc[r]) for r in np.flatnonzero((ids >= 3) & (cands.disc[:, legs] == 0))}
+    assert len(combos) >= 3  # several (Round Legs, Has Apron) combinations drawn with legs type 0
+
+
 def _box_points(yaw: float, size=(1.2, 0.5, 0.8), step=0.02) -> np.ndarray:
     sx, sy, sz = size
     pts = []
@@ -152,3 +173,24 @@ def test_box_matched_resizes_a_shape_to_the_observed_box(mid_board_table):
     got = space.to_dict(both.disc[0], both.unit[0])
     assert abs(got["Width"] - 1.4) < 0.03 and abs(got["Height"] - 0.75) < 0.03
     assert got["Top Thickness"] == pytest.approx(truth.parameters["Top Thickness"], abs=1e-6)
+
+
+def test_last_turn_turns_back_a_winner_that_settled_a_quarter_turn_off(mid_board_table):
+    from procsplat.fit.search import last_turn, preset
+    from procsplat.fit.refine import refine
+
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    g = _genome(space, truth.parameters, truth)
+    off = g.take([0])
+    off.pose[0, 0] += math.pi / 2
+    off, off_loss = refine(scorer, off, 5)
+    cfg = preset("default")
+    best, loss = last_turn(scorer, off, float(off_loss[0]), cfg)
+    assert loss < float(off_loss[0]) / 2
+    assert abs(math.remainder(best.pose[0, 0] - g.pose[0, 0], math.pi)) < math.radians(5)
+    again, again_loss = last_turn(scorer, best, loss, cfg)  # never worse
+    assert again_loss <= loss
+    with torch.no_grad():
+        assert float(scorer.score(again)["total"][0]) == pytest.approx(again_loss, rel=1e-5)

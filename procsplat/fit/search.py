@@ -6,7 +6,8 @@ tournament among them; children take every gene from either parent (uniform cros
 as one block) and are mutated (ints resampled, bools flipped, floats and pose jittered,
 occasionally a 90/180 degree yaw turn). The best `refine_fraction` of each generation get
 `refine_steps` Adam steps on float parameters and pose (`refine.py`); the winner goes through
-a discrete neighbourhood sweep (`sweep.py`) and gets `final_steps` more. Yaw and footprint
+a discrete neighbourhood sweep (`sweep.py`), gets `final_steps` more, and a last look at its
+quarter turns (`last_turn`). Yaw and footprint
 centre start from the observed points (the direction of their vertical surfaces, else the
 minimum-area footprint rectangle; 4 axis-aligned yaw hypotheses spread evenly over the first
 population).
@@ -64,6 +65,13 @@ class GAConfig:
     sweep_samples: int = 8
     sweep_refine: int = 6
     sweep_steps: int = 15
+    sweep_probe_steps: int = 3
+    sweep_extend: int = 2
+    sweep_extra_steps: int = 45
+    """The best `sweep_extend` refined neighbours within 2x the incumbent's loss get this many
+    more steps (a bookshelf's 3 cm legs swapped for thicker boards: 15 steps 0.00126, 60 steps
+    0.00017, incumbent 0.00096)."""
+    """Gradient steps every discrete neighbour gets before the best `sweep_refine` are chosen."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     scale_range: float = 0.0
@@ -265,12 +273,33 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
     if cfg.sweep_rounds > 0:
         best, best_loss = discrete_sweep(scorer, best, float(fit[order[0]]), rng, rounds=cfg.sweep_rounds,
                                          samples=cfg.sweep_samples, refine_top=cfg.sweep_refine,
-                                         steps=cfg.sweep_steps, config=cfg.refine_config, box=cfg.sweep_box)
+                                         steps=cfg.sweep_steps, probe_steps=cfg.sweep_probe_steps,
+                                         config=cfg.refine_config, box=cfg.sweep_box, extend=cfg.sweep_extend,
+                                         extra_steps=cfg.sweep_extra_steps)
         curve.append((scorer.evaluations, best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
         curve.append((scorer.evaluations, float(best_fit[0])))
+        if cfg.sweep_rounds > 0:
+            best, loss = last_turn(scorer, best, float(best_fit[0]), cfg)
+            curve.append((scorer.evaluations, loss))
     return result_from(scorer, best, "ga", scorer.evaluations, time.perf_counter() - t0, curve)
+
+
+def last_turn(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) -> tuple[Genomes, float]:
+    """(genome, loss): best[0], or a quarter/half turn of it refined for `sweep_steps` when that scores lower. The
+    final refinement can settle a nearly symmetric shape (a bookshelf without back panel) where
+    the half-turned shape fits better (measured 0.00031 vs 0.00014 unrefined); the sweep's own
+    turn neighbours were tried before it."""
+    turned = best.take([0, 0, 0])
+    turned.pose[:, 0] = wrap_angle(turned.pose[:, 0] + np.arange(1, 4) * (math.pi / 2))
+    with torch.no_grad():
+        loss = scorer.score(turned)["total"].double().numpy()
+    i = int(np.argmin(loss))
+    if not loss[i] < best_loss:
+        return best, best_loss
+    out, out_loss = refine(scorer, turned.take([i]), cfg.sweep_steps, cfg.refine_config)
+    return (out, float(out_loss[0])) if out_loss[0] < best_loss else (best, best_loss)
 
 
 def warn_skip(label: str, reason: str) -> None:

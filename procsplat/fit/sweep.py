@@ -10,7 +10,10 @@ best draw of every neighbour gets `probe_steps` gradient steps; the best `refine
 and the best `refine_top` pairwise combinations of the best `pair_pool` get `steps` more, and
 the best of all replaces the incumbent when its loss is lower. Repeated until nothing wins.
 Besides the random draws, every change is tried with the incumbent's own dormant values of what
-it switches on, and once more resized to the observed box (`box_matched`).
+it switches on, and once more resized to the observed box (`box_matched`). Each combination of
+switched-on discrete values is a neighbour of its own, first tried in all four quarter turns.
+Optionally (`extend`) the best few refined neighbours within 2x the incumbent's loss get
+`extra_steps` more before the comparison.
 
 Draws cycle through quarter turns of the yaw, and quarter turns alone are neighbours too: a
 change like a rectangular -> round table top lands in a local minimum with width and depth
@@ -58,7 +61,11 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
             # The incumbent's own (dormant) values of what the change switches on, in 4 turns,
             # then `samples` fresh draws: a bookshelf fitted with legs still carries the plinth
             # it had before; legs off with that plinth, turned 180 degrees, was its way out.
+            # Each combination of values of what the change switches on is a neighbour of its
+            # own: a bookshelf's legs off with its dormant plinth on (0.0125) and off (0.0014,
+            # the truth's shape) must both get their probe steps, not only the better draw.
             draws = 4 + samples if (on_d or on_f) else 4
+            combos = {}
             for i in range(draws):
                 d, u = disc.copy(), unit0.copy()
                 if i >= 4:
@@ -66,16 +73,23 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
                         d[k] = rng.integers(space.disc_lo[k], space.disc_hi[k] + 1)
                     if on_f:
                         u[on_f] = rng.uniform(size=len(on_f))
-                rows_d.append(d)
-                rows_u.append(u)
-                rows_turn.append(i % 4)
-                ids.append(nid)
-            nid += 1
+                key = tuple(int(d[k]) for k in on_d)
+                # A combination's first draw comes in all 4 turns (the others cycle through them).
+                turns = [i % 4] if key in combos else [(i + t) % 4 for t in range(4 if i >= 4 else 1)]
+                if key not in combos:
+                    combos[key] = nid
+                    nid += 1
+                for turn in turns:
+                    rows_d.append(d)
+                    rows_u.append(u)
+                    rows_turn.append(turn)
+                    ids.append(combos[key])
     pose = np.repeat(pose0[None], len(ids), 0)
     pose[:, 0] += np.array(rows_turn) * (math.pi / 2)
     out, ids = Genomes(np.stack(rows_d), np.stack(rows_u), pose), np.array(ids)
     if box:  # each discrete change once more, resized to the observed box
-        first = np.flatnonzero((ids >= 3) & np.r_[True, ids[1:] != ids[:-1]])
+        _, first = np.unique(ids, return_index=True)
+        first = first[ids[first] >= 3]
         if len(first):
             out = Genomes.concat([out, box_matched(scorer, out.take(first))])
             ids = np.concatenate([ids, ids[first]])
@@ -131,7 +145,8 @@ def pairs(top: Genomes, best: Genomes) -> Genomes:
 
 def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.random.Generator, rounds: int = 3,
                    samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3, pair_pool: int = 10,
-                   config: RefineConfig = RefineConfig(), box: bool = False) -> tuple[Genomes, float]:
+                   config: RefineConfig = RefineConfig(), box: bool = False, extend: int = 0,
+                   extra_steps: int = 0) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves."""
     for _ in range(rounds):
         cands, ids = neighbours(scorer, best, samples, rng, box)
@@ -150,6 +165,13 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
                 pair_fit = scorer.score(both)["total"].double().numpy()
             chosen.append(both.take(np.argsort(pair_fit, kind="stable")[:refine_top]))
         refined, loss = refine(scorer, Genomes.concat(chosen), steps, config)
+        if extend and extra_steps:  # the closest few get longer: floats may have far to go
+            close = np.argsort(loss, kind="stable")[:extend]
+            close = close[loss[close] < 2 * best_loss]
+            if len(close):
+                more, more_loss = refine(scorer, refined.take(close), extra_steps, config)
+                refined.unit[close], refined.pose[close] = more.unit, more.pose
+                loss[close] = np.minimum(loss[close], more_loss)
         i = int(np.argmin(loss))
         if not loss[i] < best_loss:
             break
