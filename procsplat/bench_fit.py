@@ -39,6 +39,10 @@ class BenchFitConfig:
     out: Path = Path(tempfile.gettempdir()) / "procsplat_bench_fit"
     json_out: Path | None = None
     """Also write every per-object row here."""
+    threads: int = 2
+    """torch threads. Both cores of the 2-core machine when the bench runs alone (a bookshelf
+    fit: 19.3 s with 2, 22.6 s with 1); 1 when it shares the machine (two threads measured
+    several times slower per op under load)."""
 
 
 def truth_of(obj: dict):
@@ -106,7 +110,7 @@ def run(cfg: BenchFitConfig, log=print) -> list[dict]:
 def run_bench_fit(cfg: BenchFitConfig) -> int:
     from procsplat.fit.bench import format_table, peer_ratios, summarise
 
-    torch.set_num_threads(1)  # many small ops: one thread is faster and steadier on a shared CPU
+    torch.set_num_threads(cfg.threads)
     t0 = time.time()
     rows = run(cfg)
     summary = summarise(rows)

@@ -40,7 +40,7 @@ class GAConfig:
     keep: int = 16
     offspring: int = 44
     """population - keep - offspring random immigrants join every generation."""
-    generations: int = 10
+    generations: int = 7
     tournament: int = 3
     mutation_rate: float = 0.15
     """Per-gene probability of mutating a discrete value or float parameter."""
@@ -67,10 +67,11 @@ class GAConfig:
     sweep_steps: int = 15
     sweep_probe_steps: int = 3
     sweep_extend: int = 2
-    sweep_extra_steps: int = 45
+    sweep_extra_steps: int = 30
     """The best `sweep_extend` refined neighbours within 2x the incumbent's loss get this many
     more steps (a bookshelf's 3 cm legs swapped for thicker boards: 15 steps 0.00126, 60 steps
-    0.00017, incumbent 0.00096)."""
+    0.00017, incumbent 0.00096). Generations 10 -> 7 paid for these steps and the finer losses
+    (20 s per object budget)."""
     """Gradient steps every discrete neighbour gets before the best `sweep_refine` are chosen."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
