@@ -6,8 +6,8 @@ depth (the same targets `procsplat fit` builds). Baselines get the time the GA t
 object. Metrics against gt.json: discrete-parameter accuracy (exact, and "disc~" where a wrong value
 no depth camera can see counts as recovered: abutting cushions, door vs drawer fronts without
 handles; see `procsplat.fit.metrics`), float MAE (cm, active parameters),
-yaw error (deg, modulo the shape's own symmetry and re-parameterisation), symmetric chamfer (cm), "<=truth" (share of
-fits whose loss is at or below the true shape's own loss at its true pose: the search did its
+yaw error (deg, modulo the shape's own symmetry and re-parameterisation), symmetric chamfer
+(cm), "<=truth" (share of fits whose loss is at or below the true shape's own loss at its true pose: the search did its
 job there, and remaining discrete errors are ones the depth cannot tell apart), seconds and
 evaluations per object.
 """

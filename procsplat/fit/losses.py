@@ -89,6 +89,9 @@ class LossConfig:
     seed: int = 0
 
 
+_CUBE_CORNERS = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)])
+
+
 def robust(d: torch.Tensor, huber: float, truncation: float) -> torch.Tensor:
     """Huber (quadratic below `huber`) truncated at `truncation` (constant beyond)."""
     h = torch.where(d < huber, d * d / (2 * huber), d - huber / 2)
@@ -227,33 +230,35 @@ class CandidateLosses:
             pts = pts[np.sort(rng.choice(len(pts), config.max_points, replace=False))]
         self.points = torch.from_numpy(np.asarray(pts, dtype=np.float64))
         self._views = None  # ViewStack, built on first use
-        self._planes = None  # (points, normals) of the observed points, built on first use
+        self._planes = None  # {dtype: (points, normals)} of the observed points, built on first use
 
-    def planes(self):
-        """(observed points (N,3), unit normals (N,3) from their 10 nearest neighbours)."""
+    def planes(self, dtype=torch.float64):
+        """(observed points (N,3), unit normals (N,3) from their 10 nearest neighbours), cached
+        per dtype (the lookup runs on every scoring call)."""
         if self._planes is None:
             pts = np.asarray(self.target.points, dtype=np.float64)
             _, nb = cKDTree(pts).query(pts, k=min(10, len(pts)))
             nb = nb.reshape(len(pts), -1)
             q = pts[nb] - pts[nb].mean(1, keepdims=True)
             _, vecs = np.linalg.eigh(np.einsum("nki,nkj->nij", q, q))
-            self._planes = (torch.from_numpy(pts), torch.from_numpy(vecs[:, :, 0].copy()))
-        return self._planes
+            self._planes = {torch.float64: (torch.from_numpy(pts), torch.from_numpy(vecs[:, :, 0].copy()))}
+        if dtype not in self._planes:
+            self._planes[dtype] = tuple(t.to(dtype) for t in self._planes[torch.float64])
+        return self._planes[dtype]
 
     def plane_distance(self, x: torch.Tensor) -> torch.Tensor:
         """(...,) distance of points x (...,3) to the tangent plane of an observed point near
         them, combined with the part of the in-plane offset beyond `plane_slack`; the minimum
         over the observed points nearest the 8 grid nodes around each x (a lookup, not a
         search: `ObjectTarget.fields`)."""
-        pts, nrm = self.planes()
+        pts, nrm = self.planes(x.dtype)
         f = self.target.fields(x.dtype)
         dims = torch.as_tensor(f["dims"])
         base = torch.floor((x.detach().reshape(-1, 3) - f["lo"]) / self.target.voxel).long()
-        corners = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)])
-        node = torch.minimum((base[:, None] + corners[None]).clamp_min(0), dims - 1)  # (M,8,3)
+        node = torch.minimum((base[:, None] + _CUBE_CORNERS[None]).clamp_min(0), dims - 1)  # (M,8,3)
         j = f["nearest"][(node[..., 0] * dims[1] + node[..., 1]) * dims[2] + node[..., 2]]  # (M,8)
-        diff = x.reshape(-1, 1, 3) - pts[j].to(x.dtype)
-        n = nrm[j].to(x.dtype)
+        diff = x.reshape(-1, 1, 3) - pts[j]
+        n = nrm[j]
         dn = (diff * n).sum(-1)
         dt = (diff - dn[..., None] * n).square().sum(-1).clamp_min(1e-18).sqrt()
         d = (dn.square() + (dt - self.config.plane_slack).clamp_min(0).square()).clamp_min(1e-18).sqrt()

@@ -66,13 +66,13 @@ class GAConfig:
     sweep_refine: int = 6
     sweep_steps: int = 15
     sweep_probe_steps: int = 3
+    """Gradient steps every discrete neighbour gets before the best `sweep_refine` are chosen."""
     sweep_extend: int = 2
     sweep_extra_steps: int = 30
     """The best `sweep_extend` refined neighbours within 2x the incumbent's loss get this many
     more steps (a bookshelf's 3 cm legs swapped for thicker boards: 15 steps 0.00126, 60 steps
     0.00017, incumbent 0.00096). Generations 10 -> 7 paid for these steps and the finer losses
     (20 s per object budget)."""
-    """Gradient steps every discrete neighbour gets before the best `sweep_refine` are chosen."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     scale_range: float = 0.0
@@ -288,10 +288,10 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
 
 
 def last_turn(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) -> tuple[Genomes, float]:
-    """(genome, loss): best[0], or a quarter/half turn of it refined for `sweep_steps` when that scores lower. The
-    final refinement can settle a nearly symmetric shape (a bookshelf without back panel) where
-    the half-turned shape fits better (measured 0.00031 vs 0.00014 unrefined); the sweep's own
-    turn neighbours were tried before it."""
+    """(genome, loss): best[0], or a quarter/half turn of it refined for `sweep_steps` when that
+    scores lower. The final refinement can settle a nearly symmetric shape (a bookshelf without
+    back panel) where the half-turned shape fits better (measured 0.00031 vs 0.00014
+    unrefined); the sweep's own turn neighbours were tried before it."""
     turned = best.take([0, 0, 0])
     turned.pose[:, 0] = wrap_angle(turned.pose[:, 0] + np.arange(1, 4) * (math.pi / 2))
     with torch.no_grad():

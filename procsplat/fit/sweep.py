@@ -74,8 +74,8 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
                     if on_f:
                         u[on_f] = rng.uniform(size=len(on_f))
                 key = tuple(int(d[k]) for k in on_d)
-                # A combination's first draw comes in all 4 turns (the others cycle through them).
-                turns = [i % 4] if key in combos else [(i + t) % 4 for t in range(4 if i >= 4 else 1)]
+                # A drawn combination's first row comes in all 4 turns (the others cycle through them).
+                turns = [(i + t) % 4 for t in range(4)] if i >= 4 and key not in combos else [i % 4]
                 if key not in combos:
                     combos[key] = nid
                     nid += 1
