@@ -12,7 +12,7 @@ from geonodes import load_program
 from procsplat.fit.candidates import Genomes, Scorer, SearchSpace
 from procsplat.fit.losses import point_to_mesh_distance
 from procsplat.fit.metrics import truth_genome
-from procsplat.fit.surface import SurfaceSampler, closest_point_on_triangle
+from procsplat.fit.surface import closest_point_on_triangle
 from procsplat.fit.sweep import discrete_sweep, neighbours
 from procsplat.fit.synthetic import CameraRig, synthetic_object
 from procsplat.fit.target import vertical_surface_yaw
@@ -118,34 +118,39 @@ def test_vertical_surface_yaw_of_a_box_and_of_a_cylinder():
     assert vertical_surface_yaw(cyl) is None  # no dominant direction: the caller falls back
 
 
-def test_nearest_triangle_distance_equals_min_over_candidates_with_gradients():
-    """knn > 1: the no-grad pick of the nearest proposed triangle gives the same distances and
-    vertex gradients as differentiating the minimum over all proposed triangles."""
+def test_nearest_triangle_distance_is_exact_with_gradients():
+    """Proposals by lower bounds (boxes in the candidate's frame, planes) find the nearest triangle: the distances and vertex gradients
+    equal the differentiable minimum over ALL triangles, for a turned round table and a cabinet
+    with handles (points on its drawer fronts, next to the handles, are at distance 0:
+    nearest surface samples put them on the handles)."""
     torch.manual_seed(0)
-    prog = load_program("table")
-    mesh = prog.evaluate_one(TABLE, dtype=torch.float64)
-    verts = torch.stack([mesh.vertices, mesh.vertices * 1.1]).requires_grad_(True)
-    tris = mesh.triangles
-    pts = mesh.vertices[torch.randint(0, mesh.vertices.shape[0], (300,))] + 0.05 * torch.randn(300, 3,
-                                                                                                 dtype=torch.float64)
-    samples, sample_tri, _ = SurfaceSampler(400, seed=1).sample(verts, tris)
-    d = point_to_mesh_distance(pts, verts, tris, samples, sample_tri, k=6)
-    (g,) = torch.autograd.grad(d.sum(), verts)
-    # Reference: distance to every proposed triangle, differentiable minimum.
-    from scipy.spatial import cKDTree
+    from procsplat.fit.pose import yaw_rotation
+    from procsplat.fit.surface import sample_mesh_surface
 
-    ref = []
-    for i in range(2):
-        _, nn = cKDTree(samples[i].detach().numpy()).query(pts.numpy(), k=6)
-        t = sample_tri[i][torch.from_numpy(nn)]  # (N,6)
-        corner = verts[i][tris[t]]  # (N,6,3,3)
-        p = pts[:, None].expand(-1, 6, 3)
-        q = closest_point_on_triangle(p, corner[..., 0, :], corner[..., 1, :], corner[..., 2, :])
-        ref.append((p - q).square().sum(-1).clamp_min(1e-18).sqrt().min(-1).values)
-    ref = torch.stack(ref)
-    (g_ref,) = torch.autograd.grad(ref.sum(), verts)
-    assert torch.allclose(d, ref, atol=1e-12)
-    assert torch.allclose(g, g_ref, atol=1e-10)
+    cabinet = {"Front Type": 1, "Drawer Count": 3, "Has Handles": True, "Width": 0.7, "Height": 0.6,
+               "Depth": 0.6}
+    for name, params in (("table", TABLE), ("table", {**TABLE, "Top Shape": 1}), ("cabinet", cabinet)):
+        mesh = load_program(name).evaluate_one(params, dtype=torch.float64)
+        yaw = torch.tensor([0.4, 2.0], dtype=torch.float64)
+        local = torch.stack([mesh.vertices, mesh.vertices * 1.1])
+        verts = (local @ yaw_rotation(yaw).transpose(1, 2) + torch.tensor([0.3, -0.2, 0.0])).requires_grad_(True)
+        tris = mesh.triangles
+        on = torch.from_numpy(sample_mesh_surface(verts[0].detach().numpy(), tris.numpy(), 400, seed=1))
+        pts = torch.cat([on, on[:200] + 0.05 * torch.randn(200, 3, dtype=torch.float64)])
+        d = point_to_mesh_distance(pts, verts, tris, yaw, k=4)
+        corner = verts[:, tris]  # (2,T,3,3) reference: every triangle, differentiable minimum
+        p = pts[None, :, None].expand(2, -1, tris.shape[0], 3)
+        q = closest_point_on_triangle(p, *(corner[:, None, :, i] for i in range(3)))
+        all_d = (p - q).square().sum(-1).clamp_min(1e-18).sqrt()
+        ref = all_d.min(-1).values
+        assert torch.allclose(d, ref, atol=1e-12), name
+        # Gradients where the nearest triangle is unique (not on the surface, not nearest to an edge).
+        two = all_d.detach().topk(2, -1, largest=False).values
+        unique = (two[..., 1] - two[..., 0] > 1e-6) & (two[..., 0] > 1e-6)
+        (g,) = torch.autograd.grad((d * unique).sum(), verts)
+        (g_ref,) = torch.autograd.grad((ref * unique).sum(), verts)
+        assert unique.sum() > 150 and torch.allclose(g, g_ref, atol=1e-10), name
+        assert d[0, :400].max() < 1e-8, name
 
 
 def test_box_matched_resizes_a_shape_to_the_observed_box(mid_board_table):

@@ -115,8 +115,7 @@ class Scorer:
         self.evaluations = 0
 
     def posed_meshes(self, disc: np.ndarray, unit: torch.Tensor, pose: torch.Tensor):
-        """[(rows, world vertices (b,V,3), triangles, polygon of each triangle)] per topology, plus
-        translations (P,3)."""
+        """[(rows, world vertices (b,V,3), triangles, yaw (b,))] per topology, plus translations (P,3)."""
         groups = self.space.program.evaluate(self.space.values(disc, unit), dtype=self.dtype)
         out = []
         trans = torch.zeros(len(disc), 3, dtype=self.dtype)
@@ -125,7 +124,7 @@ class Scorer:
             scale = p[:, 3] if self.space.scale_range > 0 else None
             world, t = place_on_floor(g.vertices, p[:, 0], p[:, 1:3], self.target.floor_height, scale,
                                       centre_xy=True)
-            out.append((g.index, world, g.triangles, g.topology.triangle_face))
+            out.append((g.index, world, g.triangles, p[:, 0]))
             trans = trans.index_put((g.index,), t.detach())
         return out, trans
 
@@ -139,8 +138,8 @@ class Scorer:
         self.evaluations += P
         meshes, trans = self.posed_meshes(g.disc, unit, pose)
         result: dict = {}
-        for rows, world, tris, tri_face in meshes:
-            terms = self.losses.terms(world, tris, tri_face)
+        for rows, world, tris, yaw in meshes:
+            terms = self.losses.terms(world, tris, yaw)
             for k, v in terms.items():
                 if k not in result:
                     result[k] = torch.zeros(P, dtype=v.dtype)

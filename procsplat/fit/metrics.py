@@ -47,17 +47,15 @@ import numpy as np
 import torch
 from .losses import point_to_mesh_distance
 from .pose import place_on_floor
-from .surface import SurfaceSampler, sample_mesh_surface
+from .surface import sample_mesh_surface
 
 
-def point_to_surface(points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Distances (N,) from points to a mesh surface: exact point-to-triangle distance to the
-    triangles of the 6 nearest of 10k dense surface samples (so sampling noise does not count)."""
+def point_to_surface(points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Exact distances (N,) from points to a mesh surface (every triangle is a proposal)."""
     v = torch.as_tensor(np.asarray(vertices, dtype=np.float64)).unsqueeze(0)
     t = torch.as_tensor(np.asarray(triangles, dtype=np.int64))
-    dense = SurfaceSampler(10000, seed=seed)
-    samples, tri, _ = dense.sample(v, t)
-    d = point_to_mesh_distance(torch.as_tensor(points, dtype=torch.float64), v, t, samples, tri, k=6)
+    with torch.no_grad():
+        d = point_to_mesh_distance(torch.as_tensor(points, dtype=torch.float64), v, t, k=len(t))
     return d[0].numpy()
 
 
@@ -66,8 +64,8 @@ def chamfer(a_vertices, a_triangles, b_vertices, b_triangles, n: int = 3000, see
     of each of the distance to the other surface, averaged over both directions."""
     pa = sample_mesh_surface(a_vertices, a_triangles, n, seed)
     pb = sample_mesh_surface(b_vertices, b_triangles, n, seed + 1)
-    da = point_to_surface(pa, b_vertices, b_triangles, seed)
-    db = point_to_surface(pb, a_vertices, a_triangles, seed)
+    da = point_to_surface(pa, b_vertices, b_triangles)
+    db = point_to_surface(pb, a_vertices, a_triangles)
     return float((da.mean() + db.mean()) / 2)
 
 
