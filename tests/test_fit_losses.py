@@ -212,3 +212,34 @@ def test_free_grid_nodes_are_those_inside_free_voxels():
     dims = f["dims"]
     node = lambda i, j, k: (i * dims[1] + j) * dims[2] + k
     assert f["nearest"][node(5, 5, 5)] == 0 and f["nearest"][node(30, 30, 30)] == 1
+
+
+def test_covered_triangles_are_faces_pressed_against_another_part():
+    """A bookshelf's boards end against its back panel and its sides: those end faces are
+    flagged (they face a camera that sees the back, one panel thickness behind it); the top
+    board's end above the panel, the panel's own inner face (seen from the front) and every
+    outer face are not; without a back panel no face pointing backwards is covered."""
+    from procsplat.fit.losses import covered_triangles
+
+    prog = load_program("bookshelf")
+    base = {"Width": 0.8, "Depth": 0.3, "Height": 1.2, "Board Thickness": 0.02, "Shelf Count": 2, "Divider Count": 0,
+            "Back Thickness": 0.015, "Has Legs": False, "Has Plinth": False}
+
+    def faces(params):
+        mesh = prog.evaluate_one(params, dtype=torch.float64)
+        v, t = mesh.vertices[None], mesh.triangles
+        corners = v[0][t]
+        n = torch.linalg.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        return v[0], corners.mean(1), n / n.norm(dim=-1, keepdim=True), covered_triangles(v, t)[0]
+
+    v, centroid, n, covered = faces({**base, "Has Back Panel": True})
+    on_back = (centroid[:, 1] - (v[:, 1].min() + 0.015)).abs() < 1e-6  # the back panel's inner plane
+    shelf_ends = on_back & (n[:, 1] < -0.99)
+    below_top = centroid[:, 2] < 1.2 - 0.02  # the back panel ends under the top board
+    assert (shelf_ends & below_top).sum() == 6 and covered[shelf_ends & below_top].all()
+    assert not covered[shelf_ends & ~below_top].any()  # the top board's end above the panel is open
+    assert not covered[on_back & (n[:, 1] > 0.99)].any()  # the back wall seen from the front
+    outer = ((centroid - v.amin(0)).abs().min(1).values < 1e-6) | ((centroid - v.amax(0)).abs().min(1).values < 1e-6)
+    assert not covered[outer].any()
+    v, centroid, n, covered = faces({**base, "Has Back Panel": False})
+    assert covered.any() and not covered[n[:, 1] < -0.99].any()  # only shelf ends against the sides

@@ -80,6 +80,13 @@ class LossConfig:
     """Accuracy counts a sample as seen only from views its (outward) face looks at: the back
     face of a 2 cm board, or of a handle on a drawer front, lies within `visibility_margin`
     behind the observed depth and otherwise passes as seen, 1-2 cm from any observation."""
+    skip_covered_faces: bool = True
+    """Accuracy ignores faces pressed against an opposite face of the same shape (`covered_
+    triangles`): the ends of a bookshelf's shelves against its back panel, or of a cabinet's
+    shelves behind its doors, sit one board thickness behind the observed surface, face the
+    camera and pass the visibility margin, so they scored as seen surface 1.7 cm off and the
+    fits preferred thinner boards (a true bookshelf's accuracy 8.8e-4 vs 4.2e-4 for a wrong
+    one with a back half as thick and no legs)."""
     seed: int = 0
 
 
@@ -228,6 +235,36 @@ def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float, stack: Vi
         return seen.reshape(x.shape[:-1])
 
 
+def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, tol: float = 1e-4) -> torch.Tensor:
+    """(b,T) bool: the triangle lies on triangles of the same mesh that face the opposite way
+    (two parts in contact: a face nobody can see). Tested at its centroid, then (where that is
+    covered) at three points near its corners: a large back panel whose centroid happens to
+    touch a shelf end is not covered."""
+    b, T = vertices.shape[0], triangles.shape[0]
+    if T == 0:
+        return torch.zeros(b, 0, dtype=torch.bool)
+    corners = vertices[:, triangles]  # (b,T,3,3)
+    n = torch.linalg.cross(corners[:, :, 1] - corners[:, :, 0], corners[:, :, 2] - corners[:, :, 0])
+    n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+    planes = _triangle_planes(vertices, triangles)
+
+    def on_opposite(points: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
+        """(b,M) points (b,M,3) of triangles `owner` (M,) lie on an opposite-facing triangle."""
+        s = torch.cat([points, points.new_ones(points.shape[0], points.shape[1], 1)], -1) @ planes  # (b,M,4T)
+        outside = torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:])
+        opposite = (n[:, owner] @ n.transpose(1, 2)) < -0.99  # (b,M,T)
+        return ((s[..., :T].abs() < tol) & (outside < tol) & opposite).any(-1)
+
+    centroid = corners.mean(2)
+    covered = on_opposite(centroid, torch.arange(T))
+    maybe = torch.nonzero(covered.any(0))[:, 0]  # (K,) a few contact faces
+    if len(maybe):
+        near = centroid[:, maybe, None] + 0.9 * (corners[:, maybe] - centroid[:, maybe, None])  # (b,K,3,3)
+        at_corners = on_opposite(near.reshape(b, -1, 3), maybe.repeat_interleave(3)).reshape(b, -1, 3).all(-1)
+        covered[:, maybe] &= at_corners
+    return covered
+
+
 def support_loss(vertices: torch.Tensor, floor: float) -> torch.Tensor:
     """(b,) |lowest vertex - floor| of world vertices (b,V,3)."""
     if vertices.shape[1] == 0:
@@ -309,7 +346,10 @@ class CandidateLosses:
                     vt = torch.gather(vertices.detach(), 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(
                         b, -1, 3, 3)
                     normals = torch.linalg.cross(vt[:, :, 1] - vt[:, :, 0], vt[:, :, 2] - vt[:, :, 0])
-                seen = visible_mask(self.target, samples, cfg.visibility_margin, self._views, normals).to(acc.dtype)
+                seen = visible_mask(self.target, samples, cfg.visibility_margin, self._views, normals)
+                if cfg.skip_covered_faces:
+                    seen &= ~torch.gather(covered_triangles(vertices.detach(), triangles), 1, tri)
+                seen = seen.to(acc.dtype)
                 accuracy = (acc * seen).sum(1) / seen.sum(1).clamp_min(1.0)
             else:
                 accuracy = acc.mean(1)
