@@ -146,8 +146,9 @@ def pairs(top: Genomes, best: Genomes) -> Genomes:
 def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.random.Generator, rounds: int = 3,
                    samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3, pair_pool: int = 10,
                    config: RefineConfig = RefineConfig(), box: bool = False, extend: int = 0,
-                   extra_steps: int = 0) -> tuple[Genomes, float]:
-    """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves."""
+                   extra_steps: int = 0, min_gain: float = 0.0) -> tuple[Genomes, float]:
+    """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves;
+    another round only after one that lowered the loss by more than `min_gain` (relative)."""
     for _ in range(rounds):
         cands, ids = neighbours(scorer, best, samples, rng, box)
         with torch.no_grad():
@@ -175,5 +176,8 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
         i = int(np.argmin(loss))
         if not loss[i] < best_loss:
             break
+        gain = (best_loss - float(loss[i])) / max(best_loss, 1e-12)
         best, best_loss = refined.take([i]), float(loss[i])
+        if gain <= min_gain:
+            break
     return best, best_loss
