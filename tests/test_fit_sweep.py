@@ -51,6 +51,27 @@ def test_sweep_switches_on_a_missing_part(mid_board_table):
     assert abs(got["Mid Board Z Scale"] - 0.2) < 0.08
 
 
+def test_sweep_stops_after_a_round_with_a_small_gain(mid_board_table, monkeypatch):
+    """The first round switches the mid board on (a large gain): with min_gain 0 a second round
+    looks for more; with a min_gain above that round's gain the sweep stops after it."""
+    import procsplat.fit.sweep as sweep
+
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    g = _genome(space, dict(truth.parameters, **{"Has Mid Board": False, "Mid Board Z Scale": 0.45}), truth)
+    with torch.no_grad():
+        loss0 = float(scorer.score(g)["total"][0])
+    rounds = []
+    real = sweep.neighbours
+    monkeypatch.setattr(sweep, "neighbours", lambda *a, **k: rounds.append(1) or real(*a, **k))
+    for min_gain, expected in ((0.0, 2), (0.999, 1)):
+        rounds.clear()
+        _, loss = discrete_sweep(scorer, g, loss0, np.random.default_rng(0), rounds=2, samples=8, steps=10,
+                                 min_gain=min_gain)
+        assert loss < 0.5 * loss0 and len(rounds) == expected, (min_gain, len(rounds))
+
+
 def test_neighbours_change_one_active_discrete_value_and_turn(mid_board_table):
     prog, target, truth = mid_board_table
     space = SearchSpace(prog)
