@@ -140,9 +140,9 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
             for a in range(3):
                 g = (local_pts[j, :, a, None] - centre[j, None, :, a]).abs_().sub_(half[j, None, :, a]).clamp_min_(0)
                 box = g * g if box is None else box.addcmul_(g, g)
-            s = hom @ planes[j]  # (b',N,4T): plane distance, then distances outside the 3 edges
-            outside = torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:]).clamp_min_(0)
-            bound = torch.maximum(box, s[..., :T].square().addcmul_(outside, outside))
+            plane, outside = _plane_and_outside(hom @ planes[j], T)
+            outside.clamp_min_(0)
+            bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
             cand = bound.topk(k, dim=-1, largest=False).indices  # (b',N,k)
             d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v[j], triangles,
                                    cand.reshape(cand.shape[0], N * k))
@@ -237,6 +237,12 @@ def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float, stack: Vi
         return seen.reshape(x.shape[:-1])
 
 
+def _plane_and_outside(s: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split points @ `_triangle_planes` (...,4T) into the signed plane distances (...,T) and
+    the largest signed distance outside one of the 3 edge lines (...,T)."""
+    return s[..., :T], torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:])
+
+
 def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: torch.Tensor | None = None,
                       tol: float = 1e-4) -> torch.Tensor:
     """(b,T) bool: the triangle lies on triangles of the same mesh that face the opposite way
@@ -254,10 +260,10 @@ def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: tor
 
     def on_opposite(points: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
         """(b,M) points (b,M,3) of triangles `owner` (M,) lie on an opposite-facing triangle."""
-        s = torch.cat([points, points.new_ones(points.shape[0], points.shape[1], 1)], -1) @ planes  # (b,M,4T)
-        outside = torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:])
+        plane, outside = _plane_and_outside(
+            torch.cat([points, points.new_ones(points.shape[0], points.shape[1], 1)], -1) @ planes, T)
         opposite = (n[:, owner] @ n.transpose(1, 2)) < -0.99  # (b,M,T)
-        return ((s[..., :T].abs() < tol) & (outside < tol) & opposite).any(-1)
+        return ((plane.abs() < tol) & (outside < tol) & opposite).any(-1)
 
     centroid = corners.mean(2)
     tested = torch.arange(T) if only is None else torch.nonzero(only)[:, 0]
