@@ -3,7 +3,7 @@
     geonodes gallery -o DIR [--n 8] [--seed 0] [--programs chair,table] [--cell 160]
 
 Each sample is framed on its own (its bounding sphere fills the cell) and seen from the
-front-right, above (the library's front is +y). Rendering is `procsplat.render.render_mesh`
+front-right, above (the library's front is +y). Rendering is `geonodes.render.render_mesh`
 (CPU rasteriser) at 2x and box-filtered down for smooth edges.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def render_thumbnail(mesh, size: int) -> np.ndarray:
     """(size, size, 3) uint8 image of one evaluated mesh on white."""
-    from procsplat.render import render_mesh
+    from geonodes.render import render_mesh
 
     verts = mesh.vertices.detach().to(torch.float64).cpu()
     res = size * SUPERSAMPLE

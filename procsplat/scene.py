@@ -1,6 +1,6 @@
 """The scene model: RGB-D frames (decoded lazily), labelled objects, floor, bounds, mesh.
 
-Conventions (shared with `procsplat.render` and `procsplat.rasterize`)
+Conventions (shared with `geonodes.render` and `procsplat.rasterize`)
 - World frame: metres, +Z up (`Scene.up_axis`). Readers rotate their source's world frame
   into this one and keep the transform in `Scene.world_from_source`.
 - Camera: `cam_to_world` 4x4 with OpenCV axes (x right, y down, z forward).

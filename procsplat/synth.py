@@ -225,7 +225,7 @@ def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject]):
 def generate(cfg: SynthConfig, progress: bool = True) -> Path:
     """Write the scene; returns `<out>/<scene_id>`. Nothing is left behind on failure."""
     from procsplat.readers.scannet_write import write_scannet_scene
-    from procsplat.render import render_mesh
+    from geonodes.render import render_mesh
 
     scene_id = cfg.resolved_scene_id()
     final = Path(cfg.out) / scene_id

@@ -1,4 +1,4 @@
-"""Benchmark `procsplat.render.render_mesh` against trimesh ray casting on room scenes.
+"""Benchmark `geonodes.render.render_mesh` against trimesh ray casting on room scenes.
 
 Scenes (deterministic): a 6 x 5 x 2.8 m room (floor, ceiling, 4 walls as quad grids),
 4 boxes (faces as quad grids) and 2 icospheres, seen at 640 x 480 from inside the room
@@ -30,7 +30,7 @@ import time
 import numpy as np
 import torch
 
-from procsplat.render import render_mesh
+from geonodes.render import render_mesh
 
 WIDTH, HEIGHT = 640, 480
 

@@ -176,7 +176,6 @@ def test_round_trip_through_blender(name, tmp_path):
 
 
 def test_gallery_renders_every_sample(tmp_path):
-    pytest.importorskip("procsplat.render", reason="needs procsplat.render")
     from geonodes.cli import main
     from geonodes.gallery import LABEL_WIDTH
     from PIL import Image

@@ -1,4 +1,4 @@
-"""procsplat.render: rasterised depth/ids/colours against analytic ray casting."""
+"""geonodes.render: rasterised depth/ids/colours against analytic ray casting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from procsplat.render import TextureConfig, render_mesh, render_mesh_batch
+from geonodes.render import TextureConfig, render_mesh, render_mesh_batch
 
 W, H = 64, 48
 K = torch.tensor([[60.0, 0.0, 31.3], [0.0, 58.0, 23.9], [0.0, 0.0, 1.0]], dtype=torch.float64)

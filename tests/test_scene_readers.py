@@ -297,7 +297,7 @@ def test_exported_layout_round_trip(tmp_path):
 def _synthetic_room(tmp_path, axis_alignment):
     """Floor + two labelled boxes, frames rendered from the mesh (depth and true instance ids)."""
     import torch
-    render_mesh = pytest.importorskip("procsplat.render").render_mesh
+    from geonodes.render import render_mesh
 
     parts = [(np.array([[-3, -3, 0], [3, -3, 0], [3, 3, 0], [-3, 3, 0.0]]),
               np.array([[0, 1, 2], [0, 2, 3]]), 0),

@@ -9,7 +9,7 @@ import torch
 
 from procsplat.cli import main
 from procsplat.readers import load_scene
-from procsplat.render import render_mesh
+from geonodes.render import render_mesh
 from procsplat.synth import SynthConfig, generate
 
 SMALL = dict(num_frames=6, width=128, height=96, num_objects=2, categories=("chair", "table"))

@@ -164,7 +164,7 @@ def _view_poses(vertices: np.ndarray, width: int, height: int, azimuths: int = 8
 def depth_change(program, a: dict, b: dict, width: int = 320, height: int = 240, tolerance: float = 0.01) -> float:
     """Share of the pixels covered by either shape (over `_view_poses` of shape a) whose rendered
     depth differs by more than `tolerance` metres or is covered by only one of them."""
-    from procsplat.render import render_mesh
+    from geonodes.render import render_mesh
 
     meshes = [program.evaluate_one(p, dtype=torch.float64) for p in (a, b)]
     K, poses = _view_poses(meshes[0].vertices.numpy() if len(meshes[0].vertices) else

@@ -2,7 +2,7 @@
 
 The shape is placed like a fitted candidate (see `pose.place_on_floor`): rotated by yaw about +Z,
 moved to (x, y) and lifted so its lowest point touches the floor. Depth and object ids are
-rendered with `procsplat.render.render_mesh` (object + a floor quad, so background pixels give
+rendered with `geonodes.render.render_mesh` (object + a floor quad, so background pixels give
 free-space evidence like a real scan), optionally with the scene generator's Kinect-like noise
 and holes, and the target is built from those frames exactly as from a real scene.
 """
@@ -51,7 +51,7 @@ class CameraRig:
 def render_object_frames(vertices: np.ndarray, triangles: np.ndarray, floor: float, rig: CameraRig,
                          rng: np.random.Generator, noise: bool = False, holes: bool = False):
     """Depth frames and object masks of a mesh standing on a floor quad: (depths, Ks, poses, masks)."""
-    from procsplat.render import render_mesh
+    from geonodes.render import render_mesh
     from procsplat.synth import corrupt_depth
 
     lo, hi = vertices.min(0), vertices.max(0)

@@ -18,7 +18,7 @@ folder itself. Files used, all optional except the frames:
   already Z up). Without it the world is the capture's own (kept in `world_from_source`).
 
 Per-frame instance masks: ScanNet has no 2D instance labels, so `Scene.instance_mask(i)` is
-derived: the labelled mesh is rendered from frame i's camera (z-buffer, `procsplat.render`),
+derived: the labelled mesh is rendered from frame i's camera (z-buffer, `geonodes.render`),
 each face carrying the instance of the majority of its vertices (the first vertex's when all
 three differ), and a pixel keeps its instance only where the rendered depth agrees with the
 sensor depth within `abs_tolerance + rel_tolerance * depth` (so occluders missing from the mesh,
@@ -181,7 +181,7 @@ def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig()):
     """Function Frame -> (H, W) int32 instance ids, by a depth-tested render of the mesh."""
     import torch
 
-    from procsplat.render import render_mesh
+    from geonodes.render import render_mesh
 
     vertices = torch.from_numpy(mesh.vertices.astype(np.float64))
     faces = torch.from_numpy(mesh.faces)
