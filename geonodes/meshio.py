@@ -14,11 +14,19 @@ import numpy as np
 FORMATS = (".ply", ".obj", ".npz")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write) -> None:
     """Call write(tmp) on a temporary file beside `path`, then rename it over `path`."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result honours the umask like open()
         write(tmp)
         os.replace(tmp, path)
     except BaseException:

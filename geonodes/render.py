@@ -55,6 +55,20 @@ class TextureConfig:
     contrast: float = 0.5  # dark squares are multiplied by (1 - contrast)
 
 
+def look_at(eye, target) -> np.ndarray:
+    """4x4 camera-to-world at `eye` looking at `target`: OpenCV axes (x right, y down, z forward),
+    world up +Z (the convention of every renderer here)."""
+    eye, target = np.asarray(eye, np.float64), np.asarray(target, np.float64)
+    forward = target - eye
+    forward = forward / np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right = right / np.linalg.norm(right)
+    down = np.cross(forward, right)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, down, forward, eye
+    return c2w
+
+
 def _check_inputs(vertices, faces, K, cam_to_world, width, height, face_colors, face_ids,
                   near, far, texture):
     if not isinstance(vertices, torch.Tensor) or vertices.ndim != 2 or vertices.shape[1] != 3:

@@ -1,39 +1,51 @@
-"""`procsplat` command line: `procsplat <command> [flags]`.
+"""`procsplat` command line: `procsplat <command> [flags]`, built from the commands' config
+dataclasses by tyro (`procsplat <command> --help` lists every flag).
 
-Every command is a function taking one dataclass config; tyro derives its flags from the
-dataclass (`procsplat <command> --help`).
+Errors procsplat and geonodes raise for bad input (`ProcsplatError`, `GeonodesError`) end the
+command with one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
 import sys
-
 import tyro
 
-from procsplat.bench_fit import BenchFitConfig
-from procsplat.export import ExportConfig
-from procsplat.fit_scene import FitConfig
-from procsplat.synth import SynthConfig
-from procsplat.train import TrainConfig
-from viewer.config import ViewConfig
+from geonodes.errors import GeonodesError
+from procsplat.data.synth import SynthConfig
+from procsplat.errors import ProcsplatError
+from procsplat.fit.bench_scenes import BenchFitConfig
+from procsplat.fit.scene import FitConfig
+from procsplat.run.export import ExportConfig
+from procsplat.train.config import TrainConfig
+from procsplat.view.config import ViewConfig
 
 
 def synth(cfg: SynthConfig) -> int:
-    from procsplat.synth import generate
+    from procsplat.data.synth import generate
 
-    path = generate(cfg)
-    print(f"wrote {path}")
+    print(f"wrote {generate(cfg)}")
     return 0
 
 
 def train(cfg: TrainConfig) -> int:
-    from procsplat.train import run_train
+    from procsplat.train.trainer import run_train
 
-    run_train(cfg)
+    if not cfg.view:
+        run_train(cfg)
+        return 0
+    from procsplat.view.training import TrainingView
+
+    view = TrainingView.from_train_config(cfg)
+    try:
+        run = run_train(cfg, callbacks=[view])
+    except BaseException:
+        view.close()
+        raise
+    view.finish(run).wait()
     return 0
 
 
 def export(cfg: ExportConfig) -> int:
-    from procsplat.export import run_export
+    from procsplat.run.export import run_export
 
     run = run_export(cfg)
     print(f"rewrote {run}/splats.ply, scene.json, model.pt and meshes/")
@@ -41,54 +53,38 @@ def export(cfg: ExportConfig) -> int:
 
 
 def view(cfg: ViewConfig) -> int:
-    from viewer.server import run_view
+    from procsplat.view.server import run_view
 
     return run_view(cfg)
 
 
 def fit(cfg: FitConfig) -> int:
-    from procsplat.fit_scene import run_fit
+    from procsplat.fit.scene import run_fit
 
     run_fit(cfg)
     return 0
 
 
 def bench_fit(cfg: BenchFitConfig) -> int:
-    from procsplat.bench_fit import run_bench_fit
+    from procsplat.fit.bench_scenes import run_bench_fit
 
     return run_bench_fit(cfg)
 
 
-COMMANDS = {
-    "train": (train, TrainConfig, "scan -> procedural objects + Gaussian splats (no --scene: the demo)"),
-    "fit": (fit, FitConfig, "fit a shape program to every object of a scan (memetic GA)"),
-    "bench-fit": (bench_fit, BenchFitConfig, "fitting accuracy of each method on generated synthetic scenes"),
-    "export": (export, ExportConfig, "regenerate splats.ply etc. of a run, optionally with edited parameters"),
-    "synth": (synth, SynthConfig, "generate a synthetic ScanNet-layout scene with ground truth"),
-    "view": (view, ViewConfig, "serve a run in the browser (viser): inspect it, edit its programs live"),
-}
-
-
-def usage() -> str:
-    lines = ["usage: procsplat <command> [--help] [flags]", "", "commands:"]
-    lines += [f"  {name:<10} {doc}" for name, (_, _, doc) in COMMANDS.items()]
-    return "\n".join(lines)
+# command -> (function, its config dataclass; the dataclass's docstring is the command's help)
+COMMANDS = {"train": (train, TrainConfig), "fit": (fit, FitConfig), "bench-fit": (bench_fit, BenchFitConfig),
+            "export": (export, ExportConfig), "synth": (synth, SynthConfig), "view": (view, ViewConfig)}
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(usage())
-        return 0 if argv else 2
-    name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        print(f"procsplat: unknown command '{name}'\n{usage()}", file=sys.stderr)
-        return 2
-    fn, cls, doc = COMMANDS[name]
-    cfg = tyro.cli(cls, args=rest, prog=f"procsplat {name}", description=doc)
+    args = list(sys.argv[1:] if argv is None else argv)
+    cfg = tyro.extras.subcommand_cli_from_dict(
+        {name: cls for name, (_, cls) in COMMANDS.items()}, prog="procsplat", args=args,
+        description="Indoor scans as editable procedural objects wearing Gaussian splats.")
+    name = next(n for n, (_, cls) in COMMANDS.items() if type(cfg) is cls)
     try:
-        return fn(cfg)
-    except (ValueError, FileExistsError, FileNotFoundError, OSError) as e:
+        return COMMANDS[name][0](cfg)
+    except (ProcsplatError, GeonodesError) as e:
         print(f"procsplat {name}: error: {e}", file=sys.stderr)
         return 2
 

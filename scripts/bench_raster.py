@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import tyro
 
-from procsplat.rasterize import rasterize
+from procsplat.splat.rasterize import rasterize
 
 
 @dataclass

@@ -30,6 +30,7 @@ import time
 import numpy as np
 import torch
 
+from geonodes.render import look_at as camera_look_at
 from geonodes.render import render_mesh
 
 WIDTH, HEIGHT = 640, 480
@@ -91,17 +92,8 @@ def room_scene(name: str = "room-5k") -> tuple[torch.Tensor, torch.Tensor, torch
 
 
 def look_at(eye, target) -> torch.Tensor:
-    """cam_to_world (OpenCV axes) at `eye` looking at `target`, world z up."""
-    eye, target = np.asarray(eye, float), np.asarray(target, float)
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    c2w = np.eye(4)
-    c2w[:3, :3] = np.stack([x, y, z], 1)
-    c2w[:3, 3] = eye
-    return torch.from_numpy(c2w)
+    """cam_to_world (OpenCV axes, world +Z up) as a float64 tensor."""
+    return torch.from_numpy(camera_look_at(eye, target))
 
 
 def trimesh_depth(verts, faces, K, c2w, stride: int) -> tuple[np.ndarray, np.ndarray, float]:

@@ -45,10 +45,10 @@ def raster_figures():
 
 
 def main(cfg: BenchSplatConfig) -> None:
-    from procsplat.fit_scene import fit_scene
-    from procsplat.readers import load_scene
-    from procsplat.synth import SynthConfig, generate
-    from procsplat.train import TrainConfig, Trainer
+    from procsplat.fit.scene import fit_scene
+    from procsplat.data.readers import load_scene
+    from procsplat.data.synth import SynthConfig, generate
+    from procsplat.train.trainer import TrainConfig, Trainer
 
     scene_dir = Path(cfg.out) / "scenes" / f"synth{cfg.seed:04d}_00"
     if not (scene_dir / "gt.json").is_file():

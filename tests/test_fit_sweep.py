@@ -145,7 +145,7 @@ def test_nearest_triangle_distance_is_exact_with_gradients():
     with handles (points on its drawer fronts, next to the handles, are at distance 0:
     nearest surface samples put them on the handles)."""
     torch.manual_seed(0)
-    from procsplat.fit.pose import yaw_rotation
+    from procsplat.geometry import yaw_matrix
     from procsplat.fit.surface import sample_mesh_surface
 
     cabinet = {"Front Type": 1, "Drawer Count": 3, "Has Handles": True, "Width": 0.7, "Height": 0.6,
@@ -154,7 +154,7 @@ def test_nearest_triangle_distance_is_exact_with_gradients():
         mesh = load_program(name).evaluate_one(params, dtype=torch.float64)
         yaw = torch.tensor([0.4, 2.0], dtype=torch.float64)
         local = torch.stack([mesh.vertices, mesh.vertices * 1.1])
-        verts = (local @ yaw_rotation(yaw).transpose(1, 2) + torch.tensor([0.3, -0.2, 0.0])).requires_grad_(True)
+        verts = (local @ yaw_matrix(yaw).transpose(1, 2) + torch.tensor([0.3, -0.2, 0.0])).requires_grad_(True)
         tris = mesh.triangles
         on = torch.from_numpy(sample_mesh_surface(verts[0].detach().numpy(), tris.numpy(), 400, seed=1))
         pts = torch.cat([on, on[:200] + 0.05 * torch.randn(200, 3, dtype=torch.float64)])

@@ -1,4 +1,4 @@
-"""procsplat.rasterize against gsplat's PyTorch oracles and the brute-force reference."""
+"""procsplat.splat.rasterize against gsplat's PyTorch oracles and the brute-force reference."""
 
 import math
 import subprocess
@@ -8,8 +8,8 @@ import textwrap
 import pytest
 import torch
 
-from procsplat.raster_reference import rasterize_reference
-from procsplat.rasterize import (
+from raster_reference import rasterize_reference
+from procsplat.splat.rasterize import (
     eval_sh,
     gsplat_cuda_available,
     project_gaussians,
@@ -310,7 +310,7 @@ def test_memory_stays_bounded_at_640x480_with_100k_gaussians():
     """Forward + backward in a fresh process; peak RSS includes Python, torch and gsplat."""
     code = textwrap.dedent("""
         import math, resource, torch
-        from procsplat.rasterize import rasterize
+        from procsplat.splat.rasterize import rasterize
         g = torch.Generator().manual_seed(0)
         n, W, H = 100_000, 640, 480
         f = 0.9 * W

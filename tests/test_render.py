@@ -8,23 +8,15 @@ import pytest
 import torch
 
 from geonodes.render import TextureConfig, render_mesh, render_mesh_batch
+from geonodes.render import look_at as camera_look_at
 
 W, H = 64, 48
 K = torch.tensor([[60.0, 0.0, 31.3], [0.0, 58.0, 23.9], [0.0, 0.0, 1.0]], dtype=torch.float64)
 
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
-    """cam_to_world with OpenCV axes (x right, y down, z forward)."""
-    eye, target = np.asarray(eye, float), np.asarray(target, float)
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    c2w = np.eye(4)
-    c2w[:3, :3] = np.stack([x, y, z], 1)
-    c2w[:3, 3] = eye
-    return torch.from_numpy(c2w)
+def look_at(eye, target) -> torch.Tensor:
+    """cam_to_world (OpenCV axes, world +Z up) as a float64 tensor."""
+    return torch.from_numpy(camera_look_at(eye, target))
 
 
 def pixel_rays(c2w: torch.Tensor, K: torch.Tensor = K, w: int = W, h: int = H):

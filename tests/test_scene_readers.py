@@ -12,11 +12,13 @@ import pytest
 from PIL import Image
 from scipy.spatial import cKDTree
 
-from procsplat.readers import detect_layout, load_scene
-from procsplat.readers.scannet_write import write_exported, write_scannet_scene, write_sens
-from procsplat.readers.sens import SensFile, SensReader
-from procsplat.readers.sevenscenes import load_sevenscenes
-from procsplat.scene import FrameSource, MissingSceneFile, SceneReadError, backproject
+from procsplat.data.readers import detect_layout, load_scene
+from procsplat.data.readers.scannet_write import write_exported, write_scannet_scene, write_sens
+from procsplat.data.readers.sens import SensFile, SensReader
+from procsplat.data.readers.sevenscenes import load_sevenscenes
+from procsplat.data.scene import FrameSource, MissingSceneFile, SceneReadError
+from procsplat.geometry import backproject
+from procsplat.geometry import look_at as camera_look_at
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REDKITCHEN = SHARED / "rgbd" / "redkitchen"
@@ -54,15 +56,8 @@ def synthetic_frames(n=5, invalid=(2,), seed=0):
 
 
 def look_at(eye, target):
-    """cam_to_world (OpenCV axes) at `eye` looking at `target`, world +Z up."""
-    z = np.asarray(target, float) - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    P = np.eye(4)
-    P[:3, :3] = np.stack([x, np.cross(z, x), z], 1)
-    P[:3, 3] = eye
-    return P.astype(np.float32).astype(np.float64)
+    """cam_to_world at `eye` looking at `target`, rounded to float32 (what a .sens file stores)."""
+    return camera_look_at(eye, target).astype(np.float32).astype(np.float64)
 
 
 def box(lo, hi):

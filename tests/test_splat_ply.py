@@ -1,11 +1,11 @@
-"""procsplat.splat_ply: 3DGS .ply round trip, layout, and clear errors for bad files."""
+"""procsplat.splat.ply: 3DGS .ply round trip, layout, and clear errors for bad files."""
 
 import numpy as np
 import pytest
 import torch
 from plyfile import PlyData, PlyElement
 
-from procsplat.splat_ply import (
+from procsplat.splat.ply import (
     SplatPlyError,
     load_splats_ply,
     save_splats_ply,
@@ -165,7 +165,7 @@ def test_missing_extra_misordered_and_wrong_type_properties(tmp_path):
 
 def test_loaded_splats_render(tmp_path):
     """The file's conventions feed the rasteriser: exp(scales), sigmoid(opacities), SH."""
-    from procsplat.rasterize import rasterize
+    from procsplat.splat.rasterize import rasterize
 
     splats = random_splats(n=30, sh_degree=1)
     splats["means"][:, 2] = splats["means"][:, 2].abs() + 2.0

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from procsplat.cli import main
-from procsplat.readers import load_scene
+from procsplat.data.readers import load_scene
 from geonodes.render import render_mesh
-from procsplat.synth import SynthConfig, generate
+from procsplat.data.synth import SynthConfig, generate
 
 SMALL = dict(num_frames=6, width=128, height=96, num_objects=2, categories=("chair", "table"))
 

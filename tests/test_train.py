@@ -6,10 +6,15 @@ import sys
 import pytest
 import torch
 
-from procsplat.export import ExportConfig, load_model, run_export
-from procsplat.splat_ply import load_splats_ply
-from procsplat.synth import SynthConfig, generate
-from procsplat.train import TrainConfig, Trainer, run_train
+from procsplat.data.config import SceneConfig
+from procsplat.data.synth import SynthConfig, generate
+from procsplat.errors import ProcsplatError
+from procsplat.run.export import ExportConfig, run_export
+from procsplat.run.rundir import load_checkpoint, load_run
+from procsplat.splat.init import InitConfig
+from procsplat.splat.ply import load_splats_ply
+from procsplat.train.config import TrainConfig
+from procsplat.train.trainer import Trainer, run_train
 
 pytestmark = pytest.mark.slow
 
@@ -21,8 +26,8 @@ def tiny_scene(tmp_path_factory):
 
 
 def tiny_cfg(scene, out, **kw):
-    base = dict(scene=str(scene), out=out, fit="gt", steps=6, width=96, checkpoint_every=2, video_frames=3,
-                max_background=3000, max_gaussians_per_object=800)
+    base = dict(data=SceneConfig(scene=str(scene), width=96), out=out, fit="gt", steps=6, checkpoint_every=2,
+                video_frames=3, init=InitConfig(max_background=3000, max_gaussians_per_object=800))
     base.update(kw)
     return TrainConfig(**base)
 
@@ -54,18 +59,19 @@ def test_resume_continues_from_checkpoint(tiny_scene, tmp_path):
     t.train(progress=False)
     before = {k: v.clone() for k, v in t.model.state_dict().items()}
     resumed = Trainer(tiny_cfg(tiny_scene, tmp_path, steps=6, resume=True))
-    assert resumed.step == 4
+    resumed.prepare()
+    assert resumed.step_count == 4
     for k, v in resumed.model.state_dict().items():
         assert torch.equal(v, before[k]), k
     resumed.train(progress=False)
-    assert resumed.step == 6
+    assert resumed.step_count == 6
 
 
 def test_killed_run_resumes(tiny_scene, tmp_path):
     """A real interruption: the process is killed after its first checkpoint."""
     code = (f"import sys; sys.argv=['procsplat','train','--scene','{tiny_scene}','--out','{tmp_path}','--fit','gt',"
-            "'--steps','400','--width','96','--checkpoint-every','2','--max-background','3000',"
-            "'--max-gaussians-per-object','800']\n"
+            "'--steps','400','--width','96','--checkpoint-every','2','--init.max-background','3000',"
+            "'--init.max-gaussians-per-object','800']\n"
             "from procsplat.cli import main; main()")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = tmp_path / tiny_scene.name / "checkpoints" / "latest.pt"
@@ -76,9 +82,10 @@ def test_killed_run_resumes(tiny_scene, tmp_path):
     proc.kill()
     proc.wait()
     assert ckpt.exists()
-    step = torch.load(ckpt, weights_only=False)["step"]
+    step = load_checkpoint(ckpt)["train"]["step"]
     t = Trainer(tiny_cfg(tiny_scene, tmp_path, steps=step + 2, resume=True))
-    assert t.step == step > 0
+    t.prepare()
+    assert t.step_count == step > 0
 
 
 def test_edit_then_export_moves_anchored_splats(trained_run, tmp_path):
@@ -94,7 +101,7 @@ def test_edit_then_export_moves_anchored_splats(trained_run, tmp_path):
     before = load_splats_ply(run / "splats.ply")["means"]
     run_export(ExportConfig(run=run, params=edited))
     after = load_splats_ply(run / "splats.ply")["means"]
-    model = load_model(run)
+    _, model = load_run(run)
     obj_index = [s.instance_id for s in model.specs].index(table["instance_id"])
     start = sum(int(a.face.shape[0]) for a in list(model.anchored)[:obj_index])
     n = int(model.anchored[obj_index].face.shape[0])
@@ -114,9 +121,9 @@ def test_edit_then_export_moves_anchored_splats(trained_run, tmp_path):
 
 
 def test_export_refuses_bad_input(trained_run, tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a finished run"):
+    with pytest.raises(ProcsplatError, match="incomplete run directory"):
         run_export(ExportConfig(run=tmp_path))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"objects": [{"instance_id": 999, "parameters": {}}]}))
-    with pytest.raises(ValueError, match="unknown instance_id 999"):
+    with pytest.raises(ProcsplatError, match="unknown instance_id 999"):
         run_export(ExportConfig(run=trained_run, params=bad))

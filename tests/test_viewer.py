@@ -36,21 +36,22 @@ def ply_means(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A small but real run: synthetic scene, ground-truth programs, a few joint training steps, exports."""
-    from procsplat.export import save_model, scene_document, write_json, write_meshes, write_splats
-    from procsplat.synth import SynthConfig, generate
-    from procsplat.train import Trainer, TrainConfig
+    from procsplat.data.config import SceneConfig
+    from procsplat.data.synth import SynthConfig, generate
+    from procsplat.run.export import export_model
+    from procsplat.splat.init import InitConfig
+    from procsplat.train.config import TrainConfig
+    from procsplat.train.trainer import Trainer
 
     root = tmp_path_factory.mktemp("viewer")
     scene = generate(SynthConfig(out=root / "scenes", seed=3, num_frames=8, width=160, height=120, num_objects=2,
                                  categories=(str(PROGRAMS / "chair.json"), str(PROGRAMS / "table.json"))))
-    t = Trainer(TrainConfig(scene=str(scene), out=root / "runs", fit="gt", steps=2, width=96, max_frames=8,
-                            max_gaussians_per_object=600, max_background=2000, checkpoint_every=1000),
+    t = Trainer(TrainConfig(data=SceneConfig(scene=str(scene), width=96, max_frames=8), out=root / "runs", fit="gt",
+                            steps=2, checkpoint_every=1000,
+                            init=InitConfig(max_gaussians_per_object=600, max_background=2000)),
                 log=lambda *_: None)
     t.train(progress=False)
-    write_splats(t.run / "splats.ply", t.model)
-    save_model(t.run / "model.pt", t.model)
-    write_json(t.run / "scene.json", scene_document(t.model, t.scene.name, t.scene_path))
-    write_meshes(t.run / "meshes", t.model)
+    export_model(t.run, t.model, t.scene.name, t.scene_path)
     return t.run
 
 
@@ -60,8 +61,8 @@ def copy_run(run: Path, dest: Path) -> Path:
 
 
 def open_test_session(run: Path, cameras: int = 2):
-    from viewer.config import ViewConfig
-    from viewer.server import open_session
+    from procsplat.view.config import ViewConfig
+    from procsplat.view.server import open_session
 
     return open_session(ViewConfig(run=run, port=free_port(), host="127.0.0.1", cameras=cameras,
                                    environment_map=False))
@@ -82,9 +83,9 @@ def editable_parameter(obj):
 
 def most_visible_parameter(run: Path, index: int = 0):
     """The parameter whose maximum moves the object's surface the most (on a separate copy of the model)."""
-    from procsplat.export import load_model
+    from procsplat.run.rundir import load_run
 
-    obj = load_model(run).objects[index]
+    obj = load_run(run)[1].objects[index]
     with torch.no_grad():
         v0 = obj.mesh()[0].clone()
         moves = []
@@ -99,22 +100,22 @@ def most_visible_parameter(run: Path, index: int = 0):
 # -- refusal -----------------------------------------------------------------------------------
 def test_refuses_missing_and_incomplete_run_dirs(tmp_path, capsys):
     from procsplat.cli import main
-    from viewer.run_dir import RunDirError, check_run_dir, open_run
+    from procsplat.run.rundir import RunDirError, load_run
 
     with pytest.raises(RunDirError, match="run directory not found"):
-        check_run_dir(tmp_path / "nope")
+        load_run(tmp_path / "nope")
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "scene.json").write_text("{}")
     with pytest.raises(RunDirError, match="incomplete run directory, missing model.pt, splats.ply"):
-        check_run_dir(partial)
+        load_run(partial)
     (partial / "model.pt").write_bytes(b"not a checkpoint")
     (partial / "splats.ply").write_bytes(b"")
     with pytest.raises(RunDirError, match=r"scene.json: not a procsplat scene document"):
-        check_run_dir(partial)
+        load_run(partial)
     (partial / "scene.json").write_text(json.dumps({"schema": "procsplat-scene", "version": 1, "objects": []}))
-    with pytest.raises(RunDirError, match=r"model.pt: cannot rebuild the model"):
-        open_run(partial)
+    with pytest.raises(RunDirError, match=r"model.pt: not a procsplat checkpoint"):
+        load_run(partial)
 
     assert main(["view", str(tmp_path / "nope"), "--port", str(free_port())]) == 2
     assert "procsplat view: error:" in capsys.readouterr().err
@@ -125,7 +126,7 @@ def test_refuses_missing_and_incomplete_run_dirs(tmp_path, capsys):
 # -- server side -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_edits_move_mesh_and_splats_on_the_worker(run_dir, tmp_path):
-    from viewer.worker import PARAM, TRANSLATION
+    from procsplat.view.worker import PARAM, TRANSLATION
 
     server, session = open_test_session(copy_run(run_dir, tmp_path / "run"))
     try:
@@ -175,7 +176,7 @@ def test_edits_move_mesh_and_splats_on_the_worker(run_dir, tmp_path):
 @pytest.mark.slow
 def test_saved_edits_export_to_matching_splats(run_dir, tmp_path):
     from procsplat.cli import main
-    from viewer.worker import PARAM, YAW
+    from procsplat.view.worker import PARAM, YAW
 
     run = copy_run(run_dir, tmp_path / "run")
     before = ply_means(run / "splats.ply")
@@ -287,32 +288,37 @@ def test_browser_slider_reshapes_object(demo_run, tmp_path):
 
 @pytest.mark.slow
 def test_training_view_follows_the_optimisation_then_edits_the_run(run_dir, tmp_path):
-    """What `procsplat train --view` does: update_from_model on every step, then finish(run)."""
-    import random
-
-    from procsplat.train import Trainer, TrainConfig
-    from viewer.training import TrainingView
+    """What `procsplat train --view` does: the view subscribes to the real Trainer (on_fit, on_step), then
+    finish(run) reopens the run for editing."""
+    from procsplat.data.config import SceneConfig
+    from procsplat.fit.spec import ObjectSpec
+    from procsplat.splat.init import InitConfig
+    from procsplat.train.config import TrainConfig
+    from procsplat.train.trainer import Trainer
+    from procsplat.view.training import TrainingView
 
     source = json.loads((run_dir / "scene.json").read_text())["source"]
-    t = Trainer(TrainConfig(scene=source, out=tmp_path / "runs", fit="gt", steps=3, width=96, max_frames=8,
-                            max_gaussians_per_object=600, max_background=2000), log=lambda *_: None)
     view = TrainingView(port=free_port(), environment_map=False, min_interval=0.0, cameras=0)
-    try:
-        view.show_fit_candidate(7, "chair", str(PROGRAMS / "chair.json"), {}, 0.5, [0.0, 0.0, 0.0], score=0.25)
-        assert view.worker.wait_idle(60)
-        assert list(view._fit_nodes) == ["/fit/7_chair"]
-        rng = random.Random(0)
-        while t.step < t.cfg.steps:  # Trainer.train's loop, with the viewer hook after each step
-            t.optimizer.zero_grad(set_to_none=True)
-            loss = t.loss(rng.choice(t.train_ids))
-            loss.backward()
-            t.optimizer.step()
-            t.step += 1
-            assert view.update_from_model(t.model, t.step, loss.item(), t.cfg.steps)
+    seen = []
+
+    class Check:  # runs after the view's own on_step, on the trainer's thread
+        def on_step(self, trainer, loss):
             assert view.worker.wait_idle(60)
             with torch.no_grad():
-                expect = t.model.anchored[1].world().means.numpy().astype(np.float32)
+                expect = trainer.model.anchored[1].world().means.numpy().astype(np.float32)
             np.testing.assert_allclose(view.nodes.splats[1].centers, expect, atol=1e-6)
+            seen.append((trainer.step_count, loss))
+
+    t = Trainer(TrainConfig(data=SceneConfig(scene=source, width=96, max_frames=8), out=tmp_path / "runs", fit="gt",
+                            steps=3, init=InitConfig(max_gaussians_per_object=600, max_background=2000)),
+                log=lambda *_: None, callbacks=[view, Check()])
+    try:
+        view.on_fit(ObjectSpec(7, "chair", str(PROGRAMS / "chair.json"), {}, 0.5, [0.0, 0.0, 0.0], 1.2),
+                    {"loss": 0.25})
+        assert view.worker.wait_idle(60)
+        assert list(view._fit_nodes) == ["/fit/7_chair"]
+        t.train(progress=False)
+        assert [k for k, _ in seen] == [1, 2, 3]
         assert view.bar.value == 100.0 and "step 3 / 3" in view.stats.content
         assert view._fit_nodes == {}  # the trained objects replaced the search's shapes
 

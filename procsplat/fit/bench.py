@@ -20,6 +20,7 @@ from .metrics import evaluate_fit, truth_loss
 from .search import genetic_search, preset, warn_skip
 from .synthetic import CameraRig, synthetic_object
 from .target import TooFewPointsError
+from procsplat.errors import ProcsplatError
 
 METHODS = ("ga", "ga-paper", "coord", "random", "cma")
 DEFAULT_PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
@@ -39,7 +40,7 @@ def resolve_program(name: str):
         return load_program(str(blend))
     if Path(name).is_file():
         return load_program(name)
-    raise FileNotFoundError(f"bench-fit: no program '{name}' (looked in {lib.parent} and {blend.parent})")
+    raise ProcsplatError(f"bench-fit: no program '{name}' (looked in {lib.parent} and {blend.parent})")
 
 
 @dataclass

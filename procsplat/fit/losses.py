@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
-from .pose import yaw_rotation
+from procsplat.geometry import yaw_matrix
 from .surface import SurfaceSampler, closest_point_on_triangle
 from .target import ObjectTarget
 
@@ -125,7 +125,7 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     pts = points.to(vertices.dtype)
     with torch.no_grad():
         v = vertices.detach()
-        R = yaw_rotation(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
+        R = yaw_matrix(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
         local_pts = pts.unsqueeze(0) @ R  # row vectors: local = world @ R(yaw)
         corners = (v @ R)[:, triangles]  # (b,T,3,3)
         lo, hi = corners.amin(2), corners.amax(2)

@@ -144,7 +144,7 @@ def parameter_errors(program, fit: dict, truth: dict) -> tuple[float, float, int
 def _view_poses(vertices: np.ndarray, width: int, height: int, azimuths: int = 8,
                 elevations=(10.0, 30.0, 50.0)):
     """(K, [cam_to_world]) looking at the shape's box centre from around and above it."""
-    from procsplat.synth import look_at
+    from procsplat.geometry import look_at
 
     lo, hi = vertices.min(0), vertices.max(0)
     c = (lo + hi) / 2

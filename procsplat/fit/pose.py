@@ -10,12 +10,9 @@ import math
 
 import torch
 
+from procsplat.geometry import yaw_matrix
 
-def yaw_rotation(yaw: torch.Tensor) -> torch.Tensor:
-    """(b,) radians -> (b,3,3) rotation about +Z."""
-    c, s = torch.cos(yaw), torch.sin(yaw)
-    z, o = torch.zeros_like(yaw), torch.ones_like(yaw)
-    return torch.stack([torch.stack([c, -s, z], -1), torch.stack([s, c, z], -1), torch.stack([z, z, o], -1)], -2)
+
 
 
 def place_on_floor(vertices: torch.Tensor, yaw: torch.Tensor, xy: torch.Tensor, floor: float,
@@ -28,7 +25,7 @@ def place_on_floor(vertices: torch.Tensor, yaw: torch.Tensor, xy: torch.Tensor, 
     v = vertices
     if log_scale is not None:
         v = v * torch.exp(log_scale).to(v.dtype)[:, None, None]
-    R = yaw_rotation(yaw.to(v.dtype))
+    R = yaw_matrix(yaw.to(v.dtype))
     rotated = v @ R.transpose(1, 2)
     if v.shape[1]:
         z = floor - rotated[..., 2].min(dim=1).values

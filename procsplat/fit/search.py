@@ -22,9 +22,13 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import Annotated, Union
 
 import numpy as np
 import torch
+import tyro
+
+from procsplat.errors import ProcsplatError
 
 from .candidates import Genomes, Scorer, SearchSpace, local_extents
 from .losses import LossConfig
@@ -97,9 +101,14 @@ PRESETS = {
 }
 
 
+# A GAConfig field typed GAPreset is a choice of preset on the command line (`ga:fast`, `ga:default`,
+# `ga:paper`), each with its own flags to override (`ga:paper --ga.generations 10`).
+GAPreset = Union[tuple(Annotated[GAConfig, tyro.conf.subcommand(name, default=cfg)] for name, cfg in PRESETS.items())]
+
+
 def preset(name: str, **overrides) -> GAConfig:
     if name not in PRESETS:
-        raise ValueError(f"unknown fitting preset '{name}' (known: {', '.join(PRESETS)})")
+        raise ProcsplatError(f"unknown fitting preset '{name}' (known: {', '.join(PRESETS)})")
     return replace(PRESETS[name], **overrides)
 
 
@@ -230,7 +239,7 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
     """Fit `program` to `target` with the memetic GA; see the module docstring."""
     cfg = config
     if cfg.keep < 1 or cfg.keep + cfg.offspring > cfg.population:
-        raise ValueError(f"GAConfig: need 1 <= keep and keep + offspring <= population "
+        raise ProcsplatError(f"GAConfig: need 1 <= keep and keep + offspring <= population "
                          f"(got keep {cfg.keep}, offspring {cfg.offspring}, population {cfg.population})")
     t0 = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from procsplat.synth import look_at  # one definition of the camera convention
+from procsplat.geometry import look_at
 
 from .pose import place_on_floor
 from .target import ObjectTarget, TargetConfig
@@ -52,7 +52,7 @@ def render_object_frames(vertices: np.ndarray, triangles: np.ndarray, floor: flo
                          rng: np.random.Generator, noise: bool = False, holes: bool = False):
     """Depth frames and object masks of a mesh standing on a floor quad: (depths, Ks, poses, masks)."""
     from geonodes.render import render_mesh
-    from procsplat.synth import corrupt_depth
+    from procsplat.data.synth import corrupt_depth
 
     lo, hi = vertices.min(0), vertices.max(0)
     centre = (lo + hi) / 2

@@ -1,7 +1,7 @@
 """What a fit is fitted to: one object's observed points, observed-empty space and the floor.
 
 World frame: +Z up, metres; cameras are camera-to-world 4x4 with OpenCV axes (x right, y down,
-z forward) and depth is camera z (0 = invalid), as in `procsplat.scene`. Plain arrays in, so
+z forward) and depth is camera z (0 = invalid), as in `procsplat.data.scene`. Plain arrays in, so
 any scene source (ScanNet, RGB-D folders, synthetic renders) can build a target.
 
 Free space: every depth pixel whose ray crosses the object's neighbourhood says the ray is
@@ -21,8 +21,11 @@ import torch
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from procsplat.errors import ProcsplatError
+from procsplat.geometry import backproject
 
-class TooFewPointsError(ValueError):
+
+class TooFewPointsError(ProcsplatError):
     """An object has too few observed points to be fitted."""
 
 
@@ -64,21 +67,6 @@ class TargetConfig:
     seed: int = 0
 
 
-def backproject(depth: np.ndarray, K: np.ndarray, cam_to_world: np.ndarray,
-                mask: np.ndarray | None = None, step: int = 1) -> np.ndarray:
-    """World points (N,3) of valid (and masked) depth pixels, pixel centres at +0.5."""
-    d = depth[::step, ::step]
-    ok = d > 0
-    if mask is not None:
-        ok &= mask[::step, ::step]
-    rows, cols = np.nonzero(ok)
-    z = d[rows, cols].astype(np.float64)
-    u = cols * step + 0.5
-    v = rows * step + 0.5
-    y = (v - K[1, 2]) / K[1, 1] * z
-    x = (u - K[0, 2] - K[0, 1] * y / z.clip(1e-12)) / K[0, 0] * z
-    cam = np.stack([x, y, z], 1)
-    return cam @ cam_to_world[:3, :3].T + cam_to_world[:3, 3]
 
 
 def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:

@@ -1,0 +1,298 @@
+"""Synthetic ScanNet-layout scenes with ground truth.
+
+A room (floor + four walls) holds furniture from the program library (random parameters and
+yaw, non-overlapping footprints, a distinct colour and texture per part). A camera walks an
+ellipse around the room looking at the furniture; every frame is rendered (RGB, depth, instance
+ids) with the CPU renderer, optionally with Kinect-like depth noise and holes, and the scene is
+written in ScanNet's *raw* layout (`.sens`, `_vh_clean_2.ply`, `.aggregation.json`,
+`_vh_clean_2.0.010000.segs.json`, `<scene>.txt`) plus `gt.json` (program, parameters and pose of
+every object), so the ScanNet reader loads it like a real scan. The same seed gives
+byte-identical files.
+"""
+from __future__ import annotations
+
+import colorsys
+import json
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from procsplat.geometry import look_at, yaw_matrix
+from procsplat.errors import ProcsplatError
+
+GT_VERSION = 1
+CATEGORIES = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
+
+
+@dataclass
+class SynthConfig:
+    """`procsplat synth`: a synthetic room in ScanNet's raw layout, with its ground truth (gt.json)."""
+
+    out: Path = Path("scenes")
+    """Folder that receives `<scene_id>/` (ScanNet raw layout + gt.json)."""
+    seed: int = 0
+    scene_id: str = ""
+    """Defaults to `synth<seed>_00`."""
+    num_objects: int = 4
+    categories: tuple[str, ...] = CATEGORIES
+    num_frames: int = 80
+    width: int = 640
+    height: int = 480
+    focal: float = 577.87
+    """Focal length in pixels at 640x480 (ScanNet's depth camera); scaled with the width."""
+    room_size: tuple[float, float] = (7.0, 6.0)
+    wall_height: float = 2.6
+    depth_noise: bool = False
+    """Kinect-like depth noise, sigma(z) = 1.2 mm + 1.9 mm * (z - 0.4)^2."""
+    holes: bool = False
+    """Missing depth: random blobs and depth discontinuities."""
+    overwrite: bool = False
+
+    def resolved_scene_id(self) -> str:
+        return self.scene_id or f"synth{self.seed:04d}_00"
+
+
+@dataclass
+class PlacedObject:
+    instance_id: int
+    category: str
+    parameters: dict
+    yaw: float
+    translation: list
+    vertices: np.ndarray  # (V,3) world
+    triangles: np.ndarray  # (T,3)
+    part_id: np.ndarray  # (T,)
+    colors: np.ndarray = field(default=None)  # (T,3)
+
+
+
+
+
+
+def box_mesh(lo, hi):
+    """Axis-aligned box as 12 outward triangles."""
+    x0, y0, z0 = lo
+    x1, y1, z1 = hi
+    v = np.array([[x0, y0, z0], [x1, y0, z0], [x1, y1, z0], [x0, y1, z0],
+                  [x0, y0, z1], [x1, y0, z1], [x1, y1, z1], [x0, y1, z1]], dtype=np.float64)
+    quads = [(0, 3, 2, 1), (4, 5, 6, 7), (0, 1, 5, 4), (2, 3, 7, 6), (1, 2, 6, 5), (3, 0, 4, 7)]
+    tris = [t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))]
+    return v, np.array(tris, dtype=np.int64)
+
+
+def room_parts(cfg: SynthConfig):
+    """Floor (one upward quad at z = 0) and four walls as thin boxes: [(label, vertices, tris)].
+    The floor is a quad, not a slab: a slab's underside put mesh vertices 5 cm below the floor,
+    and the scene's floor estimate (1st percentile of mesh vertex heights) followed them."""
+    sx, sy = cfg.room_size
+    h, t = cfg.wall_height, 0.05
+    hx, hy = sx / 2, sy / 2
+    floor = (np.array([[-hx - t, -hy - t, 0.0], [hx + t, -hy - t, 0.0], [hx + t, hy + t, 0.0],
+                       [-hx - t, hy + t, 0.0]]), np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int64))
+    boxes = [("wall", (-hx - t, -hy - t, 0.0), (hx + t, -hy, h)),
+             ("wall", (-hx - t, hy, 0.0), (hx + t, hy + t, h)),
+             ("wall", (-hx - t, -hy, 0.0), (-hx, hy, h)),
+             ("wall", (hx, -hy, 0.0), (hx + t, hy, h))]
+    return [("floor", *floor)] + [(label, *box_mesh(lo, hi)) for label, lo, hi in boxes]
+
+
+def _palette(rng: np.random.Generator, n_parts: int, hue: float) -> np.ndarray:
+    """Colours of one object's parts: one hue, varied lightness/saturation per part."""
+    out = []
+    for k in range(n_parts):
+        light = 0.35 + 0.4 * ((k * 0.37 + rng.uniform(0, 0.2)) % 1.0)
+        sat = 0.45 + 0.4 * rng.uniform()
+        out.append(colorsys.hls_to_rgb((hue + 0.04 * (k % 3)) % 1.0, light, sat))
+    return np.array(out)
+
+
+def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObject]:
+    from geonodes import load_program
+
+    sx, sy = cfg.room_size
+    margin = 1.3  # keeps furniture >= 0.9 m off the camera path, which runs 0.4 m from the walls
+    footprints: list = []
+    placed: list[PlacedObject] = []
+    hues = (rng.permutation(12) / 12.0).tolist()
+    for k in range(cfg.num_objects):
+        category = str(cfg.categories[int(rng.integers(len(cfg.categories)))])
+        prog = load_program(category)
+        for _attempt in range(60):
+            params = prog.sample(1, seed=int(rng.integers(2**31)))[0]
+            mesh = prog.evaluate_one(params, dtype=torch.float64)
+            local = mesh.vertices.numpy()
+            yaw = float(rng.uniform(0, 2 * math.pi))
+            rotated = local @ yaw_matrix(yaw).numpy().T
+            lo, hi = rotated[:, :2].min(0), rotated[:, :2].max(0)
+            free_x = (sx / 2 - margin) * 2 - (hi[0] - lo[0])
+            free_y = (sy / 2 - margin) * 2 - (hi[1] - lo[1])
+            if free_x <= 0 or free_y <= 0:
+                continue
+            tx = -sx / 2 + margin - lo[0] + rng.uniform(0, free_x)
+            ty = -sy / 2 + margin - lo[1] + rng.uniform(0, free_y)
+            box = (lo[0] + tx - 0.1, lo[1] + ty - 0.1, hi[0] + tx + 0.1, hi[1] + ty + 0.1)
+            if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in footprints):
+                continue
+            footprints.append(box)
+            world = rotated + np.array([tx, ty, 0.0])
+            tris = mesh.triangles.numpy()
+            part = mesh.part_id.numpy()
+            colors = _palette(rng, int(part.max()) + 1 if len(part) else 1, hues[k % len(hues)])[part]
+            placed.append(PlacedObject(len(placed) + 1, category, params, yaw, [float(tx), float(ty), 0.0],
+                                       world, tris, part, colors))
+            break
+    return placed
+
+
+def camera_path(cfg: SynthConfig, rng: np.random.Generator) -> list[np.ndarray]:
+    """An ellipse inside the room at eye height, looking at points near the room's centre."""
+    sx, sy = cfg.room_size
+    phase = rng.uniform(0, 2 * math.pi)
+    poses = []
+    for i in range(cfg.num_frames):
+        a = phase + 2 * math.pi * i / cfg.num_frames
+        eye = np.array([(sx / 2 - 0.4) * math.cos(a), (sy / 2 - 0.4) * math.sin(a), 1.6 + 0.1 * math.sin(3 * a)])
+        target = np.array([0.15 * sx * math.cos(a + 2.4), 0.15 * sy * math.sin(a + 2.4), 0.45])
+        poses.append(look_at(eye, target))
+    return poses
+
+
+def intrinsics(cfg: SynthConfig) -> np.ndarray:
+    f = cfg.focal * cfg.width / 640.0
+    return np.array([[f, 0.0, cfg.width / 2 - 0.5], [0.0, f, cfg.height / 2 - 0.5], [0.0, 0.0, 1.0]])
+
+
+def corrupt_depth(depth: np.ndarray, rng: np.random.Generator, noise: bool, holes: bool) -> np.ndarray:
+    depth = depth.copy()
+    valid = depth > 0
+    if noise:
+        sigma = 0.0012 + 0.0019 * (depth - 0.4) ** 2
+        depth = np.where(valid, depth + rng.normal(size=depth.shape) * sigma, 0.0)
+    if holes:
+        h, w = depth.shape
+        coarse = rng.uniform(size=(h // 16 + 1, w // 16 + 1)) < 0.04
+        blobs = np.kron(coarse, np.ones((16, 16), dtype=bool))[:h, :w]
+        gy, gx = np.gradient(np.where(valid, depth, 0.0))
+        edges = np.hypot(gx, gy) > 0.08
+        drop = rng.uniform(size=depth.shape) < 0.01
+        depth[blobs | edges | drop] = 0.0
+    return depth.astype(np.float32)
+
+
+def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject]):
+    """Concatenated room + objects: vertices, triangles, per-face colours, instance ids,
+    texture codes, and the instance list [(id, label)] (room surfaces get their own ids)."""
+    verts, tris, colors, ids, textures, instances = [], [], [], [], [], []
+    base = 0
+    next_id = len(objects) + 1
+    for label, v, t in room_parts(cfg):
+        color = (0.72, 0.68, 0.6) if label == "floor" else (0.82, 0.8, 0.76)
+        verts.append(v)
+        tris.append(t + base)
+        colors.append(np.tile(color, (len(t), 1)))
+        ids.append(np.full(len(t), next_id))
+        textures.append(np.full(len(t), 1 if label == "floor" else 2))
+        instances.append((next_id, label))
+        next_id += 1
+        base += len(v)
+    for obj in objects:
+        verts.append(obj.vertices)
+        tris.append(obj.triangles + base)
+        colors.append(obj.colors)
+        ids.append(np.full(len(obj.triangles), obj.instance_id))
+        textures.append(np.where(obj.part_id % 2 == 0, 1, 2))
+        instances.append((obj.instance_id, obj.category))
+        base += len(obj.vertices)
+    return (np.concatenate(verts), np.concatenate(tris), np.concatenate(colors), np.concatenate(ids),
+            np.concatenate(textures), sorted(instances))
+
+
+def generate(cfg: SynthConfig, progress: bool = True) -> Path:
+    """Write the scene; returns `<out>/<scene_id>`. Nothing is left behind on failure."""
+    from procsplat.data.readers.scannet_write import write_scannet_scene
+    from geonodes.render import render_mesh
+
+    scene_id = cfg.resolved_scene_id()
+    final = Path(cfg.out) / scene_id
+    if final.exists() and not cfg.overwrite:
+        raise ProcsplatError(f"{final} exists (pass --overwrite to replace it)")
+    if cfg.num_objects < 0 or cfg.num_frames < 1:
+        raise ProcsplatError("synth: num_objects must be >= 0 and num_frames >= 1")
+    rng = np.random.default_rng(cfg.seed)
+    objects = place_objects(cfg, rng)
+    vertices, triangles, face_colors, face_ids, textures, instances = build_scene_mesh(cfg, objects)
+    poses = camera_path(cfg, rng)
+    K = intrinsics(cfg)
+    noise_rng = np.random.default_rng(cfg.seed + 1)
+
+    V = torch.from_numpy(vertices)
+    F = torch.from_numpy(triangles)
+    C = torch.from_numpy(face_colors).float()
+    ids_t = torch.from_numpy(face_ids)
+    tex = torch.from_numpy(textures)
+    Kt = torch.from_numpy(K)
+
+    def frames():
+        from rich.progress import track
+
+        it = track(poses, description=f"rendering {scene_id}", disable=not progress)
+        for pose in it:
+            r = render_mesh(V, F, Kt, torch.from_numpy(pose), cfg.width, cfg.height, face_colors=C,
+                            face_ids=ids_t, texture=tex)
+            rgb = (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+            depth = corrupt_depth(r["depth"].numpy(), noise_rng, cfg.depth_noise, cfg.holes)
+            yield rgb, depth, pose
+
+    # One segment per (instance, part): ScanNet's segments over-segment instances.
+    vertex_instance = np.zeros(len(vertices), dtype=np.int64)
+    vertex_instance[triangles.reshape(-1)] = np.repeat(face_ids, 3)
+    vertex_color = np.zeros((len(vertices), 3))
+    vertex_color[triangles.reshape(-1)] = np.repeat(face_colors, 3, axis=0)
+    segments = vertex_instance  # segment id = instance id
+    # ScanNet readers number instances objectId + 1, so objectId = instance id - 1.
+    agg = [(iid - 1, label, [iid]) for iid, label in instances]
+
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{scene_id}.", dir=cfg.out))
+    try:
+        write_scannet_scene(tmp, scene_id, frames(), K, K, vertices=vertices, faces=triangles,
+                            vertex_colors=(vertex_color * 255).round().astype(np.uint8),
+                            segment_of_vertex=segments.tolist(), objects=agg, axis_alignment=np.eye(4))
+        gt = {
+            "version": GT_VERSION, "scene_id": scene_id, "seed": cfg.seed, "up": [0, 0, 1], "floor_height": 0.0,
+            "room_size": list(cfg.room_size), "wall_height": cfg.wall_height,
+            "image_size": [cfg.width, cfg.height], "K": K.tolist(), "num_frames": cfg.num_frames,
+            "cam_to_world": [p.tolist() for p in poses],
+            "depth_noise": cfg.depth_noise, "holes": cfg.holes,
+            "objects": [{"instance_id": o.instance_id, "category": o.category, "program": o.category,
+                         "parameters": o.parameters, "yaw": o.yaw, "translation": o.translation,
+                         "num_vertices": int(len(o.vertices)), "num_triangles": int(len(o.triangles))}
+                        for o in objects],
+            "background": [{"instance_id": iid, "label": label} for iid, label in instances
+                           if label in ("floor", "wall")],
+        }
+        (tmp / scene_id / "gt.json").write_text(json.dumps(gt, indent=1, sort_keys=True) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        (tmp / scene_id).rename(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+DEMO_SEED = 2024
+
+
+def demo_scene(root: Path) -> Path:
+    """The built-in demo: a synthetic room with 3 objects (fixed seed), generated once under <root>/_demo."""
+    cfg = SynthConfig(out=Path(root) / "_demo", seed=DEMO_SEED, num_frames=48, width=320, height=240,
+                      num_objects=3)
+    path = Path(cfg.out) / cfg.resolved_scene_id()
+    if not (path / "gt.json").is_file():
+        generate(cfg)
+    return path

@@ -1,0 +1,250 @@
+"""The run directory: one checkpoint schema, loaded as data only, and one rule for edits.
+
+    <run>/model.pt                the model (`save_run`), what `export` and `view` load
+    <run>/checkpoints/latest.pt   the same schema plus the training state (optimiser, step, RNG)
+    <run>/scene.json              versioned scene document (per object program, parameters, pose)
+    <run>/fits/object_NNN.json    each fitted object as soon as its search finishes (resume reuses it)
+
+A checkpoint holds tensors, numbers, strings, lists and dicts only and is read with
+`torch.load(weights_only=True)`: a run folder from someone else cannot run code (a pickle
+payload is refused with one error naming the file). `apply_edit` is the one way to change an
+object's parameters or pose: `procsplat export --params`, the viewer's sliders and its reset.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from geonodes.meshio import atomic_write
+from procsplat.errors import ProcsplatError
+from procsplat.fit.spec import ObjectSpec
+
+SCENE_SCHEMA, SCENE_VERSION = "procsplat-scene", 1
+MODEL_SCHEMA, MODEL_VERSION = "procsplat-model", 2
+RUN_FILES = ("scene.json", "model.pt", "splats.ply")
+MODEL_FILE, CHECKPOINT = "model.pt", "checkpoints/latest.pt"
+
+
+class RunDirError(ProcsplatError):
+    """A run directory or checkpoint that is missing, incomplete or unreadable (the message names the file)."""
+
+
+def write_json(path: Path, doc: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1) + "\n"))
+
+
+def read_json(path: Path, what: str = "file") -> dict:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RunDirError(f"{path}: cannot read {what} ({e})") from None
+    if not isinstance(doc, dict):
+        raise RunDirError(f"{path}: {what} must be a JSON object")
+    return doc
+
+
+# -- checkpoints ------------------------------------------------------------------------------------
+def model_state(model) -> dict:
+    """The model as plain data: specs (JSON), sizes, and the state dict (tensors)."""
+    return {"schema": MODEL_SCHEMA, "version": MODEL_VERSION, "specs": [s.to_json() for s in model.specs],
+            "sh_degree": int(model.sh_degree), "counts": [int(a.face.shape[0]) for a in model.anchored],
+            "background_size": 0 if model.background is None else int(model.background.means.shape[0]),
+            "model": model.state_dict()}
+
+
+def save_checkpoint(path: Path, model, train_state: dict | None = None) -> None:
+    """model.pt (train_state None) or a training checkpoint (with optimiser, step, RNG, seconds)."""
+    state = model_state(model)
+    if train_state is not None:
+        state["train"] = train_state
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's contents, read as data only; RunDirError naming the file otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - an unreadable or unsafe file is bad input, whatever torch raises
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "weights_only" in str(e) or "Unsupported global" in str(e):
+            reason = "it contains Python objects, not only tensors and plain data (refused unread: loading " \
+                     "it could run code)"
+        raise RunDirError(f"{path}: not a procsplat checkpoint: {reason}") from None
+    if not isinstance(state, dict) or state.get("schema") != MODEL_SCHEMA:
+        raise RunDirError(f"{path}: not a procsplat checkpoint (expected \"schema\": \"{MODEL_SCHEMA}\")")
+    if state.get("version") != MODEL_VERSION:
+        raise RunDirError(f"{path}: checkpoint version {state.get('version')!r}, this procsplat reads "
+                          f"version {MODEL_VERSION} (re-run `procsplat train`)")
+    for key, kind in (("specs", list), ("counts", list), ("model", dict), ("sh_degree", int),
+                      ("background_size", int)):
+        if not isinstance(state.get(key), kind):
+            raise RunDirError(f"{path}: field '{key}' missing or not a {kind.__name__}")
+    return state
+
+
+def model_from_state(state: dict, where: Path):
+    """Rebuild the SceneModel of a checkpoint (no scan needed)."""
+    from procsplat.splat.model import BackgroundGaussians, SceneModel
+
+    try:
+        specs = [ObjectSpec.from_json(d) for d in state["specs"]]
+        n, sh = int(state["background_size"]), int(state["sh_degree"])
+        background = BackgroundGaussians(torch.zeros(n, 3), torch.zeros(n, 3), 0.01, sh_degree=sh) if n else None
+        model = SceneModel(specs, background, sh_degree=sh, counts=[int(c) for c in state["counts"]])
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+        raise RunDirError(f"{where}: cannot rebuild the model ({type(e).__name__}: {e})") from None
+    return model
+
+
+# -- the scene document --------------------------------------------------------------------------------
+def scene_document(model, scene_name: str, source, groups: list | None = None) -> dict:
+    objects = [{**spec.to_json(), "num_gaussians": int(a.face.shape[0])}
+               for spec, a in zip(model.current_specs(), model.anchored)]
+    nb = 0 if model.background is None else int(model.background.means.shape[0])
+    return {"schema": SCENE_SCHEMA, "version": SCENE_VERSION, "scene": scene_name, "source": str(source),
+            "up": [0, 0, 1], "sh_degree": model.sh_degree, "objects": objects, "background": {"num_gaussians": nb}}
+
+
+def check_scene_document(doc: dict, path: Path) -> dict:
+    if doc.get("schema") != SCENE_SCHEMA:
+        raise RunDirError(f"{path}: not a procsplat scene document (expected \"schema\": \"{SCENE_SCHEMA}\")")
+    if not isinstance(doc.get("objects"), list):
+        raise RunDirError(f"{path}: field 'objects' missing or not a list")
+    return doc
+
+
+@dataclass
+class RunInfo:
+    run: Path
+    scene_doc: dict  # the run's scene.json
+
+    @property
+    def scene_name(self) -> str:
+        return str(self.scene_doc.get("scene", self.run.name))
+
+    @property
+    def source(self) -> str:
+        return str(self.scene_doc.get("source", ""))
+
+
+# -- save / load a run ------------------------------------------------------------------------------------
+def save_run(run: Path, model, scene_name: str, source) -> None:
+    """model.pt and scene.json of a run (exports such as splats.ply are `procsplat.run.export`'s)."""
+    save_checkpoint(Path(run) / MODEL_FILE, model)
+    write_json(Path(run) / "scene.json", scene_document(model, scene_name, source))
+
+
+def load_run(run: Path):
+    """(RunInfo, SceneModel) of a finished run; RunDirError naming the file when it cannot be used."""
+    run = Path(run)
+    if not run.exists():
+        raise RunDirError(f"{run}: run directory not found")
+    if not run.is_dir():
+        raise RunDirError(f"{run}: not a directory (expected a procsplat run directory)")
+    missing = [f for f in RUN_FILES if not (run / f).is_file()]
+    if missing:
+        raise RunDirError(f"{run}: incomplete run directory, missing {', '.join(missing)} "
+                          f"(a finished `procsplat train` run has {', '.join(RUN_FILES)})")
+    doc = check_scene_document(read_json(run / "scene.json", "scene document"), run / "scene.json")
+    model = model_from_state(load_checkpoint(run / MODEL_FILE), run / MODEL_FILE)
+    ids_doc = sorted(int(o["instance_id"]) for o in doc["objects"])
+    ids_model = sorted(o.instance_id for o in model.objects)
+    if ids_doc != ids_model:
+        raise RunDirError(f"{run / 'scene.json'}: objects {ids_doc} do not match model.pt's {ids_model} "
+                          "(re-run `procsplat export` on this run)")
+    return RunInfo(run, doc), model
+
+
+# -- edits ---------------------------------------------------------------------------------------------------
+def _number(value, what: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ProcsplatError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ProcsplatError(f"{what} must be finite, got {value!r}")
+    return v
+
+
+def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, where: str = "") -> None:
+    """Change one ProceduralObject. The rule: a float parameter must be finite and within its range; a
+    discrete one may only keep its value (the Gaussians are anchored on this topology); the pose is
+    yaw, translation (3 numbers) and scale (> 0). Everything is checked before anything changes."""
+    label = f"{where}object {obj.instance_id}"
+    floats = {}
+    for name, value in (parameters or {}).items():
+        try:
+            p = obj.program.parameter(name)
+        except (KeyError, ValueError) as e:
+            raise ProcsplatError(f"{label}: {e}") from None
+        if p.kind == "float":
+            v = _number(value, f"{label}: parameter '{name}'")
+            if not p.min <= v <= p.max:
+                raise ProcsplatError(f"{label}: parameter '{name}' = {v} is out of range {p.describe_range()}")
+            floats[name] = v
+        elif value != obj.fixed[name]:
+            raise ProcsplatError(f"{label}: parameter '{name}' is discrete ({p.kind}); changing it changes the "
+                                 "topology the Gaussians are anchored on (re-run `procsplat train` instead)")
+    pose = dict(pose or {})
+    unknown = set(pose) - {"yaw", "translation", "scale"}
+    if unknown:
+        raise ProcsplatError(f"{label}: unknown pose field(s) {sorted(unknown)} (known: yaw, translation, scale)")
+    yaw = _number(pose["yaw"], f"{label}: yaw") if "yaw" in pose else None
+    translation = None
+    if "translation" in pose:
+        t = pose["translation"]
+        if not isinstance(t, (list, tuple)) or len(t) != 3:
+            raise ProcsplatError(f"{label}: translation must be 3 numbers, got {t!r}")
+        translation = [_number(x, f"{label}: translation") for x in t]
+    scale = _number(pose["scale"], f"{label}: scale") if "scale" in pose else None
+    if scale is not None and scale <= 0:
+        raise ProcsplatError(f"{label}: scale must be > 0, got {scale}")
+    obj.set_parameters(floats)
+    with torch.no_grad():
+        if yaw is not None:
+            obj.yaw.fill_(yaw)
+        if translation is not None:
+            obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
+        if scale is not None:
+            obj.log_scale.fill_(math.log(scale))
+
+
+def apply_edit(model, doc: dict, where: str = "edit") -> list:
+    """Apply a scene document (or a subset: {"objects": [{"instance_id", "parameters", "pose"}]}) to a
+    model; returns the indices of the objects it names. Checked in full before any object changes."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
+        raise ProcsplatError(f"{where}: expected a JSON object with an 'objects' list")
+    by_id = {obj.instance_id: k for k, obj in enumerate(model.objects)}
+    plan = []
+    for k, entry in enumerate(doc["objects"]):
+        iid = entry.get("instance_id") if isinstance(entry, dict) else None
+        if not isinstance(iid, int) or iid not in by_id:
+            raise ProcsplatError(f"{where}: objects[{k}]: unknown instance_id {iid!r} (known: {sorted(by_id)})")
+        params, pose = entry.get("parameters", {}), entry.get("pose", {})
+        if not isinstance(params, dict) or not isinstance(pose, dict):
+            raise ProcsplatError(f"{where}: objects[{k}]: 'parameters' and 'pose' must be JSON objects")
+        plan.append((by_id[iid], params, pose, f"{where}: objects[{k}]: "))
+    snapshot = [(model.objects[i], dict(model.objects[i].parameters_dict()), model.objects[i].pose_dict())
+                for i, *_ in plan]
+    try:
+        for i, params, pose, label in plan:
+            edit_object(model.objects[i], params, pose, label)
+    except ProcsplatError:
+        for obj, params, pose in snapshot:  # all or nothing
+            edit_object(obj, {n: v for n, v in params.items() if n in obj.float_names}, pose)
+        raise
+    return [i for i, *_ in plan]

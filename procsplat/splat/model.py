@@ -1,0 +1,263 @@
+"""Procedural Gaussian splats: Gaussians anchored on program surfaces + free background Gaussians.
+
+An anchored Gaussian lives in the frame of one triangle of its object's mesh: barycentric
+position (softmax of 3 logits), an offset along the face normal, an in-plane rotation angle and
+in-plane / normal log-scales. Its world pose is recomputed from the mesh every time, so when a
+shape parameter or the object's pose changes (by optimisation or by a user's edit), the splats
+follow the surface. Shape parameters (continuous ones) and the pose are learnable tensors too.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from procsplat.fit.spec import ObjectSpec
+from procsplat.geometry import object_to_world
+
+SH_C0 = 0.28209479177387814
+
+
+def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
+    return (rgb - 0.5) / SH_C0
+
+
+def matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
+    """(N,3,3) rotation matrices -> (N,4) unit quaternions wxyz (numerically robust branchless form)."""
+    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    w = torch.sqrt(torch.clamp(1 + m00 + m11 + m22, min=1e-12)) / 2
+    x = torch.sqrt(torch.clamp(1 + m00 - m11 - m22, min=1e-12)) / 2
+    y = torch.sqrt(torch.clamp(1 - m00 + m11 - m22, min=1e-12)) / 2
+    z = torch.sqrt(torch.clamp(1 - m00 - m11 + m22, min=1e-12)) / 2
+    x = torch.copysign(x, m[:, 2, 1] - m[:, 1, 2])
+    y = torch.copysign(y, m[:, 0, 2] - m[:, 2, 0])
+    z = torch.copysign(z, m[:, 1, 0] - m[:, 0, 1])
+    q = torch.stack([w, x, y, z], -1)
+    return q / q.norm(dim=-1, keepdim=True)
+
+
+
+
+class ProceduralObject(nn.Module):
+    """One fitted program instance: fixed discrete parameters, learnable continuous ones + pose."""
+
+    def __init__(self, program, parameters: dict, yaw: float, translation, scale: float = 1.0,
+                 instance_id: int = 0, category: str = ""):
+        super().__init__()
+        self.program = program
+        self.instance_id, self.category = instance_id, category
+        self.fixed = {p.name: parameters.get(p.name, p.default) for p in program.parameters if p.kind != "float"}
+        self.float_names = [p.name for p in program.parameters if p.kind == "float"]
+        lo = torch.tensor([p.min for p in program.parameters if p.kind == "float"], dtype=torch.float64)
+        hi = torch.tensor([p.max for p in program.parameters if p.kind == "float"], dtype=torch.float64)
+        x = torch.tensor([float(parameters.get(n, program.parameter(n).default)) for n in self.float_names],
+                         dtype=torch.float64)
+        self.register_buffer("lo", lo)
+        self.register_buffer("hi", hi)
+        self.floats = nn.Parameter(x.clone())
+        self.yaw = nn.Parameter(torch.tensor(float(yaw), dtype=torch.float64))
+        self.translation = nn.Parameter(torch.as_tensor(translation, dtype=torch.float64).clone())
+        self.log_scale = nn.Parameter(torch.tensor(math.log(scale), dtype=torch.float64))
+
+    def parameters_dict(self) -> dict:
+        values = dict(self.fixed)
+        for name, v in zip(self.float_names, self.clamped_floats().detach().tolist()):
+            values[name] = v
+        return values
+
+    def clamped_floats(self) -> torch.Tensor:
+        # A straight-through clamp: the value stays in range, gradients still flow.
+        x = self.floats
+        return x + (torch.minimum(torch.maximum(x, self.lo), self.hi) - x).detach()
+
+    def set_parameters(self, values: dict) -> None:
+        """Apply an edit (continuous values, pose unchanged). Discrete edits must keep topology."""
+        with torch.no_grad():
+            for i, name in enumerate(self.float_names):
+                if name in values:
+                    self.floats[i] = float(values[name])
+        for name in self.fixed:
+            if name in values and values[name] != self.fixed[name]:
+                self.fixed[name] = values[name]
+
+    def world_mesh(self):
+        """The object's geonodes Mesh (polygons, triangles, parts) with world-space float64 vertices."""
+        values = dict(self.fixed)
+        xs = self.clamped_floats()
+        for i, name in enumerate(self.float_names):
+            values[name] = xs[i]
+        m = self.program.evaluate_one(values, dtype=torch.float64)
+        return replace(m, vertices=object_to_world(m.vertices, self.yaw, self.translation, torch.exp(self.log_scale)))
+
+    def mesh(self):
+        """World-space (vertices (V,3) float64, triangles (T,3), part id (T,))."""
+        m = self.world_mesh()
+        return m.vertices, m.triangles, m.part_id
+
+    def pose_dict(self) -> dict:
+        return {"yaw": float(self.yaw.detach()), "translation": self.translation.detach().tolist(),
+                "scale": float(torch.exp(self.log_scale.detach()))}
+
+
+@dataclass
+class GaussianSet:
+    """World-space Gaussians, the rasteriser's inputs (gsplat's `splats` conventions)."""
+
+    means: torch.Tensor  # (N,3)
+    quats: torch.Tensor  # (N,4) wxyz
+    log_scales: torch.Tensor  # (N,3)
+    opacity_logits: torch.Tensor  # (N,)
+    sh0: torch.Tensor  # (N,1,3)
+    shN: torch.Tensor  # (N,K-1,3)
+
+    @staticmethod
+    def cat(sets: list) -> "GaussianSet":
+        return GaussianSet(*[torch.cat([getattr(s, f) for s in sets]) for f in
+                             ("means", "quats", "log_scales", "opacity_logits", "sh0", "shN")])
+
+    def __len__(self) -> int:
+        return self.means.shape[0]
+
+
+class AnchoredGaussians(nn.Module):
+    """Gaussians attached to the triangles of one ProceduralObject."""
+
+    def __init__(self, obj: ProceduralObject, per_area: float = 4000.0, max_count: int = 6000,
+                 min_per_face: int = 1, sh_degree: int = 1, seed: int = 0, init_rgb=None,
+                 count: int | None = None):
+        super().__init__()
+        self.obj = obj
+        with torch.no_grad():
+            v, t, _ = obj.mesh()
+            area = 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
+        gen = torch.Generator().manual_seed(seed)
+        total = int(min(max_count, max(len(t) * min_per_face, float(area.sum()) * per_area)))
+        if count is not None:  # rebuilding a saved model: its exact size
+            total = int(count)
+            min_per_face = min(min_per_face, total // max(len(t), 1))
+        # Faces drawn proportionally to area, every face at least once (so none is bare).
+        extra = max(total - len(t) * min_per_face, 0)
+        drawn = torch.multinomial(area / area.sum(), extra, replacement=True, generator=gen) if extra else \
+            torch.zeros(0, dtype=torch.long)
+        face = torch.cat([torch.arange(len(t)).repeat(min_per_face), drawn])[:total]
+        n = face.shape[0]
+        self.register_buffer("face", face)
+        self.bary_logits = nn.Parameter(torch.randn(n, 3, generator=gen, dtype=torch.float64) * 0.5)
+        self.offset = nn.Parameter(torch.zeros(n, dtype=torch.float64))
+        self.angle = nn.Parameter(torch.rand(n, generator=gen, dtype=torch.float64) * math.pi)
+        side = torch.sqrt(area[face] / max(1.0, float(n) / len(t)) / 2).clamp(min=2e-3, max=0.2)
+        self.log_scales_plane = nn.Parameter(torch.log(side)[:, None].repeat(1, 2))
+        self.log_scale_normal = nn.Parameter(torch.full((n,), math.log(2e-3), dtype=torch.float64))
+        self.opacity_logits = nn.Parameter(torch.full((n,), 2.0, dtype=torch.float64))
+        rgb = torch.full((n, 3), 0.5, dtype=torch.float64) if init_rgb is None else init_rgb(self)
+        self.sh0 = nn.Parameter(rgb_to_sh0(rgb)[:, None, :])
+        self.shN = nn.Parameter(torch.zeros(n, (sh_degree + 1) ** 2 - 1, 3, dtype=torch.float64))
+
+    def prune(self, keep: torch.Tensor) -> None:
+        """Keep a subset (e.g. the ones seen by some training view); the optimiser is built after."""
+        self.face = self.face[keep].clone()
+        for name in ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits",
+                     "sh0", "shN"):
+            setattr(self, name, nn.Parameter(getattr(self, name).detach()[keep].clone()))
+
+    def world(self, mesh=None) -> GaussianSet:
+        v, t, _ = self.obj.mesh() if mesh is None else mesh
+        tri = t[self.face]
+        a, b, c = v[tri[:, 0]], v[tri[:, 1]], v[tri[:, 2]]
+        e1 = b - a
+        normal = torch.linalg.cross(e1, c - a)
+        normal = normal / normal.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        e1 = e1 / e1.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        e2 = torch.linalg.cross(normal, e1)
+        w = torch.softmax(self.bary_logits, dim=1)
+        means = w[:, :1] * a + w[:, 1:2] * b + w[:, 2:] * c + self.offset[:, None] * normal
+        ca, sa = torch.cos(self.angle)[:, None], torch.sin(self.angle)[:, None]
+        u1, u2 = ca * e1 + sa * e2, -sa * e1 + ca * e2
+        rot = torch.stack([u1, u2, normal], dim=2)  # columns: local axes in world
+        log_scales = torch.cat([self.log_scales_plane, self.log_scale_normal[:, None]], dim=1)
+        return GaussianSet(means, matrix_to_quat(rot), log_scales, self.opacity_logits, self.sh0, self.shN)
+
+    def surface_points(self, mesh=None) -> torch.Tensor:
+        """Where each Gaussian would sit with zero offset (for the stay-on-face regulariser)."""
+        return self.world(mesh).means
+
+
+class BackgroundGaussians(nn.Module):
+    """Free Gaussians (gsplat's standard parametrisation)."""
+
+    def __init__(self, points: torch.Tensor, colors: torch.Tensor, scale: float, sh_degree: int = 1):
+        super().__init__()
+        n = points.shape[0]
+        self.means = nn.Parameter(points.double().clone())
+        self.quats = nn.Parameter(torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64).repeat(n, 1))
+        self.log_scales = nn.Parameter(torch.full((n, 3), math.log(scale), dtype=torch.float64))
+        self.opacity_logits = nn.Parameter(torch.full((n,), 1.0, dtype=torch.float64))
+        self.sh0 = nn.Parameter(rgb_to_sh0(colors.double().clamp(0, 1))[:, None, :])
+        self.shN = nn.Parameter(torch.zeros(n, (sh_degree + 1) ** 2 - 1, 3, dtype=torch.float64))
+
+    def world(self) -> GaussianSet:
+        q = self.quats / self.quats.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        return GaussianSet(self.means, q, self.log_scales, self.opacity_logits, self.sh0, self.shN)
+
+    def prune(self, keep: torch.Tensor) -> None:
+        """Keep a subset (densification policies call this; optimiser state is rebuilt by the caller)."""
+        for name in ("means", "quats", "log_scales", "opacity_logits", "sh0", "shN"):
+            setattr(self, name, nn.Parameter(getattr(self, name).detach()[keep].clone()))
+
+
+class SceneModel(nn.Module):
+    def __init__(self, specs: list, background: BackgroundGaussians | None, sh_degree: int = 1,
+                 per_area: float = 3000.0, max_per_object: int = 5000, seed: int = 0, counts: list | None = None):
+        super().__init__()
+        from geonodes import load_program
+
+        self.specs = list(specs)
+        self.sh_degree = sh_degree
+        self.objects = nn.ModuleList()
+        self.anchored = nn.ModuleList()
+        for k, spec in enumerate(self.specs):
+            obj = ProceduralObject(load_program(spec.program), spec.parameters, spec.yaw, spec.translation,
+                                   spec.scale, spec.instance_id, spec.category)
+            self.objects.append(obj)
+            self.anchored.append(AnchoredGaussians(obj, per_area=per_area, max_count=max_per_object,
+                                                   sh_degree=sh_degree, seed=seed + k,
+                                                   count=None if counts is None else counts[k]))
+        self.background = background
+
+    def gaussians(self) -> tuple[GaussianSet, list]:
+        """All Gaussians in world space, and the (start, end) range of each object's block."""
+        sets, ranges, start = [], [], 0
+        for a in self.anchored:
+            g = a.world()
+            sets.append(g)
+            ranges.append((start, start + len(g)))
+            start += len(g)
+        if self.background is not None and len(self.background.means):
+            sets.append(self.background.world())
+        return GaussianSet.cat(sets), ranges
+
+    def current_specs(self) -> list:
+        out = []
+        for spec, obj in zip(self.specs, self.objects):
+            pose = obj.pose_dict()
+            out.append(ObjectSpec(spec.instance_id, spec.category, spec.program, obj.parameters_dict(),
+                                  pose["yaw"], pose["translation"], pose["scale"]))
+        return out
+
+    def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",
+               background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True):
+        """(rgb (H,W,3), depth (H,W) expected depth, alpha (H,W)) for one camera."""
+        from procsplat.splat.rasterize import rasterize
+
+        g, _ = self.gaussians()
+        colors = torch.cat([g.sh0, g.shN], dim=1).float()
+        out, alpha, _ = rasterize(
+            g.means.float(), g.quats.float(), torch.exp(g.log_scales).float(), torch.sigmoid(g.opacity_logits).float(),
+            colors, viewmat[None].float(), K[None].float(), width, height, sh_degree=self.sh_degree,
+            backgrounds=torch.tensor([background_rgb], dtype=torch.float32),
+            render_mode="RGB+ED" if with_depth else "RGB", backend=backend)
+        rgb = out[0, ..., :3]
+        depth = out[0, ..., 3] if with_depth else None
+        return rgb, depth, alpha[0, ..., 0]

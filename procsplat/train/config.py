@@ -1,0 +1,86 @@
+"""Settings of `procsplat train`, gsplat-style: one dataclass per concern, nested.
+
+`TrainConfig` holds the scan (`SceneConfig`, flags without prefix: `--scene`, `--width`), the
+fitting search (`GAConfig` presets: `ga:fast` (default), `ga:default`, `ga:paper`), the splat
+initialisation (`--init.*`) and a learning rate per parameter group (`--optim.*`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import tyro
+
+from procsplat.data.config import SceneConfig
+from procsplat.fit.search import PRESETS, GAConfig, GAPreset
+from procsplat.splat.init import InitConfig
+
+
+@dataclass
+class OptimConfig:
+    """Adam learning rate of each parameter group."""
+
+    # anchored Gaussians (in their triangle's frame)
+    bary: float = 0.02
+    offset: float = 1e-3
+    angle: float = 0.01
+    anchored_scales: float = 0.005
+    anchored_opacity: float = 0.05
+    anchored_sh0: float = 0.005
+    anchored_shN: float = 0.00025
+    # shape and pose of each procedural object (with --joint-shape)
+    shape: float = 2e-3
+    yaw: float = 2e-3
+    translation: float = 1e-3
+    # background Gaussians
+    means: float = 4e-4
+    quats: float = 0.001
+    scales: float = 0.005
+    opacity: float = 0.05
+    sh0: float = 0.005
+    shN: float = 0.00025
+
+
+@dataclass
+class TrainConfig:
+    """`procsplat train`: a scan -> procedural objects + Gaussian splats -> a run folder (no --scene: the
+    built-in demo, minutes on a CPU)."""
+
+    data: Annotated[SceneConfig, tyro.conf.arg(name="")] = field(default_factory=SceneConfig)
+    out: Path = Path("runs")
+    """Runs are written to <out>/<run-name>/."""
+    run_name: str = ""
+    """Defaults to the scene name."""
+    fit: Literal["ga", "gt", "none"] = "ga"
+    """How objects get their programs: "ga" (memetic search, the method), "gt" (ground truth of a
+    synthetic scene's gt.json: an oracle for experiments), "none" (free Gaussians only)."""
+    fits_from: Optional[Path] = None
+    """Use the objects of a `procsplat fit` summary.json instead of fitting again."""
+    joint_shape: bool = True
+    """Optimise shape parameters and poses jointly with the Gaussians (False: shapes frozen)."""
+    steps: int = 250
+    holdout_every: int = 8
+    """Every n-th frame is held out for evaluation."""
+    depth_weight: float = 0.2
+    offset_weight: float = 10.0
+    """Keeps anchored Gaussians on (not off) their faces."""
+    checkpoint_every: int = 50
+    resume: bool = False
+    """Continue the run in <out>/<run-name>/: fitted objects are reused, training continues from
+    checkpoints/latest.pt."""
+    backend: Literal["auto", "torch", "gsplat"] = "auto"
+    seed: int = 0
+    video_frames: int = 24
+    view: bool = False
+    """Serve the viewer during training (fitted shapes as they come, splats as they optimise),
+    then the finished run for editing until Ctrl-C (see `procsplat view`)."""
+    port: int = 8080
+    host: str = "127.0.0.1"
+    init: InitConfig = field(default_factory=InitConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    ga: GAPreset = field(default_factory=lambda: PRESETS["fast"])
+    """The fitting search (a preset, then its flags)."""
+
+
+__all__ = ["GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]

@@ -1,0 +1,116 @@
+"""GUI panels: display toggles, one folder per object with a control per program parameter, edit buttons.
+
+Discrete parameters (int, bool) are shown but disabled: each anchored Gaussian is tied to a
+triangle of its object's current topology, and a discrete edit changes that topology (parts
+appear or vanish), so the trained splats would have nothing to sit on. `procsplat export`
+refuses such edits for the same reason; changing them means re-running `procsplat train`.
+Continuous parameters, yaw and position are live: the worker re-evaluates the program and the
+anchored splats follow the surface.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from procsplat.view.convert import object_label
+from procsplat.view.worker import PARAM, TRANSLATION, YAW
+
+DISCRETE_NOTE = ("Discrete parameters are fixed here: the Gaussians are anchored to the triangles of this "
+                 "topology, which they would change. Re-run `procsplat train` to change them.")
+SLIDER_STEPS = 200
+MAX_DROPDOWN = 16
+
+
+@dataclass
+class ObjectControls:
+    index: int
+    label: str
+    params: dict = field(default_factory=dict)  # parameter name -> GUI handle
+    yaw: object = None  # slider, degrees
+    position: object = None  # vector3, metres
+
+
+def parameter_control(gui, p, value):
+    """The control for one program parameter (disabled for discrete ones, see module doc)."""
+    if p.kind == "float":
+        step = (p.max - p.min) / SLIDER_STEPS if p.max > p.min else 0.001
+        return gui.add_slider(p.name, min=float(p.min), max=float(p.max), step=step,
+                              initial_value=min(max(float(value), p.min), p.max), hint=f"{p.min:g} .. {p.max:g}")
+    if p.kind == "bool":
+        return gui.add_checkbox(p.name, initial_value=bool(value), disabled=True, hint=DISCRETE_NOTE)
+    lo, hi = int(p.min), int(p.max)
+    if hi - lo < MAX_DROPDOWN:
+        return gui.add_dropdown(p.name, options=[str(i) for i in range(lo, hi + 1)], initial_value=str(int(value)),
+                                disabled=True, hint=DISCRETE_NOTE)
+    return gui.add_number(p.name, initial_value=int(value), min=lo, max=hi, step=1, disabled=True,
+                          hint=DISCRETE_NOTE)
+
+
+def add_object_folder(gui, index: int, obj, program_name: str, worker, editable: bool,
+                      on_reset=None) -> ObjectControls:
+    label = object_label(obj.instance_id, obj.category, program_name)
+    controls = ObjectControls(index, label)
+    values = obj.parameters_dict()
+    with gui.add_folder(label, expand_by_default=index == 0):
+        gui.add_markdown(f"program `{obj.program.name}`")
+        if any(p.kind != "float" for p in obj.program.parameters):
+            gui.add_markdown("<small>Greyed-out checkboxes/lists are discrete parameters: fixed here, because the "
+                             "Gaussians are anchored to this topology's triangles (re-run `procsplat train` to "
+                             "change them). Greyed-out sliders are inactive under the current values.</small>")
+        for p in obj.program.parameters:
+            h = parameter_control(gui, p, values[p.name])
+            if p.kind == "float":
+                h.disabled = not editable or not obj.program.is_active(p.name, values)
+                h.on_update(_forward(worker, index, PARAM, p.name, lambda h=h: h.value))
+            controls.params[p.name] = h
+        yaw = math.degrees(float(obj.yaw.detach()))
+        controls.yaw = gui.add_slider("yaw (deg)", min=round(yaw - 180, 3), max=round(yaw + 180, 3), step=0.5,
+                                      initial_value=round(yaw, 3), disabled=not editable)
+        controls.yaw.on_update(_forward(worker, index, YAW, None, lambda: math.radians(controls.yaw.value)))
+        controls.position = gui.add_vector3("position (m)", initial_value=tuple(obj.translation.detach().tolist()),
+                                            step=0.01, disabled=not editable)
+        controls.position.on_update(_forward(worker, index, TRANSLATION, None, lambda: controls.position.value))
+        if on_reset is not None:
+            gui.add_button("reset object", disabled=not editable).on_click(lambda _e: on_reset([index]))
+    return controls
+
+
+def _forward(worker, index, field_, name, read):
+    def callback(event) -> None:
+        # Programmatic updates (reset, training snapshots) have no client: only the page's edits go to the model.
+        if event.client is None or worker is None:
+            return
+        worker.edit(index, field_, name, read())
+    return callback
+
+
+def update_active(controls: ObjectControls, obj, editable: bool) -> None:
+    """Enable the continuous parameters the dependency rules say matter now, disable the others.
+
+    Values are not echoed back: a client dragging a slider would see it jump to an older value.
+    """
+    values = obj.parameters_dict()
+    for name, h in controls.params.items():
+        if obj.program.parameter(name).kind == "float":
+            disabled = not editable or not obj.program.is_active(name, values)
+            if h.disabled != disabled:
+                h.disabled = disabled
+
+
+def sync_controls(controls: ObjectControls, obj, editable: bool) -> None:
+    """Show an object's current values (after a reset, or a training step) and its active parameters."""
+    values = obj.parameters_dict()
+    update_active(controls, obj, editable)
+    for name, h in controls.params.items():
+        p = obj.program.parameter(name)
+        v = values[name]
+        if p.kind == "float":
+            v = min(max(float(v), p.min), p.max)
+        elif p.kind == "int" and isinstance(h.value, str):
+            v = str(int(v))
+        if h.value != v:
+            h.value = v
+    yaw = math.degrees(float(obj.yaw.detach()))
+    if controls.yaw.min <= yaw <= controls.yaw.max:
+        controls.yaw.value = yaw
+    controls.position.value = tuple(obj.translation.detach().tolist())
