@@ -217,6 +217,11 @@ class NodeEval:
     def key(self) -> tuple:
         return self._call.path + (self._node.name,)
 
+    @property
+    def where(self) -> str:
+        """The node's place for messages: file, group, node."""
+        return self._call.where(self._node)
+
     def get(self, identifier: str):
         return self._call.input(self._node, identifier)
 

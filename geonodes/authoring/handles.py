@@ -189,7 +189,8 @@ _CMP_SYMBOL = {"EQUAL": "=", "NOT_EQUAL": "!=", "LESS_THAN": "<", "LESS_EQUAL": 
 def _compare(op: str, a: Value, b):
     ta, tb = _type_of(a), _type_of(b)
     if "VECTOR" in (ta, tb):
-        raise IRError("comparing vectors is not supported by the authoring API")
+        raise IRError(f"'{_label(a)}' {_CMP_SYMBOL[op]} {_label(b)}: comparing vectors is not supported by the "
+                      "authoring API")
     dnf = None
     if a.param is not None and not isinstance(b, Value):
         dnf = _dnf_where(a.param, lambda v: _PY_COMPARE[op](v, b))

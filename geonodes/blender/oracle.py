@@ -2,12 +2,12 @@
 those meshes (reading them needs no bpy)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import IRError
+from ..files import read_json
 from .common import _bpy
 from .exporter import _set_modifier_input, build_blender_tree
 from .importer import import_blend
@@ -24,7 +24,7 @@ def evaluate_in_blender(ir_or_blend, param_sets: list[dict], object_name=None) -
     if isinstance(ir_or_blend, dict):
         ir = ir_or_blend
     elif Path(ir_or_blend).suffix == ".json":
-        ir = json.loads(Path(ir_or_blend).read_text())
+        ir = read_json(ir_or_blend, "program file")
     else:
         ir = None
     if ir is None:
@@ -77,7 +77,7 @@ def _evaluated_mesh(bpy, obj) -> dict:
     # Polygons are stored contiguously in loop order; assert it so face_offsets are exact.
     offsets = np.concatenate([[0], np.cumsum(totals)]).astype(np.int64)
     if nf and not np.array_equal(starts, offsets[:-1]):
-        raise IRError("evaluated mesh has non-contiguous polygon loops")
+        raise IRError(f"object '{obj.name}': evaluated mesh has non-contiguous polygon loops")
     return {"vertices": co.reshape(nv, 3).astype(np.float64),
             "face_offsets": offsets,
             "face_vertices": loops.astype(np.int64),

@@ -7,17 +7,13 @@ import math
 from pathlib import Path
 
 from ..errors import IRError
+from ..files import read_json
 from .common import _PARAM_KIND, _UNBOUNDED, IR_META_PROPERTY
 
 
 def _read_spec(path: Path) -> dict:
     """Flatten a PyTorchGeoNodes spec (configs/sp_*.json) to {param name: entry + category}."""
-    if not path.is_file():
-        raise IRError(f"{path}: no such spec file")
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IRError(f"{path}: invalid JSON ({exc})") from exc
+    doc = read_json(path, "spec file")
     flat = {}
 
     def walk(params, category):

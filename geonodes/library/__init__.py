@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from ..errors import GeonodesError
+
 PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
 LIBRARY_DIR = Path(__file__).resolve().parent
 
@@ -15,7 +17,7 @@ LIBRARY_DIR = Path(__file__).resolve().parent
 def build(name: str) -> dict:
     """The IR of a library program, freshly built from its Python source."""
     if name not in PROGRAMS:
-        raise KeyError(f"no library program '{name}' (library: {', '.join(PROGRAMS)})")
+        raise GeonodesError(f"no library program '{name}' (library: {', '.join(PROGRAMS)})")
     return importlib.import_module(f"{__name__}.{name}").build()
 
 

@@ -6,6 +6,8 @@ import functools
 import numpy as np
 import torch
 
+from ..errors import GeonodesError
+
 from .core import (Linear, PrimMesh, _Topology, _batch, _check_fill, _check_int, _empty_topology, _ring, _topology,
                    evaluate_linear)
 
@@ -85,8 +87,8 @@ def _uniform(mask: torch.Tensor, what: str) -> bool:
     """A topology-changing float condition must hold for all rows of a call or for none."""
     n_true = int(mask.sum())
     if 0 < n_true < mask.numel():
-        raise ValueError(f"{what} holds for {n_true} of {mask.numel()} rows; it changes the topology, "
-                         "so split the batch with cone_topology_flags() first")
+        raise GeonodesError(f"{what} holds for {n_true} of {mask.numel()} rows; it changes the topology, "
+                            "so split the batch with cone_topology_flags() first")
     return n_true > 0
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import GeonodesError
+
 
 FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
 
@@ -72,7 +74,7 @@ def _check_int(value, name: str) -> int:
 
 def _check_fill(fill_type: str) -> str:
     if fill_type not in FILL_TYPES:
-        raise ValueError(f"fill_type must be one of {FILL_TYPES}, got {fill_type!r}")
+        raise GeonodesError(f"fill_type must be one of {FILL_TYPES}, got {fill_type!r}")
     return fill_type
 
 
@@ -87,14 +89,14 @@ def _batch(inputs: dict[str, tuple[torch.Tensor, int]]):
             raise TypeError(f"primitive input {name!r} must be a floating point tensor")
         shape = t.shape
         if len(shape) != (2 if width == 3 else 1) or (width == 3 and shape[1] != 3):
-            raise ValueError(f"primitive input {name!r} must have shape {'(n, 3)' if width == 3 else '(n,)'}, "
+            raise GeonodesError(f"primitive input {name!r} must have shape {'(n, 3)' if width == 3 else '(n,)'}, "
                              f"got {tuple(shape)}")
         ns.append(shape[0])
         dtypes.add(t.dtype)
     n = max(ns)
     for name, (t, _) in inputs.items():
         if t.shape[0] not in (1, n):
-            raise ValueError(f"primitive input {name!r} has batch size {t.shape[0]}, others have {n}")
+            raise GeonodesError(f"primitive input {name!r} has batch size {t.shape[0]}, others have {n}")
     tensors = [t for t, _ in inputs.values()]
     if len(dtypes) == 1:
         return n, tensors[0].dtype, tensors[0].device
