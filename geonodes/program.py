@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -19,6 +18,7 @@ from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
 from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology
 from .ir import Parameter, ProgramIR, load_ir
+from .library import program_source
 
 
 @dataclass
@@ -233,8 +233,4 @@ def _equal(a, b) -> bool:
 
 def load_program(source) -> Program:
     """A Program from an IR path, JSON text, dict, or the name of a library program."""
-    if isinstance(source, str) and not source.lstrip().startswith("{") and not Path(source).exists():
-        lib = Path(__file__).parent / "library" / f"{source}.json"
-        if lib.is_file():
-            source = lib
-    return Program(load_ir(source))
+    return Program(load_ir(program_source(source)))

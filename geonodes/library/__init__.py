@@ -23,3 +23,13 @@ def build(name: str) -> dict:
 
 def json_path(name: str) -> Path:
     return LIBRARY_DIR / f"{name}.json"
+
+
+def program_source(source):
+    """`source` itself, or the JSON of the library program it names when it is a name and not
+    an existing file ("chair")."""
+    if isinstance(source, str) and not source.lstrip().startswith("{") and not Path(source).exists():
+        lib = json_path(source)
+        if lib.is_file():
+            return lib
+    return source
