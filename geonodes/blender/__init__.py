@@ -15,12 +15,11 @@ Facts about Blender this package relies on (measured with bpy 4.2.23 and 5.0.1):
 importer.py and parameters.py: .blend -> IR; exporter.py: IR -> .blend; oracle.py: evaluation
 in Blender and golden files; common.py: shared names. Nothing here imports torch.
 """
-from .command import main
 from .common import IR_FORMAT, IR_META_PROPERTY, IR_VERSION, write_json_atomic
 from .exporter import build_blender_tree, export_blend
 from .importer import import_blend
 from .oracle import evaluate_in_blender, evaluate_tree_in_blender, read_goldens, sample_parameter_sets, write_goldens
 
-__all__ = ["main", "IR_FORMAT", "IR_META_PROPERTY", "IR_VERSION", "write_json_atomic", "build_blender_tree",
+__all__ = ["IR_FORMAT", "IR_META_PROPERTY", "IR_VERSION", "write_json_atomic", "build_blender_tree",
            "export_blend", "import_blend", "evaluate_in_blender", "evaluate_tree_in_blender", "read_goldens",
            "sample_parameter_sets", "write_goldens"]
