@@ -1,23 +1,107 @@
-"""`geonodes` command line: eval, info, sample, import-blend, export-blend, gallery."""
+"""`geonodes` command line: eval, info, sample, import-blend, export-blend, gallery.
+
+PROGRAM is an IR .json file or the name of a library program. Each command is a function of one
+dataclass config; tyro derives its flags from the dataclass (`geonodes <command> --help`).
+Bad input (a `GeonodesError`) is one line on stderr, `geonodes <command>: error: <message>`,
+exit code 2 and no output file; anything else is a bug and keeps its traceback.
+"""
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Annotated, Literal
 
 import torch
+import tyro
 
-from .errors import IRError, ParameterError
+from .errors import GeonodesError, ParameterError
 
-USAGE = """geonodes <command> ...
-  eval PROGRAM [--set "Name=value" ...] -o OUT.{ply,obj,npz}   evaluate one shape
-  info PROGRAM                                                 parameters, ranges, dependencies
-  sample PROGRAM -n N --seed S -o DIR                          random shapes + their parameters
-  import-blend IN.blend OUT.json [--spec SPEC.json]            Blender program -> IR (needs bpy)
-  export-blend PROGRAM OUT.blend                               IR -> Blender program (needs bpy)
-  gallery -o DIR [--n 8] [--seed 0] [--programs a,b]           thumbnail grid of random samples
-PROGRAM is an IR .json file or the name of a library program."""
+DESCRIPTION = ("Blender Geometry Nodes programs, compiled: evaluate, inspect, sample, import from and export to "
+               ".blend. PROGRAM is an IR .json file or the name of a library program.")
+Program = Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PROGRAM")]
+
+
+def _output(metavar: str):
+    return tyro.conf.arg(aliases=("-o",), metavar=metavar)
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    """evaluate one shape"""
+
+    program: Program
+    """IR .json file or library program name"""
+    output: Annotated[Path, _output("OUT")]
+    """output mesh: .ply, .obj or .npz"""
+    set: Annotated[list[str], tyro.conf.UseAppendAction, tyro.conf.arg(metavar="NAME=VALUE")] = \
+        dataclasses.field(default_factory=list)
+    """a parameter value, e.g. --set "Seat Height=0.5" (unset parameters keep their defaults)"""
+    dtype: Literal["float32", "float64"] = "float64"
+
+
+@dataclasses.dataclass
+class InfoConfig:
+    """parameters, ranges, dependencies"""
+
+    program: Program
+    """IR .json file or library program name"""
+
+
+@dataclasses.dataclass
+class SampleConfig:
+    """random shapes + their parameters (parameters.json)"""
+
+    program: Program
+    """IR .json file or library program name"""
+    output: Annotated[Path, _output("DIR")]
+    """output folder"""
+    n: Annotated[int, tyro.conf.arg(aliases=("-n",))] = 8
+    """number of samples"""
+    seed: int = 0
+    format: Literal[".ply", ".obj", ".npz"] = ".ply"
+
+
+@dataclasses.dataclass
+class ImportBlendConfig:
+    """Blender program -> IR (needs bpy)"""
+
+    blend: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="IN.blend")]
+    """input .blend file"""
+    out: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="OUT.json")]
+    """output IR JSON"""
+    spec: Annotated[Path | None, tyro.conf.arg(metavar="SPEC.json", help_behavior_hint="(optional)")] = None
+    """parameter spec JSON (ranges, dependencies)"""
+    object_name: Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
+                                                     help_behavior_hint="(default: the only one)")] = None
+    """object carrying the Geometry Nodes modifier"""
+
+
+@dataclasses.dataclass
+class ExportBlendConfig:
+    """IR -> Blender program (needs bpy)"""
+
+    program: Program
+    """IR .json file or library program name"""
+    out: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="OUT.blend")]
+    """output .blend file"""
+
+
+@dataclasses.dataclass
+class GalleryConfig:
+    """thumbnail grid of random samples"""
+
+    output: Annotated[Path, _output("DIR")]
+    """folder for gallery.png"""
+    n: int = 8
+    """samples per program"""
+    seed: int = 0
+    programs: Annotated[str | None, tyro.conf.arg(metavar="A,B,...",
+                                                  help_behavior_hint="(default: the library)")] = None
+    """comma-separated programs"""
+    cell: int = 160
+    """thumbnail size in pixels"""
 
 
 def parse_value(param, text: str):
@@ -46,16 +130,16 @@ def parse_sets(prog, items: list[str]) -> dict:
     return values
 
 
-def cmd_eval(args) -> int:
+def run_eval(cfg: EvalConfig) -> int:
     from .meshio import write_mesh
     from .program import load_program
 
-    prog = load_program(args.program)
-    values = parse_sets(prog, args.set)
-    mesh = prog.evaluate_one(values, dtype=torch.float64 if args.dtype == "float64" else torch.float32,
+    prog = load_program(cfg.program)
+    values = parse_sets(prog, cfg.set)
+    mesh = prog.evaluate_one(values, dtype=torch.float64 if cfg.dtype == "float64" else torch.float32,
                              check_range=True)
-    write_mesh(args.output, mesh)
-    print(f"wrote {args.output}: {mesh.vertices.shape[0]} vertices, {mesh.face_offsets.shape[0] - 1} faces, "
+    write_mesh(cfg.output, mesh)
+    print(f"wrote {cfg.output}: {mesh.vertices.shape[0]} vertices, {mesh.face_offsets.shape[0] - 1} faces, "
           f"{mesh.triangles.shape[0]} triangles")
     return 0
 
@@ -67,10 +151,10 @@ def _describe_active(p) -> str:
     return "active if " + " or ".join(f"({c})" if len(p.active_if) > 1 else c for c in clauses)
 
 
-def cmd_info(args) -> int:
+def run_info(cfg: InfoConfig) -> int:
     from .program import load_program
 
-    prog = load_program(args.program)
+    prog = load_program(cfg.program)
     ir = prog.ir
     nodes = sum(len(g.nodes) for g in ir.groups.values())
     print(f"program '{prog.name}': {len(ir.groups)} groups, {nodes} nodes, {len(prog.parameters)} parameters")
@@ -83,80 +167,81 @@ def cmd_info(args) -> int:
     return 0
 
 
-def cmd_sample(args) -> int:
+def run_sample(cfg: SampleConfig) -> int:
     from .meshio import write_mesh
     from .program import load_program
 
-    prog = load_program(args.program)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    sets = prog.sample(args.n, seed=args.seed)
+    prog = load_program(cfg.program)
+    sets = prog.sample(cfg.n, seed=cfg.seed)
     groups = prog.evaluate(prog.stack(sets, dtype=torch.float64), dtype=torch.float64)
+    out = cfg.output
+    out.mkdir(parents=True, exist_ok=True)
     for g in groups:
         for j, i in enumerate(g.index.tolist()):
-            write_mesh(out / f"sample_{i:03d}{args.format}", g.mesh(j))
+            write_mesh(out / f"sample_{i:03d}{cfg.format}", g.mesh(j))
     (out / "parameters.json").write_text(json.dumps(
         {f"sample_{i:03d}": s for i, s in enumerate(sets)}, indent=1) + "\n")
-    print(f"wrote {args.n} samples of '{prog.name}' to {out} ({len(groups)} distinct topologies)")
+    print(f"wrote {cfg.n} samples of '{prog.name}' to {out} ({len(groups)} distinct topologies)")
     return 0
 
 
-def cmd_blender(args, rest) -> int:
-    from . import blender
-
-    if args.command == "export-blend" and rest and not rest[0].startswith("-") and not Path(rest[0]).exists():
-        library_json = Path(__file__).parent / "library" / f"{rest[0]}.json"
-        if library_json.is_file():  # a library program's name
-            rest = [str(library_json)] + rest[1:]
-    return blender.main([args.command] + rest)
+def _check_output_folder(path: Path) -> None:
+    if not path.parent.exists():
+        raise GeonodesError(f"{path}: output folder does not exist")
 
 
-def cmd_gallery(args) -> int:
+def run_import_blend(cfg: ImportBlendConfig) -> int:
+    from .blender import import_blend, write_json_atomic
+
+    _check_output_folder(cfg.out)
+    ir = import_blend(cfg.blend, cfg.spec, cfg.object_name)
+    write_json_atomic(ir, cfg.out)
+    print(f"wrote {cfg.out}: {len(ir['groups'])} groups, {sum(len(g['nodes']) for g in ir['groups'])} nodes, "
+          f"{len(ir['parameters'])} parameters")
+    return 0
+
+
+def run_export_blend(cfg: ExportBlendConfig) -> int:
+    from .blender import export_blend
+    from .files import read_json
+    from .library import program_source
+
+    _check_output_folder(cfg.out)
+    ir = read_json(program_source(cfg.program), "program file")
+    export_blend(ir, cfg.out)
+    print(f"wrote {cfg.out}")
+    return 0
+
+
+def run_gallery(cfg: GalleryConfig) -> int:
     from .gallery import write_gallery
 
-    programs = [s.strip() for s in args.programs.split(",") if s.strip()] if args.programs else None
-    path = write_gallery(args.output, programs, n=args.n, seed=args.seed, cell=args.cell)
+    programs = [s.strip() for s in cfg.programs.split(",") if s.strip()] if cfg.programs else None
+    path = write_gallery(cfg.output, programs, n=cfg.n, seed=cfg.seed, cell=cfg.cell)
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
     return 0
 
 
+COMMANDS = {
+    "eval": (EvalConfig, run_eval),
+    "info": (InfoConfig, run_info),
+    "sample": (SampleConfig, run_sample),
+    "import-blend": (ImportBlendConfig, run_import_blend),
+    "export-blend": (ExportBlendConfig, run_export_blend),
+    "gallery": (GalleryConfig, run_gallery),
+}
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="geonodes", usage=USAGE)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("eval", help="evaluate one shape")
-    p.add_argument("program")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
-    p = sub.add_parser("info", help="list parameters")
-    p.add_argument("program")
-    p = sub.add_parser("sample", help="random samples")
-    p.add_argument("program")
-    p.add_argument("-n", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--format", choices=(".ply", ".obj", ".npz"), default=".ply")
-    p = sub.add_parser("gallery", help="thumbnail grid of random samples of programs")
-    p.add_argument("-o", "--output", required=True, help="folder for gallery.png")
-    p.add_argument("--n", type=int, default=8, help="samples per program")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--programs", help="comma-separated programs (default: the library)")
-    p.add_argument("--cell", type=int, default=160, help="thumbnail size in pixels")
-    sub.add_parser("import-blend", help="import a .blend program (needs bpy)", add_help=False)
-    sub.add_parser("export-blend", help="export a program to .blend (needs bpy)", add_help=False)
-    if argv and argv[0] in ("import-blend", "export-blend"):
-        args, rest = parser.parse_known_args(argv[:1])
-        rest = argv[1:]
-    else:
-        args, rest = parser.parse_args(argv), []
+    cfg = tyro.extras.subcommand_cli_from_dict({name: cls for name, (cls, _) in COMMANDS.items()}, prog="geonodes",
+                                               description=DESCRIPTION, args=argv)
+    name, run = next((name, run) for name, (cls, run) in COMMANDS.items() if isinstance(cfg, cls))
     try:
-        if args.command in ("import-blend", "export-blend"):
-            return cmd_blender(args, rest)
-        return {"eval": cmd_eval, "info": cmd_info, "sample": cmd_sample,
-                "gallery": cmd_gallery}[args.command](args)
-    except (IRError, ParameterError, ValueError, OSError) as e:
-        print(f"geonodes: error: {e}", file=sys.stderr)
+        return run(cfg)
+    except GeonodesError as e:
+        message = str(e).replace("\n", " ")
+        print(f"geonodes {name}: error: {message}", file=sys.stderr)
         return 2
 
 

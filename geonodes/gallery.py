@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import GeonodesError
+
 # Muted colours, one per part (cycled): parts of a shape are told apart at a glance.
 PALETTE = np.array([[0.80, 0.62, 0.44], [0.55, 0.66, 0.78], [0.72, 0.78, 0.55], [0.85, 0.55, 0.50],
                     [0.70, 0.60, 0.80], [0.90, 0.80, 0.50], [0.55, 0.75, 0.72], [0.75, 0.70, 0.65]])
@@ -66,7 +68,7 @@ def render_gallery(programs: list[str], n: int = 8, seed: int = 0, cell: int = 1
     from .program import load_program
 
     if n < 1 or cell < 16:
-        raise ValueError(f"gallery: need n >= 1 and cell >= 16 pixels, got n={n}, cell={cell}")
+        raise GeonodesError(f"n={n}, cell={cell}: a gallery needs n >= 1 samples and cells of >= 16 pixels")
     canvas = np.full((len(programs) * cell, LABEL_WIDTH + n * cell, 3), 255, dtype=np.uint8)
     for row, name in enumerate(programs):
         prog = load_program(name)
@@ -88,8 +90,9 @@ def write_gallery(out_dir, programs: list[str] | None = None, n: int = 8, seed: 
 
     from .library import PROGRAMS
 
+    image = Image.fromarray(render_gallery(list(programs or PROGRAMS), n, seed, cell))
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)  # after rendering: bad input leaves no folder behind
     path = out_dir / "gallery.png"
-    Image.fromarray(render_gallery(list(programs or PROGRAMS), n, seed, cell)).save(path, optimize=True)
+    image.save(path, optimize=True)
     return path

@@ -5,12 +5,12 @@ carry their resolved socket specs. Every problem raises `IRError` naming the pla
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IRError
+from .files import parse_json, read_json
 from .nodes import REGISTRY, SocketSpec
 from .sockets import ALL_TYPES, can_convert
 
@@ -75,29 +75,15 @@ class ProgramIR:
     where: str  # for messages: file name or "<dict>"
 
 
-def _read(source, where):
-    if isinstance(source, dict):
-        return source
-    try:
-        return json.loads(source)
-    except json.JSONDecodeError as e:
-        raise IRError(f"{where}: malformed JSON: {e}") from None
-
-
 def load_ir(source) -> ProgramIR:
     where = "<dict>"
     if isinstance(source, (str, Path)) and not (isinstance(source, str) and source.lstrip().startswith("{")):
-        path = Path(source)
-        where = str(path)
-        if not path.is_file():
-            raise IRError(f"{path}: no such program file")
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise IRError(f"{path}: cannot read: {e}") from None
-        doc = _read(text, where)
+        where = str(Path(source))
+        doc = read_json(source, "program file")
+    elif isinstance(source, str):
+        doc = parse_json(source, "<json>")
     else:
-        doc = _read(source, "<json>" if isinstance(source, str) else where)
+        doc = source
     return parse_ir(doc, where)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import GeonodesError
+
 FORMATS = (".ply", ".obj", ".npz")
 
 
@@ -51,9 +53,9 @@ def write_mesh(path, mesh) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"{path}: unsupported mesh format '{suffix}' (use {', '.join(FORMATS)})")
+        raise GeonodesError(f"{path}: unsupported mesh format '{suffix}' (use {', '.join(FORMATS)})")
     if not path.parent.exists():
-        raise ValueError(f"{path}: output folder does not exist")
+        raise GeonodesError(f"{path}: output folder does not exist")
     a = mesh_arrays(mesh)
     writer = {".ply": _write_ply, ".obj": _write_obj, ".npz": _write_npz}[suffix]
     atomic_write(path, lambda tmp: writer(tmp, a))

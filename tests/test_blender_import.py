@@ -302,13 +302,15 @@ def test_spec_naming_an_unknown_parameter(tmp_path):
 
 @needs_programs
 def test_cli_writes_json_and_leaves_nothing_on_error(tmp_path, capsys):
+    from geonodes.cli import main
+
     out = tmp_path / "chair.json"
-    assert gb.main(["import-blend", str(PROGRAMS_DIR / "chair.blend"), str(out),
-                    "--spec", str(PROGRAMS_DIR / "configs" / "sp_chair.json")]) == 0
+    assert main(["import-blend", str(PROGRAMS_DIR / "chair.blend"), str(out),
+                 "--spec", str(PROGRAMS_DIR / "configs" / "sp_chair.json")]) == 0
     assert json.loads(out.read_text())["name"] == "chair"
     bad_out = tmp_path / "bad.json"
-    assert gb.main(["import-blend", str(tmp_path / "missing.blend"), str(bad_out)]) == 2
-    assert "error:" in capsys.readouterr().err
+    assert main(["import-blend", str(tmp_path / "missing.blend"), str(bad_out)]) == 2
+    assert "geonodes import-blend: error: " in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chair.json"]
 
 

@@ -115,3 +115,41 @@ def test_console_script_exit_code(tmp_path):
     r = subprocess.run([sys.executable, "-m", "geonodes.cli", "eval", str(tmp_path / "none.json"), "-o",
                         str(tmp_path / "x.ply")], capture_output=True, text=True)
     assert r.returncode == 2 and "none.json: no such program file" in r.stderr
+
+
+def test_every_error_is_a_geonodes_error():
+    from geonodes import GeonodesError, ParameterError
+
+    assert issubclass(IRError, GeonodesError) and issubclass(ParameterError, GeonodesError)
+    assert issubclass(GeonodesError, ValueError)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["eval", CHAIR, "-o", "{tmp}/c.xyz"], "geonodes eval: error: {tmp}/c.xyz: unsupported mesh format '.xyz'"),
+    (["eval", CHAIR, "-o", "{tmp}/no/c.ply"], "geonodes eval: error: {tmp}/no/c.ply: output folder does not exist"),
+    (["info", "{tmp}/binary.json"], "geonodes info: error: {tmp}/binary.json: cannot read"),
+    (["sample", "{tmp}/none.json", "-o", "{tmp}/s"], "geonodes sample: error: {tmp}/none.json: no such program file"),
+    (["gallery", "-o", "{tmp}/g", "--n", "0"], "geonodes gallery: error: n=0, cell=160: a gallery needs n >= 1"),
+    (["export-blend", "{tmp}/none.json", "{tmp}/x.blend"],
+     "geonodes export-blend: error: {tmp}/none.json: no such program file"),
+    (["export-blend", CHAIR, "{tmp}/no/x.blend"],
+     "geonodes export-blend: error: {tmp}/no/x.blend: output folder does not exist"),
+])
+def test_bad_input_is_one_line_and_no_output(args, message, tmp_path, capsys):
+    (tmp_path / "binary.json").write_bytes(b"\xd0\xff\x00\x01")
+    before = sorted(tmp_path.iterdir())
+    rc, err = run_cli([str(a).format(tmp=tmp_path) for a in args], capsys)
+    assert rc == 2 and err.startswith(message.format(tmp=tmp_path)) and "\n" not in err
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_bugs_keep_their_traceback(tmp_path, monkeypatch):
+    """Only GeonodesError is bad input; any other exception (even a ValueError) propagates."""
+    import geonodes.meshio
+
+    def broken(path, mesh):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(geonodes.meshio, "write_mesh", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["eval", str(CHAIR), "-o", str(tmp_path / "c.ply")])

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from ..errors import GeonodesError
+
 PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
 LIBRARY_DIR = Path(__file__).resolve().parent
 
@@ -15,9 +17,19 @@ LIBRARY_DIR = Path(__file__).resolve().parent
 def build(name: str) -> dict:
     """The IR of a library program, freshly built from its Python source."""
     if name not in PROGRAMS:
-        raise KeyError(f"no library program '{name}' (library: {', '.join(PROGRAMS)})")
+        raise GeonodesError(f"no library program '{name}' (library: {', '.join(PROGRAMS)})")
     return importlib.import_module(f"{__name__}.{name}").build()
 
 
 def json_path(name: str) -> Path:
     return LIBRARY_DIR / f"{name}.json"
+
+
+def program_source(source):
+    """`source` itself, or the JSON of the library program it names when it is a name and not
+    an existing file ("chair")."""
+    if isinstance(source, str) and not source.lstrip().startswith("{") and not Path(source).exists():
+        lib = json_path(source)
+        if lib.is_file():
+            return lib
+    return source

@@ -104,7 +104,7 @@ def _join_compiled(n):
 
 def _require_default(n, identifier, value, what):
     if n.is_linked(identifier) or n.stored(identifier, value) != value:
-        raise IRError(f"node '{n.name}': {what} is not supported (socket '{identifier}' must keep its default {value!r})")
+        raise IRError(f"{n.where}: {what} is not supported (socket '{identifier}' must keep its default {value!r})")
 
 
 @node(
@@ -135,7 +135,7 @@ def instance_on_points(n):
     def make(structs):
         points, inst = structs
         if points.instances:
-            raise IRError(f"node '{n.name}': instancing on the points of instances is not supported "
+            raise IRError(f"{n.where}: instancing on the points of instances is not supported "
                           "(realize them first)")
         return GeomStruct((), tuple(Instance(inst, (point_xform(p, k),))
                                     for p in points.parts for k in range(p.prim.num_vertices)))

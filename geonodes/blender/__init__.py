@@ -1,0 +1,25 @@
+"""Everything that talks to Blender: .blend -> IR import, IR -> .blend export, Blender as oracle.
+
+bpy is imported lazily inside the functions that need it (it is an optional extra, heavy, and
+not thread-safe: keep every call on one thread). Nothing here runs at program run time.
+
+Facts about Blender this package relies on (measured with bpy 4.2.23 and 5.0.1):
+- Multi-input sockets (Join Geometry) evaluate their links in *descending*
+  `link.multi_input_sort_id` (the same order as `socket.links`): the link with the highest id
+  comes first in the joined geometry. A newly created link gets the highest id so far, so the
+  exporter creates the links of a multi-input socket from the last `order` to the first.
+- In 5.0 Transform Geometry's mode is a MENU input socket ("Components"/"Matrix") and its
+  Transform (matrix) socket stays `enabled` in COMPONENTS mode; the IR keeps `mode` as a property.
+- After changing a modifier input, `obj.update_tag()` is needed or the evaluated mesh is stale.
+
+importer.py and parameters.py: .blend -> IR; exporter.py: IR -> .blend; oracle.py: evaluation
+in Blender and golden files; common.py: shared names. Nothing here imports torch.
+"""
+from .common import IR_FORMAT, IR_META_PROPERTY, IR_VERSION, write_json_atomic
+from .exporter import build_blender_tree, export_blend
+from .importer import import_blend
+from .oracle import evaluate_in_blender, evaluate_tree_in_blender, read_goldens, sample_parameter_sets, write_goldens
+
+__all__ = ["IR_FORMAT", "IR_META_PROPERTY", "IR_VERSION", "write_json_atomic", "build_blender_tree",
+           "export_blend", "import_blend", "evaluate_in_blender", "evaluate_tree_in_blender", "read_goldens",
+           "sample_parameter_sets", "write_goldens"]

@@ -1,0 +1,20 @@
+"""Symbolic, batched geometry.
+
+A batch of B parameter sets can produce different topologies (a Switch picks another branch,
+a count changes). Geometry values are therefore *piecewise*: a list of (rows, structure)
+pairs, where every row of a `Rows` set shares one structure. A structure is symbolic: it lists
+the primitive meshes it is made of and, for each, the chain of transforms applied to it.
+Vertex positions are only computed at the end: every primitive is linear in per-row
+coefficients and every transform is affine, so each part reduces to a few per-row numbers
+(a `CoefficientTable`), from which each topology's vertices are gathered in one pass.
+
+structure.py: the symbolic values; vertices.py: positions from them; topology.py: polygons.
+"""
+from .structure import (EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, Rows, Xform, combine, euler_to_matrix,
+                        select, split_by)
+from .topology import Topology, assemble_topology, fan_triangulate
+from .vertices import IDENTITY, CoefficientTable, chain_affine, compose, part_vertices, struct_points
+
+__all__ = ["EMPTY", "GeomStruct", "Instance", "Part", "Piecewise", "Prim", "Rows", "Xform", "combine",
+           "euler_to_matrix", "select", "split_by", "Topology", "assemble_topology", "fan_triangulate",
+           "IDENTITY", "CoefficientTable", "chain_affine", "compose", "part_vertices", "struct_points"]

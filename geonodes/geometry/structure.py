@@ -1,0 +1,265 @@
+"""Geometry values: primitives, transform chains, parts, structures, and the piecewise
+(rows -> structure) form a batch's geometry takes (see the package docstring)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+
+def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
+    """(n,3) Euler XYZ radians -> (n,3,3) rotation matrices, R = Rz @ Ry @ Rx (Blender's)."""
+    cx, cy, cz = torch.cos(euler).unbind(-1)
+    sx, sy, sz = torch.sin(euler).unbind(-1)
+    row0 = torch.stack([cy * cz, sy * sx * cz - cx * sz, sy * cx * cz + sx * sz], -1)
+    row1 = torch.stack([cy * sz, sy * sx * sz + cx * cz, sy * cx * sz - sx * cz], -1)
+    row2 = torch.stack([-sy, cy * sx, cy * cx], -1)
+    return torch.stack([row0, row1, row2], -2)
+
+
+_TOPO_IDS: dict = {}
+
+
+@dataclass(eq=False)
+class Prim:
+    """One primitive node evaluation with a fixed topology.
+
+    `linear()` returns its `primitives.Linear` for the whole batch (positions linear in per-row
+    coefficients; rows of other topologies hold values that are never gathered); `topo_key`
+    identifies the topology (node path + integer config) so assembled topologies can be cached.
+    """
+
+    topo_key: tuple
+    num_vertices: int
+    face_offsets: torch.Tensor  # (F+1,) int64, CPU
+    face_vertices: torch.Tensor  # (L,) int64, CPU
+    linear: Callable
+
+    def __post_init__(self):
+        # A small int standing for topo_key: topology lookups hash ints, not nested tuples.
+        self.topo_id = _TOPO_IDS.setdefault(self.topo_key, len(_TOPO_IDS))
+
+
+@dataclass(eq=False)
+class Xform:
+    """A transform in a part's chain, affine per batch row: p' = m p + t.
+
+    `affine(cache)` returns (m, t): m is None (identity), (B,3) (a diagonal: per-axis scale) or
+    (B,3,3); t is None or (B,3). A part's chain is composed into one affine (and folded into
+    the primitive's coefficients) before any vertex is touched, so a chain of n transforms costs
+    a few (B,3)-sized ops instead of n passes over the vertices.
+    """
+
+    affine: Callable
+
+
+class Part:
+    """A primitive and the chain of transforms applied to it (innermost first).
+
+    Equal when made of the same objects; `key` (ids of those objects) and the hash are
+    computed once, since parts are compared and looked up many times per evaluation.
+    """
+
+    __slots__ = ("prim", "chain", "key", "_hash")
+
+    def __init__(self, prim: Prim, chain: tuple = (), key: tuple | None = None):
+        self.prim, self.chain = prim, chain
+        self.key = key if key is not None else (id(prim),) + tuple(id(x) for x in chain)
+        self._hash = hash(self.key)
+
+    def then(self, xforms: tuple) -> "Part":
+        """This part with more transforms applied after its chain."""
+        ids = (id(xforms[0]),) if len(xforms) == 1 else tuple(id(x) for x in xforms)
+        return Part(self.prim, self.chain + xforms, self.key + ids)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Part) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Part({self.prim.topo_key!r}, {len(self.chain)} transforms)"
+
+
+@dataclass(frozen=True)
+class Instance:
+    geometry: "GeomStruct"
+    chain: tuple = ()
+
+
+class GeomStruct:
+    """A geometry's structure: mesh parts (in Blender's vertex order) and instances, in order.
+
+    Immutable; hashed and compared often (pieces are merged by structure), so the hash is
+    computed once.
+    """
+
+    __slots__ = ("parts", "instances", "_hash")
+
+    def __init__(self, parts: tuple = (), instances: tuple = ()):
+        self.parts, self.instances = parts, instances
+        self._hash = hash((parts, instances))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"GeomStruct({len(self.parts)} parts, {len(self.instances)} instances)"
+
+    @property
+    def num_points(self) -> int:
+        return sum(p.prim.num_vertices for p in self.parts)
+
+    def transformed(self, xform: Xform, memo: dict | None = None) -> "GeomStruct":
+        """Every part and instance with `xform` applied last. `memo` (part key -> transformed
+        part) lets the pieces of one batch, which mostly share parts, transform each part once."""
+        if memo is None:
+            parts = tuple(p.then((xform,)) for p in self.parts)
+        else:
+            parts = []
+            for p in self.parts:
+                q = memo.get(p.key)
+                if q is None:
+                    q = memo[p.key] = p.then((xform,))
+                parts.append(q)
+            parts = tuple(parts)
+        return GeomStruct(parts, tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances))
+
+    def realized(self) -> "GeomStruct":
+        """Realize Instances: own mesh first, then every instance (recursively), in order."""
+        parts = list(self.parts)
+        for inst in self.instances:
+            for p in inst.geometry.realized().parts:
+                parts.append(p.then(inst.chain))
+        return GeomStruct(tuple(parts), ())
+
+
+EMPTY = GeomStruct()
+
+
+class Rows:
+    """A set of batch rows, as a python int bitset (bit i = row i).
+
+    Which rows take which topology is bookkeeping on the host: intersections, unions and
+    emptiness tests of these sets cost nanoseconds here, where bool-tensor ops cost a dispatch
+    (and, on a GPU, a sync) each. Tensors are made only for the final row indices.
+    """
+
+    __slots__ = ("bits", "n", "_index")
+
+    def __init__(self, bits: int, n: int):
+        self.bits, self.n, self._index = bits, n, None
+
+    @staticmethod
+    def every(n: int) -> "Rows":
+        return Rows((1 << n) - 1, n)
+
+    @staticmethod
+    def from_mask(mask: torch.Tensor) -> "Rows":
+        """Rows where a (n,) bool tensor is true."""
+        return Rows.from_numpy(mask.detach().cpu().numpy())
+
+    @staticmethod
+    def from_numpy(mask: np.ndarray) -> "Rows":
+        packed = np.packbits(mask.astype(bool, copy=False), bitorder="little")
+        return Rows(int.from_bytes(packed.tobytes(), "little"), mask.shape[0])
+
+    def __and__(self, other: "Rows") -> "Rows":
+        return Rows(self.bits & other.bits, self.n)
+
+    def __or__(self, other: "Rows") -> "Rows":
+        return Rows(self.bits | other.bits, self.n)
+
+    def __invert__(self) -> "Rows":
+        return Rows(((1 << self.n) - 1) ^ self.bits, self.n)
+
+    def any(self) -> bool:
+        return self.bits != 0
+
+    def all(self) -> bool:
+        return self.bits == (1 << self.n) - 1
+
+    def first(self) -> int:
+        return (self.bits & -self.bits).bit_length() - 1
+
+    def index(self, device=None) -> torch.Tensor:
+        """(count,) int64 row indices, ascending."""
+        if self._index is None:
+            if self.all():
+                self._index = torch.arange(self.n)
+            else:
+                raw = np.frombuffer(self.bits.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
+                self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
+        return self._index if device is None else self._index.to(device)
+
+
+@dataclass
+class Piecewise:
+    """Geometry for a batch: sets of rows -> structure."""
+
+    pieces: list = field(default_factory=list)  # [(Rows, GeomStruct)]
+
+    @staticmethod
+    def uniform(batch: int, struct: GeomStruct, device=None) -> "Piecewise":
+        return Piecewise([(Rows.every(batch), struct)])
+
+    def map(self, fn) -> "Piecewise":
+        return Piecewise([(m, fn(s)) for m, s in self.pieces])
+
+    def restrict(self, rows: Rows) -> "Piecewise":
+        out = []
+        for m, s in self.pieces:
+            mm = m & rows
+            if mm.any():
+                out.append((mm, s))
+        return Piecewise(out)
+
+    def merged(self) -> "Piecewise":
+        """Merge pieces with equal structure (keeps the order of first appearance)."""
+        acc: dict = {}
+        for m, s in self.pieces:
+            acc[s] = acc[s] | m if s in acc else m
+        return Piecewise([(m, s) for s, m in acc.items()])
+
+
+def combine(pws: list, fn) -> Piecewise:
+    """Pieces of several geometries intersected row-wise; fn(list of structs) -> struct."""
+    result = [(None, [])]
+    for pw in pws:
+        nxt = []
+        for rows, structs in result:
+            for m, s in pw.pieces:
+                mm = m if rows is None else (rows & m)
+                if mm.any():
+                    nxt.append((mm, structs + [s]))
+        result = nxt
+    return Piecewise([(m, fn(ss)) for m, ss in result if m is not None]).merged()
+
+
+def select(cond: torch.Tensor, if_true, if_false) -> Piecewise:
+    """Geometry Switch: `if_true`/`if_false` are thunks, evaluated only when some row needs them."""
+    yes = Rows.from_mask(cond)
+    no = ~yes
+    pieces = []
+    if yes.any():
+        pieces += if_true().restrict(yes).pieces
+    if no.any():
+        pieces += if_false().restrict(no).pieces
+    return Piecewise(pieces).merged()
+
+
+def split_by(keys: torch.Tensor) -> list:
+    """Rows grouped by equal integer keys (B, k) -> [(Rows, tuple of python ints)]."""
+    k = keys.detach().cpu().numpy()
+    if (k == k[0]).all():  # the usual case (constant or shared counts): no sort needed
+        return [(Rows.every(k.shape[0]), tuple(int(x) for x in k[0]))]
+    uniq, inverse = np.unique(k, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [(Rows.from_numpy(inverse == i), tuple(int(x) for x in uniq[i]))
+            for i in range(uniq.shape[0])]

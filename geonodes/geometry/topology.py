@@ -1,0 +1,47 @@
+"""Polygons and triangles of a structure's parts, concatenated in order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Topology:
+    face_offsets: torch.Tensor  # (F+1,)
+    face_vertices: torch.Tensor  # (L,)
+    triangles: torch.Tensor  # (T,3)
+    face_part: torch.Tensor  # (F,) part id per polygon
+    triangle_face: torch.Tensor  # (T,) polygon per triangle
+    num_vertices: int
+
+
+def assemble_topology(parts: tuple) -> Topology:
+    offsets, loops, face_part = [torch.zeros(1, dtype=torch.int64)], [], []
+    vbase, lbase = 0, 0
+    for pid, p in enumerate(parts):
+        fo, fv = p.prim.face_offsets, p.prim.face_vertices
+        offsets.append(fo[1:] + lbase)
+        loops.append(fv + vbase)
+        face_part.append(torch.full((fo.shape[0] - 1,), pid, dtype=torch.int64))
+        vbase += p.prim.num_vertices
+        lbase += int(fo[-1])
+    face_offsets = torch.cat(offsets)
+    face_vertices = torch.cat(loops) if loops else torch.zeros(0, dtype=torch.int64)
+    fp = torch.cat(face_part) if face_part else torch.zeros(0, dtype=torch.int64)
+    tris, tri_face = fan_triangulate(face_offsets, face_vertices)
+    return Topology(face_offsets, face_vertices, tris, fp, tri_face, vbase)
+
+
+def fan_triangulate(face_offsets: torch.Tensor, face_vertices: torch.Tensor):
+    """Polygons -> triangles (l0, l_i, l_i+1); a quad gives (0,1,2),(0,2,3) as in Blender."""
+    sizes = face_offsets[1:] - face_offsets[:-1]
+    ntri = (sizes - 2).clamp(min=0)
+    tri_face = torch.repeat_interleave(torch.arange(sizes.shape[0]), ntri)
+    if tri_face.numel() == 0:
+        return torch.zeros(0, 3, dtype=torch.int64), tri_face
+    first = torch.repeat_interleave(torch.cumsum(ntri, 0) - ntri, ntri)
+    local = torch.arange(tri_face.shape[0]) - first + 1  # i = 1..k-2
+    start = face_offsets[tri_face]
+    tris = torch.stack([start, start + local, start + local + 1], dim=1)
+    return face_vertices[tris], tri_face
