@@ -25,21 +25,10 @@ LABEL_WIDTH = 110
 SUPERSAMPLE = 2
 
 
-def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """4x4 camera-to-world with OpenCV axes (x right, y down, z forward), world z up."""
-    forward = target - eye
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, down, forward, eye
-    return c2w
-
 
 def render_thumbnail(mesh, size: int) -> np.ndarray:
     """(size, size, 3) uint8 image of one evaluated mesh on white."""
-    from geonodes.render import render_mesh
+    from geonodes.render import look_at, render_mesh
 
     verts = mesh.vertices.detach().to(torch.float64).cpu()
     res = size * SUPERSAMPLE

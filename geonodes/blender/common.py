@@ -3,8 +3,6 @@ ignored or are menu sockets in 5.0, the lazy `bpy` import, and atomic JSON writi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import IRError
@@ -46,17 +44,10 @@ def _bpy():
 
 
 def write_json_atomic(doc: dict, out_path) -> None:
-    out_path = Path(out_path)
-    fd, tmp = tempfile.mkstemp(suffix=".json.tmp", dir=out_path.parent or ".")
-    try:
-        with os.fdopen(fd, "w") as f:
+    from geonodes.meshio import atomic_write
+
+    def write(tmp):
+        with open(tmp, "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal permissions
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(Path(out_path), write)
