@@ -32,6 +32,7 @@ class BenchSplatConfig:
     frames: int = 40
     width: int = 256
     preset: str = "fast"
+    """GA preset of the fits (fast, default, paper)."""
     out: Path = Path(tempfile.gettempdir()) / "procsplat_bench_splat"
 
 
@@ -45,10 +46,14 @@ def raster_figures():
 
 
 def main(cfg: BenchSplatConfig) -> None:
-    from procsplat.fit.scene import fit_scene
+    from procsplat.data.config import SceneConfig
     from procsplat.data.readers import load_scene
     from procsplat.data.synth import SynthConfig, generate
-    from procsplat.train.trainer import TrainConfig, Trainer
+    from procsplat.fit.scene import fit_scene
+    from procsplat.fit.search import preset
+    from procsplat.splat.init import InitConfig
+    from procsplat.train.config import TrainConfig
+    from procsplat.train.trainer import Trainer
 
     scene_dir = Path(cfg.out) / "scenes" / f"synth{cfg.seed:04d}_00"
     if not (scene_dir / "gt.json").is_file():
@@ -56,20 +61,20 @@ def main(cfg: BenchSplatConfig) -> None:
                              height=240, num_objects=3), progress=False)
     scene = load_scene(scene_dir, width=cfg.width)
     t0 = time.time()
-    fitted = fit_scene(scene, preset=cfg.preset, seed=cfg.seed, progress=False, log=lambda *a: None)
+    fitted = fit_scene(scene, preset(cfg.preset, seed=cfg.seed), progress=False, log=lambda *a: None)
     fits = Path(cfg.out) / "fits.json"
     fits.write_text(json.dumps({"objects": [spec.to_json() for spec, _ in fitted]}))
     print(f"scene {scene.name}: {len(scene.frames)} frames, {len(fitted)} objects fitted "
           f"(GA preset {cfg.preset}, {time.time() - t0:.0f} s)")
     rows = []
-    common = dict(scene=str(scene_dir), out=Path(cfg.out) / "runs", steps=cfg.steps, width=cfg.width,
-                  checkpoint_every=10 ** 9, seed=cfg.seed)
+    common = dict(data=SceneConfig(scene=str(scene_dir), width=cfg.width), out=Path(cfg.out) / "runs",
+                  steps=cfg.steps, checkpoint_every=10 ** 9, seed=cfg.seed)
     variants = [("a) anchored + background, joint shape", dict(fits_from=fits, joint_shape=True)),
                 ("b) anchored + background, shape frozen", dict(fits_from=fits, joint_shape=False))]
     budget = None
     for name, kw in variants + [("c) free Gaussians only, same budget", dict(fit="none"))]:
         if kw.get("fit") == "none":
-            kw["max_background"] = budget
+            kw["init"] = InitConfig(max_background=budget)
         t = time.time()
         trainer = Trainer(TrainConfig(run_name=name[:2].strip(") "), **common, **kw), log=lambda *a: None)
         trainer.train(progress=False)

@@ -153,17 +153,20 @@ def test_edits_move_mesh_and_splats_on_the_worker(run_dir, tmp_path):
             expect = session.model.anchored[0].world().means.numpy().astype(np.float32)
         np.testing.assert_allclose(splats.centers, expect, atol=1e-6)
 
-        session.worker.edit(0, PARAM, p.name, p.max + 10)  # clamped into range
+        session.worker.edit(0, PARAM, p.name, p.max + 10)  # refused (the one edit rule), value kept
+        assert session.worker.wait_idle(60)
+        assert "out of range" in session.status.content and f"object {obj.instance_id}" in session.status.content
         session.worker.edit(0, TRANSLATION, None, (1.0, 2.0, 0.0))
         assert session.worker.wait_idle(60)
         assert session.model.objects[0].parameters_dict()[p.name] == pytest.approx(p.max)
         assert session.model.objects[0].translation.tolist() == [1.0, 2.0, 0.0]
 
-        discrete = [q for q in obj.program.parameters if q.kind != "float"]
-        if discrete:
-            session.worker.edit(0, PARAM, discrete[0].name, discrete[0].max)
-            assert session.worker.wait_idle(60)
-            assert "discrete" in session.status.content
+        discrete = [q for q in obj.program.parameters if q.kind == "int"]
+        assert discrete, "the chair program has int parameters"
+        current = obj.parameters_dict()[discrete[0].name]
+        session.worker.edit(0, PARAM, discrete[0].name, current + 1 if current < discrete[0].max else current - 1)
+        assert session.worker.wait_idle(60)
+        assert "discrete" in session.status.content
 
         session.reset().result(60)
         np.testing.assert_allclose(splats.centers, c0, atol=1e-6)

@@ -1,0 +1,11 @@
+"""Scans in: `SceneConfig` + `open_scene` (a folder, a .sens file, a ScanNet id or the demo) -> `Scene`.
+
+scene.py       Scene, FrameSource (lazy, cached frames), instance masks
+readers/       ScanNet raw (.sens streamed) and exported layouts, 7-Scenes/TUM style folders; writers
+synth.py       synthetic rooms with ground truth in ScanNet's raw layout (`procsplat synth`, the demo)
+categories.py  scan labels -> shape programs
+"""
+from procsplat.data.config import SceneConfig, open_scene
+from procsplat.data.scene import Scene, SceneReadError
+
+__all__ = ["SceneConfig", "open_scene", "Scene", "SceneReadError"]

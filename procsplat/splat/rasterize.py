@@ -1,5 +1,8 @@
 """Differentiable 3D Gaussian rasterisation: one entry point, two backends.
 
+(Over 500 lines on purpose: the forward pass and its hand-written backward share one band/chunk
+schedule and must change together.)
+
 `rasterize` mirrors `gsplat.rasterization` (classic 3DGS, pinhole cameras, no batch
 dimensions). Backend "gsplat" calls gsplat's CUDA kernels; backend "torch" is a CPU/any-device
 implementation with the same conventions:

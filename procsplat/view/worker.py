@@ -103,7 +103,7 @@ class EditWorker:
             try:
                 apply_object_edit(self.model.objects[index], field, name, value)
             except Exception as e:  # noqa: BLE001 - one bad edit must not stop the viewer
-                self._on_error(f"object {self.model.objects[index].instance_id}: {e}")
+                self._on_error(str(e))  # edit_object's message names the object
                 continue
             if index not in changed:
                 changed.append(index)
