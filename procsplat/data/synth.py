@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from procsplat.geometry import look_at, yaw_matrix
 from procsplat.errors import ProcsplatError
+from procsplat.geometry import look_at, yaw_matrix
 
 GT_VERSION = 1
 CATEGORIES = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from procsplat.errors import ProcsplatError
+
 from .baselines import BaselineConfig, cma_es, coordinate_descent, random_search
 from .metrics import evaluate_fit, truth_loss
 from .search import genetic_search, preset, warn_skip
 from .synthetic import CameraRig, synthetic_object
 from .target import TooFewPointsError
-from procsplat.errors import ProcsplatError
 
 METHODS = ("ga", "ga-paper", "coord", "random", "cma")
 DEFAULT_PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")

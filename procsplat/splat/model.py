@@ -25,16 +25,21 @@ def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
-    """(N,3,3) rotation matrices -> (N,4) unit quaternions wxyz (numerically robust branchless form)."""
-    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
-    w = torch.sqrt(torch.clamp(1 + m00 + m11 + m22, min=1e-12)) / 2
-    x = torch.sqrt(torch.clamp(1 + m00 - m11 - m22, min=1e-12)) / 2
-    y = torch.sqrt(torch.clamp(1 - m00 + m11 - m22, min=1e-12)) / 2
-    z = torch.sqrt(torch.clamp(1 - m00 - m11 + m22, min=1e-12)) / 2
-    x = torch.copysign(x, m[:, 2, 1] - m[:, 1, 2])
-    y = torch.copysign(y, m[:, 0, 2] - m[:, 2, 0])
-    z = torch.copysign(z, m[:, 1, 0] - m[:, 0, 1])
-    q = torch.stack([w, x, y, z], -1)
+    """(N,3,3) rotation matrices -> (N,4) unit quaternions wxyz with w >= 0 (Shepperd: each row uses the
+    largest of 4w^2, 4x^2, 4y^2, 4z^2, so half turns -- the frames of downward faces -- come out right)."""
+    m00, m01, m02 = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    m10, m11, m12 = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    m20, m21, m22 = m[:, 2, 0], m[:, 2, 1], m[:, 2, 2]
+    d = torch.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1)
+    s = 2 * torch.sqrt(d.clamp(min=1e-12))  # 4 |w|, 4 |x|, 4 |y|, 4 |z|
+    a, b, c = m21 - m12, m02 - m20, m10 - m01
+    e, f, g = m01 + m10, m02 + m20, m12 + m21
+    cand = torch.stack([torch.stack([s[:, 0] / 4, a / s[:, 0], b / s[:, 0], c / s[:, 0]], -1),
+                        torch.stack([a / s[:, 1], s[:, 1] / 4, e / s[:, 1], f / s[:, 1]], -1),
+                        torch.stack([b / s[:, 2], e / s[:, 2], s[:, 2] / 4, g / s[:, 2]], -1),
+                        torch.stack([c / s[:, 3], f / s[:, 3], g / s[:, 3], s[:, 3] / 4], -1)], 1)
+    q = cand[torch.arange(m.shape[0]), d.argmax(-1)]
+    q = torch.where(q[:, :1] < 0, -q, q)
     return q / q.norm(dim=-1, keepdim=True)
 
 

@@ -33,11 +33,11 @@ import math
 import warnings
 from typing import NamedTuple, Optional
 
-import numpy
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
+
 from procsplat.errors import ProcsplatError
 
 ALPHA_THRESHOLD = 1.0 / 255.0  # gsplat's ALPHA_THRESHOLD: fainter samples are skipped

@@ -13,7 +13,6 @@ frame is held out for evaluation.
 """
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import time
