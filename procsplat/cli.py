@@ -7,6 +7,7 @@ command with one line on stderr and exit code 2; anything else is a bug and keep
 from __future__ import annotations
 
 import sys
+import warnings
 import tyro
 
 from geonodes.errors import GeonodesError
@@ -76,7 +77,12 @@ COMMANDS = {"train": (train, TrainConfig), "fit": (fit, FitConfig), "bench-fit":
             "export": (export, ExportConfig), "synth": (synth, SynthConfig), "view": (view, ViewConfig)}
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def main(argv=None) -> int:
+    warnings.formatwarning = _one_line_warning  # a warning is one line for a user, not a source excerpt
     args = list(sys.argv[1:] if argv is None else argv)
     cfg = tyro.extras.subcommand_cli_from_dict(
         {name: cls for name, (_, cls) in COMMANDS.items()}, prog="procsplat", args=args,

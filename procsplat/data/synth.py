@@ -238,15 +238,16 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
     Kt = torch.from_numpy(K)
 
     def frames():
-        from rich.progress import track
+        from procsplat.progress import Progress
 
-        it = track(poses, description=f"rendering {scene_id}", disable=not progress)
-        for pose in it:
-            r = render_mesh(V, F, Kt, torch.from_numpy(pose), cfg.width, cfg.height, face_colors=C,
-                            face_ids=ids_t, texture=tex)
-            rgb = (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
-            depth = corrupt_depth(r["depth"].numpy(), noise_rng, cfg.depth_noise, cfg.holes)
-            yield rgb, depth, pose
+        with Progress(f"rendering {scene_id}", len(poses), enabled=progress) as bar:
+            for k, pose in enumerate(poses):
+                r = render_mesh(V, F, Kt, torch.from_numpy(pose), cfg.width, cfg.height, face_colors=C,
+                                face_ids=ids_t, texture=tex)
+                rgb = (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+                depth = corrupt_depth(r["depth"].numpy(), noise_rng, cfg.depth_noise, cfg.holes)
+                yield rgb, depth, pose
+                bar.update(k + 1)
 
     # One segment per (instance, part): ScanNet's segments over-segment instances.
     vertex_instance = np.zeros(len(vertices), dtype=np.int64)

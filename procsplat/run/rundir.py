@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,29 @@ def save_checkpoint(path: Path, model, train_state: dict | None = None) -> None:
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
+_CODE_REFUSALS = ("GLOBAL", "Unsupported class", "Can only create new object", "Can only build",
+                  "unrecognized function")  # torch's weights-only unpickler refusing a callable or class
+
+
+def _load_failure(e: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, in one line: a pickle that names Python callables
+    (code it would run) is told apart from bytes that are no checkpoint at all."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    if any(sign in line for line in lines for sign in _CODE_REFUSALS):
+        named = re.search(r"GLOBAL (\S+)", str(e))
+        what = f" ({named.group(1)})" if named else ""
+        return (f"it contains Python objects{what}, not only tensors and plain data (refused unread: loading it "
+                "could run code)")
+    detail = lines[0] if lines else ""
+    marker = "WeightsUnpickler error:"  # the cause follows torch's explanation after this marker
+    at = next((k for k, line in enumerate(lines) if marker in line), None)
+    if at is not None:
+        rest = lines[at].split(marker, 1)[1].strip()
+        detail = rest or (lines[at + 1] if at + 1 < len(lines) else "")
+    cause = f"{type(e).__name__}: {detail}" if detail else type(e).__name__
+    return f"not a PyTorch file, or a corrupt or truncated one ({cause})"
+
+
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint's contents, read as data only; RunDirError naming the file otherwise."""
     path = Path(path)
@@ -78,11 +102,7 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - an unreadable or unsafe file is bad input, whatever torch raises
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "weights_only" in str(e) or "Unsupported global" in str(e):
-            reason = "it contains Python objects, not only tensors and plain data (refused unread: loading " \
-                     "it could run code)"
-        raise RunDirError(f"{path}: not a procsplat checkpoint: {reason}") from None
+        raise RunDirError(f"{path}: not a procsplat checkpoint: {_load_failure(e)}") from None
     if not isinstance(state, dict) or state.get("schema") != MODEL_SCHEMA:
         raise RunDirError(f"{path}: not a procsplat checkpoint (expected \"schema\": \"{MODEL_SCHEMA}\")")
     if state.get("version") != MODEL_VERSION:

@@ -145,8 +145,8 @@ class SensFile:
                 msg = (f"{self.path}: truncated .sens file: header promises {n} frames but the "
                        f"data ends at frame {i} ({end_reason}; file is {size} bytes)")
                 if not allow_truncated:
-                    raise SceneReadError(msg + "; pass allow_truncated=True to load the "
-                                         f"{i} complete frames")
+                    raise SceneReadError(msg + "; pass allow_truncated=True (procsplat train/fit: "
+                                         f"--allow-truncated) to load the {i} complete frames")
                 warnings.warn(msg + f"; keeping the {i} complete frames", stacklevel=3)
                 break
             poses.append(values[:16])
