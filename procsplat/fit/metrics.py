@@ -45,6 +45,9 @@ import math
 
 import numpy as np
 import torch
+
+from procsplat.geometry import object_to_world
+
 from .losses import point_to_mesh_distance
 from .pose import place_on_floor
 from .surface import sample_mesh_surface
@@ -72,10 +75,8 @@ def chamfer(a_vertices, a_triangles, b_vertices, b_triangles, n: int = 3000, see
 def fitted_mesh(program, result) -> tuple[np.ndarray, np.ndarray]:
     """World vertices and triangles of a FitResult."""
     mesh = program.evaluate_one(result.parameters, dtype=torch.float64)
-    v = mesh.vertices.unsqueeze(0) * result.scale
-    R = torch.tensor([[math.cos(result.yaw), -math.sin(result.yaw), 0.0],
-                      [math.sin(result.yaw), math.cos(result.yaw), 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
-    world = v[0] @ R.T + torch.as_tensor(result.translation, dtype=torch.float64)
+    world = object_to_world(mesh.vertices, float(result.yaw), np.asarray(result.translation, np.float64),
+                            float(result.scale))
     return world.numpy(), mesh.triangles.numpy()
 
 
