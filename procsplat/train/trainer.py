@@ -86,6 +86,7 @@ class Trainer:
         self.step_count = 0
         self.seconds_before = 0.0  # training seconds of earlier sessions of this run (resume)
         self.model = self.optimizer = None
+        self.evidence = None  # ShapeEvidence: the observed depth each learnable shape is held to
         self._session_start = time.monotonic()
         self.specs: list = []
         self._rng = random.Random(cfg.seed)
@@ -152,6 +153,7 @@ class Trainer:
             except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
                 raise ProcsplatError(f"{ckpt}: cannot restore the training state ({type(e).__name__}: {e})") from None
             self.log(f"resumed {self.run} at step {self.step_count}/{cfg.steps}")
+            self._make_evidence()
             return
         if cfg.resume:
             self.log(f"no checkpoint at {ckpt}: training from the start")
@@ -161,6 +163,16 @@ class Trainer:
         self.specs = self.fit()
         self.model = initialise_model(self.specs, self.training_frames(), cfg.init, seed=cfg.seed)
         self._make_optimizer()
+        self._make_evidence()
+
+    def _make_evidence(self) -> None:
+        """With learnable shapes, each object's fitting loss on the training frames' depth (see
+        `procsplat.train.geometry`)."""
+        from procsplat.train.geometry import ShapeEvidence
+
+        self.evidence = None
+        if self.cfg.joint_shape and self.cfg.geometry_weight > 0 and len(self.model.objects):
+            self.evidence = ShapeEvidence(self.scene, self.train_ids, self.model, log=self.log)
 
     def _make_optimizer(self) -> None:
         m, lr, groups = self.model, self.cfg.optim, []
@@ -192,6 +204,8 @@ class Trainer:
             loss = loss + self.cfg.depth_weight * (depth - depth_t)[valid].abs().mean()
         for a in self.model.anchored:  # keep anchored Gaussians on (not off) their faces
             loss = loss + self.cfg.offset_weight * (a.offset ** 2).mean()
+        if self.evidence is not None and len(self.evidence):  # shapes stay consistent with the observed depth
+            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model)
         return loss
 
     def step(self) -> float:
