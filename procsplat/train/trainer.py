@@ -266,7 +266,16 @@ class Trainer:
 
         export_run(self.run, self.model, self.scene.name, self.scene_path, evaluation,
                    {"steps": self.step_count, "seconds": self.seconds(), "joint_shape": self.cfg.joint_shape,
-                    "fit": self.cfg.fit}, video_frames=self.cfg.video_frames, backend=self.cfg.backend)
+                    "fit": self.cfg.fit}, cameras=self.training_cameras(), video_frames=self.cfg.video_frames,
+                   backend=self.cfg.backend)
+
+    def training_cameras(self):
+        """The training frames' cameras (the turntables stay where they were)."""
+        from procsplat.run.orbit import Cameras
+
+        f = self.scene.frames
+        return Cameras(np.stack([np.asarray(f.poses[i], np.float64) for i in self.train_ids]),
+                       np.asarray(f.K, np.float64), int(f.width), int(f.height))
 
 
 def _holds_finished_work(run: Path) -> bool:
