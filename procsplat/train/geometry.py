@@ -33,7 +33,7 @@ def object_target(scene, instance_id: int, frame_ids, max_views: int = 24,
     if not chosen:
         raise TooFewPointsError(f"object {instance_id}: not visible in any training frame")
     K = np.asarray(scene.frames.K, np.float64)
-    return ObjectTarget.from_frames([np.asarray(scene.frames[i].depth, np.float32) for i in chosen],
+    return ObjectTarget.from_frames([np.array(scene.frames[i].depth, np.float32) for i in chosen],  # writable copies
                                     [K] * len(chosen), [np.asarray(scene.frames.poses[i], np.float64) for i in chosen],
                                     [scene.instance_mask(i) == instance_id for i in chosen],
                                     floor_height=scene.floor_height, config=config, label=str(instance_id))
