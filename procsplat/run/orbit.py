@@ -83,10 +83,10 @@ def room_orbit(centres: np.ndarray, target, frames: int, margin: float = 0.3) ->
     d = d - min(margin, 0.5 * slack)
     axes = _principal_frame(centres[:, :2])
     along = [(n @ axes[:, k]) for k in range(2)]  # each side's normal along the two axes
+    room = d - n @ c  # how far each shrunk side lies beyond the centre
     # Semi-axes: the shrunk region's half extents along the principal axes through the centre.
     semi = []
     for k in range(2):
-        room = d - n @ c
         pos = along[k] > 1e-12
         neg = along[k] < -1e-12
         reach_pos = np.min(room[pos] / along[k][pos]) if pos.any() else 0.0
@@ -98,8 +98,7 @@ def room_orbit(centres: np.ndarray, target, frames: int, margin: float = 0.3) ->
     dense = np.linspace(0, 2 * math.pi, 360, endpoint=False)
     wd = np.cos(dense)[:, None] * semi[0] * axes[:, 0] + np.sin(dense)[:, None] * semi[1] * axes[:, 1]
     nw = wd @ n.T  # (360,M)
-    room = (d - n @ c)[None].repeat(len(dense), 0)
-    scale = float(np.min(np.where(nw > 1e-12, room / np.where(nw > 1e-12, nw, 1.0), np.inf), initial=1.0))
+    scale = float(np.min(np.where(nw > 1e-12, room[None] / np.where(nw > 1e-12, nw, 1.0), np.inf), initial=1.0))
     scale = min(max(scale, 0.0), 1.0)
     z = float(np.median(centres[:, 2]))
     target = np.asarray(target, np.float64)

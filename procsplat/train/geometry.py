@@ -15,9 +15,8 @@ import numpy as np
 import torch
 
 from procsplat.fit.losses import CandidateLosses, LossConfig
+from procsplat.fit.scene import MIN_MASK_PIXELS
 from procsplat.fit.target import ObjectTarget, TargetConfig, TooFewPointsError
-
-MIN_MASK_PIXELS = 50  # as the fit (`procsplat.fit.scene`)
 
 
 def object_target(scene, instance_id: int, frame_ids, max_views: int = 24,
@@ -50,12 +49,10 @@ class ShapeEvidence:
                 try:
                     self.losses[k] = CandidateLosses(object_target(scene, obj.instance_id, frame_ids), loss_config)
                 except TooFewPointsError as e:
-                    skipped.append(f"{obj.instance_id} ({e})")
-        if model.objects:
-            why = "the scene has no instance masks" if scene.masks is None else \
-                ("; without: " + ", ".join(skipped) if skipped else "")
-            log(f"shape evidence: {len(self.losses)} of {len(model.objects)} objects kept on their observed "
-                f"depth{' (' + why + ')' if scene.masks is None else why}")
+                    skipped.append(str(e))
+        why = " (the scene has no instance masks)" if scene.masks is None else \
+            "".join(f"; {s}" for s in skipped)
+        log(f"shape evidence: {len(self.losses)} of {len(model.objects)} objects held to their observed depth{why}")
 
     def __len__(self) -> int:
         return len(self.losses)
