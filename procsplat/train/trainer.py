@@ -4,8 +4,10 @@ Stages, each resumable: load the scene (the built-in synthetic demo when no scen
 program to every object of a known category (each saved under <run>/fits/ as it finishes), anchor
 Gaussians on the fitted surfaces and seed background Gaussians from the scan, then optimise
 everything jointly -- shape parameters, poses and Gaussian attributes -- with 0.8 L1 + 0.2 D-SSIM
-on RGB, L1 on depth and a regulariser that keeps anchored Gaussians on their faces. Every 8th
-frame is held out for evaluation.
+on RGB, L1 on depth, a regulariser that keeps anchored Gaussians on their faces and, for learnable
+shapes, each object's fitting loss against the training frames' depth (`geometry.ShapeEvidence`,
+--geometry-weight), which keeps photometric gradients from trading geometry for appearance. Every
+8th frame is held out for evaluation.
 
 `Trainer.step()` is one optimisation step; observers (the live viewer, a test) subscribe with
 `trainer.callbacks.append(cb)`, where cb may define `on_fit(spec, doc)` and
