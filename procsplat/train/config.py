@@ -65,6 +65,10 @@ class TrainConfig:
     depth_weight: float = 0.2
     offset_weight: float = 10.0
     """Keeps anchored Gaussians on (not off) their faces."""
+    geometry_weight: float = 10.0
+    """With --joint-shape: weight of each object's fitting loss (coverage, free space, accuracy,
+    support of `procsplat.fit.losses`) against the training frames' depth, which holds the shapes to
+    the observed geometry while the photometric loss moves them (0: photometric gradients alone)."""
     checkpoint_every: int = 50
     resume: bool = False
     """Continue the run in <out>/<run-name>/: fitted objects are reused, training continues from

@@ -4,8 +4,10 @@ Stages, each resumable: load the scene (the built-in synthetic demo when no scen
 program to every object of a known category (each saved under <run>/fits/ as it finishes), anchor
 Gaussians on the fitted surfaces and seed background Gaussians from the scan, then optimise
 everything jointly -- shape parameters, poses and Gaussian attributes -- with 0.8 L1 + 0.2 D-SSIM
-on RGB, L1 on depth and a regulariser that keeps anchored Gaussians on their faces. Every 8th
-frame is held out for evaluation.
+on RGB, L1 on depth, a regulariser that keeps anchored Gaussians on their faces and, for learnable
+shapes, each object's fitting loss against the training frames' depth (`geometry.ShapeEvidence`,
+--geometry-weight), which keeps photometric gradients from trading geometry for appearance. Every
+8th frame is held out for evaluation.
 
 `Trainer.step()` is one optimisation step; observers (the live viewer, a test) subscribe with
 `trainer.callbacks.append(cb)`, where cb may define `on_fit(spec, doc)` and
@@ -86,6 +88,7 @@ class Trainer:
         self.step_count = 0
         self.seconds_before = 0.0  # training seconds of earlier sessions of this run (resume)
         self.model = self.optimizer = None
+        self.evidence = None  # ShapeEvidence: the observed depth each learnable shape is held to
         self._session_start = time.monotonic()
         self.specs: list = []
         self._rng = random.Random(cfg.seed)
@@ -152,6 +155,7 @@ class Trainer:
             except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
                 raise ProcsplatError(f"{ckpt}: cannot restore the training state ({type(e).__name__}: {e})") from None
             self.log(f"resumed {self.run} at step {self.step_count}/{cfg.steps}")
+            self._make_evidence()
             return
         if cfg.resume:
             self.log(f"no checkpoint at {ckpt}: training from the start")
@@ -161,6 +165,16 @@ class Trainer:
         self.specs = self.fit()
         self.model = initialise_model(self.specs, self.training_frames(), cfg.init, seed=cfg.seed)
         self._make_optimizer()
+        self._make_evidence()
+
+    def _make_evidence(self) -> None:
+        """With learnable shapes, each object's fitting loss on the training frames' depth (see
+        `procsplat.train.geometry`)."""
+        from procsplat.train.geometry import ShapeEvidence
+
+        self.evidence = None
+        if self.cfg.joint_shape and self.cfg.geometry_weight > 0 and len(self.model.objects):
+            self.evidence = ShapeEvidence(self.scene, self.train_ids, self.model, log=self.log)
 
     def _make_optimizer(self) -> None:
         m, lr, groups = self.model, self.cfg.optim, []
@@ -192,6 +206,8 @@ class Trainer:
             loss = loss + self.cfg.depth_weight * (depth - depth_t)[valid].abs().mean()
         for a in self.model.anchored:  # keep anchored Gaussians on (not off) their faces
             loss = loss + self.cfg.offset_weight * (a.offset ** 2).mean()
+        if self.evidence is not None and len(self.evidence):  # shapes stay consistent with the observed depth
+            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model)
         return loss
 
     def step(self) -> float:
@@ -252,7 +268,16 @@ class Trainer:
 
         export_run(self.run, self.model, self.scene.name, self.scene_path, evaluation,
                    {"steps": self.step_count, "seconds": self.seconds(), "joint_shape": self.cfg.joint_shape,
-                    "fit": self.cfg.fit}, video_frames=self.cfg.video_frames, backend=self.cfg.backend)
+                    "fit": self.cfg.fit}, cameras=self.training_cameras(), video_frames=self.cfg.video_frames,
+                   backend=self.cfg.backend)
+
+    def training_cameras(self):
+        """The training frames' cameras (the turntables stay where they were)."""
+        from procsplat.run.orbit import Cameras
+
+        f = self.scene.frames
+        return Cameras(np.stack([np.asarray(f.poses[i], np.float64) for i in self.train_ids]),
+                       np.asarray(f.K, np.float64), int(f.width), int(f.height))
 
 
 def _holds_finished_work(run: Path) -> bool:
