@@ -128,8 +128,8 @@ def test_spec_semantics():
 
     bed = _import("bed")  # spec spells or_dependencies as or_dependcies; Bed Thickness absent
     assert _param(bed, "Legs Size")["active_if"] == [[{"param": "Has Legs", "equals": True}]]
-    thick = _param(bed, "Bed Thickness")
-    assert thick["sample"] is False and thick["min"] == thick["max"] == thick["default"]
+    thick = _param(bed, "Bed Thickness")  # settable (a derived search range), not sampled
+    assert thick["sample"] is False and (thick["min"], thick["default"], thick["max"]) == (0.15, 0.3, 0.6)
 
     cabinet = _import("cabinet")  # not_dependencies: active only if Has Drawers is false
     boards = _param(cabinet, "Number of Dividing Boards")
@@ -276,19 +276,20 @@ def test_object_without_geometry_nodes_modifier(tmp_path):
 
 def test_unsupported_socket_type_names_group_node_and_socket(tmp_path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    tree = bpy.data.node_groups.new("Painted", "GeometryNodeTree")
+    tree = bpy.data.node_groups.new("Moved", "GeometryNodeTree")
     tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     out = tree.nodes.new("NodeGroupOutput")
     cube = tree.nodes.new("GeometryNodeMeshCube")
-    material = tree.nodes.new("GeometryNodeSetMaterial")
-    tree.links.new(cube.outputs["Mesh"], material.inputs["Geometry"])
-    tree.links.new(material.outputs["Geometry"], out.inputs[0])
+    transform = tree.nodes.new("GeometryNodeTransform")
+    transform.mode = "MATRIX"  # its Transform socket is a MATRIX
+    tree.links.new(cube.outputs["Mesh"], transform.inputs["Geometry"])
+    tree.links.new(transform.outputs["Geometry"], out.inputs[0])
     obj = bpy.data.objects.new("Thing", bpy.data.meshes.new("Thing"))
     bpy.context.scene.collection.objects.link(obj)
     obj.modifiers.new("GN", "NODES").node_group = tree
-    path = _save_scene(tmp_path / "material.blend")
-    with pytest.raises(IRError, match=r"material.blend: group 'Painted' node 'Set Material' "
-                                      r"socket 'Material': unsupported socket type MATERIAL"):
+    path = _save_scene(tmp_path / "matrix.blend")
+    with pytest.raises(IRError, match=r"matrix.blend: group 'Moved' node 'Transform Geometry' "
+                                      r"socket 'Transform': unsupported socket type MATRIX"):
         gb.import_blend(path)
 
 

@@ -17,9 +17,10 @@ in Blender and golden files; common.py: shared names. Nothing here imports torch
 """
 from .common import IR_FORMAT, IR_META_PROPERTY, IR_VERSION, write_json_atomic
 from .exporter import build_blender_tree, export_blend
-from .importer import import_blend
-from .oracle import evaluate_in_blender, evaluate_tree_in_blender, read_goldens, sample_parameter_sets, write_goldens
+from .importer import import_blend, node_kinds
+from .oracle import (evaluate_in_blender, evaluate_tree_in_blender, read_goldens, sample_parameter_sets,
+                     sample_within_limits, write_goldens)
 
 __all__ = ["IR_FORMAT", "IR_META_PROPERTY", "IR_VERSION", "write_json_atomic", "build_blender_tree",
-           "export_blend", "import_blend", "evaluate_in_blender", "evaluate_tree_in_blender", "read_goldens",
-           "sample_parameter_sets", "write_goldens"]
+           "export_blend", "import_blend", "node_kinds", "evaluate_in_blender", "evaluate_tree_in_blender", "read_goldens",
+           "sample_parameter_sets", "sample_within_limits", "write_goldens"]
