@@ -100,10 +100,12 @@ class Program:
         out, checked = {}, []
         for p in self.parameters:
             v = values.get(p.name, p.default)
+            given = None
             if p.kind == "float":
-                t = torch.as_tensor(v, dtype=dtype, device=device)
-                if t.is_floating_point() is False:
-                    t = t.to(dtype)
+                # as given (Python numbers as float64), so 1e39 is not checked as float32's inf
+                given = torch.as_tensor(v, dtype=None if isinstance(v, torch.Tensor) else torch.float64,
+                                        device=device)
+                t = given if given.dtype == dtype else given.to(dtype)
             elif p.kind == "int":
                 t = torch.as_tensor(v, device=device)
                 if t.is_floating_point() and bool((t != torch.trunc(t)).any()):
@@ -115,10 +117,9 @@ class Program:
                     if bool(((t != 0) & (t != 1)).any()):
                         raise ParameterError(f"parameter '{p.name}' is a bool, got {v!r}")
                     t = t != 0
-            if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
-                t = t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
+            t = _as_batch(t, batch)
             if check_limits and p.name in values and p.kind != "bool":
-                checked.append((p, t))
+                checked.append((p, t if given is None else _as_batch(given.to(torch.float64), batch)))
             out[p.name] = t
         if checked:
             self._check_limits(checked)
@@ -150,14 +151,19 @@ class Program:
 
     def outside_search_range(self, values: dict) -> list[str]:
         """One message per parameter with a given value outside its search range (such values
-        evaluate; the CLI prints these as warnings). Values must be scalars or tensors."""
+        evaluate; the CLI prints these as warnings). Floats are compared as Blender stores them,
+        in float32: 0.6000000238 is the float32 of 0.6, so it is inside [0.1, 0.6]."""
         out = []
         for name, v in values.items():
             p = self.parameter(name)
             if p.kind == "bool":
                 continue
             t = torch.as_tensor(v).detach().reshape(-1)
-            bad = (t < p.min) | (t > p.max)
+            if p.kind == "float":
+                t32, bounds = t.to(torch.float32), torch.tensor([p.min, p.max], dtype=torch.float32)
+                bad = (t32 < bounds[0]) | (t32 > bounds[1])
+            else:
+                bad = (t < p.min) | (t > p.max)
             if bool(bad.any()):
                 x = t[bad][0].item()
                 soft = "" if p.soft is None or p.soft[0] <= x <= p.soft[1] else \
@@ -269,6 +275,12 @@ class Program:
             out[p.name] = torch.tensor(col, dtype={"float": dtype, "int": torch.int64, "bool": torch.bool}[p.kind],
                                        device=device)
         return out
+
+
+def _as_batch(t: torch.Tensor, batch: int) -> torch.Tensor:
+    if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
+        return t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
+    return t
 
 
 def _equal(a, b) -> bool:

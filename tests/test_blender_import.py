@@ -138,6 +138,36 @@ def test_spec_semantics():
 
 
 @needs_programs
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_written_spec_reads_back_to_the_same_parameters(name, tmp_path):
+    from geonodes.ir import load_ir
+    from geonodes.spec import spec_document
+
+    ir = _import(name)
+    params = load_ir(ir).parameters
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(spec_document(ir["name"], ir["source"]["blend"], params)))
+    again = gb.import_blend(PROGRAMS_DIR / f"{name}.blend", spec)
+    assert again["parameters"] == ir["parameters"]
+
+
+@needs_programs
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_without_a_spec_every_parameter_is_settable_and_sampled(name):
+    ir = gb.import_blend(PROGRAMS_DIR / f"{name}.blend")
+    specced = {p["name"]: p for p in _import(name)["parameters"]}
+    for p in ir["parameters"]:
+        assert p["sample"] and p["category"] is None and p["active_if"] is None
+        assert p["default"] == specced[p["name"]]["default"] and p.get("limits") == specced[p["name"]].get("limits")
+        if p["kind"] == "bool":
+            assert (p["min"], p["max"]) == (0, 1)
+        elif p["kind"] == "int":  # saved +- 2 within the soft limits
+            assert (p["min"], p["max"]) == (max(p["default"] - 2, p["limits"]["soft"][0]), p["default"] + 2)
+        else:  # floats of these files are positive and have no finite soft limits of note
+            assert (p["min"], p["max"]) == (p["default"] / 2, p["default"] * 2)
+
+
+@needs_programs
 def test_transform_mode_is_a_property_and_values_are_typed():
     ir = _import("chair")
     nodes = [n for g in ir["groups"] for n in g["nodes"]]
