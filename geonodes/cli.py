@@ -23,6 +23,9 @@ from .node_types import DROPPED_NODE_TYPES
 DESCRIPTION = ("Blender Geometry Nodes programs, compiled: evaluate, inspect, sample, import from and export to "
                ".blend. PROGRAM is an IR .json file or the name of a library program.")
 Program = Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PROGRAM")]
+SpecFile = Annotated[Path | None, tyro.conf.arg(metavar="SPEC.json", help_behavior_hint="(optional)")]
+ObjectName = Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
+                                                 help_behavior_hint="(default: the only one)")]
 
 
 def _output(metavar: str):
@@ -49,10 +52,9 @@ class InfoConfig:
 
     program: Program
     """IR .json file, library program name, or .blend"""
-    spec: Annotated[Path | None, tyro.conf.arg(metavar="SPEC.json", help_behavior_hint="(optional)")] = None
+    spec: SpecFile = None
     """for a .blend: parameter spec JSON (search ranges, dependencies)"""
-    object_name: Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
-                                                     help_behavior_hint="(default: the only one)")] = None
+    object_name: ObjectName = None
     """for a .blend: object carrying the Geometry Nodes modifier"""
 
 
@@ -64,8 +66,7 @@ class SpecConfig:
     """IR .json file, library program name, or .blend"""
     output: Annotated[Path, _output("SPEC.json")]
     """output spec JSON"""
-    object_name: Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
-                                                     help_behavior_hint="(default: the only one)")] = None
+    object_name: ObjectName = None
     """for a .blend: object carrying the Geometry Nodes modifier"""
 
 
@@ -91,10 +92,9 @@ class ImportBlendConfig:
     """input .blend file"""
     out: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="OUT.json")]
     """output IR JSON"""
-    spec: Annotated[Path | None, tyro.conf.arg(metavar="SPEC.json", help_behavior_hint="(optional)")] = None
-    """parameter spec JSON (ranges, dependencies)"""
-    object_name: Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
-                                                     help_behavior_hint="(default: the only one)")] = None
+    spec: SpecFile = None
+    """parameter spec JSON (search ranges, dependencies)"""
+    object_name: ObjectName = None
     """object carrying the Geometry Nodes modifier"""
 
 

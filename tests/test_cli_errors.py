@@ -120,9 +120,26 @@ def test_info_and_sample(tmp_path, capsys):
     assert main(["info", str(CHAIR)]) == 0
     out = capsys.readouterr().out
     assert "20 parameters" in out and "Back Height" in out and "active if Has Back = true" in out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert rows[0] == ["parameter", "kind", "search", "range", "limits", "default"]
+    assert ["Seat", "Height", "float", "[0.3,", "0.9]", "[-3.40282e+38,", "3.40282e+38]", "0.6"] in rows
     assert main(["sample", str(CHAIR), "-n", "5", "--seed", "0", "-o", str(tmp_path / "s")]) == 0
     files = sorted(p.name for p in (tmp_path / "s").iterdir())
     assert files == ["parameters.json"] + [f"sample_{i:03d}.ply" for i in range(5)]
+
+
+def test_spec_writes_the_spec_format(tmp_path, capsys):
+    out = tmp_path / "sp.json"
+    assert main(["spec", str(CHAIR), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}: 20 parameters"
+    doc = json.loads(out.read_text())
+    assert (doc["class_name"], doc["blend_path"]) == ("chair", "chair.blend")
+    legs = doc["params"]["Legs"]
+    assert legs["type"] == "nested" and legs["params"]["Legs Type"] == {"type": "int", "range": [0, 2]}
+    assert legs["params"]["Middle Offset"] == {"type": "float", "range": [0.0, 0.5],
+                                               "or_dependencies": [["Legs Type", 0], "Has Middle Support"]}
+    assert main(["spec", str(CHAIR), "-o", str(tmp_path / "no" / "sp.json")]) == 2
+    assert "output folder does not exist" in capsys.readouterr().err
 
 
 def test_console_script_exit_code(tmp_path):

@@ -11,6 +11,12 @@ Facts about Blender this package relies on (measured with bpy 4.2.23 and 5.0.1):
 - In 5.0 Transform Geometry's mode is a MENU input socket ("Components"/"Matrix") and its
   Transform (matrix) socket stays `enabled` in COMPONENTS mode; the IR keeps `mode` as a property.
 - After changing a modifier input, `obj.update_tag()` is needed or the evaluated mesh is stale.
+- A modifier input's socket min/max are only the *soft* range of its property
+  (`mod.id_properties_ui(id)`); the hard range is float32's / int32's. Blender evaluates any
+  stored value unclamped (cabinet's dividing boards at 0 or -3, widths of 20000); an int input
+  refuses floats and values beyond int32, a bool input refuses ints.
+- bpy 4.2 cannot open a file saved by 5.0. In 5.0 many node options are menu sockets (names in
+  common.py); a built-in menu lists its items only in the TypeError for a value that is not one.
 
 importer.py and parameters.py: .blend -> IR; exporter.py: IR -> .blend; oracle.py: evaluation
 in Blender and golden files; common.py: shared names. Nothing here imports torch.
