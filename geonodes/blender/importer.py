@@ -219,12 +219,12 @@ def _node_properties(node, where):
 
 def _socket_ids(node) -> dict:
     """Blender socket identifier -> IR identifier, where they differ: a Menu Switch's item
-    sockets are `Item_<n>` with n fixed when the item was made; the IR numbers them in order."""
+    sockets are `Item_<n>` with n fixed when the item was made; the IR numbers them in order
+    (5.0's item outputs share their input's identifier)."""
     if node.bl_idname != MENU_SWITCH:
         return {}
     items = [s for s in node.inputs if s.identifier.startswith("Item_")]
-    ids = {s.identifier: f"Item_{i}" for i, s in enumerate(items)}
-    return {**ids, **{s.identifier: ids[s.identifier] for s in node.outputs if s.identifier in ids}}
+    return {s.identifier: f"Item_{i}" for i, s in enumerate(items)}
 
 
 _BASE_PROPERTY_IDS: set = set()
