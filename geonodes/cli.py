@@ -1,6 +1,7 @@
-"""`geonodes` command line: eval, info, sample, import-blend, export-blend, gallery.
+"""`geonodes` command line: eval, info, spec, sample, import-blend, export-blend, gallery.
 
-PROGRAM is an IR .json file or the name of a library program. Each command is a function of one
+PROGRAM is an IR .json file or the name of a library program (`info` and `spec` also take a
+.blend). Each command is a function of one
 dataclass config; tyro derives its flags from the dataclass (`geonodes <command> --help`).
 Bad input (a `GeonodesError`) is one line on stderr, `geonodes <command>: error: <message>`,
 exit code 2 and no output file; anything else is a bug and keeps its traceback.
@@ -17,10 +18,14 @@ import torch
 import tyro
 
 from .errors import GeonodesError, ParameterError
+from .node_types import DROPPED_NODE_TYPES
 
 DESCRIPTION = ("Blender Geometry Nodes programs, compiled: evaluate, inspect, sample, import from and export to "
                ".blend. PROGRAM is an IR .json file or the name of a library program.")
 Program = Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PROGRAM")]
+SpecFile = Annotated[Path | None, tyro.conf.arg(metavar="SPEC.json", help_behavior_hint="(optional)")]
+ObjectName = Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
+                                                 help_behavior_hint="(default: the only one)")]
 
 
 def _output(metavar: str):
@@ -43,10 +48,26 @@ class EvalConfig:
 
 @dataclasses.dataclass
 class InfoConfig:
-    """parameters, ranges, dependencies"""
+    """parameters: search ranges, limits, dependencies (of a .blend: first its node types)"""
 
     program: Program
-    """IR .json file or library program name"""
+    """IR .json file, library program name, or .blend"""
+    spec: SpecFile = None
+    """for a .blend: parameter spec JSON (search ranges, dependencies)"""
+    object_name: ObjectName = None
+    """for a .blend: object carrying the Geometry Nodes modifier"""
+
+
+@dataclasses.dataclass
+class SpecConfig:
+    """write a starter parameter spec (the format import-blend --spec reads) to edit"""
+
+    program: Program
+    """IR .json file, library program name, or .blend"""
+    output: Annotated[Path, _output("SPEC.json")]
+    """output spec JSON"""
+    object_name: ObjectName = None
+    """for a .blend: object carrying the Geometry Nodes modifier"""
 
 
 @dataclasses.dataclass
@@ -71,10 +92,9 @@ class ImportBlendConfig:
     """input .blend file"""
     out: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="OUT.json")]
     """output IR JSON"""
-    spec: Annotated[Path | None, tyro.conf.arg(metavar="SPEC.json", help_behavior_hint="(optional)")] = None
-    """parameter spec JSON (ranges, dependencies)"""
-    object_name: Annotated[str | None, tyro.conf.arg(name="object", metavar="NAME",
-                                                     help_behavior_hint="(default: the only one)")] = None
+    spec: SpecFile = None
+    """parameter spec JSON (search ranges, dependencies)"""
+    object_name: ObjectName = None
     """object carrying the Geometry Nodes modifier"""
 
 
@@ -114,7 +134,9 @@ def parse_value(param, text: str):
             return False
         raise ParameterError(f"parameter '{param.name}' is a bool: use true/false/1/0, got '{text}'")
     try:
-        return int(t) if param.kind == "int" else float(t)
+        if param.kind == "int":
+            return int(t)
+        return float(t)
     except ValueError:
         raise ParameterError(f"parameter '{param.name}' is {'an int' if param.kind == 'int' else 'a float'}, "
                              f"got '{text}'") from None
@@ -136,8 +158,9 @@ def run_eval(cfg: EvalConfig) -> int:
 
     prog = load_program(cfg.program)
     values = parse_sets(prog, cfg.set)
-    mesh = prog.evaluate_one(values, dtype=torch.float64 if cfg.dtype == "float64" else torch.float32,
-                             check_range=True)
+    mesh = prog.evaluate_one(values, dtype=torch.float64 if cfg.dtype == "float64" else torch.float32)
+    for warning in prog.outside_search_range(values):
+        print(f"geonodes eval: warning: {warning}", file=sys.stderr)
     write_mesh(cfg.output, mesh)
     print(f"wrote {cfg.output}: {mesh.vertices.shape[0]} vertices, {mesh.face_offsets.shape[0] - 1} faces, "
           f"{mesh.triangles.shape[0]} triangles")
@@ -151,19 +174,74 @@ def _describe_active(p) -> str:
     return "active if " + " or ".join(f"({c})" if len(p.active_if) > 1 else c for c in clauses)
 
 
+def _is_blend(program: str) -> bool:
+    return Path(program).suffix.lower() == ".blend"
+
+
+def _blend_program(path: str, spec, object_name):
+    from .blender import import_blend
+    from .program import load_program
+
+    return load_program(import_blend(path, spec, object_name))
+
+
+def _print_node_kinds(path: str, object_name) -> None:
+    """A .blend's node types per group, before anything is imported."""
+    from .blender import node_kinds
+
+    kinds = node_kinds(path, object_name)
+    print(f"{Path(path).name}: object '{kinds['object']}', modifier '{kinds['modifier']}', "
+          f"{len(kinds['groups'])} node groups")
+    width = max((len(t) for _, rows in kinds["groups"] for t, _, _ in rows), default=4)
+    unsupported = set()
+    for group, rows in kinds["groups"]:
+        print(f"  group '{group}'")
+        for node_type, count, supported in rows:
+            note = "dropped (no effect on the mesh)" if node_type in DROPPED_NODE_TYPES else \
+                "supported" if supported else "NOT SUPPORTED"
+            print(f"    {node_type:<{width}} {count:>4}  {note}")
+            if not supported:
+                unsupported.add(node_type)
+    print(f"  unsupported node types: {', '.join(sorted(unsupported))}" if unsupported else
+          "  every node type is supported")
+
+
 def run_info(cfg: InfoConfig) -> int:
     from .program import load_program
 
-    prog = load_program(cfg.program)
+    if _is_blend(cfg.program):
+        _print_node_kinds(cfg.program, cfg.object_name)
+        prog = _blend_program(cfg.program, cfg.spec, cfg.object_name)
+    else:
+        prog = load_program(cfg.program)
     ir = prog.ir
     nodes = sum(len(g.nodes) for g in ir.groups.values())
     print(f"program '{prog.name}': {len(ir.groups)} groups, {nodes} nodes, {len(prog.parameters)} parameters")
-    width = max((len(p.name) for p in prog.parameters), default=4)
-    for p in prog.parameters:
-        fixed = "" if p.sample else " (not sampled)"
-        default = f"{p.default:.6g}" if p.kind == "float" else json.dumps(p.default)
-        print(f"  {p.name:<{width}}  {p.kind:<5} {p.describe_range():<16} default {default}"
-              f"{fixed}  {_describe_active(p)}".rstrip())
+    rows = [(p.name, p.kind, p.describe_range(), p.describe_limits(),
+             f"{p.default:.6g}" if p.kind == "float" else json.dumps(p.default),
+             ("" if p.sample else "(not sampled) ") + _describe_active(p)) for p in prog.parameters]
+    header = ("parameter", "kind", "search range", "limits", "default", "")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
+    for row in [header] + rows:
+        print(("  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + "  " + row[5]).rstrip())
+    return 0
+
+
+def run_spec(cfg: SpecConfig) -> int:
+    from .blender import write_json_atomic
+    from .program import load_program
+    from .spec import spec_document
+
+    _check_output_folder(cfg.output)
+    if _is_blend(cfg.program):
+        prog = _blend_program(cfg.program, None, cfg.object_name)
+    else:
+        prog = load_program(cfg.program)
+    doc = spec_document(prog.name, prog.ir.source.get("blend"), prog.parameters)
+    write_json_atomic(doc, cfg.output)
+    left_out = [p.name for p in prog.parameters if not p.sample]
+    note = f" (left out, not sampled: {', '.join(left_out)})" if left_out else ""
+    print(f"wrote {cfg.output}: {len(prog.parameters) - len(left_out)} parameters{note}")
     return 0
 
 
@@ -225,6 +303,7 @@ def run_gallery(cfg: GalleryConfig) -> int:
 COMMANDS = {
     "eval": (EvalConfig, run_eval),
     "info": (InfoConfig, run_info),
+    "spec": (SpecConfig, run_spec),
     "sample": (SampleConfig, run_sample),
     "import-blend": (ImportBlendConfig, run_import_blend),
     "export-blend": (ExportBlendConfig, run_export_blend),

@@ -17,3 +17,8 @@ class IRError(GeonodesError):
 
 class ParameterError(GeonodesError):
     """A parameter value is unknown, of the wrong kind, or out of range."""
+
+
+class UnsupportedNodeError(IRError):
+    """A program uses a node type the compiler does not support (the message names the group,
+    the node and its type)."""

@@ -6,7 +6,7 @@ from .errors import IRError
 from .geometry import EMPTY, Piecewise
 from .ir import ProgramIR
 from .nodes import COMPILED, REGISTRY
-from .sockets import constant, convert
+from .sockets import OPAQUE_TYPES, constant, convert
 
 
 _LINK, _CONST, _EMPTY, _MISSING = range(4)
@@ -32,7 +32,8 @@ class _GroupPlan:
                     entry = (_EMPTY,)
                 else:
                     value = node.values.get(identifier, spec.default)
-                    entry = (_MISSING,) if value is None else (_CONST, _const_key(value, spec.type), value, spec.type)
+                    missing = value is None and spec.type not in OPAQUE_TYPES  # an opaque None: no material
+                    entry = (_MISSING,) if missing else (_CONST, _const_key(value, spec.type), value, spec.type)
                 self.inputs[(node.name, identifier)] = entry
         outs = [n for n in group.nodes.values() if n.type == "NodeGroupOutput"]
         active = [n for n in outs if n.properties.get("is_active_output", True)] or outs
@@ -198,6 +199,8 @@ def _link_getter(src, sock: str, conversion):
 
 
 def _zero(type_: str):
+    if type_ in OPAQUE_TYPES:
+        return None
     return {"FLOAT": 0.0, "INT": 0, "BOOLEAN": False, "VECTOR": (0, 0, 0), "ROTATION": (0, 0, 0)}[type_]
 
 

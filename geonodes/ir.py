@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import IRError
 from .files import parse_json, read_json
 from .nodes import REGISTRY, SocketSpec
+from .ranges import HARD_LIMITS, derived_range, format_bounds
 from .sockets import ALL_TYPES, can_convert
 
 KIND_OF_TYPE = {"FLOAT": "float", "INT": "int", "BOOLEAN": "bool"}
@@ -49,6 +50,9 @@ class IRGroup:
 
 @dataclass
 class Parameter:
+    """A program input. `min`/`max` are the search range (samplers, fitting, sliders), not a
+    validity limit; `soft`/`hard` are Blender's limits (see geonodes.ranges); None for bools."""
+
     name: str
     socket: str
     kind: str  # float | int | bool
@@ -58,11 +62,21 @@ class Parameter:
     category: str = ""
     sample: bool = True
     active_if: list | None = None  # disjunction of conjunctions of {"param", "equals"}
+    soft: tuple | None = None  # the socket's min/max (Blender's slider range)
+    hard: tuple | None = None  # what Blender accepts; a value outside is a ParameterError
 
     def describe_range(self) -> str:
+        """The search range."""
         if self.kind == "bool":
             return "true/false"
-        return f"[{self.min:g}, {self.max:g}]"
+        return format_bounds(self.min, self.max)
+
+    def describe_limits(self) -> str:
+        if self.kind == "bool":
+            return "true/false"
+        if self.soft == self.hard:
+            return format_bounds(*self.hard)
+        return f"{format_bounds(*self.soft)} (soft), {format_bounds(*self.hard)} (hard)"
 
 
 @dataclass
@@ -241,10 +255,9 @@ def _check_group_recursion(groups: dict, main: str, where: str) -> None:
 def _parse_parameters(doc: dict, main: IRGroup, where: str) -> list:
     by_socket = {s.identifier: s for s in main.inputs}
     raw = doc.get("parameters")
-    if raw is None:  # derive from the interface: not sampled, no ranges beyond the default
+    if raw is None:  # derive from the interface: search ranges by the rule of ranges.derived_range
         raw = [{"name": main.input_names[s.identifier], "socket": s.identifier, "kind": KIND_OF_TYPE[s.type],
-                "default": s.default, "min": s.default, "max": s.default, "sample": False}
-               for s in main.inputs if s.type in KIND_OF_TYPE]
+                "default": s.default} for s in main.inputs if s.type in KIND_OF_TYPE]
     params, names = [], set()
     for i, p in enumerate(raw):
         pw = f"{where}: parameter #{i}"
@@ -260,16 +273,21 @@ def _parse_parameters(doc: dict, main: IRGroup, where: str) -> list:
         if KIND_OF_TYPE.get(by_socket[sock].type) != kind:
             raise IRError(f"{pw}: kind '{kind}' does not match socket type {by_socket[sock].type}")
         default = p.get("default", by_socket[sock].default)
-        lo, hi = p.get("min", 0 if kind == "bool" else default), p.get("max", 1 if kind == "bool" else default)
-        for key, val in (("default", default), ("min", lo), ("max", hi)):
-            if isinstance(val, bool) and kind != "bool" or not isinstance(val, (int, float)) or (
-                    isinstance(val, float) and not math.isfinite(val)):
-                raise IRError(f"{pw}: '{key}' must be a finite number, got {val!r}")
+        _check_number(default, kind, "default", pw)
+        default = bool(default) if kind == "bool" else int(default) if kind == "int" else float(default)
+        soft, hard = _parse_limits(p.get("limits"), kind, pw)
+        if hard is not None and not hard[0] <= default <= hard[1]:
+            raise IRError(f"{pw}: default {default} is outside the limits {format_bounds(*hard)}")
+        if "min" in p or "max" in p:
+            lo, hi = p.get("min", default), p.get("max", default)
+        else:
+            lo, hi = derived_range(kind, default, soft)
+        for key, val in (("min", lo), ("max", hi)):
+            _check_number(val, kind, key, pw)
         if lo > hi:
             raise IRError(f"{pw}: min {lo} > max {hi}")
-        default = bool(default) if kind == "bool" else int(default) if kind == "int" else float(default)
         params.append(Parameter(name, sock, kind, lo, hi, default, p.get("category", ""),
-                                bool(p.get("sample", True)), p.get("active_if")))
+                                bool(p.get("sample", True)), p.get("active_if"), soft, hard))
     for p in params:
         for clause in p.active_if or []:
             for cond in clause:
@@ -277,3 +295,32 @@ def _parse_parameters(doc: dict, main: IRGroup, where: str) -> list:
                     raise IRError(f"{where}: parameter '{p.name}': bad active_if condition {cond!r} "
                                   "(needs {'param': <parameter name>, 'equals': <value>})")
     return params
+
+
+def _check_number(val, kind: str, key: str, pw: str) -> None:
+    if isinstance(val, bool) and kind != "bool" or not isinstance(val, (int, float)) or (
+            isinstance(val, float) and not math.isfinite(val)):
+        raise IRError(f"{pw}: '{key}' must be a finite number, got {val!r}")
+
+
+def _parse_limits(raw, kind: str, pw: str) -> tuple:
+    """(soft, hard) limits: the IR's `limits`, or Blender's defaults for the kind (bools: none)."""
+    if kind == "bool":
+        return None, None
+    if raw is None:
+        return HARD_LIMITS[kind], HARD_LIMITS[kind]
+    if not isinstance(raw, dict) or set(raw) - {"soft", "hard"}:
+        raise IRError(f"{pw}: 'limits' must be {{\"soft\": [lo, hi], \"hard\": [lo, hi]}}")
+    hard = _bounds(raw.get("hard", HARD_LIMITS[kind]), kind, "limits.hard", pw)
+    soft = _bounds(raw.get("soft", hard), kind, "limits.soft", pw)
+    return soft, hard
+
+
+def _bounds(pair, kind: str, key: str, pw: str) -> tuple:
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        raise IRError(f"{pw}: '{key}' must be [lo, hi], got {pair!r}")
+    for val in pair:
+        _check_number(val, kind, key, pw)
+    if pair[0] > pair[1]:
+        raise IRError(f"{pw}: '{key}' has lo {pair[0]} > hi {pair[1]}")
+    return (int(pair[0]), int(pair[1])) if kind == "int" else (float(pair[0]), float(pair[1]))

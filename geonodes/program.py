@@ -9,6 +9,7 @@ Single values are evaluated once for the whole batch; geometry is symbolic and p
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from .evaluation import Call, Evaluation
 from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
+from .ranges import format_bounds, format_number
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Program:
         self._topologies: dict = {}
         self._plans: dict = {}  # group name -> _GroupPlan (derived from the IR once)
         self._consts: dict = {}  # (batch, dtype, device) -> broadcast constants (a few kept)
+        self._limit_tensors: dict = {}  # (checked names, dtype, device) -> (lo, hi) hard limits
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
         if not geo:
@@ -82,7 +85,7 @@ class Program:
         return {p.name: p.default for p in self.parameters}
 
     # -- parameter handling ----------------------------------------------------------------
-    def _batch_values(self, values: dict, batch: int | None, dtype, device, check_range: bool):
+    def _batch_values(self, values: dict, batch: int | None, dtype, device, check_limits: bool):
         for name in values:
             self.parameter(name)
         sizes = set()
@@ -94,13 +97,15 @@ class Program:
             batch = max(sizes) if sizes else 1
         if sizes - {batch, 1}:
             raise ParameterError(f"program '{self.name}': parameter batch sizes {sorted(sizes)} != batch {batch}")
-        out = {}
+        out, checked = {}, []
         for p in self.parameters:
             v = values.get(p.name, p.default)
+            given = None
             if p.kind == "float":
-                t = torch.as_tensor(v, dtype=dtype, device=device)
-                if t.is_floating_point() is False:
-                    t = t.to(dtype)
+                # as given (Python numbers as float64), so 1e39 is not checked as float32's inf
+                given = torch.as_tensor(v, dtype=None if isinstance(v, torch.Tensor) else torch.float64,
+                                        device=device)
+                t = given if given.dtype == dtype else given.to(dtype)
             elif p.kind == "int":
                 t = torch.as_tensor(v, device=device)
                 if t.is_floating_point() and bool((t != torch.trunc(t)).any()):
@@ -112,29 +117,76 @@ class Program:
                     if bool(((t != 0) & (t != 1)).any()):
                         raise ParameterError(f"parameter '{p.name}' is a bool, got {v!r}")
                     t = t != 0
-            if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
-                t = t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
-            if check_range and p.name in values and p.kind != "bool":
-                bad = (t < p.min) | (t > p.max)
-                if bool(bad.any()):
-                    x = t[bad][0].item()
-                    raise ParameterError(f"parameter '{p.name}' = {x:g} is out of range {p.describe_range()}")
+            t = _as_batch(t, batch)
+            if check_limits and p.name in values and p.kind != "bool":
+                checked.append((p, t if given is None else _as_batch(given.to(torch.float64), batch)))
             out[p.name] = t
+        if checked:
+            self._check_limits(checked)
         return out, batch
+
+    @torch.no_grad()
+    def _check_limits(self, checked: list) -> None:
+        """ParameterError for the first value outside its parameter's hard limits or not finite
+        (a few ops and one sync per parameter kind: NaN fails both comparisons)."""
+        for kind in ("float", "int"):
+            group = [(p, t) for p, t in checked if p.kind == kind]
+            if not group:
+                continue
+            values = torch.stack([t for _, t in group])  # (P, B)
+            key = (tuple(p.name for p, _ in group), values.dtype, values.device)
+            bounds = self._limit_tensors.get(key)
+            if bounds is None:
+                bounds = self._limit_tensors[key] = tuple(
+                    torch.tensor([p.hard[i] for p, _ in group], dtype=values.dtype, device=values.device)[:, None]
+                    for i in (0, 1))
+            ok = (values >= bounds[0]) & (values <= bounds[1])
+            if not bool(ok.all()):
+                row = int((~ok).any(dim=1).nonzero()[0])
+                p, t = group[row]
+                x = t[~ok[row]][0].item()
+                what = "not a finite number" if not math.isfinite(x) else \
+                    f"outside Blender's limits {format_bounds(*p.hard)}"
+                raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
+
+    def outside_search_range(self, values: dict) -> list[str]:
+        """One message per parameter with a given value outside its search range (such values
+        evaluate; the CLI prints these as warnings). Floats are compared as Blender stores them,
+        in float32: 0.6000000238 is the float32 of 0.6, so it is inside [0.1, 0.6]."""
+        out = []
+        for name, v in values.items():
+            p = self.parameter(name)
+            if p.kind == "bool":
+                continue
+            t = torch.as_tensor(v).detach().reshape(-1)
+            if p.kind == "float":
+                t32, bounds = t.to(torch.float32), torch.tensor([p.min, p.max], dtype=torch.float32)
+                bad = (t32 < bounds[0]) | (t32 > bounds[1])
+            else:
+                bad = (t < p.min) | (t > p.max)
+            if bool(bad.any()):
+                x = t[bad][0].item()
+                soft = "" if p.soft is None or p.soft[0] <= x <= p.soft[1] else \
+                    f", and outside the socket's soft limits {format_bounds(*p.soft)}"
+                out.append(f"parameter '{name}' = {format_number(x)} is outside its search range "
+                           f"{p.describe_range()}{soft}; evaluating it anyway")
+        return out
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, values: dict | None = None, batch: int | None = None, dtype=torch.float32,
-                 device=None, check_range: bool = False) -> list[MeshGroup]:
+                 device=None, check_limits: bool = True) -> list[MeshGroup]:
         """Evaluate a batch of parameter sets (tensors of shape (B,) or scalars; unset = default).
 
         Returns one MeshGroup per distinct topology; together their `index` cover 0..B-1.
-        Gradients flow from the vertices to every float parameter tensor.
+        Gradients flow from the vertices to every float parameter tensor. Any value Blender
+        accepts evaluates, inside the search range or not; with `check_limits` a value outside
+        a parameter's hard limits (or a non-finite float) is a ParameterError.
         """
         device = torch.device(device) if device is not None else None
         if device is None:
             tensors = [v for v in (values or {}).values() if isinstance(v, torch.Tensor)]
             device = tensors[0].device if tensors else torch.device("cpu")
-        vals, batch = self._batch_values(values or {}, batch, dtype, device, check_range)
+        vals, batch = self._batch_values(values or {}, batch, dtype, device, check_limits)
         key = (batch, dtype, str(device))
         consts = self._consts.pop(key, None)
         if consts is None:
@@ -184,8 +236,8 @@ class Program:
         return self._topologies[key]
 
     def evaluate_one(self, values: dict | None = None, dtype=torch.float32, device=None,
-                     check_range: bool = False) -> Mesh:
-        (group,) = self.evaluate(values or {}, batch=1, dtype=dtype, device=device, check_range=check_range)
+                     check_limits: bool = True) -> Mesh:
+        (group,) = self.evaluate(values or {}, batch=1, dtype=dtype, device=device, check_limits=check_limits)
         return group.mesh(0)
 
     # -- parameter sets --------------------------------------------------------------------
@@ -223,6 +275,12 @@ class Program:
             out[p.name] = torch.tensor(col, dtype={"float": dtype, "int": torch.int64, "bool": torch.bool}[p.kind],
                                        device=device)
         return out
+
+
+def _as_batch(t: torch.Tensor, batch: int) -> torch.Tensor:
+    if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
+        return t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
+    return t
 
 
 def _equal(a, b) -> bool:

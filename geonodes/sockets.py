@@ -2,24 +2,38 @@
 
 Single values are batched tensors: FLOAT (B,) float, INT (B,) int64, BOOLEAN (B,) bool,
 VECTOR and ROTATION (B, 3) float (rotations as Euler XYZ radians). GEOMETRY values are
-`geometry.Piecewise` objects.
+`geometry.Piecewise` objects; opaque values (materials, strings, colours) are `Opaque`.
 """
 from __future__ import annotations
 
 import torch
 
-SCALAR_TYPES = ("FLOAT", "INT", "BOOLEAN", "VECTOR", "ROTATION")
-ALL_TYPES = SCALAR_TYPES + ("GEOMETRY",)
+from .node_types import ALL_TYPES, OPAQUE_TYPES, SCALAR_TYPES  # noqa: F401  (re-exported)
 
-# Which implicit conversions Blender allows on a link (from -> to).
+# Which implicit conversions Blender allows on a link (from -> to). Single values convert to
+# colours (RGBA), which are then opaque; opaque values link only to their own type.
 _CONVERTIBLE = {
-    "FLOAT": {"FLOAT", "INT", "BOOLEAN", "VECTOR"},
-    "INT": {"FLOAT", "INT", "BOOLEAN", "VECTOR"},
-    "BOOLEAN": {"FLOAT", "INT", "BOOLEAN", "VECTOR"},
-    "VECTOR": {"FLOAT", "INT", "BOOLEAN", "VECTOR", "ROTATION"},
+    "FLOAT": {"FLOAT", "INT", "BOOLEAN", "VECTOR", "RGBA"},
+    "INT": {"FLOAT", "INT", "BOOLEAN", "VECTOR", "RGBA"},
+    "BOOLEAN": {"FLOAT", "INT", "BOOLEAN", "VECTOR", "RGBA"},
+    "VECTOR": {"FLOAT", "INT", "BOOLEAN", "VECTOR", "ROTATION", "RGBA"},
     "ROTATION": {"VECTOR", "ROTATION"},
     "GEOMETRY": {"GEOMETRY"},
+    **{t: {t} for t in OPAQUE_TYPES},
 }
+
+
+class Opaque:
+    """The value of an opaque socket (geonodes.node_types.OPAQUE_TYPES): kept, never computed
+    with. `value` is what the IR stores (an ID's name, a string, a colour) or None."""
+
+    __slots__ = ("type", "value")
+
+    def __init__(self, type_: str, value):
+        self.type, self.value = type_, value
+
+    def __repr__(self) -> str:
+        return f"Opaque({self.type}, {self.value!r})"
 
 
 def can_convert(src: str, dst: str) -> bool:
@@ -30,6 +44,8 @@ def convert(value, src: str, dst: str, dtype: torch.dtype):
     """Blender's implicit conversion of a link from a `src` socket to a `dst` socket."""
     if src == dst or (src, dst) in (("VECTOR", "ROTATION"), ("ROTATION", "VECTOR")):
         return value
+    if dst in OPAQUE_TYPES:
+        return Opaque(dst, None)
     if src == "FLOAT":
         if dst == "INT":
             return torch.trunc(value).to(torch.int64)
@@ -68,4 +84,6 @@ def constant(value, type_: str, batch: int, dtype: torch.dtype, device) -> torch
     if type_ in ("VECTOR", "ROTATION"):
         vec = torch.as_tensor([float(x) for x in value], dtype=dtype, device=device)
         return vec.expand(batch, 3)
+    if type_ in OPAQUE_TYPES:
+        return Opaque(type_, tuple(value) if isinstance(value, list) else value)
     raise TypeError(f"no constant of socket type {type_}")

@@ -1,6 +1,7 @@
 """Small helpers to write IR programs by hand in tests."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from geonodes.program import load_program
@@ -55,3 +56,34 @@ def value_program(nodes, links, source, params=()):
 
 def fparams(*names, default=0.0):
     return [{"name": n, "kind": "float", "default": default} for n in names]
+
+
+def mesh_mismatch(mesh, ref) -> str | None:
+    """Why the compiler's mesh differs from Blender's (`evaluate_in_blender`'s dict), or None when
+    they agree: the same vertices (max abs error <= 1e-5), the same polygons (vertex cycles, in
+    order), the same triangles for triangles and quads (Blender splits a quad (0,1,2),(0,2,3);
+    n-gons are polyfilled by Blender, so only their triangle count is compared)."""
+    verts = mesh.vertices.detach().cpu().numpy()
+    if verts.shape != ref["vertices"].shape:
+        return f"vertex count {len(verts)} != Blender's {len(ref['vertices'])}"
+    err = float(np.abs(verts - ref["vertices"]).max()) if len(verts) else 0.0
+    if err > 1e-5:
+        worst = int(np.abs(verts - ref["vertices"]).max(axis=1).argmax())
+        return f"max vertex error {err:.3g} (vertex {worst})"
+    offsets = mesh.face_offsets.cpu().numpy()
+    if not np.array_equal(offsets, ref["face_offsets"]):
+        return (f"polygon sizes differ ({len(offsets) - 1} polygons vs Blender's "
+                f"{len(ref['face_offsets']) - 1})")
+    if not np.array_equal(mesh.face_vertices.cpu().numpy(), ref["face_vertices"]):
+        return "polygon vertex cycles differ"
+    tris, ref_tris = mesh.triangles.cpu().numpy(), ref["loop_triangles"]
+    if tris.shape != ref_tris.shape:
+        return f"triangle count {len(tris)} != Blender's {len(ref_tris)}"
+    # both triangulations list each polygon's n-2 triangles consecutively, polygon by polygon
+    sizes = np.diff(offsets)
+    first = np.concatenate([[0], np.cumsum(sizes - 2)])[:-1]
+    rows = np.concatenate([np.arange(f, f + s - 2) for f, s in zip(first, sizes) if s <= 4]
+                          or [np.zeros(0, dtype=np.int64)])
+    if not np.array_equal(tris[rows], ref_tris[rows]):
+        return "triangles of triangles/quads differ"
+    return None

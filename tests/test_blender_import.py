@@ -128,13 +128,43 @@ def test_spec_semantics():
 
     bed = _import("bed")  # spec spells or_dependencies as or_dependcies; Bed Thickness absent
     assert _param(bed, "Legs Size")["active_if"] == [[{"param": "Has Legs", "equals": True}]]
-    thick = _param(bed, "Bed Thickness")
-    assert thick["sample"] is False and thick["min"] == thick["max"] == thick["default"]
+    thick = _param(bed, "Bed Thickness")  # settable (a derived search range), not sampled
+    assert thick["sample"] is False and (thick["min"], thick["default"], thick["max"]) == (0.15, 0.3, 0.6)
 
     cabinet = _import("cabinet")  # not_dependencies: active only if Has Drawers is false
     boards = _param(cabinet, "Number of Dividing Boards")
     assert (boards["min"], boards["max"]) == (2, 5)
     assert boards["active_if"] == [[{"param": "Has Drawers", "equals": False}]]
+
+
+@needs_programs
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_written_spec_reads_back_to_the_same_parameters(name, tmp_path):
+    from geonodes.ir import load_ir
+    from geonodes.spec import spec_document
+
+    ir = _import(name)
+    params = load_ir(ir).parameters
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(spec_document(ir["name"], ir["source"]["blend"], params)))
+    again = gb.import_blend(PROGRAMS_DIR / f"{name}.blend", spec)
+    assert again["parameters"] == ir["parameters"]
+
+
+@needs_programs
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_without_a_spec_every_parameter_is_settable_and_sampled(name):
+    ir = gb.import_blend(PROGRAMS_DIR / f"{name}.blend")
+    specced = {p["name"]: p for p in _import(name)["parameters"]}
+    for p in ir["parameters"]:
+        assert p["sample"] and p["category"] is None and p["active_if"] is None
+        assert p["default"] == specced[p["name"]]["default"] and p.get("limits") == specced[p["name"]].get("limits")
+        if p["kind"] == "bool":
+            assert (p["min"], p["max"]) == (0, 1)
+        elif p["kind"] == "int":  # saved +- 2 within the soft limits
+            assert (p["min"], p["max"]) == (max(p["default"] - 2, p["limits"]["soft"][0]), p["default"] + 2)
+        else:  # floats of these files are positive and have no finite soft limits of note
+            assert (p["min"], p["max"]) == (p["default"] / 2, p["default"] * 2)
 
 
 @needs_programs
@@ -276,19 +306,20 @@ def test_object_without_geometry_nodes_modifier(tmp_path):
 
 def test_unsupported_socket_type_names_group_node_and_socket(tmp_path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    tree = bpy.data.node_groups.new("Painted", "GeometryNodeTree")
+    tree = bpy.data.node_groups.new("Moved", "GeometryNodeTree")
     tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     out = tree.nodes.new("NodeGroupOutput")
     cube = tree.nodes.new("GeometryNodeMeshCube")
-    material = tree.nodes.new("GeometryNodeSetMaterial")
-    tree.links.new(cube.outputs["Mesh"], material.inputs["Geometry"])
-    tree.links.new(material.outputs["Geometry"], out.inputs[0])
+    transform = tree.nodes.new("GeometryNodeTransform")
+    transform.mode = "MATRIX"  # its Transform socket is a MATRIX
+    tree.links.new(cube.outputs["Mesh"], transform.inputs["Geometry"])
+    tree.links.new(transform.outputs["Geometry"], out.inputs[0])
     obj = bpy.data.objects.new("Thing", bpy.data.meshes.new("Thing"))
     bpy.context.scene.collection.objects.link(obj)
     obj.modifiers.new("GN", "NODES").node_group = tree
-    path = _save_scene(tmp_path / "material.blend")
-    with pytest.raises(IRError, match=r"material.blend: group 'Painted' node 'Set Material' "
-                                      r"socket 'Material': unsupported socket type MATERIAL"):
+    path = _save_scene(tmp_path / "matrix.blend")
+    with pytest.raises(IRError, match=r"matrix.blend: group 'Moved' node 'Transform Geometry' "
+                                      r"socket 'Transform': unsupported socket type MATRIX"):
         gb.import_blend(path)
 
 
@@ -325,4 +356,6 @@ def test_bpy5_import_matches_bpy4():
     run = subprocess.run(["bash", str(REPO / "scripts" / "check_import_bpy5.sh"), str(BPY5_PYTHON)],
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count("same IR") == len(PROGRAMS)
+    # the five programs, and two small ones saved by each version (tests/blendfiles.py)
+    assert run.stdout.count("same IR") == len(PROGRAMS) + 2
+    assert run.stdout.count("compiler vs Blender 5.0.1: 17/17 sets equal") == 2

@@ -71,7 +71,9 @@ def test_malformed_json(tmp_path, capsys):
 
 @pytest.mark.parametrize("setting,message", [
     ("Foo=1", "unknown parameter 'Foo'"),
-    ("Seat Height=5", "'Seat Height' = 5 is out of range [0.3, 0.9]"),
+    ("Seat Height=1e39", "'Seat Height' = 1e+39 is outside Blender's limits [-3.40282e+38, 3.40282e+38]"),
+    ("Seat Height=nan", "'Seat Height' = nan is not a finite number"),
+    ("Legs Type=3000000000", "'Legs Type' = 3000000000 is outside Blender's limits [-2147483648, 2147483647]"),
     ("Seat Height=tall", "'Seat Height' is a float, got 'tall'"),
     ("Has Back=maybe", "'Has Back' is a bool"),
     ("Legs Type=0.5", "'Legs Type' is an int"),
@@ -82,6 +84,18 @@ def test_bad_parameters(setting, message, tmp_path, capsys):
     rc, err = run_cli(["eval", CHAIR, "--set", setting, "-o", out], capsys)
     assert rc == 2 and message in err
     assert not out.exists()
+
+
+def test_values_outside_the_search_range_evaluate_with_one_warning_each(tmp_path, capsys):
+    out = tmp_path / "c.npz"
+    rc, err = run_cli(["eval", CHAIR, "--set", "Seat Height=5", "--set", "Seat Width=-0.2",
+                       "--set", "Legs Type=7", "--set", "Seat Depth=0.5", "-o", out], capsys)
+    lines = err.splitlines()
+    assert rc == 0 and out.is_file() and len(lines) == 3
+    assert lines[0] == ("geonodes eval: warning: parameter 'Seat Height' = 5 is outside its search range "
+                        "[0.3, 0.9]; evaluating it anyway")
+    assert "'Seat Width' = -0.2" in lines[1] and "'Legs Type' = 7 is outside its search range [0, 1]" in lines[2]
+    assert np.load(out)["vertices"][:, 2].max() > 5  # the seat really is 5 m high
 
 
 def test_eval_formats_and_values(tmp_path, capsys):
@@ -106,9 +120,26 @@ def test_info_and_sample(tmp_path, capsys):
     assert main(["info", str(CHAIR)]) == 0
     out = capsys.readouterr().out
     assert "20 parameters" in out and "Back Height" in out and "active if Has Back = true" in out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert rows[0] == ["parameter", "kind", "search", "range", "limits", "default"]
+    assert ["Seat", "Height", "float", "[0.3,", "0.9]", "[-3.40282e+38,", "3.40282e+38]", "0.6"] in rows
     assert main(["sample", str(CHAIR), "-n", "5", "--seed", "0", "-o", str(tmp_path / "s")]) == 0
     files = sorted(p.name for p in (tmp_path / "s").iterdir())
     assert files == ["parameters.json"] + [f"sample_{i:03d}.ply" for i in range(5)]
+
+
+def test_spec_writes_the_spec_format(tmp_path, capsys):
+    out = tmp_path / "sp.json"
+    assert main(["spec", str(CHAIR), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}: 20 parameters"
+    doc = json.loads(out.read_text())
+    assert (doc["class_name"], doc["blend_path"]) == ("chair", "chair.blend")
+    legs = doc["params"]["Legs"]
+    assert legs["type"] == "nested" and legs["params"]["Legs Type"] == {"type": "int", "range": [0, 2]}
+    assert legs["params"]["Middle Offset"] == {"type": "float", "range": [0.0, 0.5],
+                                               "or_dependencies": [["Legs Type", 0], "Has Middle Support"]}
+    assert main(["spec", str(CHAIR), "-o", str(tmp_path / "no" / "sp.json")]) == 2
+    assert "output folder does not exist" in capsys.readouterr().err
 
 
 def test_console_script_exit_code(tmp_path):

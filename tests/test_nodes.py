@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from geonodes.errors import IRError
 from geonodes.program import load_program
 from irtools import fparams, link, node, probe, program
 
@@ -230,3 +231,50 @@ def test_cone_with_a_zero_radius_splits_topology_within_a_batch():
     groups = prog.evaluate({"top": torch.tensor([0.0, 0.5, 0.0])})
     assert [g.index.tolist() for g in groups] == [[0, 2], [1]]
     assert [g.vertices.shape[1] for g in groups] == [1 + 8, 8 + 8]
+
+
+def test_the_node_type_catalog_is_the_registry():
+    """geonodes.node_types (torch-free, read by the importer) names exactly what geonodes.nodes registers."""
+    from geonodes.node_types import COMPILED_NODE_TYPES
+    from geonodes.nodes import REGISTRY
+
+    assert COMPILED_NODE_TYPES == set(REGISTRY)
+
+
+def test_nodes_that_keep_the_mesh_pass_it_through_with_opaque_values():
+    """Set Material (a MATERIAL group input), Shade Smooth, Store Named Attribute (a colour from
+    a float), Material Index, ID and Remove Named Attribute leave the cube as it was."""
+    chain = ["GeometryNodeSetMaterial", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
+             "GeometryNodeSetMaterialIndex", "GeometryNodeSetID", "GeometryNodeRemoveAttribute"]
+    nodes = [node("C", "GeometryNodeMeshCube", inputs={"Size": [1.0, 2.0, 3.0]})]
+    nodes += [node(f"N{i}", t, {"data_type": "FLOAT_COLOR"} if t == "GeometryNodeStoreNamedAttribute" else {},
+                   {"Name": "Col"} if t == "GeometryNodeStoreNamedAttribute" else {}) for i, t in enumerate(chain)]
+    links = [link(("C", "Mesh"), ("N0", "Geometry"))]
+    links += [link((f"N{i}", "Geometry"), (f"N{i + 1}", "Geometry")) for i in range(len(chain) - 1)]
+    links += [link((GI, "Mat"), ("N0", "Material")), link((GI, "a"), ("N2", "Value")),
+              link((GI, "a"), ("N3", "Material Index")), link((f"N{len(chain) - 1}", "Geometry"), ("Group Output", "Out"))]
+    ir = program(nodes, links, fparams("a"))
+    ir["groups"][0]["inputs"].append({"identifier": "Mat", "name": "Mat", "type": "MATERIAL", "default": "Wood"})
+    plain = program(nodes[:1], [link(("C", "Mesh"), ("Group Output", "Out"))])
+    mesh, cube = load_program(ir).evaluate_one({"a": 2.5}), load_program(plain).evaluate_one()
+    assert torch.equal(mesh.vertices, cube.vertices) and torch.equal(mesh.face_vertices, cube.face_vertices)
+    assert [p.name for p in load_program(ir).parameters] == ["a"]  # the material is not a parameter
+    ir["groups"][0]["links"].append(link(("N2", "Geometry"), ("N1", "Selection")))
+    with pytest.raises(IRError, match="cannot link GEOMETRY socket"):
+        load_program(ir)
+
+
+def test_menu_switch_picks_the_named_item_lazily():
+    items = ["Box", "Line", "Broken"]
+    nodes = [node("B", "GeometryNodeMeshCube"), node("L", "GeometryNodeMeshLine", {"mode": "OFFSET"}, {"Count": 5}),
+             node("X", "GeometryNodeStoreNamedAttribute", inputs={"Name": "position"})]  # X fails if evaluated
+    links = [link(("B", "Mesh"), ("M", "Item_0")), link(("L", "Mesh"), ("M", "Item_1")), link(("X", "Geometry"), ("M", "Item_2")),
+             link(("M", "Output"), ("Group Output", "Out"))]
+    for menu, count in (("Box", 8), ("Line", 5)):
+        ms = node("M", "GeometryNodeMenuSwitch", {"data_type": "GEOMETRY", "menu": menu, "items": items})
+        assert load_program(program(nodes + [ms], links)).evaluate_one().vertices.shape[0] == count
+    for menu, message in (("Broken", "storing the 'position' attribute"),
+                          ("Cone", "menu item 'Cone' is not one of the node's items")):
+        ms = node("M", "GeometryNodeMenuSwitch", {"data_type": "GEOMETRY", "menu": menu, "items": items})
+        with pytest.raises(IRError, match=message):
+            load_program(program(nodes + [ms], links)).evaluate_one()

@@ -1,9 +1,13 @@
-"""Batched evaluation, gradients, dtypes and devices of compiled programs."""
+"""Batched evaluation, gradients, dtypes and devices of compiled programs; search ranges and limits."""
+import copy
+import json
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
+from geonodes.errors import IRError, ParameterError
 from geonodes.program import load_program
 
 DATA = Path(__file__).parent / "data" / "blender"
@@ -108,3 +112,68 @@ def test_active_if_hides_dependent_parameters(chair):
     assert chair.is_active("Back Height", {"Has Back": True})
     assert not chair.is_active("Back Height", {"Has Back": False})
     assert not chair.is_active("Bottom Thickness", {"Legs Type": 0})
+
+
+# ---- search ranges and limits ----------------------------------------------------------------
+
+def test_saved_values_evaluate_even_outside_the_search_range():
+    """Float32 storage (cabinet Depth 0.6000000238 vs max 0.6, bed Width 0.8999999762 vs min 0.9)
+    and saved values the spec excludes (chair Bottom Size Scale 0.5 vs [0.7, 1], sofa L Depth
+    1.39 vs [0.3, 1]) evaluate, with or without range checks, and only real excursions warn."""
+    cases = {("cabinet", "Depth"): 0.6000000238418579, ("bed", "Width"): 0.8999999761581421,
+             ("chair", "Bottom Size Scale"): 0.5, ("sofa", "L Depth"): 1.3899999856948853}
+    for (name, param), saved in cases.items():
+        prog = load_program(DATA / f"{name}.json")
+        assert prog.parameter(param).default == pytest.approx(saved, abs=1e-7)  # its shortest float32 decimal
+        mesh = prog.evaluate_one({param: saved}, dtype=torch.float64)
+        assert torch.allclose(mesh.vertices, prog.evaluate_one(dtype=torch.float64).vertices, atol=1e-6)
+        warnings = prog.outside_search_range({param: saved})
+        assert warnings == ([] if name in ("cabinet", "bed") else
+                            [f"parameter '{param}' = {saved:g} is outside its search range "
+                             f"{prog.parameter(param).describe_range()}; evaluating it anyway"])
+
+
+def test_values_beyond_the_hard_limits_are_parameter_errors(chair):
+    assert chair.parameter("Seat Height").hard == (-3.4028234663852886e38, 3.4028234663852886e38)
+    far = chair.evaluate({"Seat Height": torch.tensor([0.5, 40.0, -3.0])})  # any value Blender accepts
+    assert sum(len(g.index) for g in far) == 3
+    for bad, message in ((torch.tensor([0.5, 1e39], dtype=torch.float64), "= 1e+39 is outside Blender's limits"),
+                         (float("inf"), "= inf is not a finite number"),
+                         (torch.tensor([0.4, float("nan")]), "= nan is not a finite number")):
+        with pytest.raises(ParameterError, match=re.escape(f"parameter 'Seat Height' {message}")):
+            chair.evaluate({"Seat Height": bad})
+    with pytest.raises(ParameterError, match=r"'Legs Type' = 2147483648 is outside Blender's limits "
+                                             r"\[-2147483648, 2147483647\]"):
+        chair.evaluate_one({"Legs Type": 2 ** 31})
+    assert chair.evaluate({"Seat Height": torch.tensor([1e39])}, check_limits=False)  # unchecked on request
+
+
+def test_limits_in_the_ir():
+    doc = json.loads((DATA / "cabinet.json").read_text())
+    boards = load_program(doc).parameter("Number of Dividing Boards")
+    assert (boards.soft, boards.hard) == ((1, 10000), (-2 ** 31, 2 ** 31 - 1))
+    assert boards.describe_limits() == "[1, 10000] (soft), [-2147483648, 2147483647] (hard)"
+    for bad, message in (({"soft": [2, 1]}, "'limits.soft' has lo 2 > hi 1"),
+                         ({"hard": [0, 1]}, r"default 6 is outside the limits \[0, 1\]"),
+                         ({"lo": 1}, "'limits' must be")):
+        broken = copy.deepcopy(doc)
+        next(p for p in broken["parameters"] if p["name"] == boards.name)["limits"] = bad
+        with pytest.raises(IRError, match=message):
+            load_program(broken)
+
+
+def test_parameters_without_ranges_get_derived_ones():
+    """The rule of geonodes.ranges.derived_range, for IR parameters that give no min/max."""
+    from irtools import link, node, program
+
+    params = [{"name": "Size", "kind": "float", "default": 0.4}, {"name": "Shift", "kind": "float", "default": 0.0},
+              {"name": "Dip", "kind": "float", "default": -0.5}, {"name": "Count", "kind": "int", "default": 1},
+              {"name": "Factor", "kind": "float", "default": 0.3, "limits": {"soft": [0.0, 1.0]}},
+              {"name": "Steps", "kind": "int", "default": 3, "limits": {"soft": [2, 1e9]}},
+              {"name": "On", "kind": "bool", "default": True}]
+    doc = program([node("C", "GeometryNodeMeshCube")], [link(("C", "Mesh"), ("Group Output", "Out"))], params)
+    for p in doc["parameters"]:
+        del p["min"], p["max"]
+    got = {p.name: (p.min, p.max) for p in load_program(doc).parameters}
+    assert got == {"Size": (0.2, 0.8), "Shift": (-1.0, 1.0), "Dip": (-1.0, -0.25), "Count": (-1, 3),
+                   "Factor": (0.0, 1.0), "Steps": (2, 5), "On": (0, 1)}

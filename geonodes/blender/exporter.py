@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from ..errors import IRError
-from .common import _IR_TO_INTERFACE, _MENU_PROPERTIES, IR_FORMAT, IR_META_PROPERTY, _bpy
+from .common import (_IR_TO_INTERFACE, IR_FORMAT, IR_META_PROPERTY, MENU_SWITCH, OPAQUE_TYPES, _bpy, menu_property,
+                     menu_value)
+
+# Opaque socket type -> the bpy.data collection its values (data-block names) live in
+_ID_COLLECTIONS = {"MATERIAL": "materials", "OBJECT": "objects", "COLLECTION": "collections",
+                   "IMAGE": "images", "TEXTURE": "textures"}
 
 
 def build_blender_tree(ir: dict, reset: bool = True):
@@ -25,12 +31,13 @@ def build_blender_tree(ir: dict, reset: bool = True):
     groups = {}
     identifiers = {}
     # Create every group (with its interface) before any node, so group nodes can point at them.
+    soft = {p["socket"]: p["limits"]["soft"] for p in ir.get("parameters", []) if "limits" in p}
     for g in ir["groups"]:
         tree = bpy.data.node_groups.new(g["name"], "GeometryNodeTree")
         if tree.name != g["name"]:
             raise IRError(f"group '{g['name']}': name clashes with an existing Blender group")
         groups[g["name"]] = tree
-        identifiers[g["name"]] = _build_interface(tree, g)
+        identifiers[g["name"]] = _build_interface(tree, g, soft if g["name"] == ir["main_group"] else {})
     for g in ir["groups"]:
         _build_group(groups[g["name"]], g, groups, identifiers)
 
@@ -59,7 +66,7 @@ def _check_ir_shape(ir):
         raise IRError(f"main_group '{ir.get('main_group')}' is not among the groups")
 
 
-def _build_interface(tree, g):
+def _build_interface(tree, g, soft_limits):
     ids = {}
     for direction, items in (("OUTPUT", g.get("outputs", [])), ("INPUT", g.get("inputs", []))):
         for item in items:
@@ -68,10 +75,24 @@ def _build_interface(tree, g):
                 raise IRError(f"group '{g['name']}' interface socket '{item['name']}': "
                               f"unsupported type {item['type']}")
             sock = tree.interface.new_socket(item["name"], in_out=direction, socket_type=stype)
+            if item["identifier"] in soft_limits:
+                sock.min_value, sock.max_value = soft_limits[item["identifier"]]
             if direction == "INPUT" and "default" in item and item["type"] != "GEOMETRY":
-                sock.default_value = item["default"]
+                sock.default_value = _blender_value(item["default"], item["type"])
             ids[item["identifier"]] = sock.identifier
     return ids
+
+
+def _blender_value(value, ir_type):
+    """An IR value as Blender takes it: opaque data-blocks by name (a material the file lacks
+    is made, empty; other missing data-blocks stay unset)."""
+    if ir_type not in _ID_COLLECTIONS or value is None:
+        return value
+    collection = getattr(_bpy().data, _ID_COLLECTIONS[ir_type])
+    found = collection.get(value)
+    if found is None and ir_type == "MATERIAL":
+        found = collection.new(value)
+    return found
 
 
 def _find_socket(sockets, identifier, where):
@@ -98,7 +119,10 @@ def _build_group(tree, g, groups, identifiers):
             if n.get("group") not in groups:
                 raise IRError(f"{where}: calls unknown group '{n.get('group')}'")
             node.node_tree = groups[n["group"]]
-        for pid, val in n.get("properties", {}).items():
+        props = dict(n.get("properties", {}))
+        if n["type"] == MENU_SWITCH:
+            _build_menu_switch(node, props.pop("items", ["A", "B"]), props.pop("menu", None), where)
+        for pid, val in props.items():
             _set_property(node, pid, val, where)
         made[n["name"]] = node
 
@@ -110,6 +134,9 @@ def _build_group(tree, g, groups, identifiers):
             return identifiers[g["name"]].get(ident, ident)
         if node.bl_idname == "GeometryNodeGroup":
             return identifiers[node.node_tree.name].get(ident, ident)
+        if node.bl_idname == MENU_SWITCH and ident.startswith("Item_"):  # IR: items by position
+            items = [s for s in node.inputs if s.identifier.startswith("Item_")]
+            return items[int(ident[5:])].identifier
         return ident
 
     for n in g["nodes"]:
@@ -117,7 +144,7 @@ def _build_group(tree, g, groups, identifiers):
         for ident, val in n.get("inputs", {}).items():
             sock = _find_socket(node.inputs, socket_id(n["name"], ident, False), where)
             try:
-                sock.default_value = val
+                sock.default_value = _blender_value(val, _socket_ir_type(sock))
             except (AttributeError, TypeError, ValueError) as exc:
                 raise IRError(f"{where} socket '{ident}': cannot set value {val!r} ({exc})") from exc
 
@@ -134,12 +161,45 @@ def _build_group(tree, g, groups, identifiers):
         tree.links.new(out, inp)
 
 
+def _socket_ir_type(sock):
+    return sock.type if sock.type in OPAQUE_TYPES else None
+
+
+def _build_menu_switch(node, items, menu, where):
+    while len(node.enum_items) > len(items):
+        node.enum_items.remove(node.enum_items[-1])
+    while len(node.enum_items) < len(items):
+        node.enum_items.new(f"Item {len(node.enum_items)}")
+    for item, name in zip(node.enum_items, items):
+        item.name = name
+    if menu is not None:
+        try:
+            node.inputs["Menu"].default_value = menu
+        except TypeError as exc:
+            raise IRError(f"{where}: menu item '{menu}' is not one of {items}") from exc
+
+
+def _menu_items(sock) -> list:
+    """A menu socket's item names. bpy lists the items of a built-in node's menu only in the
+    error for a value that is not one (measured with bpy 5.0.1)."""
+    try:
+        sock.default_value = "\x01"
+    except TypeError as exc:
+        found = re.search(r"not found in \((.*)\)", str(exc))
+        if found:
+            return re.findall(r"'((?:[^'\\]|\\.)*)'", found.group(1))
+    return []
+
+
 def _set_property(node, pid, val, where):
-    for (ntype, sock_id), (prop, items) in _MENU_PROPERTIES.items():
-        if node.bl_idname == ntype and prop == pid and not hasattr(node, pid):
-            inverse = {v: k for k, v in items.items()}
-            _find_socket(node.inputs, sock_id, where).default_value = inverse[val]
-            return
+    if not hasattr(node, pid):  # a Blender where this option is a menu socket (5.0)
+        for sock in node.inputs:
+            if sock.type == "MENU" and menu_property(node.bl_idname, sock.identifier) == pid:
+                names = [n for n in _menu_items(sock) if menu_value(node.bl_idname, sock.identifier, n) == val]
+                if not names:
+                    raise IRError(f"{where}: menu '{sock.identifier}' has no item for {pid} = {val!r}")
+                sock.default_value = names[0]
+                return
     if not hasattr(node, pid):
         raise IRError(f"{where}: Blender's {node.bl_idname} has no property '{pid}'")
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import IRError
-from .common import (_DROPPED_NODES, _IGNORED_PROPERTIES, _INTERFACE_TYPES, _MENU_PROPERTIES, _NODE_SOCKET_TYPES,
-                     IR_FORMAT, IR_VERSION, _bpy)
-from .parameters import _parameters, _read_spec, _stored_meta
+from ..errors import IRError, UnsupportedNodeError
+from ..node_types import is_supported
+from .common import (_IGNORED_PROPERTIES, _INTERFACE_TYPES, _NODE_SOCKET_TYPES, DROPPED_NODE_TYPES, IR_FORMAT,
+                     IR_VERSION, MENU_SWITCH, OPAQUE_TYPES, _bpy, menu_property, menu_value)
+from ..spec import read_spec
+from .parameters import _parameters, _stored_meta
 
 
 def import_blend(blend_path, spec_path=None, object_name: str | None = None) -> dict:
@@ -15,12 +17,13 @@ def import_blend(blend_path, spec_path=None, object_name: str | None = None) -> 
     blend_path = Path(blend_path)
     if not blend_path.is_file():
         raise IRError(f"{blend_path}: no such .blend file")
-    spec = _read_spec(Path(spec_path)) if spec_path is not None else None
+    spec = read_spec(spec_path) if spec_path is not None else None
     bpy = _bpy()
     _open_blend(bpy, blend_path)
     obj, mod = _find_gn_modifier(bpy, blend_path, object_name)
     where = f"{blend_path.name}"
     groups = _reachable_groups(mod.node_group, where)
+    _check_supported(groups, where)
     ir_groups = [_group_ir(g, f"{where}: group '{g.name}'") for g in groups]
     meta = _stored_meta(obj)
     name = meta.get("name", blend_path.stem)
@@ -95,6 +98,37 @@ def _reachable_groups(main, where):
     return order
 
 
+def _check_supported(groups, where) -> None:
+    """One error naming the first node the compiler does not support (and how many more)."""
+    unsupported = [(g.name, n.name, n.bl_idname) for g in groups for n in g.nodes
+                   if not is_supported(n.bl_idname)]
+    if unsupported:
+        group, node, node_type = unsupported[0]
+        more = f" ({len(unsupported) - 1} more unsupported nodes; `geonodes info` lists the node " \
+               "types of a .blend)" if len(unsupported) > 1 else ""
+        raise UnsupportedNodeError(f"{where}: group '{group}' node '{node}' has type {node_type}, "
+                                   f"which geonodes does not support{more}")
+
+
+def node_kinds(blend_path, object_name: str | None = None) -> dict:
+    """What `geonodes info FILE.blend` shows before importing: the object and modifier, and per
+    node group the modifier reaches, [(node type, count, supported)] sorted by type."""
+    blend_path = Path(blend_path)
+    if not blend_path.is_file():
+        raise IRError(f"{blend_path}: no such .blend file")
+    bpy = _bpy()
+    _open_blend(bpy, blend_path)
+    obj, mod = _find_gn_modifier(bpy, blend_path, object_name)
+    groups = _reachable_groups(mod.node_group, blend_path.name)
+    kinds = []
+    for g in groups:
+        counts: dict = {}
+        for n in g.nodes:
+            counts[n.bl_idname] = counts.get(n.bl_idname, 0) + 1
+        kinds.append((g.name, [(t, c, is_supported(t)) for t, c in sorted(counts.items())]))
+    return {"object": obj.name, "modifier": mod.name, "groups": kinds}
+
+
 def _interface_type(item, where):
     for prefix, ir_type in _INTERFACE_TYPES:
         if item.socket_type.startswith(prefix):
@@ -126,7 +160,11 @@ def _value(raw, ir_type):
         return int(raw)
     if ir_type == "BOOLEAN":
         return bool(raw)
-    return [float(x) for x in raw]  # VECTOR, ROTATION (Euler XYZ radians)
+    if ir_type == "STRING":
+        return str(raw)
+    if ir_type in OPAQUE_TYPES and ir_type != "RGBA":  # a data-block: its name, or None
+        return None if raw is None else raw.name
+    return [float(x) for x in raw]  # VECTOR, ROTATION (Euler XYZ radians), RGBA
 
 
 def _active_output(group):
@@ -163,17 +201,30 @@ def _node_properties(node, where):
             val = list(val)
         props[pid] = val
     for sock in node.inputs:
-        key = (node.bl_idname, sock.identifier)
-        if key in _MENU_PROPERTIES:
-            if sock.is_linked:
-                raise IRError(f"{where}: node '{node.name}' socket '{sock.identifier}': "
-                              "a linked menu socket is not supported")
-            pid, items = _MENU_PROPERTIES[key]
-            if sock.default_value not in items:
-                raise IRError(f"{where}: node '{node.name}' socket '{sock.identifier}': "
-                              f"unsupported menu item '{sock.default_value}'")
-            props[pid] = items[sock.default_value]
+        if sock.type != "MENU" or not sock.enabled:
+            continue
+        if sock.is_linked:
+            raise IRError(f"{where} socket '{sock.identifier}': a linked menu socket is not supported")
+        if node.bl_idname == MENU_SWITCH:
+            props["menu"] = sock.default_value
+            props["items"] = [item.name for item in node.enum_items]
+            continue
+        value = menu_value(node.bl_idname, sock.identifier, sock.default_value)
+        if value is None:
+            raise IRError(f"{where} socket '{sock.identifier}': unsupported menu item "
+                          f"'{sock.default_value}'")
+        props[menu_property(node.bl_idname, sock.identifier)] = value
     return props
+
+
+def _socket_ids(node) -> dict:
+    """Blender socket identifier -> IR identifier, where they differ: a Menu Switch's item
+    sockets are `Item_<n>` with n fixed when the item was made; the IR numbers them in order
+    (5.0's item outputs share their input's identifier)."""
+    if node.bl_idname != MENU_SWITCH:
+        return {}
+    items = [s for s in node.inputs if s.identifier.startswith("Item_")]
+    return {s.identifier: f"Item_{i}" for i, s in enumerate(items)}
 
 
 _BASE_PROPERTY_IDS: set = set()
@@ -207,9 +258,10 @@ def _resolve_source(link, where):
 def _group_ir(group, where):
     inputs, outputs = _interface(group, where)
     active_out = _active_output(group)
-    kept = [n for n in group.nodes if n.bl_idname not in _DROPPED_NODES
+    kept = [n for n in group.nodes if n.bl_idname not in DROPPED_NODE_TYPES
             and not (n.bl_idname == "NodeGroupOutput" and n != active_out)]
     kept_names = {n.name for n in kept}
+    renamed = {n.name: _socket_ids(n) for n in kept}
 
     links, linked_inputs, multi = [], set(), {}
     for link in group.links:
@@ -226,11 +278,11 @@ def _group_ir(group, where):
             continue
         if from_sock.type == "CUSTOM" or to_sock.type == "CUSTOM":
             continue
-        entry = {"from": [from_node.name, from_sock.identifier],
-                 "to": [to_node.name, to_sock.identifier]}
+        from_id = renamed[from_node.name].get(from_sock.identifier, from_sock.identifier)
+        to_id = renamed[to_node.name].get(to_sock.identifier, to_sock.identifier)
+        entry = {"from": [from_node.name, from_id], "to": [to_node.name, to_id]}
         if to_sock.is_multi_input:
-            multi.setdefault((to_node.name, to_sock.identifier), []).append(
-                (link.multi_input_sort_id, entry))
+            multi.setdefault((to_node.name, to_id), []).append((link.multi_input_sort_id, entry))
         links.append(entry)
         linked_inputs.add((to_node.name, to_sock.identifier))
     for group_links in multi.values():
@@ -249,8 +301,7 @@ def _group_ir(group, where):
             entry["group"] = node.node_tree.name
         values = {}
         for sock in node.inputs:
-            if (not sock.enabled or sock.type in ("CUSTOM", "GEOMETRY") or sock.is_multi_input
-                    or (node.bl_idname, sock.identifier) in _MENU_PROPERTIES
+            if (not sock.enabled or sock.type in ("CUSTOM", "GEOMETRY", "MENU") or sock.is_multi_input
                     or _skipped_by_mode(node, sock, props)
                     or (node.name, sock.identifier) in linked_inputs):
                 continue
@@ -258,7 +309,8 @@ def _group_ir(group, where):
             if ir_type is None:
                 raise IRError(f"{nwhere} socket '{sock.identifier}': unsupported socket type "
                               f"{sock.type}")
-            values[sock.identifier] = _value(sock.default_value, ir_type)
+            ident = renamed[node.name].get(sock.identifier, sock.identifier)
+            values[ident] = _value(sock.default_value, ir_type)
         entry["inputs"] = values
         nodes.append(entry)
     return {"name": group.name, "inputs": inputs, "outputs": outputs, "nodes": nodes,

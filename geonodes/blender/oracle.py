@@ -145,3 +145,28 @@ def sample_parameter_sets(parameters: list[dict], count: int, seed: int) -> list
                 values[p["name"]] = bool(rng.random() < 0.5)
         sets.append(values)
     return sets
+
+
+def sample_within_limits(parameters: list[dict], count: int, seed: int) -> list[dict]:
+    """Random sets over more than the search ranges, for checking the compiler where Blender
+    is the only reference: every parameter (sampled or not) is drawn, a float uniform in its
+    search range widened by the range's span on each side, an int in [min - 2, max + 2],
+    both clipped to the hard limits (what Blender accepts); bools at random."""
+    rng = np.random.default_rng(seed)
+    sets = []
+    for _ in range(count):
+        values = {}
+        for p in parameters:
+            if p["kind"] == "bool":
+                values[p["name"]] = bool(rng.random() < 0.5)
+                continue
+            lo, hi = p["limits"]["hard"] if "limits" in p else (-np.inf, np.inf)
+            if p["kind"] == "float":
+                span = p["max"] - p["min"] or 1.0
+                a, b = max(p["min"] - span, lo), min(p["max"] + span, hi)
+                values[p["name"]] = float(rng.uniform(a, b))
+            else:
+                a, b = max(int(p["min"]) - 2, lo), min(int(p["max"]) + 2, hi)
+                values[p["name"]] = int(rng.integers(a, b + 1))
+        sets.append(values)
+    return sets

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..node_types import GROUP_TYPES  # noqa: F401  (re-exported: types the evaluator handles itself)
+
 
 @dataclass(frozen=True)
 class SocketSpec:
@@ -45,9 +47,6 @@ def compiled(type_: str):
 
     return register
 
-# Node types the evaluator handles itself (they are about groups, not values).
-GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
-
 
 def S(identifier: str, type_: str, default=None, multi: bool = False) -> SocketSpec:
     return SocketSpec(identifier, type_, default, multi)
@@ -71,7 +70,7 @@ def node(type_: str, inputs=(), outputs=(), properties=None, choices=None, socke
 
 
 def _load_all() -> None:
-    from . import geometry_nodes, math_nodes, primitive_nodes  # noqa: F401  (registration)
+    from . import attribute_nodes, geometry_nodes, math_nodes, primitive_nodes  # noqa: F401  (registration)
 
 
 _load_all()

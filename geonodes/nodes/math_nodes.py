@@ -334,12 +334,14 @@ def vector_input(n):
 
 
 SWITCH_TYPES = ("FLOAT", "INT", "BOOLEAN", "VECTOR", "ROTATION", "GEOMETRY")
+# A switch's unlinked item default per type (GEOMETRY: empty; opaque types: nothing).
+SWITCH_DEFAULTS = {"FLOAT": 0.0, "INT": 0, "BOOLEAN": False, "VECTOR": (0.0, 0.0, 0.0),
+                   "ROTATION": (0.0, 0.0, 0.0), "GEOMETRY": None}
 
 
 def _switch_sockets(props):
     t = props["input_type"]
-    default = {"FLOAT": 0.0, "INT": 0, "BOOLEAN": False, "VECTOR": (0.0, 0.0, 0.0),
-               "ROTATION": (0.0, 0.0, 0.0), "GEOMETRY": None}[t]
+    default = SWITCH_DEFAULTS[t]
     return (
         [S("Switch", "BOOLEAN", False), S("False", t, default), S("True", t, default)],
         [S("Output", t)],

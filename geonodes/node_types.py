@@ -1,0 +1,35 @@
+"""Names of what the compiler supports, importable without torch: the Blender importer and
+`geonodes info FILE.blend` check a file against them before anything is evaluated.
+
+tests/test_nodes.py checks that `COMPILED_NODE_TYPES` is exactly the node registry
+(`geonodes.nodes.REGISTRY`).
+"""
+from __future__ import annotations
+
+SCALAR_TYPES = ("FLOAT", "INT", "BOOLEAN", "VECTOR", "ROTATION")
+# Socket types whose values the compiler never computes with: kept as constants (a material,
+# an attribute name, a colour) and passed to nodes that ignore them.
+OPAQUE_TYPES = ("MATERIAL", "OBJECT", "COLLECTION", "STRING", "IMAGE", "TEXTURE", "RGBA")
+ALL_TYPES = SCALAR_TYPES + ("GEOMETRY",) + OPAQUE_TYPES
+
+# Node types the evaluator handles itself (they are about groups, not values).
+GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
+# Node types with an evaluation function in geonodes.nodes.
+COMPILED_NODE_TYPES = frozenset({
+    "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
+    "GeometryNodeBoundBox", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
+    "GeometryNodeMeshCircle", "GeometryNodeMeshCone", "GeometryNodeMeshCube", "GeometryNodeMeshCylinder",
+    "GeometryNodeMeshGrid", "GeometryNodeMeshIcoSphere", "GeometryNodeMeshLine", "GeometryNodeMeshUVSphere",
+    "GeometryNodeMenuSwitch", "GeometryNodeRealizeInstances", "GeometryNodeRemoveAttribute",
+    "GeometryNodeSetID", "GeometryNodeSetMaterial", "GeometryNodeSetMaterialIndex",
+    "GeometryNodeSetPosition", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
+    "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMath",
+    "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
+})
+# Node types the importer drops: they do not change the program's output (a Viewer only shows
+# a value in Blender's editor; reroutes become direct links).
+DROPPED_NODE_TYPES = frozenset({"NodeFrame", "NodeReroute", "GeometryNodeViewer"})
+
+
+def is_supported(node_type: str) -> bool:
+    return node_type in COMPILED_NODE_TYPES or node_type in GROUP_TYPES or node_type in DROPPED_NODE_TYPES
