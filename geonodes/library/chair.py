@@ -256,6 +256,6 @@ def _pad_arms(p, seat_height, thick, seat_w, seat_d, arm_h, arm_w, arm_t):
     pad_len = (seat_d * 0.55).named("Arm Pad Length")
     pad_x = ((seat_w + arm_w) / 2).named("Arm Pad X")
     drop = thick + ARM_BRACKET_T
-    return p.join(pad_arm(pad_len, arm_h, arm_w, arm_t, drop, 1.0, name="Left Arm Pad").translate(x=-pad_x, z=seat_height),
-                  pad_arm(pad_len, arm_h, arm_w, arm_t, drop, -1.0, name="Right Arm Pad").translate(x=pad_x, z=seat_height),
-                  name="Arm Pads")
+    left = pad_arm(pad_len, arm_h, arm_w, arm_t, drop, 1.0, name="Left Arm Pad")
+    right = pad_arm(pad_len, arm_h, arm_w, arm_t, drop, -1.0, name="Right Arm Pad")
+    return p.join(left.translate(x=-pad_x, z=seat_height), right.translate(x=pad_x, z=seat_height), name="Arm Pads")

@@ -106,10 +106,10 @@ def build() -> dict:
                          p.box(panel_x * 2 - panel_t, panel_d, BOARD, name="Mid Board Between Panels"),
                          name="Mid Board").translate(z=mid_z)
 
+    footed = _footed_pedestal(p, under_top, column_r, base_r, foot_type)
     supports = p.switch(four_legs, p.join(legs, p.switch(has_apron, apron, name="Apron Switch")),
-                        p.switch(pedestal_legs, pedestal,
-                                 p.switch(panel_legs, panels, _footed_pedestal(p, under_top, column_r, base_r, foot_type),
-                                          name="Panels Or Footed"), name="Pedestal Or Other"), name="Supports")
+                        p.switch(pedestal_legs, pedestal, p.switch(panel_legs, panels, footed, name="Panels Or Footed"),
+                                 name="Pedestal Or Other"), name="Supports")
     table = p.join(top, supports, p.switch(has_mid & (four_legs | panel_legs), mid_board, name="Mid Board Switch"),
                    name="Table")
     p.output(p.on_floor_centred(table))
