@@ -29,7 +29,7 @@ LID_TOP = 0.85  # the lid's top face is this fraction of its bottom face
 
 
 def build() -> dict:
-    p = ProgramBuilder("trash_bin", object_name="Trash Bin")
+    p = ProgramBuilder("trash_bin")
     with p.category("Body"):
         shape = p.int("Shape", 0, 0, 1)
         is_round = shape == 0
