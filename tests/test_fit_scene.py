@@ -12,7 +12,7 @@ from procsplat.data.synth import SynthConfig, generate
 def test_category_mapping():
     assert program_for("Office Chairs") == "chair"
     assert program_for("kitchen cabinets") == "cabinet"
-    assert program_for("couch") == "sofa" and program_for("desk") == "table"
+    assert program_for("couch") == "sofa" and program_for("desk") == "desk"
     assert program_for("bookcase") == "bookshelf" and program_for("bed") == "bed"
     assert program_for("wall") is None and program_for("floor") is None and program_for("lamp") is None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import GeonodesError
 
-PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
+PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf", "desk", "nightstand", "trash_bin", "toilet")
 LIBRARY_DIR = Path(__file__).resolve().parent
 
 

@@ -7,15 +7,21 @@ to the library programs. Matching ignores case, plural "s" and surrounding space
 from __future__ import annotations
 
 SYNONYMS = {
-    "chair": ["chair", "office chair", "armchair", "desk chair", "dining chair", "folding chair", "stool",
-              "rocking chair", "high chair", "bar stool", "kitchen chair"],
-    "table": ["table", "desk", "coffee table", "dining table", "end table", "side table", "kitchen table",
-              "round table", "work table", "conference table", "nightstand table", "counter"],
+    "chair": ["chair", "office chair", "armchair", "desk chair", "swivel chair", "rolling chair", "computer chair",
+              "dining chair", "folding chair", "stool", "rocking chair", "high chair", "bar stool", "kitchen chair"],
+    "table": ["table", "coffee table", "dining table", "end table", "side table", "kitchen table",
+              "round table", "work table", "conference table", "counter"],
+    "desk": ["desk", "computer desk", "writing desk", "office desk", "study desk"],
     "sofa": ["sofa", "couch", "sofa chair", "loveseat", "sectional", "futon", "sofa bed", "ottoman"],
-    "cabinet": ["cabinet", "kitchen cabinet", "dresser", "nightstand", "file cabinet", "wardrobe", "drawer",
-                "cupboard", "chest of drawers", "tv stand", "storage cabinet", "closet", "otherfurniture cabinet"],
+    "cabinet": ["cabinet", "kitchen cabinet", "file cabinet", "wardrobe", "cupboard", "tv stand", "storage cabinet",
+                "closet", "otherfurniture cabinet"],
+    "nightstand": ["nightstand", "night stand", "nightstand table", "bedside table", "dresser", "chest of drawers",
+                   "drawer", "drawers"],
     "bed": ["bed", "bunk bed", "loft bed", "crib"],
     "bookshelf": ["bookshelf", "bookcase", "shelf", "shelves", "book shelf", "rack", "shelving"],
+    "trash_bin": ["trash can", "trash bin", "garbage bin", "garbage can", "wastebasket", "waste bin",
+                  "recycling bin"],
+    "toilet": ["toilet"],
 }
 
 _LOOKUP = {}
