@@ -200,7 +200,7 @@ class ViewStack:
         W = max(v.depth.shape[1] for v in views)
         depth = torch.zeros(len(views), H, W, dtype=dtype)
         for i, v in enumerate(views):
-            depth[i, :v.depth.shape[0], :v.depth.shape[1]] = torch.as_tensor(np.asarray(v.depth), dtype=dtype)
+            depth[i, :v.depth.shape[0], :v.depth.shape[1]] = torch.from_numpy(np.array(v.depth, np.float32))  # a copy: views may be read-only
         self.depth = depth.reshape(len(views), -1)
         self.size = torch.tensor([[v.depth.shape[1], v.depth.shape[0]] for v in views])  # (V,2) W,H
         self.W = W
