@@ -16,14 +16,21 @@ class ObjectSpec:
     yaw: float
     translation: list
     scale: float = 1.0
+    group: int | None = None
+    """Consistency group (`procsplat.fit.consistency`): objects of one group share their discrete
+    parameters. None: in no group (also what documents without the field mean)."""
 
     def to_json(self) -> dict:
-        return {"instance_id": self.instance_id, "category": self.category, "program": self.program,
-                "parameters": self.parameters, "pose": {"yaw": self.yaw, "translation": list(self.translation),
-                                                         "scale": self.scale}}
+        doc = {"instance_id": self.instance_id, "category": self.category, "program": self.program,
+               "parameters": self.parameters, "pose": {"yaw": self.yaw, "translation": list(self.translation),
+                                                        "scale": self.scale}}
+        if self.group is not None:
+            doc["group"] = self.group
+        return doc
 
     @staticmethod
     def from_json(d: dict) -> "ObjectSpec":
         pose = d["pose"]
         return ObjectSpec(int(d["instance_id"]), d.get("category", ""), d["program"], dict(d["parameters"]),
-                          float(pose["yaw"]), [float(x) for x in pose["translation"]], float(pose.get("scale", 1.0)))
+                          float(pose["yaw"]), [float(x) for x in pose["translation"]], float(pose.get("scale", 1.0)),
+                          None if d.get("group") is None else int(d["group"]))

@@ -247,8 +247,8 @@ class SceneModel(nn.Module):
         out = []
         for spec, obj in zip(self.specs, self.objects):
             pose = obj.pose_dict()
-            out.append(ObjectSpec(spec.instance_id, spec.category, spec.program, obj.parameters_dict(),
-                                  pose["yaw"], pose["translation"], pose["scale"]))
+            out.append(replace(spec, parameters=obj.parameters_dict(), yaw=pose["yaw"],
+                               translation=pose["translation"], scale=pose["scale"]))
         return out
 
     def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",
