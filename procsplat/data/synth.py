@@ -51,6 +51,9 @@ class SynthConfig:
     """Kinect-like depth noise, sigma(z) = 1.2 mm + 1.9 mm * (z - 0.4)^2."""
     holes: bool = False
     """Missing depth: random blobs and depth discontinuities."""
+    duplicates: int = 0
+    """Copies of the first object: same program and parameters, their own position, yaw and colours
+    (a scan's several chairs of one model; placed after the other objects, which stay as without)."""
     overwrite: bool = False
 
     def resolved_scene_id(self) -> str:
@@ -119,12 +122,12 @@ def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObje
     footprints: list = []
     placed: list[PlacedObject] = []
     hues = (rng.permutation(12) / 12.0).tolist()
-    for k in range(cfg.num_objects):
-        category = str(cfg.categories[int(rng.integers(len(cfg.categories)))])
-        prog = load_program(category)
+
+    def place(category: str, prog, params: dict | None, k: int) -> bool:
+        """Place one object of `category` (params None: a fresh random draw per attempt)."""
         for _attempt in range(60):
-            params = prog.sample(1, seed=int(rng.integers(2**31)))[0]
-            mesh = prog.evaluate_one(params, dtype=torch.float64)
+            p = prog.sample(1, seed=int(rng.integers(2**31)))[0] if params is None else params
+            mesh = prog.evaluate_one(p, dtype=torch.float64)
             local = mesh.vertices.numpy()
             yaw = float(rng.uniform(0, 2 * math.pi))
             rotated = local @ yaw_matrix(yaw).numpy().T
@@ -143,9 +146,19 @@ def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObje
             tris = mesh.triangles.numpy()
             part = mesh.part_id.numpy()
             colors = _palette(rng, int(part.max()) + 1 if len(part) else 1, hues[k % len(hues)])[part]
-            placed.append(PlacedObject(len(placed) + 1, category, params, yaw, [float(tx), float(ty), 0.0],
+            placed.append(PlacedObject(len(placed) + 1, category, p, yaw, [float(tx), float(ty), 0.0],
                                        world, tris, part, colors))
-            break
+            return True
+        return False
+
+    for k in range(cfg.num_objects):
+        category = str(cfg.categories[int(rng.integers(len(cfg.categories)))])
+        place(category, load_program(category), None, k)
+    if cfg.duplicates > 0 and placed:  # copies of the first object: drawn after the others (same scene otherwise)
+        first = placed[0]
+        prog = load_program(first.category)
+        for c in range(cfg.duplicates):
+            place(first.category, prog, dict(first.parameters), cfg.num_objects + c)
     return placed
 
 
