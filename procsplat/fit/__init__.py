@@ -7,6 +7,7 @@ synthetic.py   rendered targets with known answers (benchmarks, tests)
 losses.py      batched coverage / free-space / accuracy / support terms
 candidates.py  genome encoding and batched scoring through the compiled program
 search.py      memetic GA with presets fast / default / paper
+consistency.py after a scene's fits: look-alike objects of one program share one discrete assignment
 refine.py      Adam refinement of float parameters and pose
 baselines.py   coordinate descent, random search, CMA-ES in the same harness
 metrics.py     parameter accuracy, yaw error modulo symmetry, chamfer

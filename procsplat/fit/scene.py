@@ -2,7 +2,9 @@
 
 For each object: the frames that see it (instance masks), an `ObjectTarget` from their depth,
 then the memetic GA of `procsplat.fit.search`. Objects of unknown categories stay background;
-objects with too few observed points are skipped with a warning.
+objects with too few observed points are skipped with a warning. After all fits, the consistency
+pass (`procsplat.fit.consistency`, `GAConfig.consistent`) lets look-alike objects of one program
+share one discrete assignment.
 """
 from __future__ import annotations
 
@@ -104,23 +106,34 @@ def object_frames(scene, instance_id: int, max_views: int = 24):
     return depths, [K] * len(chosen), poses, masks
 
 
-def fit_object(scene, obj, program_name: str, ga: GAConfig):
-    """(FitResult, None) of one object, or (None, why) when it cannot be fitted (also warned)."""
-    from geonodes import load_program
-    from procsplat.fit.search import genetic_search
+def object_target(scene, obj):
+    """(ObjectTarget, None) of one object, or (None, why) when it has too little evidence."""
     from procsplat.fit.target import ObjectTarget, TooFewPointsError
 
     depths, Ks, poses, masks = object_frames(scene, obj.id)
-    label = f"{obj.id} {obj.label}"
     if not depths:
-        why = "not visible in any frame"
-    else:
-        try:
-            target = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=scene.floor_height, label=label)
-            return genetic_search(load_program(program_name), target, ga), None
-        except TooFewPointsError as e:
-            why = str(e)
-    warnings.warn(f"fit: object '{label}' skipped: {why}", RuntimeWarning, stacklevel=2)
+        return None, "not visible in any frame"
+    try:
+        return ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=scene.floor_height,
+                                        label=f"{obj.id} {obj.label}"), None
+    except TooFewPointsError as e:
+        return None, str(e)
+
+
+def fit_object(scene, obj, program_name: str, ga: GAConfig, targets: dict | None = None):
+    """(FitResult, None) of one object, or (None, why) when it cannot be fitted (also warned).
+    With `targets`, the object's ObjectTarget is kept there under its id (for the consistency pass)."""
+    from geonodes import load_program
+    from procsplat.fit.search import genetic_search
+
+    target, why = object_target(scene, obj)
+    if target is not None:
+        result = genetic_search(load_program(program_name), target, ga)
+        if targets is not None:
+            target._fields.clear()  # the distance grids are rebuilt when needed: keep only points and views
+            targets[obj.id] = target
+        return result, None
+    warnings.warn(f"fit: object '{obj.id} {obj.label}' skipped: {why}", RuntimeWarning, stacklevel=2)
     return None, why
 
 
@@ -134,7 +147,9 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
     """[(ObjectSpec, fit document)] for every fittable object of the scene.
 
     on_fit(spec, doc) after each new fit. With a `store`, each fit is saved as it finishes and the
-    objects it already holds are reused (one line says how many)."""
+    objects it already holds are reused (one line says how many). Then, with `ga.consistent`, the
+    consistency pass (`procsplat.fit.consistency`): look-alike objects of one program share one
+    discrete assignment; every document gets its `group` (None: in no group) and is saved again."""
     from procsplat.progress import Progress
 
     ga = preset(ga) if isinstance(ga, str) else ga
@@ -146,12 +161,12 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
     reused = sum(d is not None for d in docs.values())
     if reused:
         log(f"reusing {reused} of {len(todo)} fitted objects from {store.folder}")
-    out = []
+    out, targets = [], {}
     with Progress("fitting objects", len(todo), enabled=progress) as bar:
         for k, (obj, name) in enumerate(todo):
             doc = docs.get(obj.id)
             if doc is None:
-                result, why = fit_object(scene, obj, name, ga)
+                result, why = fit_object(scene, obj, name, ga, targets)
                 if result is None:
                     doc = {"instance_id": obj.id, "label": obj.label, "skipped": why}
                 else:
@@ -170,6 +185,23 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
     if not out:
         log(f"no procedural objects: all {len(todo)} objects of known categories were skipped (too few observed "
             "points or not visible)")
+    elif ga.consistent and len(out) >= 2 and any("group" not in doc for _, doc in out):
+        # (skipped when every document already went through the pass: a resumed, finished fit)
+        from procsplat.fit.consistency import make_consistent
+
+        objs = {obj.id: obj for obj, _ in todo}
+
+        def target_of(instance_id: int):
+            if instance_id not in targets:
+                targets[instance_id] = object_target(scene, objs[instance_id])[0]
+            return targets[instance_id]
+
+        before = {spec.instance_id: doc for spec, doc in out}
+        out, _ = make_consistent(out, target_of, ga, log=log)
+        if store is not None:  # only what the pass changed: a reused document stays as it was
+            for spec, doc in out:
+                if doc != before[spec.instance_id]:
+                    store.save(spec.instance_id, doc)
     return out
 
 
@@ -216,7 +248,10 @@ def run_fit(cfg: FitConfig, log=print) -> Path:
         with torch.no_grad():
             write_mesh(stem.with_suffix(".ply"), obj.world_mesh())
         plot_curve(stem.with_suffix(".png"), doc.get("curve", []), f"{spec.program} #{spec.instance_id}: best loss")
-    write_json(out / "summary.json", {"scene": scene.name, "objects": [doc for _, doc in fitted]})
+    from procsplat.fit.consistency import group_list
+
+    write_json(out / "summary.json", {"scene": scene.name, "objects": [doc for _, doc in fitted],
+                                      "groups": group_list([spec for spec, _ in fitted])})
     log(f"fitted {len(fitted)} objects of {scene.name}; results in {out}")
     return out
 

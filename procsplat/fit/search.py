@@ -31,6 +31,7 @@ import tyro
 from procsplat.errors import ProcsplatError
 
 from .candidates import Genomes, Scorer, SearchSpace, local_extents
+from .consistency import ConsistencyConfig
 from .losses import LossConfig
 from .pose import wrap_angle
 from .refine import RefineConfig, refine
@@ -88,6 +89,14 @@ class GAConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     refine_config: RefineConfig = field(default_factory=RefineConfig)
     seed: int = 0
+    consistent: bool = True
+    """After all objects of a scene are fitted, objects of one program whose fitted boxes agree
+    (`consistency.extent_tolerance`) are re-scored jointly and share one discrete assignment when
+    their summed loss under it is at most `consistency.loss_tolerance` above the sum of their own
+    (`consistency.py`; `fit_scene` only, not single-object searches). Here rather than in
+    FitConfig: the GAConfig is what reaches `fit_scene` from `procsplat fit`, `procsplat train`
+    (its `ga:` preset) and Python callers alike."""
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
 
 
 PRESETS = {

@@ -132,11 +132,16 @@ def model_from_state(state: dict, where: Path):
 
 # -- the scene document --------------------------------------------------------------------------------
 def scene_document(model, scene_name: str, source, groups: list | None = None) -> dict:
-    objects = [{**spec.to_json(), "num_gaussians": int(a.face.shape[0])}
-               for spec, a in zip(model.current_specs(), model.anchored)]
+    """The scene.json document. `groups` (default: from the objects' `group` fields, see
+    `procsplat.fit.consistency.group_list`): objects that share one discrete assignment."""
+    from procsplat.fit.consistency import group_list
+
+    specs = model.current_specs()
+    objects = [{**spec.to_json(), "num_gaussians": int(a.face.shape[0])} for spec, a in zip(specs, model.anchored)]
     nb = 0 if model.background is None else int(model.background.means.shape[0])
     return {"schema": SCENE_SCHEMA, "version": SCENE_VERSION, "scene": scene_name, "source": str(source),
-            "up": [0, 0, 1], "sh_degree": model.sh_degree, "objects": objects, "background": {"num_gaussians": nb}}
+            "up": [0, 0, 1], "sh_degree": model.sh_degree, "objects": objects, "background": {"num_gaussians": nb},
+            "groups": group_list(specs) if groups is None else groups}
 
 
 def check_scene_document(doc: dict, path: Path) -> dict:
