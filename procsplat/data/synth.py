@@ -3,7 +3,8 @@
 A room (floor + four walls) holds furniture from the program library (random parameters and
 yaw, non-overlapping footprints, a distinct colour and texture per part). A camera walks an
 ellipse around the room looking at the furniture; every frame is rendered (RGB, depth, instance
-ids) with the CPU renderer, optionally with Kinect-like depth noise and holes, and the scene is
+ids) with the CPU renderer, optionally with Kinect-like depth noise and holes (or, `realistic`, a
+structured-light sensor in a cluttered room seen in part: `procsplat.data.realistic`), and the scene is
 written in ScanNet's *raw* layout (`.sens`, `_vh_clean_2.ply`, `.aggregation.json`,
 `_vh_clean_2.0.010000.segs.json`, `<scene>.txt`) plus `gt.json` (program, parameters and pose of
 every object), so the ScanNet reader loads it like a real scan. The same seed gives
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from procsplat.data import realistic
 from procsplat.errors import ProcsplatError
 from procsplat.geometry import look_at, yaw_matrix
 
@@ -51,6 +53,12 @@ class SynthConfig:
     """Kinect-like depth noise, sigma(z) = 1.2 mm + 1.9 mm * (z - 0.4)^2."""
     holes: bool = False
     """Missing depth: random blobs and depth discontinuities."""
+    realistic: bool = False
+    """A structured-light sensor in a furnished room (`procsplat.data.realistic`): disparity noise
+    (1.5 mm * z^2) quantised to 1/8 px, dropouts at depth edges (and the projector's shadow), on dark
+    and on thin parts, instance masks bleeding by 1-3 px (applied when the scene is read), a camera
+    path over part of the room only, clutter on and beside the furniture (categories without a
+    program), office chairs and dark parts. Replaces --depth-noise/--holes."""
     duplicates: int = 0
     """Copies of the first object: same program and parameters, their own position, yaw and colours
     (a scan's several chairs of one model; placed after the other objects, which stay as without)."""
@@ -123,10 +131,14 @@ def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObje
     placed: list[PlacedObject] = []
     hues = (rng.permutation(12) / 12.0).tolist()
 
+    real = realistic.rng_for(cfg.seed, 0) if cfg.realistic else None
+
     def place(category: str, prog, params: dict | None, k: int) -> bool:
         """Place one object of `category` (params None: a fresh random draw per attempt)."""
         for _attempt in range(60):
             p = prog.sample(1, seed=int(rng.integers(2**31)))[0] if params is None else params
+            if real is not None and params is None:
+                p = realistic.office_variant(category, p, real)
             mesh = prog.evaluate_one(p, dtype=torch.float64)
             local = mesh.vertices.numpy()
             yaw = float(rng.uniform(0, 2 * math.pi))
@@ -146,6 +158,8 @@ def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObje
             tris = mesh.triangles.numpy()
             part = mesh.part_id.numpy()
             colors = _palette(rng, int(part.max()) + 1 if len(part) else 1, hues[k % len(hues)])[part]
+            if real is not None:
+                colors = realistic.darken(colors, part, real, realistic.is_office_chair(category, p))
             placed.append(PlacedObject(len(placed) + 1, category, p, yaw, [float(tx), float(ty), 0.0],
                                        world, tris, part, colors))
             return True
@@ -163,12 +177,14 @@ def place_objects(cfg: SynthConfig, rng: np.random.Generator) -> list[PlacedObje
 
 
 def camera_path(cfg: SynthConfig, rng: np.random.Generator) -> list[np.ndarray]:
-    """An ellipse inside the room at eye height, looking at points near the room's centre."""
+    """An ellipse inside the room at eye height, looking at points near the room's centre (realistic:
+    only 35-60 % of it)."""
     sx, sy = cfg.room_size
     phase = rng.uniform(0, 2 * math.pi)
+    arc = realistic.rng_for(cfg.seed, 3).uniform(*realistic.ARC) if cfg.realistic else 1.0
     poses = []
     for i in range(cfg.num_frames):
-        a = phase + 2 * math.pi * i / cfg.num_frames
+        a = phase + 2 * math.pi * arc * i / cfg.num_frames
         eye = np.array([(sx / 2 - 0.4) * math.cos(a), (sy / 2 - 0.4) * math.sin(a), 1.6 + 0.1 * math.sin(3 * a)])
         target = np.array([0.15 * sx * math.cos(a + 2.4), 0.15 * sy * math.sin(a + 2.4), 0.45])
         poses.append(look_at(eye, target))
@@ -197,9 +213,10 @@ def corrupt_depth(depth: np.ndarray, rng: np.random.Generator, noise: bool, hole
     return depth.astype(np.float32)
 
 
-def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject]):
-    """Concatenated room + objects: vertices, triangles, per-face colours, instance ids,
-    texture codes, and the instance list [(id, label)] (room surfaces get their own ids)."""
+def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject], clutter: list[PlacedObject] = ()):
+    """Concatenated room + objects (+ clutter, ids after the room's): vertices, triangles, per-face
+    colours, instance ids, texture codes, and the instance list [(id, label)] (room surfaces get
+    their own ids)."""
     verts, tris, colors, ids, textures, instances = [], [], [], [], [], []
     base = 0
     next_id = len(objects) + 1
@@ -213,7 +230,7 @@ def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject]):
         instances.append((next_id, label))
         next_id += 1
         base += len(v)
-    for obj in objects:
+    for obj in list(objects) + list(clutter):
         verts.append(obj.vertices)
         tris.append(obj.triangles + base)
         colors.append(obj.colors)
@@ -238,10 +255,18 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
         raise ProcsplatError("synth: num_objects must be >= 0 and num_frames >= 1")
     rng = np.random.default_rng(cfg.seed)
     objects = place_objects(cfg, rng)
-    vertices, triangles, face_colors, face_ids, textures, instances = build_scene_mesh(cfg, objects)
+    clutter = realistic.place_clutter(objects, cfg.room_size, len(objects) + len(room_parts(cfg)) + 1,
+                                      realistic.rng_for(cfg.seed, 4)) if cfg.realistic else []
+    vertices, triangles, face_colors, face_ids, textures, instances = build_scene_mesh(cfg, objects, clutter)
     poses = camera_path(cfg, rng)
     K = intrinsics(cfg)
     noise_rng = np.random.default_rng(cfg.seed + 1)
+    if cfg.realistic:  # per-face part keys (thin structures) and albedo luminance (dark surfaces)
+        noise_rng = realistic.rng_for(cfg.seed, 1)
+        face_part = np.concatenate([np.full(len(t), k) for k, (_, _, t) in enumerate(room_parts(cfg))]
+                                   + [1000 * o.instance_id + o.part_id for o in objects + clutter])
+        assert len(face_part) == len(triangles)  # build_scene_mesh's order: room, objects, clutter
+        face_lum = face_colors @ np.array([0.299, 0.587, 0.114])
 
     V = torch.from_numpy(vertices)
     F = torch.from_numpy(triangles)
@@ -258,7 +283,15 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
                 r = render_mesh(V, F, Kt, torch.from_numpy(pose), cfg.width, cfg.height, face_colors=C,
                                 face_ids=ids_t, texture=tex)
                 rgb = (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
-                depth = corrupt_depth(r["depth"].numpy(), noise_rng, cfg.depth_noise, cfg.holes)
+                if cfg.realistic:
+                    face = r["face"].numpy()
+                    hit = face >= 0
+                    depth = realistic.realistic_depth(
+                        r["depth"].numpy(), noise_rng, float(K[0, 0]), cfg.focal,
+                        part=np.where(hit, face_part[np.maximum(face, 0)], -1),
+                        luminance=np.where(hit, face_lum[np.maximum(face, 0)], 1.0))
+                else:
+                    depth = corrupt_depth(r["depth"].numpy(), noise_rng, cfg.depth_noise, cfg.holes)
                 yield rgb, depth, pose
                 bar.update(k + 1)
 
@@ -290,6 +323,11 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
             "background": [{"instance_id": iid, "label": label} for iid, label in instances
                            if label in ("floor", "wall")],
         }
+        if cfg.realistic:  # (only then: a clean scene's gt.json stays as it was)
+            gt["realistic"] = {"mask_bleed_px": realistic.MASK_BLEED_PX, "disparity_subpixel": realistic.SUBPIXEL,
+                               "baseline": realistic.BASELINE, "range": list(realistic.RANGE)}
+            gt["clutter"] = [{"instance_id": c.instance_id, "label": c.category, "on": c.parameters["on"],
+                              "translation": c.translation} for c in clutter]
         (tmp / scene_id / "gt.json").write_text(json.dumps(gt, indent=1, sort_keys=True) + "\n")
         if final.exists():
             shutil.rmtree(final)

@@ -177,8 +177,10 @@ def face_instances(faces: np.ndarray, vertex_instance: np.ndarray) -> np.ndarray
     return np.where((b == c) & (a != b), b, a).astype(np.int32)
 
 
-def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig()):
-    """Function Frame -> (H, W) int32 instance ids, by a depth-tested render of the mesh."""
+def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig(), relabel=None):
+    """Function Frame -> (H, W) int32 instance ids, by a depth-tested render of the mesh. relabel(ids,
+    frame) -> ids, when given, changes the rendered ids before the depth test (the mask bleeding of
+    realistic synthetic scenes, `procsplat.data.realistic`)."""
     import torch
 
     from geonodes.render import render_mesh
@@ -192,6 +194,8 @@ def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig()):
                           torch.tensor(frame.cam_to_world), frame.width, frame.height,
                           face_ids=ids, shading=False)
         rendered, inst = out["depth"].numpy(), out["id"].numpy()
+        if relabel is not None:
+            inst = relabel(inst, frame)
         sensor = frame.depth
         tolerance = config.abs_tolerance + config.rel_tolerance * sensor
         agree = (sensor > 0) & (rendered > 0) & (np.abs(rendered - sensor) <= tolerance)
