@@ -149,7 +149,8 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
     on_fit(spec, doc) after each new fit. With a `store`, each fit is saved as it finishes and the
     objects it already holds are reused (one line says how many). Then, with `ga.consistent`, the
     consistency pass (`procsplat.fit.consistency`): look-alike objects of one program share one
-    discrete assignment; every document gets its `group` (None: in no group) and is saved again."""
+    discrete assignment; every document gets its `group` (None: in no group) and is saved again
+    when the pass changed it. on_fit sees each fit as its search left it."""
     from procsplat.progress import Progress
 
     ga = preset(ga) if isinstance(ga, str) else ga
@@ -166,7 +167,7 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
         for k, (obj, name) in enumerate(todo):
             doc = docs.get(obj.id)
             if doc is None:
-                result, why = fit_object(scene, obj, name, ga, targets)
+                result, why = fit_object(scene, obj, name, ga, targets if ga.consistent else None)
                 if result is None:
                     doc = {"instance_id": obj.id, "label": obj.label, "skipped": why}
                 else:
