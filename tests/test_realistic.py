@@ -64,7 +64,10 @@ def test_masks_bleed_by_the_stated_pixels(seed):
     mask = np.full((40, 50), 9)  # floor
     mask[10:30, 15:35] = 5  # the object
     mask[12:14, 40:45] = 0  # unlabelled
-    out, radii = R.bleed_mask(mask, [5, 7], np.random.default_rng(seed))
+    depth = np.where(mask == 5, 1.5, 3.0)
+    out, radii, bled_depth = R.bleed_mask(mask, [5, 7], np.random.default_rng(seed), depth=depth)
+    # a misaligned silhouette carries its depth: the depth test then keeps only background at about that depth
+    assert np.array_equal(bled_depth, np.where((out == 5) | (mask == 5), 1.5, 3.0))  # (erosion: depth unchanged)
     r = radii[5]
     assert 1 <= abs(r) <= R.MASK_BLEED_PX and 7 not in radii  # absent ids are not drawn
     box = np.ones((2 * abs(r) + 1,) * 2, bool)

@@ -17,15 +17,19 @@ dark and thin   pixels of dark parts (albedo luminance < 0.15) are dropped with 
                 along x or y in the image's own pixels, i.e. below ~1.5 px), are dropped with
                 probability 0.9.
 holes           random blobs (3 % of 16 px cells) and 1 % single pixels, as `corrupt_depth`.
-mask bleeding   ScanNet's instance masks come from projecting an annotated mesh: they are misaligned by
-                a few pixels. The ScanNet reader renders masks from the labelled mesh at read time
-                (then keeps the pixels whose sensor depth agrees), so the bleeding is applied there:
-                `load_scene` calls `bleed_synthetic_masks` for a scene folder whose gt.json has a
-                "realistic" entry (real scans have no gt.json), which re-renders the masks with the
-                rendered instance ids of each labelled object (furniture and clutter, not floor or
-                walls) dilated or eroded by 1-3 px before the depth test (square structuring element;
-                seeded by the scene's seed and the frame number, so every read gives the same masks):
-                a dilated mask keeps the floor and wall pixels it took, an eroded one misses its border.
+mask bleeding   ScanNet's instance masks come from projecting an annotated mesh, misaligned with the
+                sensor's images by a few pixels. The ScanNet reader renders the labelled mesh at read
+                time and keeps the pixels whose sensor depth agrees with the rendered depth, so the
+                misalignment is applied there: `load_scene` calls `bleed_synthetic_masks` for a scene
+                folder whose gt.json has a "realistic" entry (real scans have no gt.json), which
+                re-renders the masks with each labelled object's silhouette (furniture and clutter,
+                not floor or walls) dilated or eroded by 1-3 px before the depth test (square
+                structuring element, seeded by the scene's seed and the frame number, so every read
+                gives the same masks). A dilated silhouette carries the object's depth, so the depth
+                test keeps the background pixels it took where they lie at about the object's depth
+                (the floor around its base, a wall or a neighbour it touches: masks include
+                background pixels) and drops the rest, as it does on a real scan; an eroded one
+                misses its border.
 partial coverage
                 the camera walks only 35-60 % of its ellipse: part of the room is never seen and many
                 objects are seen from one side.
@@ -157,13 +161,18 @@ def realistic_depth(depth: np.ndarray, rng: np.random.Generator, focal: float, s
 
 
 # -- masks ------------------------------------------------------------------------------------------------------
-def bleed_mask(mask: np.ndarray, ids, rng: np.random.Generator, max_px: int = MASK_BLEED_PX):
-    """(mask, {id: signed radius}): each of `ids` present in the (H,W) instance-id image dilated (+r)
-    or eroded (-r) by r in 1..max_px pixels (square structuring element). A dilation takes pixels
-    that belong to none of `ids` in the input (floor, walls, nothing); an eroded border becomes 0
-    (the image border does not erode)."""
+def bleed_mask(mask: np.ndarray, ids, rng: np.random.Generator, max_px: int = MASK_BLEED_PX,
+               depth: np.ndarray | None = None):
+    """(mask, radii {id: signed radius}, depth): each of `ids` present in the (H,W) instance-id image
+    dilated (+r) or eroded (-r) by r in 1..max_px pixels (square structuring element), as a mesh
+    silhouette misaligned by r pixels. A dilation takes pixels that belong to none of `ids` in the
+    input (floor, walls, nothing); with a rendered `depth`, those pixels get the object's nearest
+    depth within the r-pixel window (the shifted surface), so a depth test keeps them only where
+    the background lies at about the object's depth (the floor at its base, a wall it touches). An
+    eroded border becomes 0 (the image border does not erode)."""
     mask = np.asarray(mask)
     out = mask.copy()
+    out_depth = None if depth is None else np.asarray(depth).copy()
     claimable = ~np.isin(mask, list(ids))
     radii = {}
     for i in sorted(int(x) for x in ids):
@@ -174,17 +183,21 @@ def bleed_mask(mask: np.ndarray, ids, rng: np.random.Generator, max_px: int = MA
         radii[i] = r
         box = np.ones((2 * abs(r) + 1,) * 2, bool)
         if r > 0:
-            out[ndimage.binary_dilation(own, box) & claimable] = i
+            taken = ndimage.binary_dilation(own, box) & claimable
+            out[taken] = i
+            if out_depth is not None:
+                nearest = ndimage.grey_erosion(np.where(own, depth, np.inf), footprint=box, mode="nearest")
+                out_depth[taken] = nearest[taken]
         else:
             out[own & ~ndimage.binary_erosion(own, box, border_value=1)] = 0
-    return out, radii
+    return out, radii, out_depth
 
 
 def bleed_synthetic_masks(scene, mask_config=None):
     """The read-time hook (module doc): when the scene's gt.json has a "realistic" entry, its masks
-    are rendered again with the rendered instance ids bled (`bleed_mask`) before the depth test, as
-    a projected annotation is: a dilated mask keeps background pixels (their depth agrees with the
-    rendered background), an eroded one misses its border. Other scenes are returned unchanged."""
+    are rendered again with each object's silhouette bled (`bleed_mask`, rendered ids and depth)
+    before the depth test, as a misaligned projection of the labelled mesh is. Other scenes are
+    returned unchanged."""
     from procsplat.data.readers.scannet import MaskConfig, mesh_instance_masks
 
     if scene.masks is None or scene.source is None or scene.mesh is None:
@@ -202,8 +215,9 @@ def bleed_synthetic_masks(scene, mask_config=None):
     ids = [o["instance_id"] for o in gt.get("objects", [])] + [c["instance_id"] for c in gt.get("clutter", [])]
     seed, max_px = int(gt.get("seed", 0)), int(spec["mask_bleed_px"])
 
-    def relabel(inst, frame):
-        return bleed_mask(inst, ids, rng_for(seed, 2, frame.index), max_px)[0]
+    def relabel(inst, depth, frame):
+        out, _, out_depth = bleed_mask(inst, ids, rng_for(seed, 2, frame.index), max_px, depth)
+        return out, out_depth
 
     scene.masks.compute = mesh_instance_masks(scene.mesh, mask_config or MaskConfig(), relabel)
     return scene

@@ -179,8 +179,8 @@ def face_instances(faces: np.ndarray, vertex_instance: np.ndarray) -> np.ndarray
 
 def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig(), relabel=None):
     """Function Frame -> (H, W) int32 instance ids, by a depth-tested render of the mesh. relabel(ids,
-    frame) -> ids, when given, changes the rendered ids before the depth test (the mask bleeding of
-    realistic synthetic scenes, `procsplat.data.realistic`)."""
+    depth, frame) -> (ids, depth), when given, changes the rendered ids and depth before the depth
+    test (the mask misalignment of realistic synthetic scenes, `procsplat.data.realistic`)."""
     import torch
 
     from geonodes.render import render_mesh
@@ -195,7 +195,7 @@ def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig(), relabel=N
                           face_ids=ids, shading=False)
         rendered, inst = out["depth"].numpy(), out["id"].numpy()
         if relabel is not None:
-            inst = relabel(inst, frame)
+            inst, rendered = relabel(inst, rendered, frame)
         sensor = frame.depth
         tolerance = config.abs_tolerance + config.rel_tolerance * sensor
         agree = (sensor > 0) & (rendered > 0) & (np.abs(rendered - sensor) <= tolerance)
