@@ -61,7 +61,8 @@ class SynthConfig:
     program), office chairs and dark parts. Replaces --depth-noise/--holes."""
     duplicates: int = 0
     """Copies of the first object: same program and parameters, their own position, yaw and colours
-    (a scan's several chairs of one model; placed after the other objects, which stay as without)."""
+    (a scan's several chairs of one model; placed after the other objects, which stay as without;
+    like every object, a copy that finds no free spot in 60 tries is left out)."""
     overwrite: bool = False
 
     def resolved_scene_id(self) -> str:
