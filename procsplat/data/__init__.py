@@ -3,6 +3,7 @@
 scene.py       Scene, FrameSource (lazy, cached frames), instance masks
 readers/       ScanNet raw (.sens streamed) and exported layouts, 7-Scenes/TUM style folders; writers
 synth.py       synthetic rooms with ground truth in ScanNet's raw layout (`procsplat synth`, the demo)
+realistic.py   `synth --realistic`: structured-light depth, bleeding masks (applied on read), partial paths, clutter
 categories.py  scan labels -> shape programs
 """
 from procsplat.data.config import SceneConfig, open_scene
