@@ -39,6 +39,24 @@ def test_groups_need_one_program_and_similar_boxes():
     assert find_groups(["chair", "chair"], [e, e[[0, 2, 1]]], 0.10) == [[0, 1]]  # footprint sides in any order
 
 
+def test_a_look_alike_of_another_model_leaves_the_group():
+    """Chairs 0, 2, 3 are one model (assignment 0 fits all three), chair 1 another (assignment 1 fits
+    only it): the whole group is refused, chair 1 leaves, the other three share assignment 0."""
+    from procsplat.fit.consistency import accepted_subsets
+
+    own = {0: 0, 1: 1, 2: 0, 3: 0}
+    losses = {0: [1.0, 3.0], 1: [50.0, 1.0], 2: [1.0, 2.0], 3: [1.1, 4.0]}
+    assert accepted_subsets([0, 1, 2, 3], own, losses, 0.02) == [([0, 2, 3], 0, 3.1, 3.1)]
+    # one member seen badly (its own assignment barely better) follows the others
+    own = {0: 0, 1: 1, 2: 0}
+    losses = {0: [1.0, 1.5], 1: [1.01, 1.0], 2: [1.0, 2.0]}
+    assert accepted_subsets([0, 1, 2], own, losses, 0.02) == [([0, 1, 2], 0, 3.01, 3.0)]
+    # two models, two copies each: two groups
+    own = {0: 0, 1: 1, 2: 0, 3: 1}
+    losses = {0: [1.0, 9.0], 1: [9.0, 1.0], 2: [1.0, 9.0], 3: [9.0, 1.0]}
+    assert accepted_subsets([0, 1, 2, 3], own, losses, 0.02) == [([0, 2], 0, 2.0, 2.0), ([1, 3], 1, 2.0, 2.0)]
+
+
 @pytest.mark.slow
 def test_wrong_arms_and_legs_are_resolved_jointly(twin_chairs):
     """The true shapes at the true poses, one of them given no arms and round legs (the issue's chairs): the

@@ -28,8 +28,13 @@ The pass (`make_consistent`, run by `fit_scene` after all objects are fitted, sw
    the same refinement). The tolerance (default 2 %) is a prior for "copies of one model": a
    member seen from one side cannot tell arms on its far side from none (its losses under both
    differ by a fraction of a percent), so the better-seen member decides; a change that costs
-   any member more than that shows in the sum and is refused. Each adopting member takes its
-   best genome under the shared assignment (floats and pose re-optimised as above).
+   any member more than that shows in the sum and is refused. Each member that changes takes its
+   best genome under the shared assignment (floats and pose re-optimised as above); members whose
+   own assignment it is keep their fit.
+5. Refused, the member whose loss rises most under the best shared assignment leaves and the rest
+   are tested again from the same scores (`accepted_subsets`), so a look-alike of another model in
+   the group (fitted boxes within 10 %: two different chairs can be) does not keep the copies of
+   one model from sharing; the members left over are tested among themselves the same way.
 
 Recorded: `group` (int, 1..) in each member's fit document and ObjectSpec (None for objects in
 no group, or in a group whose shared assignment was refused), `consistency` in the document of
@@ -170,6 +175,35 @@ def rescore_member(scorer: Scorer, own: Genomes, assignments: list[np.ndarray], 
     return out
 
 
+def accepted_subsets(members: list, own: dict, losses: dict, tolerance: float) -> list[tuple]:
+    """[(subset, assignment, shared sum, own sum)]: the members that adopt one shared assignment.
+
+    All members first: the assignment (one of theirs) with the lowest summed loss is accepted when that
+    sum is <= (1 + tolerance) x their own assignments' sum. Refused, the member whose loss rises most
+    under it (ratio to its own) leaves and the rest are tested again (no new scoring), down to two;
+    an accepted subset's members are done and the others start over, so copies of one model are
+    still found when a look-alike of another model fell into their group. losses[i][a]: member i's
+    loss under assignment a; own[i]: its own assignment."""
+    out, rest = [], list(members)
+    while len(rest) >= 2:
+        subset, accepted = list(rest), None
+        while len(subset) >= 2:
+            candidates = sorted({own[i] for i in subset})
+            sums = {a: sum(losses[i][a] for i in subset) for a in candidates}
+            own_sum = sum(losses[i][own[i]] for i in subset)
+            a = min(candidates, key=lambda c: (sums[c], c))
+            if sums[a] <= (1.0 + tolerance) * own_sum:
+                accepted = (subset, a, sums[a], own_sum)
+                break
+            subset.remove(max(subset, key=lambda i: losses[i][a] / max(losses[i][own[i]], 1e-12)))
+        if accepted is None:
+            rest.remove(subset[0])  # left alone: in no group
+        else:
+            out.append(accepted)
+            rest = [i for i in rest if i not in accepted[0]]
+    return out
+
+
 def make_consistent(entries: list, target_of, ga, log=print) -> tuple[list, list[dict]]:
     """The consistency pass over fitted objects (module doc).
 
@@ -198,56 +232,56 @@ def make_consistent(entries: list, target_of, ga, log=print) -> tuple[list, list
         if len(members) < 2:
             continue
         genomes = {i: spec_genome(space, entries[i][0]) for i in members}
-        keys, assignments, donors, own_index = [], [], [], {}
+        keys, assignments, donors, own = [], [], [], {}
         for i in members:
             key = active_key(space, genomes[i].disc[0], genomes[i].unit[0])
             if key not in keys:
                 keys.append(key)
                 assignments.append(genomes[i].disc[0].copy())
                 donors.append(genomes[i])
-            own_index[i] = keys.index(key)
-        ids = ", ".join(str(entries[i][0].instance_id) for i in members)
-        if len(assignments) == 1:  # already consistent: inactive values unified, shapes unchanged
-            gid += 1
-            shared = space.to_dict(assignments[0], genomes[members[0]].unit[0])
-            for i in members:
-                spec, doc = entries[i]
-                params = {**spec.parameters, **{p.name: shared[p.name] for p in space.discrete}}
-                doc["parameters"] = params
-                entries[i] = (replace(spec, parameters=dict(params)), doc)
-                group_of[i] = gid
-            log(f"  consistency: {program} {ids} share their discrete values already (group {gid})")
-            continue
-        scorers = {i: Scorer(space, targets[i], ga.loss) for i in members}
-        scores = {i: rescore_member(scorers[i], genomes[i], assignments, own_index[i], donors, cfg,
-                                    ga.refine_config) for i in members}
-        sums = [sum(scores[i][a][1] for i in members) for a in range(len(assignments))]
-        own_sum = sum(scores[i][own_index[i]][1] for i in members)
-        best = int(np.argmin(sums))
+            own[i] = keys.index(key)
+        if len(assignments) == 1:  # already consistent: no scoring
+            scorers, scores = {}, {i: [(genomes[i], 0.0)] for i in members}
+            subsets = [(members, 0, 0.0, 0.0)]
+        else:
+            scorers = {i: Scorer(space, targets[i], ga.loss) for i in members}
+            scores = {i: rescore_member(scorers[i], genomes[i], assignments, own[i], donors, cfg, ga.refine_config)
+                      for i in members}
+            subsets = accepted_subsets(members, own, {i: [loss for _, loss in scores[i]] for i in members},
+                                       cfg.loss_tolerance)
         seconds = time.perf_counter() - t0
-        if not sums[best] <= (1.0 + cfg.loss_tolerance) * own_sum:
-            log(f"  consistency: {program} {ids} keep their own discrete values (best shared assignment: summed "
-                f"loss {sums[best]:.5f} vs {own_sum:.5f} own, more than {100 * cfg.loss_tolerance:g} % worse; "
-                f"{seconds:.1f} s)")
-            continue
-        gid += 1
-        for i in members:
-            spec, doc = entries[i]
-            genome, _ = scores[i][best]
-            r = result_from(scorers[i], genome, doc.get("method", "ga"), 0, 0.0, [])
-            changed = {p.name: spec.parameters.get(p.name) for p in space.discrete
-                       if r.parameters.get(p.name) != spec.parameters.get(p.name)}
-            record = {"loss_before": float(doc.get("loss", float("nan"))), "discrete_before": changed,
-                      "evaluations": scorers[i].evaluations, "seconds": seconds / len(members)}
-            new = ObjectSpec(spec.instance_id, spec.category, spec.program, dict(r.parameters), float(r.yaw),
-                             [float(x) for x in np.asarray(r.translation)], float(r.scale), gid)
-            doc.update(new.to_json())
-            doc.update({"loss": r.loss, "terms": r.terms, "consistency": record})
-            entries[i] = (new, doc)
-            group_of[i] = gid
-        shared = {p.name: int(v) for p, v, k in zip(space.discrete, assignments[best], keys[best]) if k is not None}
-        log(f"  consistency: {program} {ids} share {shared} (group {gid}): summed loss {own_sum:.5f} own -> "
-            f"{sums[best]:.5f} shared, {len(assignments)} assignments tried, {seconds:.1f} s")
+        for subset, a, shared_sum, own_sum in subsets:
+            gid += 1
+            ids = ", ".join(str(entries[i][0].instance_id) for i in subset)
+            shared = space.to_dict(assignments[a], genomes[subset[0]].unit[0])
+            for i in subset:
+                spec, doc = entries[i]
+                group_of[i] = gid
+                if own[i] == a:  # its own assignment: the fit stays (inactive discrete values unified)
+                    params = {**spec.parameters, **{q.name: shared[q.name] for q in space.discrete}}
+                    doc["parameters"] = params
+                    entries[i] = (replace(spec, parameters=dict(params)), doc)
+                    continue
+                r = result_from(scorers[i], scores[i][a][0], doc.get("method", "ga"), 0, 0.0, [])
+                changed = {q.name: spec.parameters.get(q.name) for q in space.discrete
+                           if r.parameters.get(q.name) != spec.parameters.get(q.name)}
+                record = {"loss_before": float(doc.get("loss", float("nan"))), "discrete_before": changed,
+                          "evaluations": scorers[i].evaluations, "seconds": seconds / len(members)}
+                new = ObjectSpec(spec.instance_id, spec.category, spec.program, dict(r.parameters), float(r.yaw),
+                                 [float(x) for x in np.asarray(r.translation)], float(r.scale), gid)
+                doc.update(new.to_json())
+                doc.update({"loss": r.loss, "terms": r.terms, "consistency": record})
+                entries[i] = (new, doc)
+            if len(assignments) == 1:
+                log(f"  consistency: {program} {ids} share their discrete values already (group {gid})")
+            else:
+                values = {q.name: int(v) for q, v, k in zip(space.discrete, assignments[a], keys[a]) if k is not None}
+                log(f"  consistency: {program} {ids} share {values} (group {gid}): summed loss {own_sum:.5f} own -> "
+                    f"{shared_sum:.5f} shared, {len(assignments)} assignments tried, {seconds:.1f} s")
+        alone = [entries[i][0].instance_id for i in members if i not in group_of]
+        if alone:
+            log(f"  consistency: {program} {', '.join(map(str, alone))}: own discrete values kept (no shared "
+                f"assignment within {100 * cfg.loss_tolerance:g} % of the summed own losses; {seconds:.1f} s)")
     out = []
     for k, (spec, doc) in enumerate(entries):
         doc["group"] = group_of.get(k)
