@@ -98,7 +98,7 @@ def object_frames(scene, instance_id: int, max_views: int = 24):
             counts.append((n, i))
     chosen = sorted(i for _, i in sorted(counts, reverse=True)[:max_views])
     K = np.asarray(scene.frames.K, np.float64)
-    depths = [np.asarray(scene.frames[i].depth, np.float32) for i in chosen]
+    depths = [np.array(scene.frames[i].depth, np.float32) for i in chosen]  # writable copies (frames are shared)
     masks = [scene.instance_mask(i) == instance_id for i in chosen]
     poses = [np.asarray(scene.frames.poses[i], np.float64) for i in chosen]
     return depths, [K] * len(chosen), poses, masks
