@@ -34,6 +34,9 @@ class SceneConfig:
     depth (floor plane and horizontal surfaces, the cameras' mean up as the prior; floor moved to z = 0; one
     line states it); "estimate" always estimates; "cameras" is the cameras' mean up alone; "source" keeps
     the scan's frame."""
+    objects_from: Optional[Path] = None
+    """A boxes JSON file: the scan's objects as oriented boxes (category, center, size, yaw) in the world
+    frame, replacing its instance labels, so any RGB-D scan gets procedural objects (format: README)."""
 
 
 def open_scene(cfg: SceneConfig, demo_root: Path = Path("runs"), log=print) -> tuple[Scene, Path]:
@@ -71,4 +74,8 @@ def open_scene(cfg: SceneConfig, demo_root: Path = Path("runs"), log=print) -> t
         log(f"{path}: skipped {len(skipped)} frame(s) with a non-finite pose (frames {shown})")
     if scene.up_estimate is not None:
         log(scene.up_estimate.describe(str(path)))
+    if cfg.objects_from is not None:
+        from procsplat.data.boxes import attach_boxes
+
+        attach_boxes(scene, cfg.objects_from, log=log)
     return scene, path

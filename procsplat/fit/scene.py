@@ -32,7 +32,7 @@ class FitConfig:
         default_factory=lambda: SceneConfig(width=320, max_frames=60))
     out: Path = Path("fits")
     """Writes <out>/<scene>/object_<id>.json (as each object finishes), _<program>.ply and .png, and
-    summary.json."""
+    summary.json (with the scan's world_from_source: the meshes and poses are in the world frame)."""
     objects: tuple[int, ...] = ()
     """Instance ids to fit (default: every object of a known category)."""
     resume: bool = False
@@ -216,7 +216,9 @@ def run_fit(cfg: FitConfig, log=print) -> Path:
         with torch.no_grad():
             write_mesh(stem.with_suffix(".ply"), obj.world_mesh())
         plot_curve(stem.with_suffix(".png"), doc.get("curve", []), f"{spec.program} #{spec.instance_id}: best loss")
-    write_json(out / "summary.json", {"scene": scene.name, "objects": [doc for _, doc in fitted]})
+    up = scene.up_estimate.describe(scene.name) if scene.up_estimate is not None else scene.up_source
+    write_json(out / "summary.json", {"scene": scene.name, "objects": [doc for _, doc in fitted],
+                                      "world_from_source": scene.world_from_source.tolist(), "up": up})
     log(f"fitted {len(fitted)} objects of {scene.name}; results in {out}")
     return out
 
