@@ -4,6 +4,8 @@ scene.py       Scene, FrameSource (lazy, cached frames), instance masks
 readers/       ScanNet raw (.sens streamed) and exported layouts, 7-Scenes/TUM style folders; writers
 synth.py       synthetic rooms with ground truth in ScanNet's raw layout (`procsplat synth`, the demo)
 categories.py  scan labels -> shape programs
+gravity.py     the up and floor of scans without a known up (floor plane, horizontal surfaces, cameras)
+boxes.py       objects given as oriented boxes (`--objects-from boxes.json`) for scans without labels
 """
 from procsplat.data.config import SceneConfig, open_scene
 from procsplat.data.scene import Scene, SceneReadError

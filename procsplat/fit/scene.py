@@ -82,7 +82,8 @@ def why_no_objects(scene) -> str:
     """One line saying why a scene gives no procedural object."""
     if scene.masks is None or not scene.objects:
         return (f"scene {scene.name!r} has no instance labels (ScanNet's aggregation and segments), so no object can "
-                "be isolated for fitting; every surface stays background Gaussians")
+                "be isolated for fitting; every surface stays background Gaussians (give the objects as boxes: "
+                "--objects-from boxes.json)")
     labels = sorted({o.label for o in scene.objects})
     shown = ", ".join(labels[:12]) + (", ..." if len(labels) > 12 else "")
     return (f"none of the {len(scene.objects)} labelled objects of {scene.name!r} has a category with a shape "
