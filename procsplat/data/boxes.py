@@ -110,7 +110,8 @@ def read_boxes(path) -> tuple[list[Box], float]:
     for k, item in enumerate(items):
         where = f"{path}: objects[{k}]"
         if not isinstance(item, dict):
-            raise SceneReadError(f"{where}: expected an object with category, center, size, got {json.dumps(item)[:60]}")
+            raise SceneReadError(f"{where}: expected an object with category, center, size, "
+                                 f"got {json.dumps(item)[:60]}")
         unknown = set(item) - _FIELDS
         if unknown:
             raise SceneReadError(f"{where}: unknown field(s) {sorted(unknown)} (allowed: {', '.join(sorted(_FIELDS))})")
