@@ -117,6 +117,8 @@ def test_sevenscenes_gravity_alignment_and_extent():
     line = est.describe("redkitchen")
     assert "from the floor plane" in line and "floor moved to z = 0" in line
     np.testing.assert_allclose(T[:3, :3] @ est.up, [0, 0, 1], atol=1e-9)
+    # the same world frame whatever frames and size a command selects (fit, train and view agree)
+    np.testing.assert_array_equal(load_scene(REDKITCHEN, width=160, stride=3, max_frames=4).world_from_source, T)
     lo, hi = aligned.bounds
     assert np.all(hi - lo > 0.5) and np.all(hi - lo < 20)
     assert lo[2] - 0.01 <= aligned.floor_height < hi[2]

@@ -19,9 +19,12 @@ without `axisAlignment`), found from its own depth and cameras.
 
 Without enough horizontal surface (fewer than 300 upward points within 15 degrees, or under 3 % of
 the valid points) the result keeps the prior (`fallback`); without a floor peak the up stands and
-the floor height is the 1st percentile of the point heights. `UpEstimate.describe()` is the one
-line a user reads; `world_from_source()` rotates the up onto +Z (smallest rotation: headings keep
-their azimuth) and, when a floor plane was found, shifts the floor to z = 0.
+the floor height is the 1st percentile of the point heights. The frames read are spread over all of
+the reader's frames at their native size, whatever --width, --stride or --max-frames select, so every
+command that reads a scan (fit, train, view) puts it in the same world frame.
+`UpEstimate.describe()` is the one line a user reads; `world_from_source()` rotates the up onto +Z
+(smallest rotation: headings keep their azimuth) and, when a floor plane was found, shifts the
+floor to z = 0.
 """
 from __future__ import annotations
 
