@@ -219,8 +219,9 @@ class SceneBench:
     """One scene: its ground truth, the evaluation cameras, and the metrics of any model on them."""
 
     def __init__(self, cfg: BenchSplatConfig, seed: int, log=print):
-        from procsplat.data.synth import GroundTruth, SynthConfig, generate
+        from procsplat.data.synth import GroundTruth, SynthConfig, generate, intrinsics
         from procsplat.run.orbit import novel_views
+        from procsplat.train.trainer import gt_specs, split_frames
 
         self.cfg, self.seed, self.log = cfg, seed, log
         self.synth = SynthConfig(out=Path(cfg.out) / "scenes", seed=seed, num_frames=cfg.frames, width=cfg.width,
@@ -229,9 +230,6 @@ class SceneBench:
         if not (self.path / "gt.json").is_file():
             generate(replace(self.synth, overwrite=True), progress=False)
         self.gt = GroundTruth(self.synth, self.path)
-        from procsplat.data.synth import intrinsics
-        from procsplat.train.trainer import gt_specs, split_frames
-
         self.truth = gt_specs(self.path)
         self.ids = self.gt.instance_ids
         self.K = intrinsics(self.synth)
@@ -256,10 +254,9 @@ class SceneBench:
         """The held-out frames as stored (JPEG colour) against the clean truth: what a perfect model of the
         training images would score."""
         from procsplat.data.readers import load_scene
-
-        scene = load_scene(self.path, width=self.cfg.width)
         from procsplat.train.trainer import split_frames
 
+        scene = load_scene(self.path, width=self.cfg.width)
         _, test = split_frames(len(scene.frames), 8)
         rows = [view_metrics(torch.from_numpy(scene.frames[i].rgb.astype(np.float32) / 255.0), None, t, self.ids)
                 for i, t in zip(test, self.truth_views["heldout"])]
