@@ -16,8 +16,7 @@ whose colour is JPEG). Object pixels are the pixels whose rendered instance id i
   held-out   PSNR, SSIM and depth error at the held-out frames' poses (every 8th frame);
   novel      the same from `procsplat.run.orbit.novel_views`: other heights (0.6 m, 2.3 m; the
              training path is at 1.5-1.7 m) on every side of every object;
-  shape      float-parameter MAE (cm, `procsplat.fit.metrics`) against the truth before and after
-             training;
+  shape      float-parameter MAE (cm, `procsplat.fit.metrics`) vs the truth before/after training;
   Gaussians on objects
              procedural: its anchored Gaussians plus background ones within 3 cm of an object's
              true surface; free: its Gaussians within 3 cm of an object's true surface;
