@@ -3,7 +3,7 @@
 The package follows the data flow, each stage importing only the ones before it:
 
     geometry.py, errors.py, progress.py   helpers every stage shares
-    data/    scan -> Scene: readers (ScanNet raw/exported, .sens, 7-Scenes), synthetic scenes, categories
+    data/    scan -> Scene: readers (ScanNet raw/exported, .sens, 7-Scenes), up estimate, boxes, synthetic scenes, categories
     fit/     Scene -> ObjectSpec per object: targets, losses, the memetic GA, benchmarks
     splat/   ObjectSpecs + frames -> SceneModel: anchored + background Gaussians, rasteriser, .ply
     train/   TrainConfig -> Trainer: joint optimisation, evaluation

@@ -144,7 +144,7 @@ def test_frames_with_nonfinite_poses_are_reported_and_dropped(layout, tmp_path):
         write_sens(path, frames, K, K)
     lines = []
     scene, _ = open_scene(SceneConfig(scene=str(path), width=64), log=lines.append)
-    assert len(lines) == 1, lines
+    assert len(lines) == 2 and " up [" in lines[1], lines  # the skipped frames, then the up found (no known up)
     assert "2 frame(s)" in lines[0] and "non-finite pose" in lines[0] and "frames 2, 4" in lines[0]
     assert scene.frames.ids == [0, 1, 3, 5]
     assert scene.skipped_frames == [2, 4]

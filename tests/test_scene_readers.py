@@ -109,12 +109,95 @@ def test_sevenscenes_gravity_alignment_and_extent():
     T = aligned.world_from_source
     np.testing.assert_allclose(T[:3, :3] @ T[:3, :3].T, np.eye(3), atol=1e-9)
     assert np.linalg.det(T[:3, :3]) == pytest.approx(1.0)
-    mean_up = -aligned.frames.poses[:, :3, 1].mean(0)
-    np.testing.assert_allclose(mean_up / np.linalg.norm(mean_up), [0, 0, 1], atol=1e-9)
     np.testing.assert_allclose(aligned.frames.poses, T @ raw.frames.poses, atol=1e-12)
+    assert load_scene(REDKITCHEN, up="source").world_from_source.tolist() == np.eye(4).tolist()
+    # the estimate is stated: up from the floor plane, floor at z = 0
+    est = aligned.up_estimate
+    assert est.method == "floor" and aligned.floor_height == 0.0
+    line = est.describe("redkitchen")
+    assert "from the floor plane" in line and "floor moved to z = 0" in line
+    np.testing.assert_allclose(T[:3, :3] @ est.up, [0, 0, 1], atol=1e-9)
+    # the same world frame whatever frames and size a command selects (fit, train and view agree)
+    np.testing.assert_array_equal(load_scene(REDKITCHEN, width=160, stride=3, max_frames=4).world_from_source, T)
     lo, hi = aligned.bounds
     assert np.all(hi - lo > 0.5) and np.all(hi - lo < 20)
     assert lo[2] - 0.01 <= aligned.floor_height < hi[2]
+    # up="cameras" is the mean camera up direction on +Z (the behaviour before the floor estimate)
+    cams = load_scene(REDKITCHEN, up="cameras")
+    mean_up = -cams.frames.poses[:, :3, 1].mean(0)
+    np.testing.assert_allclose(mean_up / np.linalg.norm(mean_up), [0, 0, 1], atol=1e-9)
+
+
+@needs_redkitchen
+def test_redkitchen_floor_is_level_and_surfaces_horizontal():
+    """The estimated up levels the real kitchen: its floor points lie within a few cm of z = 0 all
+    over the scan and the table top is one flat level (so a turntable orbit at the cameras' median
+    height is not tilted); the cameras' mean up (they look down at the table) is ~25 degrees off."""
+    from procsplat.data.gravity import depth_points
+
+    def surfaces(scene):
+        pts, nrm = zip(*(depth_points(scene.frames[i].depth, scene.frames.K, scene.frames.poses[i])
+                         for i in range(0, len(scene.frames), 2)))
+        return np.concatenate(pts), np.concatenate(nrm)
+
+    scene = load_scene(REDKITCHEN, width=320)
+    pts, nrm = surfaces(scene)
+    upward = nrm[:, 2] > np.cos(np.radians(15))
+    floor = pts[upward & (np.abs(pts[:, 2]) < 0.1)]
+    assert len(floor) > 2000 and np.ptp(floor[:, :2], axis=0).min() > 1.5  # floor seen over > 1.5 m
+    lo, hi = np.percentile(floor[:, 2], [5, 95])
+    assert -0.03 < lo and hi < 0.03, (lo, hi)
+    # floor points binned over the floor plane (0.5 m cells): every cell's median height within 3 cm of
+    # 0, and the plane through the medians tilted by under 0.5 degrees (measured: 0.15)
+    cells = {}
+    for key, z in zip(map(tuple, np.floor(floor[:, :2] / 0.5).astype(int)), floor[:, 2]):
+        cells.setdefault(key, []).append(z)
+    kept = [(key, len(v), np.median(v)) for key, v in cells.items() if len(v) >= 50]
+    medians = np.array([m for *_, m in kept])
+    assert len(kept) >= 8 and np.abs(medians).max() < 0.03, medians
+    A = np.array([[0.5 * a + 0.25, 0.5 * b + 0.25, 1.0] for (a, b), _, _ in kept])
+    w = np.sqrt([n for _, n, _ in kept])
+    slope = np.linalg.lstsq(A * w[:, None], medians * w, rcond=None)[0][:2]
+    assert np.degrees(np.arctan(np.hypot(*slope))) < 0.5
+    # the table top: the largest level of upward-facing points, 2 cm thin
+    counts, edges = np.histogram(pts[upward, 2], bins=np.arange(0.2, 2.0, 0.02))
+    top = edges[np.argmax(counts)]
+    assert 0.6 < top < 0.85 and counts.max() > 0.3 * upward.sum()
+    # horizontal surfaces are horizontal: a third of all points face up, and the cameras stand above the floor
+    assert upward.mean() > 0.25
+    heights = scene.frames.poses[:, 2, 3]
+    assert np.all(heights > 0.5) and np.all(heights < 2.2)
+    cams = load_scene(REDKITCHEN, width=320, up="cameras")
+    _, nrm_cams = surfaces(cams)
+    assert (nrm_cams[:, 2] > np.cos(np.radians(15))).mean() < 0.05
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_gravity_of_a_tilted_synthetic_scan(tmp_path, noise):
+    """A synthetic room written as a 7-Scenes folder in a tilted, y-up-ish frame, seen from one side of
+    the room only (so the cameras' mean up carries their downward look): the estimate recovers the
+    true up within 2 degrees and the floor within 2 cm."""
+    from procsplat.data.gravity import camera_up, rotation_to_z
+    from procsplat.data.readers.sevenscenes import write_sevenscenes
+    from procsplat.data.synth import SynthConfig, generate
+
+    room = load_scene(generate(SynthConfig(out=tmp_path, seed=5, num_frames=24, width=160, height=120,
+                                           num_objects=3, depth_noise=noise, holes=noise), progress=False))
+    tilt = np.eye(4)
+    tilt[:3, :3] = rotation_to_z([0.0, 1.0, 0.0]).T @ rotation_to_z([0.2, -0.1, 1.0]).T  # +Z -> ~+Y, 13 deg off
+    tilt[:3, 3] = [0.3, -0.2, 1.1]
+    frames = [(room.frames[i].rgb, room.frames[i].depth, tilt @ room.frames.poses[i]) for i in range(8)]
+    scan = load_scene(write_sevenscenes(tmp_path / "tilted", frames, room.frames.K))
+    true_up = tilt[:3, :3] @ [0, 0, 1]
+    est = scan.up_estimate
+    assert est.method == "floor"
+    assert np.degrees(np.arccos(np.clip(est.up @ true_up, -1, 1))) < 2.0
+    assert np.degrees(np.arccos(camera_up(np.array([f[2] for f in frames])) @ true_up)) > 10  # the prior alone fails
+    # floor points of the true room (z = 0 over its whole 7 x 6 m) land on z = 0 within 2 cm
+    floor = np.array([[x, y, 0.0, 1.0] for x in (-3.4, 0.0, 3.4) for y in (-2.9, 0.0, 2.9)])
+    z = (floor @ (scan.world_from_source @ tilt).T)[:, 2]
+    assert np.abs(z).max() < 0.02, z
+    assert scan.floor_height == 0.0
 
 
 @needs_redkitchen
@@ -165,7 +248,7 @@ def test_sens_written_from_scene_frames(tmp_path):
     source = load_scene(REDKITCHEN, max_frames=3, width=160)
     frames = list(source.frames)
     write_sens(tmp_path / "k.sens", frames, source.frames.K, source.frames.K)
-    back = load_scene(tmp_path / "k.sens")
+    back = load_scene(tmp_path / "k.sens", up="source")  # the written frames as they are (no up estimate)
     assert back.frames.ids == [0, 1, 2] and (back.frames.width, back.frames.height) == (160, 120)
     for a, b in zip(frames, back.frames):
         np.testing.assert_allclose(b.cam_to_world, a.cam_to_world, atol=1e-6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from procsplat.data.scene import MissingSceneFile, Scene
 
@@ -29,6 +29,14 @@ class SceneConfig:
     stride: int = 1
     allow_truncated: bool = False
     """Read a cut-off .sens file up to its last complete frame (with a warning) instead of refusing it."""
+    up: Literal["auto", "estimate", "cameras", "source"] = "auto"
+    """The world's up: "auto" keeps a known one (ScanNet's axisAlignment) and otherwise estimates it from the
+    depth (floor plane and horizontal surfaces, the cameras' mean up as the prior; floor moved to z = 0; one
+    line states it); "estimate" always estimates; "cameras" is the cameras' mean up alone; "source" keeps
+    the scan's frame."""
+    objects_from: Optional[Path] = None
+    """A boxes JSON file: the scan's objects as oriented boxes (category, center, size, yaw) in the world
+    frame, replacing its instance labels, so any RGB-D scan gets procedural objects (format: README)."""
 
 
 def open_scene(cfg: SceneConfig, demo_root: Path = Path("runs"), log=print) -> tuple[Scene, Path]:
@@ -37,7 +45,7 @@ def open_scene(cfg: SceneConfig, demo_root: Path = Path("runs"), log=print) -> t
 
     from procsplat.data.readers import detect_layout, load_scene
 
-    opts = {"width": cfg.width, "max_frames": cfg.max_frames, "stride": cfg.stride}
+    opts = {"width": cfg.width, "max_frames": cfg.max_frames, "stride": cfg.stride, "up": cfg.up}
     if cfg.scene is None:
         from procsplat.data.synth import demo_scene
 
@@ -64,4 +72,10 @@ def open_scene(cfg: SceneConfig, demo_root: Path = Path("runs"), log=print) -> t
     if skipped:
         shown = ", ".join(str(i) for i in skipped[:20]) + (", ..." if len(skipped) > 20 else "")
         log(f"{path}: skipped {len(skipped)} frame(s) with a non-finite pose (frames {shown})")
+    if scene.up_estimate is not None:
+        log(scene.up_estimate.describe(str(path)))
+    if cfg.objects_from is not None:
+        from procsplat.data.boxes import attach_boxes
+
+        attach_boxes(scene, cfg.objects_from, log=log)
     return scene, path

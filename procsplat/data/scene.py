@@ -106,6 +106,11 @@ class FrameReader(ABC):
              ) -> tuple[np.ndarray, np.ndarray]:
         """Decode frame k resampled to the grid (K_out, width, height): (rgb uint8, depth f32)."""
 
+    def read_depth(self, k: int) -> np.ndarray:
+        """Frame k's depth (float32 metres, 0 = invalid) on the native grid. Readers that can decode
+        depth without colour override this (gravity estimation reads depth only)."""
+        return self.read(k, self.K, self.width, self.height)[1]
+
 
 def output_grid(width: int, height: int, K: np.ndarray, image_scale: Optional[float],
                 target_width: Optional[int]) -> tuple[int, int, np.ndarray]:
@@ -188,6 +193,14 @@ class FrameSource:
     def cached(self) -> list[int]:
         return list(self._cache)
 
+    def transform_world(self, T: np.ndarray) -> None:
+        """Move the world frame by the 4x4 rigid transform T: every pose and `world_from_source` are
+        left-multiplied by it; decoded frames are dropped (their poses are stale)."""
+        T = np.asarray(T, np.float64)
+        self.world_from_source = T @ self.world_from_source
+        self.poses = T @ self.poses if len(self.poses) else self.poses
+        self._cache.clear()
+
 
 class MaskSource:
     """Per-frame instance masks computed on demand from a frame, with a bounded LRU cache."""
@@ -221,6 +234,10 @@ class Scene:
     `floor_height` and `bounds` are estimated on first use when not given: from the mesh
     when there is one, else from the depth of up to 8 evenly spaced frames (floor = 1st
     percentile of point heights, bounds = 0.5/99.5 percentiles).
+
+    `up_source` says where the world's +Z comes from when the source knows it (ScanNet's
+    axisAlignment); None means the reader could not tell, and `load_scene` estimates it from the
+    depth (`procsplat.data.gravity`), keeping the estimate in `up_estimate`.
     """
 
     up_axis = np.array([0.0, 0.0, 1.0])  # world up, shared by every scene (see module doc)
@@ -237,6 +254,8 @@ class Scene:
         self.source = source
         self._floor_height = None if floor_height is None else float(floor_height)
         self._bounds = None if bounds is None else np.asarray(bounds, np.float64).reshape(2, 3)
+        self.up_source: Optional[str] = None
+        self.up_estimate = None  # procsplat.data.gravity.UpEstimate, when the up was estimated
 
     def __repr__(self) -> str:
         return (f"Scene({self.name!r}, {len(self.frames)} frames, {len(self.objects)} objects, "
@@ -250,6 +269,24 @@ class Scene:
     def skipped_frames(self) -> list[int]:
         """Frame numbers of the recording that were dropped because their pose is invalid."""
         return list(self.frames.reader.skipped)
+
+    def transform_world(self, T: np.ndarray, floor_height: Optional[float] = None) -> None:
+        """Move the world frame by the 4x4 rigid transform T (frames, mesh, object points); the floor
+        height becomes `floor_height` (None: estimated again on first use) and bounds are re-estimated."""
+        T = np.asarray(T, np.float64)
+        self.frames.transform_world(T)
+
+        def move(points):
+            return (np.asarray(points, np.float64) @ T[:3, :3].T + T[:3, 3]).astype(np.float32)
+
+        if self.mesh is not None:
+            self.mesh.vertices = move(self.mesh.vertices)
+        for obj in self.objects:
+            obj.points = move(obj.points)
+        if self.masks is not None:
+            self.masks._cache.clear()
+        self._floor_height = None if floor_height is None else float(floor_height)
+        self._bounds = None
 
     def instance_mask(self, i: int) -> np.ndarray:
         """(H, W) int32 instance ids of frame i, 0 where no object."""

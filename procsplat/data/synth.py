@@ -17,7 +17,7 @@ import json
 import math
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ import torch
 
 from procsplat.data import realistic
 from procsplat.errors import ProcsplatError
-from procsplat.geometry import look_at, yaw_matrix
+from procsplat.geometry import look_at, object_to_world, yaw_matrix
 
 GT_VERSION = 1
 CATEGORIES = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf")
@@ -243,10 +243,95 @@ def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject], clutter: lis
             np.concatenate(textures), sorted(instances))
 
 
+def scene_clutter(cfg: SynthConfig, objects: list[PlacedObject]) -> list[PlacedObject]:
+    """A realistic scene's clutter on and beside its objects (ids after the room's), else []."""
+    if not cfg.realistic:
+        return []
+    return realistic.place_clutter(objects, cfg.room_size, len(objects) + len(room_parts(cfg)) + 1,
+                                   realistic.rng_for(cfg.seed, 4))
+
+
+def render_scene(mesh, K: np.ndarray, cam_to_world: np.ndarray, width: int, height: int) -> dict:
+    """One view of `build_scene_mesh`'s output (vertices, triangles, face colours, ids, textures, ...) as
+    `generate` renders its frames: rgb (H,W,3) uint8 (before the .sens JPEG), depth (H,W) float32 metres
+    (0 where empty, no noise), id (H,W) int64 instance id (0 where empty), face (H,W) int64 face index (-1
+    where empty)."""
+    from geonodes.render import render_mesh
+
+    vertices, triangles, colors, ids, textures = mesh[:5]
+    r = render_mesh(torch.as_tensor(vertices), torch.as_tensor(triangles), torch.as_tensor(K, dtype=torch.float64),
+                    torch.as_tensor(cam_to_world, dtype=torch.float64), width, height,
+                    face_colors=torch.as_tensor(colors).float(), face_ids=torch.as_tensor(ids),
+                    texture=torch.as_tensor(textures))
+    return {"rgb": (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8), "depth": r["depth"].numpy(),
+            "id": r["id"].numpy(), "face": r["face"].numpy()}
+
+
+class GroundTruth:
+    """A generated scene's ground truth, re-created from its `SynthConfig` (the same seeded draws as
+    `generate`): the placed objects (program, parameters, pose, per-face colours), the scene mesh, a
+    render from any camera, and the scene with objects' float parameters edited (same pose, colours
+    and topology). With `scene_dir`, the objects are checked against that folder's gt.json."""
+
+    def __init__(self, cfg: SynthConfig, scene_dir: Path | None = None, objects: list | None = None):
+        self.cfg = cfg
+        self.objects = place_objects(cfg, np.random.default_rng(cfg.seed)) if objects is None else objects
+        if scene_dir is not None:
+            gt = json.loads((Path(scene_dir) / "gt.json").read_text())
+            mine = [(o.instance_id, o.category, o.parameters, o.yaw, o.translation) for o in self.objects]
+            theirs = [(o["instance_id"], o["program"], o["parameters"], o["yaw"], o["translation"]) for o in gt["objects"]]
+            if json.dumps(mine, sort_keys=True) != json.dumps(theirs, sort_keys=True):
+                raise ProcsplatError(f"{scene_dir}/gt.json: its objects are not the ones this SynthConfig generates "
+                                     f"(seed {cfg.seed}, {cfg.num_objects} objects)")
+        self._mesh = None
+
+    def clutter(self) -> list:
+        """A realistic scene's clutter (placed on and beside these objects, as `generate` does), else []."""
+        return scene_clutter(self.cfg, self.objects)
+
+    @property
+    def instance_ids(self) -> list[int]:
+        return [o.instance_id for o in self.objects]
+
+    def mesh(self):
+        """`build_scene_mesh`'s output for this scene (cached)."""
+        if self._mesh is None:
+            self._mesh = build_scene_mesh(self.cfg, self.objects, self.clutter())
+        return self._mesh
+
+    def render(self, K: np.ndarray, cam_to_world: np.ndarray, width: int, height: int) -> dict:
+        """rgb uint8, depth, instance ids of one view (see `render_scene`)."""
+        return render_scene(self.mesh(), K, cam_to_world, width, height)
+
+    def edited(self, edits: dict) -> "GroundTruth":
+        """The scene with {instance_id: {float parameter: value}} applied: each edited object's program
+        re-evaluated at its pose, with its colours and textures (an edit that changes the topology, which
+        only a discrete parameter can do, is refused)."""
+        from geonodes import load_program
+
+        objects = []
+        for o in self.objects:
+            change = edits.get(o.instance_id)
+            if not change:
+                objects.append(o)
+                continue
+            prog = load_program(o.category)
+            for name, value in change.items():
+                if prog.parameter(name).kind != "float" and value != o.parameters.get(name):
+                    raise ProcsplatError(f"object {o.instance_id}: '{name}' is discrete; only float edits keep "
+                                         "the topology")
+            params = {**o.parameters, **change}
+            mesh = prog.evaluate_one(params, dtype=torch.float64)
+            if mesh.triangles.shape != o.triangles.shape or not np.array_equal(mesh.part_id.numpy(), o.part_id):
+                raise ProcsplatError(f"object {o.instance_id}: the edit {change} changes the topology")
+            world = object_to_world(mesh.vertices, o.yaw, o.translation).numpy()
+            objects.append(replace(o, parameters=params, vertices=world))
+        return GroundTruth(self.cfg, objects=objects)
+
+
 def generate(cfg: SynthConfig, progress: bool = True) -> Path:
     """Write the scene; returns `<out>/<scene_id>`. Nothing is left behind on failure."""
     from procsplat.data.readers.scannet_write import write_scannet_scene
-    from geonodes.render import render_mesh
 
     scene_id = cfg.resolved_scene_id()
     final = Path(cfg.out) / scene_id
@@ -256,8 +341,7 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
         raise ProcsplatError("synth: num_objects must be >= 0 and num_frames >= 1")
     rng = np.random.default_rng(cfg.seed)
     objects = place_objects(cfg, rng)
-    clutter = realistic.place_clutter(objects, cfg.room_size, len(objects) + len(room_parts(cfg)) + 1,
-                                      realistic.rng_for(cfg.seed, 4)) if cfg.realistic else []
+    clutter = scene_clutter(cfg, objects)
     vertices, triangles, face_colors, face_ids, textures, instances = build_scene_mesh(cfg, objects, clutter)
     poses = camera_path(cfg, rng)
     K = intrinsics(cfg)
@@ -269,31 +353,24 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
         assert len(face_part) == len(triangles)  # build_scene_mesh's order: room, objects, clutter
         face_lum = face_colors @ np.array([0.299, 0.587, 0.114])
 
-    V = torch.from_numpy(vertices)
-    F = torch.from_numpy(triangles)
-    C = torch.from_numpy(face_colors).float()
-    ids_t = torch.from_numpy(face_ids)
-    tex = torch.from_numpy(textures)
-    Kt = torch.from_numpy(K)
+    mesh = (vertices, triangles, face_colors, face_ids, textures)
 
     def frames():
         from procsplat.progress import Progress
 
         with Progress(f"rendering {scene_id}", len(poses), enabled=progress) as bar:
             for k, pose in enumerate(poses):
-                r = render_mesh(V, F, Kt, torch.from_numpy(pose), cfg.width, cfg.height, face_colors=C,
-                                face_ids=ids_t, texture=tex)
-                rgb = (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+                r = render_scene(mesh, K, pose, cfg.width, cfg.height)
                 if cfg.realistic:
-                    face = r["face"].numpy()
+                    face = r["face"]
                     hit = face >= 0
                     depth = realistic.realistic_depth(
-                        r["depth"].numpy(), noise_rng, float(K[0, 0]), cfg.focal,
+                        r["depth"], noise_rng, float(K[0, 0]), cfg.focal,
                         part=np.where(hit, face_part[np.maximum(face, 0)], -1),
                         luminance=np.where(hit, face_lum[np.maximum(face, 0)], 1.0))
                 else:
-                    depth = corrupt_depth(r["depth"].numpy(), noise_rng, cfg.depth_noise, cfg.holes)
-                yield rgb, depth, pose
+                    depth = corrupt_depth(r["depth"], noise_rng, cfg.depth_noise, cfg.holes)
+                yield r["rgb"], depth, pose
                 bar.update(k + 1)
 
     # One segment per (instance, part): ScanNet's segments over-segment instances.

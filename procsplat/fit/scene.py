@@ -34,7 +34,7 @@ class FitConfig:
         default_factory=lambda: SceneConfig(width=320, max_frames=60))
     out: Path = Path("fits")
     """Writes <out>/<scene>/object_<id>.json (as each object finishes), _<program>.ply and .png, and
-    summary.json."""
+    summary.json (with the scan's world_from_source: the meshes and poses are in the world frame)."""
     objects: tuple[int, ...] = ()
     """Instance ids to fit (default: every object of a known category)."""
     resume: bool = False
@@ -84,7 +84,8 @@ def why_no_objects(scene) -> str:
     """One line saying why a scene gives no procedural object."""
     if scene.masks is None or not scene.objects:
         return (f"scene {scene.name!r} has no instance labels (ScanNet's aggregation and segments), so no object can "
-                "be isolated for fitting; every surface stays background Gaussians")
+                "be isolated for fitting; every surface stays background Gaussians (give the objects as boxes: "
+                "--objects-from boxes.json)")
     labels = sorted({o.label for o in scene.objects})
     shown = ", ".join(labels[:12]) + (", ..." if len(labels) > 12 else "")
     return (f"none of the {len(scene.objects)} labelled objects of {scene.name!r} has a category with a shape "
@@ -100,7 +101,7 @@ def object_frames(scene, instance_id: int, max_views: int = 24):
             counts.append((n, i))
     chosen = sorted(i for _, i in sorted(counts, reverse=True)[:max_views])
     K = np.asarray(scene.frames.K, np.float64)
-    depths = [np.asarray(scene.frames[i].depth, np.float32) for i in chosen]
+    depths = [np.array(scene.frames[i].depth, np.float32) for i in chosen]  # writable copies (frames are shared)
     masks = [scene.instance_mask(i) == instance_id for i in chosen]
     poses = [np.asarray(scene.frames.poses[i], np.float64) for i in chosen]
     return depths, [K] * len(chosen), poses, masks
@@ -251,8 +252,10 @@ def run_fit(cfg: FitConfig, log=print) -> Path:
         plot_curve(stem.with_suffix(".png"), doc.get("curve", []), f"{spec.program} #{spec.instance_id}: best loss")
     from procsplat.fit.consistency import group_list
 
+    up = scene.up_estimate.describe(scene.name) if scene.up_estimate is not None else scene.up_source
     write_json(out / "summary.json", {"scene": scene.name, "objects": [doc for _, doc in fitted],
-                                      "groups": group_list([spec for spec, _ in fitted])})
+                                      "groups": group_list([spec for spec, _ in fitted]),
+                                      "world_from_source": scene.world_from_source.tolist(), "up": up})
     log(f"fitted {len(fitted)} objects of {scene.name}; results in {out}")
     return out
 

@@ -7,6 +7,8 @@ the training cameras cover: the convex hull of their centres in the floor plane,
 by a margin, holds an ellipse (the hull's principal axes and extents, scaled down until it
 fits), at the cameras' median height, every camera looking at the objects. `object_orbit`
 circles one object from a little above, at the distance that frames its bounding box.
+`novel_views` places evaluation cameras away from the training path (other heights, every side of
+each object), for benchmarks on synthetic scenes whose ground truth renders from anywhere.
 """
 from __future__ import annotations
 
@@ -130,3 +132,38 @@ def object_orbit(lo, hi, K: np.ndarray, width: int, height: int, frames: int, el
                                         np.abs(corners @ down) * K[1, 1] / (fill * height / 2))
         dist = max(dist, float(need.max()))
     return [look_at(centre + dist * u, centre) for u in dirs]
+
+
+def novel_views(boxes: list, room_lo, room_hi, training_centres, heights=(0.6, 2.3), azimuths: int = 4,
+                margin: float = 0.3, clearance: float = 0.15, min_from_path: float = 0.5) -> list:
+    """Cameras away from the training path, for novel-view evaluation: around every object box
+    (lo (3,), hi (3,)) from `azimuths` sides (at 45 degrees to the world axes) and at each of `heights`
+    (the training path is one height), looking at the box centre, at 0.8 m plus 0.6 of the box
+    diagonal (or 3/4 of that when it does not fit). A camera is kept only inside the room box
+    [room_lo, room_hi] (x, y) less `margin`, outside every object box grown by `clearance`, and at
+    least `min_from_path` metres from every training camera centre (N,3). Returns [(cam_to_world,
+    index of the box it looks at)]."""
+    lo_room, hi_room = np.asarray(room_lo, np.float64)[:2] + margin, np.asarray(room_hi, np.float64)[:2] - margin
+    centres = np.asarray(training_centres, np.float64).reshape(-1, 3)
+    boxes = [(np.asarray(lo, np.float64), np.asarray(hi, np.float64)) for lo, hi in boxes]
+
+    def free(eye) -> bool:
+        if np.any(eye[:2] < lo_room) or np.any(eye[:2] > hi_room):
+            return False
+        if any(np.all(eye > lo - clearance) and np.all(eye < hi + clearance) for lo, hi in boxes):
+            return False
+        return not len(centres) or float(np.linalg.norm(centres - eye, axis=1).min()) >= min_from_path
+
+    views = []
+    for k, (lo, hi) in enumerate(boxes):
+        target = (lo + hi) / 2
+        reach = 0.8 + 0.6 * float(np.linalg.norm(hi - lo))
+        for a in range(azimuths):
+            angle = 2 * math.pi * (a + 0.5) / azimuths
+            for h in heights:
+                for dist in (reach, 0.75 * reach):
+                    eye = np.array([target[0] + dist * math.cos(angle), target[1] + dist * math.sin(angle), h])
+                    if free(eye):
+                        views.append((look_at(eye, target), k))
+                        break
+    return views

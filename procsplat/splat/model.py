@@ -252,24 +252,29 @@ class SceneModel(nn.Module):
         return out
 
     def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",
-               background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True):
-        """(rgb (H,W,3), depth (H,W) expected depth, alpha (H,W)) for one camera."""
+               background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True, meta: bool = False):
+        """(rgb (H,W,3), depth (H,W) expected depth, alpha (H,W)) for one camera, and with `meta` the
+        rasteriser's meta (means2d, radii, ...: what densification reads) as a 4th item."""
         g, _ = self.gaussians()
-        return render_gaussians(g, self.sh_degree, viewmat, K, width, height, backend, background_rgb, with_depth)
+        return render_gaussians(g, self.sh_degree, viewmat, K, width, height, backend, background_rgb, with_depth,
+                                meta)
 
 
 def render_gaussians(g: GaussianSet, sh_degree: int, viewmat: torch.Tensor, K: torch.Tensor, width: int,
-                     height: int, backend: str = "auto", background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True):
+                     height: int, backend: str = "auto", background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True,
+                     meta: bool = False):
     """(rgb (H,W,3), depth (H,W) expected depth or None, alpha (H,W)) of a set of Gaussians (all of a
-    model, or a part of it such as one object's anchored Gaussians) for one camera."""
+    model, or a part of it such as one object's anchored Gaussians) for one camera, on the Gaussians'
+    device; with `meta` also the rasteriser's meta."""
     from procsplat.splat.rasterize import rasterize
 
+    dev = g.means.device
     colors = torch.cat([g.sh0, g.shN], dim=1).float()
-    out, alpha, _ = rasterize(
+    out, alpha, info = rasterize(
         g.means.float(), g.quats.float(), torch.exp(g.log_scales).float(), torch.sigmoid(g.opacity_logits).float(),
-        colors, viewmat[None].float(), K[None].float(), width, height, sh_degree=sh_degree,
-        backgrounds=torch.tensor([background_rgb], dtype=torch.float32),
+        colors, viewmat[None].to(dev, torch.float32), K[None].to(dev, torch.float32), width, height,
+        sh_degree=sh_degree, backgrounds=torch.tensor([background_rgb], dtype=torch.float32, device=dev),
         render_mode="RGB+ED" if with_depth else "RGB", backend=backend)
     rgb = out[0, ..., :3]
     depth = out[0, ..., 3] if with_depth else None
-    return rgb, depth, alpha[0, ..., 0]
+    return (rgb, depth, alpha[0, ..., 0], info) if meta else (rgb, depth, alpha[0, ..., 0])

@@ -14,6 +14,7 @@ import tyro
 
 from procsplat.data.config import SceneConfig
 from procsplat.fit.search import PRESETS, GAConfig, GAPreset
+from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.init import InitConfig
 
 
@@ -74,6 +75,12 @@ class TrainConfig:
     """Continue the run in <out>/<run-name>/: fitted objects are reused, training continues from
     checkpoints/latest.pt."""
     backend: Literal["auto", "torch", "gsplat"] = "auto"
+    device: str = "cpu"
+    """Where the model and frames live while training ("cuda": gsplat's rasteriser with backend auto);
+    the exports (turntables, meshes) are made on the CPU."""
+    densify: bool = False
+    """Densify the background Gaussians (gsplat's DefaultStrategy, settings `--strategy.*`)."""
+    strategy: DensifyStrategy = field(default_factory=DensifyStrategy)
     seed: int = 0
     video_frames: int = 24
     view: bool = False
@@ -87,4 +94,4 @@ class TrainConfig:
     """The fitting search (a preset, then its flags)."""
 
 
-__all__ = ["GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
+__all__ = ["DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]

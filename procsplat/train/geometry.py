@@ -63,7 +63,8 @@ class ShapeEvidence:
         for k, losses in self.losses.items():
             obj = model.objects[k]
             m = obj.world_mesh()
-            t = losses.terms(m.vertices[None], m.triangles, obj.yaw.reshape(1))
+            # the targets live on the CPU (a model on a GPU sends its vertices over, differentiably)
+            t = losses.terms(m.vertices[None].cpu(), m.triangles.cpu(), obj.yaw.reshape(1).cpu())
             out[k] = {name: v[0] for name, v in t.items()}
         return out
 

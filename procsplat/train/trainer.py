@@ -88,6 +88,9 @@ class Trainer:
         self.step_count = 0
         self.seconds_before = 0.0  # training seconds of earlier sessions of this run (resume)
         self.model = self.optimizer = None
+        self.device = torch.device(cfg.device)
+        self.densify_state = None  # DensifyStrategy accumulators (cfg.densify)
+        self._info = None  # the last training render's rasteriser meta (densification reads it)
         self.evidence = None  # ShapeEvidence: the observed depth each learnable shape is held to
         self._session_start = time.monotonic()
         self.specs: list = []
@@ -140,7 +143,7 @@ class Trainer:
         ckpt = self.run / CHECKPOINT
         if cfg.resume and ckpt.is_file():
             state = load_checkpoint(ckpt)
-            self.model = model_from_state(state, ckpt)
+            self.model = model_from_state(state, ckpt).to(self.device)
             self.specs = list(self.model.specs)
             train = state.get("train")
             if not isinstance(train, dict):
@@ -156,6 +159,7 @@ class Trainer:
                 raise ProcsplatError(f"{ckpt}: cannot restore the training state ({type(e).__name__}: {e})") from None
             self.log(f"resumed {self.run} at step {self.step_count}/{cfg.steps}")
             self._make_evidence()
+            self._make_densify()
             return
         if cfg.resume:
             self.log(f"no checkpoint at {ckpt}: training from the start")
@@ -163,9 +167,19 @@ class Trainer:
             shutil.rmtree(self.run / "fits", ignore_errors=True)
             ckpt.unlink(missing_ok=True)
         self.specs = self.fit()
-        self.model = initialise_model(self.specs, self.training_frames(), cfg.init, seed=cfg.seed)
+        self.model = initialise_model(self.specs, self.training_frames(), cfg.init, seed=cfg.seed).to(self.device)
         self._make_optimizer()
         self._make_evidence()
+        self._make_densify()
+
+    def _make_densify(self) -> None:
+        """With cfg.densify: the strategy's state, scene_scale as gsplat's (1.1 x the largest distance of a
+        training camera from their mean)."""
+        self.densify_state = None
+        if self.cfg.densify:
+            centres = np.stack([np.asarray(self.scene.frames.poses[i], np.float64)[:3, 3] for i in self.train_ids])
+            scale = 1.1 * float(np.linalg.norm(centres - centres.mean(0), axis=1).max())
+            self.densify_state = self.cfg.strategy.initialize_state(scene_scale=scale)
 
     def _make_evidence(self) -> None:
         """With learnable shapes, each object's fitting loss on the training frames' depth (see
@@ -197,9 +211,11 @@ class Trainer:
 
     # -- optimisation ------------------------------------------------------------------------------
     def loss(self, i: int):
-        rgb_t, depth_t, K, w2c = frame_tensors(self.scene, i)
+        rgb_t, depth_t, K, w2c = (t.to(self.device) for t in frame_tensors(self.scene, i))
         h, w = rgb_t.shape[:2]
-        rgb, depth, _ = self.model.render(w2c, K, w, h, backend=self.cfg.backend)
+        rgb, depth, _, self._info = self.model.render(w2c, K, w, h, backend=self.cfg.backend, meta=True)
+        if self.densify_state is not None:
+            self.cfg.strategy.step_pre_backward(self._info)
         loss = photometric_loss(rgb, rgb_t)
         valid = depth_t > 0
         if self.cfg.depth_weight > 0 and bool(valid.any()):
@@ -207,7 +223,7 @@ class Trainer:
         for a in self.model.anchored:  # keep anchored Gaussians on (not off) their faces
             loss = loss + self.cfg.offset_weight * (a.offset ** 2).mean()
         if self.evidence is not None and len(self.evidence):  # shapes stay consistent with the observed depth
-            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model)
+            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model).to(loss.device)
         return loss
 
     def step(self) -> float:
@@ -218,11 +234,23 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(i)
         loss.backward()
+        self._densify()
+        self._info = None
         self.optimizer.step()
         self.step_count += 1
         value = float(loss.item())
         self._emit("on_step", self, value)
         return value
+
+    def _densify(self) -> None:
+        """cfg.densify: the strategy's post-backward step on the background Gaussians (the last rows of
+        the render, after every object's anchored ones)."""
+        b = self.model.background
+        if self.densify_state is None or b is None or not len(b.means):
+            return
+        offset = sum(int(a.face.shape[0]) for a in self.model.anchored)
+        self.cfg.strategy.step_post_backward(b, self.optimizer, self.densify_state, self.step_count, self._info,
+                                             offset=offset)
 
     def train(self, progress: bool = True) -> None:
         """Steps up to cfg.steps, a checkpoint every cfg.checkpoint_every steps and at the end."""
@@ -256,7 +284,7 @@ class Trainer:
             rgb_t, _, K, w2c = frame_tensors(self.scene, i)
             rgb, _, _ = self.model.render(w2c, K, rgb_t.shape[1], rgb_t.shape[0], backend=self.cfg.backend,
                                           with_depth=False)
-            rgb = rgb.clamp(0, 1)
+            rgb = rgb.clamp(0, 1).cpu()
             psnrs.append(psnr(rgb, rgb_t))
             ssims.append(float(ssim(rgb, rgb_t)))
             renders.append((i, rgb, rgb_t))
@@ -266,10 +294,14 @@ class Trainer:
     def export(self, evaluation: dict) -> None:
         from procsplat.run.export import export_run
 
+        backend = self.cfg.backend
+        if self.device.type != "cpu":  # the exports read tensors as numpy arrays: on the CPU
+            self.model.cpu()
+            backend = "auto"
         export_run(self.run, self.model, self.scene.name, self.scene_path, evaluation,
                    {"steps": self.step_count, "seconds": self.seconds(), "joint_shape": self.cfg.joint_shape,
                     "fit": self.cfg.fit}, cameras=self.training_cameras(), video_frames=self.cfg.video_frames,
-                   backend=self.cfg.backend)
+                   backend=backend)
 
     def training_cameras(self):
         """The training frames' cameras (the turntables stay where they were)."""

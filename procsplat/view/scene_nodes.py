@@ -1,6 +1,7 @@
 """The viser scene of a run: splats per object and background, procedural meshes, cameras, floor grid."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -126,10 +127,15 @@ def open_scan(source: str, run: Path, width: int = 160):
         return None, "scene.json names no source scan"
     candidates = [Path(source)] if Path(source).is_absolute() else [Path(source), run.parent / source,
                                                                     run / source]
+    up = "auto"  # the run's --up, so the cameras sit in the world frame it was trained in
+    try:
+        up = json.loads((run / "config.json").read_text())["data"].get("up", "auto")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
     for path in candidates:
         if path.exists():
             try:
-                return load_scene(path, width=width), ""
+                return load_scene(path, width=width, up=up), ""
             except Exception as e:  # noqa: BLE001 - cameras are optional: say why and go on
                 return None, f"{path}: {e}"
     return None, f"{source}: not found"

@@ -7,7 +7,9 @@ Layouts (one module each):
   depth_shift). `load_scene(None, scene="scene0011_00")` looks under `$SCANNET_ROOT`.
 - 7-Scenes style `frame-XXXXXX.{color,depth,pose}` folders: `procsplat.data.readers.sevenscenes`
   (option: gravity_align).
-Common options: stride, max_frames, image_scale or width, cache_size.
+Common options: stride, max_frames, image_scale or width, cache_size, and up: "auto" (default:
+the source's up where it knows it, ScanNet's axisAlignment; else estimated from the depth, floor
+moved to z = 0), "estimate", "cameras" or "source" (`procsplat.data.gravity.align_up`).
 A ScanNet-layout scene from `procsplat synth --realistic` (its gt.json has a "realistic" entry) gets
 its instance masks dilated/eroded by 1-3 px at read time (`procsplat.data.realistic`).
 """
@@ -21,7 +23,7 @@ from procsplat.data.scene import MissingSceneFile, Scene, SceneReadError
 
 __all__ = ["load_scene", "detect_layout", "SceneReadError", "MissingSceneFile"]
 
-_COMMON = {"stride", "max_frames", "image_scale", "width", "cache_size"}
+_COMMON = {"stride", "max_frames", "image_scale", "width", "cache_size", "up"}
 _OPTIONS = {
     "scannet": _COMMON | {"scene", "masks", "mask_config", "allow_truncated", "depth_shift"},
     "sens": _COMMON | {"allow_truncated"},
@@ -67,8 +69,11 @@ def load_scene(path: Union[str, Path, None] = None, **opts) -> Scene:
     if layout == "sens":
         from procsplat.data.readers.sens import SensReader
         from procsplat.data.scene import FrameSource
+        from procsplat.data.gravity import align_up
         reader = SensReader(path, allow_truncated=opts.pop("allow_truncated", False))
-        return Scene(name=reader.name, frames=FrameSource(reader, **opts), source=Path(path))
+        up = opts.pop("up", "auto")
+        scene = Scene(name=reader.name, frames=FrameSource(reader, **opts), source=Path(path))
+        return align_up(scene, up, fallback="source")
     from procsplat.data.readers.scannet import load_scannet
     from procsplat.data.realistic import bleed_synthetic_masks
     # a synthetic scene written with `realistic` (gt.json says so): its masks bleed like ScanNet's

@@ -38,6 +38,7 @@ import numpy as np
 
 from procsplat.data.readers._image import (decode_depth_png, decode_rgb, pose_is_valid, read_matrix,
                                       resample_rgb, resize_depth_nearest)
+from procsplat.data.gravity import align_up
 from procsplat.data.readers.sens import SensReader
 from procsplat.data.scene import (Frame, FrameReader, FrameSource, MaskSource, Mesh, MissingSceneFile,
                              Scene, SceneObject, SceneReadError)
@@ -185,12 +186,14 @@ def mesh_instance_masks(mesh: Mesh, config: MaskConfig = MaskConfig(), relabel=N
 
     from geonodes.render import render_mesh
 
-    vertices = torch.from_numpy(mesh.vertices.astype(np.float64))
     faces = torch.from_numpy(mesh.faces)
     ids = torch.from_numpy(face_instances(mesh.faces, mesh.vertex_instance))
+    held: dict = {}  # the mesh's vertices as a tensor, converted again when the scene's world moves
 
     def compute(frame: Frame) -> np.ndarray:
-        out = render_mesh(vertices, faces, torch.tensor(frame.K),
+        if held.get("source") is not mesh.vertices:
+            held.update(source=mesh.vertices, tensor=torch.from_numpy(mesh.vertices.astype(np.float64)))
+        out = render_mesh(held["tensor"], faces, torch.tensor(frame.K),
                           torch.tensor(frame.cam_to_world), frame.width, frame.height,
                           face_ids=ids, shading=False)
         rendered, inst = out["depth"].numpy(), out["id"].numpy()
@@ -245,13 +248,17 @@ class ExportedReader(FrameReader):
         first = decode_depth_png(self.files[0][1], str(self.files[0][1]))
         self.height, self.width = first.shape
 
-    def read(self, k, K_out, width, height):
-        color_path, depth_path = self.files[k]
+    def read_depth(self, k):
+        depth_path = self.files[k][1]
         raw = decode_depth_png(depth_path, str(depth_path))
         if raw.shape != (self.height, self.width):
             raise SceneReadError(f"{depth_path}: depth is {raw.shape[1]}x{raw.shape[0]}, other "
                                  f"frames are {self.width}x{self.height}")
-        depth = raw.astype(np.float32) / np.float32(self.depth_shift)
+        return raw.astype(np.float32) / np.float32(self.depth_shift)
+
+    def read(self, k, K_out, width, height):
+        color_path = self.files[k][0]
+        depth = self.read_depth(k)
         rgb = resample_rgb(decode_rgb(color_path, str(color_path)), self.K_color, K_out,
                            width, height)
         return rgb, resize_depth_nearest(depth, width, height)
@@ -274,10 +281,11 @@ def _scene_file(folder: Path, name: str, suffix: str) -> Optional[Path]:
 
 def load_scannet(path: Union[str, Path, None] = None, *, scene: Optional[str] = None,
                  masks: bool = True, mask_config: MaskConfig = MaskConfig(),
-                 allow_truncated: bool = False, depth_shift: float = 1000.0, stride: int = 1,
+                 allow_truncated: bool = False, depth_shift: float = 1000.0, up: str = "auto", stride: int = 1,
                  max_frames: Optional[int] = None, image_scale: Optional[float] = None,
                  width: Optional[int] = None, cache_size: int = 8) -> Scene:
-    """Load a ScanNet scene (raw `.sens` or exported layout; mesh and instances if present)."""
+    """Load a ScanNet scene (raw `.sens` or exported layout; mesh and instances if present). Without an
+    axisAlignment the up is estimated from the depth (`up`: see `procsplat.data.gravity.align_up`)."""
     folder = find_scene_folder(path, scene)
     name = scene or folder.name
     sens = _scene_file(folder, name, ".sens")
@@ -289,11 +297,21 @@ def load_scannet(path: Union[str, Path, None] = None, *, scene: Optional[str] = 
         raise MissingSceneFile(f"{folder}: no {name}.sens and no color/ depth/ pose/ folders "
                                f"(not a ScanNet scene)")
     txt = folder / f"{name}.txt"
-    T = axis_alignment(read_scene_txt(txt), txt) if txt.is_file() else np.eye(4)
+    info = read_scene_txt(txt) if txt.is_file() else {}
+    T = axis_alignment(info, txt)
     frames = FrameSource(reader, stride=stride, max_frames=max_frames, image_scale=image_scale,
                          width=width, cache_size=cache_size, world_from_source=T)
     result = Scene(name=name, frames=frames, source=folder)
+    if "axisAlignment" in info:
+        result.up_source = f"axisAlignment in {txt}"
+    result = _load_labels(result, folder, name, T, masks, mask_config)
+    return align_up(result, up, fallback="source")
 
+
+def _load_labels(result: Scene, folder: Path, name: str, T: np.ndarray, masks: bool,
+                 mask_config: MaskConfig) -> Scene:
+    """The scene's mesh and labelled instances, when the folder has them."""
+    frames = result.frames
     mesh_path = _scene_file(folder, name, MESH_SUFFIX)
     if mesh_path is None:
         return result

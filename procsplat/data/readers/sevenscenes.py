@@ -13,9 +13,13 @@ Registration: 7-Scenes colour and depth come from two Kinect cameras and are *no
 (a few pixels of misalignment). We use them as if registered with the one K for both and do
 not correct it: colour is only resized when its size differs from the depth's.
 
-World frame: the source world is KinectFusion's (no gravity). With `gravity_align=True`
-(default) the world is rotated so that the mean camera up direction (-y of each camera, as
-ScanNet's SensReader does without IMU) becomes +Z; the rotation is `Scene.world_from_source`.
+World frame: the source world is KinectFusion's (no gravity). By default (`up="auto"`) the up
+direction is estimated from the depth (horizontal surfaces and the floor plane, with the cameras'
+mean up as the prior: `procsplat.data.gravity`), the world is rotated so that it becomes +Z and
+shifted so that the floor is at z = 0; the transform is `Scene.world_from_source` and the estimate
+`Scene.up_estimate`. `up="cameras"` rotates the mean camera up direction (-y of each camera) onto
++Z only (the behaviour before the floor estimate: hand-held cameras look down, and on RedKitchen
+it tilted the world by 25 degrees); `up="source"` (or gravity_align=False) keeps the source frame.
 Frames with a non-finite pose are skipped (reported in `Scene.skipped_frames`).
 """
 
@@ -27,6 +31,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from procsplat.data.gravity import align_up
 from procsplat.data.readers._image import (decode_depth_png, decode_rgb, pose_is_valid, read_matrix,
                                       resample_rgb, resize_depth_nearest)
 from procsplat.data.scene import (FrameReader, FrameSource, MissingSceneFile, Scene, SceneReadError)
@@ -44,29 +49,6 @@ def is_sevenscenes_folder(path: Path) -> bool:
     if any(path.glob("frame-*.pose.txt")):
         return True
     return any(any(seq.glob("frame-*.pose.txt")) for seq in path.glob("seq-*") if seq.is_dir())
-
-
-def rotation_to_z(up: np.ndarray) -> np.ndarray:
-    """Smallest rotation (3x3) taking the unit vector `up` to +Z."""
-    up = np.asarray(up, np.float64) / np.linalg.norm(up)
-    z = np.array([0.0, 0.0, 1.0])
-    axis = np.cross(up, z)
-    s, c = np.linalg.norm(axis), float(up @ z)
-    if s < 1e-12:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    axis /= s
-    A = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + s * A + (1 - c) * A @ A
-
-
-def gravity_from_cameras(poses: np.ndarray) -> np.ndarray:
-    """4x4 world rotation taking the mean camera up direction (-y camera axis) to +Z."""
-    up = -poses[:, :3, 1].mean(0)
-    if np.linalg.norm(up) < 1e-6:
-        return np.eye(4)
-    T = np.eye(4)
-    T[:3, :3] = rotation_to_z(up)
-    return T
 
 
 class SevenScenesReader(FrameReader):
@@ -118,13 +100,17 @@ class SevenScenesReader(FrameReader):
         first_depth = decode_depth_png(self.files[0][1], str(self.files[0][1]))
         self.height, self.width = first_depth.shape
 
-    def read(self, k, K_out, width, height):
-        color_path, depth_path = self.files[k]
+    def read_depth(self, k):
+        depth_path = self.files[k][1]
         raw = decode_depth_png(depth_path, str(depth_path))
         if raw.shape != (self.height, self.width):
             raise SceneReadError(f"{depth_path}: depth is {raw.shape[1]}x{raw.shape[0]}, other "
                                  f"frames are {self.width}x{self.height}")
-        depth = np.where(raw == INVALID_DEPTH, 0, raw).astype(np.float32) / np.float32(DEPTH_SCALE)
+        return np.where(raw == INVALID_DEPTH, 0, raw).astype(np.float32) / np.float32(DEPTH_SCALE)
+
+    def read(self, k, K_out, width, height):
+        color_path = self.files[k][0]
+        depth = self.read_depth(k)
         image = decode_rgb(color_path, str(color_path))
         # Colour uses the same K, scaled to its own size (see module doc on registration).
         K_color = np.diag([image.size[0] / self.width, image.size[1] / self.height, 1.0]) @ self.K
@@ -132,11 +118,34 @@ class SevenScenesReader(FrameReader):
         return rgb, resize_depth_nearest(depth, width, height)
 
 
-def load_sevenscenes(folder: Union[str, Path], *, gravity_align: bool = True, stride: int = 1,
+def load_sevenscenes(folder: Union[str, Path], *, up: str = "auto", gravity_align: bool = True, stride: int = 1,
                      max_frames: Optional[int] = None, image_scale: Optional[float] = None,
                      width: Optional[int] = None, cache_size: int = 8) -> Scene:
+    """A 7-Scenes/TUM folder as a Scene, gravity-aligned (`up`, see `procsplat.data.gravity.align_up`;
+    gravity_align=False is up="source")."""
     reader = SevenScenesReader(folder)
-    T = gravity_from_cameras(reader.poses) if gravity_align else np.eye(4)
     frames = FrameSource(reader, stride=stride, max_frames=max_frames, image_scale=image_scale,
-                         width=width, cache_size=cache_size, world_from_source=T)
-    return Scene(name=reader.name, frames=frames, source=Path(folder))
+                         width=width, cache_size=cache_size)
+    scene = Scene(name=reader.name, frames=frames, source=Path(folder))
+    return align_up(scene, up if gravity_align else "source", fallback="cameras")
+
+
+def write_sevenscenes(folder: Union[str, Path], frames, K: np.ndarray) -> Path:
+    """Write frames [(rgb (H,W,3) uint8, depth (H,W) float32 metres, cam_to_world 4x4)] as a 7-Scenes
+    folder: frame-XXXXXX.color.png, .depth.png (uint16 mm, 0 = invalid), .pose.txt, and
+    camera-intrinsics.txt (K, for colour and depth). E.g. a synthetic scene without its labels."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savetxt(folder / "camera-intrinsics.txt", np.asarray(K, np.float64))
+    for i, (rgb, depth, pose) in enumerate(frames):
+        stem = folder / f"frame-{i:06d}"
+        Image.fromarray(np.asarray(rgb, np.uint8)).save(f"{stem}.color.png")
+        mm = np.round(np.asarray(depth, np.float64) * DEPTH_SCALE)
+        if mm.max(initial=0) >= INVALID_DEPTH:
+            raise ValueError(f"write_sevenscenes: frame {i} depth {mm.max() / DEPTH_SCALE:.3f} m exceeds "
+                             f"{(INVALID_DEPTH - 1) / DEPTH_SCALE} m")
+        Image.fromarray(np.where(np.isfinite(mm) & (mm > 0), mm, 0).astype(np.uint16)).save(f"{stem}.depth.png")
+        np.savetxt(f"{stem}.pose.txt", np.asarray(pose, np.float64))
+    return folder
