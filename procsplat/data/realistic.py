@@ -53,6 +53,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from procsplat.data.placed import PlacedObject, box_mesh
+
 BASELINE = 0.075  # m, projector to IR camera
 DISPARITY_SIGMA_IID = 0.05  # px at the sensor's native width
 DISPARITY_SIGMA_CORRELATED = 0.04
@@ -265,8 +267,6 @@ def cylinder_mesh(radius: float, height: float, segments: int = 12):
 
 def clutter_item(label: str, rng: np.random.Generator, on_floor: bool):
     """(local vertices with the base centred at the origin, triangles) of one clutter object."""
-    from procsplat.data.synth import box_mesh
-
     if label in ("bottle", "cup"):
         r, h = (rng.uniform(0.03, 0.045), rng.uniform(0.18, 0.3)) if label == "bottle" else \
             (rng.uniform(0.035, 0.05), rng.uniform(0.08, 0.12))
@@ -311,7 +311,6 @@ def support_surface(vertices: np.ndarray, triangles: np.ndarray, rng: np.random.
 def place_clutter(objects: list, room_size, first_id: int, rng: np.random.Generator) -> list:
     """Clutter on and beside the furniture: [PlacedObject] with ids from `first_id`, category = label,
     parameters {"on": instance id of the object it stands on, or None}."""
-    from procsplat.data.synth import PlacedObject
     from procsplat.geometry import yaw_matrix
 
     sx, sy = room_size

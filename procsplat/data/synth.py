@@ -17,13 +17,14 @@ import json
 import math
 import shutil
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from procsplat.data import realistic
+from procsplat.data.placed import PlacedObject, box_mesh
 from procsplat.errors import ProcsplatError
 from procsplat.geometry import look_at, object_to_world, yaw_matrix
 
@@ -67,34 +68,6 @@ class SynthConfig:
 
     def resolved_scene_id(self) -> str:
         return self.scene_id or f"synth{self.seed:04d}_00"
-
-
-@dataclass
-class PlacedObject:
-    instance_id: int
-    category: str
-    parameters: dict
-    yaw: float
-    translation: list
-    vertices: np.ndarray  # (V,3) world
-    triangles: np.ndarray  # (T,3)
-    part_id: np.ndarray  # (T,)
-    colors: np.ndarray = field(default=None)  # (T,3)
-
-
-
-
-
-
-def box_mesh(lo, hi):
-    """Axis-aligned box as 12 outward triangles."""
-    x0, y0, z0 = lo
-    x1, y1, z1 = hi
-    v = np.array([[x0, y0, z0], [x1, y0, z0], [x1, y1, z0], [x0, y1, z0],
-                  [x0, y0, z1], [x1, y0, z1], [x1, y1, z1], [x0, y1, z1]], dtype=np.float64)
-    quads = [(0, 3, 2, 1), (4, 5, 6, 7), (0, 1, 5, 4), (2, 3, 7, 6), (1, 2, 6, 5), (3, 0, 4, 7)]
-    tris = [t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))]
-    return v, np.array(tris, dtype=np.int64)
 
 
 def room_parts(cfg: SynthConfig):

@@ -55,6 +55,7 @@ from procsplat.geometry import yaw_matrix
 
 from .candidates import Genomes, Scorer, SearchSpace
 from .refine import refine
+from .result import result_from
 from .spec import ObjectSpec
 from .sweep import box_matched
 
@@ -212,8 +213,6 @@ def make_consistent(entries: list, target_of, ga, log=print) -> tuple[list, list
     ga: the GAConfig (its `consistency`, `loss`, `refine_config` and `scale_range`). Returns the
     entries with updated specs and documents (every document gets its `group`) and `group_list`."""
     from geonodes import load_program
-
-    from .search import result_from
 
     cfg = ga.consistency
     entries = [(spec, dict(doc)) for spec, doc in entries]

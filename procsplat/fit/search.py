@@ -32,6 +32,7 @@ from procsplat.errors import ProcsplatError
 
 from .candidates import Genomes, Scorer, SearchSpace, local_extents
 from .consistency import ConsistencyConfig
+from .result import FitResult, result_from
 from .losses import LossConfig
 from .pose import wrap_angle
 from .refine import RefineConfig, refine
@@ -119,21 +120,6 @@ def preset(name: str, **overrides) -> GAConfig:
     if name not in PRESETS:
         raise ProcsplatError(f"unknown fitting preset '{name}' (known: {', '.join(PRESETS)})")
     return replace(PRESETS[name], **overrides)
-
-
-@dataclass
-class FitResult:
-    method: str
-    program: str
-    parameters: dict
-    yaw: float
-    translation: np.ndarray  # (3,) world translation of the program's origin
-    scale: float
-    loss: float
-    terms: dict
-    evaluations: int
-    seconds: float
-    curve: list  # [(evaluations so far, best total loss)]
 
 
 def initial_population(space: SearchSpace, target: ObjectTarget, n: int, rng: np.random.Generator,
@@ -228,20 +214,6 @@ def pick_parents(elite_fit: np.ndarray, elite_niche: np.ndarray | None, n: int, 
         entrants = same[rng.integers(0, len(same), size)]
         b[i] = entrants[np.argmin(elite_fit[entrants])]
     return a, b
-
-
-def result_from(scorer: Scorer, g: Genomes, method: str, evaluations: int, seconds: float, curve: list) -> FitResult:
-    """FitResult of the first genome (re-scored once for its terms and translation)."""
-    one = g.take([0])
-    with torch.no_grad():
-        r = scorer.score(one)
-    space = scorer.space
-    return FitResult(method=method, program=space.program.name,
-                     parameters=space.to_dict(one.disc[0], one.unit[0]), yaw=float(wrap_angle(one.pose[0, 0])),
-                     translation=r["translation"][0].double().numpy(), scale=float(math.exp(one.pose[0, 3])),
-                     loss=float(r["total"][0]), terms={k: float(v[0]) for k, v in r.items()
-                                                       if k not in ("total", "translation")},
-                     evaluations=evaluations, seconds=seconds, curve=curve)
 
 
 def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig()) -> FitResult:
