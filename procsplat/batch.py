@@ -277,7 +277,7 @@ def summary_table(rows: list[dict]) -> str:
     """The summary as a plain fixed-width table (a terminal or a log file)."""
     def programs(text: str) -> str:
         counts = Counter(p for p in str(text).split(";") if p)
-        return ", ".join(f"{n} {p}" if n > 1 else p for p, n in sorted(counts.items()))
+        return ", ".join(f"{n} {p}" if n > 1 else p for p, n in counts.most_common())
 
     head = ["scene", "status", "objects", "programs", "fit s", "train s", "PSNR", "message"]
     body = [[str(r.get("scene", "")), str(r.get("status", "")), str(r.get("objects", "")),
@@ -333,7 +333,10 @@ def start_ray(cfg: BatchConfig) -> str:
 
 
 def run_batch(cfg: BatchConfig, log=print, progress: bool = True, stream=None) -> list[dict]:
-    """The whole batch; returns the summary rows (also written to <out>/summary.csv and printed)."""
+    """The whole batch; returns the summary rows (also written to <out>/summary.csv and printed).
+
+    Ray is started as `start_ray` says and stopped at the end, unless this process has called ray.init
+    already: then the batch runs on that runtime and leaves it running."""
     import ray
 
     from procsplat.progress import Progress
@@ -347,7 +350,9 @@ def run_batch(cfg: BatchConfig, log=print, progress: bool = True, stream=None) -
     out.mkdir(parents=True, exist_ok=True)
     scenes = [_Scene(a, scene_train_config(cfg, a)) for a in args]
     start = time.monotonic()
-    log(start_ray(cfg))
+    own_ray = not ray.is_initialized()
+    if own_ray:
+        log(start_ray(cfg))
     try:
         opts = {"num_cpus": cfg.threads, "max_retries": 0}
         plan, fit, train = (ray.remote(**opts)(f) for f in (plan_task, fit_task, train_task))
@@ -377,7 +382,8 @@ def run_batch(cfg: BatchConfig, log=print, progress: bool = True, stream=None) -
                     bar.update(done, total=total, scenes=f"{finished}/{len(scenes)} done" +
                                (f", {failed} failed" if failed else ""))
     finally:
-        ray.shutdown()
+        if own_ray:
+            ray.shutdown()
     rows = [s.summary() for s in scenes]
     write_summary(out / SUMMARY, rows)
     log(summary_table(rows))
