@@ -323,7 +323,8 @@ def start_ray(cfg: BatchConfig) -> str:
         try:
             ray.init(address=cfg.address, runtime_env=env, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as e:
-            raise ProcsplatError(f"batch: cannot connect to the Ray cluster at {cfg.address!r} ({e})") from None
+            raise ProcsplatError(f"batch: cannot connect to the Ray cluster at {cfg.address!r} ({e}; a cluster with "
+                                 "token authentication also needs RAY_AUTH_MODE=token and its token here)") from None
         cpus = int(ray.cluster_resources().get("CPU", 0))
         return f"Ray cluster at {cfg.address}: {cpus} CPUs"
     cpus = cfg.num_cpus or len(os.sched_getaffinity(0))
