@@ -369,8 +369,8 @@ def run_batch(cfg: BatchConfig, log=print, progress: bool = True, stream=None) -
                     try:
                         res = ray.get(ref)
                     except Exception as e:  # the worker died (out of memory, killed): no result, no log
-                        res = {"ok": False, "error": f"{type(e).__name__}: {str(e).strip().splitlines()[0]}",
-                               "log": [str(e)]}
+                        first = (str(e).strip().splitlines() or [""])[0]
+                        res = {"ok": False, "error": f"{type(e).__name__}: {first}", "log": [str(e)]}
                     _append_log(out, s, kind, oid, res)
                     new = _handle(kind, s, oid, res, owners)
                     for k, o in new:
