@@ -11,6 +11,7 @@ import warnings
 import tyro
 
 from geonodes.errors import GeonodesError
+from procsplat.batch import BatchConfig
 from procsplat.data.synth import SynthConfig
 from procsplat.errors import ProcsplatError
 from procsplat.fit.bench_scenes import BenchFitConfig
@@ -66,6 +67,13 @@ def fit(cfg: FitConfig) -> int:
     return 0
 
 
+def batch(cfg: BatchConfig) -> int:
+    from procsplat.batch import run_batch
+
+    rows = run_batch(cfg)
+    return 1 if any(r["status"] == "failed" for r in rows) else 0  # the others finished all the same
+
+
 def bench_fit(cfg: BenchFitConfig) -> int:
     from procsplat.fit.bench_scenes import run_bench_fit
 
@@ -73,7 +81,8 @@ def bench_fit(cfg: BenchFitConfig) -> int:
 
 
 # command -> (function, its config dataclass; the dataclass's docstring is the command's help)
-COMMANDS = {"train": (train, TrainConfig), "fit": (fit, FitConfig), "bench-fit": (bench_fit, BenchFitConfig),
+COMMANDS = {"train": (train, TrainConfig), "fit": (fit, FitConfig), "batch": (batch, BatchConfig),
+            "bench-fit": (bench_fit, BenchFitConfig),
             "export": (export, ExportConfig), "synth": (synth, SynthConfig), "view": (view, ViewConfig)}
 
 

@@ -37,13 +37,17 @@ class Progress:
             self._task = self._bar.add_task(self.label, total=self.total, completed=self.done, info="")
         return self
 
-    def update(self, done: int, **fields) -> None:
+    def update(self, done: int, total: Optional[int] = None, **fields) -> None:
+        """`done` of the total so far; a new `total` when the work grows as it is discovered (a batch
+        learns a scene's objects once it has opened it)."""
         self.done = int(done)
+        if total is not None:
+            self.total = int(total)
         self.fields.update(fields)
         if not self.enabled:
             return
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, info=self._info())
+            self._bar.update(self._task, completed=self.done, total=self.total, info=self._info())
             return
         now = time.monotonic()
         if now - self._last_line >= self.interval or self.done >= self.total:

@@ -199,8 +199,8 @@ class ViewStack:
         H = max(v.depth.shape[0] for v in views)
         W = max(v.depth.shape[1] for v in views)
         depth = torch.zeros(len(views), H, W, dtype=dtype)
-        for i, v in enumerate(views):
-            depth[i, :v.depth.shape[0], :v.depth.shape[1]] = torch.from_numpy(np.array(v.depth, np.float32))  # a copy: views may be read-only
+        for i, v in enumerate(views):  # torch.tensor copies: a scene's frames are read-only arrays
+            depth[i, :v.depth.shape[0], :v.depth.shape[1]] = torch.tensor(v.depth, dtype=dtype)
         self.depth = depth.reshape(len(views), -1)
         self.size = torch.tensor([[v.depth.shape[1], v.depth.shape[0]] for v in views])  # (V,2) W,H
         self.W = W

@@ -144,14 +144,16 @@ def fit_doc(spec: ObjectSpec, result) -> dict:
 
 
 def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, progress: bool = True,
-              on_fit=None, store: FitStore | None = None) -> list:
+              on_fit=None, store: FitStore | None = None, fit_missing: bool = True) -> list:
     """[(ObjectSpec, fit document)] for every fittable object of the scene.
 
     on_fit(spec, doc) after each new fit. With a `store`, each fit is saved as it finishes and the
-    objects it already holds are reused (one line says how many). Then, with `ga.consistent`, the
-    consistency pass (`procsplat.fit.consistency`): look-alike objects of one program share one
-    discrete assignment; every document gets its `group` (None: in no group) and is saved again
-    when the pass changed it. on_fit sees each fit as its search left it."""
+    objects it already holds are reused (one line says how many). fit_missing=False: every object must
+    be in the store already (fitted elsewhere, e.g. by `procsplat batch`'s fit tasks); one that is not is
+    an error, never fitted here. Then, with `ga.consistent`, the consistency pass
+    (`procsplat.fit.consistency`): look-alike objects of one program share one discrete assignment;
+    every document gets its `group` (None: in no group) and is saved again when the pass changed it.
+    on_fit sees each fit as its search left it."""
     from procsplat.progress import Progress
 
     ga = preset(ga) if isinstance(ga, str) else ga
@@ -160,6 +162,13 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
         log(f"no procedural objects: {why_no_objects(scene)}")
         return []
     docs = {obj.id: store.load(obj.id) for obj, _ in todo} if store is not None else {}
+    if not fit_missing:
+        if store is None:
+            raise ValueError("fit_scene(fit_missing=False) needs the store that holds the fits")
+        missing = [str(obj.id) for obj, _ in todo if docs.get(obj.id) is None]
+        if missing:
+            raise ProcsplatError(f"{store.folder}: no fit of object(s) {', '.join(missing)} of {scene.name!r} "
+                                 "(they are fitted beforehand here, not by this run)")
     reused = sum(d is not None for d in docs.values())
     if reused:
         log(f"reusing {reused} of {len(todo)} fitted objects from {store.folder}")

@@ -71,10 +71,11 @@ class Trainer:
     """One run: `Trainer(cfg)` loads the scan; `prepare()` fits (or reuses fits) and builds the model
     (or resumes its checkpoint); `step()` optimises once; `train()` loops with progress and checkpoints."""
 
-    def __init__(self, cfg: TrainConfig, log=print, callbacks: list | None = None):
+    def __init__(self, cfg: TrainConfig, log=print, callbacks: list | None = None, fit_missing: bool = True):
         from procsplat.data.config import open_scene
 
         self.cfg, self.log = cfg, log
+        self.fit_missing = fit_missing  # False: every object's fit must be in <run>/fits/ already (batch)
         self.callbacks = list(callbacks or [])
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
@@ -118,7 +119,8 @@ class Trainer:
         store = FitStore(self.run / "fits")
         existing = {p.name for p in store.folder.glob("object_*.json")}
         fitted = fit_scene(self.scene, replace(cfg.ga, seed=cfg.seed), log=self.log,
-                           on_fit=lambda spec, doc: self._emit("on_fit", spec, doc), store=store)
+                           on_fit=lambda spec, doc: self._emit("on_fit", spec, doc), store=store,
+                           fit_missing=self.fit_missing)
         # fits reused from an interrupted session count towards the run's time
         self.seconds_before += sum(float(doc.get("seconds", 0.0)) for spec, doc in fitted
                                    if store.path(spec.instance_id).name in existing)
@@ -163,8 +165,9 @@ class Trainer:
             return
         if cfg.resume:
             self.log(f"no checkpoint at {ckpt}: training from the start")
-        else:  # a fresh run in this folder: earlier fits and checkpoints are not reused
-            shutil.rmtree(self.run / "fits", ignore_errors=True)
+        else:  # a fresh run in this folder: earlier checkpoints are not reused, nor earlier fits unless
+            if self.fit_missing:  # they were made beforehand as this run's input (fit_missing=False)
+                shutil.rmtree(self.run / "fits", ignore_errors=True)
             ckpt.unlink(missing_ok=True)
         self.specs = self.fit()
         self.model = initialise_model(self.specs, self.training_frames(), cfg.init, seed=cfg.seed).to(self.device)
@@ -317,10 +320,12 @@ def _holds_finished_work(run: Path) -> bool:
         (run / "model.pt").is_file()
 
 
-def run_train(cfg: TrainConfig, progress: bool = True, log=print, callbacks: list | None = None) -> Path:
+def run_train(cfg: TrainConfig, progress: bool = True, log=print, callbacks: list | None = None,
+              fit_missing: bool = True) -> Path:
     """The whole pipeline; a run that fails leaves no run folder behind unless it holds finished work
-    (fitted objects, checkpoints), which --resume picks up."""
-    trainer = Trainer(cfg, log=log, callbacks=callbacks)
+    (fitted objects, checkpoints), which --resume picks up. fit_missing=False: the objects were fitted
+    before (into <run>/fits/, with cfg.resume so they are kept) and none is fitted here."""
+    trainer = Trainer(cfg, log=log, callbacks=callbacks, fit_missing=fit_missing)
     existed = trainer.run.exists()
     try:
         trainer.prepare()
