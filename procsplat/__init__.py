@@ -10,9 +10,16 @@ The package follows the data flow, each stage importing only the ones before it:
     run/     the run directory: checkpoints, scene.json, edits, exports
     view/    the viser viewer (`procsplat view`, `procsplat train --view`)
     cli.py   the `procsplat` command
+    threads.py  the thread policy (environment defaults set here, before torch loads; `--threads`)
 
 Public entry points (the CLI is built on these):
 """
+# First, before anything imports torch: the thread policy's environment defaults (OpenMP reads
+# them once, when torch loads it; a value the user set is kept). See procsplat/threads.py.
+from procsplat.threads import set_env_defaults as _set_env_defaults
+
+_set_env_defaults()
+
 from procsplat.data.config import SceneConfig, open_scene
 from procsplat.errors import ProcsplatError
 from procsplat.fit.scene import fit_scene
