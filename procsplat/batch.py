@@ -88,15 +88,18 @@ class BatchConfig(TrainConfig):
 
 # -- the per-task thread setting: the one place ---------------------------------------------------------------
 def task_thread_env(threads: int) -> dict:
-    """Environment of every task's worker process (set before torch starts its thread pools)."""
-    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
+    """Environment of every task's worker process (set before torch starts its thread pools): the
+    project's thread policy (`procsplat.threads.ENV_DEFAULTS`) and `threads` OpenMP threads."""
+    from procsplat.threads import ENV_DEFAULTS
+
+    return {**ENV_DEFAULTS, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
 
 def apply_task_threads(threads: int) -> None:
-    """Run at the start of every task: its torch threads."""
-    import torch
+    """Run at the start of every task: its torch threads (`procsplat.threads.apply_thread_policy`)."""
+    from procsplat.threads import apply_thread_policy
 
-    torch.set_num_threads(threads)
+    apply_thread_policy(threads)
 
 
 # -- scenes -----------------------------------------------------------------------------------------------------
