@@ -11,9 +11,9 @@ from geonodes import load_program
 from procsplat.data.config import SceneConfig
 from procsplat.data.synth import SynthConfig, generate
 from procsplat.fit.metrics import parameter_errors
-from procsplat.fit.spec import ObjectSpec
 from procsplat.splat.init import InitConfig
 from procsplat.train.config import TrainConfig
+from procsplat.train.bench_splat import perturbed
 from procsplat.train.trainer import Trainer, gt_specs
 
 pytestmark = pytest.mark.slow
@@ -23,20 +23,6 @@ pytestmark = pytest.mark.slow
 def scene(tmp_path_factory):
     return generate(SynthConfig(out=tmp_path_factory.mktemp("scene"), seed=3, num_frames=8, width=96, height=72,
                                 num_objects=2, categories=("table",)), progress=False)
-
-
-def perturbed(specs, delta: float, seed: int = 0) -> list:
-    """Every ranged float parameter moved by +-delta (within its range), the translation by (delta, -delta)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for s in specs:
-        params = dict(s.parameters)
-        for p in load_program(s.program).parameters:
-            if p.kind == "float" and p.max > p.min:
-                params[p.name] = float(np.clip(params[p.name] + rng.choice([-1, 1]) * delta, p.min, p.max))
-        out.append(ObjectSpec(s.instance_id, s.category, s.program, params, s.yaw,
-                              [s.translation[0] + delta, s.translation[1] - delta, s.translation[2]]))
-    return out
 
 
 def errors(specs, truth) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +51,7 @@ def test_evidence_terms_are_the_fitting_loss(scene, tmp_path):
     gradient for every learnable shape float and the pose."""
     truth = gt_specs(scene)
     t_true = train_from(scene, truth, tmp_path / "a", 0)
-    t_off = train_from(scene, perturbed(truth, 0.03), tmp_path / "b", 0)
+    t_off = train_from(scene, perturbed(truth, 0.03, seed=0), tmp_path / "b", 0)
     assert len(t_true.evidence) == 2
     with torch.no_grad():
         true_loss, off_loss = float(t_true.evidence.loss(t_true.model)), float(t_off.evidence.loss(t_off.model))
@@ -78,7 +64,7 @@ def test_evidence_terms_are_the_fitting_loss(scene, tmp_path):
 
 def test_joint_training_repairs_shapes_a_few_cm_off(scene, tmp_path):
     truth = gt_specs(scene)
-    start = perturbed(truth, 0.03)
+    start = perturbed(truth, 0.03, seed=0)
     mae0, trans0 = errors(start, truth)
     trainer = train_from(scene, start, tmp_path, 60)
     mae, trans = errors(trainer.model.current_specs(), truth)
