@@ -54,6 +54,7 @@ class BatchSceneConfig(SceneConfig):
     """How every scan is read (the scans themselves are the SCENE arguments and --split)."""
 
     scene: tyro.conf.Suppress[Optional[str]] = None
+    threads: tyro.conf.Suppress[int] = 0  # a batch's --threads is per task (BatchConfig.threads)
 
 
 @dataclass

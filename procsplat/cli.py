@@ -1,6 +1,10 @@
 """`procsplat` command line: `procsplat <command> [flags]`, built from the commands' config
 dataclasses by tyro (`procsplat <command> --help` lists every flag).
 
+Every command takes `--threads N`: torch threads, applied before the command starts (0, the
+default: the thread policy of procsplat/threads.py, whose environment defaults `import procsplat`
+sets before torch loads; `batch`: the threads of each task, default 1).
+
 Errors procsplat and geonodes raise for bad input (`ProcsplatError`, `GeonodesError`) end the
 command with one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
 """
@@ -17,6 +21,7 @@ from procsplat.errors import ProcsplatError
 from procsplat.fit.bench_scenes import BenchFitConfig
 from procsplat.fit.scene import FitConfig
 from procsplat.run.export import ExportConfig
+from procsplat.threads import apply_thread_policy
 from procsplat.train.config import TrainConfig
 from procsplat.view.config import ViewConfig
 
@@ -98,6 +103,8 @@ def main(argv=None) -> int:
         description="Indoor scans as editable procedural objects wearing Gaussian splats.")
     name = next(n for n, (_, cls) in COMMANDS.items() if type(cfg) is cls)
     try:
+        # the thread policy's environment is already set (procsplat/__init__.py, before torch loaded)
+        apply_thread_policy(cfg.threads if hasattr(cfg, "threads") else cfg.data.threads)
         return COMMANDS[name][0](cfg)
     except (ProcsplatError, GeonodesError) as e:
         print(f"procsplat {name}: error: {e}", file=sys.stderr)

@@ -65,6 +65,8 @@ class SynthConfig:
     (a scan's several chairs of one model; placed after the other objects, which stay as without;
     like every object, a copy that finds no free spot in 60 tries is left out)."""
     overwrite: bool = False
+    threads: int = 0
+    """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
 
     def resolved_scene_id(self) -> str:
         return self.scene_id or f"synth{self.seed:04d}_00"

@@ -46,10 +46,8 @@ class BenchFitConfig:
     out: Path = Path(tempfile.gettempdir()) / "procsplat_bench_fit"
     json_out: Path | None = None
     """Also write every per-object row here."""
-    threads: int = 2
-    """torch threads. Both cores of the 2-core machine when the bench runs alone (a bookshelf
-    fit: 19.3 s with 2, 22.6 s with 1); 1 when it shares the machine (two threads measured
-    several times slower per op under load)."""
+    threads: int = 0
+    """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
 
 
 def truth_of(obj: dict):
@@ -116,8 +114,9 @@ def run(cfg: BenchFitConfig, log=print, realistic: bool = False) -> list[dict]:
 
 def run_bench_fit(cfg: BenchFitConfig) -> int:
     from procsplat.fit.bench import format_table, peer_ratios, summarise
+    from procsplat.threads import apply_thread_policy
 
-    torch.set_num_threads(cfg.threads)
+    threads = apply_thread_policy(cfg.threads)
     results = {}
     for realistic in (False, True) if cfg.realistic else (False,):
         t0 = time.time()
@@ -127,7 +126,7 @@ def run_bench_fit(cfg: BenchFitConfig) -> int:
         noise = ("realistic sensor and room (procsplat.data.realistic)" if kind == "realistic" else
                  "with depth noise and holes" if (cfg.depth_noise or cfg.holes) else "clean depth")
         print(f"\nfitting accuracy: {cfg.scenes} synthetic scenes (seeds {cfg.seed}..{cfg.seed + cfg.scenes - 1}), "
-              f"{noise}, {seconds:.0f} s")
+              f"{noise}, {seconds:.0f} s, {threads} torch threads")
         print(format_table(summary))
         print(peer_ratios(summary))
     if cfg.json_out:

@@ -158,6 +158,8 @@ class ExportConfig:
     """A finished run directory."""
     params: Optional[Path] = None
     """An edited scene.json (or a subset: {"objects": [{"instance_id", "parameters", "pose"}]})."""
+    threads: int = 0
+    """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
 
 
 def run_export(cfg: ExportConfig) -> Path:

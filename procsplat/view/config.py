@@ -22,3 +22,5 @@ class ViewConfig:
     environment_map: bool = True
     """Light meshes with viser's HDRI environment (off: plain background, faster first frame on
     software WebGL)."""
+    threads: int = 0
+    """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
