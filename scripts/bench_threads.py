@@ -1,23 +1,28 @@
 """Thread policies on a shared machine: one fit alone, two identical fits at once, one fit beside a busy loop.
 
-    python scripts/bench_threads.py                                  # the old default vs procsplat's policy
-    python scripts/bench_threads.py --policies default t1 passive t2-passive --rounds 3
-    python scripts/bench_threads.py --program table --preset default
+    python scripts/bench_threads.py                          # the old default vs procsplat's policy
+    python scripts/bench_threads.py --policies default procsplat t1 --rounds 3
+    python scripts/bench_threads.py --policies t1 passive t1-passive --program table --generations 0
 
-Each fit is `genetic_search` on one seeded synthetic object (`procsplat.fit.synthetic`), run in a
-subprocess so that the policy's environment reaches libgomp before torch is imported. The workers
-import, build their target, report ready, and are started together; only the search is timed. A
-policy is an environment (OpenMP's wait policy is read once, when torch loads libgomp) plus torch's
-intra-op and inter-op thread counts. `default` is torch's own (one thread per core, libgomp's spin
-wait: the behaviour before procsplat had a policy); `procsplat` is whatever `procsplat.threads`
-sets by default (`procsplat.threads.set_env_defaults()` before torch, `apply_thread_policy(0)`).
+Each fit is `genetic_search` (GA preset `fast`, one generation by default, then its sweep and
+refinement: ~13 s of CPU) on one seeded synthetic object (`procsplat.fit.synthetic`), in a
+subprocess, so that the policy's environment reaches libgomp before torch loads it. The workers
+import, build their target, say ready and are started together; only the search is timed. A
+policy is an environment plus torch's intra-op and inter-op thread counts (POLICIES): `default` is
+torch's own, the behaviour before procsplat had a policy (one thread per core, libgomp spinning
+300,000 times after each parallel region); `procsplat` is what `procsplat <command>` does
+(`import procsplat` sets the environment defaults before torch loads, then `apply_thread_policy(0)`).
+Each trial prints the spin count libgomp really took (OMP_DISPLAY_ENV=VERBOSE).
 
-Cases: solo (one fit), pair (two identical fits at once; a fair share of 2 cores is 1x, of 1 core
-2x), busy (one fit beside a single-threaded pure-Python busy loop). Rounds interleave the policies
-(A B, then B A) so that other users' load hits them alike. Prints every trial with the load
-average and the CPU other processes used during it (cores, from /proc/stat minus ours), then per
-policy the median and range of each case, the ratios pair/solo and busy/solo, and each policy's
-times as a ratio to the first policy (the named peer, `default`) measured in the same run.
+Cases: solo (one fit), pair (two identical fits at once: a fair share of 2 cores is 1x-2x the solo
+time), busy (one fit beside a single-threaded pure-Python busy loop). Rounds interleave the
+policies (A B, then B A) so that other users' load hits them alike. Every trial prints its times,
+CPU seconds (all threads, and the main thread's), the load average and the CPU other processes got
+during it (cores: /proc/stat minus ours). Then per policy the median and range of each case, the
+ratios pair/solo and busy/solo, the solo fits' main-thread CPU (load-insensitive; where no thread
+spins, a lower bound of the idle-machine time), and each policy's times as a ratio to the first
+policy's (the named peer) in the same run. A fit still running `--cap` seconds after its start is
+stopped and counted as the cap (shown as >=, a lower bound).
 """
 from __future__ import annotations
 
@@ -55,6 +60,17 @@ SPIN = re.compile(r"GOMP_SPINCOUNT = '(\d+)'")  # what libgomp took (OMP_DISPLAY
 
 # ---------------------------------------------------------------------------------------------- worker
 
+def _main_thread_cpu() -> float:
+    """CPU seconds of this process's main thread (/proc/self/task/<pid>/stat). With waiting threads
+    asleep (not spinning) the main thread is busy for the whole fit on an idle machine, so its CPU
+    time estimates the fit's idle-machine wall time whatever the load while measuring."""
+    path = Path(f"/proc/self/task/{os.getpid()}/stat")
+    if not path.exists():
+        return float("nan")
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def worker(args) -> int:
     """One fit under one policy: import, build the target, say ready, wait for go, fit, report."""
     if args.worker == "procsplat":  # as `procsplat <command>` does: `import procsplat` first
@@ -86,20 +102,21 @@ def worker(args) -> int:
     yaw = float(rng.uniform(-math.pi, math.pi))
     xy = tuple(rng.uniform(-1.0, 1.0, 2))
     target, _ = synthetic_object(program, params, yaw, xy, rig=CameraRig(num_views=4), seed=args.seed)
-    overrides = {"generations": args.generations} if args.generations else {}
+    overrides = {"generations": args.generations} if args.generations > 0 else {}
     cfg = preset(args.preset, seed=args.seed, **overrides)
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports torch._dynamo (~3 s): not timed
     print("ready", flush=True)
     sys.stdin.readline()
-    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    r0, m0 = resource.getrusage(resource.RUSAGE_SELF), _main_thread_cpu()
     t0 = time.perf_counter()
     result = genetic_search(program, target, cfg)
     wall = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    r1, m1 = resource.getrusage(resource.RUSAGE_SELF), _main_thread_cpu()
     info = torch.__config__.parallel_info()
     status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
     os_threads = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), -1)
     print(json.dumps({"seconds": wall, "cpu": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
+                      "main_cpu": m1 - m0,
                       "loss": result.loss, "threads": torch.get_num_threads(),
                       "interop": torch.get_num_interop_threads(), "os_threads": os_threads,
                       "omp_max_threads": next((line.split(":")[1].strip() for line in info.splitlines()
@@ -194,9 +211,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--program", default="chair")
     ap.add_argument("--preset", default="fast", help="GA preset: fast, default, paper")
-    ap.add_argument("--generations", type=int, default=0, help="override the preset's generations (0: keep)")
+    ap.add_argument("--generations", type=int, default=1,
+                    help="the preset's generations (0: the preset's own); the sweep and refinement follow")
     ap.add_argument("--seed", type=int, default=1000)
-    ap.add_argument("--cap", type=float, default=600.0,
+    ap.add_argument("--cap", type=float, default=300.0,
                     help="a fit still running this many seconds after the start is stopped and counted as the cap "
                          "(its time and ratios are then lower bounds, marked >=)")
     ap.add_argument("--json", type=Path, default=None, help="write every trial here")
@@ -209,7 +227,9 @@ def main(argv=None) -> int:
         ap.error(f"unknown policies {bad}; known: {', '.join(POLICIES)}")
 
     print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"{args.program} fit, GA preset {args.preset}, seed {args.seed}, {args.rounds} rounds", flush=True)
+          f"{args.program} fit, GA preset {args.preset}" + (f" with {args.generations} generation(s)" if
+                                                             args.generations > 0 else "")
+          + f", seed {args.seed}, {args.rounds} rounds", flush=True)
     trials = []
     for rnd in range(args.rounds):
         order = args.policies if rnd % 2 == 0 else args.policies[::-1]
@@ -222,7 +242,8 @@ def main(argv=None) -> int:
                         f"omp {r['omp_max_threads']} spin {r['spincount']} env {r['env']}") if r else ""
                 print(f"round {rnd + 1} {policy:10s} {case:5s} "
                       + " ".join(f"{'>=' if x.get('capped') else ''}{x['seconds']:.2f} s" for x in t["reports"])
-                      + "  cpu " + " ".join(f"{x['cpu']:.1f}" for x in t["reports"]) + " s" + info
+                      + "  cpu " + " ".join(f"{x['cpu']:.1f}" for x in t["reports"]) + " s, main thread "
+                      + " ".join(f"{x.get('main_cpu', float('nan')):.1f}" for x in t["reports"]) + " s" + info
                       + f"  load {t['load']:.2f}, others {t['others']:.2f} cores", flush=True)
 
     def times(policy, case):
@@ -246,6 +267,18 @@ def main(argv=None) -> int:
                 line.append(f"{case}/solo {ge(policy, case)}{statistics.median(xs) / solo:.2f}x "
                             f"(range {min(xs) / solo:.2f}-{max(xs) / solo:.2f})")
         print("  ".join(line))
+    # The main thread's CPU time in the solo fits: insensitive to other users' load, and where no thread
+    # spins (1 thread, or spin count 0) a lower bound of the fit's time on an idle machine.
+    mains = {}
+    for policy in args.policies:
+        reps = [x for t in trials if t["policy"] == policy and t["case"] == "solo" for x in t["reports"]
+                if not x.get("capped")]
+        spins = any(x["threads"] > 1 and x["spincount"] != "0" for x in reps)
+        if reps and not spins:
+            mains[policy] = statistics.median(x["main_cpu"] for x in reps)
+    if mains:
+        print("solo main-thread CPU (idle-machine estimate, a lower bound; not shown where threads spin): " + "  ".join(
+            f"{p} {m:.2f} s" for p, m in mains.items()))
     for policy in args.policies[1:]:
         print(f"{policy} / {peer}: " + "  ".join(
             f"{case} {'?' if ge(peer, case) and ge(policy, case) else '<=' if ge(peer, case) else ge(policy, case)}"
