@@ -4,8 +4,8 @@
                                   [--steps 250] [--preset fast]
     python scripts/bench_batch.py --cost 160x120x24 224x168x48 320x240x48   # the cost model (docs/scale.md)
 
-Generates N small synthetic scenes (fixed seeds 9401, 9402, ...), then runs, in this order and in this one
-process's lifetime:
+Generates N small synthetic scenes (fixed seeds: 9401, 9402, ... by default), then runs, in this order and
+in this one process's lifetime:
   (a) `procsplat train --scene S` for each scene, one subprocess after another, torch's default threads
       (every core), the peer;
   (b) `procsplat batch S1 ... SN`: a local Ray runtime on every core, one thread per task (an object's fit,
@@ -201,6 +201,7 @@ def main(argv=None) -> int:
     ap.add_argument("--objects", type=int, default=2)
     ap.add_argument("--steps", type=int, default=250)
     ap.add_argument("--preset", default="fast", help="GA preset of both: fast, default, paper")
+    ap.add_argument("--seed", type=int, default=9401, help="scene k has seed SEED + k")
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "procsplat_bench_batch")
     ap.add_argument("--cost", nargs="*", default=None, metavar="WxHxFRAMES",
                     help="instead: the cost model, one line per size (e.g. 160x120x24 224x168x48 320x240x48)")
@@ -219,7 +220,7 @@ def main(argv=None) -> int:
     scenes_dir = args.out / f"scenes_{args.frames}f_{args.width}x{args.height}_{args.objects}obj"
     scenes = []
     for k in range(args.scenes):
-        cfg = SynthConfig(out=scenes_dir, seed=9401 + k, num_frames=args.frames, width=args.width,
+        cfg = SynthConfig(out=scenes_dir, seed=args.seed + k, num_frames=args.frames, width=args.width,
                           height=args.height, num_objects=args.objects)
         path = scenes_dir / cfg.resolved_scene_id()
         if not (path / "gt.json").is_file():
