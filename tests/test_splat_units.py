@@ -798,3 +798,25 @@ def test_photometric_loss_formula_and_gradients():
     with torch.no_grad():
         stepped = render - 0.5 * grad / grad.abs().max()
     assert photometric_loss(stepped, a).item() < loss.item()
+
+
+def test_band_without_any_reached_pixel_renders_empty_with_zero_gradients():
+    """A band whose Gaussians' boxes overlap it while none reaches a pixel centre (a tiny splat
+    between four centres) composites nothing: no IndexError, a transparent image, zero gradients
+    (the demo's turntable crashed on such a band)."""
+    from procsplat.splat.rasterize import composite_camera
+
+    means2d = torch.tensor([[10.0, 10.0]], requires_grad=True)
+    sigma2 = 0.01  # 0.1 px: its box is pixels 9..10 in x and y, its alpha >= 1/255 disc has radius ~0.33
+    conics = torch.tensor([[1 / sigma2, 0.0, 1 / sigma2]], requires_grad=True)
+    opacities = torch.tensor([0.5], requires_grad=True)
+    feats = torch.tensor([[1.0, 0.5, 0.25]], requires_grad=True)
+    img, alpha, pairs = composite_camera(
+        means2d, conics, opacities, feats, depths=torch.tensor([1.0]), radii=torch.tensor([[1, 1]]),
+        covars2d=torch.tensor([[sigma2, 0.0, sigma2]]), width=20, height=20, max_pairs_per_chunk=1 << 20)
+    assert pairs == 0
+    assert img.shape == (400, 3) and alpha.shape == (400, 1)
+    assert float(img.detach().abs().sum()) == 0.0 and float(alpha.detach().sum()) == 0.0
+    (img.sum() + alpha.sum()).backward()
+    for t in (means2d, conics, opacities, feats):
+        assert t.grad is None or float(t.grad.abs().sum()) == 0.0

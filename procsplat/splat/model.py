@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from procsplat.fit.spec import ObjectSpec
 from procsplat.geometry import object_to_world
 
 SH_C0 = 0.28209479177387814

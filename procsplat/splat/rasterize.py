@@ -559,6 +559,14 @@ class _BandComposite(torch.autograd.Function):
         keys = _pair_keys(torch.stack([mx, my, a, b, c, log_op]), x0, x1, y0, y1, row0, wbits,
                           gbits, small=_bits(rows) + wbits + gbits <= 31)
         pix = _sort_keys_(keys)
+        ctx.band = (rows, width, wbits)
+        if pix.numel() == 0:  # boxes overlap the band, but no Gaussian reaches a pixel centre in it
+            ctx.empty = True
+            zeros = params.new_zeros(rows * width, feats.shape[0] + 1)
+            count = torch.zeros((), dtype=torch.int64, device=params.device)
+            ctx.mark_non_differentiable(count)
+            return zeros[:, :-1].contiguous(), zeros[:, -1:].contiguous(), count
+        ctx.empty = False
         g = pix & ((1 << gbits) - 1)
         pix >>= gbits  # padded pixel index: row << wbits | x
         # dx = mx - (x + .5), dy = my - (y + .5): the 0.5 and band offset go into the table.
@@ -599,13 +607,14 @@ class _BandComposite(torch.autograd.Function):
         out = out.reshape(rows * width, -1)
         ctx.save_for_backward(params, feats, sel, fe1, table, g, pix, ends, alpha, weights, dx,
                               dy)
-        ctx.band = (rows, width, wbits)
         count = torch.count_nonzero(alpha)
         ctx.mark_non_differentiable(count)
         return out[:, :-1].contiguous(), out[:, -1:].contiguous(), count
 
     @staticmethod
     def backward(ctx, grad_img, grad_acc, _grad_count):
+        if ctx.empty:  # nothing was composited: no gradient reaches any input
+            return (None,) * 10
         params, feats, sel, fe1, table, g, pix, ends, alpha, weights, dx, dy = ctx.saved_tensors
         rows, width, wbits = ctx.band
         m = sel.numel()
