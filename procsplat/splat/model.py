@@ -148,10 +148,18 @@ class AnchoredGaussians(nn.Module):
         face = torch.cat([torch.arange(len(t)).repeat(min_per_face), drawn])[:total]
         n = face.shape[0]
         self.register_buffer("face", face)
-        self.bary_logits = nn.Parameter(torch.randn(n, 3, generator=gen, dtype=torch.float64) * 0.5)
+        # Uniform over each triangle (softmax(log w) = w): small random logits would bunch the
+        # Gaussians around the centroids and leave the corners bare.
+        r = torch.rand(n, 2, generator=gen, dtype=torch.float64)
+        s = r[:, 0].sqrt()
+        w = torch.stack([1 - s, s * (1 - r[:, 1]), s * r[:, 1]], dim=1).clamp(min=1e-3)
+        self.bary_logits = nn.Parameter(w.log())
         self.offset = nn.Parameter(torch.zeros(n, dtype=torch.float64))
         self.angle = nn.Parameter(torch.rand(n, generator=gen, dtype=torch.float64) * math.pi)
-        side = torch.sqrt(area[face] / max(1.0, float(n) / len(t)) / 2).clamp(min=2e-3, max=0.2)
+        # In-plane size from the area each Gaussian of its own face covers (large faces, drawn often,
+        # get small Gaussians; the mean count per face would make theirs too large and slow to render).
+        per_face = torch.bincount(face, minlength=len(t)).clamp(min=1).to(area.dtype)
+        side = torch.sqrt(area[face] / per_face[face] / 2).clamp(min=2e-3, max=0.2)
         self.log_scales_plane = nn.Parameter(torch.log(side)[:, None].repeat(1, 2))
         self.log_scale_normal = nn.Parameter(torch.full((n,), math.log(2e-3), dtype=torch.float64))
         self.opacity_logits = nn.Parameter(torch.full((n,), 2.0, dtype=torch.float64))
@@ -230,11 +238,17 @@ class SceneModel(nn.Module):
                                                    count=None if counts is None else counts[k]))
         self.background = background
 
-    def gaussians(self) -> tuple[GaussianSet, list]:
-        """All Gaussians in world space, and the (start, end) range of each object's block."""
+    def meshes(self) -> list:
+        """Each object's world mesh as (vertices, triangles, part id), evaluated once: a training step
+        hands them to `gaussians`/`render` and to the shape evidence instead of evaluating each twice."""
+        return [obj.mesh() for obj in self.objects]
+
+    def gaussians(self, meshes: list | None = None) -> tuple[GaussianSet, list]:
+        """All Gaussians in world space, and the (start, end) range of each object's block (`meshes`:
+        this model's `meshes()`, when the caller has them already)."""
         sets, ranges, start = [], [], 0
-        for a in self.anchored:
-            g = a.world()
+        for k, a in enumerate(self.anchored):
+            g = a.world(None if meshes is None else meshes[k])
             sets.append(g)
             ranges.append((start, start + len(g)))
             start += len(g)
@@ -251,10 +265,11 @@ class SceneModel(nn.Module):
         return out
 
     def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",
-               background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True, meta: bool = False):
+               background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True, meta: bool = False,
+               meshes: list | None = None):
         """(rgb (H,W,3), depth (H,W) expected depth, alpha (H,W)) for one camera, and with `meta` the
         rasteriser's meta (means2d, radii, ...: what densification reads) as a 4th item."""
-        g, _ = self.gaussians()
+        g, _ = self.gaussians(meshes)
         return render_gaussians(g, self.sh_degree, viewmat, K, width, height, backend, background_rgb, with_depth,
                                 meta)
 

@@ -57,17 +57,18 @@ class ShapeEvidence:
     def __len__(self) -> int:
         return len(self.losses)
 
-    def terms(self, model) -> dict:
-        """{object index: dict of the fit's loss terms (0-d tensors)} on the objects' current meshes."""
+    def terms(self, model, meshes: list | None = None) -> dict:
+        """{object index: dict of the fit's loss terms (0-d tensors)} on the objects' current meshes
+        (`meshes`: the model's `meshes()` when the caller has them already)."""
         out = {}
         for k, losses in self.losses.items():
             obj = model.objects[k]
-            m = obj.world_mesh()
+            verts, tri, _ = obj.mesh() if meshes is None else meshes[k]
             # the targets live on the CPU (a model on a GPU sends its vertices over, differentiably)
-            t = losses.terms(m.vertices[None].cpu(), m.triangles.cpu(), obj.yaw.reshape(1).cpu())
+            t = losses.terms(verts[None].cpu(), tri.cpu(), obj.yaw.reshape(1).cpu())
             out[k] = {name: v[0] for name, v in t.items()}
         return out
 
-    def loss(self, model) -> torch.Tensor:
-        terms = self.terms(model)
+    def loss(self, model, meshes: list | None = None) -> torch.Tensor:
+        terms = self.terms(model, meshes)
         return sum((t["total"] for t in terms.values()), torch.zeros((), dtype=torch.float64))
