@@ -317,6 +317,8 @@ def train(cfg: BenchSplatConfig, bench: SceneBench, name: str, **kw):
         t = time.perf_counter()
         trainer.step()
         times.append(time.perf_counter() - t)
+    if cfg.steps and trainer.model.anchored:  # as `procsplat train` does before its evaluation
+        trainer.complete()
     return trainer, times
 
 

@@ -15,6 +15,7 @@ import tyro
 from procsplat.data.config import SceneConfig
 from procsplat.fit.search import PRESETS, GAConfig, GAPreset
 from procsplat.splat.densify import DensifyStrategy
+from procsplat.splat.complete import CompletionConfig
 from procsplat.splat.init import InitConfig
 
 
@@ -89,9 +90,11 @@ class TrainConfig:
     port: int = 8080
     host: str = "127.0.0.1"
     init: InitConfig = field(default_factory=InitConfig)
+    complete: CompletionConfig = field(default_factory=CompletionConfig)
+    """After training, Gaussians on the object surface no training view saw (`--complete.*`)."""
     optim: OptimConfig = field(default_factory=OptimConfig)
     ga: GAPreset = field(default_factory=lambda: PRESETS["fast"])
     """The fitting search (a preset, then its flags)."""
 
 
-__all__ = ["DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
+__all__ = ["CompletionConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]

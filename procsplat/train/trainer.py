@@ -216,7 +216,9 @@ class Trainer:
     def loss(self, i: int):
         rgb_t, depth_t, K, w2c = (t.to(self.device) for t in frame_tensors(self.scene, i))
         h, w = rgb_t.shape[:2]
-        rgb, depth, _, self._info = self.model.render(w2c, K, w, h, backend=self.cfg.backend, meta=True)
+        meshes = self.model.meshes()  # once per step, for the render and the shape evidence
+        rgb, depth, _, self._info = self.model.render(w2c, K, w, h, backend=self.cfg.backend, meta=True,
+                                                      meshes=meshes)
         if self.densify_state is not None:
             self.cfg.strategy.step_pre_backward(self._info)
         loss = photometric_loss(rgb, rgb_t)
@@ -226,7 +228,7 @@ class Trainer:
         for a in self.model.anchored:  # keep anchored Gaussians on (not off) their faces
             loss = loss + self.cfg.offset_weight * (a.offset ** 2).mean()
         if self.evidence is not None and len(self.evidence):  # shapes stay consistent with the observed depth
-            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model).to(loss.device)
+            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model, meshes).to(loss.device)
         return loss
 
     def step(self) -> float:
@@ -268,6 +270,24 @@ class Trainer:
                 bar.update(self.step_count, loss=loss)
                 if self.step_count % cfg.checkpoint_every == 0 or self.step_count == cfg.steps:
                     self.save_checkpoint()
+
+    def complete(self) -> list[int]:
+        """Gaussians on the object surface no training frame sees (`procsplat.splat.complete`), coloured
+        from the trained ones of the same part; returns how many per object. After training: the
+        optimiser is rebuilt, and the last checkpoint keeps the model as trained (a resumed run
+        completes it again, the same way)."""
+        from procsplat.splat.complete import complete_unseen
+
+        if self.model is None:
+            self.prepare()
+        added = complete_unseen(self.model.cpu(), self.training_frames(), self.cfg.init.gaussians_per_m2,
+                                self.cfg.complete, seed=self.cfg.seed)
+        self.model.to(self.device)
+        if any(added):
+            self.log(f"completed the unseen surface: {', '.join(str(n) for n in added)} Gaussians added "
+                     f"(per object, coloured from their parts' trained Gaussians)")
+        self._make_optimizer()
+        return added
 
     def seconds(self) -> float:
         """Wall time of this run so far, summed over every session (resumes) of it."""
@@ -332,6 +352,7 @@ def run_train(cfg: TrainConfig, progress: bool = True, log=print, callbacks: lis
         log(f"scene {trainer.scene.name}: {len(trainer.scene.frames)} frames ({len(trainer.train_ids)} train, "
             f"{len(trainer.test_ids)} held out); {len(trainer.specs)} procedural objects; run {trainer.run}")
         trainer.train(progress=progress)
+        trainer.complete()
         evaluation = trainer.evaluate()
         trainer.export(evaluation)
     except BaseException:

@@ -1,0 +1,102 @@
+"""Completing procedural objects on the surface no training view saw (procsplat.splat.complete)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from geonodes import load_program
+from geonodes.render import render_mesh
+from procsplat.geometry import look_at
+from procsplat.splat.complete import CompletionConfig, complete_object, exterior_views, on_floor
+from procsplat.splat.init import seen_in_frames
+from procsplat.splat.model import AnchoredGaussians, ProceduralObject, SH_C0, rgb_to_sh0
+
+
+def one_side_frames(obj, n=3, size=(64, 48)):
+    """Depth frames of the object's mesh from cameras on one side (-y) only."""
+    v, t, _ = obj.mesh()
+    W, H = size
+    K = np.array([[50.0, 0, W / 2], [0, 50.0, H / 2], [0, 0, 1.0]])
+    frames = []
+    for x in np.linspace(-0.6, 0.6, n):
+        c2w = look_at((float(x), -2.5, 0.9), (0.0, 0.0, 0.4))
+        out = render_mesh(v.detach().float(), t, torch.tensor(K, dtype=torch.float32),
+                          torch.tensor(c2w, dtype=torch.float32), W, H)
+        depth = out["depth"].numpy().astype(np.float64)
+        frames.append((np.zeros((H, W, 3)), depth, K, c2w))
+    return frames
+
+
+def part_colours(n_parts):
+    rng = np.random.default_rng(0)
+    return torch.from_numpy(rng.uniform(0.1, 0.9, (n_parts, 3)))
+
+
+def test_completion_adds_unseen_gaussians_coloured_by_their_own_part():
+    obj = ProceduralObject(load_program("table"), {}, 0.3, [0.0, 0.0, 0.0], 1.0, 3, "table")
+    a = AnchoredGaussians(obj, per_area=3000.0, max_count=3000, seed=0)
+    frames = one_side_frames(obj)
+    with torch.no_grad():
+        seen = torch.from_numpy(seen_in_frames(a.world().means.numpy(), frames))
+        assert 0 < int(seen.sum()) < len(seen)
+        a.prune(seen.nonzero()[:, 0])  # as initialise_model does
+        _, _, part = obj.mesh()
+        part = part.long()
+        colours = part_colours(int(part.max()) + 1)
+        a.sh0.copy_(rgb_to_sh0(colours[part[a.face]])[:, None, :])  # every part its own colour
+    n_before = int(a.face.shape[0])
+    added = complete_object(a, frames, per_area=3000.0, cfg=CompletionConfig(density=0.5), seed=1)
+    assert added > 0 and int(a.face.shape[0]) == n_before + added
+    new = slice(n_before, None)
+    with torch.no_grad():
+        g = a.world()
+        # the new Gaussians sit on the object's surface where no frame sees it
+        assert not seen_in_frames(g.means[new].numpy(), frames).any()
+        # and wear the colour of their own part (where that part had trained Gaussians)
+        rgb = a.sh0[new, 0, :] * SH_C0 + 0.5
+        new_part = part[a.face[new]]
+        have = torch.isin(new_part, part[a.face[:n_before]])
+        assert int(have.sum()) > 0.8 * added
+        err = (rgb[have] - colours[new_part[have]]).abs().max()
+        assert float(err) < 1e-9
+        # none where no camera in a room could see them: on the floor, or inside the mesh
+        v, t, _ = obj.mesh()
+        assert not bool(on_floor(v, t)[a.face[new]].any())
+        assert seen_in_frames(g.means[new].numpy(), exterior_views(v, t), tolerance=0.011).all()
+    # every parameter has one row per Gaussian
+    for name in ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits", "sh0",
+                 "shN"):
+        assert getattr(a, name).shape[0] == n_before + added, name
+
+
+def test_completion_of_a_fully_seen_object_adds_nothing():
+    obj = ProceduralObject(load_program("table"), {}, 0.0, [0.0, 0.0, 0.0], 1.0, 3, "table")
+    a = AnchoredGaussians(obj, per_area=2000.0, max_count=2000, seed=0)
+    v, _, _ = obj.mesh()
+    # a frame whose depth is far behind everything: every surface point counts as seen
+    K = np.array([[20.0, 0, 32], [0, 20.0, 24], [0, 0, 1.0]])
+    frames = [(np.zeros((48, 64, 3)), np.full((48, 64), 50.0), K, look_at((0.0, -4.0, 3.0), (0.0, 0.0, 0.4))),
+              (np.zeros((48, 64, 3)), np.full((48, 64), 50.0), K, look_at((0.0, 4.0, 3.0), (0.0, 0.0, 0.4))),
+              (np.zeros((48, 64, 3)), np.full((48, 64), 50.0), K, look_at((4.0, 0.0, 0.5), (0.0, 0.0, 0.4)))]
+    with torch.no_grad():
+        everywhere = seen_in_frames(a.world().means.numpy(), frames)
+    assert everywhere.all()
+    assert complete_object(a, frames, per_area=2000.0, cfg=CompletionConfig()) == 0
+
+
+def test_exterior_views_see_the_outside_not_the_inside_nor_the_floor_face():
+    """A closed box: points on its sides and top are seen by the cameras around it; its centre and
+    its bottom face (on the floor) are not."""
+    from geonodes import load_program
+
+    prog = load_program("cabinet")
+    m = prog.evaluate_one({}, dtype=torch.float64)
+    v, t = m.vertices, m.triangles
+    lo, hi = v.amin(0), v.amax(0)
+    c = (lo + hi) / 2
+    frames = exterior_views(v, t)
+    top = torch.stack([c[0], c[1], hi[2]])
+    side = torch.stack([hi[0], c[1], c[2]])
+    bottom = torch.stack([c[0], c[1], lo[2]])
+    seen = seen_in_frames(torch.stack([top, side, c, bottom]).numpy(), frames, tolerance=0.01)
+    assert seen.tolist() == [True, True, False, False]
