@@ -17,9 +17,8 @@ whose colour is JPEG). Object pixels are the pixels whose rendered instance id i
   novel      the same from `procsplat.run.orbit.novel_views`: other heights (0.6 m, 2.3 m; the
              training path is at 1.5-1.7 m) on every side of every object;
   shape      float-parameter MAE (cm, `procsplat.fit.metrics`) vs the truth before/after training;
-  Gaussians on objects
-             procedural: its anchored Gaussians plus background ones within 3 cm of an object's
-             true surface; free: its Gaussians within 3 cm of an object's true surface;
+  on objects procedural: anchored Gaussians plus background ones within 3 cm of an object's true
+             surface (after completion: `procsplat.splat.complete`); free: those within 3 cm;
   edits      every active float of every object moved by `edit_fraction` of its range (towards the
              farther end) in the truth and, clipped, in the procedural models (`apply_edit`); on the
              pixels of an object in the unedited or edited truth. Discrete parameters are not edited
@@ -308,8 +307,8 @@ def train(cfg: BenchSplatConfig, bench: SceneBench, name: str, **kw):
     from procsplat.train.trainer import Trainer
 
     tc = TrainConfig(data=SceneConfig(scene=str(bench.path), width=cfg.width), out=Path(cfg.out) / "runs",
-                     run_name=f"{bench.path.name}_{name}", steps=cfg.steps, checkpoint_every=10 ** 9, seed=bench.seed,
-                     **kw)
+                     run_name=f"{bench.path.name}_{name}", steps=cfg.steps, checkpoint_every=10 ** 9,
+                     seed=bench.seed, **kw)
     trainer = Trainer(tc, log=lambda *a: None)
     trainer.prepare()
     times = []
@@ -495,8 +494,7 @@ def run(cfg: BenchSplatConfig, log=print) -> list:
     (Path(cfg.out) / "results.json").write_text(json.dumps(results, indent=1))
     lines, summary = summarise(cfg, results)
     load = os.getloadavg()
-    for line in lines:
-        log(line)
+    log("\n".join(lines))
     log(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; all numbers in {Path(cfg.out) / 'results.json'}")
     log(summary)
     return results
