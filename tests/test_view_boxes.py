@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from synthboxes import gt_boxes
-from test_viewer import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
+from test_viewer import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
 
 TINY_GA = ["ga:fast", "--ga.population", "8", "--ga.keep", "2", "--ga.offspring", "5", "--ga.generations", "1",
            "--ga.refine-steps", "0", "--ga.final-steps", "2", "--ga.sweep-rounds", "0"]
@@ -185,6 +185,23 @@ def test_opening_a_boxes_file_and_a_box_holding_nothing(scan, tmp_path):
         server.stop()
 
 
+@pytest.mark.slow
+def test_the_command_serves_the_scan_until_stopped(scan, capsys):
+    import threading
+
+    from procsplat.data.config import SceneConfig
+    from procsplat.view.config import ViewConfig
+    from procsplat.view.scan import run_scan_view
+
+    seven, _, _ = scan
+    stop = threading.Event()
+    stop.set()
+    port = free_port()
+    assert run_scan_view(ViewConfig(data=SceneConfig(scene=str(seven), width=96, max_frames=4), port=port,
+                                    cameras=0, environment_map=False), stop) == 0
+    assert f"procsplat view: seven at http://127.0.0.1:{port}: Add box, Fit, Save boxes" in capsys.readouterr().out
+
+
 # -- in a real browser ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_browser_adds_a_box_fits_it_and_saves(scan, tmp_path):
@@ -218,7 +235,7 @@ def test_browser_adds_a_box_fits_it_and_saves(scan, tmp_path):
                 page.get_by_text("box 1", exact=True).wait_for(timeout=30_000)  # its folder appeared
                 b = boxes[chair]
                 editor.set_box(1, center=b["center"], size=b["size"], yaw=b["yaw"])  # as if dragged into place
-                page.get_by_role("button", name="Fit").click()
+                page.get_by_role("button", name="Fit", exact=True).click()
                 deadline = time.time() + 300
                 while time.time() < deadline and 1 not in editor.meshes:
                     time.sleep(0.5)
@@ -229,6 +246,9 @@ def test_browser_adds_a_box_fits_it_and_saves(scan, tmp_path):
                 deadline = time.time() + 30
                 while time.time() < deadline and not (tmp_path / "boxes.json").exists():
                     time.sleep(0.2)
+                ARTIFACTS.mkdir(exist_ok=True)
+                time.sleep(2.0)
+                (ARTIFACTS / "viewer_boxes.png").write_bytes(page.screenshot())
             finally:
                 browser.close()
         assert read_boxes(tmp_path / "boxes.json")[0] == editor.current_boxes()

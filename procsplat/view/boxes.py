@@ -104,6 +104,8 @@ class BoxEditor:
             self.new_category = gui.add_dropdown("category", options=CATEGORIES, initial_value="chair")
             self.add_button = gui.add_button("Add box", icon="box")
             self.add_button.on_click(lambda e: self.add_box(self.new_category.value, near=self._look_at(e.client)))
+            self.fit_all_button = gui.add_button("Fit all boxes", icon="wand")
+            self.fit_all_button.on_click(lambda _e: self.fit_all())
             self.progress = gui.add_progress_bar(0.0, visible=False)
             self.path_input = gui.add_text("boxes file", initial_value=str(self.save_path))
             self.save_button = gui.add_button("Save boxes", icon="device-floppy")
@@ -282,6 +284,10 @@ class BoxEditor:
         self._set_progress(0.0, f"{label}: waiting for the fit before it" if not self.fit_worker.wait_idle(0)
                            else f"{label}: starting")
         return self.fit_worker.call(run)
+
+    def fit_all(self) -> list:
+        """Fit every box, one after the other (Futures in id order)."""
+        return [self.fit(b.id) for b in self.current_boxes()]
 
     def _set_progress(self, value: float, text: str) -> None:
         self.progress.visible = True
