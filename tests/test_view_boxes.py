@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from synthboxes import gt_boxes
-from test_viewer import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
+from test_viewer import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, copy_run, free_port
 
 TINY_GA = ["ga:fast", "--ga.population", "8", "--ga.keep", "2", "--ga.offspring", "5", "--ga.generations", "1",
            "--ga.refine-steps", "0", "--ga.final-steps", "2", "--ga.sweep-rounds", "0"]
@@ -200,6 +200,39 @@ def test_the_command_serves_the_scan_until_stopped(scan, capsys):
     assert run_scan_view(ViewConfig(data=SceneConfig(scene=str(seven), width=96, max_frames=4), port=port,
                                     cameras=0, environment_map=False), stop) == 0
     assert f"procsplat view: seven at http://127.0.0.1:{port}: Add box, Fit, Save boxes" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_run_viewer_boxes_start_from_the_runs_objects(run_dir, tmp_path):
+    """`procsplat view RUN --boxes`: a box per object of the run (its fitted shapes' bounds, in the run's world
+    frame: the true boxes within 2 cm), Fit into one, Save to RUN/edited/boxes.json."""
+    from procsplat.data.boxes import read_boxes
+    from procsplat.fit.search import preset
+    from procsplat.view.config import ViewConfig
+    from procsplat.view.server import open_session
+
+    run = copy_run(run_dir, tmp_path / "run")
+    source = Path(json.loads((run / "scene.json").read_text())["source"])
+    truth = {b["id"]: b for b in gt_boxes(source)}
+    tiny = preset("fast", population=8, keep=2, offspring=5, generations=1, refine_steps=0, final_steps=2,
+                  sweep_rounds=0)
+    server, session = open_session(ViewConfig(run=run, port=free_port(), cameras=0, environment_map=False,
+                                              boxes=True, ga=tiny))
+    try:
+        editor = session.editor
+        assert sorted(editor.boxes) == sorted(truth) and "from the fitted objects" in session.status.content
+        for i, b in editor.boxes.items():
+            assert b.category == Path(truth[i]["category"]).stem
+            assert np.abs(np.subtract(b.center, truth[i]["center"])).max() < 0.02, (i, b.center, truth[i])
+            assert np.abs(np.subtract(b.size, truth[i]["size"])).max() < 0.04, (i, b.size, truth[i])
+        chair = next(i for i, b in editor.boxes.items() if b.category == "chair")
+        doc = editor.fit(chair).result(300)
+        assert doc is not None and doc["program"] == "chair" and chair in editor.meshes
+        saved = editor.save()
+        assert saved == run / "edited" / "boxes.json" and read_boxes(saved)[0] == editor.current_boxes()
+    finally:
+        session.close()
+        server.stop()
 
 
 # -- in a real browser ---------------------------------------------------------------------------

@@ -33,7 +33,11 @@ class ViewConfig:
     software WebGL)."""
     points: int = 150_000
     """With --scene: at most this many scan points are drawn (back-projected depth, subsampled)."""
+    boxes: bool = False
+    """With RUN_DIR: also the box editor on the run's scan (read as its training read it), starting with a box
+    per object of the run, to add the objects it missed and save a boxes file for retraining."""
     boxes_out: Optional[Path] = None
-    """With --scene: where "Save boxes" writes (default: the --objects-from file, else ./boxes.json)."""
+    """Where "Save boxes" writes (default: with --scene the --objects-from file, else ./boxes.json; with
+    RUN_DIR --boxes, RUN_DIR/edited/boxes.json)."""
     ga: GAPreset = field(default_factory=lambda: PRESETS["fast"])
-    """With --scene: the search "Fit" runs (a preset, then its flags; ga:fast by default, to stay interactive)."""
+    """The search "Fit" runs (a preset, then its flags; ga:fast by default, to stay interactive)."""
