@@ -172,6 +172,17 @@ def test_opening_a_boxes_file_and_a_box_holding_nothing(scan, tmp_path):
         editor = session.editor
         assert editor.current_boxes() == read_boxes(path)[0] and editor.margin == 0.04
         empty = editor.add_box("chair", center=(9.0, 9.0, 0.45))
+        # A drag of its gizmo (what the client's update runs): moved, and turned on a tilt ring -> only its yaw stays.
+        import viser.transforms as vtf
+
+        b = editor.boxes[empty]
+        b.gizmo.wxyz = (vtf.SO3.from_z_radians(0.7) @ vtf.SO3.from_y_radians(0.4)).wxyz
+        b.gizmo.position = (9.0, 9.5, 0.45)
+        editor._gizmo_moved(b, None)
+        assert b.yaw == pytest.approx(0.7) and b.center == pytest.approx((9.0, 9.5, 0.45))
+        np.testing.assert_allclose(b.gizmo.wxyz, vtf.SO3.from_z_radians(0.7).wxyz, atol=1e-6)
+        assert b.gui["yaw"].value == pytest.approx(math.degrees(0.7), abs=0.01)
+        np.testing.assert_allclose(b.gui["center"].value, (9.0, 9.5, 0.45), atol=1e-6)
         with pytest.warns(RuntimeWarning, match="skipped"):
             assert editor.fit(empty).result(120) is None
         assert f"box {empty}: not fitted" in session.status.content
