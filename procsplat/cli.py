@@ -60,6 +60,16 @@ def export(cfg: ExportConfig) -> int:
 
 
 def view(cfg: ViewConfig) -> int:
+    if cfg.run is None:  # a scan: place boxes, fit programs into them
+        if cfg.data.scene is None:
+            raise ProcsplatError("give a run directory (procsplat view RUN_DIR) or a scan (procsplat view --scene "
+                                 "PATH) to place boxes on")
+        from procsplat.view.scan import run_scan_view
+
+        return run_scan_view(cfg)
+    if cfg.data.scene is not None or cfg.data.objects_from is not None:
+        raise ProcsplatError(f"{cfg.run}: --scene/--objects-from open a scan to place boxes on; give them "
+                             "without a run directory")
     from procsplat.view.server import run_view
 
     return run_view(cfg)

@@ -8,6 +8,7 @@ from procsplat.data.categories import program_for
 from procsplat.cli import main
 from procsplat.data.synth import SynthConfig, generate
 from procsplat.geometry import backproject
+from synthboxes import gt_boxes
 
 
 def test_category_mapping():
@@ -54,24 +55,6 @@ def test_object_with_too_few_points_is_skipped(tmp_path):
 # -- objects given as boxes (--objects-from): any RGB-D scan, no instance labels --------------------------------
 TINY_GA = ["ga:fast", "--ga.population", "8", "--ga.keep", "2", "--ga.offspring", "5", "--ga.generations", "1",
            "--ga.refine-steps", "0", "--ga.final-steps", "2", "--ga.sweep-rounds", "0"]
-
-
-def gt_boxes(scene_dir) -> list:
-    """The boxes of a synthetic scene's objects: each true mesh's bounds in its object frame, posed."""
-    import math
-
-    import torch
-    from geonodes import load_program
-
-    boxes = []
-    for o in json.loads((scene_dir / "gt.json").read_text())["objects"]:
-        v = load_program(o["program"]).evaluate_one(o["parameters"], dtype=torch.float64).vertices.numpy()
-        lo, hi = v.min(0), v.max(0)
-        c, cy, sy = (lo + hi) / 2, math.cos(o["yaw"]), math.sin(o["yaw"])
-        t = o["translation"]
-        boxes.append({"id": o["instance_id"], "category": o["category"], "yaw": o["yaw"], "size": (hi - lo).tolist(),
-                      "center": [cy * c[0] - sy * c[1] + t[0], sy * c[0] + cy * c[1] + t[1], c[2] + t[2]]})
-    return boxes
 
 
 @pytest.fixture(scope="module")

@@ -162,12 +162,46 @@ def box_instance_masks(boxes: list[Box], floor_height, margin: float = DEFAULT_M
     return compute
 
 
+def boxes_document(boxes: list[Box], margin: float = DEFAULT_MARGIN) -> dict:
+    """The document `read_boxes` reads back as (boxes, margin)."""
+    return {"objects": [{"id": int(b.id), "category": b.category, "center": [float(x) for x in b.center],
+                         "size": [float(x) for x in b.size], "yaw": float(b.yaw)} for b in boxes],
+            "margin": float(margin)}
+
+
+def write_boxes(path, boxes: list[Box], margin: float = DEFAULT_MARGIN) -> Path:
+    """Write a boxes file (`--objects-from`) atomically: a reader never sees half of it. Refuses (ValueError)
+    what `read_boxes` would refuse: no boxes, a repeated id, a size <= 0, a category without a program."""
+    from geonodes.meshio import atomic_write
+
+    ids = [b.id for b in boxes]
+    if not boxes or len(set(ids)) != len(ids) or min(ids) < 1:
+        raise ValueError(f"boxes: need at least one box and unique ids >= 1, got ids {ids}")
+    for b in boxes:
+        if program_for(b.category) is None or min(b.size) <= 0:
+            raise ValueError(f"box {b.id}: category {b.category!r} needs a program and sizes > 0, got {b.size}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = boxes_document(boxes, margin)
+    text = ('{"objects": [\n' + ",\n".join("  " + json.dumps(o) for o in doc["objects"])
+            + f'],\n "margin": {json.dumps(doc["margin"])}}}\n')  # one box a line, as in the README
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return path
+
+
+def set_boxes(scene, boxes: list[Box], margin: float = DEFAULT_MARGIN):
+    """Make the boxes the scene's objects (their ids, categories, and per-frame masks by
+    `box_instance_masks`), replacing its labelled objects; returns the scene."""
+    scene.masks = MaskSource(scene.frames, box_instance_masks(boxes, lambda: scene.floor_height, margin))
+    scene.objects = [SceneObject(b.id, b.category, b.corners().astype(np.float32), scene.masks) for b in boxes]
+    return scene
+
+
 def attach_boxes(scene, path, log=print):
     """Replace the scene's objects (and instance masks) by the boxes of `path`; returns the scene."""
     boxes, margin = read_boxes(path)
     replaced = f" (replacing its {len(scene.objects)} labelled objects)" if scene.objects else ""
-    scene.masks = MaskSource(scene.frames, box_instance_masks(boxes, lambda: scene.floor_height, margin))
-    scene.objects = [SceneObject(b.id, b.category, b.corners().astype(np.float32), scene.masks) for b in boxes]
+    set_boxes(scene, boxes, margin)
     names = ", ".join(f"{b.id} {b.category}" for b in boxes[:8]) + (", ..." if len(boxes) > 8 else "")
     log(f"{path}: {len(boxes)} object{'s' if len(boxes) != 1 else ''} from boxes ({names}){replaced}")
     return scene

@@ -121,15 +121,16 @@ def object_target(scene, obj):
         return None, str(e)
 
 
-def fit_object(scene, obj, program_name: str, ga: GAConfig, targets: dict | None = None):
+def fit_object(scene, obj, program_name: str, ga: GAConfig, targets: dict | None = None, on_generation=None):
     """(FitResult, None) of one object, or (None, why) when it cannot be fitted (also warned).
-    With `targets`, the object's ObjectTarget is kept there under its id (for the consistency pass)."""
+    With `targets`, the object's ObjectTarget is kept there under its id (for the consistency pass).
+    on_generation: genetic_search's progress callback."""
     from geonodes import load_program
     from procsplat.fit.search import genetic_search
 
     target, why = object_target(scene, obj)
     if target is not None:
-        result = genetic_search(load_program(program_name), target, ga)
+        result = genetic_search(load_program(program_name), target, ga, on_generation=on_generation)
         if targets is not None:
             target._fields.clear()  # the distance grids are rebuilt when needed: keep only points and views
             targets[obj.id] = target
@@ -144,7 +145,7 @@ def fit_doc(spec: ObjectSpec, result) -> dict:
 
 
 def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, progress: bool = True,
-              on_fit=None, store: FitStore | None = None, fit_missing: bool = True) -> list:
+              on_fit=None, store: FitStore | None = None, fit_missing: bool = True, on_generation=None) -> list:
     """[(ObjectSpec, fit document)] for every fittable object of the scene.
 
     on_fit(spec, doc) after each new fit. With a `store`, each fit is saved as it finishes and the
@@ -153,7 +154,8 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
     an error, never fitted here. Then, with `ga.consistent`, the consistency pass
     (`procsplat.fit.consistency`): look-alike objects of one program share one discrete assignment;
     every document gets its `group` (None: in no group) and is saved again when the pass changed it.
-    on_fit sees each fit as its search left it."""
+    on_fit sees each fit as its search left it. on_generation(instance id, generation, generations, best
+    loss) after each GA generation."""
     from procsplat.progress import Progress
 
     ga = preset(ga) if isinstance(ga, str) else ga
@@ -177,7 +179,8 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
         for k, (obj, name) in enumerate(todo):
             doc = docs.get(obj.id)
             if doc is None:
-                result, why = fit_object(scene, obj, name, ga, targets if ga.consistent else None)
+                step = None if on_generation is None else (lambda *a, i=obj.id: on_generation(i, *a))
+                result, why = fit_object(scene, obj, name, ga, targets if ga.consistent else None, step)
                 if result is None:
                     doc = {"instance_id": obj.id, "label": obj.label, "skipped": why}
                 else:
@@ -214,6 +217,17 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
                 if doc != before[spec.instance_id]:
                     store.save(spec.instance_id, doc)
     return out
+
+
+def fit_boxes(scene, boxes: list, margin: float | None = None, ga: GAConfig | str = "default", objects=(),
+              **kwargs) -> list:
+    """`fit_scene` on the objects given as boxes (`procsplat.data.boxes.Box`), what `--objects-from` does
+    with a file: the boxes replace the scene's objects and masks (`set_boxes`), then the objects (all, or the
+    ids in `objects`) are fitted. The viewer's "Fit" calls this."""
+    from procsplat.data.boxes import DEFAULT_MARGIN, set_boxes
+
+    set_boxes(scene, boxes, DEFAULT_MARGIN if margin is None else margin)
+    return fit_scene(scene, ga, objects, **kwargs)
 
 
 def plot_curve(path: Path, curve: list, title: str, size=(480, 300)) -> None:

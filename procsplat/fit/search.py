@@ -216,8 +216,9 @@ def pick_parents(elite_fit: np.ndarray, elite_niche: np.ndarray | None, n: int, 
     return a, b
 
 
-def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig()) -> FitResult:
-    """Fit `program` to `target` with the memetic GA; see the module docstring."""
+def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(), on_generation=None) -> FitResult:
+    """Fit `program` to `target` with the memetic GA; see the module docstring.
+    on_generation(done, generations, best loss) after each generation (progress for a GUI)."""
     cfg = config
     if cfg.keep < 1 or cfg.keep + cfg.offspring > cfg.population:
         raise ProcsplatError(f"GAConfig: need 1 <= keep and keep + offspring <= population "
@@ -244,6 +245,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig())
             order = np.argsort(fit, kind="stable")
             pop, fit = pop.take(order), fit[order]
         curve.append((scorer.evaluations, float(fit[0])))
+        if on_generation is not None:
+            on_generation(gen + 1, cfg.generations, float(fit[0]))
         if gen == cfg.generations - 1:
             break
         niched = gen + 1 < cfg.niche_fraction * cfg.generations

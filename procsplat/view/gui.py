@@ -28,6 +28,7 @@ class ObjectControls:
     params: dict = field(default_factory=dict)  # parameter name -> GUI handle
     yaw: object = None  # slider, degrees
     position: object = None  # vector3, metres
+    folder: object = None  # the object's GUI folder (removing it removes its controls)
 
 
 def parameter_control(gui, p, value):
@@ -47,11 +48,12 @@ def parameter_control(gui, p, value):
 
 
 def add_object_folder(gui, index: int, obj, program_name: str, worker, editable: bool,
-                      on_reset=None) -> ObjectControls:
+                      on_reset=None, expand: bool | None = None) -> ObjectControls:
     label = object_label(obj.instance_id, obj.category, program_name)
     controls = ObjectControls(index, label)
     values = obj.parameters_dict()
-    with gui.add_folder(label, expand_by_default=index == 0):
+    expand = index == 0 if expand is None else expand
+    with gui.add_folder(label, expand_by_default=expand) as controls.folder:
         gui.add_markdown(f"program `{obj.program.name}`")
         if any(p.kind != "float" for p in obj.program.parameters):
             gui.add_markdown("<small>Greyed-out checkboxes/lists are discrete parameters: fixed here, because the "

@@ -119,14 +119,18 @@ class SceneNodes:
         return len(picks)
 
 
+def source_candidates(source: str, run: Path) -> list:
+    """Where a run's scan may be: its scene.json `source` as given, or relative to the run's folders."""
+    return [Path(source)] if Path(source).is_absolute() else [Path(source), run.parent / source, run / source]
+
+
 def open_scan(source: str, run: Path, width: int = 160):
     """The scan a run was trained on, at thumbnail size, or (None, reason) when it cannot be read here."""
     from procsplat.data.readers import load_scene
 
     if not source:
         return None, "scene.json names no source scan"
-    candidates = [Path(source)] if Path(source).is_absolute() else [Path(source), run.parent / source,
-                                                                    run / source]
+    candidates = source_candidates(source, run)
     up = "auto"  # the run's --up, so the cameras sit in the world frame it was trained in
     try:
         up = json.loads((run / "config.json").read_text())["data"].get("up", "auto")

@@ -5,6 +5,7 @@ Scene nodes (names are paths):  /background/splats, /objects/<id>_<category>/spl
 The GUI has display toggles, one folder per object (a control per program parameter, yaw,
 position, reset) and buttons that save the edited scene.json and export splats.ply into
 <run>/edited/. `procsplat export RUN --params <run>/edited/scene.json` reproduces those splats.
+With --boxes, the box editor on the run's scan as well (`procsplat.view.run_boxes`).
 """
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ class ViewerSession:
         self.server, self.model, self.info = server, model, info
         self.initial_specs = copy.deepcopy(model.current_specs())
         self.status = None
+        self.editor = None  # a BoxEditor on the run's scan (`procsplat view RUN --boxes`)
         self.nodes = SceneNodes.from_model(server, model)
         self.floor_z = None
         self.camera_note = ""
@@ -152,6 +154,8 @@ class ViewerSession:
         return self.worker.call(export)
 
     def close(self) -> None:
+        if self.editor is not None:
+            self.editor.close()
         self.worker.stop()
 
 
@@ -161,6 +165,14 @@ def open_session(cfg: ViewConfig):
     server = start_server(cfg.host, cfg.port, cfg.environment_map)
     try:
         session = ViewerSession(server, model, info, cameras=cfg.cameras)
+        if cfg.boxes:
+            from procsplat.view.run_boxes import attach_box_editor
+
+            try:
+                session.editor = attach_box_editor(session, cfg.ga, cfg.boxes_out)
+            except BaseException:
+                session.close()
+                raise
     except BaseException:
         server.stop()
         raise
