@@ -140,6 +140,7 @@ class _StaticNode:
 
     def __init__(self, plan: _GroupPlan, node):
         self._plan, self._node = plan, node
+        self.node = node
         self.props, self.name = node.properties, node.name
 
     def is_linked(self, identifier: str) -> bool:
@@ -241,6 +242,10 @@ class NodeEval:
     def constant(self, value, type_: str):
         return self._call.ev.constant(value, type_)
 
+    def program_uses(self, *types: str) -> bool:
+        """Whether any group of the program has a node of one of these types."""
+        return self._call.ev.uses(types)
+
     def prepared(self, fn, *args):
         """fn(self, *args) computed once per node of the program: for decisions that depend
         only on the node (properties, which inputs are linked, stored values), not on the batch.
@@ -268,6 +273,12 @@ class Evaluation:
         if plan is None:
             plan = self._plans[group.name] = _GroupPlan(group)
         return plan
+
+    def uses(self, types: tuple) -> bool:
+        key = ("<uses>",) + types  # kept with the program's plans: decided once per program
+        if key not in self._plans:
+            self._plans[key] = any(n.type in types for g in self.ir.groups.values() for n in g.nodes.values())
+        return self._plans[key]
 
     def constant(self, value, type_: str):
         key = _const_key(value, type_)

@@ -16,14 +16,15 @@ ALL_TYPES = SCALAR_TYPES + ("GEOMETRY",) + OPAQUE_TYPES
 GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
 # Node types with an evaluation function in geonodes.nodes.
 COMPILED_NODE_TYPES = frozenset({
-    "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
-    "GeometryNodeBoundBox", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
+    "FunctionNodeBooleanMath", "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
+    "GeometryNodeBoundBox", "GeometryNodeCaptureAttribute", "GeometryNodeInputID", "GeometryNodeInputIndex", "GeometryNodeInputNamedAttribute",
+    "GeometryNodeInputNormal", "GeometryNodeInputPosition", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
     "GeometryNodeMeshCircle", "GeometryNodeMeshCone", "GeometryNodeMeshCube", "GeometryNodeMeshCylinder",
     "GeometryNodeMeshGrid", "GeometryNodeMeshIcoSphere", "GeometryNodeMeshLine", "GeometryNodeMeshUVSphere",
     "GeometryNodeMenuSwitch", "GeometryNodeRealizeInstances", "GeometryNodeRemoveAttribute",
     "GeometryNodeSetID", "GeometryNodeSetMaterial", "GeometryNodeSetMaterialIndex",
     "GeometryNodeSetPosition", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
-    "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMath",
+    "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",
     "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
 })
 # Node types the importer drops: they do not change the program's output (a Viewer only shows

@@ -1,9 +1,11 @@
-"""Geometry operations: Transform, Join, Instance on Points, Realize, Set Position, Bounding Box."""
+"""Geometry operations: Transform, Join, Instance on Points, Realize, Bounding Box (Set Position:
+field_nodes)."""
 from __future__ import annotations
 
 import torch
 
 from ..errors import IRError
+from ..fields import Field
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
                         part_vertices, struct_points)
 from . import S, compiled, node
@@ -26,6 +28,13 @@ def trs_xform(translation, rotation, scale) -> Xform:
         return cached[0]
 
     return Xform(affine)
+
+
+def _single(n, value, identifier: str):
+    """A single-value input; a field there is an error naming the node (as in Blender)."""
+    if type(value) is Field:
+        raise IRError(f"{n.where}: input '{identifier}' takes a single value, but a field is linked to it")
+    return value
 
 
 def _unless_default(n, identifier: str, identity: tuple):
@@ -51,9 +60,7 @@ _IDENTITY_INPUTS = _identity_inputs
     choices={"mode": ("COMPONENTS",)},
 )
 def transform_geometry(n):
-    xform = trs_xform(_unless_default(n, "Translation", (0.0, 0.0, 0.0)),
-                      _unless_default(n, "Rotation", (0.0, 0.0, 0.0)),
-                      _unless_default(n, "Scale", (1.0, 1.0, 1.0)))
+    xform = trs_xform(*(_single(n, _unless_default(n, k, None), k) for k in ("Translation", "Rotation", "Scale")))
     memo: dict = {}
     return {"Geometry": n.get("Geometry").map(lambda s: s.transformed(xform, memo))}
 
@@ -66,7 +73,10 @@ def _transform_compiled(n):
     geometry = n.getter("Geometry")
 
     def transform(call):
-        xform = trs_xform(gt(call) if gt else None, gr(call) if gr else None, gs(call) if gs else None)
+        t, r, s = gt(call) if gt else None, gr(call) if gr else None, gs(call) if gs else None
+        if type(t) is Field or type(r) is Field or type(s) is Field:
+            raise IRError(f"{call.where(n.node)}: Transform Geometry takes single values, but a field is linked to it")
+        xform = trs_xform(t, r, s)
         memo: dict = {}
         return {"Geometry": geometry(call).map(lambda s: s.transformed(xform, memo))}
 
@@ -117,7 +127,7 @@ def _require_default(n, identifier, value, what):
 def instance_on_points(n):
     _require_default(n, "Selection", True, "a point selection")
     _require_default(n, "Pick Instance", False, "Pick Instance")
-    rotation, scale = n.get("Rotation"), n.get("Scale")
+    rotation, scale = _single(n, n.get("Rotation"), "Rotation"), _single(n, n.get("Scale"), "Scale")
     xforms: dict = {}
     matrix: dict = {}
 
@@ -154,30 +164,6 @@ def realize_instances(n):
     _require_default(n, "Realize All", True, "partial realization")
     _require_default(n, "Depth", 0, "a realization depth")
     return {"Geometry": n.get("Geometry").map(GeomStruct.realized)}
-
-
-@node(
-    "GeometryNodeSetPosition",
-    inputs=[S("Geometry", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Position", "VECTOR", None),
-            S("Offset", "VECTOR", (0.0, 0.0, 0.0))],
-    outputs=[S("Geometry", "GEOMETRY")],
-)
-def set_position(n):
-    """Single-value Position/Offset (fields are not supported): an unlinked Position keeps the
-    vertex positions (it is Blender's implicit Position field)."""
-    _require_default(n, "Selection", True, "a selection")
-    position = n.get("Position") if n.is_linked("Position") else None
-    offset = n.get("Offset")
-
-    if position is None:
-        xform = Xform(lambda cache: (None, offset))
-    else:  # every vertex moves to Position + Offset: m = 0 keeps the gradient paths exact
-        xform = Xform(lambda cache: (torch.zeros_like(position), position + offset))
-
-    def move(s: GeomStruct) -> GeomStruct:  # Set Position moves mesh vertices, not instances
-        return GeomStruct(tuple(p.then((xform,)) for p in s.parts), s.instances)
-
-    return {"Geometry": n.get("Geometry").map(move)}
 
 
 @node(

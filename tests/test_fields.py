@@ -1,0 +1,83 @@
+"""Fields without Blender: values of the inputs on known meshes, batches against single rows,
+gradients through field nodes by finite differences, and fields where single values belong."""
+import pytest
+import torch
+
+from fieldtools import GI, finite_difference_check, set_position_program
+from geonodes.errors import IRError
+from geonodes.program import load_program
+from irtools import fparams, link, node
+
+POS = [node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ")]
+POS_LINKS = [link(("P", "Position"), ("Sep", "Vector"))]
+
+
+def wave_program(mesh="grid"):
+    """Offset z = sin(x * a) * b + c on selected vertices (y > d), then a transform by (b, 0, a)."""
+    nodes = POS + [node("Ax", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("S", "ShaderNodeMath", {"operation": "SINE"}),
+                   node("MA", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}), node("C", "ShaderNodeCombineXYZ"),
+                   node("Cmp", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"}),
+                   node("TV", "ShaderNodeCombineXYZ")]
+    links = POS_LINKS + [link(("Sep", "X"), ("Ax", "Value")), link((GI, "a"), ("Ax", "Value_001")),
+                         link(("Ax", "Value"), ("S", "Value")), link(("S", "Value"), ("MA", "Value")),
+                         link((GI, "b"), ("MA", "Value_001")), link((GI, "c"), ("MA", "Value_002")),
+                         link(("MA", "Value"), ("C", "Z")), link(("Sep", "Y"), ("Cmp", "A")), link((GI, "d"), ("Cmp", "B")),
+                         link((GI, "b"), ("TV", "X")), link((GI, "a"), ("TV", "Z"))]
+    after = [(node("T", "GeometryNodeTransform"), "Geometry", "Geometry")]
+    ir = set_position_program(nodes, links, fparams("a", "b", "c", "d"), offset=("C", "Vector"),
+                              selection=("Cmp", "Result"), mesh=mesh, after=after)
+    ir["groups"][0]["links"].append(link(("TV", "Vector"), ("T", "Translation")))
+    return ir
+
+
+def test_position_and_index_values():
+    """Position := (index, 0, 0) + Position: each vertex of a cube moves along x by its index."""
+    nodes = [node("I", "GeometryNodeInputIndex"), node("C", "ShaderNodeCombineXYZ")]
+    links = [link(("I", "Index"), ("C", "X"))]
+    ir = set_position_program(nodes, links, (), offset=("C", "Vector"), mesh="cube")
+    plain = set_position_program([], [], (), mesh="cube")
+    moved = load_program(ir).evaluate_one({}, dtype=torch.float64).vertices
+    base = load_program(plain).evaluate_one({}, dtype=torch.float64).vertices
+    assert torch.equal(moved[:, 0] - base[:, 0], torch.arange(8, dtype=torch.float64))
+    assert torch.equal(moved[:, 1:], base[:, 1:])
+
+
+def test_batch_equals_rows():
+    prog = load_program(wave_program())
+    sets = [{"a": a, "b": b, "c": c, "d": d} for a, b, c, d in
+            [(0.5, 1.0, 0.0, -0.1), (-1.5, 0.3, 0.2, 0.4), (2.0, -1.0, 1.0, 9.0), (0.0, 0.0, 0.0, -9.0)]]
+    (group,) = prog.evaluate(prog.stack(sets))
+    for i, s in enumerate(sets):
+        one = prog.evaluate_one(s).vertices
+        torch.testing.assert_close(group.vertices[i], one, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("mesh", ["grid", "ico"])
+def test_gradients_through_fields(mesh):
+    finite_difference_check(wave_program(mesh), {"a": 0.7, "b": -0.4, "c": 0.25, "d": -0.2}, "abc")
+
+
+def test_gradients_through_map_range_and_mix():
+    nodes = POS + [node("MR", "ShaderNodeMapRange", {"interpolation_type": "SMOOTHSTEP"}),
+                   node("Mix", "ShaderNodeMix", {"data_type": "VECTOR"})]
+    links = POS_LINKS + [link(("Sep", "X"), ("MR", "Value")), link((GI, "a"), ("MR", "From Min")),
+                         link((GI, "b"), ("MR", "To Max")), link(("MR", "Result"), ("Mix", "Factor_Float")),
+                         link(("P", "Position"), ("Mix", "A_Vector")), link((GI, "c"), ("Mix", "B_Vector"))]
+    ir = set_position_program(nodes, links, fparams("a", "b", "c"), position=("Mix", "Result_Vector"))
+    finite_difference_check(ir, {"a": -0.9, "b": 0.8, "c": 0.3}, "abc")
+
+
+def test_field_into_single_value_input_is_an_error():
+    nodes = [node("P", "GeometryNodeInputPosition"), node("T", "GeometryNodeTransform")]
+    links = [link(("P", "Position"), ("T", "Translation"))]
+    ir = set_position_program(nodes, links, (), after=[])
+    ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["Group Output", "Out"]]
+    ir["groups"][0]["links"] += [link(("SP", "Geometry"), ("T", "Geometry")), link(("T", "Geometry"), ("Group Output", "Out"))]
+    with pytest.raises(IRError, match="node 'T'.*field"):
+        load_program(ir).evaluate_one({})
+    nodes = [node("I", "GeometryNodeInputIndex"), node("L", "GeometryNodeMeshLine")]
+    ir = set_position_program(nodes, [link(("I", "Index"), ("L", "Count"))], ())
+    ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["Group Output", "Out"]]
+    ir["groups"][0]["links"].append(link(("L", "Mesh"), ("Group Output", "Out")))
+    with pytest.raises(IRError, match="node 'L'.*'Count'.*field"):
+        load_program(ir).evaluate_one({})
