@@ -17,11 +17,11 @@ GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
 # Node types with an evaluation function in geonodes.nodes.
 COMPILED_NODE_TYPES = frozenset({
     "FunctionNodeBooleanMath", "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
-    "GeometryNodeBoundBox", "GeometryNodeCaptureAttribute", "GeometryNodeInputID", "GeometryNodeInputIndex", "GeometryNodeInputNamedAttribute",
+    "GeometryNodeBoundBox", "GeometryNodeCaptureAttribute", "GeometryNodeDeleteGeometry", "GeometryNodeInputID", "GeometryNodeInputIndex", "GeometryNodeInputNamedAttribute",
     "GeometryNodeInputNormal", "GeometryNodeInputPosition", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
     "GeometryNodeMeshCircle", "GeometryNodeMeshCone", "GeometryNodeMeshCube", "GeometryNodeMeshCylinder",
     "GeometryNodeMeshGrid", "GeometryNodeMeshIcoSphere", "GeometryNodeMeshLine", "GeometryNodeMeshUVSphere",
-    "GeometryNodeMenuSwitch", "GeometryNodeRealizeInstances", "GeometryNodeRemoveAttribute",
+    "GeometryNodeMenuSwitch", "GeometryNodeRealizeInstances", "GeometryNodeRemoveAttribute", "GeometryNodeSeparateGeometry",
     "GeometryNodeSetID", "GeometryNodeSetMaterial", "GeometryNodeSetMaterialIndex",
     "GeometryNodeSetPosition", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
     "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",

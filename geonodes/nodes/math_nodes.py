@@ -12,7 +12,7 @@ import operator
 
 import torch
 
-from ..fields import Field, is_field, lift, lifted
+from ..fields import Field, is_field, lift
 from ..geometry import select
 from . import S, compiled, node
 
@@ -169,27 +169,44 @@ def _math_compiled(n):
     ga = n.getter("Value")
     gb = n.getter("Value_001") if needs_b or constant_divisor else None
     gc = n.getter("Value_002") if needs_c else None
-    if constant_divisor:
-        def base(a, b, c):
-            return a / b
-    elif op in _BINARY_OPERATORS:
-        binary = _BINARY_OPERATORS[op]
-
-        def base(a, b, c):
-            return binary(a, b)
-    else:
-        base = fn
-    if clamp:
-        def core(a, b, c):
-            return torch.clamp(base(a, b, c), 0.0, 1.0)
-    else:
-        core = base
-    f = lifted(core)
+    # The core op per arity, called directly on single values; fields take the lifted path.
     if gc is not None:
-        return lambda call: {"Value": f(ga(call), gb(call), gc(call))}
+        def core(a, b, c):
+            return fn(a, b, c)
+    elif constant_divisor:
+        core = operator.truediv
+    elif op in _BINARY_OPERATORS:
+        core = _BINARY_OPERATORS[op]
+    elif gb is not None:
+        def core(a, b):
+            return fn(a, b, None)
+    else:
+        def core(a):
+            return fn(a, None, None)
+    if clamp:
+        unclamped = core
+
+        def core(*args):
+            return torch.clamp(unclamped(*args), 0.0, 1.0)
+    if gc is not None:
+        def run3(call):
+            a, b, c = ga(call), gb(call), gc(call)
+            if type(a) is Field or type(b) is Field or type(c) is Field:
+                return {"Value": lift(core, a, b, c)}
+            return {"Value": core(a, b, c)}
+        return run3
     if gb is not None:
-        return lambda call: {"Value": f(ga(call), gb(call), None)}
-    return lambda call: {"Value": f(ga(call), None, None)}
+        def run2(call):
+            a, b = ga(call), gb(call)
+            if type(a) is Field or type(b) is Field:
+                return {"Value": lift(core, a, b)}
+            return {"Value": core(a, b)}
+        return run2
+
+    def run1(call):
+        a = ga(call)
+        return {"Value": lift(core, a) if type(a) is Field else core(a)}
+    return run1
 
 
 _TERNARY = ("MULTIPLY_ADD", "COMPARE", "SMOOTH_MIN", "SMOOTH_MAX", "WRAP")
@@ -306,17 +323,21 @@ def _stack3(x, y, z):
     return torch.stack([x, y, z], dim=-1)
 
 
-_STACK3 = lifted(_stack3)
-
-
 @compiled("ShaderNodeCombineXYZ")
 def _combine_xyz_compiled(n):
     gx, gy, gz = n.getter("X"), n.getter("Y"), n.getter("Z")
-    return lambda call: {"Vector": _STACK3(gx(call), gy(call), gz(call))}
+
+    def combine(call):
+        x, y, z = gx(call), gy(call), gz(call)
+        if type(x) is Field or type(y) is Field or type(z) is Field:
+            return {"Vector": lift(_stack3, x, y, z)}
+        return {"Vector": torch.stack([x, y, z], dim=-1)}
+
+    return combine
 
 
 def _separate(v) -> dict:
-    if is_field(v):
+    if type(v) is Field:
         return {axis: Field(lambda ctx, i=i: ctx.value(v)[:, i]) for i, axis in enumerate("XYZ")}
     x, y, z = v.unbind(-1)
     return {"X": x, "Y": y, "Z": z}
