@@ -118,3 +118,30 @@ def test_id_with_and_without_set_id():
             g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"]]
             g["links"] += [link(("Mesh", "Mesh"), ("SID", "Geometry")), link(("SID", "Geometry"), ("SP", "Geometry"))]
         compare_batch(ir, value_sets("ab", 10, seed=8, lo=-3, hi=3))
+
+
+def test_capture_items_round_trip_through_a_blend(tmp_path):
+    """A Capture Attribute whose items were made, removed and made again in Blender (socket
+    identifiers Value_2, ...) imports with the IR's positional identifiers and evaluates alike."""
+    from geonodes.blender import export_blend, import_blend
+
+    nodes = [node("P", "GeometryNodeInputPosition"),
+             node("Cap", "GeometryNodeCaptureAttribute", {"domain": "FACE",
+                                                         "capture_items": [["A", "FLOAT"], ["B", "FLOAT_VECTOR"]]}),
+             node("K", "ShaderNodeVectorMath", {"operation": "SCALE"})]
+    links = [link(("P", "Position"), ("Cap", "Value_1")), link(("Mesh", "Mesh"), ("Cap", "Geometry")),
+             link(("Cap", "Attribute_1"), ("K", "Vector")), link((GI, "a"), ("K", "Scale"))]
+    ir = set_position_program(nodes, links, fparams("a"), offset=("K", "Vector"), mesh="cube")
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"]] + [link(("Cap", "Geometry"), ("SP", "Geometry"))]
+    path = export_blend(ir, tmp_path / "capture.blend")
+    cap = bpy.data.node_groups["main"].nodes["Cap"]
+    cap.capture_items.remove(cap.capture_items[0])  # B is now the first item, with identifier Value_1
+    cap.capture_items.new("FLOAT", "C")
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    back = import_blend(path)
+    (cap_ir,) = [n for n in back["groups"][0]["nodes"] if n["name"] == "Cap"]
+    assert cap_ir["properties"]["capture_items"] == [["B", "FLOAT_VECTOR"], ["C", "FLOAT"]]
+    used = {tuple(lk["from"]) for lk in back["groups"][0]["links"]} | {tuple(lk["to"]) for lk in back["groups"][0]["links"]}
+    assert ("Cap", "Value") in used and ("Cap", "Attribute") in used
+    compare_batch(back, value_sets("a", 6, seed=14))

@@ -81,3 +81,54 @@ def test_field_into_single_value_input_is_an_error():
     ir["groups"][0]["links"].append(link(("L", "Mesh"), ("Group Output", "Out")))
     with pytest.raises(IRError, match="node 'L'.*'Count'.*field"):
         load_program(ir).evaluate_one({})
+
+
+def bent_normals_program():
+    """z += x * y * b, then Offset = Normal * a; then faces with x > 0.2 deleted."""
+    nodes = [node("P0", "GeometryNodeInputPosition"), node("S0", "ShaderNodeSeparateXYZ"),
+             node("XY", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("XYb", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("C0", "ShaderNodeCombineXYZ"), node("SP0", "GeometryNodeSetPosition"),
+             node("N", "GeometryNodeInputNormal"), node("K", "ShaderNodeVectorMath", {"operation": "SCALE"}),
+             node("Cmp", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"}, {"B": 0.2})]
+    links = [link(("P0", "Position"), ("S0", "Vector")), link(("S0", "X"), ("XY", "Value")),
+             link(("S0", "Y"), ("XY", "Value_001")), link(("XY", "Value"), ("XYb", "Value")),
+             link((GI, "b"), ("XYb", "Value_001")), link(("XYb", "Value"), ("C0", "Z")), link(("C0", "Vector"), ("SP0", "Offset")),
+             link(("N", "Normal"), ("K", "Vector")), link((GI, "a"), ("K", "Scale")), link(("S0", "X"), ("Cmp", "A"))]
+    after = [(node("D", "GeometryNodeDeleteGeometry", {"domain": "FACE"}), "Geometry", "Geometry")]
+    ir = set_position_program(nodes, links, fparams("a", "b"), offset=("K", "Vector"), mesh="ico", after=after)
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"]]
+    g["links"] += [link(("Mesh", "Mesh"), ("SP0", "Geometry")), link(("SP0", "Geometry"), ("SP", "Geometry")),
+                   link(("Cmp", "Result"), ("D", "Selection"))]
+    return ir
+
+
+def test_gradients_through_normals_and_delete():
+    ir = bent_normals_program()
+    mesh = load_program(ir).evaluate_one({"a": 0.3, "b": 0.4})
+    assert 0 < mesh.vertices.shape[0] < 12  # some of the ico sphere's 12 points are gone
+    finite_difference_check(ir, {"a": 0.3, "b": 0.4}, "ab")
+
+
+def test_missing_named_attribute_reads_zeros():
+    nodes = [node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT_VECTOR"}, {"Name": "nothing"}),
+             node("Sw", "GeometryNodeSwitch", {"input_type": "VECTOR"}, {"False": [0.0, 0.0, 5.0]})]
+    links = [link(("R", "Exists"), ("Sw", "Switch")), link(("R", "Attribute"), ("Sw", "True"))]
+    ir = set_position_program(nodes, links, (), offset=("Sw", "Output"), mesh="cube")
+    base = load_program(set_position_program([], [], (), mesh="cube")).evaluate_one({}).vertices
+    moved = load_program(ir).evaluate_one({}).vertices
+    assert torch.equal(moved - base, torch.tensor([0.0, 0.0, 5.0]).expand_as(base))
+
+
+def test_unsupported_cases_name_the_node():
+    line = node("Mesh", "GeometryNodeMeshLine")
+    nodes = [line, node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
+             node("D", "GeometryNodeDeleteGeometry", {"domain": "EDGE"})]
+    links = [link(("P", "Position"), ("Sep", "Vector")), link(("Sep", "Z"), ("D", "Selection")),
+             link(("Mesh", "Mesh"), ("D", "Geometry")), link(("D", "Geometry"), ("Group Output", "Out"))]
+    from irtools import program
+    with pytest.raises(IRError, match="node 'D'.*EDGE selection"):
+        load_program(program(nodes, links)).evaluate_one({})
+    cap = node("Cap", "GeometryNodeCaptureAttribute", {"capture_items": [["M", "FLOAT4X4"]]})
+    with pytest.raises(IRError, match="node 'Cap'.*FLOAT4X4"):
+        load_program(program([cap], []))

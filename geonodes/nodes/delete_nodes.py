@@ -124,13 +124,13 @@ def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, inv
         prim = realize(struct, n.geometry_cache)
         index = rows.index(n.device)
         ctx = mesh_context(prim, index, domain)
-        if ctx.n == 0:  # no elements to select: Blender leaves the mesh as it is
-            pieces.append((rows, struct))
-            continue
         if domain == "EDGE" and ctx.mesh.num_points and bool(
                 torch.ones(ctx.mesh.num_points, dtype=torch.bool).index_fill(0, prim.face_vertices, False).any()):
             raise IRError(f"{n.where}: an EDGE selection on a mesh with points outside its faces "
                           "(loose edges, e.g. a Mesh Line) is not supported")
+        if ctx.n == 0:  # no elements to select: Blender leaves the mesh as it is
+            pieces.append((rows, struct))
+            continue
         sel = ctx.grid(selection)
         keep = (~sel if invert else sel).cpu().numpy()
         masks, inverse = np.unique(keep, axis=0, return_inverse=True)

@@ -6,7 +6,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field, FieldContext, MeshData, is_field, lift
-from ..geometry import GeomStruct, Piecewise, Xform, dense_struct, realize, with_data
+from ..geometry import GeomStruct, Instance, Piecewise, Xform, chain_affine, dense_struct, realize, with_data
 from ..sockets import convert
 from . import S, node
 
@@ -138,32 +138,40 @@ def _socket_type(values: torch.Tensor) -> str:
 )
 def set_position(n):
     """Selected vertices move to Position + Offset (an unlinked Position is Blender's implicit
-    Position field: the vertices stay and Offset moves them). Single values are a per-row affine
-    on the symbolic geometry; fields realize each piece into a dense mesh."""
+    Position field: the vertices stay and Offset moves them), and so do selected instances
+    (their translations). Single values are a per-row affine on the symbolic geometry; fields
+    realize each piece's mesh into a dense mesh."""
     geometry = n.get("Geometry")
     selection = n.get("Selection")
     position = n.get("Position") if n.is_linked("Position") else None
     offset = n.get("Offset")
-    if any(is_field(x) for x in (selection, position, offset)):
-        return {"Geometry": each_mesh(n, geometry, lambda prim, rows, struct: _move(
-            prim, rows, struct, selection, position, offset))}
+    fields = any(is_field(x) for x in (selection, position, offset))
+    xform = None if fields else _single_value_move(selection, position, offset)
+    pieces = []
+    for rows, struct in geometry.pieces:
+        if struct.parts and fields:
+            struct = _move(realize(struct, n.geometry_cache), rows.index(n.device), struct, selection, position, offset)
+        elif struct.parts:
+            struct = GeomStruct(tuple(p.then((xform,)) for p in struct.parts), struct.instances)
+        if struct.instances:
+            struct = GeomStruct(struct.parts, _move_instances(n, rows.index(n.device), struct.instances, selection,
+                                                              position, offset))
+        pieces.append((rows, struct))
+    return {"Geometry": Piecewise(pieces).merged()}
+
+
+def _single_value_move(selection, position, offset) -> Xform:
     everywhere = bool(selection.all())
     if position is None:
         t = offset if everywhere else torch.where(selection[:, None], offset, torch.zeros_like(offset))
-        xform = Xform(lambda cache: (None, t))
-    else:  # every selected vertex moves to Position + Offset: m = 0 keeps the gradient paths exact
-        target = position + offset
-        if everywhere:
-            xform = Xform(lambda cache: (torch.zeros_like(position), target))
-        else:
-            m = torch.where(selection[:, None], torch.zeros_like(target), torch.ones_like(target))
-            t = torch.where(selection[:, None], target, torch.zeros_like(target))
-            xform = Xform(lambda cache: (m, t))
-
-    def move(s: GeomStruct) -> GeomStruct:  # Set Position moves mesh vertices, not instances
-        return GeomStruct(tuple(p.then((xform,)) for p in s.parts), s.instances)
-
-    return {"Geometry": geometry.map(move)}
+        return Xform(lambda cache: (None, t))
+    # every selected vertex moves to Position + Offset: m = 0 keeps the gradient paths exact
+    target = position + offset
+    if everywhere:
+        return Xform(lambda cache: (torch.zeros_like(position), target))
+    m = torch.where(selection[:, None], torch.zeros_like(target), torch.ones_like(target))
+    t = torch.where(selection[:, None], target, torch.zeros_like(target))
+    return Xform(lambda cache: (m, t))
 
 
 def _move(prim, rows, struct, selection, position, offset):
@@ -174,6 +182,26 @@ def _move(prim, rows, struct, selection, position, offset):
     new = torch.where(ctx.grid(selection)[..., None], new, old)
     dense = new if rows.shape[0] == prim.dense.shape[0] else prim.dense.index_copy(0, rows, new)
     return dense_struct(with_data(prim, positions=dense), struct)
+
+
+def _move_instances(n, rows, instances: tuple, selection, position, offset) -> tuple:
+    """The instances with their translations set (fields see one point per instance at its
+    translation, in instance order)."""
+    cache = n.geometry_cache
+    old_full = []
+    for inst in instances:
+        t = chain_affine(inst.chain, cache)[1]
+        old_full.append(torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device) if t is None else t.expand(n.batch, 3))
+    old_full = torch.stack(old_full, 1)
+    none = torch.zeros(1, dtype=torch.int64, device=n.device)
+    ctx = FieldContext(MeshData(old_full.index_select(0, rows), none, none[:0]), rows, "POINT")
+    old = ctx.mesh.positions
+    new = (old if position is None else ctx.grid(position)) + ctx.grid(offset)
+    delta = torch.where(ctx.grid(selection)[..., None], new, old) - old
+    if rows.shape[0] != n.batch:
+        delta = torch.zeros_like(old_full).index_copy(0, rows, delta)
+    return tuple(Instance(inst.geometry, inst.chain + (Xform(lambda cache, k=k: (None, delta[:, k])),))
+                 for k, inst in enumerate(instances))
 
 
 # ------------------------------------------------------------------ function nodes
