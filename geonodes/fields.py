@@ -269,7 +269,8 @@ def interpolate(mesh: MeshData, values: torch.Tensor, src: str, dst: str) -> tor
 
 
 def _round_mean(v: torch.Tensor, dtype) -> torch.Tensor:
-    return torch.round(v).to(dtype)
+    """std::round: halves away from zero (Blender's mixing of ints)."""
+    return (torch.sign(v) * torch.floor(torch.abs(v) + 0.5)).to(dtype)
 
 
 def _mix(values: torch.Tensor, target: torch.Tensor, size: int, any_true: bool) -> torch.Tensor:

@@ -75,7 +75,8 @@ def test_capture_position_before_transform():
     compare_batch(ir, value_sets("a", 8, seed=5))
 
 
-@pytest.mark.parametrize("data_type,domain", [("FLOAT", "POINT"), ("FLOAT", "FACE"), ("INT", "POINT"),
+@pytest.mark.parametrize("data_type,domain", [("FLOAT", "POINT"), ("FLOAT", "FACE"), ("INT", "POINT"), ("INT", "FACE"),
+                                              ("BOOLEAN", "POINT"), ("INT", "CORNER"),
                                               ("BOOLEAN", "FACE"), ("FLOAT_VECTOR", "POINT"), ("FLOAT_VECTOR", "CORNER")])
 def test_named_attribute_round_trip(data_type, domain):
     """Store Named Attribute (x * a, selected where y > b) on a domain, joined with a mesh

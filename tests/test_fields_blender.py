@@ -265,3 +265,20 @@ def test_fields_through_group_sockets():
     ir = set_position_program(nodes, links, fparams("a"), offset=("Gr", "v"), mesh="ico")
     ir["groups"].append(inner)
     compare_batch(ir, value_sets("a", 8, seed=13))
+
+
+def test_authored_field_program():
+    """A program written with the authoring API's field helpers, exported to Blender."""
+    from geonodes.authoring import ProgramBuilder
+
+    p = ProgramBuilder("wave")
+    amp = p.float("Amplitude", 0.2, -1.0, 1.0)
+    cut = p.float("Cut", 0.3, -1.0, 1.0)
+    grid = p.grid(2.0, 2.0, 5, 4)
+    pos = p.position()
+    waved = p.set_position(grid, offset=p.vec(0.0, 0.0, pos.x * pos.y * amp), selection=pos.x > -0.5)
+    shifted = p.set_position(waved, offset=p.normal() * 0.1)
+    p.output(p.delete(shifted, p.position().y > cut, domain="FACE").translate(z=amp))
+    ir = p.build()
+    sets = [{"Amplitude": a, "Cut": c} for a, c in ((0.2, 0.3), (-1.0, 0.9), (0.0, -0.1), (0.7, -0.6), (1.0, 2.0))]
+    compare_batch(ir, sets)
