@@ -17,7 +17,7 @@ import torch
 
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
-from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_vertices
+from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
 from .ranges import format_bounds, format_number
@@ -213,7 +213,7 @@ class Program:
                 unique.setdefault(p.key, p)
                 dense = dense or p.prim.dense is not None
         if dense:  # some parts have explicit positions: each part's vertices, gathered per piece
-            return [(index, torch.cat([part_vertices(p, cache) for p in struct.parts], 1).index_select(0, index)
+            return [(index, torch.cat([part_rows_vertices(p, index, cache) for p in struct.parts], 1)
                      if struct.parts else torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device))
                     for index, struct in ((rows.index(device), struct) for rows, struct in pieces)]
         table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None

@@ -250,6 +250,18 @@ def part_vertices(part: Part, cache: dict) -> torch.Tensor:
     return cache[key][1]
 
 
+def part_rows_vertices(part: Part, rows: torch.Tensor, cache: dict) -> torch.Tensor:
+    """(b, V, 3) vertices of one part for batch `rows` only (a dense part's chain is applied to
+    those rows alone; a symbolic part's vertices are gathered from the whole batch's)."""
+    if part.prim.dense is None:
+        return part_vertices(part, cache).index_select(0, rows)
+    m, t = chain_affine(part.chain, cache)
+    n = part.prim.dense.shape[0]
+    m = m if m is None or m.shape[0] != n else m.index_select(0, rows)
+    t = t if t is None or t.shape[0] != n else t.index_select(0, rows)
+    return apply_affine((m, t), part.prim.dense.index_select(0, rows))
+
+
 def struct_points(struct: GeomStruct, cache: dict) -> torch.Tensor:
     """(B, P, 3) positions of the mesh vertices of a structure (used as points)."""
     verts = [part_vertices(p, cache) for p in struct.parts]

@@ -74,17 +74,26 @@ def _corner_edges(fo, fv, edges, nv) -> np.ndarray:
     return order[np.searchsorted(edge_keys[order], keys)]
 
 
-def _kept_prim(prim: Prim, sub, key) -> Prim:
+def _rows_gathered(values: torch.Tensor, rows: torch.Tensor, elements: torch.Tensor) -> torch.Tensor:
+    """values[rows][:, elements] in a whole-batch tensor (zeros in the other rows, which the
+    piece never reads): the cost is that of the piece's rows, not of the batch."""
+    part = values.index_select(0, rows).index_select(1, elements.to(values.device))
+    if rows.shape[0] == values.shape[0]:
+        return part
+    full = values.new_zeros((values.shape[0], elements.shape[0]) + tuple(values.shape[2:]))
+    return full.index_copy(0, rows, part)
+
+
+def _kept_prim(prim: Prim, sub, key, rows: torch.Tensor) -> Prim:
     points, faces, offsets, fv, corners, _, _ = sub
-    device = prim.dense.device
     attributes = {}
     for name, (domain, values) in prim.attributes.items():
         if domain == "POINT":
-            attributes[name] = (domain, values.index_select(1, points.to(device)))
+            attributes[name] = (domain, _rows_gathered(values, rows, points))
         elif domain == "FACE":
-            attributes[name] = (domain, values.index_select(1, faces.to(device)))
+            attributes[name] = (domain, _rows_gathered(values, rows, faces))
         elif domain == "CORNER":
-            attributes[name] = (domain, values.index_select(1, corners.to(device)))
+            attributes[name] = (domain, _rows_gathered(values, rows, corners))
         else:  # EDGE: the kept faces' edges, found by their points in the old mesh
             old = polygon_edges(prim.face_offsets, prim.face_vertices, prim.num_vertices).numpy()
             new = polygon_edges(offsets, fv, int(points.shape[0])).numpy()
@@ -94,9 +103,9 @@ def _kept_prim(prim: Prim, sub, key) -> Prim:
             order = np.argsort(old_keys)
             idx = order[np.searchsorted(old_keys[order], np.minimum(back[:, 0], back[:, 1]) * nv
                                         + np.maximum(back[:, 0], back[:, 1]))]
-            attributes[name] = (domain, values.index_select(1, torch.as_tensor(idx, device=device)))
+            attributes[name] = (domain, _rows_gathered(values, rows, torch.as_tensor(idx)))
     face_part = prim.face_part.index_select(0, faces) if prim.face_part is not None else None
-    return Prim(key, int(points.shape[0]), offsets, fv, None, dense=prim.dense.index_select(1, points.to(device)),
+    return Prim(key, int(points.shape[0]), offsets, fv, None, dense=_rows_gathered(prim.dense, rows, points),
                 attributes=attributes, face_part=face_part, num_parts=prim.num_parts)
 
 
@@ -146,7 +155,8 @@ def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, inv
                 kept = GeomStruct((), struct.instances)
             else:
                 key = ("subset", prim.topo_id, domain, mode, np.packbits(mask).tobytes(), mask.shape[0])
-                kept = GeomStruct((Part(_kept_prim(prim, sub, key)),), struct.instances)
+                picked = torch.as_tensor(np.flatnonzero(chosen), device=n.device)
+                kept = GeomStruct((Part(_kept_prim(prim, sub, key, picked)),), struct.instances)
             pieces.append((Rows.from_numpy(chosen), kept))
     return Piecewise(pieces).merged()
 
