@@ -146,3 +146,22 @@ def test_capture_items_round_trip_through_a_blend(tmp_path):
     used = {tuple(lk["from"]) for lk in back["groups"][0]["links"]} | {tuple(lk["to"]) for lk in back["groups"][0]["links"]}
     assert ("Cap", "Value") in used and ("Cap", "Attribute") in used
     compare_batch(back, value_sets("a", 6, seed=14))
+
+
+@pytest.mark.parametrize("data_type", ["FLOAT_VECTOR", "FLOAT"])
+def test_storing_position_moves_points(data_type):
+    """Store Named Attribute 'position' (position * a, or the float x * a) where y > b."""
+    nodes = [node("P", "GeometryNodeInputPosition"), node("K", "ShaderNodeVectorMath", {"operation": "SCALE"}),
+             node("Sep", "ShaderNodeSeparateXYZ"), node("M", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("Cmp", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"}),
+             node("St", "GeometryNodeStoreNamedAttribute", {"data_type": data_type, "domain": "POINT"}, {"Name": "position"})]
+    links = [link(("P", "Position"), ("K", "Vector")), link((GI, "a"), ("K", "Scale")), link(("P", "Position"), ("Sep", "Vector")),
+             link(("Sep", "X"), ("M", "Value")), link((GI, "a"), ("M", "Value_001")),
+             link(("K" if data_type == "FLOAT_VECTOR" else "M", "Vector" if data_type == "FLOAT_VECTOR" else "Value"),
+                  ("St", "Value")),
+             link(("Sep", "Y"), ("Cmp", "A")), link((GI, "b"), ("Cmp", "B")), link(("Cmp", "Result"), ("St", "Selection"))]
+    ir = set_position_program(nodes, links, fparams("a", "b"), mesh="ico")
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"]]
+    g["links"] += [link(("Mesh", "Mesh"), ("St", "Geometry")), link(("St", "Geometry"), ("SP", "Geometry"))]
+    compare_batch(ir, value_sets("ab", 10, seed=15))

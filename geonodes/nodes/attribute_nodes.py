@@ -5,7 +5,8 @@ Set Material, Set Material Index, Set Shade Smooth and Remove Named Attribute ch
 compiler does not model (materials, flags), never vertex positions or faces: they pass their
 geometry through. Store Named Attribute and Set ID store their values (on a dense mesh, see
 geometry.dense) only in programs that read them back (a Named Attribute or ID input);
-elsewhere nothing can observe them and the geometry passes through symbolic.
+elsewhere nothing can observe them and the geometry passes through symbolic. Storing the
+`position` attribute moves the mesh's points, as Set Position does.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..fields import Field, is_field
 from ..geometry import dense_struct, with_data
 from ..node_types import OPAQUE_TYPES
 from . import S, node
-from .field_nodes import ATTRIBUTE_TYPES, each_mesh, mesh_context
+from .field_nodes import ATTRIBUTE_TYPES, each_mesh, mesh_context, move_points
 from .math_nodes import SWITCH_DEFAULTS, SWITCH_TYPES
 
 _SELECTION = S("Selection", "BOOLEAN", True)
@@ -88,9 +89,15 @@ def _store_sockets(props):
       choices={"data_type": tuple(_ATTRIBUTE_TYPES), "domain": _DOMAINS})
 def store_named_attribute(n):
     name = n.get("Name").value
-    if name == "position":  # the one attribute that is the mesh itself
-        raise IRError(f"{n.where}: storing the 'position' attribute moves vertices; not supported")
     geometry = n.get("Geometry")
+    if name == "position":  # the one attribute that is the mesh itself: its points move there
+        if n.props["domain"] != "POINT":
+            raise IRError(f"{n.where}: storing 'position' is supported on the POINT domain only")
+        if n.props["data_type"] != "FLOAT_VECTOR":  # Blender keeps the built-in vector attribute as it is
+            return {"Geometry": geometry}
+        value = n.get("Value")
+        return {"Geometry": each_mesh(n, geometry, lambda prim, rows, struct: move_points(
+            prim, rows, struct, n.get("Selection"), value, n.constant((0.0, 0.0, 0.0), "VECTOR")))}
     if not n.program_uses("GeometryNodeInputNamedAttribute") or not name:
         return {"Geometry": geometry}
     if n.props["data_type"] not in ("FLOAT", "INT", "BOOLEAN", "FLOAT_VECTOR"):

@@ -150,7 +150,7 @@ def set_position(n):
     pieces = []
     for rows, struct in geometry.pieces:
         if struct.parts and fields:
-            struct = _move(realize(struct, n.geometry_cache), rows.index(n.device), struct, selection, position, offset)
+            struct = move_points(realize(struct, n.geometry_cache), rows.index(n.device), struct, selection, position, offset)
         elif struct.parts:
             struct = GeomStruct(tuple(p.then((xform,)) for p in struct.parts), struct.instances)
         if struct.instances:
@@ -174,7 +174,8 @@ def _single_value_move(selection, position, offset) -> Xform:
     return Xform(lambda cache: (m, t))
 
 
-def _move(prim, rows, struct, selection, position, offset):
+def move_points(prim, rows, struct, selection, position, offset):
+    """A piece's dense mesh with its selected points at position + offset (fields or values)."""
     ctx = mesh_context(prim, rows, "POINT")
     old = ctx.mesh.positions
     new = old if position is None else ctx.grid(position)
