@@ -132,3 +132,23 @@ def test_unsupported_cases_name_the_node():
     cap = node("Cap", "GeometryNodeCaptureAttribute", {"capture_items": [["M", "FLOAT4X4"]]})
     with pytest.raises(IRError, match="node 'Cap'.*FLOAT4X4"):
         load_program(program([cap], []))
+
+
+def test_gradients_through_capture_and_named_attributes():
+    """Position * a captured on faces, stored as a named attribute on points, read back after a
+    transform by b: position := attribute + (0, 0, b)."""
+    nodes = [node("P", "GeometryNodeInputPosition"), node("K", "ShaderNodeVectorMath", {"operation": "SCALE"}),
+             node("Cap", "GeometryNodeCaptureAttribute", {"domain": "FACE", "capture_items": [["V", "FLOAT_VECTOR"]]}),
+             node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT_VECTOR"}, {"Name": "w"}),
+             node("T", "GeometryNodeTransform"), node("TV", "ShaderNodeCombineXYZ"),
+             node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT_VECTOR"}, {"Name": "w"}),
+             node("Add", "ShaderNodeVectorMath", {"operation": "ADD"})]
+    links = [link(("P", "Position"), ("K", "Vector")), link((GI, "a"), ("K", "Scale")), link(("K", "Vector"), ("Cap", "Value")),
+             link(("Mesh", "Mesh"), ("Cap", "Geometry")), link(("Cap", "Geometry"), ("St", "Geometry")),
+             link(("Cap", "Attribute"), ("St", "Value")), link(("St", "Geometry"), ("T", "Geometry")),
+             link((GI, "b"), ("TV", "Z")), link(("TV", "Vector"), ("T", "Translation")),
+             link(("R", "Attribute"), ("Add", "Vector")), link(("TV", "Vector"), ("Add", "Vector_001"))]
+    ir = set_position_program(nodes, links, fparams("a", "b"), position=("Add", "Vector"), mesh="cylinder")
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"]] + [link(("T", "Geometry"), ("SP", "Geometry"))]
+    finite_difference_check(ir, {"a": 0.8, "b": -0.3}, "ab")
