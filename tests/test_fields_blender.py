@@ -282,3 +282,30 @@ def test_authored_field_program():
     ir = p.build()
     sets = [{"Amplitude": a, "Cut": c} for a, c in ((0.2, 0.3), (-1.0, 0.9), (0.0, -0.1), (0.7, -0.6), (1.0, 2.0))]
     compare_batch(ir, sets)
+
+
+@pytest.mark.parametrize("kind", ["fields", "single"])
+def test_instance_on_points_with_fields(kind):
+    """Cubes on a grid's points: Rotation z = index * a, Scale = 1 + x * b, Selection y > c (fields),
+    or a per-row single-value selection a > 0; realized, then joined with the points."""
+    nodes = [node("G", "GeometryNodeMeshGrid", {}, {"Size X": 2.0, "Size Y": 1.0, "Vertices X": 4, "Vertices Y": 3}),
+             node("C", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}), node("I", "GeometryNodeInstanceOnPoints"),
+             node("R", "GeometryNodeRealizeInstances"), node("J", "GeometryNodeJoinGeometry")]
+    links = [link(("G", "Mesh"), ("I", "Points")), link(("C", "Mesh"), ("I", "Instance")), link(("I", "Instances"), ("R", "Geometry")),
+             link(("R", "Geometry"), ("J", "Geometry"), 0), link(("G", "Mesh"), ("J", "Geometry"), 1),
+             link(("J", "Geometry"), ("Group Output", "Out"))]
+    if kind == "fields":
+        nodes += POS + [node("Ix", "GeometryNodeInputIndex"), node("Ra", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+                        node("RV", "ShaderNodeCombineXYZ"), node("Sb", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_002": 1.0}),
+                        node("Cmp", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"})]
+        links += POS_LINKS + [link(("Ix", "Index"), ("Ra", "Value")), link((GI, "a"), ("Ra", "Value_001")),
+                              link(("Ra", "Value"), ("RV", "Z")), link(("RV", "Vector"), ("I", "Rotation")),
+                              link(("Sep", "X"), ("Sb", "Value")), link((GI, "b"), ("Sb", "Value_001")), link(("Sb", "Value"), ("I", "Scale")),
+                              link(("Sep", "Y"), ("Cmp", "A")), link((GI, "c"), ("Cmp", "B")), link(("Cmp", "Result"), ("I", "Selection"))]
+    else:
+        nodes += [node("Cmp", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"}),
+                  node("RV", "ShaderNodeCombineXYZ")]
+        links += [link((GI, "a"), ("Cmp", "A")), link(("Cmp", "Result"), ("I", "Selection")), link((GI, "b"), ("RV", "Y")),
+                  link(("RV", "Vector"), ("I", "Rotation")), link((GI, "c"), ("I", "Scale"))]
+    from irtools import program
+    compare_batch(program(nodes, links, fparams("a", "b", "c")), value_sets("abc", 16, seed=16, lo=-1, hi=1))

@@ -9,6 +9,7 @@ from ..fields import Field
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
                         part_vertices, struct_points)
 from . import S, compiled, node
+from .instance_fields import instances_with_fields
 from .primitive_nodes import _Values, primitive
 
 
@@ -125,9 +126,10 @@ def _require_default(n, identifier, value, what):
     outputs=[S("Instances", "GEOMETRY")],
 )
 def instance_on_points(n):
-    _require_default(n, "Selection", True, "a point selection")
     _require_default(n, "Pick Instance", False, "Pick Instance")
-    rotation, scale = _single(n, n.get("Rotation"), "Rotation"), _single(n, n.get("Scale"), "Scale")
+    selection, rotation, scale = n.get("Selection"), n.get("Rotation"), n.get("Scale")
+    if type(selection) is Field or type(rotation) is Field or type(scale) is Field or not bool(selection.all()):
+        return {"Instances": instances_with_fields(n, n.get("Points"), n.get("Instance"), selection, rotation, scale)}
     xforms: dict = {}
     matrix: dict = {}
 
