@@ -146,7 +146,7 @@ def set_position(n):
     position = n.get("Position") if n.is_linked("Position") else None
     offset = n.get("Offset")
     fields = any(is_field(x) for x in (selection, position, offset))
-    xform = None if fields else _single_value_move(selection, position, offset)
+    xform = None if fields else _single_value_move(selection, position, offset, _selects_all(n))
     pieces = []
     for rows, struct in geometry.pieces:
         if struct.parts and fields:
@@ -160,8 +160,12 @@ def set_position(n):
     return {"Geometry": Piecewise(pieces).merged()}
 
 
-def _single_value_move(selection, position, offset) -> Xform:
-    everywhere = bool(selection.all())
+def _selects_all(n) -> bool:
+    return not n.is_linked("Selection") and n.stored("Selection", True) is True
+
+
+def _single_value_move(selection, position, offset, unlinked_true: bool) -> Xform:
+    everywhere = unlinked_true or bool(selection.all())
     if position is None:
         t = offset if everywhere else torch.where(selection[:, None], offset, torch.zeros_like(offset))
         return Xform(lambda cache: (None, t))

@@ -73,9 +73,11 @@ def _transform_compiled(n):
     gt, gr, gs = (None if identity[k] else n.getter(k) for k in ("Translation", "Rotation", "Scale"))
     geometry = n.getter("Geometry")
 
+    checked = n.fields_possible
+
     def transform(call):
         t, r, s = gt(call) if gt else None, gr(call) if gr else None, gs(call) if gs else None
-        if type(t) is Field or type(r) is Field or type(s) is Field:
+        if checked and (type(t) is Field or type(r) is Field or type(s) is Field):
             raise IRError(f"{call.where(n.node)}: Transform Geometry takes single values, but a field is linked to it")
         xform = trs_xform(t, r, s)
         memo: dict = {}
@@ -113,6 +115,11 @@ def _join_compiled(n):
     return join
 
 
+def _everywhere(n) -> bool:
+    """Whether the node's Selection is unlinked and true (no per-row check needed)."""
+    return not n.is_linked("Selection") and n.stored("Selection", True) is True
+
+
 def _require_default(n, identifier, value, what):
     if n.is_linked(identifier) or n.stored(identifier, value) != value:
         raise IRError(f"{n.where}: {what} is not supported (socket '{identifier}' must keep its default {value!r})")
@@ -127,8 +134,12 @@ def _require_default(n, identifier, value, what):
 )
 def instance_on_points(n):
     _require_default(n, "Pick Instance", False, "Pick Instance")
-    selection, rotation, scale = n.get("Selection"), n.get("Rotation"), n.get("Scale")
-    if type(selection) is Field or type(rotation) is Field or type(scale) is Field or not bool(selection.all()):
+    rotation, scale = n.get("Rotation"), n.get("Scale")
+    selection = None if _everywhere(n) else n.get("Selection")
+    if (type(rotation) is Field or type(scale) is Field
+            or (selection is not None and (type(selection) is Field or not bool(selection.all())))):
+        if selection is None:
+            selection = n.get("Selection")
         return {"Instances": instances_with_fields(n, n.get("Points"), n.get("Instance"), selection, rotation, scale)}
     xforms: dict = {}
     matrix: dict = {}

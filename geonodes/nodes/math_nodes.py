@@ -188,6 +188,12 @@ def _math_compiled(n):
 
         def core(*args):
             return torch.clamp(unclamped(*args), 0.0, 1.0)
+    if not n.fields_possible:  # single values only: the core op, no checks
+        if gc is not None:
+            return lambda call: {"Value": core(ga(call), gb(call), gc(call))}
+        if gb is not None:
+            return lambda call: {"Value": core(ga(call), gb(call))}
+        return lambda call: {"Value": core(ga(call))}
     if gc is not None:
         def run3(call):
             a, b, c = ga(call), gb(call), gc(call)
@@ -326,6 +332,8 @@ def _stack3(x, y, z):
 @compiled("ShaderNodeCombineXYZ")
 def _combine_xyz_compiled(n):
     gx, gy, gz = n.getter("X"), n.getter("Y"), n.getter("Z")
+    if not n.fields_possible:
+        return lambda call: {"Vector": torch.stack([gx(call), gy(call), gz(call)], dim=-1)}
 
     def combine(call):
         x, y, z = gx(call), gy(call), gz(call)
