@@ -152,3 +152,18 @@ def test_gradients_through_capture_and_named_attributes():
     g = ir["groups"][0]
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"]] + [link(("T", "Geometry"), ("SP", "Geometry"))]
     finite_difference_check(ir, {"a": 0.8, "b": -0.3}, "ab")
+
+
+def test_gradients_through_instance_fields():
+    """Cubes on a grid's points with Rotation z = index * a and Scale = 1 + x * b, realized."""
+    nodes = POS + [node("G", "GeometryNodeMeshGrid", {}, {"Vertices X": 3, "Vertices Y": 2}), node("C", "GeometryNodeMeshCube"),
+                   node("I", "GeometryNodeInstanceOnPoints"), node("R", "GeometryNodeRealizeInstances"),
+                   node("Ix", "GeometryNodeInputIndex"), node("Ra", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+                   node("RV", "ShaderNodeCombineXYZ"), node("Sb", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_002": 1.0})]
+    links = POS_LINKS + [link(("G", "Mesh"), ("I", "Points")), link(("C", "Mesh"), ("I", "Instance")),
+                         link(("I", "Instances"), ("R", "Geometry")), link(("R", "Geometry"), ("Group Output", "Out")),
+                         link(("Ix", "Index"), ("Ra", "Value")), link((GI, "a"), ("Ra", "Value_001")), link(("Ra", "Value"), ("RV", "Z")),
+                         link(("RV", "Vector"), ("I", "Rotation")), link(("Sep", "X"), ("Sb", "Value")),
+                         link((GI, "b"), ("Sb", "Value_001")), link(("Sb", "Value"), ("I", "Scale"))]
+    from irtools import program
+    finite_difference_check(program(nodes, links, fparams("a", "b")), {"a": 0.4, "b": 0.3}, "ab")
