@@ -5,6 +5,7 @@ from __future__ import annotations
 from .errors import IRError
 from .geometry import EMPTY, Piecewise
 from .ir import ProgramIR
+from .node_types import FIELD_SOURCE_TYPES
 from .nodes import COMPILED, REGISTRY
 from .sockets import OPAQUE_TYPES, constant, convert
 
@@ -93,7 +94,8 @@ class Call:
         fast = self.plan.compiled.get(node.name, _UNCOMPILED)
         if fast is _UNCOMPILED:
             make = COMPILED.get(node.type)
-            fast = self.plan.compiled[node.name] = make(_StaticNode(self.plan, node)) if make else None
+            fast = self.plan.compiled[node.name] = make(_StaticNode(
+                self.plan, node, self.ev.uses(FIELD_SOURCE_TYPES))) if make else None
         if fast is not None:
             return fast(self)
         return REGISTRY[node.type].evaluate(NodeEval(self, node))
@@ -138,8 +140,10 @@ class _StaticNode:
     """What a node compiler (nodes.COMPILED) sees: the node's properties, stored values and
     links, and `getter(identifier)`: a function call -> that input's value in the call."""
 
-    def __init__(self, plan: _GroupPlan, node):
+    def __init__(self, plan: _GroupPlan, node, fields_possible: bool = True):
         self._plan, self._node = plan, node
+        self.node = node
+        self.fields_possible = fields_possible  # False: the program has no field source at all
         self.props, self.name = node.properties, node.name
 
     def is_linked(self, identifier: str) -> bool:
@@ -241,6 +245,10 @@ class NodeEval:
     def constant(self, value, type_: str):
         return self._call.ev.constant(value, type_)
 
+    def program_uses(self, *types: str) -> bool:
+        """Whether any group of the program has a node of one of these types."""
+        return self._call.ev.uses(types)
+
     def prepared(self, fn, *args):
         """fn(self, *args) computed once per node of the program: for decisions that depend
         only on the node (properties, which inputs are linked, stored values), not on the batch.
@@ -268,6 +276,12 @@ class Evaluation:
         if plan is None:
             plan = self._plans[group.name] = _GroupPlan(group)
         return plan
+
+    def uses(self, types: tuple) -> bool:
+        key = ("<uses>",) + types  # kept with the program's plans: decided once per program
+        if key not in self._plans:
+            self._plans[key] = any(n.type in types for g in self.ir.groups.values() for n in g.nodes.values())
+        return self._plans[key]
 
     def constant(self, value, type_: str):
         key = _const_key(value, type_)

@@ -180,7 +180,10 @@ def _parse_nodes(g: dict, group: IRGroup, groups: dict, gw: str) -> None:
                 if props[key] not in allowed:
                     raise IRError(f"{nw}: property {key}={props[key]!r} is not supported "
                                   f"(supported: {', '.join(map(str, allowed))})")
-            ins, outs = spec.sockets(props)
+            try:
+                ins, outs = spec.sockets(props)
+            except IRError as exc:
+                raise IRError(f"{nw}: {exc}") from None
             inputs = {s.identifier: s for s in ins}
             outputs = {s.identifier: s for s in outs}
         else:

@@ -16,16 +16,20 @@ ALL_TYPES = SCALAR_TYPES + ("GEOMETRY",) + OPAQUE_TYPES
 GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
 # Node types with an evaluation function in geonodes.nodes.
 COMPILED_NODE_TYPES = frozenset({
-    "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
-    "GeometryNodeBoundBox", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
+    "FunctionNodeBooleanMath", "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
+    "GeometryNodeBoundBox", "GeometryNodeCaptureAttribute", "GeometryNodeDeleteGeometry", "GeometryNodeInputID", "GeometryNodeInputIndex", "GeometryNodeInputNamedAttribute",
+    "GeometryNodeInputNormal", "GeometryNodeInputPosition", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
     "GeometryNodeMeshCircle", "GeometryNodeMeshCone", "GeometryNodeMeshCube", "GeometryNodeMeshCylinder",
     "GeometryNodeMeshGrid", "GeometryNodeMeshIcoSphere", "GeometryNodeMeshLine", "GeometryNodeMeshUVSphere",
-    "GeometryNodeMenuSwitch", "GeometryNodeRealizeInstances", "GeometryNodeRemoveAttribute",
+    "GeometryNodeMenuSwitch", "GeometryNodeRealizeInstances", "GeometryNodeRemoveAttribute", "GeometryNodeSeparateGeometry",
     "GeometryNodeSetID", "GeometryNodeSetMaterial", "GeometryNodeSetMaterialIndex",
     "GeometryNodeSetPosition", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
-    "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMath",
+    "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",
     "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
 })
+# Node types whose outputs can be fields: a program without any has single values only.
+FIELD_SOURCE_TYPES = ("GeometryNodeInputPosition", "GeometryNodeInputIndex", "GeometryNodeInputNormal",
+                      "GeometryNodeInputID", "GeometryNodeInputNamedAttribute", "GeometryNodeCaptureAttribute")
 # Node types the importer drops: they do not change the program's output (a Viewer only shows
 # a value in Blender's editor; reroutes become direct links).
 DROPPED_NODE_TYPES = frozenset({"NodeFrame", "NodeReroute", "GeometryNodeViewer"})

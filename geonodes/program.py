@@ -17,7 +17,7 @@ import torch
 
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
-from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology
+from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
 from .ranges import format_bounds, format_number
@@ -207,9 +207,15 @@ class Program:
         (see geometry.CoefficientTable): a few ops per piece, however many parts it has."""
         # Blender's evaluated mesh holds the mesh component only: unrealized instances are dropped.
         unique: dict = {}
+        dense = False
         for _, struct in pieces:
             for p in struct.parts:
                 unique.setdefault(p.key, p)
+                dense = dense or p.prim.dense is not None
+        if dense:  # some parts have explicit positions: each part's vertices, gathered per piece
+            return [(index, torch.cat([part_rows_vertices(p, index, cache) for p in struct.parts], 1)
+                     if struct.parts else torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device))
+                    for index, struct in ((rows.index(device), struct) for rows, struct in pieces)]
         table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None
         indexes = [rows.index(device) for rows, _ in pieces]
         if table is not None and len(pieces) > 1:

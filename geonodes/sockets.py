@@ -3,11 +3,13 @@
 Single values are batched tensors: FLOAT (B,) float, INT (B,) int64, BOOLEAN (B,) bool,
 VECTOR and ROTATION (B, 3) float (rotations as Euler XYZ radians). GEOMETRY values are
 `geometry.Piecewise` objects; opaque values (materials, strings, colours) are `Opaque`.
+A value that differs per geometry element is a `fields.Field`.
 """
 from __future__ import annotations
 
 import torch
 
+from .fields import Field
 from .node_types import ALL_TYPES, OPAQUE_TYPES, SCALAR_TYPES  # noqa: F401  (re-exported)
 
 # Which implicit conversions Blender allows on a link (from -> to). Single values convert to
@@ -46,6 +48,8 @@ def convert(value, src: str, dst: str, dtype: torch.dtype):
         return value
     if dst in OPAQUE_TYPES:
         return Opaque(dst, None)
+    if type(value) is Field:  # converted per element
+        return Field(lambda ctx: convert(ctx.value(value), src, dst, dtype))
     if src == "FLOAT":
         if dst == "INT":
             return torch.trunc(value).to(torch.int64)

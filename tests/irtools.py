@@ -58,7 +58,7 @@ def fparams(*names, default=0.0):
     return [{"name": n, "kind": "float", "default": default} for n in names]
 
 
-def mesh_mismatch(mesh, ref) -> str | None:
+def mesh_mismatch(mesh, ref, triangles: bool = True, atol: float = 1e-5) -> str | None:
     """Why the compiler's mesh differs from Blender's (`evaluate_in_blender`'s dict), or None when
     they agree: the same vertices (max abs error <= 1e-5), the same polygons (vertex cycles, in
     order), the same triangles for triangles and quads (Blender splits a quad (0,1,2),(0,2,3);
@@ -67,7 +67,7 @@ def mesh_mismatch(mesh, ref) -> str | None:
     if verts.shape != ref["vertices"].shape:
         return f"vertex count {len(verts)} != Blender's {len(ref['vertices'])}"
     err = float(np.abs(verts - ref["vertices"]).max()) if len(verts) else 0.0
-    if err > 1e-5:
+    if err > atol:
         worst = int(np.abs(verts - ref["vertices"]).max(axis=1).argmax())
         return f"max vertex error {err:.3g} (vertex {worst})"
     offsets = mesh.face_offsets.cpu().numpy()
@@ -76,6 +76,8 @@ def mesh_mismatch(mesh, ref) -> str | None:
                 f"{len(ref['face_offsets']) - 1})")
     if not np.array_equal(mesh.face_vertices.cpu().numpy(), ref["face_vertices"]):
         return "polygon vertex cycles differ"
+    if not triangles:
+        return None
     tris, ref_tris = mesh.triangles.cpu().numpy(), ref["loop_triangles"]
     if tris.shape != ref_tris.shape:
         return f"triangle count {len(tris)} != Blender's {len(ref_tris)}"

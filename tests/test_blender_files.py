@@ -95,11 +95,12 @@ def test_a_menu_input_is_an_error(tmp_path):
         gb.import_blend(path)
 
 
-def test_storing_position_is_refused(tmp_path):
+def test_storing_position_off_the_point_domain_is_refused(tmp_path):
     path = blendfiles.chain_program(tmp_path / "chain.blend")
     ir = gb.import_blend(path)
     _nodes(ir)["Store Named Attribute"]["inputs"]["Name"] = "position"
-    with pytest.raises(IRError, match="node 'Store Named Attribute': storing the 'position' attribute moves vertices"):
+    _nodes(ir)["Store Named Attribute"]["properties"]["domain"] = "FACE"
+    with pytest.raises(IRError, match="node 'Store Named Attribute': storing 'position' is supported on the POINT"):
         load_program(ir).evaluate_one()
 
 

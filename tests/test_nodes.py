@@ -267,13 +267,13 @@ def test_nodes_that_keep_the_mesh_pass_it_through_with_opaque_values():
 def test_menu_switch_picks_the_named_item_lazily():
     items = ["Box", "Line", "Broken"]
     nodes = [node("B", "GeometryNodeMeshCube"), node("L", "GeometryNodeMeshLine", {"mode": "OFFSET"}, {"Count": 5}),
-             node("X", "GeometryNodeStoreNamedAttribute", inputs={"Name": "position"})]  # X fails if evaluated
+             node("X", "GeometryNodeStoreNamedAttribute", {"domain": "FACE"}, {"Name": "position"})]  # X fails if evaluated
     links = [link(("B", "Mesh"), ("M", "Item_0")), link(("L", "Mesh"), ("M", "Item_1")), link(("X", "Geometry"), ("M", "Item_2")),
              link(("M", "Output"), ("Group Output", "Out"))]
     for menu, count in (("Box", 8), ("Line", 5)):
         ms = node("M", "GeometryNodeMenuSwitch", {"data_type": "GEOMETRY", "menu": menu, "items": items})
         assert load_program(program(nodes + [ms], links)).evaluate_one().vertices.shape[0] == count
-    for menu, message in (("Broken", "storing the 'position' attribute"),
+    for menu, message in (("Broken", "storing 'position' is supported on the POINT domain"),
                           ("Cone", "menu item 'Cone' is not one of the node's items")):
         ms = node("M", "GeometryNodeMenuSwitch", {"data_type": "GEOMETRY", "menu": menu, "items": items})
         with pytest.raises(IRError, match=message):

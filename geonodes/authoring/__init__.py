@@ -19,7 +19,10 @@ value is used by a node that reaches the output, so unused expressions leave no 
 Operators on value handles make Math / Vector Math / Compare nodes; `p.vec` makes Combine XYZ;
 geometry handles have `.translate/.rotate/.scale` (Transform Geometry; successive calls in
 scale -> rotate -> translate order share one node). `p.group` turns a Python function into a
-real node group with its own interface. Conditions built from parameters and constants
+real node group with its own interface. `p.position()`, `p.index()` and `p.normal()` are fields
+(values per element: operators on them build the same nodes, evaluated per point), used by
+`p.set_position(geometry, offset=, position=, selection=)` and `p.delete(geometry, selection,
+domain=, mode=)`. Conditions built from parameters and constants
 (`legs_type == 2`, `has_back & ~has_arms`) also give the IR's `active_if` disjunctive form.
 
 handles.py: value and geometry handles; conditions.py: `active_if` in DNF; graph.py: a node

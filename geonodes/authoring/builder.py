@@ -151,6 +151,40 @@ class _Scope:
         return _transform_node(geometry, offset, None, None, "Floor Centre")
 
 
+    # -- fields (values per element of the geometry a node evaluates them on) --------------
+    @staticmethod
+    def position() -> Value:
+        """The Position field: each point's position where a node evaluates it."""
+        return _node_value("VECTOR", "GeometryNodeInputPosition", {}, {}, "Position", None, "Position")
+
+    @staticmethod
+    def index() -> Value:
+        """The Index field: each element's index."""
+        return _node_value("INT", "GeometryNodeInputIndex", {}, {}, "Index", None, "Index")
+
+    @staticmethod
+    def normal() -> Value:
+        """The Normal field (vertex normals on points, face normals on faces)."""
+        return _node_value("VECTOR", "GeometryNodeInputNormal", {}, {}, "Normal", None, "Normal")
+
+    @staticmethod
+    def set_position(geometry: Geometry, offset=None, position=None, selection=None,
+                     name: str | None = None) -> Geometry:
+        """Set Position: selected points move to `position` (default: where they are) + `offset`;
+        each may be a single value or a field (e.g. built from p.position())."""
+        return _geometry_node("GeometryNodeSetPosition", {"Geometry": geometry, "Offset": offset,
+                                                          "Position": position, "Selection": selection},
+                              "Geometry", name, "Set Position")
+
+    @staticmethod
+    def delete(geometry: Geometry, selection, domain: str = "POINT", mode: str = "ALL",
+               name: str | None = None) -> Geometry:
+        """Delete Geometry: the elements of `domain` where `selection` holds, with what Blender
+        deletes along with them (`mode` ALL, EDGE_FACE or ONLY_FACE)."""
+        return _geometry_node("GeometryNodeDeleteGeometry", {"Geometry": geometry, "Selection": selection},
+                              "Geometry", name, "Delete Geometry", {"domain": domain, "mode": mode})
+
+
 class GroupBuilder(_Scope):
     """What a group body receives as its first argument: the same node-making methods."""
 

@@ -59,6 +59,7 @@ _MENU_PROPERTIES = {
 # The Menu Switch's menu selects one of its own (user-named) items: read as properties `menu`
 # (the selected item's name) and `items` (the names in order), names kept as they are.
 MENU_SWITCH = "GeometryNodeMenuSwitch"
+CAPTURE = "GeometryNodeCaptureAttribute"
 
 
 def _upper_snake(name: str) -> str:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import IRError
-from .common import (_IR_TO_INTERFACE, IR_FORMAT, IR_META_PROPERTY, MENU_SWITCH, OPAQUE_TYPES, _bpy, menu_property,
+from .common import (_IR_TO_INTERFACE, CAPTURE, IR_FORMAT, IR_META_PROPERTY, MENU_SWITCH, OPAQUE_TYPES, _bpy, menu_property,
                      menu_value)
 
 # Opaque socket type -> the bpy.data collection its values (data-block names) live in
@@ -122,6 +122,11 @@ def _build_group(tree, g, groups, identifiers):
         props = dict(n.get("properties", {}))
         if n["type"] == MENU_SWITCH:
             _build_menu_switch(node, props.pop("items", ["A", "B"]), props.pop("menu", None), where)
+        if n["type"] == CAPTURE:
+            node.capture_items.clear()
+            for name, data_type in props.pop("capture_items", [["Value", "FLOAT"]]):
+                item = node.capture_items.new({"FLOAT_VECTOR": "VECTOR"}.get(data_type, "FLOAT"), name)
+                item.data_type = data_type  # new() takes a socket type, the item keeps an attribute type
         for pid, val in props.items():
             _set_property(node, pid, val, where)
         made[n["name"]] = node

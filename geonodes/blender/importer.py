@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import IRError, UnsupportedNodeError
 from ..node_types import is_supported
 from .common import (_IGNORED_PROPERTIES, _INTERFACE_TYPES, _NODE_SOCKET_TYPES, DROPPED_NODE_TYPES, IR_FORMAT,
-                     IR_VERSION, MENU_SWITCH, OPAQUE_TYPES, _bpy, menu_property, menu_value)
+                     IR_VERSION, MENU_SWITCH, OPAQUE_TYPES, CAPTURE, _bpy, menu_property, menu_value)
 from ..spec import read_spec
 from .parameters import _parameters, _stored_meta
 
@@ -200,6 +200,8 @@ def _node_properties(node, where):
         elif prop.type in ("INT", "FLOAT", "BOOLEAN") and getattr(prop, "is_array", False):
             val = list(val)
         props[pid] = val
+    if node.bl_idname == CAPTURE:  # Blender 4.2+: the captured values are a list of items
+        props["capture_items"] = [[item.name, item.data_type] for item in node.capture_items]
     for sock in node.inputs:
         if sock.type != "MENU" or not sock.enabled:
             continue
@@ -220,7 +222,13 @@ def _node_properties(node, where):
 def _socket_ids(node) -> dict:
     """Blender socket identifier -> IR identifier, where they differ: a Menu Switch's item
     sockets are `Item_<n>` with n fixed when the item was made; the IR numbers them in order
-    (5.0's item outputs share their input's identifier)."""
+    (5.0's item outputs share their input's identifier); a Capture Attribute's likewise."""
+    if node.bl_idname == CAPTURE:  # items by position, named as on a new node (Value, Value_1, ...)
+        ids = {}
+        for sockets, base in ((node.inputs, "Value"), (node.outputs, "Attribute")):
+            items = [s for s in sockets if s.type not in ("GEOMETRY", "CUSTOM")]
+            ids.update({s.identifier: base if i == 0 else f"{base}_{i}" for i, s in enumerate(items)})
+        return ids
     if node.bl_idname != MENU_SWITCH:
         return {}
     items = [s for s in node.inputs if s.identifier.startswith("Item_")]

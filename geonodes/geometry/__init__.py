@@ -8,13 +8,17 @@ Vertex positions are only computed at the end: every primitive is linear in per-
 coefficients and every transform is affine, so each part reduces to a few per-row numbers
 (a `CoefficientTable`), from which each topology's vertices are gathered in one pass.
 
-structure.py: the symbolic values; vertices.py: positions from them; topology.py: polygons.
+structure.py: the symbolic values; vertices.py: positions from them; topology.py: polygons;
+dense.py: parts realized into one mesh with explicit positions (for nodes that need them).
 """
 from .structure import (EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, Rows, Xform, combine, euler_to_matrix,
                         select, split_by)
 from .topology import Topology, assemble_topology, fan_triangulate
-from .vertices import IDENTITY, CoefficientTable, chain_affine, compose, part_vertices, struct_points
+from .vertices import (IDENTITY, CoefficientTable, apply_affine, chain_affine, compose, part_rows_vertices,
+                       part_vertices, struct_points)
+from .dense import dense_struct, domain_size, realize, with_data
 
 __all__ = ["EMPTY", "GeomStruct", "Instance", "Part", "Piecewise", "Prim", "Rows", "Xform", "combine",
            "euler_to_matrix", "select", "split_by", "Topology", "assemble_topology", "fan_triangulate",
-           "IDENTITY", "CoefficientTable", "chain_affine", "compose", "part_vertices", "struct_points"]
+           "IDENTITY", "CoefficientTable", "apply_affine", "chain_affine", "compose", "part_rows_vertices", "part_vertices", "struct_points",
+           "dense_struct", "domain_size", "realize", "with_data"]

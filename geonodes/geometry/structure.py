@@ -24,7 +24,7 @@ _TOPO_IDS: dict = {}
 
 @dataclass(eq=False)
 class Prim:
-    """One primitive node evaluation with a fixed topology.
+    """One primitive node evaluation with a fixed topology, or a dense mesh (`dense` set).
 
     `linear()` returns its `primitives.Linear` for the whole batch (positions linear in per-row
     coefficients; rows of other topologies hold values that are never gathered); `topo_key`
@@ -35,7 +35,12 @@ class Prim:
     num_vertices: int
     face_offsets: torch.Tensor  # (F+1,) int64, CPU
     face_vertices: torch.Tensor  # (L,) int64, CPU
-    linear: Callable
+    linear: Callable | None
+    # A dense primitive (geometry.dense): positions given per row, no longer linear.
+    dense: torch.Tensor | None = None  # (B, V, 3) for the whole batch (rows of other pieces unused)
+    attributes: dict = field(default_factory=dict)  # name -> (domain, (B, N, ...) values)
+    face_part: torch.Tensor | None = None  # (F,) part of each face among the primitives it was made of
+    num_parts: int = 1
 
     def __post_init__(self):
         # A small int standing for topo_key: topology lookups hash ints, not nested tuples.

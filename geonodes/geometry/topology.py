@@ -18,12 +18,16 @@ class Topology:
 
 def assemble_topology(parts: tuple) -> Topology:
     offsets, loops, face_part = [torch.zeros(1, dtype=torch.int64)], [], []
-    vbase, lbase = 0, 0
-    for pid, p in enumerate(parts):
+    vbase, lbase, pid = 0, 0, 0
+    for p in parts:
         fo, fv = p.prim.face_offsets, p.prim.face_vertices
         offsets.append(fo[1:] + lbase)
         loops.append(fv + vbase)
-        face_part.append(torch.full((fo.shape[0] - 1,), pid, dtype=torch.int64))
+        if p.prim.face_part is None:  # a primitive is one part; a dense mesh keeps its sources'
+            face_part.append(torch.full((fo.shape[0] - 1,), pid, dtype=torch.int64))
+        else:
+            face_part.append(p.prim.face_part + pid)
+        pid += p.prim.num_parts
         vbase += p.prim.num_vertices
         lbase += int(fo[-1])
     face_offsets = torch.cat(offsets)

@@ -226,14 +226,40 @@ def _gather_plan(layout_ids: tuple, zero: int, dtype, device):
             has_t, idx.shape[1] // 3)
 
 
+def apply_affine(affine: tuple, points: torch.Tensor) -> torch.Tensor:
+    """(m, t) applied to (B, V, 3) points (m None, (B,3) diagonal or (B,3,3); t None or (B,3))."""
+    m, t = affine
+    if m is not None:
+        if m.dim() == 2:
+            points = points * m[:, None, :]
+        else:
+            points = (m[:, None, :, 0] * points[:, :, 0, None] + m[:, None, :, 1] * points[:, :, 1, None]
+                      + m[:, None, :, 2] * points[:, :, 2, None])
+    return points if t is None else points + t[:, None, :]
+
+
 def part_vertices(part: Part, cache: dict) -> torch.Tensor:
     """(B, V, 3) vertices of one part for the whole batch (cached per evaluation)."""
     key = ("part",) + part.key
+    if key not in cache and part.prim.dense is not None:
+        cache[key] = (part, apply_affine(chain_affine(part.chain, cache), part.prim.dense))
     if key not in cache:
         lin = _linear(part.prim, cache)
         table = CoefficientTable([part], cache, lin.n, lin.dtype, lin.device)
         cache[key] = (part, table.vertices((part,), None))
     return cache[key][1]
+
+
+def part_rows_vertices(part: Part, rows: torch.Tensor, cache: dict) -> torch.Tensor:
+    """(b, V, 3) vertices of one part for batch `rows` only (a dense part's chain is applied to
+    those rows alone; a symbolic part's vertices are gathered from the whole batch's)."""
+    if part.prim.dense is None:
+        return part_vertices(part, cache).index_select(0, rows)
+    m, t = chain_affine(part.chain, cache)
+    n = part.prim.dense.shape[0]
+    m = m if m is None or m.shape[0] != n else m.index_select(0, rows)
+    t = t if t is None or t.shape[0] != n else t.index_select(0, rows)
+    return apply_affine((m, t), part.prim.dense.index_select(0, rows))
 
 
 def struct_points(struct: GeomStruct, cache: dict) -> torch.Tensor:

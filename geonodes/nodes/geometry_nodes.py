@@ -1,12 +1,15 @@
-"""Geometry operations: Transform, Join, Instance on Points, Realize, Set Position, Bounding Box."""
+"""Geometry operations: Transform, Join, Instance on Points, Realize, Bounding Box (Set Position:
+field_nodes)."""
 from __future__ import annotations
 
 import torch
 
 from ..errors import IRError
+from ..fields import Field
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
                         part_vertices, struct_points)
 from . import S, compiled, node
+from .instance_fields import instances_with_fields
 from .primitive_nodes import _Values, primitive
 
 
@@ -26,6 +29,13 @@ def trs_xform(translation, rotation, scale) -> Xform:
         return cached[0]
 
     return Xform(affine)
+
+
+def _single(n, value, identifier: str):
+    """A single-value input; a field there is an error naming the node (as in Blender)."""
+    if type(value) is Field:
+        raise IRError(f"{n.where}: input '{identifier}' takes a single value, but a field is linked to it")
+    return value
 
 
 def _unless_default(n, identifier: str, identity: tuple):
@@ -51,9 +61,7 @@ _IDENTITY_INPUTS = _identity_inputs
     choices={"mode": ("COMPONENTS",)},
 )
 def transform_geometry(n):
-    xform = trs_xform(_unless_default(n, "Translation", (0.0, 0.0, 0.0)),
-                      _unless_default(n, "Rotation", (0.0, 0.0, 0.0)),
-                      _unless_default(n, "Scale", (1.0, 1.0, 1.0)))
+    xform = trs_xform(*(_single(n, _unless_default(n, k, None), k) for k in ("Translation", "Rotation", "Scale")))
     memo: dict = {}
     return {"Geometry": n.get("Geometry").map(lambda s: s.transformed(xform, memo))}
 
@@ -65,8 +73,13 @@ def _transform_compiled(n):
     gt, gr, gs = (None if identity[k] else n.getter(k) for k in ("Translation", "Rotation", "Scale"))
     geometry = n.getter("Geometry")
 
+    checked = n.fields_possible
+
     def transform(call):
-        xform = trs_xform(gt(call) if gt else None, gr(call) if gr else None, gs(call) if gs else None)
+        t, r, s = gt(call) if gt else None, gr(call) if gr else None, gs(call) if gs else None
+        if checked and (type(t) is Field or type(r) is Field or type(s) is Field):
+            raise IRError(f"{call.where(n.node)}: Transform Geometry takes single values, but a field is linked to it")
+        xform = trs_xform(t, r, s)
         memo: dict = {}
         return {"Geometry": geometry(call).map(lambda s: s.transformed(xform, memo))}
 
@@ -102,6 +115,11 @@ def _join_compiled(n):
     return join
 
 
+def _everywhere(n) -> bool:
+    """Whether the node's Selection is unlinked and true (no per-row check needed)."""
+    return not n.is_linked("Selection") and n.stored("Selection", True) is True
+
+
 def _require_default(n, identifier, value, what):
     if n.is_linked(identifier) or n.stored(identifier, value) != value:
         raise IRError(f"{n.where}: {what} is not supported (socket '{identifier}' must keep its default {value!r})")
@@ -115,9 +133,14 @@ def _require_default(n, identifier, value, what):
     outputs=[S("Instances", "GEOMETRY")],
 )
 def instance_on_points(n):
-    _require_default(n, "Selection", True, "a point selection")
     _require_default(n, "Pick Instance", False, "Pick Instance")
     rotation, scale = n.get("Rotation"), n.get("Scale")
+    selection = None if _everywhere(n) else n.get("Selection")
+    if (type(rotation) is Field or type(scale) is Field
+            or (selection is not None and (type(selection) is Field or not bool(selection.all())))):
+        if selection is None:
+            selection = n.get("Selection")
+        return {"Instances": instances_with_fields(n, n.get("Points"), n.get("Instance"), selection, rotation, scale)}
     xforms: dict = {}
     matrix: dict = {}
 
@@ -154,30 +177,6 @@ def realize_instances(n):
     _require_default(n, "Realize All", True, "partial realization")
     _require_default(n, "Depth", 0, "a realization depth")
     return {"Geometry": n.get("Geometry").map(GeomStruct.realized)}
-
-
-@node(
-    "GeometryNodeSetPosition",
-    inputs=[S("Geometry", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Position", "VECTOR", None),
-            S("Offset", "VECTOR", (0.0, 0.0, 0.0))],
-    outputs=[S("Geometry", "GEOMETRY")],
-)
-def set_position(n):
-    """Single-value Position/Offset (fields are not supported): an unlinked Position keeps the
-    vertex positions (it is Blender's implicit Position field)."""
-    _require_default(n, "Selection", True, "a selection")
-    position = n.get("Position") if n.is_linked("Position") else None
-    offset = n.get("Offset")
-
-    if position is None:
-        xform = Xform(lambda cache: (None, offset))
-    else:  # every vertex moves to Position + Offset: m = 0 keeps the gradient paths exact
-        xform = Xform(lambda cache: (torch.zeros_like(position), position + offset))
-
-    def move(s: GeomStruct) -> GeomStruct:  # Set Position moves mesh vertices, not instances
-        return GeomStruct(tuple(p.then((xform,)) for p in s.parts), s.instances)
-
-    return {"Geometry": n.get("Geometry").map(move)}
 
 
 @node(

@@ -1,7 +1,9 @@
 """Single-value nodes: Math, Vector Math, Combine/Separate XYZ, inputs, Compare, value Switch.
 
 Operations follow Blender's "safe" definitions (division by zero gives 0, sqrt of a negative
-gives 0, ...), so programs that rely on them evaluate as in Blender.
+gives 0, ...), so programs that rely on them evaluate as in Blender. Every node here also takes
+fields: with a field input its outputs are fields computing the same ops per element
+(`fields.lift`; a field's values are flat tensors, so the ops are the same functions).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import operator
 
 import torch
 
+from ..fields import Field, is_field, lift
 from ..geometry import select
 from . import S, compiled, node
 
@@ -137,13 +140,17 @@ def math_node(n):
     op, fn, constant_divisor, needs_b, needs_c, clamp = n.prepared(_math_plan)
     a = n.get("Value")
     if constant_divisor:
-        out = a / n.get("Value_001")  # a constant non-zero divisor: the safe division is plain division
+        out = lift(operator.truediv, a, n.get("Value_001"))  # a constant non-zero divisor: plain division
     else:
         # Inputs an operation does not read are not evaluated (Blender ignores them too).
-        out = fn(a, n.get("Value_001") if needs_b else None, n.get("Value_002") if needs_c else None)
+        out = lift(fn, a, n.get("Value_001") if needs_b else None, n.get("Value_002") if needs_c else None)
     if clamp:
-        out = torch.clamp(out, 0.0, 1.0)
+        out = lift(_clamp01, out)
     return {"Value": out}
+
+
+def _clamp01(x):
+    return torch.clamp(x, 0.0, 1.0)
 
 
 def _math_plan(n):
@@ -162,26 +169,50 @@ def _math_compiled(n):
     ga = n.getter("Value")
     gb = n.getter("Value_001") if needs_b or constant_divisor else None
     gc = n.getter("Value_002") if needs_c else None
-    if constant_divisor:
-        def core(call):
-            return ga(call) / gb(call)
+    # The core op per arity, called directly on single values; fields take the lifted path.
+    if gc is not None:
+        def core(a, b, c):
+            return fn(a, b, c)
+    elif constant_divisor:
+        core = operator.truediv
     elif op in _BINARY_OPERATORS:
-        binary = _BINARY_OPERATORS[op]
-
-        def core(call):
-            return binary(ga(call), gb(call))
-    elif gc is not None:
-        def core(call):
-            return fn(ga(call), gb(call), gc(call))
+        core = _BINARY_OPERATORS[op]
     elif gb is not None:
-        def core(call):
-            return fn(ga(call), gb(call), None)
+        def core(a, b):
+            return fn(a, b, None)
     else:
-        def core(call):
-            return fn(ga(call), None, None)
+        def core(a):
+            return fn(a, None, None)
     if clamp:
-        return lambda call: {"Value": torch.clamp(core(call), 0.0, 1.0)}
-    return lambda call: {"Value": core(call)}
+        unclamped = core
+
+        def core(*args):
+            return torch.clamp(unclamped(*args), 0.0, 1.0)
+    if not n.fields_possible:  # single values only: the core op, no checks
+        if gc is not None:
+            return lambda call: {"Value": core(ga(call), gb(call), gc(call))}
+        if gb is not None:
+            return lambda call: {"Value": core(ga(call), gb(call))}
+        return lambda call: {"Value": core(ga(call))}
+    if gc is not None:
+        def run3(call):
+            a, b, c = ga(call), gb(call), gc(call)
+            if type(a) is Field or type(b) is Field or type(c) is Field:
+                return {"Value": lift(core, a, b, c)}
+            return {"Value": core(a, b, c)}
+        return run3
+    if gb is not None:
+        def run2(call):
+            a, b = ga(call), gb(call)
+            if type(a) is Field or type(b) is Field:
+                return {"Value": lift(core, a, b)}
+            return {"Value": core(a, b)}
+        return run2
+
+    def run1(call):
+        a = ga(call)
+        return {"Value": lift(core, a) if type(a) is Field else core(a)}
+    return run1
 
 
 _TERNARY = ("MULTIPLY_ADD", "COMPARE", "SMOOTH_MIN", "SMOOTH_MAX", "WRAP")
@@ -271,10 +302,18 @@ VECTOR_OPS = {  # name -> (fn(a, b, c, scale), output socket)
 )
 def vector_math_node(n):
     fn, out = VECTOR_OPS[n.props["operation"]]
-    value = fn(n.get("Vector"), n.get("Vector_001"), n.get("Vector_002"), n.get("Scale"))
+    value = lift(fn, n.get("Vector"), n.get("Vector_001"), n.get("Vector_002"), n.get("Scale"))
     if out == "Vector":
-        return {"Vector": value, "Value": torch.zeros_like(value[:, 0])}
-    return {"Vector": torch.zeros(value.shape[0], 3, dtype=value.dtype, device=value.device), "Value": value}
+        return {"Vector": value, "Value": lift(_zeros_value, value)}
+    return {"Vector": lift(_zeros_vector, value), "Value": value}
+
+
+def _zeros_value(vector):
+    return torch.zeros_like(vector[:, 0])
+
+
+def _zeros_vector(value):
+    return torch.zeros(value.shape[0], 3, dtype=value.dtype, device=value.device)
 
 
 @node(
@@ -283,13 +322,33 @@ def vector_math_node(n):
     outputs=[S("Vector", "VECTOR")],
 )
 def combine_xyz(n):
-    return {"Vector": torch.stack([n.get("X"), n.get("Y"), n.get("Z")], dim=-1)}
+    return {"Vector": lift(_stack3, n.get("X"), n.get("Y"), n.get("Z"))}
+
+
+def _stack3(x, y, z):
+    return torch.stack([x, y, z], dim=-1)
 
 
 @compiled("ShaderNodeCombineXYZ")
 def _combine_xyz_compiled(n):
     gx, gy, gz = n.getter("X"), n.getter("Y"), n.getter("Z")
-    return lambda call: {"Vector": torch.stack([gx(call), gy(call), gz(call)], dim=-1)}
+    if not n.fields_possible:
+        return lambda call: {"Vector": torch.stack([gx(call), gy(call), gz(call)], dim=-1)}
+
+    def combine(call):
+        x, y, z = gx(call), gy(call), gz(call)
+        if type(x) is Field or type(y) is Field or type(z) is Field:
+            return {"Vector": lift(_stack3, x, y, z)}
+        return {"Vector": torch.stack([x, y, z], dim=-1)}
+
+    return combine
+
+
+def _separate(v) -> dict:
+    if type(v) is Field:
+        return {axis: Field(lambda ctx, i=i: ctx.value(v)[:, i]) for i, axis in enumerate("XYZ")}
+    x, y, z = v.unbind(-1)
+    return {"X": x, "Y": y, "Z": z}
 
 
 @node(
@@ -298,19 +357,13 @@ def _combine_xyz_compiled(n):
     outputs=[S("X", "FLOAT"), S("Y", "FLOAT"), S("Z", "FLOAT")],
 )
 def separate_xyz(n):
-    x, y, z = n.get("Vector").unbind(-1)
-    return {"X": x, "Y": y, "Z": z}
+    return _separate(n.get("Vector"))
 
 
 @compiled("ShaderNodeSeparateXYZ")
 def _separate_xyz_compiled(n):
     g = n.getter("Vector")
-
-    def separate(call):
-        x, y, z = g(call).unbind(-1)
-        return {"X": x, "Y": y, "Z": z}
-
-    return separate
+    return lambda call: _separate(g(call))
 
 
 @node("ShaderNodeValue", outputs=[S("Value", "FLOAT")], properties={"value": 0.5})
@@ -359,13 +412,17 @@ def switch_node(n):
     if n.props["input_type"] == "GEOMETRY":
         return {"Output": select(cond, lambda: n.get("True"), lambda: n.get("False"))}
     # Single values: evaluate only the branches some row needs.
+    if is_field(cond):
+        return {"Output": lift(_where, cond, n.get("True"), n.get("False"))}
     if bool(cond.all()):
         return {"Output": n.get("True")}
     if not bool(cond.any()):
         return {"Output": n.get("False")}
-    t, f = n.get("True"), n.get("False")
-    c = cond[:, None] if t.dim() == 2 else cond
-    return {"Output": torch.where(c, t, f)}
+    return {"Output": lift(_where, cond, n.get("True"), n.get("False"))}
+
+
+def _where(c, t, f):
+    return torch.where(c[:, None] if t.dim() == 2 else c, t, f)
 
 
 @compiled("GeometryNodeSwitch")
@@ -380,12 +437,12 @@ def _switch_compiled(n):
 
     def switch_value(call):
         c = cond(call)
-        if bool(c.all()):
-            return {"Output": if_true(call)}
-        if not bool(c.any()):
-            return {"Output": if_false(call)}
-        t, f = if_true(call), if_false(call)
-        return {"Output": torch.where(c[:, None] if t.dim() == 2 else c, t, f)}
+        if type(c) is not Field:
+            if bool(c.all()):
+                return {"Output": if_true(call)}
+            if not bool(c.any()):
+                return {"Output": if_false(call)}
+        return {"Output": lift(_where, c, if_true(call), if_false(call))}
 
     return switch_value
 
@@ -413,19 +470,29 @@ def _compare_sockets(props):
 def compare_node(n):
     t, op = n.props["data_type"], n.props["operation"]
     a_id, b_id = {"FLOAT": ("A", "B"), "INT": ("A_INT", "B_INT"), "VECTOR": ("A_VEC3", "B_VEC3")}[t]
-    a, b = n.get(a_id), n.get(b_id)
+    needs_eps = t == "VECTOR" or (t == "FLOAT" and op in ("EQUAL", "NOT_EQUAL"))
+    return {"Result": lift(_COMPARE[(t, op)], n.get(a_id), n.get(b_id), n.get("Epsilon") if needs_eps else None)}
+
+
+def _compare(t, op):
+    return lambda a, b, eps: _compare_values(t, op, a, b, eps)
+
+
+def _compare_values(t, op, a, b, eps):
     if t == "VECTOR":  # element-wise mode: every component must satisfy the comparison
-        eps = n.get("Epsilon")[:, None]
+        eps = eps[:, None]
         res = {
             "LESS_THAN": a < b, "LESS_EQUAL": a <= b, "GREATER_THAN": a > b, "GREATER_EQUAL": a >= b,
             "EQUAL": torch.abs(a - b) <= eps, "NOT_EQUAL": torch.abs(a - b) > eps,
         }[op]
-        return {"Result": res.all(-1) if op != "NOT_EQUAL" else res.any(-1)}
+        return res.all(-1) if op != "NOT_EQUAL" else res.any(-1)
     if op in ("EQUAL", "NOT_EQUAL") and t == "FLOAT":
-        eq = torch.abs(a - b) <= n.get("Epsilon")
-        return {"Result": eq if op == "EQUAL" else ~eq}
-    res = {
+        eq = torch.abs(a - b) <= eps
+        return eq if op == "EQUAL" else ~eq
+    return {
         "LESS_THAN": a < b, "LESS_EQUAL": a <= b, "GREATER_THAN": a > b, "GREATER_EQUAL": a >= b,
         "EQUAL": a == b, "NOT_EQUAL": a != b,
     }[op]
-    return {"Result": res}
+
+
+_COMPARE = {(t, op): _compare(t, op) for t in ("FLOAT", "INT", "VECTOR") for op in COMPARE_OPS}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from .. import primitives
+from ..errors import IRError
+from ..fields import Field
 from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, split_by
 from . import S, node
 
@@ -46,8 +48,14 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
     per-row booleans that also change the topology (rows are split by them too).
     """
     float_values = [n.get(i) for i in floats]
+    for i, v in zip(floats, float_values):
+        if type(v) is Field:
+            raise IRError(f"{n.where}: input '{i}' takes a single value, but a field is linked to it")
     static = list(n.prepared(_static_key, tuple(floats), tuple(ints), flags))
     columns = [n.get(i) for i, v in zip(ints, static) if v is None]
+    for i, c in zip([i for i, v in zip(ints, static) if v is None], columns):
+        if type(c) is Field:
+            raise IRError(f"{n.where}: input '{i}' takes a single value, but a field is linked to it")
     if flags is not None and static[-1] is None:
         columns += [f.to(torch.int64) for f in flags(*float_values)]
     num_flags = len(static) - len(ints)

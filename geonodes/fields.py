@@ -1,0 +1,296 @@
+"""Fields: values per geometry element, evaluated lazily where a node needs them.
+
+A `Field` is a function of a `FieldContext`: one piece of a batch's geometry (b rows sharing a
+topology, their (b, V, 3) positions, attributes) and a domain (POINT, EDGE, FACE, CORNER) with
+N elements. It returns a *flat* tensor of b*N values, row-major (row r's elements are
+[r*N, (r+1)*N)): FLOAT (b*N,), INT (b*N,) int64, BOOLEAN (b*N,) bool, VECTOR (b*N, 3). Single
+values are (B,) / (B, 3) tensors over the whole batch, so a node function written for single
+values computes a field's values unchanged: `lift` applies it to fields element-wise, with
+single-value inputs repeated over the elements (`FieldContext.value`).
+
+Input fields (Position, Normal, attributes) hold data on their own domain and are moved to the
+context's domain by Blender's interpolation (`interpolate`): a face's value from its points is
+their mean (booleans: all of them), a point's value from its faces or corners is their mean
+(booleans: any of them), a corner takes its point's or its face's value.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+DOMAINS = ("POINT", "EDGE", "FACE", "CORNER")
+
+
+class Field:
+    """A value per element: fn(FieldContext) -> flat (b*N, ...) tensor on the context's domain."""
+
+    __slots__ = ("fn", "__weakref__")
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def evaluate(self, ctx: "FieldContext"):
+        hit = ctx.cache.get(id(self))
+        if hit is None:
+            hit = ctx.cache[id(self)] = (self, self.fn(ctx))  # holds the field: ids stay unique
+        return hit[1]
+
+    def __repr__(self) -> str:
+        return "Field()"
+
+
+def is_field(value) -> bool:
+    return type(value) is Field
+
+
+def lift(fn, *args):
+    """fn(*args), or a Field computing it per element when an argument is a Field."""
+    for a in args:
+        if type(a) is Field:
+            return Field(lambda ctx: fn(*(ctx.value(x) for x in args)))
+    return fn(*args)
+
+
+def lifted(fn):
+    """fn taking fields as well as single values (see `lift`)."""
+
+    def g(*args):
+        for a in args:
+            if type(a) is Field:
+                return Field(lambda ctx: fn(*(ctx.value(x) for x in args)))
+        return fn(*args)
+
+    return g
+
+
+class MeshData:
+    """The mesh a field is evaluated on: (b, V, 3) positions of the context's rows, polygons,
+    and attributes {name: (domain, (b, N, ...) values)}; derived arrays are computed once."""
+
+    def __init__(self, positions: torch.Tensor, face_offsets: torch.Tensor, face_vertices: torch.Tensor,
+                 attributes: dict | None = None):
+        self.positions, self.face_offsets, self.face_vertices = positions, face_offsets, face_vertices
+        self.attributes = attributes or {}
+        self._derived: dict = {}
+
+    @property
+    def num_points(self) -> int:
+        return self.positions.shape[1]
+
+    @property
+    def num_faces(self) -> int:
+        return self.face_offsets.shape[0] - 1
+
+    def size(self, domain: str) -> int:
+        if domain == "POINT":
+            return self.num_points
+        if domain == "FACE":
+            return self.num_faces
+        if domain == "CORNER":
+            return self.face_vertices.shape[0]
+        if domain == "EDGE":
+            return self.edges().shape[0]
+        raise ValueError(f"no domain {domain}")
+
+    def derived(self, name: str, make):
+        if name not in self._derived:
+            self._derived[name] = make()
+        return self._derived[name]
+
+    def corner_face(self) -> torch.Tensor:
+        """(L,) the face of each corner."""
+        def make():
+            sizes = self.face_offsets[1:] - self.face_offsets[:-1]
+            return torch.repeat_interleave(torch.arange(sizes.shape[0], device=sizes.device), sizes)
+        return self.derived("corner_face", make)
+
+    def corner_next(self) -> torch.Tensor:
+        """(L,) the next corner of the same face (cyclic)."""
+        def make():
+            fo, cf = self.face_offsets, self.corner_face()
+            idx = torch.arange(self.face_vertices.shape[0], device=fo.device) + 1
+            return torch.where(idx == fo[1:][cf], fo[:-1][cf], idx)
+        return self.derived("corner_next", make)
+
+    def corner_prev(self) -> torch.Tensor:
+        def make():
+            fo, cf = self.face_offsets, self.corner_face()
+            idx = torch.arange(self.face_vertices.shape[0], device=fo.device) - 1
+            return torch.where(idx < fo[:-1][cf], fo[1:][cf] - 1, idx)
+        return self.derived("corner_prev", make)
+
+    def edges(self) -> torch.Tensor:
+        """(E, 2) the polygons' edges (see `polygon_edges`)."""
+        return self.derived("edges", lambda: polygon_edges(self.face_offsets, self.face_vertices, self.num_points))
+
+    def face_normals(self) -> torch.Tensor:
+        """(b, F, 3) Blender's polygon normals (Newell's method; a degenerate polygon gets +Z)."""
+        def make():
+            p = self.positions
+            fv = self.face_vertices
+            base = p[:, fv[self.face_offsets[:-1][self.corner_face()]]]  # first vertex of each corner's face
+            cur = p[:, fv] - base
+            nxt = p[:, fv[self.corner_next()]] - base
+            per_corner = torch.linalg.cross(cur, nxt, dim=-1)
+            n = torch.zeros(p.shape[0], self.num_faces, 3, dtype=p.dtype, device=p.device)
+            n = n.index_add(1, self.corner_face(), per_corner)
+            return _normalized(n, fallback=torch.tensor([0.0, 0.0, 1.0], dtype=p.dtype, device=p.device))
+        return self.derived("face_normals", make)
+
+    def vertex_normals(self) -> torch.Tensor:
+        """(b, V, 3) Blender's vertex normals (4.2's normals_calc_verts): face normals weighted by
+        the corner angles (its approximate acos); a vertex without faces gets its normalized
+        position."""
+        def make():
+            p = self.positions
+            fv = self.face_vertices
+            cur = p[:, fv]
+            to_prev = _normalized(p[:, fv[self.corner_prev()]] - cur)
+            to_next = _normalized(p[:, fv[self.corner_next()]] - cur)
+            angle = safe_acos_approx((to_prev * to_next).sum(-1))
+            weighted = self.face_normals()[:, self.corner_face()] * angle[..., None]
+            n = torch.zeros_like(p).index_add(1, fv, weighted)
+            loose = torch.ones(p.shape[1], dtype=torch.bool, device=p.device).index_fill(0, fv, False)
+            return torch.where(loose[None, :, None], _normalized(p), _normalized(n))
+        return self.derived("vertex_normals", make)
+
+
+_EDGES: dict = {}
+
+
+def polygon_edges(face_offsets: torch.Tensor, face_vertices: torch.Tensor, num_points: int) -> torch.Tensor:
+    """(E, 2) the edges of the polygons, each once (low vertex first), in order of first use.
+    (Blender's primitives order their edges otherwise: only an edge's Index can tell.)"""
+    key = (face_offsets.data_ptr(), face_vertices.data_ptr(), face_vertices.shape[0], num_points)
+    hit = _EDGES.get(key)
+    if hit is not None and hit[0] is face_offsets and hit[1] is face_vertices:
+        return hit[2]
+    sizes = face_offsets[1:] - face_offsets[:-1]
+    corner_face = torch.repeat_interleave(torch.arange(sizes.shape[0], device=sizes.device), sizes)
+    idx = torch.arange(face_vertices.shape[0], device=face_vertices.device) + 1
+    nxt = torch.where(idx == face_offsets[1:][corner_face], face_offsets[:-1][corner_face], idx)
+    a, b = face_vertices, face_vertices[nxt]
+    lo, hi = torch.minimum(a, b), torch.maximum(a, b)
+    key_ = lo * max(num_points, 1) + hi
+    uniq, inverse = torch.unique(key_, return_inverse=True)
+    first = torch.full((uniq.shape[0],), key_.shape[0], dtype=torch.int64, device=key_.device)
+    first = first.scatter_reduce(0, inverse, torch.arange(key_.shape[0], device=key_.device), "amin")
+    edges = torch.stack([lo, hi], 1)[first.sort().values]
+    _EDGES[key] = (face_offsets, face_vertices, edges)  # holds the arrays: the pointers stay theirs
+    return edges
+
+
+def safe_acos_approx(x: torch.Tensor) -> torch.Tensor:
+    """Blender's math::safe_acos_approx (BLI_math_base.hh), the angle its vertex normals use:
+    a polynomial within 4.5e-5 of acos, exactly 0 / pi beyond +-1."""
+    f = torch.abs(x)
+    m = torch.where(f < 1.0, 1.0 - (1.0 - f), torch.ones_like(f))
+    a = torch.sqrt(1.0 - m) * (1.5707963267 + m * (-0.213300989 + m * (0.077980478 + m * -0.02164095)))
+    return torch.where(x < 0.0, math.pi - a, a)
+
+
+def _normalized(v: torch.Tensor, fallback=None) -> torch.Tensor:
+    """v / |v| per row of the last axis; zero vectors give `fallback` (zeros by default)."""
+    length = torch.sqrt((v * v).sum(-1, keepdim=True))
+    ok = length > 0
+    out = v / torch.where(ok, length, torch.ones_like(length))
+    if fallback is None:
+        return torch.where(ok, out, torch.zeros_like(out))
+    return torch.where(ok, out, fallback.expand_as(out))
+
+
+class FieldContext:
+    """Where fields are evaluated: batch rows `rows` ((b,) indices into the batch), a mesh of
+    those rows, and a domain."""
+
+    def __init__(self, mesh: MeshData, rows: torch.Tensor, domain: str):
+        self.mesh, self.rows, self.domain = mesh, rows, domain
+        self.b = rows.shape[0]
+        self.n = mesh.size(domain)
+        self.cache: dict = {}
+
+    def value(self, x):
+        """A flat per-element tensor of a Field or a single value (other values as they are)."""
+        if type(x) is Field:
+            return x.evaluate(self)
+        if isinstance(x, torch.Tensor):
+            hit = self.cache.get(id(x))
+            if hit is None:
+                rows = x.index_select(0, self.rows) if x.shape[0] != 1 else x.expand((self.b,) + x.shape[1:])
+                flat = rows.repeat_interleave(self.n, dim=0)
+                hit = self.cache[id(x)] = (x, flat)
+            return hit[1]
+        return x
+
+    def grid(self, x) -> torch.Tensor:
+        """`value(x)` shaped (b, N, ...)."""
+        v = self.value(x)
+        return v.reshape((self.b, self.n) + tuple(v.shape[1:]))
+
+    def from_domain(self, values: torch.Tensor, domain: str) -> torch.Tensor:
+        """(b, N_src, ...) values on `domain` -> flat values on the context's domain."""
+        out = interpolate(self.mesh, values, domain, self.domain)
+        return out.reshape((self.b * self.n,) + tuple(out.shape[2:]))
+
+
+def interpolate(mesh: MeshData, values: torch.Tensor, src: str, dst: str) -> torch.Tensor:
+    """(b, N_src, ...) -> (b, N_dst, ...), Blender's adaptation of attributes between domains."""
+    if src == dst:
+        return values
+    if src in ("FACE", "EDGE") and dst in ("FACE", "EDGE"):  # Blender goes through the points
+        return interpolate(mesh, interpolate(mesh, values, src, "POINT"), "POINT", dst)
+    if dst == "CORNER":
+        index = mesh.face_vertices if src == "POINT" else mesh.corner_face() if src == "FACE" else None
+        if index is None:
+            raise NotImplementedError(f"interpolation from {src} to CORNER")
+        return values.index_select(1, index)
+    if src == "CORNER":
+        target = mesh.face_vertices if dst == "POINT" else mesh.corner_face() if dst == "FACE" else None
+        if target is None:
+            return interpolate(mesh, interpolate(mesh, values, "CORNER", "POINT"), "POINT", dst)
+        return _mix(values, target, mesh.size(dst), any_true=dst == "POINT")
+    if src == "POINT":
+        if dst == "FACE":
+            return _mix(values.index_select(1, mesh.face_vertices), mesh.corner_face(), mesh.num_faces,
+                        any_true=False)
+        edges = mesh.edges()  # EDGE
+        a, b = values.index_select(1, edges[:, 0]), values.index_select(1, edges[:, 1])
+        if values.dtype == torch.bool:
+            return a & b
+        if not values.is_floating_point():
+            return _round_mean((a.double() + b.double()) * 0.5, values.dtype)
+        return (a + b) * 0.5
+    if src == "FACE":  # -> POINT: each face's value at each of its corners' points
+        return _mix(values.index_select(1, mesh.corner_face()), mesh.face_vertices, mesh.num_points, any_true=True)
+    edges = mesh.edges()  # EDGE -> POINT
+    both = torch.cat([values, values], 1)
+    return _mix(both, torch.cat([edges[:, 0], edges[:, 1]]), mesh.num_points, any_true=True)
+
+
+def _round_mean(v: torch.Tensor, dtype) -> torch.Tensor:
+    """std::round: halves away from zero (Blender's mixing of ints)."""
+    return (torch.sign(v) * torch.floor(torch.abs(v) + 0.5)).to(dtype)
+
+
+def _mix(values: torch.Tensor, target: torch.Tensor, size: int, any_true: bool) -> torch.Tensor:
+    """Values (b, K, ...) gathered into `size` groups by target (K,): the mean of each group
+    (0 for an empty one); booleans: any (any_true) or all of the group."""
+    b = values.shape[0]
+    if values.dtype == torch.bool:
+        shape = (b, size) + tuple(values.shape[2:])
+        hits = torch.zeros(shape, dtype=torch.int64, device=values.device)
+        hits = hits.index_add(1, target, values.to(torch.int64))
+        if any_true:
+            return hits > 0
+        count = torch.zeros(size, dtype=torch.int64, device=values.device).index_add(
+            0, target, torch.ones_like(target))
+        return (hits == count.view((1, size) + (1,) * (values.dim() - 2))) & (count > 0).view(
+            (1, size) + (1,) * (values.dim() - 2))
+    work = values if values.is_floating_point() else values.double()
+    total = torch.zeros((b, size) + tuple(values.shape[2:]), dtype=work.dtype, device=values.device)
+    total = total.index_add(1, target, work)
+    count = torch.zeros(size, dtype=work.dtype, device=values.device).index_add(
+        0, target, torch.ones(target.shape[0], dtype=work.dtype, device=values.device))
+    mean = total / count.clamp(min=1).view((1, size) + (1,) * (values.dim() - 2))
+    return mean if values.is_floating_point() else _round_mean(mean, values.dtype)
