@@ -78,7 +78,8 @@ class ProceduralObject(nn.Module):
         return x + (torch.minimum(torch.maximum(x, self.lo), self.hi) - x).detach()
 
     def set_parameters(self, values: dict) -> None:
-        """Apply an edit (continuous values, pose unchanged). Discrete edits must keep topology."""
+        """Set values (pose unchanged). Discrete values are set as given: the object's anchored Gaussians
+        sit on the old topology until `procsplat.splat.reanchor.reanchor` rebuilds them (`edit_object`)."""
         with torch.no_grad():
             for i, name in enumerate(self.float_names):
                 if name in values:
@@ -247,8 +248,11 @@ class SceneModel(nn.Module):
         out = []
         for spec, obj in zip(self.specs, self.objects):
             pose = obj.pose_dict()
+            # A discrete edit takes an object out of its consistency group (whose members share discrete values).
+            regrouped = any(spec.parameters.get(n, v) != v for n, v in obj.fixed.items())
             out.append(replace(spec, parameters=obj.parameters_dict(), yaw=pose["yaw"],
-                               translation=pose["translation"], scale=pose["scale"]))
+                               translation=pose["translation"], scale=pose["scale"],
+                               group=None if regrouped else spec.group))
         return out
 
     def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",
