@@ -18,11 +18,12 @@ from procsplat.run.rundir import edit_object
 PARAM, YAW, TRANSLATION = "param", "yaw", "translation"
 
 
-def apply_object_edit(obj, field: str, name: str | None, value) -> None:
-    """One control's edit of a ProceduralObject: a parameter, the yaw or the translation, by the rule of
-    `procsplat.run.rundir.edit_object` (the same as `procsplat export --params`)."""
+def apply_object_edit(model, index: int, field: str, name: str | None, value) -> None:
+    """One control's edit of object `index`: a parameter (a discrete one re-anchors its Gaussians), the yaw
+    or the translation, by the rule of `procsplat.run.rundir.edit_object` (the same as `procsplat export`)."""
+    obj, anchored = model.objects[index], model.anchored[index]
     if field == PARAM:
-        edit_object(obj, parameters={name: value})
+        edit_object(obj, parameters={name: value}, anchored=anchored)
     elif field == YAW:
         edit_object(obj, pose={"yaw": value})
     elif field == TRANSLATION:
@@ -101,7 +102,7 @@ class EditWorker:
         changed = []
         for (index, field, name), value in edits.items():
             try:
-                apply_object_edit(self.model.objects[index], field, name, value)
+                apply_object_edit(self.model, index, field, name, value)
             except Exception as e:  # noqa: BLE001 - one bad edit must not stop the viewer
                 self._on_error(str(e))  # edit_object's message names the object
                 continue
