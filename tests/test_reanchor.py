@@ -319,3 +319,49 @@ def test_viewer_discrete_control_reanchors_and_exports_the_same_splats(tmp_path)
     assert main(["export", str(run), "--params", str(saved), "--out", str(tmp_path / "again")]) == 0
     np.testing.assert_allclose(load_splats_ply(tmp_path / "again" / "splats.ply")["means"],
                                load_splats_ply(exported)["means"], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_browser_checkbox_adds_arms(tmp_path):
+    """A real browser ticks the chair's "Has Arms": the edit reaches the model, the object's splats and mesh
+    change count, and the page shows it."""
+    from pathlib import Path
+
+    from test_viewer import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, open_test_session, wait_stable
+
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not installed (Debian: apt-get install -y chromium)")
+    from playwright import sync_api  # a dev dependency: missing it is an error, not a skip
+
+    run = demo_run(tmp_path)
+    server, session = open_test_session(run, cameras=0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        obj = session.model.objects[0]
+        n0, faces0 = len(session.nodes.splats[0].centers), session.nodes.meshes[0].faces.shape[0]
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(f"http://127.0.0.1:{server.get_port()}")
+                label = page.locator("label", has_text="Has Arms").first
+                label.wait_for(timeout=90_000)
+                box = page.locator(f'[id="{label.get_attribute("for")}"]')
+                assert not box.is_checked() and box.is_enabled()
+                before = wait_stable(page)
+                box.click()
+                deadline = time.time() + 60
+                while time.time() < deadline and obj.fixed["Has Arms"] is not True:
+                    time.sleep(0.1)
+                assert session.worker.wait_idle(60)
+                assert obj.fixed["Has Arms"] is True, "the page's edit never reached the model"
+                after = wait_stable(page)
+                (ARTIFACTS / "viewer_discrete_after.png").write_bytes(page.screenshot())
+            finally:
+                browser.close()
+        assert len(session.nodes.splats[0].centers) > n0 and session.nodes.meshes[0].faces.shape[0] > faces0
+        changed = int((np.abs(after - before).sum(-1) > 24).sum())
+        assert changed > 200, f"only {changed} pixels changed on the page"
+    finally:
+        session.close()
+        server.stop()
