@@ -135,6 +135,23 @@ def test_discrete_edit_reanchors_gaussians_on_the_new_topology():
             assert torch.equal(after[name], before[name]), name
 
 
+def test_parts_that_stay_keep_their_gaussians_when_parts_before_them_go():
+    """Removing the stretchers moves the back's triangles to lower indices: its Gaussians follow them."""
+    from procsplat.run.rundir import apply_edit
+
+    model = chair_model({"Has Middle Support": True, "Has Arms": True})
+    a = model.anchored[0]
+    paint_parts(a)
+    names0, means0 = part_names_of(a), a.world().means.detach().numpy()
+    apply_edit(model, {"objects": [{"instance_id": 7, "parameters": {"Has Middle Support": False}}]})
+    names1, means1 = part_names_of(a), a.world().means.detach().numpy()
+    assert not any("Stretcher" in n for n in names1)
+    assert sorted(set(names1)) == sorted(n for n in set(names0) if "Stretcher" not in n)
+    assert len(names1) == sum("Stretcher" not in n for n in names0)
+    for name in set(names1):  # nothing new: every part kept its Gaussians, in place
+        np.testing.assert_allclose(means1[names1 == name], means0[names0 == name], rtol=0, atol=1e-12)
+
+
 def test_reanchoring_is_deterministic():
     from procsplat.run.rundir import apply_edit
 

@@ -219,12 +219,13 @@ def reanchor(anchored, new_fixed: dict, seed: int = 0, k: int = 4, in_place: boo
     # 1. kept: Gaussians of parts that carry over, face index shifted to the part's new place.
     face0 = src["face"]
     part_of = p0[face0] if len(face0) else face0
-    shift = torch.full((len(spans0),), -1, dtype=torch.int64)
+    face_shift = torch.zeros(len(spans0), dtype=torch.int64)
+    carried = torch.zeros(len(spans0), dtype=torch.bool)
     for j, i in pairs.items():
-        shift[i] = spans1[j][1] - spans0[i][1]
-    keep = (shift[part_of] >= 0) if len(face0) else torch.zeros(0, dtype=torch.bool)
+        face_shift[i], carried[i] = spans1[j][1] - spans0[i][1], True
+    keep = carried[part_of] if len(face0) else torch.zeros(0, dtype=torch.bool)
     kept = {f: src[f][keep] for f in FIELDS}
-    kept_face = face0[keep] + shift[part_of[keep]]
+    kept_face = face0[keep] + face_shift[part_of[keep]]
 
     # 2. new surface: every triangle of the parts without a counterpart, at the object's density.
     area0 = triangle_areas(v0, t0)
