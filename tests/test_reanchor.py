@@ -321,6 +321,8 @@ def test_viewer_discrete_control_reanchors_and_exports_the_same_splats(tmp_path)
         session.worker.edit(0, PARAM, "Has Arms", True)
         assert session.worker.wait_idle(60)
         assert session.model.objects[0].fixed["Has Arms"] is True, session.status.content
+        assert "object 3: Has Arms = True: re-anchored" in session.status.content
+        assert "4 new part(s)" in session.status.content and "kept" in session.status.content
         assert len(session.nodes.splats[0].centers) > n0 and session.nodes.meshes[0].faces.shape[0] > faces0[0]
         assert not controls["Arm Style"].disabled  # active now
         with torch.no_grad():

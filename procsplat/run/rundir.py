@@ -224,13 +224,14 @@ def _discrete(p, value, label: str):
 
 
 def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, where: str = "",
-                anchored=None) -> None:
+                anchored=None):
     """Change one ProceduralObject. The rule: a float parameter must be finite and within its range; an
     int one an integer within its range, a bool one true or false; the pose is yaw, translation (3
     numbers) and scale (> 0). Everything is checked before anything changes. A discrete change
     re-anchors the object's Gaussians `anchored` (its AnchoredGaussians) on the new topology
     (`procsplat.splat.reanchor`) after the float values are set, moving the translation so that the parts
-    both topologies share stay in place; a pose given in the same edit is then set as given."""
+    both topologies share stay in place; a pose given in the same edit is then set as given. Returns the
+    re-anchoring's `ReanchorStats` (None when no discrete value changed)."""
     label = f"{where}object {obj.instance_id}"
     floats, discrete = {}, {}
     for name, value in (parameters or {}).items():
@@ -265,10 +266,11 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
     if scale is not None and scale <= 0:
         raise ProcsplatError(f"{label}: scale must be > 0, got {scale}")
     obj.set_parameters(floats)
+    stats = None
     if discrete:  # before the pose: a pose given with it is where the edited object goes, as given
         from procsplat.splat.reanchor import reanchor
 
-        reanchor(anchored, discrete, seed=obj.instance_id)
+        stats = reanchor(anchored, discrete, seed=obj.instance_id)
     with torch.no_grad():
         if yaw is not None:
             obj.yaw.fill_(yaw)
@@ -276,6 +278,7 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
             obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
         if scale is not None:
             obj.log_scale.fill_(math.log(scale))
+    return stats
 
 
 def apply_edit(model, doc: dict, where: str = "edit") -> list:

@@ -45,7 +45,15 @@ class ReanchorStats:
     added: int  # Gaussians sampled on new surface
     dropped: int  # old Gaussians on parts the new topology does not have
     density: float  # Gaussians per m^2 (canonical) used for new surface
-    new_parts: dict  # new part name -> the old part name its appearance came from (None: none)
+    new_parts: dict  # new part name -> the old part names its appearance came from (None: none)
+
+    def describe(self) -> str:
+        """One line for a user: what was kept, what is new and where its look came from."""
+        if not self.added and not self.dropped:
+            return f"back to its {self.kept} trained Gaussians"
+        looks = sorted({n for names in self.new_parts.values() for n in (names or ["grey"])})
+        return (f"{self.kept} Gaussians kept, {self.dropped} dropped, {self.added} new on "
+                f"{len(self.new_parts)} new part(s), coloured from {', '.join(looks) or 'nothing'}")
 
 
 def canonical_mesh(obj, fixed: dict):
