@@ -288,6 +288,20 @@ def test_export_cli_writes_the_discretely_edited_run(tmp_path, capsys):
     assert sorted(names) == ["object_003_chair.ply", "object_005_table.ply"]
     np.testing.assert_array_equal(load_splats_ply(run / "splats.ply")["means"], ply0["means"])  # --out: untouched
 
+    # A whole scene document edited by hand (a discrete value changed, the pose left as it was): the parts
+    # both topologies share stay in place, as with --set.
+    doc = json.loads((run / "scene.json").read_text())
+    doc["objects"][0]["parameters"]["Legs Type"] = 2  # a five-star base: the program re-centres the chair
+    (tmp_path / "scene_edited.json").write_text(json.dumps(doc))
+    assert main(["export", str(run), "--params", str(tmp_path / "scene_edited.json"), "--out",
+                 str(tmp_path / "by_hand")]) == 0
+    _, by_hand = load_run(tmp_path / "by_hand")
+    _, original = load_run(run)
+    seat = [(part_names_of(m.anchored[0]) == "Square Seat", m.anchored[0].world().means.detach().numpy())
+            for m in (original, by_hand)]
+    np.testing.assert_allclose(seat[1][1][seat[1][0]], seat[0][1][seat[0][0]], rtol=0, atol=1e-9)
+    assert by_hand.objects[0].translation.tolist() != original.objects[0].translation.tolist()
+
     # --params: a scene document with discrete values, rewriting the run in place.
     edits = {"objects": [{"instance_id": 5, "parameters": {"Legs Type": 3, "Foot Type": 2}}]}
     (tmp_path / "edits.json").write_text(json.dumps(edits))

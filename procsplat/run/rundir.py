@@ -229,9 +229,11 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
     int one an integer within its range, a bool one true or false; the pose is yaw, translation (3
     numbers) and scale (> 0). Everything is checked before anything changes. A discrete change
     re-anchors the object's Gaussians `anchored` (its AnchoredGaussians) on the new topology
-    (`procsplat.splat.reanchor`) after the float values are set, moving the translation so that the parts
-    both topologies share stay in place; a pose given in the same edit is then set as given. Returns the
-    re-anchoring's `ReanchorStats` (None when no discrete value changed)."""
+    (`procsplat.splat.reanchor`) after the float values, yaw and scale are set, moving the translation so
+    that the parts both topologies share stay in place -- unless the edit gives a translation other than
+    the current one, which is then where the object goes (a scene document saved after a discrete edit
+    holds the moved translation; one edited by hand keeps the old one). Returns the re-anchoring's
+    `ReanchorStats` (None when no discrete value changed)."""
     label = f"{where}object {obj.instance_id}"
     floats, discrete = {}, {}
     for name, value in (parameters or {}).items():
@@ -265,19 +267,24 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
     scale = _number(pose["scale"], f"{label}: scale") if "scale" in pose else None
     if scale is not None and scale <= 0:
         raise ProcsplatError(f"{label}: scale must be > 0, got {scale}")
+    before = obj.translation.detach().clone()
     obj.set_parameters(floats)
-    stats = None
-    if discrete:  # before the pose: a pose given with it is where the edited object goes, as given
-        from procsplat.splat.reanchor import reanchor
-
-        stats = reanchor(anchored, discrete, seed=obj.instance_id)
     with torch.no_grad():
         if yaw is not None:
             obj.yaw.fill_(yaw)
-        if translation is not None:
-            obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
         if scale is not None:
             obj.log_scale.fill_(math.log(scale))
+    stats = None
+    if discrete:
+        from procsplat.splat.reanchor import reanchor
+
+        stats = reanchor(anchored, discrete, seed=obj.instance_id)
+        if translation is not None and torch.allclose(torch.tensor(translation, dtype=torch.float64), before,
+                                                      rtol=0, atol=1e-12):
+            translation = None  # the document's unchanged translation: the shared parts stay in place
+    if translation is not None:  # a new translation is where the edited object goes, as given
+        with torch.no_grad():
+            obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
     return stats
 
 
