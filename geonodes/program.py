@@ -33,6 +33,7 @@ class Mesh:
     triangles: torch.Tensor  # (T,3) int64
     part_id: torch.Tensor  # (T,) int64: which primitive instance made each triangle
     face_part_id: torch.Tensor  # (F,) int64
+    part_names: tuple = ()  # per part id: the primitive node's path, stable across topologies
 
 
 @dataclass
@@ -53,7 +54,8 @@ class MeshGroup:
 
     def mesh(self, i: int) -> Mesh:
         t = self.topology
-        return Mesh(self.vertices[i], t.face_offsets, t.face_vertices, t.triangles, self.part_id, t.face_part)
+        return Mesh(self.vertices[i], t.face_offsets, t.face_vertices, t.triangles, self.part_id, t.face_part,
+                    t.part_names)
 
 
 class Program:

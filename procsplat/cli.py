@@ -55,7 +55,7 @@ def export(cfg: ExportConfig) -> int:
     from procsplat.run.export import run_export
 
     run = run_export(cfg)
-    print(f"rewrote {run}/splats.ply, scene.json, model.pt and meshes/")
+    print(f"{'rewrote' if cfg.out is None else 'wrote'} {run}/splats.ply, scene.json, model.pt and meshes/")
     return 0
 
 

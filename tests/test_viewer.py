@@ -142,9 +142,16 @@ def test_edits_move_mesh_and_splats_on_the_worker(run_dir, tmp_path):
         discrete = [q for q in obj.program.parameters if q.kind == "int"]
         assert discrete, "the chair program has int parameters"
         current = obj.parameters_dict()[discrete[0].name]
-        session.worker.edit(0, PARAM, discrete[0].name, current + 1 if current < discrete[0].max else current - 1)
+        target = current + 1 if current < discrete[0].max else current - 1
+        session.worker.edit(0, PARAM, discrete[0].name, target)  # re-anchors the Gaussians on the new topology
         assert session.worker.wait_idle(60)
-        assert "discrete" in session.status.content
+        assert obj.parameters_dict()[discrete[0].name] == target, session.status.content
+        with torch.no_grad():  # the clients get the new topology and the re-anchored splats
+            assert mesh.faces.shape == tuple(obj.mesh()[1].shape)
+            np.testing.assert_allclose(splats.centers, session.model.anchored[0].world().means.numpy(), atol=1e-6)
+        session.worker.edit(0, PARAM, discrete[0].name, discrete[0].max + 1)  # refused: out of its range
+        assert session.worker.wait_idle(60)
+        assert "out of range" in session.status.content
 
         session.reset().result(60)
         np.testing.assert_allclose(splats.centers, c0, atol=1e-6)

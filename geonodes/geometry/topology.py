@@ -14,6 +14,7 @@ class Topology:
     face_part: torch.Tensor  # (F,) part id per polygon
     triangle_face: torch.Tensor  # (T,) polygon per triangle
     num_vertices: int
+    part_names: tuple = ()  # per part id: the path of the primitive node that made it ("Group/Node")
 
 
 def assemble_topology(parts: tuple) -> Topology:
@@ -34,7 +35,16 @@ def assemble_topology(parts: tuple) -> Topology:
     face_vertices = torch.cat(loops) if loops else torch.zeros(0, dtype=torch.int64)
     fp = torch.cat(face_part) if face_part else torch.zeros(0, dtype=torch.int64)
     tris, tri_face = fan_triangulate(face_offsets, face_vertices)
-    return Topology(face_offsets, face_vertices, tris, fp, tri_face, vbase)
+    names = tuple(part_name(p.prim.topo_key) for p in parts)
+    return Topology(face_offsets, face_vertices, tris, fp, tri_face, vbase, names)
+
+
+def part_name(topo_key: tuple) -> str:
+    """A part's name: the call path of the primitive node that made it ("Arms/Left Arm/Armrest"). Stable
+    across topologies (a discrete parameter switching other parts on or off leaves it alone); copies of one
+    primitive (instances, a group's repeated calls at one place) share it."""
+    path = topo_key[0] if topo_key else ()
+    return "/".join(str(x) for x in path) if isinstance(path, tuple) else str(path)
 
 
 def fan_triangulate(face_offsets: torch.Tensor, face_vertices: torch.Tensor):

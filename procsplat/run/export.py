@@ -7,13 +7,15 @@
     turntable.gif    an orbit inside the region the training cameras covered, looking at the objects
     turntables/      one orbit per procedural object, its anchored Gaussians alone (`orbit`)
 
-`procsplat export RUN --params edited.json` re-evaluates the programs with edited parameters
-(and poses) and rewrites splats.ply, scene.json, model.pt and the meshes: anchored Gaussians follow.
+`procsplat export RUN --params edited.json` (or `--set "ID:Name=value"`) re-evaluates the programs with
+edited parameters (and poses) and rewrites splats.ply, scene.json, model.pt and the meshes (or writes
+them to `--out DIR`): anchored Gaussians follow float edits, and a discrete edit re-anchors them on the
+new topology (`procsplat.splat.reanchor`).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,6 +24,7 @@ import torch
 import tyro
 
 from geonodes.meshio import atomic_write, write_mesh
+from procsplat.errors import ProcsplatError
 from procsplat.run.orbit import Cameras, object_orbit, room_orbit
 from procsplat.run.rundir import apply_edit, load_run, read_json, save_run, write_json
 
@@ -152,14 +155,47 @@ def export_run(run: Path, model, scene_name: str, source, evaluation: dict, metr
 @dataclass
 class ExportConfig:
     """`procsplat export`: rewrite a run's splats.ply, scene.json, model.pt and meshes, optionally with
-    edited parameters."""
+    edited parameters (float and discrete: a discrete edit re-anchors the object's Gaussians) and poses."""
 
     run: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_DIR")]
     """A finished run directory."""
     params: Optional[Path] = None
     """An edited scene.json (or a subset: {"objects": [{"instance_id", "parameters", "pose"}]})."""
+    set: Annotated[list[str], tyro.conf.UseAppendAction, tyro.conf.arg(metavar="ID:NAME=VALUE")] = \
+        field(default_factory=list)
+    """One parameter of one object, e.g. --set "3:Has Arms=true" --set "3:Seat Height=0.5" (applied after
+    --params; bools true/false/1/0)."""
+    out: Optional[Path] = None
+    """Write the edited run here (model.pt, scene.json, splats.ply, meshes/: a run `procsplat view` opens)
+    instead of rewriting RUN_DIR."""
     threads: int = 0
     """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
+
+
+def parse_set_edits(model, items: list) -> dict:
+    """`--set ID:NAME=VALUE` items -> an edit document ({"objects": [...]}) for `apply_edit`."""
+    from geonodes.cli import parse_value
+    from geonodes.errors import GeonodesError
+
+    by_id = {obj.instance_id: obj for obj in model.objects}
+    entries: dict = {}
+    for item in items:
+        head, colon, rest = str(item).partition(":")
+        name, eq, text = rest.partition("=")
+        try:
+            iid = int(head)
+        except ValueError:
+            iid = None
+        if not colon or not eq or iid is None:
+            raise ProcsplatError(f"--set '{item}': expected \"ID:Name=value\" (an object's instance id)")
+        if iid not in by_id:
+            raise ProcsplatError(f"--set '{item}': unknown instance_id {iid} (known: {sorted(by_id)})")
+        try:
+            value = parse_value(by_id[iid].program.parameter(name.strip()), text)
+        except GeonodesError as e:
+            raise ProcsplatError(f"--set '{item}': object {iid}: {e}") from None
+        entries.setdefault(iid, {})[name.strip()] = value
+    return {"objects": [{"instance_id": iid, "parameters": params} for iid, params in entries.items()]}
 
 
 def run_export(cfg: ExportConfig) -> Path:
@@ -167,5 +203,8 @@ def run_export(cfg: ExportConfig) -> Path:
     info, model = load_run(run)
     if cfg.params is not None:
         apply_edit(model, read_json(cfg.params, "edits"), str(cfg.params))
-    export_model(run, model, info.scene_name, info.source)
-    return run
+    if cfg.set:
+        apply_edit(model, parse_set_edits(model, cfg.set), "--set")
+    out = run if cfg.out is None else Path(cfg.out)
+    export_model(out, model, info.scene_name, info.source)
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -55,7 +55,11 @@ def read_json(path: Path, what: str = "file") -> dict:
 # -- checkpoints ------------------------------------------------------------------------------------
 def model_state(model) -> dict:
     """The model as plain data: specs (JSON), sizes, and the state dict (tensors)."""
-    return {"schema": MODEL_SCHEMA, "version": MODEL_VERSION, "specs": [s.to_json() for s in model.specs],
+    # The specs as fitted, with the current discrete values (the topology the Gaussians sit on after a
+    # discrete edit) and groups; float values and the pose are in the state dict.
+    specs = [replace(s, parameters={**s.parameters, **obj.fixed}, group=cur.group)
+             for s, obj, cur in zip(model.specs, model.objects, model.current_specs())]
+    return {"schema": MODEL_SCHEMA, "version": MODEL_VERSION, "specs": [s.to_json() for s in specs],
             "sh_degree": int(model.sh_degree), "counts": [int(a.face.shape[0]) for a in model.anchored],
             "background_size": 0 if model.background is None else int(model.background.means.shape[0]),
             "model": model.state_dict()}
@@ -205,12 +209,33 @@ def _number(value, what: str) -> float:
     return v
 
 
-def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, where: str = "") -> None:
-    """Change one ProceduralObject. The rule: a float parameter must be finite and within its range; a
-    discrete one may only keep its value (the Gaussians are anchored on this topology); the pose is
-    yaw, translation (3 numbers) and scale (> 0). Everything is checked before anything changes."""
+def _discrete(p, value, label: str):
+    """A discrete parameter's value by the edit rule: an int within its search range, a bool (or 0/1)."""
+    if p.kind == "bool":
+        if isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1)):
+            return bool(value)
+        raise ProcsplatError(f"{label}: parameter '{p.name}' is a bool, got {value!r} (true/false)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value):
+        raise ProcsplatError(f"{label}: parameter '{p.name}' is an int, got {value!r}")
+    if not p.min <= int(value) <= p.max:
+        raise ProcsplatError(f"{label}: parameter '{p.name}' = {int(value)} is out of range {p.describe_range()}")
+    return int(value)
+
+
+def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, where: str = "",
+                anchored=None):
+    """Change one ProceduralObject. The rule: a float parameter must be finite and within its range; an
+    int one an integer within its range, a bool one true or false; the pose is yaw, translation (3
+    numbers) and scale (> 0). Everything is checked before anything changes. A discrete change
+    re-anchors the object's Gaussians `anchored` (its AnchoredGaussians) on the new topology
+    (`procsplat.splat.reanchor`) after the float values, yaw and scale are set, moving the translation so
+    that the parts both topologies share stay in place -- unless the edit gives a translation other than
+    the current one, which is then where the object goes (a scene document saved after a discrete edit
+    holds the moved translation; one edited by hand keeps the old one). Returns the re-anchoring's
+    `ReanchorStats` (None when no discrete value changed)."""
     label = f"{where}object {obj.instance_id}"
-    floats = {}
+    floats, discrete = {}, {}
     for name, value in (parameters or {}).items():
         try:
             p = obj.program.parameter(name)
@@ -221,9 +246,13 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
             if not p.min <= v <= p.max:
                 raise ProcsplatError(f"{label}: parameter '{name}' = {v} is out of range {p.describe_range()}")
             floats[name] = v
-        elif value != obj.fixed[name]:
-            raise ProcsplatError(f"{label}: parameter '{name}' is discrete ({p.kind}); changing it changes the "
-                                 "topology the Gaussians are anchored on (re-run `procsplat train` instead)")
+        else:
+            v = _discrete(p, value, label)
+            if v != obj.fixed[name]:
+                discrete[name] = v
+    if discrete and (anchored is None or anchored.obj is not obj):
+        raise ProcsplatError(f"{label}: changing discrete parameters {sorted(discrete)} needs the object's "
+                             "anchored Gaussians (they are re-anchored on the new topology)")
     pose = dict(pose or {})
     unknown = set(pose) - {"yaw", "translation", "scale"}
     if unknown:
@@ -238,14 +267,25 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
     scale = _number(pose["scale"], f"{label}: scale") if "scale" in pose else None
     if scale is not None and scale <= 0:
         raise ProcsplatError(f"{label}: scale must be > 0, got {scale}")
+    before = obj.translation.detach().clone()
     obj.set_parameters(floats)
     with torch.no_grad():
         if yaw is not None:
             obj.yaw.fill_(yaw)
-        if translation is not None:
-            obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
         if scale is not None:
             obj.log_scale.fill_(math.log(scale))
+    stats = None
+    if discrete:
+        from procsplat.splat.reanchor import reanchor
+
+        stats = reanchor(anchored, discrete, seed=obj.instance_id)
+        if translation is not None and torch.allclose(torch.tensor(translation, dtype=torch.float64), before,
+                                                      rtol=0, atol=1e-12):
+            translation = None  # the document's unchanged translation: the shared parts stay in place
+    if translation is not None:  # a new translation is where the edited object goes, as given
+        with torch.no_grad():
+            obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
+    return stats
 
 
 def apply_edit(model, doc: dict, where: str = "edit") -> list:
@@ -263,13 +303,16 @@ def apply_edit(model, doc: dict, where: str = "edit") -> list:
         if not isinstance(params, dict) or not isinstance(pose, dict):
             raise ProcsplatError(f"{where}: objects[{k}]: 'parameters' and 'pose' must be JSON objects")
         plan.append((by_id[iid], params, pose, f"{where}: objects[{k}]: "))
-    snapshot = [(model.objects[i], dict(model.objects[i].parameters_dict()), model.objects[i].pose_dict())
-                for i, *_ in plan]
+    from procsplat.splat.reanchor import edit_state, restore_edit_state
+
+    before = [(model.objects[i], model.anchored[i], dict(model.objects[i].parameters_dict()),
+               model.objects[i].pose_dict(), edit_state(model.anchored[i])) for i, *_ in plan]
     try:
         for i, params, pose, label in plan:
-            edit_object(model.objects[i], params, pose, label)
+            edit_object(model.objects[i], params, pose, label, anchored=model.anchored[i])
     except ProcsplatError:
-        for obj, params, pose in snapshot:  # all or nothing
+        for obj, anchored, params, pose, state in reversed(before):  # all or nothing
             edit_object(obj, {n: v for n, v in params.items() if n in obj.float_names}, pose)
+            restore_edit_state(anchored, state)
         raise
     return [i for i, *_ in plan]

@@ -23,10 +23,8 @@ from torch import nn
 from procsplat.fit.losses import covered_triangles
 from procsplat.geometry import yaw_matrix
 from procsplat.splat.init import seen_in_frames
-from procsplat.splat.model import AnchoredGaussians
+from procsplat.splat.model import ANCHORED_FIELDS, AnchoredGaussians, uniform_bary_logits
 
-PARAMETERS = ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits", "sh0",
-              "shN")
 
 
 @dataclass
@@ -129,9 +127,8 @@ def complete_object(anchored: AnchoredGaussians, frames: list, per_area: float, 
             return 0
         gen = torch.Generator().manual_seed(seed)
         face = torch.multinomial(weight / weight.sum(), count, replacement=True, generator=gen)
-        r = torch.rand(count, 2, generator=gen, dtype=torch.float64)
-        s = r[:, 0].sqrt()
-        w = torch.stack([1 - s, s * (1 - r[:, 1]), s * r[:, 1]], dim=1).clamp(min=1e-3)
+        logits = uniform_bary_logits(count, gen)
+        w = torch.softmax(logits, dim=1)
         tri = t[face]
         pts = (w[:, :1] * v[tri[:, 0]] + w[:, 1:2] * v[tri[:, 1]] + w[:, 2:] * v[tri[:, 2]])
         # Sized by the sampling density of their face (a large face that is nearly all seen keeps
@@ -144,7 +141,7 @@ def complete_object(anchored: AnchoredGaussians, frames: list, per_area: float, 
             torch.from_numpy(seen_in_frames(pts.numpy(), exterior_views(v, t), tolerance=cfg.exterior_tolerance))
         if not bool(unseen.any()):
             return 0
-        face, w, pts, side = face[unseen], w[unseen], pts[unseen], side[unseen]
+        face, logits, pts, side = face[unseen], logits[unseen], pts[unseen], side[unseen]
         m = int(face.shape[0])
         current = anchored.world()
         part = part.long()
@@ -152,7 +149,7 @@ def complete_object(anchored: AnchoredGaussians, frames: list, per_area: float, 
                                  canonical(pts, obj), part[face].numpy(), cfg.neighbours)
         src = torch.from_numpy(src)
         new = {
-            "bary_logits": w.log(),
+            "bary_logits": logits,
             "offset": torch.zeros(m, dtype=torch.float64),
             "angle": torch.rand(m, generator=gen, dtype=torch.float64) * math.pi,
             "log_scales_plane": torch.log(side)[:, None].repeat(1, 2),
@@ -162,7 +159,7 @@ def complete_object(anchored: AnchoredGaussians, frames: list, per_area: float, 
             "shN": torch.zeros((m,) + tuple(anchored.shN.shape[1:]), dtype=anchored.shN.dtype),
         }
         anchored.face = torch.cat([anchored.face, face])
-        for name in PARAMETERS:
+        for name in ANCHORED_FIELDS:
             old = getattr(anchored, name).detach()
             setattr(anchored, name, nn.Parameter(torch.cat([old, new[name].to(old.dtype)])))
     return m

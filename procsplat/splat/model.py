@@ -17,10 +17,21 @@ from torch import nn
 from procsplat.geometry import object_to_world
 
 SH_C0 = 0.28209479177387814
+ANCHORED_FIELDS = ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits", "sh0",
+                   "shN")
+"""An AnchoredGaussians' per-Gaussian parameters (besides its `face` buffer), in one order everywhere."""
 
 
 def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb - 0.5) / SH_C0
+
+
+def uniform_bary_logits(n: int, gen: torch.Generator) -> torch.Tensor:
+    """(n,3) barycentric logits of points uniform over their triangles (softmax(log w) = w): small random
+    logits would bunch Gaussians around the centroids and leave the corners bare."""
+    r = torch.rand(n, 2, generator=gen, dtype=torch.float64)
+    s = r[:, 0].sqrt()
+    return torch.stack([1 - s, s * (1 - r[:, 1]), s * r[:, 1]], dim=1).clamp(min=1e-3).log()
 
 
 def matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
@@ -77,7 +88,8 @@ class ProceduralObject(nn.Module):
         return x + (torch.minimum(torch.maximum(x, self.lo), self.hi) - x).detach()
 
     def set_parameters(self, values: dict) -> None:
-        """Apply an edit (continuous values, pose unchanged). Discrete edits must keep topology."""
+        """Set values (pose unchanged). Discrete values are set as given: the object's anchored Gaussians
+        sit on the old topology until `procsplat.splat.reanchor.reanchor` rebuilds them (`edit_object`)."""
         with torch.no_grad():
             for i, name in enumerate(self.float_names):
                 if name in values:
@@ -148,12 +160,7 @@ class AnchoredGaussians(nn.Module):
         face = torch.cat([torch.arange(len(t)).repeat(min_per_face), drawn])[:total]
         n = face.shape[0]
         self.register_buffer("face", face)
-        # Uniform over each triangle (softmax(log w) = w): small random logits would bunch the
-        # Gaussians around the centroids and leave the corners bare.
-        r = torch.rand(n, 2, generator=gen, dtype=torch.float64)
-        s = r[:, 0].sqrt()
-        w = torch.stack([1 - s, s * (1 - r[:, 1]), s * r[:, 1]], dim=1).clamp(min=1e-3)
-        self.bary_logits = nn.Parameter(w.log())
+        self.bary_logits = nn.Parameter(uniform_bary_logits(n, gen))
         self.offset = nn.Parameter(torch.zeros(n, dtype=torch.float64))
         self.angle = nn.Parameter(torch.rand(n, generator=gen, dtype=torch.float64) * math.pi)
         # In-plane size from the area each Gaussian of its own face covers (large faces, drawn often,
@@ -170,8 +177,7 @@ class AnchoredGaussians(nn.Module):
     def prune(self, keep: torch.Tensor) -> None:
         """Keep a subset (e.g. the ones seen by some training view); the optimiser is built after."""
         self.face = self.face[keep].clone()
-        for name in ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits",
-                     "sh0", "shN"):
+        for name in ANCHORED_FIELDS:
             setattr(self, name, nn.Parameter(getattr(self, name).detach()[keep].clone()))
 
     def world(self, mesh=None) -> GaussianSet:
@@ -260,8 +266,11 @@ class SceneModel(nn.Module):
         out = []
         for spec, obj in zip(self.specs, self.objects):
             pose = obj.pose_dict()
+            # A discrete edit takes an object out of its consistency group (whose members share discrete values).
+            regrouped = any(spec.parameters.get(n, v) != v for n, v in obj.fixed.items())
             out.append(replace(spec, parameters=obj.parameters_dict(), yaw=pose["yaw"],
-                               translation=pose["translation"], scale=pose["scale"]))
+                               translation=pose["translation"], scale=pose["scale"],
+                               group=None if regrouped else spec.group))
         return out
 
     def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",

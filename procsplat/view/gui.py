@@ -1,11 +1,10 @@
 """GUI panels: display toggles, one folder per object with a control per program parameter, edit buttons.
 
-Discrete parameters (int, bool) are shown but disabled: each anchored Gaussian is tied to a
-triangle of its object's current topology, and a discrete edit changes that topology (parts
-appear or vanish), so the trained splats would have nothing to sit on. `procsplat export`
-refuses such edits for the same reason; changing them means re-running `procsplat train`.
-Continuous parameters, yaw and position are live: the worker re-evaluates the program and the
-anchored splats follow the surface.
+Every parameter is live. A continuous one (slider), the yaw and the position re-evaluate the program
+and the anchored splats follow the surface. A discrete one (checkbox, list, number) changes the
+topology: the worker re-anchors the object's Gaussians on the new mesh (`procsplat.splat.reanchor`:
+unchanged parts keep theirs, new parts get Gaussians coloured from the same part of the old ones).
+Controls of parameters that the current values make inactive (`active_if`) are greyed out.
 """
 from __future__ import annotations
 
@@ -15,8 +14,8 @@ from dataclasses import dataclass, field
 from procsplat.view.convert import object_label
 from procsplat.view.worker import PARAM, TRANSLATION, YAW
 
-DISCRETE_NOTE = ("Discrete parameters are fixed here: the Gaussians are anchored to the triangles of this "
-                 "topology, which they would change. Re-run `procsplat train` to change them.")
+DISCRETE_NOTE = ("Changes the topology: the object's Gaussians are re-anchored on the new mesh (parts that stay "
+                 "keep theirs, new parts are coloured from the same part).")
 SLIDER_STEPS = 200
 MAX_DROPDOWN = 16
 
@@ -32,19 +31,27 @@ class ObjectControls:
 
 
 def parameter_control(gui, p, value):
-    """The control for one program parameter (disabled for discrete ones, see module doc)."""
+    """The control for one program parameter: a slider (float), a checkbox (bool), a list or a number (int)."""
     if p.kind == "float":
         step = (p.max - p.min) / SLIDER_STEPS if p.max > p.min else 0.001
         return gui.add_slider(p.name, min=float(p.min), max=float(p.max), step=step,
                               initial_value=min(max(float(value), p.min), p.max), hint=f"{p.min:g} .. {p.max:g}")
     if p.kind == "bool":
-        return gui.add_checkbox(p.name, initial_value=bool(value), disabled=True, hint=DISCRETE_NOTE)
+        return gui.add_checkbox(p.name, initial_value=bool(value), hint=DISCRETE_NOTE)
     lo, hi = int(p.min), int(p.max)
     if hi - lo < MAX_DROPDOWN:
         return gui.add_dropdown(p.name, options=[str(i) for i in range(lo, hi + 1)], initial_value=str(int(value)),
-                                disabled=True, hint=DISCRETE_NOTE)
-    return gui.add_number(p.name, initial_value=int(value), min=lo, max=hi, step=1, disabled=True,
-                          hint=DISCRETE_NOTE)
+                                hint=DISCRETE_NOTE)
+    return gui.add_number(p.name, initial_value=int(value), min=lo, max=hi, step=1, hint=DISCRETE_NOTE)
+
+
+def control_value(p, h):
+    """A control's value as the parameter's type (a list's entries are strings)."""
+    if p.kind == "float":
+        return float(h.value)
+    if p.kind == "bool":
+        return bool(h.value)
+    return int(h.value)
 
 
 def add_object_folder(gui, index: int, obj, program_name: str, worker, editable: bool,
@@ -55,15 +62,12 @@ def add_object_folder(gui, index: int, obj, program_name: str, worker, editable:
     expand = index == 0 if expand is None else expand
     with gui.add_folder(label, expand_by_default=expand) as controls.folder:
         gui.add_markdown(f"program `{obj.program.name}`")
-        if any(p.kind != "float" for p in obj.program.parameters):
-            gui.add_markdown("<small>Greyed-out checkboxes/lists are discrete parameters: fixed here, because the "
-                             "Gaussians are anchored to this topology's triangles (re-run `procsplat train` to "
-                             "change them). Greyed-out sliders are inactive under the current values.</small>")
+        gui.add_markdown("<small>Checkboxes and lists change the topology: the Gaussians are re-anchored on the "
+                         "new mesh. Greyed-out controls are inactive under the current values.</small>")
         for p in obj.program.parameters:
             h = parameter_control(gui, p, values[p.name])
-            if p.kind == "float":
-                h.disabled = not editable or not obj.program.is_active(p.name, values)
-                h.on_update(_forward(worker, index, PARAM, p.name, lambda h=h: h.value))
+            h.disabled = not editable or not obj.program.is_active(p.name, values)
+            h.on_update(_forward(worker, index, PARAM, p.name, lambda h=h, p=p: control_value(p, h)))
             controls.params[p.name] = h
         yaw = math.degrees(float(obj.yaw.detach()))
         controls.yaw = gui.add_slider("yaw (deg)", min=round(yaw - 180, 3), max=round(yaw + 180, 3), step=0.5,
@@ -87,16 +91,15 @@ def _forward(worker, index, field_, name, read):
 
 
 def update_active(controls: ObjectControls, obj, editable: bool) -> None:
-    """Enable the continuous parameters the dependency rules say matter now, disable the others.
+    """Enable the parameters the dependency rules say matter now, disable the others.
 
     Values are not echoed back: a client dragging a slider would see it jump to an older value.
     """
     values = obj.parameters_dict()
     for name, h in controls.params.items():
-        if obj.program.parameter(name).kind == "float":
-            disabled = not editable or not obj.program.is_active(name, values)
-            if h.disabled != disabled:
-                h.disabled = disabled
+        disabled = not editable or not obj.program.is_active(name, values)
+        if h.disabled != disabled:
+            h.disabled = disabled
 
 
 def sync_controls(controls: ObjectControls, obj, editable: bool) -> None:

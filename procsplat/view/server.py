@@ -122,7 +122,8 @@ class ViewerSession:
             for k in ks:
                 spec = self.initial_specs[k]
                 edit_object(model.objects[k], spec.parameters,
-                            {"yaw": spec.yaw, "translation": spec.translation, "scale": spec.scale})
+                            {"yaw": spec.yaw, "translation": spec.translation, "scale": spec.scale},
+                            anchored=model.anchored[k])
             self._publish(list(ks))
             for k in ks:
                 sync_controls(self.controls[k], model.objects[k], True)

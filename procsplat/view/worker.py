@@ -18,11 +18,13 @@ from procsplat.run.rundir import edit_object
 PARAM, YAW, TRANSLATION = "param", "yaw", "translation"
 
 
-def apply_object_edit(obj, field: str, name: str | None, value) -> None:
-    """One control's edit of a ProceduralObject: a parameter, the yaw or the translation, by the rule of
-    `procsplat.run.rundir.edit_object` (the same as `procsplat export --params`)."""
+def apply_object_edit(model, index: int, field: str, name: str | None, value):
+    """One control's edit of object `index`: a parameter (a discrete one re-anchors its Gaussians: returns
+    the `ReanchorStats`), the yaw or the translation, by the rule of `procsplat.run.rundir.edit_object`
+    (the same as `procsplat export`)."""
+    obj, anchored = model.objects[index], model.anchored[index]
     if field == PARAM:
-        edit_object(obj, parameters={name: value})
+        return edit_object(obj, parameters={name: value}, anchored=anchored)
     elif field == YAW:
         edit_object(obj, pose={"yaw": value})
     elif field == TRANSLATION:
@@ -35,7 +37,7 @@ class EditWorker:
     def __init__(self, model, on_objects_changed: Callable[[list], None], on_error: Callable[[str], None] = print):
         self.model = model
         self._on_changed = on_objects_changed
-        self._on_error = on_error
+        self._on_error = on_error  # the status line: errors, and what a discrete edit did to the Gaussians
         self._cv = threading.Condition()
         self._edits: dict = {}  # (object index, field, name) -> latest value
         self._tasks: deque = deque()
@@ -101,10 +103,13 @@ class EditWorker:
         changed = []
         for (index, field, name), value in edits.items():
             try:
-                apply_object_edit(self.model.objects[index], field, name, value)
+                stats = apply_object_edit(self.model, index, field, name, value)
             except Exception as e:  # noqa: BLE001 - one bad edit must not stop the viewer
                 self._on_error(str(e))  # edit_object's message names the object
                 continue
+            if stats is not None:  # a discrete edit: say what became of the Gaussians
+                obj = self.model.objects[index]
+                self._on_error(f"object {obj.instance_id}: {name} = {value}: re-anchored, {stats.describe()}")
             if index not in changed:
                 changed.append(index)
         self.batches += 1
