@@ -337,6 +337,14 @@ def start_ray(cfg: BatchConfig) -> str:
     return f"local Ray runtime: {cpus} CPUs"
 
 
+def task_options(cfg: BatchConfig) -> dict:
+    """Ray options of each kind of task: `cfg.threads` CPUs each; a scene's training also one GPU when it
+    trains on CUDA (`--device cuda`), so that Ray places it on a GPU node; plans and fits stay on CPUs."""
+    cpu = {"num_cpus": cfg.threads, "max_retries": 0}
+    train = {**cpu, "num_gpus": 1} if str(cfg.device).startswith("cuda") else cpu
+    return {"plan": cpu, "fit": cpu, "train": train}
+
+
 def run_batch(cfg: BatchConfig, log=print, progress: bool = True, stream=None) -> list[dict]:
     """The whole batch; returns the summary rows (also written to <out>/summary.csv and printed).
 
@@ -359,8 +367,12 @@ def run_batch(cfg: BatchConfig, log=print, progress: bool = True, stream=None) -
     if own_ray:
         log(start_ray(cfg))
     try:
-        opts = {"num_cpus": cfg.threads, "max_retries": 0}
-        plan, fit, train = (ray.remote(**opts)(f) for f in (plan_task, fit_task, train_task))
+        opts = task_options(cfg)
+        if opts["train"].get("num_gpus") and not ray.cluster_resources().get("GPU", 0):
+            raise ProcsplatError(f"batch: --device {cfg.device} trains each scene on a GPU, but the Ray runtime has "
+                                 "none (give --address of a cluster with GPU nodes, or leave --device cpu)")
+        plan, fit, train = (ray.remote(**opts[k])(f) for k, f in
+                            (("plan", plan_task), ("fit", fit_task), ("train", train_task)))
         pending: dict = {}  # ObjectRef -> (kind, scene, instance id)
         for s in scenes:
             pending[plan.remote(s.cfg, cfg.threads)] = ("plan", s, None)

@@ -186,3 +186,24 @@ def test_rerun_skips_what_is_done(first_batch, scannet_root):
     assert " plan: ok" in log[0] and "(1 fitted before)" in log[0], log
     assert " fit object 2: ok" in log[1] and " train: ok" in log[2] and "at step 4/4" in log[2], log
     assert json.loads((partial / "metrics.json").read_text())["steps"] == 4
+
+
+def test_training_tasks_ask_for_a_gpu_only_when_training_on_cuda():
+    from procsplat.batch import task_options
+
+    cpu = task_options(BatchConfig(out=Path("unused"), threads=2))
+    assert all(o == {"num_cpus": 2, "max_retries": 0} for o in cpu.values())
+    cuda = task_options(BatchConfig(out=Path("unused"), device="cuda"))
+    assert cuda["train"]["num_gpus"] == 1 and "num_gpus" not in cuda["fit"] and "num_gpus" not in cuda["plan"]
+
+
+def test_cuda_training_on_a_runtime_without_gpus_is_refused(ray_runtime, scannet_root, tmp_path, capsys):
+    """Ray would keep a task that asks for a GPU pending forever where there is none: one line and exit 2."""
+    from procsplat.cli import main
+
+    out = tmp_path / "out"
+    code = main(["batch", IDS[0], "--scannet-root", str(scannet_root), "--out", str(out), "--device", "cuda", *TINY])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--device cuda" in err and "GPU" in err
+    assert not (out / IDS[0]).exists()
