@@ -27,6 +27,10 @@ COMPILED_NODE_TYPES = frozenset({
     "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",
     "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
 })
+# Mesh operations (geonodes/nodes/mesh_ops.py and the modules it names).
+COMPILED_NODE_TYPES |= frozenset({
+    "GeometryNodeFlipFaces", "GeometryNodeTriangulate",
+})
 # Node types the importer drops: they do not change the program's output (a Viewer only shows
 # a value in Blender's editor; reroutes become direct links).
 DROPPED_NODE_TYPES = frozenset({"NodeFrame", "NodeReroute", "GeometryNodeViewer"})

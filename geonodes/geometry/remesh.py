@@ -1,0 +1,109 @@
+"""Meshes made from other meshes (Flip Faces, Triangulate, Extrude, ...): the new topology of a
+dense primitive, computed once per distinct input topology and per-row choice (cached by the
+caller), and the new primitive put together from it.
+
+A `NewTopology` says where each new element comes from (`point_src`, `face_src`,
+`corner_src`: indices into the old mesh's elements), so attributes follow as Blender copies
+them; positions are computed by the node itself (torch ops of the old positions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .structure import Prim
+
+
+@dataclass
+class NewTopology:
+    num_vertices: int
+    face_offsets: torch.Tensor  # (F'+1,) int64
+    face_vertices: torch.Tensor  # (L',) int64
+    point_src: torch.Tensor  # (V',) old point of each new point
+    face_src: torch.Tensor  # (F',) old face of each new face
+    corner_src: torch.Tensor  # (L',) old corner of each new corner
+    extra: dict | None = None  # node-specific arrays (e.g. which faces are the extrusion's top)
+
+
+def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None) -> NewTopology:
+    t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.int64))  # noqa: E731
+    return NewTopology(int(num_vertices), t(offsets), t(loops), t(point_src), t(face_src), t(corner_src), extra)
+
+
+def faces_of(prim: Prim):
+    """(offsets, loops, sizes, corner face) of a primitive's polygons as numpy arrays."""
+    fo = prim.face_offsets.numpy()
+    sizes = np.diff(fo)
+    return fo, prim.face_vertices.numpy(), sizes, np.repeat(np.arange(sizes.shape[0]), sizes)
+
+
+def whole_batch(values: torch.Tensor, rows: torch.Tensor, batch: int) -> torch.Tensor:
+    """(b, ...) values of batch `rows` as a (batch, ...) tensor (zeros in the other rows, which
+    the piece never reads)."""
+    if rows.shape[0] == batch:
+        return values
+    return values.new_zeros((batch,) + tuple(values.shape[1:])).index_copy(0, rows, values)
+
+
+def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Tensor, rows: torch.Tensor,
+                  attributes: dict | None = None) -> Prim:
+    """The new primitive of batch `rows` ((b,) indices): `positions` (b, V', 3); the old
+    attributes carried along (POINT, FACE, CORNER; EDGE attributes are dropped), plus
+    `attributes` (name -> (domain, (b, N, ...) values))."""
+    batch = prim.dense.shape[0]
+    src = {"POINT": topo.point_src, "FACE": topo.face_src, "CORNER": topo.corner_src}
+    carried = {}
+    for name, (domain, values) in prim.attributes.items():
+        if domain in src:
+            picked = values.index_select(0, rows).index_select(1, src[domain].to(values.device))
+            carried[name] = (domain, whole_batch(picked, rows, batch))
+    for name, (domain, values) in (attributes or {}).items():
+        carried[name] = (domain, whole_batch(values, rows, batch))
+    face_part = prim.face_part.index_select(0, topo.face_src) if prim.face_part is not None else \
+        torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
+    return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
+                dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
+                num_parts=prim.num_parts)
+
+
+# ------------------------------------------------------------------ Flip Faces, Triangulate
+
+
+def flip_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Selected faces' corners reversed after the first (Blender's mesh_flip_faces)."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    corners = np.arange(fv.shape[0])
+    start, end = fo[:-1][corner_face], fo[1:][corner_face]
+    flipped = np.where(corners == start, corners, start + end - corners)
+    corner_src = np.where(selected[corner_face], flipped, corners)
+    return new_topology(prim.num_vertices, fo, fv[corner_src], np.arange(prim.num_vertices),
+                        np.arange(sizes.shape[0]), corner_src)
+
+
+def triangulate_quads(prim: Prim, selected: np.ndarray, split_13: np.ndarray) -> NewTopology:
+    """Selected quads (and triangles, which stay) split in two as Blender 4.2's BMesh
+    triangulation does: on the diagonal from corner 0 (corners (0,1,2) and (0,2,3)) or, where
+    `split_13`, from corner 1 ((1,2,3) and (1,3,0)). The second triangle takes the face's place,
+    the first is appended after every face, in face order. Selected faces must have <= 4
+    corners (the caller checks)."""
+    fo, fv, sizes, _ = faces_of(prim)
+    quads = np.flatnonzero(selected & (sizes == 4))
+    starts = fo[:-1][quads] + np.where(split_13[quads], 1, 0)
+
+    def corner(k):  # corner k after the split's first, cyclic within the quad
+        base = fo[:-1][quads]
+        return base + (starts - base + k) % 4
+
+    out_corners = [np.arange(fo[f], fo[f + 1]) for f in range(sizes.shape[0])]
+    for i, f in enumerate(quads):
+        out_corners[f] = np.array([corner(0)[i], corner(2)[i], corner(3)[i]])
+    first = np.stack([corner(0), corner(1), corner(2)], 1) if quads.size else np.zeros((0, 3), np.int64)
+    corner_src = np.concatenate(out_corners + [first.reshape(-1)]).astype(np.int64)
+    new_sizes = np.concatenate([np.where(np.isin(np.arange(sizes.shape[0]), quads), 3, sizes),
+                                np.full(quads.shape[0], 3)])
+    offsets = np.concatenate([[0], np.cumsum(new_sizes)])
+    face_src = np.concatenate([np.arange(sizes.shape[0]), quads])
+    return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices), face_src,
+                        corner_src)

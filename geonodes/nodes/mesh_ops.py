@@ -1,0 +1,148 @@
+"""Mesh operations that change topology or move elements: Flip Faces, Triangulate, Scale
+Elements (Extrude Mesh: extrude_nodes; point clouds: point_nodes).
+
+Each realizes its input into a dense mesh (geometry.dense), evaluates its fields on it, and
+groups the piece's rows by the per-row choices that decide the new topology (a selection, a
+quad's diagonal): each group's topology is built once (geometry.remesh, cached) and its
+positions are torch ops of the old positions, so gradients flow through them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import IRError
+from ..fields import is_field
+from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
+from ..geometry.remesh import flip_faces, remeshed_prim, triangulate_quads
+from . import S, node
+from .field_nodes import mesh_context
+
+_TOPOLOGIES: dict = {}
+
+
+def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, positions=None, name: str = "") -> Piecewise:
+    """Every mesh piece rebuilt per group of rows with equal `keys`.
+
+    keys(prim, ctx, grids) -> (b, k) numpy array of what decides the topology per row (ctx: the
+    piece's field context on `domain`; grids: `values` evaluated there, (b, N, ...));
+    build(prim, key row) -> NewTopology or None (the mesh stays as it is), cached per input
+    topology and key; positions(topo, old (b', V, 3), grids of those rows, rows j of ctx) ->
+    (b', V', 3) and attributes {name: (domain, (b', N, ...))} (default: the points as they were).
+    """
+    pieces = []
+    for rows, struct in geometry.pieces:
+        if not struct.parts:
+            pieces.append((rows, struct))
+            continue
+        prim = realize(struct, n.geometry_cache)
+        index = rows.index(n.device)
+        ctx = mesh_context(prim, index, domain)
+        grids = {k: ctx.grid(v) for k, v in values.items()}
+        keys_np = np.ascontiguousarray(keys(prim, ctx, grids))
+        uniq, inverse = np.unique(keys_np.reshape(keys_np.shape[0], -1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        all_rows = index.cpu().numpy()
+        for i, key_row in enumerate(uniq):
+            local = np.flatnonzero(inverse == i)
+            chosen = np.zeros(rows.n, bool)
+            chosen[all_rows[local]] = True
+            tkey = (name, prim.topo_id, key_row.dtype.str, key_row.tobytes())
+            if tkey not in _TOPOLOGIES:
+                _TOPOLOGIES[tkey] = (prim, build(prim, key_row))  # holds the prim: its topo id stays unique
+            topo = _TOPOLOGIES[tkey][1]
+            if topo is None:
+                pieces.append((Rows.from_numpy(chosen), struct))
+                continue
+            j = torch.as_tensor(local, device=n.device)
+            old = ctx.mesh.positions.index_select(0, j)
+            if positions is None:
+                new, attributes = old, {}
+            else:
+                new, attributes = positions(topo, old, {k: g.index_select(0, j) for k, g in grids.items()}, ctx, j)
+            made = remeshed_prim(prim, topo, tkey, new, index.index_select(0, j), attributes)
+            pieces.append((Rows.from_numpy(chosen), GeomStruct((Part(made),), struct.instances)))
+    return Piecewise(pieces).merged()
+
+
+def _selection_bits(grid: torch.Tensor) -> np.ndarray:
+    return grid.detach().cpu().numpy().astype(bool)
+
+
+# ------------------------------------------------------------------ Flip Faces
+
+
+@node("GeometryNodeFlipFaces", inputs=[S("Mesh", "GEOMETRY"), S("Selection", "BOOLEAN", True)],
+      outputs=[S("Mesh", "GEOMETRY")])
+def flip_faces_node(n):
+    def build(prim, key):
+        return flip_faces(prim, key.astype(bool)) if key.any() else None
+
+    return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")},
+                           lambda prim, ctx, g: _selection_bits(g["sel"]), build, name="flip")}
+
+
+# ------------------------------------------------------------------ Triangulate
+
+QUAD_METHODS = ("BEAUTY", "FIXED", "FIXED_ALTERNATE", "SHORTEST_DIAGONAL", "LONGEST_DIAGONAL")
+NGON_METHODS = ("BEAUTY", "CLIP")
+
+
+def _quad_split_13(method: str, positions: torch.Tensor, prim) -> np.ndarray:
+    """(b, F) whether each quad splits on its corners 1-3 (Blender 4.2's BM_face_triangulate)."""
+    fo = prim.face_offsets
+    b, nf = positions.shape[0], fo.shape[0] - 1
+    if method == "FIXED":
+        return np.zeros((b, nf), bool)
+    if method == "FIXED_ALTERNATE":
+        return np.ones((b, nf), bool)
+    sizes = fo[1:] - fo[:-1]
+    quad = torch.nonzero(sizes == 4).flatten()
+    out = np.zeros((b, nf), bool)
+    if quad.numel() == 0:
+        return out
+    corner = fo[:-1][quad]
+    v = [positions[:, prim.face_vertices[corner + k].to(positions.device)] for k in range(4)]
+    d1 = ((v[0] - v[2]) ** 2).sum(-1)  # len_squared_v3v3(v0, v2)
+    d2 = ((v[1] - v[3]) ** 2).sum(-1)
+    if method == "SHORTEST_DIAGONAL":
+        split_02 = (d2 - d1) > 0.0
+    elif method == "LONGEST_DIAGONAL":
+        split_02 = (d2 - d1) < 0.0
+    else:
+        raise IRError(f"quad method {method} is not supported (supported: FIXED, FIXED_ALTERNATE, "
+                      "SHORTEST_DIAGONAL, LONGEST_DIAGONAL)")
+    out[:, quad.numpy()] = ~split_02.detach().cpu().numpy()
+    return out
+
+
+@node("GeometryNodeTriangulate",
+      inputs=[S("Mesh", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Minimum Vertices", "INT", 4)],
+      outputs=[S("Mesh", "GEOMETRY")],
+      properties={"quad_method": "SHORTEST_DIAGONAL", "ngon_method": "BEAUTY"},
+      choices={"quad_method": QUAD_METHODS, "ngon_method": NGON_METHODS})
+def triangulate(n):
+    """Quads split on a diagonal chosen per row (the method), as Blender 4.2 does; n-gons
+    (Blender's polyfill and beautify) are not supported: selecting one is an error."""
+    minimum = n.get("Minimum Vertices")
+    if is_field(minimum):
+        raise IRError(f"{n.where}: input 'Minimum Vertices' takes a single value, but a field is linked to it")
+    method = n.props["quad_method"]
+
+    def keys(prim, ctx, g):
+        sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
+        lowest = np.maximum(minimum.index_select(0, ctx.rows).cpu().numpy(), 4)[:, None]
+        chosen = _selection_bits(g["sel"]) & (sizes[None, :] >= lowest)
+        if (chosen & (sizes[None, :] > 4)).any():
+            raise IRError(f"{n.where}: triangulating n-gons (faces with more than 4 corners) is not supported "
+                          "(Blender's polyfill is not reproduced); only quads are")
+        chosen &= sizes[None, :] == 4
+        return np.concatenate([chosen, _quad_split_13(method, ctx.mesh.positions, prim) & chosen], 1)
+
+    def build(prim, key):
+        nf = prim.face_offsets.shape[0] - 1
+        chosen = key[:nf].astype(bool)
+        return triangulate_quads(prim, chosen, key[nf:].astype(bool)) if chosen.any() else None
+
+    return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
+                           name=("triangulate", method))}
