@@ -19,3 +19,16 @@ def selected(op, mesh="grid", socket="Selection", geometry=("Mesh", "Mesh"), **k
                                 node("F", "GeometryNodeTriangulate", {"quad_method": "SHORTEST_DIAGONAL"})])
 def test_gradients_pass_through(op):
     finite_difference_check(selected(op), VALUES, ["a", "b"])
+
+
+@pytest.mark.parametrize("domain", ["FACE", "EDGE"])
+@pytest.mark.parametrize("mode", ["UNIFORM", "SINGLE_AXIS"])
+def test_scale_elements_gradients(domain, mode):
+    """Scale = c (a parameter), Axis = (a, b, 0.3): d/da, d/db, d/dc through the islands' means."""
+    sel, sel_links = selection_nodes("b")
+    extra = sel + [node("Ax", "ShaderNodeCombineXYZ", {}, {"Z": 0.3})]
+    links = sel_links + [link(("Cmp", "Result"), ("Sc", "Selection")), link(("Group Input", "c"), ("Sc", "Scale")),
+                         link(("Group Input", "a"), ("Ax", "X")), link(("Group Input", "b"), ("Ax", "Y")),
+                         link(("Ax", "Vector"), ("Sc", "Axis"))]
+    op = node("Sc", "GeometryNodeScaleElements", {"domain": domain, "scale_mode": mode})
+    finite_difference_check(op_program("ico", op, "Geometry", "Geometry", extra, links), VALUES, ["a", "b", "c"])

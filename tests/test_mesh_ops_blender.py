@@ -40,3 +40,33 @@ def test_triangulate_ngon_is_an_error():
     ir = op_program("cylinder", node("T", "GeometryNodeTriangulate"), "Mesh", "Mesh")
     with pytest.raises(IRError, match="node 'T'.*n-gons"):
         load_program(ir).evaluate_one({})
+
+
+@pytest.mark.parametrize("mesh", ["grid", "ico", "cube"])
+@pytest.mark.parametrize("domain", ["FACE", "EDGE"])
+@pytest.mark.parametrize("mode", ["UNIFORM", "SINGLE_AXIS"])
+def test_scale_elements(mesh, domain, mode):
+    """Selection x > c, Scale = a + 1 (a single value), Center unlinked (the elements' centres),
+    Axis = (b, c, 0.3)."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("S1", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.0}),
+                   node("Ax", "ShaderNodeCombineXYZ", {}, {"Z": 0.3})]
+    links = sel_links + [link(("Cmp", "Result"), ("Sc", "Selection")), link(("Group Input", "a"), ("S1", "Value")),
+                         link(("S1", "Value"), ("Sc", "Scale")), link(("Group Input", "b"), ("Ax", "X")),
+                         link(("Group Input", "c"), ("Ax", "Y")), link(("Ax", "Vector"), ("Sc", "Axis"))]
+    op = node("Sc", "GeometryNodeScaleElements", {"domain": domain, "scale_mode": mode})
+    compare_batch(op_program(mesh, op, "Geometry", "Geometry", extra, links), sets(3))
+
+
+@pytest.mark.parametrize("domain", ["FACE", "EDGE"])
+def test_scale_elements_fields(domain):
+    """Scale = x * a (a field, averaged per island), Center = position * b (a field)."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("Q", "GeometryNodeInputPosition"), node("QS", "ShaderNodeSeparateXYZ"),
+                   node("M", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("C", "ShaderNodeVectorMath", {"operation": "SCALE"})]
+    links = sel_links + [link(("Cmp", "Result"), ("Sc", "Selection")), link(("Q", "Position"), ("QS", "Vector")),
+                         link(("QS", "X"), ("M", "Value")), link(("Group Input", "a"), ("M", "Value_001")),
+                         link(("M", "Value"), ("Sc", "Scale")), link(("Q", "Position"), ("C", "Vector")),
+                         link(("Group Input", "b"), ("C", "Scale")), link(("C", "Vector"), ("Sc", "Center"))]
+    op = node("Sc", "GeometryNodeScaleElements", {"domain": domain, "scale_mode": "SINGLE_AXIS"})
+    compare_batch(op_program("ico", op, "Geometry", "Geometry", extra, links), sets(4))

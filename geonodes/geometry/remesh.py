@@ -107,3 +107,39 @@ def triangulate_quads(prim: Prim, selected: np.ndarray, split_13: np.ndarray) ->
     face_src = np.concatenate([np.arange(sizes.shape[0]), quads])
     return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices), face_src,
                         corner_src)
+
+
+# ------------------------------------------------------------------ Scale Elements
+
+
+def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.ndarray) -> NewTopology:
+    """The same mesh, with the islands of Scale Elements in `extra`: selected faces (or edges)
+    joined where they share a point (Blender's face_to_vert_islands). extra: "elements" (the
+    selected elements), "element_island" (their island), "points", "point_island", "islands"."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    fo, fv, sizes, corner_face = faces_of(prim)
+    nv = prim.num_vertices
+    if domain == "FACE":
+        elements = np.flatnonzero(selected)
+        corners = np.flatnonzero(selected[corner_face])
+        first = fv[fo[:-1][corner_face[corners]]]
+        a, b = first, fv[corners]
+        member = fv[corners]
+        element_first = fv[fo[:-1][elements]]
+    else:
+        elements = np.flatnonzero(selected)
+        a, b = edges[elements, 0], edges[elements, 1]
+        member = edges[elements].reshape(-1)
+        element_first = edges[elements, 0]
+    graph = coo_matrix((np.ones(a.shape[0]), (a, b)), shape=(nv, nv))
+    _, labels = connected_components(graph, directed=False)
+    points = np.unique(member)
+    island_ids, point_island = np.unique(labels[points], return_inverse=True)
+    element_island = np.searchsorted(island_ids, labels[element_first])
+    extra = {"elements": elements, "element_island": element_island, "points": points,
+             "point_island": point_island.reshape(-1), "islands": island_ids.shape[0]}
+    extra = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in extra.items()}
+    n_faces = sizes.shape[0]
+    return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra)
