@@ -9,10 +9,10 @@ from meshoptools import op_program, selection_nodes
 VALUES = {"a": 0.37, "b": -0.61, "c": 0.05}
 
 
-def selected(op, mesh="grid", socket="Selection", geometry=("Mesh", "Mesh"), **kw):
+def selected(op, mesh="grid", socket="Selection", geometry=("Mesh", "Mesh"), extra_nodes=(), extra_links=(), **kw):
     sel, sel_links = selection_nodes()
-    return op_program(mesh, op, geometry[0], geometry[1], sel, sel_links + [link(("Cmp", "Result"), (op["name"], socket))],
-                      **kw)
+    return op_program(mesh, op, geometry[0], geometry[1], sel + list(extra_nodes),
+                      sel_links + [link(("Cmp", "Result"), (op["name"], socket))] + list(extra_links), **kw)
 
 
 @pytest.mark.parametrize("op", [node("F", "GeometryNodeFlipFaces"),
@@ -32,3 +32,23 @@ def test_scale_elements_gradients(domain, mode):
                          link(("Ax", "Vector"), ("Sc", "Axis"))]
     op = node("Sc", "GeometryNodeScaleElements", {"domain": domain, "scale_mode": mode})
     finite_difference_check(op_program("ico", op, "Geometry", "Geometry", extra, links), VALUES, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("mode", ["FACES", "VERTICES"])
+def test_extrude_gradients(mode):
+    """Offset unlinked (face / vertex normals), Offset Scale = c: d/da, d/db through the normals."""
+    extra, links = [], [link(("Group Input", "c"), ("E", "Offset Scale"))]
+    ir = selected(node("E", "GeometryNodeExtrudeMesh", {"mode": mode}), mesh="ico", extra_nodes=extra,
+                  extra_links=links)
+    finite_difference_check(ir, VALUES, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("op, message", [
+    (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES"),
+    (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
+])
+def test_unsupported_modes_name_the_node(op, message):
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    with pytest.raises(IRError, match=f"node 'E'.*{message}"):
+        load_program(op_program("grid", op, "Mesh", "Mesh")).evaluate_one({})

@@ -4,8 +4,8 @@ Blender's order and identical polygons; gradients by finite differences."""
 import pytest
 
 from fieldtools import compare_batch, value_sets
-from irtools import link, node
-from meshoptools import MESHES, op_program, selection_nodes
+from irtools import fparams, link, node, program
+from meshoptools import MESHES, moved_mesh, op_program, selection_nodes
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
 pytestmark = pytest.mark.blender
@@ -70,3 +70,50 @@ def test_scale_elements_fields(domain):
                          link(("Group Input", "b"), ("C", "Scale")), link(("C", "Vector"), ("Sc", "Center"))]
     op = node("Sc", "GeometryNodeScaleElements", {"domain": domain, "scale_mode": "SINGLE_AXIS"})
     compare_batch(op_program("ico", op, "Geometry", "Geometry", extra, links), sets(4))
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+def test_extrude_faces_individual(mesh):
+    """Selected faces extruded along their normals (Offset unlinked) by Offset Scale = a, then
+    the Top faces scaled by b + 1 and the Side faces flipped (the outputs as selections)."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("Sc", "GeometryNodeScaleElements"), node("B1", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.0}),
+                   node("F", "GeometryNodeFlipFaces")]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link(("Group Input", "a"), ("E", "Offset Scale")),
+                         link(("E", "Mesh"), ("Sc", "Geometry")), link(("E", "Top"), ("Sc", "Selection")),
+                         link(("Group Input", "b"), ("B1", "Value")), link(("B1", "Value"), ("Sc", "Scale")),
+                         link(("Sc", "Geometry"), ("F", "Mesh")), link(("E", "Side"), ("F", "Selection")),
+                         link(("F", "Mesh"), ("Group Output", "Out"))]
+    nodes, base_links = moved_mesh(mesh)
+    ir = program(nodes + [node("E", "GeometryNodeExtrudeMesh")] + extra,
+                 base_links + [link(("SP", "Geometry"), ("E", "Mesh"))] + links, fparams("a", "b", "c"))
+    compare_batch(ir, sets(5))
+
+
+@pytest.mark.parametrize("mesh", ["grid", "ico"])
+def test_extrude_faces_offset_field(mesh):
+    """Offset = position * b (a field on faces: their centres), Offset Scale = a."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("Q", "GeometryNodeInputPosition"), node("V", "ShaderNodeVectorMath", {"operation": "SCALE"})]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link(("Group Input", "a"), ("E", "Offset Scale")),
+                         link(("Q", "Position"), ("V", "Vector")), link(("Group Input", "b"), ("V", "Scale")),
+                         link(("V", "Vector"), ("E", "Offset"))]
+    compare_batch(op_program(mesh, node("E", "GeometryNodeExtrudeMesh"), "Mesh", "Mesh", extra, links), sets(6))
+
+
+@pytest.mark.parametrize("mesh", ["grid", "cube"])
+def test_extrude_vertices(mesh):
+    """Selected points extruded by Offset = (a, b, c) * x (a field), then the Top points moved up by c."""
+    sel, sel_links = selection_nodes("b", "Y")
+    extra = sel + [node("Q", "GeometryNodeInputPosition"), node("QS", "ShaderNodeSeparateXYZ"),
+                   node("V", "ShaderNodeCombineXYZ"), node("VS", "ShaderNodeVectorMath", {"operation": "SCALE"}),
+                   node("Up", "ShaderNodeCombineXYZ")]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link(("Q", "Position"), ("QS", "Vector")),
+                         link(("Group Input", "a"), ("V", "X")), link(("Group Input", "b"), ("V", "Y")),
+                         link(("Group Input", "c"), ("V", "Z")), link(("V", "Vector"), ("VS", "Vector")),
+                         link(("QS", "X"), ("VS", "Scale")), link(("VS", "Vector"), ("E", "Offset")),
+                         link(("Group Input", "c"), ("Up", "Z")), link(("E", "Top"), ("Move", "Selection")),
+                         link(("Up", "Vector"), ("Move", "Offset"))]
+    ir = op_program(mesh, node("E", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}), "Mesh", "Mesh", extra, links,
+                    after=[(node("Move", "GeometryNodeSetPosition"), "Geometry", "Geometry")])
+    compare_batch(ir, sets(7))

@@ -143,3 +143,48 @@ def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.nda
     extra = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in extra.items()}
     n_faces = sizes.shape[0]
     return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra)
+
+
+# ------------------------------------------------------------------ Extrude Mesh
+
+
+def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Blender's extrude_individual_mesh_faces: each selected face gets new points (one per
+    corner, appended face by face) and keeps its place, now on them; one side quad per corner
+    (new next, new, old, old next) is appended, face by face. extra: "vert_face" (the face
+    each new point moves with), "top", "side" (face masks)."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    nv, nf = prim.num_vertices, sizes.shape[0]
+    corners = np.flatnonzero(selected[corner_face])  # the selected faces' corners, in order
+    count = corners.shape[0]
+    new_vert = nv + np.arange(count)
+    loops = fv.copy()
+    loops[corners] = new_vert
+    start, end = fo[:-1][corner_face[corners]], fo[1:][corner_face[corners]]
+    nxt_corner = np.where(corners + 1 == end, start, corners + 1)
+    position_of = np.zeros(fv.shape[0], np.int64)
+    position_of[corners] = np.arange(count)
+    new_next = new_vert[position_of[nxt_corner]]
+    side = np.stack([new_next, new_vert, fv[corners], fv[nxt_corner]], 1).reshape(-1)
+    offsets = np.concatenate([fo, fo[-1] + 4 * np.arange(1, count + 1)])
+    corner_src = np.concatenate([np.arange(fv.shape[0]), np.stack([nxt_corner, corners, corners, nxt_corner], 1).reshape(-1)])
+    face_src = np.concatenate([np.arange(nf), corner_face[corners]])
+    top = np.concatenate([selected, np.zeros(count, bool)])
+    side_mask = np.concatenate([np.zeros(nf, bool), np.ones(count, bool)])
+    extra = {"vert_face": torch.as_tensor(corner_face[corners]), "top": torch.as_tensor(top),
+             "side": torch.as_tensor(side_mask)}
+    return new_topology(nv + count, offsets, np.concatenate([loops, side]), np.concatenate([np.arange(nv), fv[corners]]),
+                        face_src, corner_src, extra)
+
+
+def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Blender's extrude_mesh_vertices: a new point per selected point, appended in order (the
+    new edges joining them are loose edges, which these meshes do not hold). extra: "points"
+    (the selected points), "top" (point mask)."""
+    fo, fv, sizes, _ = faces_of(prim)
+    nv = prim.num_vertices
+    points = np.flatnonzero(selected)
+    extra = {"points": torch.as_tensor(points),
+             "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
+    return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
+                        np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra)
