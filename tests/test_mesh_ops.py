@@ -52,3 +52,19 @@ def test_unsupported_modes_name_the_node(op, message):
     from geonodes.program import load_program
     with pytest.raises(IRError, match=f"node 'E'.*{message}"):
         load_program(op_program("grid", op, "Mesh", "Mesh")).evaluate_one({})
+
+
+@pytest.mark.parametrize("mode", ["VERTICES", "FACES", "CORNERS"])
+def test_points_gradients(mode):
+    """Mesh to Points -> Points to Vertices: the points' positions follow a and b."""
+    ir = selected(node("M", "GeometryNodeMeshToPoints", {"mode": mode}), mesh="ico", geometry=("Mesh", "Points"),
+                  after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
+    finite_difference_check(ir, VALUES, ["a", "b"])
+
+
+def test_mesh_to_points_edges_is_an_error():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
+    with pytest.raises(IRError, match="node 'M'.*EDGES"):
+        load_program(ir).evaluate_one({})

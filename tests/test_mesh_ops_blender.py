@@ -117,3 +117,36 @@ def test_extrude_vertices(mesh):
     ir = op_program(mesh, node("E", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}), "Mesh", "Mesh", extra, links,
                     after=[(node("Move", "GeometryNodeSetPosition"), "Geometry", "Geometry")])
     compare_batch(ir, sets(7))
+
+
+@pytest.mark.parametrize("mode", ["VERTICES", "FACES", "CORNERS"])
+def test_mesh_to_points_to_vertices(mode):
+    """Mesh to Points (selection x > c, Position = position + (0, 0, a)) -> Points to Vertices
+    (selection y > b): loose vertices in Blender's order."""
+    sel, sel_links = selection_nodes()
+    sel2, sel2_links = selection_nodes("b", "Y", name="Cmp2")
+    extra = sel + sel2 + [node("Q", "GeometryNodeInputPosition"), node("Z", "ShaderNodeCombineXYZ"),
+                          node("Add", "ShaderNodeVectorMath", {"operation": "ADD"})]
+    links = sel_links + sel2_links + [
+        link(("Cmp", "Result"), ("M", "Selection")), link(("Q", "Position"), ("Add", "Vector")),
+        link(("Group Input", "a"), ("Z", "Z")), link(("Z", "Vector"), ("Add", "Vector_001")),
+        link(("Add", "Vector"), ("M", "Position")), link(("Cmp2", "Result"), ("PV", "Selection"))]
+    ir = op_program("ico", node("M", "GeometryNodeMeshToPoints", {"mode": mode}), "Mesh", "Points", extra, links,
+                    after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
+    compare_batch(ir, sets(8))
+
+
+def test_points_are_not_the_result_mesh_but_instance_on_points_reads_them():
+    """Join(mesh, Mesh to Points(mesh) -> Instance on Points (cube) -> Realize): Blender's result
+    mesh is the mesh and the realized cubes, never the points."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("Cu", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.1, 0.1]}), node("I", "GeometryNodeInstanceOnPoints"),
+                   node("R", "GeometryNodeRealizeInstances"), node("J", "GeometryNodeJoinGeometry")]
+    links = sel_links + [link(("Cmp", "Result"), ("M", "Selection")), link(("M", "Points"), ("I", "Points")),
+                         link(("Cu", "Mesh"), ("I", "Instance")), link(("I", "Instances"), ("R", "Geometry")),
+                         link(("SP", "Geometry"), ("J", "Geometry"), 0), link(("M", "Points"), ("J", "Geometry"), 1),
+                         link(("R", "Geometry"), ("J", "Geometry"), 2)]
+    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "FACES"}), "Mesh", "Points", extra, links)
+    ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["Group Output", "Out"]] + [
+        link(("J", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(ir, sets(9))

@@ -21,6 +21,28 @@ from .field_nodes import mesh_context
 _TOPOLOGIES: dict = {}
 
 
+def row_groups(keys_np: np.ndarray, index: torch.Tensor, rows: Rows):
+    """The piece's rows (`index`, (b,)) grouped by equal rows of `keys_np` (b, ...):
+    [(key row, local positions (numpy), Rows)]."""
+    flat = np.ascontiguousarray(keys_np.reshape(keys_np.shape[0], -1))
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    all_rows = index.cpu().numpy()
+    out = []
+    for i, key_row in enumerate(uniq):
+        local = np.flatnonzero(inverse == i)
+        chosen = np.zeros(rows.n, bool)
+        chosen[all_rows[local]] = True
+        out.append((key_row, local, Rows.from_numpy(chosen)))
+    return out
+
+
+def cached_topology(tkey: tuple, prim, build):
+    if tkey not in _TOPOLOGIES:
+        _TOPOLOGIES[tkey] = (prim, build())  # holds the prim: its topo id stays unique
+    return _TOPOLOGIES[tkey][1]
+
+
 def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, positions=None, name: str = "") -> Piecewise:
     """Every mesh piece rebuilt per group of rows with equal `keys`.
 
@@ -32,27 +54,21 @@ def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, posit
     """
     pieces = []
     for rows, struct in geometry.pieces:
-        if not struct.parts:
+        if any(inst.geometry.parts or inst.geometry.instances for inst in struct.instances):
+            raise IRError(f"{n.where}: changing meshes inside instances is not supported (realize them first)")
+        clouds = tuple(p for p in struct.parts if p.prim.points)  # point clouds: left as they are
+        if len(clouds) == len(struct.parts):
             pieces.append((rows, struct))
             continue
-        prim = realize(struct, n.geometry_cache)
+        prim = realize(GeomStruct(tuple(p for p in struct.parts if not p.prim.points)), n.geometry_cache)
         index = rows.index(n.device)
         ctx = mesh_context(prim, index, domain)
         grids = {k: ctx.grid(v) for k, v in values.items()}
-        keys_np = np.ascontiguousarray(keys(prim, ctx, grids))
-        uniq, inverse = np.unique(keys_np.reshape(keys_np.shape[0], -1), axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        all_rows = index.cpu().numpy()
-        for i, key_row in enumerate(uniq):
-            local = np.flatnonzero(inverse == i)
-            chosen = np.zeros(rows.n, bool)
-            chosen[all_rows[local]] = True
+        for key_row, local, chosen in row_groups(keys(prim, ctx, grids), index, rows):
             tkey = (name, prim.topo_id, key_row.dtype.str, key_row.tobytes())
-            if tkey not in _TOPOLOGIES:
-                _TOPOLOGIES[tkey] = (prim, build(prim, key_row))  # holds the prim: its topo id stays unique
-            topo = _TOPOLOGIES[tkey][1]
+            topo = cached_topology(tkey, prim, lambda: build(prim, key_row))
             if topo is None:
-                pieces.append((Rows.from_numpy(chosen), struct))
+                pieces.append((chosen, struct))  # (the mesh as it was: still symbolic)
                 continue
             j = torch.as_tensor(local, device=n.device)
             old = ctx.mesh.positions.index_select(0, j)
@@ -61,7 +77,7 @@ def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, posit
             else:
                 new, attributes = positions(topo, old, {k: g.index_select(0, j) for k, g in grids.items()}, ctx, j)
             made = remeshed_prim(prim, topo, tkey, new, index.index_select(0, j), attributes)
-            pieces.append((Rows.from_numpy(chosen), GeomStruct((Part(made),), struct.instances)))
+            pieces.append((chosen, GeomStruct((Part(made),) + clouds, struct.instances)))
     return Piecewise(pieces).merged()
 
 
