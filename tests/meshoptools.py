@@ -48,3 +48,27 @@ def op_program(mesh: str, op: dict, geometry_in: str, geometry_out: str, extra_n
         last = (extra["name"], out)
     links.append(link(last, ("Group Output", "Out")))
     return program(nodes, links, fparams(*params))
+
+
+def merge_program(mesh="grid", selection=False):
+    """A grid joined with itself moved by (0, 1.5 + a * 0.0015, b * 0.0005): the seam rows are
+    within Distance 0.001 where a and b are small enough; scaled in x by c + 1.2; merged
+    (selection: x > d + 0.0123)."""
+    nodes = [node("Mesh", "GeometryNodeMeshGrid", {}, {"Size X": 2.0, "Size Y": 1.5, "Vertices X": 4, "Vertices Y": 3}),
+             node("T", "GeometryNodeTransform"), node("V", "ShaderNodeCombineXYZ"),
+             node("A", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 0.0015, "Value_002": 1.5}),
+             node("B", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.0005}),
+             node("J", "GeometryNodeJoinGeometry"), node("S", "GeometryNodeTransform"), node("SV", "ShaderNodeCombineXYZ", {}, {"Y": 1.0, "Z": 1.0}),
+             node("C", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.2}),
+             node("M", "GeometryNodeMergeByDistance", {}, {"Distance": 0.001})]
+    links = [link(("Group Input", "a"), ("A", "Value")), link(("Group Input", "b"), ("B", "Value")),
+             link(("A", "Value"), ("V", "Y")), link(("B", "Value"), ("V", "Z")), link(("V", "Vector"), ("T", "Translation")),
+             link(("Mesh", "Mesh"), ("T", "Geometry")), link(("Mesh", "Mesh"), ("J", "Geometry"), 0),
+             link(("T", "Geometry"), ("J", "Geometry"), 1), link(("J", "Geometry"), ("S", "Geometry")),
+             link(("Group Input", "c"), ("C", "Value")), link(("C", "Value"), ("SV", "X")), link(("SV", "Vector"), ("S", "Scale")),
+             link(("S", "Geometry"), ("M", "Geometry")), link(("M", "Geometry"), ("Group Output", "Out"))]
+    if selection:
+        sel, sel_links = selection_nodes("d")
+        nodes += sel
+        links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
+    return program(nodes, links, fparams("a", "b", "c", "d"))

@@ -68,3 +68,17 @@ def test_mesh_to_points_edges_is_an_error():
     ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
     with pytest.raises(IRError, match="node 'M'.*EDGES"):
         load_program(ir).evaluate_one({})
+
+
+def test_merge_by_distance_gradients():
+    """Merged points are the means of their groups: gradients through them (seams merged here)."""
+    from meshoptools import merge_program
+    finite_difference_check(merge_program(selection=True), {"a": 0.2, "b": 0.3, "c": 0.1, "d": 0.05}, ["a", "b", "c"])
+
+
+def test_merge_by_distance_connected_is_an_error():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("grid", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
+    with pytest.raises(IRError, match="node 'M'.*CONNECTED"):
+        load_program(ir).evaluate_one({})

@@ -5,7 +5,7 @@ import pytest
 
 from fieldtools import compare_batch, value_sets
 from irtools import fparams, link, node, program
-from meshoptools import MESHES, moved_mesh, op_program, selection_nodes
+from meshoptools import MESHES, merge_program, moved_mesh, op_program, selection_nodes
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
 pytestmark = pytest.mark.blender
@@ -150,3 +150,24 @@ def test_points_are_not_the_result_mesh_but_instance_on_points_reads_them():
     ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["Group Output", "Out"]] + [
         link(("J", "Geometry"), ("Group Output", "Out"))]
     compare_batch(ir, sets(9))
+
+
+@pytest.mark.parametrize("selection", [False, True])
+def test_merge_by_distance_seams(selection):
+    """Rows whose seams are close enough merge there (some of the seam with a selection); others
+    stay apart: rows split by their merges."""
+    sets_ = value_sets("abcd", 12, seed=10, lo=-1.0, hi=1.0)
+    compare_batch(merge_program(selection=selection), sets_)
+
+
+def test_merge_by_distance_collapses_faces():
+    """A 3x3 grid of spacing 1 (scaled in x by a + 1), Distance 1.01: groups of points merge (the
+    mean of each), quads lose corners or vanish."""
+    nodes = [node("Mesh", "GeometryNodeMeshGrid", {}, {"Size X": 2.0, "Size Y": 2.0, "Vertices X": 3, "Vertices Y": 3}),
+             node("S", "GeometryNodeTransform"), node("SV", "ShaderNodeCombineXYZ", {}, {"Y": 1.0, "Z": 1.0}),
+             node("C", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.0}),
+             node("M", "GeometryNodeMergeByDistance", {}, {"Distance": 1.01})]
+    links = [link(("Group Input", "a"), ("C", "Value")), link(("C", "Value"), ("SV", "X")), link(("SV", "Vector"), ("S", "Scale")),
+             link(("Mesh", "Mesh"), ("S", "Geometry")), link(("S", "Geometry"), ("M", "Geometry")),
+             link(("M", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(program(nodes, links, fparams("a")), [{"a": v} for v in (0.0, 0.5, -0.5, 0.2, 1.5, -0.995)])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import IRError
 from .structure import Prim
 
 
@@ -188,3 +189,64 @@ def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
              "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
     return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
                         np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra)
+
+
+# ------------------------------------------------------------------ Merge by Distance
+
+
+def merge_targets(positions: np.ndarray, selected: np.ndarray, distance: float) -> np.ndarray:
+    """(V,) the point each point merges into (itself when it stays), as Blender's
+    BLI_kdtree_3d_calc_duplicates_fast in index order: each selected point not merged yet takes
+    every later unmerged selected point within `distance` (squared distances compared, in the
+    positions' precision); no chains."""
+    nv = positions.shape[0]
+    dest = np.arange(nv)
+    merged = ~selected.copy()  # points out of the tree never merge
+    taken = np.zeros(nv, bool)
+    limit = positions.dtype.type(distance) * positions.dtype.type(distance)
+    for i in np.flatnonzero(selected):
+        if taken[i]:
+            continue
+        d = positions - positions[i]
+        near = ((d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]) <= limit
+        near &= ~merged & ~taken
+        near[i] = False
+        dest[near] = i
+        taken[near] = True
+        merged[i] = True
+    return dest
+
+
+def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
+    """Blender's weld (mesh_merge_by_distance) for merges that leave simple polygons: points
+    merged into their target (kept in order; extra "members": the new point of each old point,
+    for averaging), a corner dropped where its edge collapses (it and the next corner merged),
+    polygons left with fewer than 3 corners removed. A polygon that would touch itself or
+    coincide with another one (Blender splits or removes those) is an error (`where`)."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    nv = prim.num_vertices
+    kept = dest == np.arange(nv)
+    new_index = np.cumsum(kept) - 1
+    target = new_index[dest]
+    corners = np.arange(fv.shape[0])
+    start, end = fo[:-1][corner_face], fo[1:][corner_face]
+    nxt = np.where(corners + 1 == end, start, corners + 1)
+    alive = target[fv] != target[fv[nxt]]
+    counts = np.add.reduceat(alive.astype(np.int64), fo[:-1]) if sizes.shape[0] else np.zeros(0, np.int64)
+    faces = np.flatnonzero(counts >= 3)
+    keep_corner = alive & np.isin(corner_face, faces)
+    corner_src = np.flatnonzero(keep_corner)
+    loops = target[fv[corner_src]]
+    new_sizes = counts[faces]
+    offsets = np.concatenate([[0], np.cumsum(new_sizes)])
+    seen = set()
+    for f in range(faces.shape[0]):
+        ring = loops[offsets[f]:offsets[f + 1]]
+        if np.unique(ring).shape[0] != ring.shape[0]:
+            raise IRError(f"{where}: merging makes a polygon touch itself (Blender splits it): not supported")
+        key = frozenset(ring.tolist())
+        if key in seen:
+            raise IRError(f"{where}: merging makes two polygons coincide (Blender removes one): not supported")
+        seen.add(key)
+    extra = {"members": torch.as_tensor(target)}
+    return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra)
