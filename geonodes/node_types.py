@@ -29,7 +29,7 @@ COMPILED_NODE_TYPES = frozenset({
 })
 # Mesh operations (geonodes/nodes/mesh_ops.py and the modules it names).
 COMPILED_NODE_TYPES |= frozenset({
-    "GeometryNodeExtrudeMesh", "GeometryNodeFlipFaces", "GeometryNodeMergeByDistance", "GeometryNodeMeshToPoints", "GeometryNodePointsToVertices",
+    "GeometryNodeDualMesh", "GeometryNodeExtrudeMesh", "GeometryNodeFlipFaces", "GeometryNodeMergeByDistance", "GeometryNodeMeshToPoints", "GeometryNodePointsToVertices",
     "GeometryNodeScaleElements", "GeometryNodeTriangulate",
 })
 # Node types the importer drops: they do not change the program's output (a Viewer only shows

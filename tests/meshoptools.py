@@ -8,10 +8,17 @@ from irtools import fparams, link, node, program
 MESHES = ("grid", "ico", "cube", "cylinder")
 
 
+def base_mesh(kind: str):
+    """fieldtools.mesh_node, and 'uvsphere' (7 segments, 5 rings: triangle fans at the poles)."""
+    if kind == "uvsphere":
+        return node("Mesh", "GeometryNodeMeshUVSphere", {}, {"Segments": 7, "Rings": 5})
+    return mesh_node(kind)
+
+
 def moved_mesh(mesh: str):
     """Nodes and links of `mesh` with its points moved per row: offset (a*x*y, b*z, a*b*x) (fields,
     so quads bend and face sizes differ between rows); output ('SP', 'Geometry')."""
-    nodes = [mesh_node(mesh), node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
+    nodes = [base_mesh(mesh), node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
              node("XY", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("AXY", "ShaderNodeMath", {"operation": "MULTIPLY"}),
              node("BZ", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("AB", "ShaderNodeMath", {"operation": "MULTIPLY"}),
              node("ABX", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("Off", "ShaderNodeCombineXYZ"),

@@ -82,3 +82,15 @@ def test_merge_by_distance_connected_is_an_error():
     ir = op_program("grid", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
     with pytest.raises(IRError, match="node 'M'.*CONNECTED"):
         load_program(ir).evaluate_one({})
+
+
+def test_dual_mesh_gradients():
+    finite_difference_check(op_program("ico", node("D", "GeometryNodeDualMesh"), "Mesh", "Dual Mesh"), VALUES, ["a", "b"])
+
+
+def test_dual_mesh_keep_boundaries_with_a_boundary_is_an_error():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("grid", node("D", "GeometryNodeDualMesh", {}, {"Keep Boundaries": True}), "Mesh", "Dual Mesh")
+    with pytest.raises(IRError, match="node 'D'.*Keep Boundaries"):
+        load_program(ir).evaluate_one({})

@@ -171,3 +171,11 @@ def test_merge_by_distance_collapses_faces():
              link(("Mesh", "Mesh"), ("S", "Geometry")), link(("S", "Geometry"), ("M", "Geometry")),
              link(("M", "Geometry"), ("Group Output", "Out"))]
     compare_batch(program(nodes, links, fparams("a")), [{"a": v} for v in (0.0, 0.5, -0.5, 0.2, 1.5, -0.995)])
+
+
+@pytest.mark.parametrize("mesh", MESHES + ("uvsphere",))
+def test_dual_mesh(mesh):
+    """Face centres as points, faces around the manifold vertices (a grid's boundary vertices
+    make none); Keep Boundaries on the closed meshes."""
+    keep = {"Keep Boundaries": mesh != "grid"}
+    compare_batch(op_program(mesh, node("D", "GeometryNodeDualMesh", {}, keep), "Mesh", "Dual Mesh"), sets(11))

@@ -62,8 +62,12 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
             carried[name] = (domain, whole_batch(picked, rows, batch))
     for name, (domain, values) in (attributes or {}).items():
         carried[name] = (domain, whole_batch(values, rows, batch))
-    face_part = prim.face_part.index_select(0, topo.face_src) if prim.face_part is not None else \
-        torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
+    if topo.extra and "face_part" in topo.extra:
+        face_part = topo.extra["face_part"]
+    elif prim.face_part is not None:
+        face_part = prim.face_part.index_select(0, topo.face_src)
+    else:
+        face_part = torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
     return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
                 dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
                 num_parts=prim.num_parts)

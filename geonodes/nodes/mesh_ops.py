@@ -14,6 +14,7 @@ import torch
 from ..errors import IRError
 from ..fields import Field, is_field, polygon_edges
 from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
+from ..geometry.dual import dual_topology
 from ..geometry.remesh import element_islands, flip_faces, remeshed_prim, triangulate_quads
 from . import S, node
 from .field_nodes import mesh_context
@@ -231,3 +232,37 @@ def scale_elements(n):
 
     return {"Geometry": remesh(n, n.get("Geometry"), domain, values, keys, build, positions,
                                name=("scale", domain, mode))}
+
+
+# ------------------------------------------------------------------ Dual Mesh
+
+
+@node("GeometryNodeDualMesh", inputs=[S("Mesh", "GEOMETRY"), S("Keep Boundaries", "BOOLEAN", False)],
+      outputs=[S("Dual Mesh", "GEOMETRY")])
+def dual_mesh(n):
+    """A point at each face's centre, a face around each manifold vertex (see geometry.dual).
+    Keep Boundaries on a mesh with boundary edges is an error (Blender adds the boundary edges'
+    midpoints in its edge order, which is not modelled)."""
+    keep = n.get("Keep Boundaries")
+    if is_field(keep):
+        raise IRError(f"{n.where}: input 'Keep Boundaries' takes a single value, but a field is linked to it")
+
+    def keys(prim, ctx, g):
+        if prim.attributes:
+            raise IRError(f"{n.where}: attributes through Dual Mesh are not supported")
+        return keep.index_select(0, ctx.rows).cpu().numpy()[:, None]
+
+    def build(prim, key):
+        topo, boundary = dual_topology(prim)
+        if key[0] and boundary:
+            raise IRError(f"{n.where}: Keep Boundaries on a mesh with boundary edges is not supported (Blender "
+                          "orders the boundary points by its edge indices, which are not modelled)")
+        return topo
+
+    def positions(topo, old, g, ctx, j):
+        fo, fv = ctx.mesh.face_offsets, ctx.mesh.face_vertices
+        sizes = (fo[1:] - fo[:-1]).to(old.dtype)
+        total = old.new_zeros(old.shape[0], sizes.shape[0], 3).index_add(1, ctx.mesh.corner_face(), old.index_select(1, fv))
+        return total / sizes[None, :, None], {}
+
+    return {"Dual Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, positions, name="dual")}
