@@ -179,3 +179,43 @@ def test_dual_mesh(mesh):
     make none); Keep Boundaries on the closed meshes."""
     keep = {"Keep Boundaries": mesh != "grid"}
     compare_batch(op_program(mesh, node("D", "GeometryNodeDualMesh", {}, keep), "Mesh", "Dual Mesh"), sets(11))
+
+
+def test_authoring_mesh_ops():
+    """The authoring API's mesh operations: a panel extruded (faces individually, along their
+    normals), its top faces scaled, triangulated, merged with a copy, and small cubes on its face
+    centres (Mesh to Points -> Instance on Points); and the dual of a cube."""
+    from geonodes.authoring import ProgramBuilder
+    p = ProgramBuilder("mesh ops")
+    depth = p.float("Depth", 0.3, 0.0, 1.0)
+    shrink = p.float("Shrink", 0.7, 0.1, 1.0)
+    lift = p.float("Lift", 0.0, -0.01, 0.01)
+    panel = p.grid(2.0, 1.0, 4, 3)
+    mesh, top, side = p.extrude(panel, offset_scale=depth, selection=p.position().x > 0.1)
+    mesh = p.scale_elements(mesh, shrink, selection=top)
+    mesh = p.flip_faces(mesh, selection=side)
+    mesh = p.triangulate(mesh, quad_method="LONGEST_DIAGONAL")
+    merged = p.merge_by_distance(p.join(mesh, mesh.translate(z=lift)), distance=0.005)
+    dots = p.copies(p.mesh_to_points(merged, mode="FACES"), p.cube((0.02, 0.02, 0.02)))
+    shell = p.dual_mesh(p.cube((1.0, 1.0, 1.0)).scale(p.vec(1.0, 1.0, shrink)).translate(z=2.0))
+    p.output(p.join(shell, merged, dots))
+    sets_ = [{"Depth": d, "Shrink": s, "Lift": lf} for d, s, lf in
+             [(0.3, 0.7, 0.0), (0.0, 1.0, 0.002), (1.0, 0.1, -0.009), (0.5, 0.5, 0.007), (-0.2, 1.3, 0.0)]]
+    compare_batch(p.build(), sets_)
+
+
+def test_merge_by_distance_removes_doubled_faces():
+    """An ico sphere joined with a copy moved by a * 0.0015 (its faces flipped where x > b):
+    merged rows keep the first copy's faces only; others keep both."""
+    sel, sel_links = selection_nodes("b")
+    nodes = [node("Mesh", "GeometryNodeMeshIcoSphere", {}, {"Radius": 1.0, "Subdivisions": 1}),
+             node("T", "GeometryNodeTransform"), node("V", "ShaderNodeCombineXYZ"),
+             node("A", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.0015}),
+             node("F", "GeometryNodeFlipFaces"), node("J", "GeometryNodeJoinGeometry"),
+             node("M", "GeometryNodeMergeByDistance", {}, {"Distance": 0.001})] + sel
+    links = sel_links + [link(("Group Input", "a"), ("A", "Value")), link(("A", "Value"), ("V", "Z")),
+                         link(("V", "Vector"), ("T", "Translation")), link(("Mesh", "Mesh"), ("T", "Geometry")),
+                         link(("T", "Geometry"), ("F", "Mesh")), link(("Cmp", "Result"), ("F", "Selection")),
+                         link(("Mesh", "Mesh"), ("J", "Geometry"), 0), link(("F", "Mesh"), ("J", "Geometry"), 1),
+                         link(("J", "Geometry"), ("M", "Geometry")), link(("M", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(program(nodes, links, fparams("a", "b", "c")), sets(12))

@@ -225,8 +225,9 @@ def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     """Blender's weld (mesh_merge_by_distance) for merges that leave simple polygons: points
     merged into their target (kept in order; extra "members": the new point of each old point,
     for averaging), a corner dropped where its edge collapses (it and the next corner merged),
-    polygons left with fewer than 3 corners removed. A polygon that would touch itself or
-    coincide with another one (Blender splits or removes those) is an error (`where`)."""
+    polygons left with fewer than 3 corners removed, and a polygon touching a merged point that
+    has the same points as an earlier one removed (either orientation). A polygon that would
+    touch itself (Blender splits it) is an error (`where`)."""
     fo, fv, sizes, corner_face = faces_of(prim)
     nv = prim.num_vertices
     kept = dest == np.arange(nv)
@@ -237,20 +238,25 @@ def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     nxt = np.where(corners + 1 == end, start, corners + 1)
     alive = target[fv] != target[fv[nxt]]
     counts = np.add.reduceat(alive.astype(np.int64), fo[:-1]) if sizes.shape[0] else np.zeros(0, np.int64)
-    faces = np.flatnonzero(counts >= 3)
-    keep_corner = alive & np.isin(corner_face, faces)
-    corner_src = np.flatnonzero(keep_corner)
-    loops = target[fv[corner_src]]
-    new_sizes = counts[faces]
-    offsets = np.concatenate([[0], np.cumsum(new_sizes)])
-    seen = set()
-    for f in range(faces.shape[0]):
-        ring = loops[offsets[f]:offsets[f + 1]]
+    in_context = np.zeros(nv, bool)  # points that merge or take others
+    moved = dest != np.arange(nv)
+    in_context[dest[moved]] = True
+    in_context[moved] = True
+    touched = np.logical_or.reduceat(in_context[fv], fo[:-1]) if sizes.shape[0] else np.zeros(0, bool)
+    seen, faces = set(), []
+    for f in np.flatnonzero(counts >= 3):
+        ring = target[fv[fo[f]:fo[f + 1]][alive[fo[f]:fo[f + 1]]]]
         if np.unique(ring).shape[0] != ring.shape[0]:
             raise IRError(f"{where}: merging makes a polygon touch itself (Blender splits it): not supported")
         key = frozenset(ring.tolist())
-        if key in seen:
-            raise IRError(f"{where}: merging makes two polygons coincide (Blender removes one): not supported")
+        if touched[f] and key in seen:
+            continue  # a double of an earlier polygon
         seen.add(key)
+        faces.append(f)
+    faces = np.asarray(faces, np.int64)
+    keep_corner = alive & np.isin(corner_face, faces)
+    corner_src = np.flatnonzero(keep_corner)
+    loops = target[fv[corner_src]]
+    offsets = np.concatenate([[0], np.cumsum(counts[faces])])
     extra = {"members": torch.as_tensor(target)}
     return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra)
