@@ -16,19 +16,25 @@ def base_mesh(kind: str):
 
 
 def moved_mesh(mesh: str):
-    """Nodes and links of `mesh` with its points moved per row: offset (a*x*y, b*z, a*b*x) (fields,
-    so quads bend and face sizes differ between rows); output ('SP', 'Geometry')."""
+    """Nodes and links of `mesh` with its points moved per row: offset (a*x*y + 0.1*x*x + 0.05*y,
+    b*z, a*b*x) (fields, so quads bend and face sizes differ between rows; the constant terms
+    break the meshes' symmetries, where a quad's two diagonals would tie); output ('SP', 'Geometry')."""
     nodes = [base_mesh(mesh), node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
              node("XY", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("AXY", "ShaderNodeMath", {"operation": "MULTIPLY"}),
              node("BZ", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("AB", "ShaderNodeMath", {"operation": "MULTIPLY"}),
              node("ABX", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("Off", "ShaderNodeCombineXYZ"),
+             node("XX", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("XX1", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 0.1}),
+             node("Y5", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 0.05}),
              node("SP", "GeometryNodeSetPosition")]
     links = [link(("P", "Position"), ("Sep", "Vector")), link(("Sep", "X"), ("XY", "Value")), link(("Sep", "Y"), ("XY", "Value_001")),
              link(("XY", "Value"), ("AXY", "Value")), link((GI, "a"), ("AXY", "Value_001")),
              link(("Sep", "Z"), ("BZ", "Value")), link((GI, "b"), ("BZ", "Value_001")),
              link((GI, "a"), ("AB", "Value")), link((GI, "b"), ("AB", "Value_001")),
              link(("AB", "Value"), ("ABX", "Value")), link(("Sep", "X"), ("ABX", "Value_001")),
-             link(("AXY", "Value"), ("Off", "X")), link(("BZ", "Value"), ("Off", "Y")), link(("ABX", "Value"), ("Off", "Z")),
+             link(("Sep", "X"), ("XX", "Value")), link(("Sep", "X"), ("XX", "Value_001")),
+             link(("XX", "Value"), ("XX1", "Value")), link(("AXY", "Value"), ("XX1", "Value_002")),
+             link(("Sep", "Y"), ("Y5", "Value")), link(("XX1", "Value"), ("Y5", "Value_002")),
+             link(("Y5", "Value"), ("Off", "X")), link(("BZ", "Value"), ("Off", "Y")), link(("ABX", "Value"), ("Off", "Z")),
              link(("Mesh", "Mesh"), ("SP", "Geometry")), link(("Off", "Vector"), ("SP", "Offset"))]
     return nodes, links
 
