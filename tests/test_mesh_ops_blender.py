@@ -220,3 +220,20 @@ def test_merge_by_distance_removes_doubled_faces():
                          link(("Mesh", "Mesh"), ("J", "Geometry"), 0), link(("F", "Mesh"), ("J", "Geometry"), 1),
                          link(("J", "Geometry"), ("M", "Geometry")), link(("M", "Geometry"), ("Group Output", "Out"))]
     compare_batch(program(nodes, links, fparams("a", "b", "c")), sets(12))
+
+
+def test_extrude_twice_on_top():
+    """Extrude the selected faces, then extrude the first extrusion's Top faces again (Offset
+    Scale b) and scale the second Top: the Top attribute is carried through the second
+    extrusion's new elements as Blender does."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("E2", "GeometryNodeExtrudeMesh"), node("Sc", "GeometryNodeScaleElements", {}, {"Scale": 0.5})]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link(("Group Input", "a"), ("E", "Offset Scale")),
+                         link(("E", "Mesh"), ("E2", "Mesh")), link(("E", "Top"), ("E2", "Selection")),
+                         link(("Group Input", "b"), ("E2", "Offset Scale")), link(("E2", "Mesh"), ("Sc", "Geometry")),
+                         link(("E2", "Top"), ("Sc", "Selection"))]
+    ir = op_program("ico", node("E", "GeometryNodeExtrudeMesh"), "Mesh", "Mesh", extra, links,
+                    after=[])
+    ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["Group Output", "Out"]] + [
+        link(("Sc", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(ir, sets(13))
