@@ -87,31 +87,34 @@ def flip_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
                         np.arange(sizes.shape[0]), corner_src)
 
 
-def triangulate_quads(prim: Prim, selected: np.ndarray, split_13: np.ndarray) -> NewTopology:
-    """Selected quads (and triangles, which stay) split in two as Blender 4.2's BMesh
-    triangulation does: on the diagonal from corner 0 (corners (0,1,2) and (0,2,3)) or, where
-    `split_13`, from corner 1 ((1,2,3) and (1,3,0)). The second triangle takes the face's place,
-    the first is appended after every face, in face order. Selected faces must have <= 4
-    corners (the caller checks)."""
+def triangulate_faces(prim: Prim, triangles: dict) -> NewTopology:
+    """Faces split into triangles as Blender 4.2's BMesh triangulation does: `triangles` maps a
+    face to its triangles (triples of the face's local corner indices, in BM_face_triangulate's
+    order); the last triangle takes the face's place, the others are appended after every
+    face, face by face."""
     fo, fv, sizes, _ = faces_of(prim)
-    quads = np.flatnonzero(selected & (sizes == 4))
-    starts = fo[:-1][quads] + np.where(split_13[quads], 1, 0)
-
-    def corner(k):  # corner k after the split's first, cyclic within the quad
-        base = fo[:-1][quads]
-        return base + (starts - base + k) % 4
-
-    out_corners = [np.arange(fo[f], fo[f + 1]) for f in range(sizes.shape[0])]
-    for i, f in enumerate(quads):
-        out_corners[f] = np.array([corner(0)[i], corner(2)[i], corner(3)[i]])
-    first = np.stack([corner(0), corner(1), corner(2)], 1) if quads.size else np.zeros((0, 3), np.int64)
-    corner_src = np.concatenate(out_corners + [first.reshape(-1)]).astype(np.int64)
-    new_sizes = np.concatenate([np.where(np.isin(np.arange(sizes.shape[0]), quads), 3, sizes),
-                                np.full(quads.shape[0], 3)])
+    kept, appended, face_src = [], [], list(range(sizes.shape[0]))
+    for f in range(sizes.shape[0]):
+        tris = triangles.get(f)
+        if tris is None:
+            kept.append(np.arange(fo[f], fo[f + 1]))
+            continue
+        corners = [fo[f] + np.asarray(t, np.int64) for t in tris]
+        kept.append(corners[-1])
+        appended += corners[:-1]
+        face_src += [f] * (len(corners) - 1)
+    corner_src = np.concatenate(kept + appended).astype(np.int64)
+    new_sizes = [len(c) for c in kept + appended]
     offsets = np.concatenate([[0], np.cumsum(new_sizes)])
-    face_src = np.concatenate([np.arange(sizes.shape[0]), quads])
-    return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices), face_src,
-                        corner_src)
+    return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices),
+                        np.asarray(face_src, np.int64), corner_src)
+
+
+def quad_triangles(split_13: bool) -> list:
+    """A quad's two triangles: loops from corner 0 (or 1), tris (0, 1, 2) and (0, 2, 3) of them."""
+    s = 1 if split_13 else 0
+    loop = [s, s + 1, (s + 2) % 4, (s + 3) % 4]
+    return [(loop[0], loop[1], loop[2]), (loop[0], loop[2], loop[3])]
 
 
 # ------------------------------------------------------------------ Scale Elements

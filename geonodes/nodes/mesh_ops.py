@@ -15,7 +15,8 @@ from ..errors import IRError
 from ..fields import Field, is_field, polygon_edges
 from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
 from ..geometry.dual import dual_topology
-from ..geometry.remesh import element_islands, flip_faces, remeshed_prim, triangulate_quads
+from ..geometry.polyfill import polyfill, project_face
+from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
 from . import S, node
 from .field_nodes import mesh_context
 
@@ -176,30 +177,61 @@ def _beauty_split_02(c0, c1, c2, c3) -> torch.Tensor:
       properties={"quad_method": "SHORTEST_DIAGONAL", "ngon_method": "BEAUTY"},
       choices={"quad_method": QUAD_METHODS, "ngon_method": NGON_METHODS})
 def triangulate(n):
-    """Quads split on a diagonal chosen per row (the method), as Blender 4.2 does; n-gons
-    (Blender's polyfill and beautify) are not supported: selecting one is an error."""
+    """Quads split on a diagonal chosen per row (the quad method) and n-gons ear-clipped (CLIP:
+    Blender's polyfill on the face's projection, per row), as Blender 4.2 does. The n-gon
+    method BEAUTY (polyfill then Blender's edge-rotation beautify) is not supported: selecting
+    an n-gon with it is an error."""
     minimum = n.get("Minimum Vertices")
     if is_field(minimum):
         raise IRError(f"{n.where}: input 'Minimum Vertices' takes a single value, but a field is linked to it")
-    method = n.props["quad_method"]
+    method, ngon_method = n.props["quad_method"], n.props["ngon_method"]
 
     def keys(prim, ctx, g):
         sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
         lowest = np.maximum(minimum.index_select(0, ctx.rows).cpu().numpy(), 4)[:, None]
         chosen = _selection_bits(g["sel"]) & (sizes[None, :] >= lowest)
-        if (chosen & (sizes[None, :] > 4)).any():
-            raise IRError(f"{n.where}: triangulating n-gons (faces with more than 4 corners) is not supported "
-                          "(Blender's polyfill is not reproduced); only quads are")
-        chosen &= sizes[None, :] == 4
-        return np.concatenate([chosen, _quad_split_13(method, ctx.mesh.positions, prim) & chosen], 1)
+        ngons = chosen & (sizes[None, :] > 4)
+        if ngons.any() and ngon_method != "CLIP":
+            raise IRError(f"{n.where}: triangulating n-gons (faces with more than 4 corners) with the {ngon_method} "
+                          "method is not supported (Blender's beautify is not reproduced); CLIP is")
+        parts = [chosen, _quad_split_13(method, ctx.mesh.positions, prim) & chosen & (sizes[None, :] == 4)]
+        if ngons.any():
+            parts.append(_ngon_keys(prim, ctx.mesh.positions.detach().cpu().numpy(), ngons))
+        return np.concatenate([x.astype(np.int64) for x in parts], 1)
 
     def build(prim, key):
-        nf = prim.face_offsets.shape[0] - 1
-        chosen = key[:nf].astype(bool)
-        return triangulate_quads(prim, chosen, key[nf:].astype(bool)) if chosen.any() else None
+        sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
+        nf = sizes.shape[0]
+        chosen, split = key[:nf].astype(bool), key[nf:2 * nf].astype(bool)
+        if not chosen.any():
+            return None
+        tris, at = {}, 2 * nf
+        for f in np.flatnonzero(sizes > 4):
+            k = 3 * (sizes[f] - 2)
+            if chosen[f]:
+                tris[f] = [tuple(t) for t in key[at:at + k].reshape(-1, 3)]
+            at += k
+        for f in np.flatnonzero(chosen & (sizes == 4)):
+            tris[f] = quad_triangles(bool(split[f]))
+        return triangulate_faces(prim, tris)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
-                           name=("triangulate", method))}
+                           name=("triangulate", method, ngon_method))}
+
+
+def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray) -> np.ndarray:
+    """(b, sum of 3 (n - 2) over the mesh's n-gons): each chosen n-gon's polyfill triangles per
+    row (-1 where it is not chosen)."""
+    fo = prim.face_offsets.numpy()
+    fv = prim.face_vertices.numpy()
+    sizes = np.diff(fo)
+    columns = []
+    for f in np.flatnonzero(sizes > 4):
+        block = np.full((positions.shape[0], 3 * (sizes[f] - 2)), -1, np.int64)
+        for r in np.flatnonzero(ngons[:, f]):
+            block[r] = np.asarray(polyfill(project_face(positions[r, fv[fo[f]:fo[f + 1]]])), np.int64).reshape(-1)
+        columns.append(block)
+    return np.concatenate(columns, 1)
 
 
 # ------------------------------------------------------------------ Scale Elements
