@@ -35,14 +35,6 @@ def test_triangulate_quads(mesh, method):
     compare_batch(ir, [s for s in sets(2) if mesh != "cylinder" or s["c"] > 0.05])
 
 
-def test_triangulate_ngon_is_an_error():
-    from geonodes.errors import IRError
-    from geonodes.program import load_program
-    ir = op_program("cylinder", node("T", "GeometryNodeTriangulate"), "Mesh", "Mesh")
-    with pytest.raises(IRError, match="node 'T'.*n-gons.*BEAUTY"):
-        load_program(ir).evaluate_one({})
-
-
 @pytest.mark.parametrize("mesh", ["grid", "ico", "cube"])
 @pytest.mark.parametrize("domain", ["FACE", "EDGE"])
 @pytest.mark.parametrize("mode", ["UNIFORM", "SINGLE_AXIS"])
@@ -240,9 +232,12 @@ def test_extrude_twice_on_top():
 
 
 @pytest.mark.parametrize("minimum", [4, 5])
-def test_triangulate_ngons_clip(minimum):
+@pytest.mark.parametrize("ngon_method", ["CLIP", "BEAUTY"])
+def test_triangulate_ngons(minimum, ngon_method):
     """A cylinder's 9-gon caps made star-shaped per row (every other rim point scaled in x, y by
-    1 - a, moved by b in z): convex, concave, non-planar n-gons ear-clipped as Blender's polyfill
+    1 - a, moved by b in z; every point offset by 0.04 (sin 1.7 i, cos 2.3 i) so that no
+    symmetry makes two choices tie): convex, concave, non-planar n-gons ear-clipped as Blender's
+    polyfill, then (BEAUTY) edges rotated as its beautify
     (Minimum Vertices 5: the n-gons only; 4: the side quads too, FIXED: their two diagonals are
     mirror images, a tie for the other methods)."""
     nodes = [node("Mesh", "GeometryNodeMeshCylinder", {"fill_type": "NGON"}, {"Vertices": 9, "Radius": 0.8, "Depth": 1.0}),
@@ -252,7 +247,10 @@ def test_triangulate_ngons_clip(minimum):
              node("X", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("Y", "ShaderNodeMath", {"operation": "MULTIPLY"}),
              node("BZ", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("Z", "ShaderNodeMath", {"operation": "ADD"}),
              node("V", "ShaderNodeCombineXYZ"), node("SP", "GeometryNodeSetPosition"),
-             node("T", "GeometryNodeTriangulate", {"quad_method": "FIXED", "ngon_method": "CLIP"},
+             node("S1", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 1.7}), node("Sin", "ShaderNodeMath", {"operation": "SINE"}),
+             node("S2", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 2.3}), node("Cos", "ShaderNodeMath", {"operation": "COSINE"}),
+             node("W", "ShaderNodeCombineXYZ"), node("WS", "ShaderNodeVectorMath", {"operation": "SCALE"}, {"Scale": 0.04}),
+             node("T", "GeometryNodeTriangulate", {"quad_method": "FIXED", "ngon_method": ngon_method},
                   {"Minimum Vertices": minimum})]
     links = [link(("I", "Index"), ("Mod", "Value")), link(("Mod", "Value"), ("K", "Value")), link(("Group Input", "a"), ("K", "Value_001")),
              link(("K", "Value"), ("One", "Value_001")), link(("P", "Position"), ("Sep", "Vector")),
@@ -262,6 +260,28 @@ def test_triangulate_ngons_clip(minimum):
              link(("Sep", "Z"), ("Z", "Value")), link(("BZ", "Value"), ("Z", "Value_001")),
              link(("X", "Value"), ("V", "X")), link(("Y", "Value"), ("V", "Y")), link(("Z", "Value"), ("V", "Z")),
              link(("Mesh", "Mesh"), ("SP", "Geometry")), link(("V", "Vector"), ("SP", "Position")),
+             link(("I", "Index"), ("S1", "Value")), link(("S1", "Value"), ("Sin", "Value")), link(("I", "Index"), ("S2", "Value")),
+             link(("S2", "Value"), ("Cos", "Value")), link(("Sin", "Value"), ("W", "X")), link(("Cos", "Value"), ("W", "Y")),
+             link(("W", "Vector"), ("WS", "Vector")), link(("WS", "Vector"), ("SP", "Offset")),
              link(("SP", "Geometry"), ("T", "Mesh")), link(("T", "Mesh"), ("Group Output", "Out"))]
     sets_ = value_sets("ab", 12, seed=14, lo=-0.9, hi=0.9) + [{"a": 0.7, "b": 0.0}, {"a": 0.95, "b": 0.3}]
     compare_batch(program(nodes, links, fparams("a", "b")), sets_)
+
+
+@pytest.mark.parametrize("vertices", [5, 8, 9, 12, 17])
+def test_polyfill_beautify_on_blenders_positions(vertices):
+    """Regular n-gons (every rotation cost a tie decided by rounding): given Blender's own float32
+    positions, the polyfill and beautify reproduce Blender's triangles bit for bit. (The
+    compiler's circle positions differ from Blender's in the last bit, so on such ties its
+    BEAUTY triangulation may differ: see the README.)"""
+    import numpy as np
+    from geonodes.blender import evaluate_in_blender
+    from geonodes.geometry.polyfill import beautify, polyfill, project_face
+    nodes = [node("C", "GeometryNodeMeshCircle", {"fill_type": "NGON"}, {"Vertices": vertices, "Radius": 1.3}),
+             node("T", "GeometryNodeTriangulate", {"ngon_method": "BEAUTY"}, {"Minimum Vertices": 5})]
+    links = [link(("C", "Mesh"), ("T", "Mesh")), link(("T", "Mesh"), ("Group Output", "Out"))]
+    ref = evaluate_in_blender(program(nodes, links, fparams("a")), [{}])[0]
+    co = project_face(ref["vertices"].astype(np.float32))
+    tris = beautify(co, polyfill(co))
+    expected = [tuple(ref["face_vertices"][ref["face_offsets"][i]:ref["face_offsets"][i + 1]]) for i in range(vertices - 2)]
+    assert [tris[-1]] + tris[:-1] == expected  # the last triangle takes the face's place

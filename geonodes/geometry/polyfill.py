@@ -1,7 +1,8 @@
-"""Blender's n-gon triangulation for Triangulate's CLIP method: the face projected on its plane
-as BMesh does (Newell normal, axis_dominant_v3_to_m3_negate), then BLI_polyfill_calc's ear
-clipping (polyfill_2d.cc: clip-even, sweep, convex skip; its kd-tree only speeds up the same
-point-in-triangle test, done here directly)."""
+"""Blender's n-gon triangulation (Triangulate's CLIP and BEAUTY methods): the face projected on
+its plane as BMesh does (Newell normal, axis_dominant_v3_to_m3_negate), then BLI_polyfill_calc's
+ear clipping (polyfill_2d.cc: clip-even, sweep, convex skip; its kd-tree only speeds up the same
+point-in-triangle test, done here directly), and for BEAUTY BLI_polyfill_beautify's edge
+rotations (polyfill_2d_beautify.cc, with BLI_heap's order). float32 arithmetic as Blender's."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,11 @@ def project_face(points: np.ndarray) -> np.ndarray:
         n[0] += (a[1] - b[1]) * (a[2] + b[2])
         n[1] += (a[2] - b[2]) * (a[0] + b[0])
         n[2] += (a[0] - b[0]) * (a[1] + b[1])
-    length = np.float32(np.sqrt(np.float32(n @ n)))
-    n = n / length if length > 0 else np.array([0.0, 0.0, 1.0], np.float32)
+    d = np.float32(np.float32(n[0] * n[0] + n[1] * n[1]) + n[2] * n[2])
+    if d > np.float32(1e-35):  # normalize_v3: times the reciprocal of the length
+        n = n * (np.float32(1.0) / np.float32(np.sqrt(d)))
+    else:
+        n = np.array([0.0, 0.0, 1.0], np.float32)
     m = -n
     f = np.float32(m[0] * m[0] + m[1] * m[1])
     if f > _FLT_EPSILON:
@@ -30,7 +34,9 @@ def project_face(points: np.ndarray) -> np.ndarray:
     else:
         n1 = np.array([-1.0 if m[2] < 0 else 1.0, 0.0, 0.0], np.float32)
         n2 = np.array([0.0, 1.0, 0.0], np.float32)
-    return np.stack([p @ n1, p @ n2], 1).astype(np.float32)
+    x = (p[:, 0] * n1[0] + p[:, 1] * n1[1]) + p[:, 2] * n1[2]  # mul_v2_m3v3's order
+    y = (p[:, 0] * n2[0] + p[:, 1] * n2[1]) + p[:, 2] * n2[2]
+    return np.stack([x, y], 1).astype(np.float32)
 
 
 def _sign(v1, v2, v3) -> int:
@@ -102,3 +108,167 @@ def polyfill(co: np.ndarray) -> list:
     h = state["head"]
     tris.append((h, nxt[h], nxt[nxt[h]]))
     return tris
+
+
+# ------------------------------------------------------------------ BEAUTY: edge rotations
+
+_UNSET = -1
+
+
+def _cross_tri_v2(a, b, c):
+    return (a[0] - b[0]) * (b[1] - c[1]) + (a[1] - b[1]) * (c[0] - b[0])
+
+
+def _len_v2v2(a, b):
+    dx, dy = a[0] - b[0], a[1] - b[1]
+    return np.float32(np.sqrt(np.float32(dx * dx + dy * dy)))
+
+
+def quad_rotate_cost(v1, v2, v3, v4) -> tuple:
+    """(cost, area) of BLI_polyfill_beautify_quad_rotate_calc_ex (lock_degenerate off):
+    negative when the (1-3) diagonal beats the current (2-4) one; float32 as Blender."""
+    f32 = np.float32
+    a234, a241 = _cross_tri_v2(v2, v3, v4), _cross_tri_v2(v2, v4, v1)
+    a123, a134 = _cross_tri_v2(v1, v2, v3), _cross_tri_v2(v1, v3, v4)
+    area = f32((abs(a234) + abs(a241) + abs(a123) + abs(a134)) / f32(8.0))
+    eps = f32(1e-12)
+    if (a123 >= 0) != (a134 >= 0) or abs(a123) <= eps or abs(a134) <= eps:
+        return f32(np.finfo(np.float32).max), area
+    if (a234 >= 0) != (a241 >= 0) or abs(a234) <= eps or abs(a241) <= eps:
+        return f32(-np.finfo(np.float32).max), area
+    l12, l23, l34, l41 = _len_v2v2(v1, v2), _len_v2v2(v2, v3), _len_v2v2(v3, v4), _len_v2v2(v4, v1)
+    l13, l24 = _len_v2v2(v1, v3), _len_v2v2(v2, v4)
+    fac_24 = f32(abs(a234) / f32(l23 + l34 + l24)) + f32(abs(a241) / f32(l41 + l12 + l24))
+    fac_13 = f32(abs(a123) / f32(l12 + l23 + l13)) + f32(abs(a134) / f32(l34 + l41 + l13))
+    return f32(fac_24 - fac_13), area
+
+
+class _Heap:
+    """BLI_heap: a binary min-heap whose tie behaviour (sift up on equal values) is Blender's."""
+
+    def __init__(self):
+        self.tree = []  # nodes: [value, index, item]
+
+    def _swap(self, i, j):
+        t = self.tree
+        t[i], t[j] = t[j], t[i]
+        t[i][1], t[j][1] = i, j
+
+    def _up(self, i):
+        while i > 0:
+            p = (i - 1) >> 1
+            if self.tree[p][0] < self.tree[i][0]:
+                break
+            self._swap(p, i)
+            i = p
+
+    def _down(self, i):
+        size = len(self.tree)
+        while True:
+            left, right, smallest = 2 * i + 1, 2 * i + 2, i
+            if left < size and self.tree[left][0] < self.tree[smallest][0]:
+                smallest = left
+            if right < size and self.tree[right][0] < self.tree[smallest][0]:
+                smallest = right
+            if smallest == i:
+                break
+            self._swap(i, smallest)
+            i = smallest
+
+    def insert(self, value, item):
+        node = [value, len(self.tree), item]
+        self.tree.append(node)
+        self._up(node[1])
+        return node
+
+    def pop_min(self):
+        top = self.tree[0]
+        last = len(self.tree) - 1
+        if last:
+            self._swap(0, last)
+        self.tree.pop()
+        if self.tree:
+            self._down(0)
+        return top[2]
+
+    def remove(self, node):
+        i = node[1]
+        while i > 0:
+            p = (i - 1) >> 1
+            self._swap(p, i)
+            i = p
+        self.pop_min()
+
+    def update(self, node, value, item):
+        node[2] = item
+        if value < node[0]:
+            node[0] = value
+            self._up(node[1])
+        elif value > node[0]:
+            node[0] = value
+            self._down(node[1])
+
+
+def beautify(co: np.ndarray, tris: list) -> list:
+    """BLI_polyfill_beautify: polyfill's triangles improved by edge rotations (half edges, a
+    heap of rotation costs), returned in Blender's order."""
+    n = co.shape[0]
+    last = n - 1
+    nt = len(tris)
+    v = [0] * (3 * nt)
+    e_next, e_radial, base = [0] * (3 * nt), [_UNSET] * (3 * nt), [_UNSET] * (3 * nt)
+    order = []
+    for i, t in enumerate(tris):
+        for j_curr, j_prev in ((0, 2), (1, 0), (2, 1)):
+            e_prev, e_curr = 3 * i + j_prev, 3 * i + j_curr
+            v[e_prev], e_next[e_prev] = t[j_prev], e_curr
+            a, b = sorted((t[j_prev], t[j_curr]))
+            if not (a + 1 == b or (a == 0 and b == last)):
+                order.append((a, b, e_prev))
+    order.sort()
+    for k in range(0, len(order), 2):
+        ea, eb = order[k][2], order[k + 1][2]
+        e_radial[ea], e_radial[eb] = eb, ea
+        base[ea] = base[eb] = k // 2
+
+    def cost(e):
+        eb = e_radial[e]
+        a_other, b_other = e_next[e_next[e]], e_next[e_next[eb]]
+        return quad_rotate_cost(co[v[a_other]], co[v[e]], co[v[b_other]], co[v[eb]])
+
+    heap, table = _Heap(), {}
+    for i in range(3 * nt):
+        if e_radial[i] != _UNSET and e_radial[i] < i:
+            c, _ = cost(i)
+            if c < 0:
+                table[base[i]] = heap.insert(c, i)
+    while heap.tree:
+        e = heap.pop_min()
+        table.pop(base[e], None)
+        ed = [e, e_next[e], e_next[e_next[e]]]
+        r = e_radial[e]
+        ed += [r, e_next[r], e_next[e_next[r]]]
+        e_next[ed[0]], e_next[ed[1]], e_next[ed[2]] = ed[2], ed[3], ed[4]
+        e_next[ed[3]], e_next[ed[4]], e_next[ed[5]] = ed[5], ed[0], ed[1]
+        v[ed[0]], v[ed[3]] = v[ed[5]], v[ed[2]]
+        around = [e_next[e], e_next[e_next[e]], e_next[r], e_next[e_next[r]]]
+        for x in around:
+            if base[x] == _UNSET:
+                continue
+            c, area = cost(x)
+            if c < np.float32(-1e-6) * max(area, np.float32(1.0)):
+                if base[x] in table:
+                    heap.update(table[base[x]], c, x)
+                else:
+                    table[base[x]] = heap.insert(c, x)
+            elif base[x] in table:
+                heap.remove(table.pop(base[x]))
+    out, used = [], [False] * (3 * nt)
+    for i in range(3 * nt):
+        if not used[i]:
+            a = i
+            b = e_next[a]
+            c = e_next[b]
+            used[a] = used[b] = used[c] = True
+            out.append((v[a], v[b], v[c]))
+    return out

@@ -15,7 +15,7 @@ from ..errors import IRError
 from ..fields import Field, is_field, polygon_edges
 from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
 from ..geometry.dual import dual_topology
-from ..geometry.polyfill import polyfill, project_face
+from ..geometry.polyfill import beautify, polyfill, project_face
 from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
 from . import S, node
 from .field_nodes import mesh_context
@@ -178,9 +178,8 @@ def _beauty_split_02(c0, c1, c2, c3) -> torch.Tensor:
       choices={"quad_method": QUAD_METHODS, "ngon_method": NGON_METHODS})
 def triangulate(n):
     """Quads split on a diagonal chosen per row (the quad method) and n-gons ear-clipped (CLIP:
-    Blender's polyfill on the face's projection, per row), as Blender 4.2 does. The n-gon
-    method BEAUTY (polyfill then Blender's edge-rotation beautify) is not supported: selecting
-    an n-gon with it is an error."""
+    Blender's polyfill on the face's projection, per row; BEAUTY: then Blender's edge-rotation
+    beautify), as Blender 4.2 does."""
     minimum = n.get("Minimum Vertices")
     if is_field(minimum):
         raise IRError(f"{n.where}: input 'Minimum Vertices' takes a single value, but a field is linked to it")
@@ -191,12 +190,9 @@ def triangulate(n):
         lowest = np.maximum(minimum.index_select(0, ctx.rows).cpu().numpy(), 4)[:, None]
         chosen = _selection_bits(g["sel"]) & (sizes[None, :] >= lowest)
         ngons = chosen & (sizes[None, :] > 4)
-        if ngons.any() and ngon_method != "CLIP":
-            raise IRError(f"{n.where}: triangulating n-gons (faces with more than 4 corners) with the {ngon_method} "
-                          "method is not supported (Blender's beautify is not reproduced); CLIP is")
         parts = [chosen, _quad_split_13(method, ctx.mesh.positions, prim) & chosen & (sizes[None, :] == 4)]
         if ngons.any():
-            parts.append(_ngon_keys(prim, ctx.mesh.positions.detach().cpu().numpy(), ngons))
+            parts.append(_ngon_keys(prim, ctx.mesh.positions.detach().cpu().numpy(), ngons, ngon_method == "BEAUTY"))
         return np.concatenate([x.astype(np.int64) for x in parts], 1)
 
     def build(prim, key):
@@ -219,7 +215,7 @@ def triangulate(n):
                            name=("triangulate", method, ngon_method))}
 
 
-def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray) -> np.ndarray:
+def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray, beauty: bool) -> np.ndarray:
     """(b, sum of 3 (n - 2) over the mesh's n-gons): each chosen n-gon's polyfill triangles per
     row (-1 where it is not chosen)."""
     fo = prim.face_offsets.numpy()
@@ -229,7 +225,9 @@ def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray) -> np.ndarray:
     for f in np.flatnonzero(sizes > 4):
         block = np.full((positions.shape[0], 3 * (sizes[f] - 2)), -1, np.int64)
         for r in np.flatnonzero(ngons[:, f]):
-            block[r] = np.asarray(polyfill(project_face(positions[r, fv[fo[f]:fo[f + 1]]])), np.int64).reshape(-1)
+            co = project_face(positions[r, fv[fo[f]:fo[f + 1]]])
+            tris = polyfill(co)
+            block[r] = np.asarray(beautify(co, tris) if beauty else tris, np.int64).reshape(-1)
         columns.append(block)
     return np.concatenate(columns, 1)
 
