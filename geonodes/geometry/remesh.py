@@ -204,23 +204,37 @@ def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
 def merge_targets(positions: np.ndarray, selected: np.ndarray, distance: float) -> np.ndarray:
     """(V,) the point each point merges into (itself when it stays), as Blender's
     BLI_kdtree_3d_calc_duplicates_fast in index order: each selected point not merged yet takes
-    every later unmerged selected point within `distance` (squared distances compared, in the
-    positions' precision); no chains."""
+    every other unmerged selected point within `distance` (squared distances compared in the
+    positions' precision); no chains. Candidate pairs come from a k-d tree."""
+    from scipy.spatial import cKDTree
+
     nv = positions.shape[0]
     dest = np.arange(nv)
-    merged = ~selected.copy()  # points out of the tree never merge
-    taken = np.zeros(nv, bool)
+    chosen = np.flatnonzero(selected)
+    if chosen.shape[0] < 2:
+        return dest
+    pts = positions[chosen]
+    radius = abs(float(distance))
+    pairs = cKDTree(pts.astype(np.float64)).query_pairs(radius * (1 + 1e-4) + 1e-12, output_type="ndarray")
+    if pairs.shape[0] == 0:
+        return dest
+    d = pts[pairs[:, 0]] - pts[pairs[:, 1]]
     limit = positions.dtype.type(distance) * positions.dtype.type(distance)
-    for i in np.flatnonzero(selected):
+    near = pairs[((d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]) <= limit]
+    a, b = chosen[near[:, 0]], chosen[near[:, 1]]
+    both = np.concatenate([np.stack([a, b], 1), np.stack([b, a], 1)])
+    both = both[np.lexsort((both[:, 1], both[:, 0]))]
+    starts = np.searchsorted(both[:, 0], np.arange(nv + 1))
+    taken = np.zeros(nv, bool)
+    searched = np.zeros(nv, bool)
+    for i in np.unique(both[:, 0]):
         if taken[i]:
             continue
-        d = positions - positions[i]
-        near = ((d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]) <= limit
-        near &= ~merged & ~taken
-        near[i] = False
-        dest[near] = i
-        taken[near] = True
-        merged[i] = True
+        searched[i] = True
+        others = both[starts[i]:starts[i + 1], 1]
+        others = others[~taken[others] & ~searched[others]]
+        dest[others] = i
+        taken[others] = True
     return dest
 
 
