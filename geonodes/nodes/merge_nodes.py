@@ -23,6 +23,9 @@ def merge_by_distance(n):
     if n.props["mode"] != "ALL":
         raise IRError(f"{n.where}: merging CONNECTED points is not supported (it follows Blender's edge order, "
                       "which is not modelled); mode ALL is")
+    geometry = n.get("Geometry")
+    if any(p.prim.points for _, struct in geometry.pieces for p in struct.parts):
+        raise IRError(f"{n.where}: merging the points of a point cloud is not supported (meshes are)")
     distance = n.get("Distance")
     if is_field(distance):
         raise IRError(f"{n.where}: input 'Distance' takes a single value, but a field is linked to it")
@@ -45,5 +48,5 @@ def merge_by_distance(n):
             0, members, torch.ones(members.shape[0], dtype=old.dtype, device=old.device))
         return total / count[None, :, None], {}
 
-    return {"Geometry": remesh(n, n.get("Geometry"), "POINT", {"sel": n.get("Selection")}, keys, build, positions,
+    return {"Geometry": remesh(n, geometry, "POINT", {"sel": n.get("Selection")}, keys, build, positions,
                                name="merge")}
