@@ -99,7 +99,7 @@ def test_dual_mesh_keep_boundaries_with_a_boundary_is_an_error():
 def test_merge_by_distance_on_a_point_cloud_is_an_error():
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", node("P", "GeometryNodeMeshToPoints"), "Mesh", "Points",
+    ir = op_program("grid", node("Pts", "GeometryNodeMeshToPoints"), "Mesh", "Points",
                     after=[(node("M", "GeometryNodeMergeByDistance"), "Geometry", "Geometry")])
     with pytest.raises(IRError, match="node 'M'.*point cloud"):
         load_program(ir).evaluate_one({})
