@@ -285,3 +285,22 @@ def test_polyfill_beautify_on_blenders_positions(vertices):
     tris = beautify(co, polyfill(co))
     expected = [tuple(ref["face_vertices"][ref["face_offsets"][i]:ref["face_offsets"][i + 1]]) for i in range(vertices - 2)]
     assert [tris[-1]] + tris[:-1] == expected  # the last triangle takes the face's place
+
+
+def test_dual_mesh_moves_attributes_between_domains():
+    """Face attributes become point attributes and point attributes face ones: a captured
+    face x (on points of the dual) and a captured point y (on faces of the dual, read back on
+    its points) offset the dual's points."""
+    cap = node("Cap", "GeometryNodeCaptureAttribute", {"domain": "FACE", "capture_items": [["fx", "FLOAT"]]})
+    cap2 = node("Cap2", "GeometryNodeCaptureAttribute", {"domain": "POINT", "capture_items": [["py", "FLOAT"]]})
+    extra = [node("Q", "GeometryNodeInputPosition"), node("QS", "ShaderNodeSeparateXYZ"), cap, cap2,
+             node("V", "ShaderNodeCombineXYZ"), node("Move", "GeometryNodeSetPosition")]
+    links = [link(("Q", "Position"), ("QS", "Vector")), link(("SP", "Geometry"), ("Cap", "Geometry")),
+             link(("QS", "X"), ("Cap", "Value")), link(("Cap", "Geometry"), ("Cap2", "Geometry")), link(("QS", "Y"), ("Cap2", "Value")),
+             link(("Cap", "Attribute"), ("V", "Z")), link(("Cap2", "Attribute"), ("V", "X")),
+             link(("D", "Dual Mesh"), ("Move", "Geometry")), link(("V", "Vector"), ("Move", "Offset"))]
+    ir = op_program("ico", node("D", "GeometryNodeDualMesh"), "Mesh", "Dual Mesh", extra, links)
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] not in (["D", "Mesh"], ["Group Output", "Out"])] + [
+        link(("Cap2", "Geometry"), ("D", "Mesh")), link(("Move", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(ir, sets(15))

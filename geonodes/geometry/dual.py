@@ -92,5 +92,5 @@ def dual_topology(prim: Prim) -> tuple:
     offsets = np.concatenate([[0], np.cumsum(sizes_out)]).astype(np.int64)
     loops = np.concatenate([np.asarray(f, np.int64) for f in out_faces]) if out_faces else np.zeros(0, np.int64)
     topo = new_topology(nf, offsets, loops, np.zeros(nf, np.int64), face_src, out_corners,
-                        {"face_part": torch.zeros(len(out_faces), dtype=torch.int64)})
+                        {"face_part": torch.zeros(len(out_faces), dtype=torch.int64), "carried": True})
     return topo, bool((edge_faces == 1).any())

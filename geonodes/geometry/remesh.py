@@ -49,14 +49,19 @@ def whole_batch(values: torch.Tensor, rows: torch.Tensor, batch: int) -> torch.T
 
 
 def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Tensor, rows: torch.Tensor,
-                  attributes: dict | None = None) -> Prim:
+                  attributes: dict | None = None, where: str = "") -> Prim:
     """The new primitive of batch `rows` ((b,) indices): `positions` (b, V', 3); the old
-    attributes carried along (POINT, FACE, CORNER; EDGE attributes are dropped), plus
+    attributes carried along (POINT, FACE, CORNER; an EDGE attribute is an error naming
+    `where`), unless the topology's extra says "carried" (the node moved them itself), plus
     `attributes` (name -> (domain, (b, N, ...) values))."""
     batch = prim.dense.shape[0]
     src = {"POINT": topo.point_src, "FACE": topo.face_src, "CORNER": topo.corner_src}
     carried = {}
     for name, (domain, values) in prim.attributes.items():
+        if topo.extra and topo.extra.get("carried"):
+            break
+        if domain == "EDGE":
+            raise IRError(f"{where}: attributes on the EDGE domain ('{name}') through this node are not supported")
         if domain in src:
             picked = values.index_select(0, rows).index_select(1, src[domain].to(values.device))
             carried[name] = (domain, whole_batch(picked, rows, batch))

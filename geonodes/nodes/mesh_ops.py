@@ -78,7 +78,7 @@ def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, posit
                 new, attributes = old, {}
             else:
                 new, attributes = positions(topo, old, {k: g.index_select(0, j) for k, g in grids.items()}, ctx, j)
-            made = remeshed_prim(prim, topo, tkey, new, index.index_select(0, j), attributes)
+            made = remeshed_prim(prim, topo, tkey, new, index.index_select(0, j), attributes, n.where)
             pieces.append((chosen, GeomStruct((Part(made),) + clouds, struct.instances)))
     return Piecewise(pieces).merged()
 
@@ -315,8 +315,6 @@ def dual_mesh(n):
         raise IRError(f"{n.where}: input 'Keep Boundaries' takes a single value, but a field is linked to it")
 
     def keys(prim, ctx, g):
-        if prim.attributes:
-            raise IRError(f"{n.where}: attributes through Dual Mesh are not supported")
         return keep.index_select(0, ctx.rows).cpu().numpy()[:, None]
 
     def build(prim, key):
@@ -330,6 +328,17 @@ def dual_mesh(n):
         fo, fv = ctx.mesh.face_offsets, ctx.mesh.face_vertices
         sizes = (fo[1:] - fo[:-1]).to(old.dtype)
         total = old.new_zeros(old.shape[0], sizes.shape[0], 3).index_add(1, ctx.mesh.corner_face(), old.index_select(1, fv))
-        return total / sizes[None, :, None], {}
+        attributes = {}  # Blender's transfer: faces' values to the points, points' to the faces
+        for name, (domain, values) in ctx.mesh.attributes.items():
+            rows = values.index_select(0, j)
+            if domain == "FACE":
+                attributes[name] = ("POINT", rows)
+            elif domain == "POINT":
+                attributes[name] = ("FACE", rows.index_select(1, topo.face_src.to(rows.device)))
+            elif domain == "CORNER":
+                attributes[name] = ("CORNER", rows.index_select(1, topo.corner_src.to(rows.device)))
+            else:
+                raise IRError(f"{n.where}: attributes on the EDGE domain ('{name}') through Dual Mesh are not supported")
+        return total / sizes[None, :, None], attributes
 
     return {"Dual Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, positions, name="dual")}
