@@ -304,3 +304,23 @@ def test_dual_mesh_moves_attributes_between_domains():
     g["links"] = [lk for lk in g["links"] if lk["to"] not in (["D", "Mesh"], ["Group Output", "Out"])] + [
         link(("Cap2", "Geometry"), ("D", "Mesh")), link(("Move", "Geometry"), ("Group Output", "Out"))]
     compare_batch(ir, sets(15))
+
+
+@pytest.mark.parametrize("op, geometry_in, geometry_out", [
+    (node("X", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}, {"Offset": [0.0, 0.0, 0.5]}), "Mesh", "Mesh"),
+    (node("X", "GeometryNodeExtrudeMesh"), "Mesh", "Mesh"),
+    (node("X", "GeometryNodeTriangulate"), "Mesh", "Mesh"),
+    (node("X", "GeometryNodeFlipFaces"), "Mesh", "Mesh"),
+    (node("X", "GeometryNodeScaleElements", {}, {"Scale": 2.0}), "Geometry", "Geometry"),
+    (node("X", "GeometryNodeMergeByDistance", {}, {"Distance": 0.5}), "Geometry", "Geometry"),
+    (node("X", "GeometryNodeDualMesh"), "Mesh", "Dual Mesh"),
+])
+def test_mesh_ops_on_loose_vertices(op, geometry_in, geometry_out):
+    """A mesh of loose vertices (Points to Vertices of a grid's face centres): what has no faces
+    is left as it is, points are extruded or merged."""
+    extra = [node("MP", "GeometryNodeMeshToPoints", {"mode": "FACES"}), node("PV", "GeometryNodePointsToVertices")]
+    links = [link(("SP", "Geometry"), ("MP", "Mesh")), link(("MP", "Points"), ("PV", "Points"))]
+    ir = op_program("grid", op, geometry_in, geometry_out, extra, links)
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["X", geometry_in]] + [link(("PV", "Mesh"), ("X", geometry_in))]
+    compare_batch(ir, sets(16, n=6))
