@@ -324,3 +324,17 @@ def test_mesh_ops_on_loose_vertices(op, geometry_in, geometry_out):
     g = ir["groups"][0]
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["X", geometry_in]] + [link(("PV", "Mesh"), ("X", geometry_in))]
     compare_batch(ir, sets(16, n=6))
+
+
+@pytest.mark.parametrize("mode", ["VERTICES", "FACES"])
+def test_extrude_normals_and_scale_field(mode):
+    """Offset unlinked (vertex or face normals) times Offset Scale = x * a + b (a field on the
+    mode's domain)."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("Q", "GeometryNodeInputPosition"), node("QS", "ShaderNodeSeparateXYZ"),
+                   node("M", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"})]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link(("Q", "Position"), ("QS", "Vector")),
+                         link(("QS", "X"), ("M", "Value")), link(("Group Input", "a"), ("M", "Value_001")),
+                         link(("Group Input", "b"), ("M", "Value_002")), link(("M", "Value"), ("E", "Offset Scale"))]
+    compare_batch(op_program("ico", node("E", "GeometryNodeExtrudeMesh", {"mode": mode}), "Mesh", "Mesh", extra, links),
+                  sets(17))
