@@ -103,3 +103,19 @@ def test_merge_by_distance_on_a_point_cloud_is_an_error():
                     after=[(node("M", "GeometryNodeMergeByDistance"), "Geometry", "Geometry")])
     with pytest.raises(IRError, match="node 'M'.*point cloud"):
         load_program(ir).evaluate_one({})
+
+
+@pytest.mark.parametrize("n", [5, 6, 9, 16, 33])
+def test_convex_polygons_clip_by_their_size_only(n):
+    """Ear clipping of a polygon whose corners are all convex depends on n only (the fast path
+    Triangulate takes): random convex polygons give the regular one's triangles."""
+    import numpy as np
+    from geonodes.geometry.polyfill import convex, polyfill, project_faces
+    from geonodes.nodes.mesh_ops import _convex_fill
+    rng = np.random.default_rng(n)
+    for _ in range(5):
+        t = np.sort(rng.uniform(0, 2 * np.pi, n))
+        pts = np.stack([np.cos(t) * 1.3, np.sin(t) * 0.7, 0.2 * np.cos(t)], 1)
+        co = project_faces(pts[None])
+        if convex(co)[0]:
+            assert np.array_equal(np.asarray(polyfill(co[0])).reshape(-1), _convex_fill(n))

@@ -12,31 +12,50 @@ _FLT_EPSILON = np.float32(1.1920929e-07)
 
 
 def project_face(points: np.ndarray) -> np.ndarray:
-    """(n, 3) float32 polygon -> (n, 2) float32 coordinates in its plane, as BM_face_triangulate."""
-    p = points.astype(np.float32)
-    prev = np.roll(p, 1, axis=0)
-    n = np.zeros(3, np.float32)
-    for a, b in zip(prev, p):  # Newell's method, accumulated in order
-        n[0] += (a[1] - b[1]) * (a[2] + b[2])
-        n[1] += (a[2] - b[2]) * (a[0] + b[0])
-        n[2] += (a[0] - b[0]) * (a[1] + b[1])
-    d = np.float32(np.float32(n[0] * n[0] + n[1] * n[1]) + n[2] * n[2])
-    if d > np.float32(1e-35):  # normalize_v3: times the reciprocal of the length
-        n = n * (np.float32(1.0) / np.float32(np.sqrt(d)))
-    else:
-        n = np.array([0.0, 0.0, 1.0], np.float32)
+    """(n, 3) polygon -> (n, 2) float32 coordinates in its plane, as BM_face_triangulate."""
+    return project_faces(points[None])[0]
+
+
+def project_faces(points: np.ndarray) -> np.ndarray:
+    """(b, n, 3) polygons (one per row) -> (b, n, 2) float32 coordinates in their planes: the
+    Newell normal summed in corner order, normalize_v3 (times the reciprocal length),
+    axis_dominant_v3_to_m3_negate's basis, mul_v2_m3v3's sums; float32 throughout (element-wise
+    numpy float32 ops round as Blender's scalar ones)."""
+    f32 = np.float32
+    p = points.astype(f32)
+    prev = np.roll(p, 1, axis=1)
+    n = np.zeros((p.shape[0], 3), f32)
+    for k in range(p.shape[1]):  # Newell's method, accumulated in order
+        a, b = prev[:, k], p[:, k]
+        n[:, 0] += (a[:, 1] - b[:, 1]) * (a[:, 2] + b[:, 2])
+        n[:, 1] += (a[:, 2] - b[:, 2]) * (a[:, 0] + b[:, 0])
+        n[:, 2] += (a[:, 0] - b[:, 0]) * (a[:, 1] + b[:, 1])
+    d = (n[:, 0] * n[:, 0] + n[:, 1] * n[:, 1]) + n[:, 2] * n[:, 2]
+    ok = d > f32(1e-35)
+    inv = np.where(ok, f32(1.0) / np.sqrt(np.where(ok, d, f32(1.0))), f32(0.0)).astype(f32)
+    n = np.where(ok[:, None], n * inv[:, None], np.array([0.0, 0.0, 1.0], f32)).astype(f32)
     m = -n
-    f = np.float32(m[0] * m[0] + m[1] * m[1])
-    if f > _FLT_EPSILON:
-        d = np.float32(1.0) / np.float32(np.sqrt(f))
-        n1 = np.array([m[1] * d, -m[0] * d, 0.0], np.float32)
-        n2 = np.array([-m[2] * n1[1], m[2] * n1[0], m[0] * n1[1] - m[1] * n1[0]], np.float32)
-    else:
-        n1 = np.array([-1.0 if m[2] < 0 else 1.0, 0.0, 0.0], np.float32)
-        n2 = np.array([0.0, 1.0, 0.0], np.float32)
-    x = (p[:, 0] * n1[0] + p[:, 1] * n1[1]) + p[:, 2] * n1[2]  # mul_v2_m3v3's order
-    y = (p[:, 0] * n2[0] + p[:, 1] * n2[1]) + p[:, 2] * n2[2]
-    return np.stack([x, y], 1).astype(np.float32)
+    f = m[:, 0] * m[:, 0] + m[:, 1] * m[:, 1]
+    big = f > _FLT_EPSILON
+    r = (f32(1.0) / np.sqrt(np.where(big, f, f32(1.0)))).astype(f32)
+    n1 = np.stack([m[:, 1] * r, -m[:, 0] * r, np.zeros_like(r)], 1)
+    n2 = np.stack([-m[:, 2] * n1[:, 1], m[:, 2] * n1[:, 0], m[:, 0] * n1[:, 1] - m[:, 1] * n1[:, 0]], 1)
+    flat1 = np.stack([np.where(m[:, 2] < 0, f32(-1.0), f32(1.0)), np.zeros_like(r), np.zeros_like(r)], 1)
+    flat2 = np.tile(np.array([0.0, 1.0, 0.0], f32), (p.shape[0], 1))
+    n1 = np.where(big[:, None], n1, flat1).astype(f32)
+    n2 = np.where(big[:, None], n2, flat2).astype(f32)
+    x = (p[..., 0] * n1[:, None, 0] + p[..., 1] * n1[:, None, 1]) + p[..., 2] * n1[:, None, 2]
+    y = (p[..., 0] * n2[:, None, 0] + p[..., 1] * n2[:, None, 1]) + p[..., 2] * n2[:, None, 2]
+    return np.stack([x, y], -1).astype(f32)
+
+
+def convex(co: np.ndarray) -> np.ndarray:
+    """(b,) whether every corner of each (b, n, 2) polygon is CONVEX for polyfill (then its ear
+    clipping depends on n only)."""
+    prev, nxt = np.roll(co, 1, axis=1), np.roll(co, -1, axis=1)
+    d2, d3 = co - nxt, prev - nxt  # span_tri_v2_sign(prev, cur, next)
+    a = d2[..., 0] * d3[..., 1] - d3[..., 0] * d2[..., 1]
+    return (a > 0).all(axis=1)
 
 
 def _sign(v1, v2, v3) -> int:

@@ -15,7 +15,7 @@ from ..errors import IRError
 from ..fields import Field, is_field, polygon_edges
 from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
 from ..geometry.dual import dual_topology
-from ..geometry.polyfill import beautify, polyfill, project_face
+from ..geometry.polyfill import beautify, convex, polyfill, project_faces
 from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
 from . import S, node
 from .field_nodes import mesh_context
@@ -224,12 +224,35 @@ def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray, beauty: bool) -> 
     columns = []
     for f in np.flatnonzero(sizes > 4):
         block = np.full((positions.shape[0], 3 * (sizes[f] - 2)), -1, np.int64)
-        for r in np.flatnonzero(ngons[:, f]):
-            co = project_face(positions[r, fv[fo[f]:fo[f + 1]]])
-            tris = polyfill(co)
-            block[r] = np.asarray(beautify(co, tris) if beauty else tris, np.int64).reshape(-1)
+        rows = np.flatnonzero(ngons[:, f])
+        co = project_faces(positions[rows][:, fv[fo[f]:fo[f + 1]]])
+        fixed = convex(co)
+        for k, r in enumerate(rows):
+            if fixed[k] and not beauty:  # every corner convex: the clipping depends on n only
+                block[r] = _convex_fill(int(sizes[f]))
+                continue
+            key = (beauty, co[k].tobytes())
+            hit = _FILLS.get(key)
+            if hit is None:
+                tris = polyfill(co[k])
+                hit = _FILLS[key] = np.asarray(beautify(co[k], tris) if beauty else tris, np.int64).reshape(-1)
+                if len(_FILLS) > 100000:
+                    _FILLS.clear()
+            block[r] = hit
         columns.append(block)
     return np.concatenate(columns, 1)
+
+
+_FILLS: dict = {}  # (beauty, projected coordinates) -> triangles: rows sharing a face's shape
+
+
+def _convex_fill(n: int) -> np.ndarray:
+    key = ("convex", n)
+    if key not in _FILLS:
+        t = np.arange(n) * (2 * np.pi / n)
+        regular = np.stack([np.cos(t), -np.sin(t)], 1).astype(np.float32)  # clockwise, as projected
+        _FILLS[key] = np.asarray(polyfill(regular), np.int64).reshape(-1)
+    return _FILLS[key]
 
 
 # ------------------------------------------------------------------ Scale Elements
