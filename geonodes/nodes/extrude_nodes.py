@@ -10,8 +10,13 @@ from ..errors import IRError
 from ..fields import Field, is_field
 from ..geometry.remesh import extrude_individual_faces, extrude_vertices
 from . import S, node
-from .field_nodes import _normal
-from .mesh_ops import _selection_bits, remesh
+from .mesh_ops import remesh, selection_bits
+
+
+def _normals(ctx):
+    """The implicit Offset: the Normal on the mode's domain (face or vertex normals)."""
+    values = ctx.mesh.face_normals() if ctx.domain == "FACE" else ctx.mesh.vertex_normals()
+    return values.reshape(-1, 3)
 
 
 def _flag_reader(key: str, what: str | None = None):
@@ -45,7 +50,7 @@ def extrude_mesh(n):
         if is_field(individual) or not bool(individual.all()):
             raise IRError(f"{n.where}: extruding face regions (Individual off) is not supported (Blender orders "
                           "the new points and side faces by its edge indices, which are not modelled)")
-    offset = n.get("Offset") if n.is_linked("Offset") else Field(_normal)
+    offset = n.get("Offset") if n.is_linked("Offset") else Field(_normals)
     values = {"sel": n.get("Selection"), "offset": offset, "scale": n.get("Offset Scale")}
     top_key, side_key = (f"<extrude {k} {'/'.join(n.key)}>" for k in ("top", "side"))
 
@@ -68,7 +73,7 @@ def extrude_mesh(n):
             flags = {top_key: ("POINT", x["top"].expand(b, -1))}
         return torch.cat([old, new], 1), flags
 
-    mesh = remesh(n, n.get("Mesh"), domain, values, lambda prim, ctx, g: _selection_bits(g["sel"]), build, positions,
+    mesh = remesh(n, n.get("Mesh"), domain, values, lambda prim, ctx, g: selection_bits(g["sel"]), build, positions,
                   name=("extrude", mode))
     side_error = None if mode == "FACES" else (f"{n.where}: the Side output of extruded VERTICES is on new loose "
                                                "edges, which are not modelled")

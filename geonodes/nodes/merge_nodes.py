@@ -11,7 +11,7 @@ from ..errors import IRError
 from ..fields import is_field
 from ..geometry.remesh import merge_targets, weld
 from . import S, node
-from .mesh_ops import _selection_bits, remesh
+from .mesh_ops import remesh, selection_bits
 
 
 @node("GeometryNodeMergeByDistance",
@@ -32,7 +32,7 @@ def merge_by_distance(n):
 
     def keys(prim, ctx, g):
         pos = ctx.mesh.positions.detach().cpu().numpy()
-        sel = _selection_bits(g["sel"])
+        sel = selection_bits(g["sel"])
         dist = distance.index_select(0, ctx.rows).detach().cpu().numpy()
         return np.stack([merge_targets(pos[r], sel[r], float(dist[r])) for r in range(pos.shape[0])])
 

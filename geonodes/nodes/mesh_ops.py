@@ -83,7 +83,7 @@ def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, posit
     return Piecewise(pieces).merged()
 
 
-def _selection_bits(grid: torch.Tensor) -> np.ndarray:
+def selection_bits(grid: torch.Tensor) -> np.ndarray:
     return grid.detach().cpu().numpy().astype(bool)
 
 
@@ -97,7 +97,7 @@ def flip_faces_node(n):
         return flip_faces(prim, key.astype(bool)) if key.any() else None
 
     return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")},
-                           lambda prim, ctx, g: _selection_bits(g["sel"]), build, name="flip")}
+                           lambda prim, ctx, g: selection_bits(g["sel"]), build, name="flip")}
 
 
 # ------------------------------------------------------------------ Triangulate
@@ -188,7 +188,7 @@ def triangulate(n):
     def keys(prim, ctx, g):
         sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
         lowest = np.maximum(minimum.index_select(0, ctx.rows).cpu().numpy(), 4)[:, None]
-        chosen = _selection_bits(g["sel"]) & (sizes[None, :] >= lowest)
+        chosen = selection_bits(g["sel"]) & (sizes[None, :] >= lowest)
         ngons = chosen & (sizes[None, :] > 4)
         parts = [chosen, _quad_split_13(method, ctx.mesh.positions, prim) & chosen & (sizes[None, :] == 4)]
         if ngons.any():
@@ -258,7 +258,7 @@ def _convex_fill(n: int) -> np.ndarray:
 # ------------------------------------------------------------------ Scale Elements
 
 
-def _position_here(ctx):
+def position_field(ctx):
     return ctx.from_domain(ctx.mesh.positions, "POINT")
 
 
@@ -282,7 +282,7 @@ def scale_elements(n):
     normalized; (1, 0, 0) where it is zero), as Blender's node. An unlinked Center is the
     element's position (a face's centre, an edge's midpoint)."""
     domain, mode = n.props["domain"], n.props["scale_mode"]
-    center = n.get("Center") if n.is_linked("Center") else Field(_position_here)
+    center = n.get("Center") if n.is_linked("Center") else Field(position_field)
     values = {"sel": n.get("Selection"), "scale": n.get("Scale"), "center": center}
     if mode == "SINGLE_AXIS":
         values["axis"] = n.get("Axis")
@@ -292,7 +292,7 @@ def scale_elements(n):
                 0, prim.face_vertices, False).any()):
             raise IRError(f"{n.where}: scaling edges of a mesh with points outside its faces (loose edges) "
                           "is not supported")
-        return _selection_bits(g["sel"])
+        return selection_bits(g["sel"])
 
     def build(prim, key):
         if not key.any():

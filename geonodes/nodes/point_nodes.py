@@ -16,7 +16,7 @@ from ..geometry import GeomStruct, Part, Piecewise, Prim, realize
 from ..geometry.remesh import whole_batch
 from . import S, node
 from .field_nodes import mesh_context
-from .mesh_ops import _position_here, _selection_bits, row_groups
+from .mesh_ops import position_field, row_groups, selection_bits
 
 _NO_FACES = (torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64))
 
@@ -48,7 +48,7 @@ def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection
                       for k, (d, v) in ctx.mesh.attributes.items()}
         if radius is not None:
             attributes["radius"] = ctx.grid(radius)
-        for key_row, local, chosen in row_groups(_selection_bits(ctx.grid(selection)), index, rows):
+        for key_row, local, chosen in row_groups(selection_bits(ctx.grid(selection)), index, rows):
             elements = torch.as_tensor(np.flatnonzero(key_row), device=n.device)
             j = torch.as_tensor(local, device=n.device)
             pick = lambda v: v.index_select(0, j).index_select(1, elements)  # noqa: E731
@@ -72,7 +72,7 @@ def mesh_to_points(n):
         raise IRError(f"{n.where}: points from EDGES are not supported (Blender orders them by its edge "
                       "indices, which are not modelled)")
     domain = {"VERTICES": "POINT", "FACES": "FACE", "CORNERS": "CORNER"}[mode]
-    position = n.get("Position") if n.is_linked("Position") else Field(_position_here)
+    position = n.get("Position") if n.is_linked("Position") else Field(position_field)
     return {"Points": _convert(n, n.get("Mesh"), False, domain, n.get("Selection"), position, n.get("Radius"),
                                "mesh to points")}
 
@@ -82,5 +82,5 @@ def mesh_to_points(n):
 def points_to_vertices(n):
     """The selected points of the point cloud as a mesh of loose vertices (with their attributes);
     the input's mesh is dropped."""
-    return {"Mesh": _convert(n, n.get("Points"), True, "POINT", n.get("Selection"), Field(_position_here), None,
+    return {"Mesh": _convert(n, n.get("Points"), True, "POINT", n.get("Selection"), Field(position_field), None,
                              "points to vertices")}
