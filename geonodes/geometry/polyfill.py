@@ -5,6 +5,9 @@ point-in-triangle test, done here directly), and for BEAUTY BLI_polyfill_beautif
 rotations (polyfill_2d_beautify.cc, with BLI_heap's order). float32 arithmetic as Blender's."""
 from __future__ import annotations
 
+import math
+import struct
+
 import numpy as np
 
 CONCAVE, TANGENTIAL, CONVEX = -1, 0, 1
@@ -134,32 +137,42 @@ def polyfill(co: np.ndarray) -> list:
 _UNSET = -1
 
 
+_F32 = struct.Struct("f")
+_FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def _f32(x: float) -> float:
+    """x rounded to float32 (a double op rounded to float32 equals the float32 op: +, -, *, /,
+    sqrt), as a python float: much faster than numpy float32 scalars."""
+    return _F32.unpack(_F32.pack(x))[0]
+
+
 def _cross_tri_v2(a, b, c):
-    return (a[0] - b[0]) * (b[1] - c[1]) + (a[1] - b[1]) * (c[0] - b[0])
+    return _f32(_f32(_f32(a[0] - b[0]) * _f32(b[1] - c[1])) + _f32(_f32(a[1] - b[1]) * _f32(c[0] - b[0])))
 
 
 def _len_v2v2(a, b):
-    dx, dy = a[0] - b[0], a[1] - b[1]
-    return np.float32(np.sqrt(np.float32(dx * dx + dy * dy)))
+    dx, dy = _f32(a[0] - b[0]), _f32(a[1] - b[1])
+    return _f32(math.sqrt(_f32(_f32(dx * dx) + _f32(dy * dy))))
 
 
 def quad_rotate_cost(v1, v2, v3, v4) -> tuple:
     """(cost, area) of BLI_polyfill_beautify_quad_rotate_calc_ex (lock_degenerate off):
-    negative when the (1-3) diagonal beats the current (2-4) one; float32 as Blender."""
-    f32 = np.float32
+    negative when the (1-3) diagonal beats the current (2-4) one; float32 as Blender.
+    v1..v4: (x, y) pairs of float32 values as python floats."""
     a234, a241 = _cross_tri_v2(v2, v3, v4), _cross_tri_v2(v2, v4, v1)
     a123, a134 = _cross_tri_v2(v1, v2, v3), _cross_tri_v2(v1, v3, v4)
-    area = f32((abs(a234) + abs(a241) + abs(a123) + abs(a134)) / f32(8.0))
-    eps = f32(1e-12)
+    area = _f32(_f32(_f32(_f32(abs(a234) + abs(a241)) + abs(a123)) + abs(a134)) / 8.0)
+    eps = 1e-12
     if (a123 >= 0) != (a134 >= 0) or abs(a123) <= eps or abs(a134) <= eps:
-        return f32(np.finfo(np.float32).max), area
+        return _FLT_MAX, area
     if (a234 >= 0) != (a241 >= 0) or abs(a234) <= eps or abs(a241) <= eps:
-        return f32(-np.finfo(np.float32).max), area
+        return -_FLT_MAX, area
     l12, l23, l34, l41 = _len_v2v2(v1, v2), _len_v2v2(v2, v3), _len_v2v2(v3, v4), _len_v2v2(v4, v1)
     l13, l24 = _len_v2v2(v1, v3), _len_v2v2(v2, v4)
-    fac_24 = f32(abs(a234) / f32(l23 + l34 + l24)) + f32(abs(a241) / f32(l41 + l12 + l24))
-    fac_13 = f32(abs(a123) / f32(l12 + l23 + l13)) + f32(abs(a134) / f32(l34 + l41 + l13))
-    return f32(fac_24 - fac_13), area
+    fac_24 = _f32(_f32(abs(a234) / _f32(_f32(l23 + l34) + l24)) + _f32(abs(a241) / _f32(_f32(l41 + l12) + l24)))
+    fac_13 = _f32(_f32(abs(a123) / _f32(_f32(l12 + l23) + l13)) + _f32(abs(a134) / _f32(_f32(l34 + l41) + l13)))
+    return _f32(fac_24 - fac_13), area
 
 
 class _Heap:
@@ -250,10 +263,11 @@ def beautify(co: np.ndarray, tris: list) -> list:
         e_radial[ea], e_radial[eb] = eb, ea
         base[ea] = base[eb] = k // 2
 
+    pts = [(float(x), float(y)) for x, y in co]
+
     def cost(e):
         eb = e_radial[e]
-        a_other, b_other = e_next[e_next[e]], e_next[e_next[eb]]
-        return quad_rotate_cost(co[v[a_other]], co[v[e]], co[v[b_other]], co[v[eb]])
+        return quad_rotate_cost(pts[v[e_next[e_next[e]]]], pts[v[e]], pts[v[e_next[e_next[eb]]]], pts[v[eb]])
 
     heap, table = _Heap(), {}
     for i in range(3 * nt):
@@ -275,7 +289,7 @@ def beautify(co: np.ndarray, tris: list) -> list:
             if base[x] == _UNSET:
                 continue
             c, area = cost(x)
-            if c < np.float32(-1e-6) * max(area, np.float32(1.0)):
+            if c < _f32(_f32(-1e-6) * max(area, 1.0)):
                 if base[x] in table:
                     heap.update(table[base[x]], c, x)
                 else:
