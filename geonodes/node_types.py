@@ -26,6 +26,10 @@ COMPILED_NODE_TYPES = frozenset({
     "GeometryNodeSetPosition", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
     "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",
     "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
+    # curves
+    "GeometryNodeCurveArc", "GeometryNodeCurvePrimitiveBezierSegment", "GeometryNodeCurvePrimitiveCircle",
+    "GeometryNodeCurvePrimitiveLine", "GeometryNodeCurveQuadraticBezier", "GeometryNodeCurveToMesh",
+    "GeometryNodeSetCurveRadius",
 })
 # Node types the importer drops: they do not change the program's output (a Viewer only shows
 # a value in Blender's editor; reroutes become direct links).

@@ -96,20 +96,22 @@ class Instance:
 
 
 class GeomStruct:
-    """A geometry's structure: mesh parts (in Blender's vertex order) and instances, in order.
+    """A geometry's structure: mesh parts (in Blender's vertex order), instances, in order, and
+    curve parts (the curves component: parts whose prim is a `curves.CurvePrim`, in order).
 
     Immutable; hashed and compared often (pieces are merged by structure), so the hash is
     computed once.
     """
 
-    __slots__ = ("parts", "instances", "_hash")
+    __slots__ = ("parts", "instances", "curves", "_hash")
 
-    def __init__(self, parts: tuple = (), instances: tuple = ()):
-        self.parts, self.instances = parts, instances
-        self._hash = hash((parts, instances))
+    def __init__(self, parts: tuple = (), instances: tuple = (), curves: tuple = ()):
+        self.parts, self.instances, self.curves = parts, instances, curves
+        self._hash = hash((parts, instances, curves))
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
+        return (isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
+                and self.curves == other.curves)
 
     def __hash__(self) -> int:
         return self._hash
@@ -125,24 +127,28 @@ class GeomStruct:
         """Every part and instance with `xform` applied last. `memo` (part key -> transformed
         part) lets the pieces of one batch, which mostly share parts, transform each part once."""
         if memo is None:
-            parts = tuple(p.then((xform,)) for p in self.parts)
-        else:
-            parts = []
-            for p in self.parts:
-                q = memo.get(p.key)
-                if q is None:
-                    q = memo[p.key] = p.then((xform,))
-                parts.append(q)
-            parts = tuple(parts)
-        return GeomStruct(parts, tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances))
+            memo = {}
+        parts = []
+        for p in self.parts + self.curves:
+            q = memo.get(p.key)
+            if q is None:
+                q = memo[p.key] = p.then((xform,))
+            parts.append(q)
+        n = len(self.parts)
+        return GeomStruct(tuple(parts[:n]), tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
+                          tuple(parts[n:]))
 
     def realized(self) -> "GeomStruct":
-        """Realize Instances: own mesh first, then every instance (recursively), in order."""
-        parts = list(self.parts)
+        """Realize Instances: own mesh first, then every instance (recursively), in order (the
+        curves likewise, into the curves component)."""
+        parts, curves = list(self.parts), list(self.curves)
         for inst in self.instances:
-            for p in inst.geometry.realized().parts:
+            inner = inst.geometry.realized()
+            for p in inner.parts:
                 parts.append(p.then(inst.chain))
-        return GeomStruct(tuple(parts), ())
+            for p in inner.curves:
+                curves.append(p.then(inst.chain))
+        return GeomStruct(tuple(parts), (), tuple(curves))
 
 
 EMPTY = GeomStruct()

@@ -97,7 +97,8 @@ def join_geometry(n):
 
 
 def _join(structs) -> GeomStruct:
-    return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances))
+    return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances),
+                      tuple(c for s in structs for c in s.curves))
 
 
 @compiled("GeometryNodeJoinGeometry")
