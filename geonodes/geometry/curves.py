@@ -251,9 +251,10 @@ def _asin(x):
 def angle_normalized(a, b):
     """angle_normalized_v3v3 of unit vectors -> (b, 1)."""
     pos = _dot(a, b) >= 0
-    near = torch.sqrt(torch.clamp(((a - b) ** 2).sum(-1, keepdim=True), min=1e-30))
-    far = torch.sqrt(torch.clamp(((a + b) ** 2).sum(-1, keepdim=True), min=1e-30))
-    return torch.where(pos, 2.0 * _asin(near / 2.0), math.pi - 2.0 * _asin(far / 2.0))
+    d = torch.where(pos, a - b, a + b)  # one asin, so the unused branch has no infinite slope
+    half = torch.sqrt(torch.clamp((d * d).sum(-1, keepdim=True), min=1e-30)) / 2.0
+    angle = 2.0 * _asin(half)
+    return torch.where(pos, angle, math.pi - angle)
 
 
 def _next_normal(normal, t0, t1):

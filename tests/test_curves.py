@@ -1,0 +1,63 @@
+"""Curves without Blender: gradients of swept curves by finite differences, row splitting by
+resolution, and the errors for what is not supported."""
+import pytest
+import torch
+
+from curvetools import primitive
+from fieldtools import GI, finite_difference_check
+from geonodes.errors import GeonodesError
+from geonodes.program import load_program
+from irtools import link, node, program
+
+OUT = ("Group Output", "Out")
+
+
+def swept(kind, profile="circle"):
+    nodes, links, params = primitive(kind, "C", "")
+    pnodes, plinks, pparams = primitive(profile, "P", "p ")
+    nodes += pnodes + [node("T", "GeometryNodeTransform", {}, {"Rotation": [0.3, -0.2, 0.7]}),
+                       node("R", "GeometryNodeSetCurveRadius"), node("M", "GeometryNodeCurveToMesh", {}, {"Fill Caps": True})]
+    links += plinks + [link(("C", "Curve"), ("T", "Geometry")), link(("T", "Geometry"), ("R", "Curve")),
+                       link((GI, "radius"), ("R", "Radius")), link(("R", "Curve"), ("M", "Curve")),
+                       link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params += pparams + [{"name": "radius", "kind": "float", "default": 1.0}]
+    return program(nodes, links, params), params
+
+
+VALUES = {"Start X": 0.1, "Start Y": -0.3, "Start Z": 0.2, "End X": 0.9, "End Y": 0.4, "End Z": 1.1,
+          "Middle X": 0.2, "Middle Y": 1.3, "Middle Z": -0.4, "Start Handle X": 0.5, "Start Handle Y": 0.7,
+          "Start Handle Z": 0.1, "End Handle X": 0.3, "End Handle Y": -0.6, "End Handle Z": 0.8,
+          "Direction X": 0.3, "Direction Y": 0.2, "Direction Z": 0.9, "Length": 1.7, "Radius": 0.8,
+          "Start Angle": 0.4, "Sweep Angle": 2.5, "Resolution": 5, "Connect Center": False, "Invert Arc": False,
+          "p Radius": 0.3, "p Resolution": 5, "radius": 0.7,
+          "p Start X": -0.2, "p Start Y": 0.0, "p Start Z": 0.1, "p End X": 0.3, "p End Y": 0.1, "p End Z": 0.0,
+          "p Start Handle X": 0.0, "p Start Handle Y": 0.3, "p Start Handle Z": 0.0, "p End Handle X": 0.2,
+          "p End Handle Y": -0.3, "p End Handle Z": 0.1}
+
+
+@pytest.mark.parametrize("kind", ["line", "line_direction", "circle", "arc", "quadratic", "bezier", "bezier_offset"])
+def test_gradients_of_swept_curves(kind):
+    ir, params = swept(kind, "bezier" if kind == "circle" else "circle")
+    values = {p["name"]: VALUES[p["name"]] for p in params}
+    floats = [p["name"] for p in params if p["kind"] == "float"]
+    finite_difference_check(ir, values, floats)
+
+
+def test_resolution_splits_rows():
+    ir, params = swept("arc")
+    prog = load_program(ir)
+    sets = [{p["name"]: VALUES[p["name"]] for p in params} for _ in range(3)]
+    sets[1]["Resolution"], sets[2]["Connect Center"] = 9, True
+    groups = prog.evaluate(prog.stack(sets))
+    counts = sorted(int(g.mesh(k).vertices.shape[0]) for g in groups for k in range(len(g.index)))
+    assert counts == sorted([5 * 5, 9 * 5, 6 * 5])
+    for s, c in zip(sets, (25, 45, 30)):
+        assert prog.evaluate_one(s, dtype=torch.float64).vertices.shape[0] == c
+
+
+def test_unsupported_mode_names_node():
+    ir = program([node("Circle", "GeometryNodeCurvePrimitiveCircle", {"mode": "POINTS"}),
+                  node("M", "GeometryNodeCurveToMesh")],
+                 [link(("Circle", "Curve"), ("M", "Curve")), link(("M", "Mesh"), OUT)])
+    with pytest.raises(GeonodesError, match="Circle"):
+        load_program(ir).evaluate_one({})
