@@ -61,3 +61,14 @@ def test_unsupported_mode_names_node():
                  [link(("Circle", "Curve"), ("M", "Curve")), link(("M", "Mesh"), OUT)])
     with pytest.raises(GeonodesError, match="Circle"):
         load_program(ir).evaluate_one({})
+
+
+@pytest.mark.parametrize("type_", ["GeometryNodeSetPosition", "GeometryNodeBoundBox"])
+def test_nodes_without_curve_support_refuse_curves(type_):
+    """A node that does not handle curves yet is one error naming the group, node and type."""
+    socket = "Geometry"
+    out = "Bounding Box" if type_ == "GeometryNodeBoundBox" else "Geometry"
+    ir = program([node("Circle", "GeometryNodeCurvePrimitiveCircle"), node("X", type_)],
+                 [link(("Circle", "Curve"), ("X", socket)), link(("X", out), OUT)])
+    with pytest.raises(GeonodesError, match=f"group 'main': node 'X' \\(type {type_}\\)"):
+        load_program(ir).evaluate_one({})

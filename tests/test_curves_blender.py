@@ -72,3 +72,43 @@ def test_curve_only_result_is_empty():
     nodes, links, params = primitive("circle", "C", "")
     ir = program(nodes, links + [link(("C", "Curve"), OUT)], params)
     compare_batch(ir, parameter_sets(params, 4, seed=1))
+
+
+def test_instance_on_curve_control_points():
+    """Instance on Points over a mesh joined with curves: the mesh's points, then the curves'
+    control points (a Bezier segment's two, not its evaluated points), realized."""
+    a, la, pa = primitive("bezier", "A", "a ")
+    c, lc, pc = primitive("circle", "C", "c ")
+    nodes = a + c + [node("Grid", "GeometryNodeMeshGrid", {}, {"Vertices X": 2, "Vertices Y": 2}),
+                     node("J", "GeometryNodeJoinGeometry"),
+                     node("T", "GeometryNodeTransform", {}, {"Translation": [0.2, 0.0, -0.4], "Scale": [1.0, 2.0, 1.0]}),
+                     node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}),
+                     node("I", "GeometryNodeInstanceOnPoints", {}, {"Rotation": [0.1, 0.2, 0.3]}),
+                     node("R", "GeometryNodeRealizeInstances")]
+    links = la + lc + [link(("C", "Curve"), ("J", "Geometry"), 0), link(("Grid", "Mesh"), ("J", "Geometry"), 1),
+                       link(("A", "Curve"), ("J", "Geometry"), 2), link(("J", "Geometry"), ("T", "Geometry")),
+                       link(("T", "Geometry"), ("I", "Points")), link(("Cube", "Mesh"), ("I", "Instance")),
+                       link(("I", "Instances"), ("R", "Geometry")), link(("R", "Geometry"), OUT)]
+    params = pa + pc
+    ir = program(nodes, links, params)
+    compare_batch(ir, parameter_sets(params, 10, seed=5))
+
+
+def test_instanced_curves_realized_then_swept():
+    """Curves instanced on a mesh's points, realized (their transforms applied), then swept."""
+    c, lc, pc = primitive("quadratic", "Q", "q ")
+    nodes = c + [node("Line", "GeometryNodeMeshLine", {}, {"Count": 3, "Offset": [0.5, 0.2, 0.3]}),
+                 node("I", "GeometryNodeInstanceOnPoints", {}, {"Rotation": [0.4, 0.0, 0.3], "Scale": [1.0, 0.7, 1.2]}),
+                 node("R", "GeometryNodeRealizeInstances"),
+                 node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 5, "Radius": 0.1}),
+                 node("M", "GeometryNodeCurveToMesh", {}, {"Fill Caps": True})]
+    links = lc + [link(("Line", "Mesh"), ("I", "Points")), link(("Q", "Curve"), ("I", "Instance")),
+                  link(("I", "Instances"), ("R", "Geometry")), link(("R", "Geometry"), ("M", "Curve")),
+                  link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    ir = program(nodes, links, pc)
+    compare_batch(ir, parameter_sets(pc, 10, seed=6, swept=True))
+    # Curve to Mesh on the instances themselves (each instance's curve swept in its own space)
+    links = lc + [link(("Line", "Mesh"), ("I", "Points")), link(("Q", "Curve"), ("I", "Instance")),
+                  link(("I", "Instances"), ("M", "Curve")), link(("M", "Mesh"), ("R", "Geometry")),
+                  link(("P", "Curve"), ("M", "Profile Curve")), link(("R", "Geometry"), OUT)]
+    compare_batch(program(nodes, links, pc), parameter_sets(pc, 10, seed=7, swept=True))

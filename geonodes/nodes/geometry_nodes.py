@@ -150,10 +150,17 @@ def instance_on_points(n):
         if points.instances:
             raise IRError(f"{n.where}: instancing on the points of instances is not supported "
                           "(realize them first)")
+        # the mesh's points, then the curves' control points (Blender's component order)
         return GeomStruct((), tuple(Instance(inst, (point_xform(p, k),))
-                                    for p in points.parts for k in range(p.prim.num_vertices)))
+                                    for p in points.parts + points.curves for k in range(_point_count(p))))
 
     return {"Instances": combine([n.get("Points"), n.get("Instance")], make)}
+
+
+def _point_count(part: Part) -> int:
+    """Points to instance on: a mesh's vertices, a curve's control points (not its handles)."""
+    curve = getattr(part.prim, "curve", None)
+    return part.prim.num_vertices if curve is None else curve.num_points
 
 
 @node(

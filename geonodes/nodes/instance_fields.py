@@ -15,6 +15,9 @@ def instances_with_fields(n, points: Piecewise, instance: Piecewise, selection, 
     for rows, struct in points.pieces:
         if struct.instances:
             raise IRError(f"{n.where}: instancing on the points of instances is not supported (realize them first)")
+        if struct.curves:
+            raise IRError(f"{n.where}: instancing on the points of curves with fields is not supported "
+                          "(only single values)")
         if not struct.parts:
             placed.append((rows, ()))
             continue
