@@ -29,7 +29,7 @@ COMPILED_NODE_TYPES = frozenset({
     # curves
     "GeometryNodeCurveArc", "GeometryNodeCurvePrimitiveBezierSegment", "GeometryNodeCurvePrimitiveCircle",
     "GeometryNodeCurvePrimitiveLine", "GeometryNodeCurveQuadraticBezier", "GeometryNodeCurveToMesh",
-    "GeometryNodeSetCurveRadius",
+    "GeometryNodeResampleCurve", "GeometryNodeSetCurveRadius",
 })
 # Node types the importer drops: they do not change the program's output (a Viewer only shows
 # a value in Blender's editor; reroutes become direct links).

@@ -72,3 +72,19 @@ def test_nodes_without_curve_support_refuse_curves(type_):
                  [link(("Circle", "Curve"), ("X", socket)), link(("X", out), OUT)])
     with pytest.raises(GeonodesError, match=f"group 'main': node 'X' \\(type {type_}\\)"):
         load_program(ir).evaluate_one({})
+
+
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH"])
+def test_gradients_of_resampled_curves(mode):
+    """Resampled positions are differentiable in the curve's inputs (the sample length only
+    picks the count: samples are spread evenly over the whole length)."""
+    nodes, links, params = primitive("bezier", "C", "")
+    nodes += [node("S", "GeometryNodeResampleCurve", {"mode": mode}, {"Count": 7}),
+              node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.2}),
+              node("M", "GeometryNodeCurveToMesh")]
+    links += [link(("C", "Curve"), ("S", "Curve")), link((GI, "length"), ("S", "Length")),
+              link(("S", "Curve"), ("M", "Curve")), link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params += [{"name": "length", "kind": "float", "default": 0.37}]
+    values = {p["name"]: VALUES.get(p["name"], 0.37) for p in params}
+    names = [p["name"] for p in params if p["kind"] == "float" and p["name"] != "length"]
+    finite_difference_check(program(nodes, links, params), values, names)

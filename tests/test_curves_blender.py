@@ -112,3 +112,27 @@ def test_instanced_curves_realized_then_swept():
                   link(("I", "Instances"), ("M", "Curve")), link(("M", "Mesh"), ("R", "Geometry")),
                   link(("P", "Curve"), ("M", "Profile Curve")), link(("R", "Geometry"), OUT)]
     compare_batch(program(nodes, links, pc), parameter_sets(pc, 10, seed=7, swept=True))
+
+
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH"])
+@pytest.mark.parametrize("kind", ["line", "circle", "arc", "bezier", "quadratic"])
+def test_resample_curve(kind, mode):
+    """Resample Curve (its radius set first, selection from a parameter), swept by a circle:
+    sample counts from the Count parameter or from each row's curve length."""
+    nodes, links, params = primitive(kind, "C", "")
+    nodes += [node("R", "GeometryNodeSetCurveRadius", {}, {"Radius": 0.5}),
+              node("S", "GeometryNodeResampleCurve", {"mode": mode}),
+              node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.2}),
+              node("M", "GeometryNodeCurveToMesh")]
+    extra = [{"name": "count", "kind": "int", "default": 5, "min": -1, "max": 9},
+             {"name": "length", "kind": "float", "default": 0.3, "min": 0.2, "max": 1.5},
+             {"name": "sel", "kind": "bool", "default": True}]
+    links += [link(("C", "Curve"), ("R", "Curve")), link(("R", "Curve"), ("S", "Curve")),
+              link((GI, "count"), ("S", "Count")), link((GI, "length"), ("S", "Length")),
+              link((GI, "sel"), ("S", "Selection")), link(("S", "Curve"), ("M", "Curve")),
+              link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params += extra
+    sets = parameter_sets(params, 16, seed=11 + len(kind), swept=True)
+    for s in sets[:8]:
+        s["length"] = 0.3 if s["length"] <= 0 else s["length"]
+    compare_batch(program(nodes, links, params), sets)

@@ -183,28 +183,62 @@ def _safe_normalize(v: torch.Tensor) -> torch.Tensor:
     return torch.where(ok, v / torch.sqrt(torch.where(ok, sq, torch.ones_like(sq))), torch.zeros_like(v))
 
 
-def _z_if_zero(d):
-    zero = (d == 0).all(-1, keepdim=True)
-    return torch.where(zero, torch.tensor([0.0, 0.0, 1.0], dtype=d.dtype, device=d.device), d)
+def _same(a, b, epsilon=1e-6):
+    """math::almost_equal_relative(a, b, epsilon) per row -> (b, 1) bool."""
+    diff = (a - b).abs()
+    scale = torch.maximum(a.abs(), b.abs())
+    return ((diff <= epsilon) | (diff <= scale * epsilon)).all(-1, keepdim=True)
 
 
 def _bisect(prev, mid, nxt):
-    return _z_if_zero(_safe_normalize(_safe_normalize(mid - prev) + _safe_normalize(nxt - mid)))
+    """direction_bisect: (tangent, whether both neighbours coincide with the point)."""
+    same_prev, same_next = _same(prev, mid), _same(mid, nxt)
+    both = _safe_normalize(_safe_normalize(mid - prev) + _safe_normalize(nxt - mid))
+    d = torch.where(same_prev, _safe_normalize(nxt - mid), torch.where(same_next, _safe_normalize(mid - prev), both))
+    fallback = same_prev & same_next
+    return torch.where(fallback, torch.zeros_like(d), d), fallback
 
 
 def poly_tangents(p: torch.Tensor, cyclic: bool) -> torch.Tensor:
-    """(b, n, 3) tangents of a polyline (blenkernel curves::poly::calculate_tangents)."""
+    """(b, n, 3) tangents of a polyline (blenkernel curves::poly::calculate_tangents): each
+    point's bisects its segments; where both neighbours coincide with it, the previous valid
+    tangent (the first valid one before it; +Z when there is none)."""
     n = p.shape[1]
+    z = torch.tensor([0.0, 0.0, 1.0], dtype=p.dtype, device=p.device)
     if n == 1:
-        return torch.tensor([0.0, 0.0, 1.0], dtype=p.dtype, device=p.device).expand_as(p).clone()
-    mids = _bisect(p[:, :-2], p[:, 1:-1], p[:, 2:]) if n > 2 else p[:, :0]
+        return z.expand_as(p).clone()
+    if n > 2:
+        mids, fallback = _bisect(p[:, :-2], p[:, 1:-1], p[:, 2:])
+        fallback = fallback.any(1)
+    else:
+        mids, fallback = p[:, :0], torch.zeros(p.shape[0], 1, dtype=torch.bool, device=p.device)
     if cyclic:
-        first = _bisect(p[:, -1], p[:, 0], p[:, 1])
-        last = _bisect(p[:, -2], p[:, -1], p[:, 0])
-    else:  # a zero end tangent (coincident points) is +Z, as Blender gives
-        first = _z_if_zero(_safe_normalize(p[:, 1] - p[:, 0]))
-        last = _z_if_zero(_safe_normalize(p[:, -1] - p[:, -2]))
-    return torch.cat([first[:, None], mids, last[:, None]], 1)
+        first, f0 = _bisect(p[:, -1], p[:, 0], p[:, 1])
+        last, f1 = _bisect(p[:, -2], p[:, -1], p[:, 0])
+        fallback = fallback | f0 | f1
+    else:  # an end point coinciding with its neighbour takes the fallback too
+        f0, f1 = _same(p[:, 0], p[:, 1]), _same(p[:, -1], p[:, -2])
+        first = torch.where(f0, torch.zeros_like(p[:, 0]), _safe_normalize(p[:, 1] - p[:, 0]))
+        last = torch.where(f1, torch.zeros_like(p[:, 0]), _safe_normalize(p[:, -1] - p[:, -2]))
+        fallback = fallback | f0 | f1
+    t = torch.cat([first[:, None], mids, last[:, None]], 1)
+    if not bool(fallback.any()):
+        return t
+    zero = (t == 0).all(-1)  # (b, n)
+    valid = ~zero
+    has_valid = valid.any(1)
+    first_valid = t.gather(1, valid.to(torch.int64).argmax(1)[:, None, None].expand(-1, 1, 3))[:, 0]
+    fixed, seen = [], torch.zeros_like(has_valid)
+    prev = first_valid
+    for i in range(n):
+        ti = torch.where(zero[:, i, None], prev, t[:, i])
+        seen = seen | valid[:, i]
+        ti = torch.where(seen[:, None] | valid[:, i, None], ti, first_valid)
+        ti = torch.where(has_valid[:, None], ti, z.expand_as(ti))
+        fixed.append(ti)
+        prev = ti
+    return torch.where(fallback[:, :, None] if fallback.dim() == 2 else fallback[:, None, None],
+                       torch.stack(fixed, 1), t)
 
 
 def spline_tangents(ev: EvaluatedCurves, s: int) -> torch.Tensor:

@@ -19,8 +19,10 @@ from ..geometry.curves import curve_parts_evaluated, spline_frames
 from . import S, node
 
 
-def _segments(points: int, cyclic: bool) -> int:
-    return points if cyclic and points > 1 else points - 1
+def _segments(points: int, cyclic: bool, least: int) -> int:
+    """Segments of a spline in the sweep: a cyclic main spline needs three points to close
+    (two points make one segment), a cyclic profile two (as Blender's)."""
+    return points if cyclic and points >= least else points - 1
 
 
 _TOPOLOGY: dict = {}
@@ -37,7 +39,7 @@ def sweep_topology(mains: tuple, profiles: tuple, caps: bool):
     for pm, cm in mains:
         for pp, cp in profiles:
             if pp > 1:
-                ms, ps = _segments(pm, cm), _segments(pp, cp)
+                ms, ps = _segments(pm, cm, 3), _segments(pp, cp, 2)
                 for ring in range(ms):
                     nxt = 0 if ring == pm - 1 else ring + 1
                     a, b = base + pp * ring, base + pp * nxt
