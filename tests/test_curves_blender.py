@@ -136,3 +136,43 @@ def test_resample_curve(kind, mode):
     for s in sets[:8]:
         s["length"] = 0.3 if s["length"] <= 0 else s["length"]
     compare_batch(program(nodes, links, params), sets)
+
+
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH", "EVALUATED"])
+@pytest.mark.parametrize("kind", ["circle", "bezier", "quadratic", "arc"])
+def test_curve_to_points_instanced(kind, mode):
+    """Curve to Points (its radius set), a cube instanced on every point turned by the Rotation
+    output (a field) and scaled by the single-value parameter, realized."""
+    nodes, links, params = primitive(kind, "C", "")
+    nodes += [node("R", "GeometryNodeSetCurveRadius", {}, {"Radius": 0.5}),
+              node("S", "GeometryNodeCurveToPoints", {"mode": mode}),
+              node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}),
+              node("I", "GeometryNodeInstanceOnPoints"), node("Z", "GeometryNodeRealizeInstances")]
+    extra = [{"name": "count", "kind": "int", "default": 5, "min": -1, "max": 9},
+             {"name": "length", "kind": "float", "default": 0.3, "min": 0.2, "max": 1.5}]
+    links += [link(("C", "Curve"), ("R", "Curve")), link(("R", "Curve"), ("S", "Curve")),
+              link((GI, "count"), ("S", "Count")), link((GI, "length"), ("S", "Length")),
+              link(("S", "Points"), ("I", "Points")), link(("Cube", "Mesh"), ("I", "Instance")),
+              link(("S", "Rotation"), ("I", "Rotation")), link(("I", "Instances"), ("Z", "Geometry")),
+              link(("Z", "Geometry"), OUT)]
+    params += extra
+    sets = parameter_sets(params, 12, seed=13 + len(kind), swept=True)
+    for s in sets[:6]:
+        s["length"] = 0.3 if s["length"] <= 0 else s["length"]
+    compare_batch(program(nodes, links, params), sets)
+
+
+def test_curve_to_points_keeps_no_mesh():
+    """Curve to Points on a mesh joined with a curve: only the points remain (instanced here)."""
+    nodes, links, params = primitive("line", "C", "")
+    nodes += [node("Grid", "GeometryNodeMeshGrid"), node("J", "GeometryNodeJoinGeometry"),
+              node("S", "GeometryNodeCurveToPoints", {"mode": "COUNT"}, {"Count": 4}),
+              node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}),
+              node("I", "GeometryNodeInstanceOnPoints", {}, {"Rotation": [0.2, 0.1, 0.0]}),
+              node("Z", "GeometryNodeRealizeInstances"), node("J2", "GeometryNodeJoinGeometry")]
+    links += [link(("Grid", "Mesh"), ("J", "Geometry"), 0), link(("C", "Curve"), ("J", "Geometry"), 1),
+              link(("J", "Geometry"), ("S", "Curve")), link(("S", "Points"), ("I", "Points")),
+              link(("S", "Points"), ("J2", "Geometry"), 0), link(("Cube", "Mesh"), ("I", "Instance")),
+              link(("I", "Instances"), ("Z", "Geometry")), link(("Z", "Geometry"), ("J2", "Geometry"), 1),
+              link(("J2", "Geometry"), OUT)]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 6, seed=2))

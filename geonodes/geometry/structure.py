@@ -96,22 +96,23 @@ class Instance:
 
 
 class GeomStruct:
-    """A geometry's structure: mesh parts (in Blender's vertex order), instances, in order, and
-    curve parts (the curves component: parts whose prim is a `curves.CurvePrim`, in order).
+    """A geometry's structure: mesh parts (in Blender's vertex order), instances, in order, curve
+    parts (the curves component: parts whose prim is a `curves.CurvePrim`, in order) and point
+    cloud parts (the point cloud component: prims without faces, in order).
 
     Immutable; hashed and compared often (pieces are merged by structure), so the hash is
     computed once.
     """
 
-    __slots__ = ("parts", "instances", "curves", "_hash")
+    __slots__ = ("parts", "instances", "curves", "points", "_hash")
 
-    def __init__(self, parts: tuple = (), instances: tuple = (), curves: tuple = ()):
-        self.parts, self.instances, self.curves = parts, instances, curves
-        self._hash = hash((parts, instances, curves))
+    def __init__(self, parts: tuple = (), instances: tuple = (), curves: tuple = (), points: tuple = ()):
+        self.parts, self.instances, self.curves, self.points = parts, instances, curves, points
+        self._hash = hash((parts, instances, curves, points))
 
     def __eq__(self, other) -> bool:
         return (isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
-                and self.curves == other.curves)
+                and self.curves == other.curves and self.points == other.points)
 
     def __hash__(self) -> int:
         return self._hash
@@ -129,26 +130,28 @@ class GeomStruct:
         if memo is None:
             memo = {}
         parts = []
-        for p in self.parts + self.curves:
+        for p in self.parts + self.curves + self.points:
             q = memo.get(p.key)
             if q is None:
                 q = memo[p.key] = p.then((xform,))
             parts.append(q)
-        n = len(self.parts)
+        n, c = len(self.parts), len(self.parts) + len(self.curves)
         return GeomStruct(tuple(parts[:n]), tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
-                          tuple(parts[n:]))
+                          tuple(parts[n:c]), tuple(parts[c:]))
 
     def realized(self) -> "GeomStruct":
         """Realize Instances: own mesh first, then every instance (recursively), in order (the
-        curves likewise, into the curves component)."""
-        parts, curves = list(self.parts), list(self.curves)
+        curves and point clouds likewise, into their components)."""
+        parts, curves, points = list(self.parts), list(self.curves), list(self.points)
         for inst in self.instances:
             inner = inst.geometry.realized()
             for p in inner.parts:
                 parts.append(p.then(inst.chain))
             for p in inner.curves:
                 curves.append(p.then(inst.chain))
-        return GeomStruct(tuple(parts), (), tuple(curves))
+            for p in inner.points:
+                points.append(p.then(inst.chain))
+        return GeomStruct(tuple(parts), (), tuple(curves), tuple(points))
 
 
 EMPTY = GeomStruct()

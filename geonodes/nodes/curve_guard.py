@@ -1,5 +1,5 @@
-"""Nodes that do not handle the curves component yet refuse it: a geometry with curves reaching
-one of them is an error naming the group, node and type (rather than curves silently lost).
+"""Nodes that do not handle the curves and point cloud components yet refuse them: a geometry
+with curves or points reaching one of them is an error naming the group, node and type (rather than curves silently lost).
 
 Imported after every node module: it wraps the registered functions of `UNSUPPORTED` (none of
 them has a compiled form, so every evaluation goes through the registry)."""
@@ -21,7 +21,7 @@ UNSUPPORTED = {
 
 
 def _has_curves(struct, nested: bool) -> bool:
-    if struct.curves:
+    if struct.curves or struct.points:
         return True
     return nested and any(_has_curves(i.geometry, True) for i in struct.instances)
 

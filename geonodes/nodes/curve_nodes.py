@@ -174,6 +174,6 @@ def set_curve_radius(n):
     def apply(struct: GeomStruct) -> GeomStruct:
         if not struct.curves:
             return struct
-        return GeomStruct(struct.parts, struct.instances, tuple(radius_part(p) for p in struct.curves))
+        return GeomStruct(struct.parts, struct.instances, tuple(radius_part(p) for p in struct.curves), struct.points)
 
     return {"Curve": n.get("Curve").map(apply)}

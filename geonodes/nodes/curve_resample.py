@@ -103,5 +103,5 @@ def resample_curve(n):
             chosen[sub.cpu().numpy()] = True
             sub_evs = evs if len(uniq) == 1 else None
             curves = resampled_parts(n, struct, tuple(int(x) for x in c), sub, sub_evs)
-            pieces.append((Rows.from_numpy(chosen), GeomStruct(struct.parts, struct.instances, curves)))
+            pieces.append((Rows.from_numpy(chosen), GeomStruct(struct.parts, struct.instances, curves, struct.points)))
     return {"Curve": Piecewise(pieces)}

@@ -98,7 +98,7 @@ def join_geometry(n):
 
 def _join(structs) -> GeomStruct:
     return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances),
-                      tuple(c for s in structs for c in s.curves))
+                      tuple(c for s in structs for c in s.curves), tuple(c for s in structs for c in s.points))
 
 
 @compiled("GeometryNodeJoinGeometry")
@@ -150,9 +150,10 @@ def instance_on_points(n):
         if points.instances:
             raise IRError(f"{n.where}: instancing on the points of instances is not supported "
                           "(realize them first)")
-        # the mesh's points, then the curves' control points (Blender's component order)
+        # the mesh's points, the point clouds', then the curves' control points (Blender's order)
         return GeomStruct((), tuple(Instance(inst, (point_xform(p, k),))
-                                    for p in points.parts + points.curves for k in range(_point_count(p))))
+                                    for p in points.parts + points.points + points.curves
+                                    for k in range(_point_count(p))))
 
     return {"Instances": combine([n.get("Points"), n.get("Instance")], make)}
 
