@@ -29,7 +29,7 @@ COMPILED_NODE_TYPES = frozenset({
     # curves
     "GeometryNodeCurveArc", "GeometryNodeCurvePrimitiveBezierSegment", "GeometryNodeCurvePrimitiveCircle",
     "GeometryNodeCurvePrimitiveLine", "GeometryNodeCurveQuadraticBezier", "GeometryNodeCurveToMesh",
-    "GeometryNodeCurveToPoints",
+    "GeometryNodeCurveToPoints", "GeometryNodeFillCurve",
     "GeometryNodeResampleCurve", "GeometryNodeSetCurveRadius",
 })
 # Node types the importer drops: they do not change the program's output (a Viewer only shows

@@ -106,3 +106,13 @@ def test_instances_with_fields_keep_their_piece_transforms():
         for k, i in enumerate(g.index.tolist()):
             one = prog.evaluate_one(sets[i])
             assert torch.allclose(g.mesh(k).vertices, one.vertices, atol=1e-6)
+
+
+def test_gradients_of_filled_curves():
+    """Fill Curve's vertices are the curves' points on XY: differentiable in their inputs."""
+    pytest.importorskip("bpy", reason="Fill Curve's triangulation comes with Blender (bpy)")
+    nodes, links, params = primitive("bezier", "C", "")
+    nodes += [node("F", "GeometryNodeFillCurve", {"mode": "TRIANGLES"})]
+    links += [link(("C", "Curve"), ("F", "Curve")), link(("F", "Mesh"), OUT)]
+    values = {p["name"]: VALUES[p["name"]] for p in params}
+    finite_difference_check(program(nodes, links, params), values, [p["name"] for p in params if p["kind"] == "float"])

@@ -6,6 +6,8 @@ import pytest
 
 from curvetools import PRIMITIVES, parameter_sets, primitive
 from fieldtools import GI, compare_batch
+from geonodes.errors import GeonodesError
+from geonodes.program import load_program
 from irtools import link, node, program
 
 pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
@@ -176,3 +178,42 @@ def test_curve_to_points_keeps_no_mesh():
               link(("I", "Instances"), ("Z", "Geometry")), link(("Z", "Geometry"), ("J2", "Geometry"), 1),
               link(("J2", "Geometry"), OUT)]
     compare_batch(program(nodes, links, params), parameter_sets(params, 6, seed=2))
+
+
+@pytest.mark.parametrize("mode", ["TRIANGLES", "NGONS"])
+@pytest.mark.parametrize("kind", ["circle", "arc", "bezier", "quadratic"])
+def test_fill_curve(kind, mode):
+    """Fill Curve of a primitive (turned and moved first) joined with a small circle (inside it
+    for TRIANGLES, where it makes a hole; beside it for N-GONS): Blender's constrained Delaunay
+    triangulation, rows split by the faces they get."""
+    nodes, links, params = primitive(kind, "C", "")
+    hole = {"Translation": [0.0, 0.0, 0.0] if mode == "TRIANGLES" else [3.5, 3.0, 0.0]}
+    nodes += [node("T", "GeometryNodeTransform", {}, {"Rotation": [0.3, 0.2, 0.1], "Translation": [0.1, 0.0, 0.5]}),
+              node("H", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 6, "Radius": 0.05}),
+              node("HT", "GeometryNodeTransform", {}, hole),
+              node("J", "GeometryNodeJoinGeometry"), node("F", "GeometryNodeFillCurve", {"mode": mode})]
+    links += [link(("C", "Curve"), ("T", "Geometry")), link(("T", "Geometry"), ("J", "Geometry"), 0),
+              link(("H", "Curve"), ("HT", "Geometry")), link(("HT", "Geometry"), ("J", "Geometry"), 1),
+              link(("J", "Geometry"), ("F", "Curve")), link(("F", "Mesh"), OUT)]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 12, seed=17 + len(kind), swept=True))
+
+
+def test_fill_curve_ngons_with_hole():
+    """N-GONS around a hole: Blender bridges the hole into the faces; where Blender's Python
+    triangulation does the same the result is Blender's, where it leaves the hole unbridged (an
+    inverted arc around a small circle) Fill Curve is refused."""
+    def fill(outer, links_in):
+        nodes = outer + [node("H", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 6, "Radius": 0.05}),
+                         node("J", "GeometryNodeJoinGeometry"), node("F", "GeometryNodeFillCurve", {"mode": "NGONS"})]
+        return program(nodes, links_in + [link(("H", "Curve"), ("J", "Geometry"), 1),
+                                          link(("J", "Geometry"), ("F", "Curve")), link(("F", "Mesh"), OUT)])
+
+    circle = fill([node("C", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 8, "Radius": 0.5})],
+                  [link(("C", "Curve"), ("J", "Geometry"), 0)])
+    compare_batch(circle, [{}])
+    arc = fill([node("C", "GeometryNodeCurveArc", {}, {"Resolution": 9, "Radius": -1.0, "Start Angle": 0.5,
+                                                       "Sweep Angle": 0.75, "Invert Arc": True}),
+                node("T", "GeometryNodeTransform", {}, {"Rotation": [0.3, 0.2, 0.1], "Translation": [0.1, 0.0, 0.5]})],
+               [link(("C", "Curve"), ("T", "Geometry")), link(("T", "Geometry"), ("J", "Geometry"), 0)])
+    with pytest.raises(GeonodesError, match="hole"):
+        load_program(arc).evaluate_one({})

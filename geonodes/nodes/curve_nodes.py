@@ -61,9 +61,14 @@ def curve_line(n):
 
 
 def _ring(radius, angles: torch.Tensor):
-    """Points (r cos a, r sin a, 0) for (B,) radius and (B, k) angles."""
+    """Points (r cos a, r sin a, 0) for (B,) radius and (B, k) angles. The cosine and sine are
+    taken in float64 and rounded to the angles' type: C's cosf/sinf round correctly (nearly
+    always), torch's float32 ones can differ in the last bit, which changes the ties a
+    triangulation of a regular polygon breaks (Fill Curve)."""
     r = radius[:, None]
-    return torch.stack([r * torch.cos(angles), r * torch.sin(angles), torch.zeros_like(angles * r)], -1)
+    wide = angles.double()
+    cos, sin = torch.cos(wide).to(angles.dtype), torch.sin(wide).to(angles.dtype)
+    return torch.stack([r * cos, r * sin, torch.zeros_like(angles * r)], -1)
 
 
 @node("GeometryNodeCurvePrimitiveCircle",
@@ -77,8 +82,8 @@ def curve_circle(n):
 
     def build(config):
         res = max(config[0], 3)
-        step = torch.tensor(2.0 * math.pi, dtype=torch.float32) / torch.tensor(float(res), dtype=torch.float32)
-        angles = (step * torch.arange(res, dtype=torch.float32)).to(radius.dtype)  # float32, as Blender
+        step = torch.tensor(2.0 * math.pi / res, dtype=torch.float64).to(torch.float32)  # as Blender's float
+        angles = (step * torch.arange(res, dtype=torch.float32)).to(radius.dtype)
         dense = _ring(radius, angles.expand(n.batch, res))
         return curve_topo((res,), (True,), (False,), (0,)), dense
 
@@ -95,7 +100,7 @@ def curve_circle(n):
 def curve_arc(n):
     radius, start, sweep = _single(n, "Radius"), _single(n, "Start Angle"), _single(n, "Sweep Angle")
     invert = _single(n, "Invert Arc")
-    sweep = torch.where(invert, -(2.0 * math.pi - sweep), sweep)
+    sweep = torch.where(invert, (-(2.0 * math.pi - sweep.double())).to(sweep.dtype), sweep)  # in double, as Blender
 
     def build(config):
         res, connect = max(config[0], 2), bool(config[1])
