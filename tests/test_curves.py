@@ -116,3 +116,19 @@ def test_gradients_of_filled_curves():
     links += [link(("C", "Curve"), ("F", "Curve")), link(("F", "Mesh"), OUT)]
     values = {p["name"]: VALUES[p["name"]] for p in params}
     finite_difference_check(program(nodes, links, params), values, [p["name"] for p in params if p["kind"] == "float"])
+
+
+def test_gradients_of_radius_fields():
+    """Radius = a + Index * b on the control points, swept: differentiable in a and b."""
+    nodes, links, params = primitive("quadratic", "C", "")
+    nodes += [node("I", "GeometryNodeInputIndex"), node("Mul", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}),
+              node("R", "GeometryNodeSetCurveRadius"),
+              node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.3}),
+              node("M", "GeometryNodeCurveToMesh")]
+    links += [link(("I", "Index"), ("Mul", "Value")), link((GI, "rb"), ("Mul", "Value_001")),
+              link((GI, "ra"), ("Mul", "Value_002")), link(("C", "Curve"), ("R", "Curve")),
+              link(("Mul", "Value"), ("R", "Radius")), link(("R", "Curve"), ("M", "Curve")),
+              link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params += [{"name": "ra", "kind": "float", "default": 0.5}, {"name": "rb", "kind": "float", "default": 0.1}]
+    values = {p["name"]: VALUES.get(p["name"], 0.3) for p in params}
+    finite_difference_check(program(nodes, links, params), values, ["ra", "rb", "Middle X", "End Z"])

@@ -217,3 +217,27 @@ def test_fill_curve_ngons_with_hole():
                [link(("C", "Curve"), ("T", "Geometry")), link(("T", "Geometry"), ("J", "Geometry"), 0)])
     with pytest.raises(GeonodesError, match="hole"):
         load_program(arc).evaluate_one({})
+
+
+def test_set_curve_radius_fields():
+    """Set Curve Radius with fields on the control points: radius = a + Index * b where the
+    point's x > c (Selection), for two joined curves (one component: indices run on)."""
+    a, la, pa = primitive("circle", "A", "a ")
+    b, lb, pb = primitive("bezier", "B", "b ")
+    nodes = a + b + [node("J", "GeometryNodeJoinGeometry"), node("I", "GeometryNodeInputIndex"),
+                     node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
+                     node("Mul", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}),
+                     node("Cmp", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"}),
+                     node("R", "GeometryNodeSetCurveRadius"),
+                     node("Prof", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.3}),
+                     node("M", "GeometryNodeCurveToMesh")]
+    extra = [{"name": k, "kind": "float", "default": 0.5, "min": -1.0, "max": 1.0} for k in ("ra", "rb", "rc")]
+    links = la + lb + [link(("A", "Curve"), ("J", "Geometry"), 0), link(("B", "Curve"), ("J", "Geometry"), 1),
+                       link(("I", "Index"), ("Mul", "Value")), link((GI, "rb"), ("Mul", "Value_001")),
+                       link((GI, "ra"), ("Mul", "Value_002")), link(("P", "Position"), ("Sep", "Vector")),
+                       link(("Sep", "X"), ("Cmp", "A")), link((GI, "rc"), ("Cmp", "B")),
+                       link(("J", "Geometry"), ("R", "Curve")), link(("Mul", "Value"), ("R", "Radius")),
+                       link(("Cmp", "Result"), ("R", "Selection")), link(("R", "Curve"), ("M", "Curve")),
+                       link(("Prof", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params = pa + pb + extra
+    compare_batch(program(nodes, links, params), parameter_sets(params, 12, seed=21, swept=True))

@@ -8,8 +8,8 @@ import math
 import torch
 
 from ..errors import IRError
-from ..fields import Field
-from ..geometry import GeomStruct, Part, Piecewise, split_by
+from ..fields import Field, FieldContext, MeshData
+from ..geometry import GeomStruct, Part, Piecewise, part_rows_vertices, split_by
 from ..geometry.curves import CurvePrim, curve_prim, curve_topo, with_radius
 from . import S, node
 
@@ -159,10 +159,11 @@ def bezier_segment(n):
       inputs=[S("Curve", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Radius", "FLOAT", 0.005)],
       outputs=[S("Curve", "GEOMETRY")])
 def set_curve_radius(n):
+    """Radius per control point: single values, or fields evaluated on the control points of
+    the curves component (Position, Index, ...; the curves of a piece are one component)."""
     selection, radius = n.get("Selection"), n.get("Radius")
     if type(selection) is Field or type(radius) is Field:
-        raise IRError(f"{n.where}: Set Curve Radius with a field (a value per point) is not supported; "
-                      "link single values")
+        return {"Curve": _radius_fields(n, selection, radius)}
     memo: dict = {}
 
     def radius_part(part: Part) -> Part:
@@ -182,3 +183,29 @@ def set_curve_radius(n):
         return GeomStruct(struct.parts, struct.instances, tuple(radius_part(p) for p in struct.curves), struct.points)
 
     return {"Curve": n.get("Curve").map(apply)}
+
+
+def _radius_fields(n, selection, radius) -> Piecewise:
+    pieces = []
+    for rows, struct in n.get("Curve").pieces:
+        if not struct.curves:
+            pieces.append((rows, struct))
+            continue
+        index = rows.index(n.device)
+        controls = [part_rows_vertices(p, index, n.geometry_cache)[:, :p.prim.curve.num_points]
+                    for p in struct.curves]
+        empty = torch.zeros(1, dtype=torch.int64, device=n.device)
+        ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0]), index, "POINT")
+        sel, rad = ctx.grid(selection), ctx.grid(radius).to(n.dtype)
+        parts, start = [], 0
+        for p, c in zip(struct.curves, controls):
+            k = c.shape[1]
+            old = (p.prim.radius.index_select(0, index) if p.prim.radius is not None
+                   else torch.zeros(index.shape[0], k, dtype=n.dtype, device=n.device))
+            new = torch.where(sel[:, start:start + k], rad[:, start:start + k], old)
+            if index.shape[0] != n.batch:
+                new = new.new_zeros((n.batch, k)).index_copy(0, index, new)
+            parts.append(Part(with_radius(p.prim, new), p.chain))
+            start += k
+        pieces.append((rows, GeomStruct(struct.parts, struct.instances, tuple(parts), struct.points)))
+    return Piecewise(pieces)
