@@ -13,6 +13,8 @@ PRIMITIVES = {
     "line_direction": ("GeometryNodeCurvePrimitiveLine", {"mode": "DIRECTION"}, ["Start", "Direction"], ["Length"],
                        {}, []),
     "circle": ("GeometryNodeCurvePrimitiveCircle", {"mode": "RADIUS"}, [], ["Radius"], {"Resolution": (1, 9)}, []),
+    "circle_points": ("GeometryNodeCurvePrimitiveCircle", {"mode": "POINTS"}, ["Point 1", "Point 2", "Point 3"], [],
+                      {"Resolution": (1, 9)}, []),
     "arc": ("GeometryNodeCurveArc", {"mode": "RADIUS"}, [], ["Radius", "Start Angle", "Sweep Angle"],
             {"Resolution": (1, 9)}, ["Connect Center", "Invert Arc"]),
     "quadratic": ("GeometryNodeCurveQuadraticBezier", {}, ["Start", "Middle", "End"], [], {"Resolution": (1, 8)}, []),

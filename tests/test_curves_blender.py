@@ -289,3 +289,15 @@ def test_curve_program_round_trips_through_blend(tmp_path):
     a = load_program(ir).evaluate_one(values, dtype=torch.float64)
     b = load_program(back).evaluate_one(values, dtype=torch.float64)
     assert torch.equal(a.face_vertices, b.face_vertices) and torch.allclose(a.vertices, b.vertices)
+
+
+def test_circle_through_points_center():
+    """Curve Circle's POINTS mode: its Center output places a point (colinear points: no
+    circle, center 0)."""
+    nodes, links, params = primitive("circle_points", "C", "")
+    nodes += [node("M", "GeometryNodeCurveToMesh"), node("L", "GeometryNodeMeshLine", {}, {"Count": 1}),
+              node("J", "GeometryNodeJoinGeometry")]
+    links += [link(("C", "Curve"), ("M", "Curve")), link(("C", "Center"), ("L", "Start Location")),
+              link(("M", "Mesh"), ("J", "Geometry"), 0), link(("L", "Mesh"), ("J", "Geometry"), 1),
+              link(("J", "Geometry"), OUT)]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 16, seed=23))

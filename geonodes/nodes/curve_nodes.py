@@ -21,16 +21,19 @@ def _single(n, identifier: str):
     return value
 
 
-def curve_pieces(n, keys: list, build) -> Piecewise:
-    """One curve part per distinct value of the integer/boolean inputs `keys` (python ints
-    after `fix`): build(config) -> (CurveTopo, dense (B, D, 3)) for the whole batch."""
-    columns = [_single(n, k).to(torch.int64) for k in keys]
+def curve_pieces(n, keys: list, build, extra: tuple = ()) -> Piecewise:
+    """One curve part per distinct value of the integer/boolean inputs `keys` and the (B,)
+    tensors `extra` (python ints): build(config) -> (CurveTopo, dense (B, D, 3)) for the whole
+    batch, or None for no curve."""
+    columns = [_single(n, k).to(torch.int64) for k in keys] + [e.to(torch.int64) for e in extra]
     groups = split_by(torch.stack(columns, 1)) if columns else [(None, ())]
     pieces = []
     for rows, config in groups:
-        topo, dense = build(config)
-        prim = curve_prim(n.key + config, topo, dense)
-        struct = GeomStruct((), (), (Part(prim),))
+        built = build(config)
+        if built is None:
+            struct = GeomStruct()
+        else:
+            struct = GeomStruct((), (), (Part(curve_prim(n.key + config, *built)),))
         if rows is None:
             return Piecewise.uniform(n.batch, struct, n.device)
         pieces.append((rows, struct))
@@ -71,13 +74,72 @@ def _ring(radius, angles: torch.Tensor):
     return torch.stack([r * cos, r * sin, torch.zeros_like(angles * r)], -1)
 
 
+def _normalize(v):
+    sq = (v * v).sum(-1, keepdim=True)
+    ok = sq > 1e-35
+    return torch.where(ok, v / torch.sqrt(torch.where(ok, sq, torch.ones_like(sq))), torch.zeros_like(v))
+
+
+def _cross(a, b):
+    return torch.linalg.cross(a, b, dim=-1)
+
+
+def _plane(point, normal):
+    """plane_from_point_normal_v3: (normal, -dot(normal, point))."""
+    return normal, -(normal * point).sum(-1)
+
+
+def _three_planes(a, b, c):
+    """isect_plane_plane_plane_v3: (point, whether the planes meet in one point)."""
+    (na, da), (nb, db), (nc, dc) = a, b, c
+    det = (na * _cross(nb, nc)).sum(-1)
+    ok = det != 0
+    point = (_cross(nc, nb) * da[:, None] + _cross(na, nc) * db[:, None] + _cross(nb, na) * dc[:, None])
+    return point / torch.where(ok, det, torch.ones_like(det))[:, None], ok
+
+
+def _colinear(p1, p2, p3):
+    a, b = _normalize(p2 - p1), _normalize(p3 - p1)
+    return (a == b).all(-1) | (a == -b).all(-1)
+
+
+def _circle_points(n):
+    """Curve Circle's POINTS mode: the circle through three points (none where they are
+    colinear), starting at Point 1."""
+    p1, p2, p3 = (_single(n, k).expand(n.batch, 3) for k in ("Point 1", "Point 2", "Point 3"))
+    q1, q2 = p1 + (p2 - p1) * 0.5, p2 + (p3 - p2) * 0.5
+    v1, v2 = _normalize(p2 - p1), _normalize(p3 - p2)
+    v3 = _normalize(_cross(v1, v2))
+    v4 = _normalize(_cross(v3, v1))
+    center, ok = _three_planes(_plane(q1, v3), _plane(q1, v1), _plane(q2, v2))
+    valid = ok & ~_colinear(p1, p2, p3)
+    center = torch.where(valid[:, None], center, torch.zeros_like(center))
+    d = p1 - center
+    r = torch.sqrt(torch.clamp((d * d).sum(-1), min=1e-30))[:, None, None]
+
+    def build(config):
+        if not config[1]:
+            return None
+        res = max(config[0], 3)
+        step = torch.tensor(2.0 * math.pi / res, dtype=torch.float64).to(torch.float32)
+        theta = (step * torch.arange(res, dtype=torch.float32)).double()
+        sin = torch.sin(theta).to(p1.dtype)[None, :, None]
+        cos = torch.cos(theta).to(p1.dtype)[None, :, None]
+        dense = center[:, None] + r * sin * v1[:, None] + r * cos * v4[:, None]
+        return curve_topo((res,), (True,), (False,), (0,)), dense
+
+    return {"Curve": curve_pieces(n, ["Resolution"], build, (valid,)), "Center": center}
+
+
 @node("GeometryNodeCurvePrimitiveCircle",
       inputs=[S("Resolution", "INT", 32), S("Point 1", "VECTOR", (-1.0, 0.0, 0.0)),
               S("Point 2", "VECTOR", (0.0, 1.0, 0.0)), S("Point 3", "VECTOR", (1.0, 0.0, 0.0)),
               S("Radius", "FLOAT", 1.0)],
       outputs=[S("Curve", "GEOMETRY"), S("Center", "VECTOR")],
-      properties={"mode": "RADIUS"}, choices={"mode": ("RADIUS",)})
+      properties={"mode": "RADIUS"}, choices={"mode": ("RADIUS", "POINTS")})
 def curve_circle(n):
+    if n.props["mode"] == "POINTS":
+        return _circle_points(n)
     radius = _single(n, "Radius")
 
     def build(config):
