@@ -17,6 +17,8 @@ PRIMITIVES = {
                       {"Resolution": (1, 9)}, []),
     "arc": ("GeometryNodeCurveArc", {"mode": "RADIUS"}, [], ["Radius", "Start Angle", "Sweep Angle"],
             {"Resolution": (1, 9)}, ["Connect Center", "Invert Arc"]),
+    "arc_points": ("GeometryNodeCurveArc", {"mode": "POINTS"}, ["Start", "Middle", "End"], ["Offset Angle"],
+                   {"Resolution": (1, 9)}, ["Connect Center", "Invert Arc"]),
     "quadratic": ("GeometryNodeCurveQuadraticBezier", {}, ["Start", "Middle", "End"], [], {"Resolution": (1, 8)}, []),
     "bezier": ("GeometryNodeCurvePrimitiveBezierSegment", {"mode": "POSITION"},
                ["Start", "Start Handle", "End Handle", "End"], [], {"Resolution": (0, 7)}, []),

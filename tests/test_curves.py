@@ -29,15 +29,15 @@ VALUES = {"Start X": 0.1, "Start Y": -0.3, "Start Z": 0.2, "End X": 0.9, "End Y"
           "Start Handle Z": 0.1, "End Handle X": 0.3, "End Handle Y": -0.6, "End Handle Z": 0.8,
           "Direction X": 0.3, "Direction Y": 0.2, "Direction Z": 0.9, "Length": 1.7, "Radius": 0.8,
           "Start Angle": 0.4, "Sweep Angle": 2.5, "Resolution": 5, "Connect Center": False, "Invert Arc": False,
-          "Point 1 X": -0.9, "Point 1 Y": 0.1, "Point 1 Z": 0.2, "Point 2 X": 0.1, "Point 2 Y": 1.1,
+          "Offset Angle": 0.2, "Point 1 X": -0.9, "Point 1 Y": 0.1, "Point 1 Z": 0.2, "Point 2 X": 0.1, "Point 2 Y": 1.1,
           "Point 2 Z": -0.1, "Point 3 X": 0.8, "Point 3 Y": -0.2, "Point 3 Z": 0.3, "p Radius": 0.3, "p Resolution": 5, "radius": 0.7,
           "p Start X": -0.2, "p Start Y": 0.0, "p Start Z": 0.1, "p End X": 0.3, "p End Y": 0.1, "p End Z": 0.0,
           "p Start Handle X": 0.0, "p Start Handle Y": 0.3, "p Start Handle Z": 0.0, "p End Handle X": 0.2,
           "p End Handle Y": -0.3, "p End Handle Z": 0.1}
 
 
-@pytest.mark.parametrize("kind", ["line", "line_direction", "circle", "circle_points", "arc", "quadratic", "bezier",
-                                  "bezier_offset"])
+@pytest.mark.parametrize("kind", ["line", "line_direction", "circle", "circle_points", "arc", "arc_points",
+                                  "quadratic", "bezier", "bezier_offset"])
 def test_gradients_of_swept_curves(kind):
     ir, params = swept(kind, "bezier" if kind == "circle" else "circle")
     values = {p["name"]: VALUES[p["name"]] for p in params}

@@ -291,13 +291,19 @@ def test_curve_program_round_trips_through_blend(tmp_path):
     assert torch.equal(a.face_vertices, b.face_vertices) and torch.allclose(a.vertices, b.vertices)
 
 
-def test_circle_through_points_center():
-    """Curve Circle's POINTS mode: its Center output places a point (colinear points: no
-    circle, center 0)."""
-    nodes, links, params = primitive("circle_points", "C", "")
+@pytest.mark.parametrize("kind", ["circle_points", "arc_points"])
+def test_three_point_outputs(kind):
+    """Curve Circle's and Arc's POINTS modes: the Center output places a point, and the Arc's
+    Normal scaled by its Radius another (colinear points: no circle, center 0; a line arc)."""
+    nodes, links, params = primitive(kind, "C", "")
     nodes += [node("M", "GeometryNodeCurveToMesh"), node("L", "GeometryNodeMeshLine", {}, {"Count": 1}),
               node("J", "GeometryNodeJoinGeometry")]
     links += [link(("C", "Curve"), ("M", "Curve")), link(("C", "Center"), ("L", "Start Location")),
               link(("M", "Mesh"), ("J", "Geometry"), 0), link(("L", "Mesh"), ("J", "Geometry"), 1),
               link(("J", "Geometry"), OUT)]
+    if kind == "arc_points":
+        nodes += [node("NR", "ShaderNodeVectorMath", {"operation": "SCALE"}),
+                  node("L2", "GeometryNodeMeshLine", {}, {"Count": 1})]
+        links += [link(("C", "Normal"), ("NR", "Vector")), link(("C", "Radius"), ("NR", "Scale")),
+                  link(("NR", "Vector"), ("L2", "Start Location")), link(("L2", "Mesh"), ("J", "Geometry"), 2)]
     compare_batch(program(nodes, links, params), parameter_sets(params, 16, seed=23))

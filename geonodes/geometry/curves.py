@@ -304,12 +304,12 @@ def _angle_v3v3(a, b):
     return angle_normalized(_safe_normalize(a), _safe_normalize(b))
 
 
-def _angle_signed_on_axis(v1, v2, axis):
-    """angle_signed_on_axis_v3v3_v3: in [0, 2 pi)."""
-    p1 = v1 - axis * _dot(v1, axis) / torch.clamp(_dot(axis, axis), min=1e-30)
-    p2 = v2 - axis * _dot(v2, axis) / torch.clamp(_dot(axis, axis), min=1e-30)
+def angle_signed_on_axis(v1, v2, axis):
+    """angle_signed_on_axis_v3v3_v3 (axis a unit vector): in [0, 2 pi)."""
+    p1 = v1 - axis * _dot(v1, axis)
+    p2 = v2 - axis * _dot(v2, axis)
     angle = _angle_v3v3(p1, p2)
-    return torch.where(_dot(_cross(p1, p2), axis) < 0, 2 * math.pi - angle, angle)
+    return torch.where(_dot(_cross(p2, p1), axis) < 0, 2 * math.pi - angle, angle)
 
 
 def minimum_twist_normals(tangents: torch.Tensor, cyclic: bool) -> torch.Tensor:
@@ -324,7 +324,7 @@ def minimum_twist_normals(tangents: torch.Tensor, cyclic: bool) -> torch.Tensor:
         normals.append(_next_normal(normals[-1], tangents[:, i - 1], tangents[:, i]))
     if cyclic:
         uncorrected = _next_normal(normals[-1], tangents[:, -1], tangents[:, 0])
-        correction = _angle_signed_on_axis(normals[0], uncorrected, tangents[:, 0])
+        correction = angle_signed_on_axis(normals[0], uncorrected, tangents[:, 0])
         correction = torch.where(correction > math.pi, correction - 2 * math.pi, correction)
         step = correction / n
         normals = [rotate_around_axis(normals[i], tangents[:, i], step * i) for i in range(n)]

@@ -10,7 +10,7 @@ import torch
 from ..errors import IRError
 from ..fields import Field, FieldContext, MeshData
 from ..geometry import GeomStruct, Part, Piecewise, part_rows_vertices, split_by
-from ..geometry.curves import CurvePrim, curve_prim, curve_topo, with_radius
+from ..geometry.curves import CurvePrim, angle_signed_on_axis, curve_prim, curve_topo, rotate_around_axis, with_radius
 from . import S, node
 
 
@@ -152,14 +152,68 @@ def curve_circle(n):
     return {"Curve": curve_pieces(n, ["Resolution"], build), "Center": n.constant((0.0, 0.0, 0.0), "VECTOR")}
 
 
+def _arc_points(n, connect_input):
+    """Arc's POINTS mode: the arc from Start through Middle to End (Blender's
+    create_arc_curve_from_points): colinear or coincident points, or a resolution of 2, give
+    a line between the two furthest points."""
+    a, b, c = (_single(n, k).expand(n.batch, 3) for k in ("Start", "Middle", "End"))
+    offset, invert = _single(n, "Offset Angle"), _single(n, "Invert Arc")
+    res_in = _single(n, "Resolution").clamp(min=2)
+    mid_ac = a + (c - a) * 0.5
+    normal = _normalize(_cross(a - c, c - b))  # normal_tri_v3(a, c, b)
+    same = lambda x, y: (x == y).all(-1)  # noqa: E731
+    line = _colinear(a, b, c) | same(a, c) | same(a, b) | same(b, c) | (res_in == 2)
+    mid_ab, mid_bc = a + (b - a) * 0.5, c + (b - c) * 0.5
+    nba, ncb = _normalize(b - a), _normalize(c - b)
+    nabc = _normalize(_cross(nba, ncb))
+    center, ok = _three_planes(_plane(mid_ab, nabc), _plane(mid_ab, nba), _plane(mid_bc, ncb))
+    rad_a = _normalize(a - center)
+    d = center - b
+    radius = torch.sqrt(torch.clamp((d * d).sum(-1), min=1e-30))
+    two_pi = 2.0 * math.pi
+    angle_ab = angle_signed_on_axis(rad_a, _normalize(b - center), normal)[:, 0] + two_pi
+    angle_ac = angle_signed_on_axis(rad_a, _normalize(c - center), normal)[:, 0] + two_pi
+    angle = torch.where(angle_ac > angle_ab, angle_ac, angle_ab) - two_pi
+    angle = torch.where(invert, -(two_pi - angle), angle)
+    ab, ac, bc = ((a - b) ** 2).sum(-1), ((a - c) ** 2).sum(-1), ((b - c) ** 2).sum(-1)
+    first = torch.where(((ab > ac) & (ab > bc))[:, None], a, torch.where(((bc > ab) & (bc > ac))[:, None], b, a))
+    last = torch.where(((ab > ac) & (ab > bc))[:, None], b, c)
+    arc_ok = line | ok
+    center = torch.where(line[:, None], mid_ac, torch.where(ok[:, None], center, mid_ac))
+    radius = torch.where(line | ~ok, torch.zeros_like(radius), radius)
+
+    def build(config):
+        res, connect, is_line, valid = max(config[0], 2), bool(config[1]), bool(config[2]), bool(config[3])
+        if not valid:
+            return None
+        i = torch.arange(res, dtype=torch.float64)
+        if is_line:
+            step = torch.tensor(1.0 / (res - 1), dtype=torch.float32).to(a.dtype)
+            f = (step * i.to(a.dtype))[None, :, None]
+            dense = first[:, None] * (1.0 - f) + last[:, None] * f
+        else:
+            factor = (angle / float(res - 1))[:, None] * i.to(a.dtype) + offset[:, None]
+            dense = rotate_around_axis(rad_a[:, None].expand(-1, res, 3), -normal[:, None].expand(-1, res, 3),
+                                       factor[..., None]) * radius[:, None, None] + center[:, None]
+        if connect:
+            dense = torch.cat([dense, center[:, None]], 1)
+        return curve_topo((dense.shape[1],), (connect,), (False,), (0,)), dense
+
+    up = torch.where((normal[:, 2] < 0)[:, None], -normal, normal)
+    curve = curve_pieces(n, ["Resolution", connect_input], build, (line, arc_ok))
+    return {"Curve": curve, "Center": center, "Normal": up, "Radius": radius}
+
+
 @node("GeometryNodeCurveArc",
       inputs=[S("Resolution", "INT", 16), S("Start", "VECTOR", (-1.0, 0.0, 0.0)), S("Middle", "VECTOR", (0.0, 2.0, 0.0)),
               S("End", "VECTOR", (1.0, 0.0, 0.0)), S("Radius", "FLOAT", 1.0), S("Start Angle", "FLOAT", 0.0),
               S("Sweep Angle", "FLOAT", 1.75 * math.pi), S("Offset Angle", "FLOAT", 0.0),
               S("Connect Center", "BOOLEAN", False), S("Invert Arc", "BOOLEAN", False)],
       outputs=[S("Curve", "GEOMETRY"), S("Center", "VECTOR"), S("Normal", "VECTOR"), S("Radius", "FLOAT")],
-      properties={"mode": "RADIUS"}, choices={"mode": ("RADIUS",)})
+      properties={"mode": "RADIUS"}, choices={"mode": ("RADIUS", "POINTS")})
 def curve_arc(n):
+    if n.props["mode"] == "POINTS":
+        return _arc_points(n, "Connect Center")
     radius, start, sweep = _single(n, "Radius"), _single(n, "Start Angle"), _single(n, "Sweep Angle")
     invert = _single(n, "Invert Arc")
     sweep = torch.where(invert, (-(2.0 * math.pi - sweep.double())).to(sweep.dtype), sweep)  # in double, as Blender
