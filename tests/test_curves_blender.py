@@ -307,3 +307,47 @@ def test_three_point_outputs(kind):
         links += [link(("C", "Normal"), ("NR", "Vector")), link(("C", "Radius"), ("NR", "Scale")),
                   link(("NR", "Vector"), ("L2", "Start Location")), link(("L2", "Mesh"), ("J", "Geometry"), 2)]
     compare_batch(program(nodes, links, params), parameter_sets(params, 16, seed=23))
+
+
+def test_curve_points_tangent_normal_and_switch():
+    """A Switch between two curves, Curve to Points, cubes scaled by 1 + |Tangent| (x) and
+    turned by the Normal read as Euler angles (fields from the points' attributes)."""
+    a, la, pa = primitive("quadratic", "A", "a ")
+    b, lb, pb = primitive("circle", "B", "b ")
+    nodes = a + b + [node("Sw", "GeometryNodeSwitch", {"input_type": "GEOMETRY"}),
+                     node("S", "GeometryNodeCurveToPoints", {"mode": "COUNT"}, {"Count": 5}),
+                     node("Add", "ShaderNodeVectorMath", {"operation": "ADD"}, {"Vector_001": [1.0, 1.0, 1.0]}),
+                     node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}),
+                     node("I", "GeometryNodeInstanceOnPoints"), node("Z", "GeometryNodeRealizeInstances")]
+    links = la + lb + [link((GI, "which"), ("Sw", "Switch")), link(("A", "Curve"), ("Sw", "False")),
+                       link(("B", "Curve"), ("Sw", "True")), link(("Sw", "Output"), ("S", "Curve")),
+                       link(("S", "Tangent"), ("Add", "Vector")), link(("Add", "Vector"), ("I", "Scale")),
+                       link(("S", "Normal"), ("I", "Rotation")), link(("S", "Points"), ("I", "Points")),
+                       link(("Cube", "Mesh"), ("I", "Instance")), link(("I", "Instances"), ("Z", "Geometry")),
+                       link(("Z", "Geometry"), OUT)]
+    params = pa + pb + [{"name": "which", "kind": "bool", "default": False}]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 12, seed=29, swept=True))
+
+
+@pytest.mark.parametrize("field", [False, True])
+def test_set_curve_radius_on_instances(field):
+    """Set Curve Radius reaches the curves inside instances (a single value, or Index * r),
+    realized and swept afterwards."""
+    c, lc, pc = primitive("quadratic", "Q", "q ")
+    nodes = c + [node("Line", "GeometryNodeMeshLine", {}, {"Count": 2, "Offset": [0.5, 0.2, 0.3]}),
+                 node("I", "GeometryNodeInstanceOnPoints", {}, {"Rotation": [0.4, 0.0, 0.3]}),
+                 node("R", "GeometryNodeSetCurveRadius"), node("Z", "GeometryNodeRealizeInstances"),
+                 node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 5, "Radius": 0.1}),
+                 node("M", "GeometryNodeCurveToMesh")]
+    links = lc + [link(("Line", "Mesh"), ("I", "Points")), link(("Q", "Curve"), ("I", "Instance")),
+                  link(("I", "Instances"), ("R", "Curve")), link(("R", "Curve"), ("Z", "Geometry")),
+                  link(("Z", "Geometry"), ("M", "Curve")), link(("P", "Curve"), ("M", "Profile Curve")),
+                  link(("M", "Mesh"), OUT)]
+    if field:
+        nodes += [node("Idx", "GeometryNodeInputIndex"), node("Mul", "ShaderNodeMath", {"operation": "MULTIPLY"})]
+        links += [link(("Idx", "Index"), ("Mul", "Value")), link((GI, "r"), ("Mul", "Value_001")),
+                  link(("Mul", "Value"), ("R", "Radius"))]
+    else:
+        links += [link((GI, "r"), ("R", "Radius"))]
+    params = pc + [{"name": "r", "kind": "float", "default": 0.5, "min": -1.0, "max": 2.0}]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 10, seed=31, swept=True))

@@ -9,7 +9,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field, FieldContext, MeshData
-from ..geometry import GeomStruct, Part, Piecewise, part_rows_vertices, split_by
+from ..geometry import GeomStruct, Instance, Part, Piecewise, part_rows_vertices, split_by
 from ..geometry.curves import CurvePrim, angle_signed_on_axis, curve_prim, curve_topo, rotate_around_axis, with_radius
 from . import S, node
 
@@ -293,10 +293,9 @@ def set_curve_radius(n):
             memo[part.key] = Part(with_radius(prim, new), part.chain)
         return memo[part.key]
 
-    def apply(struct: GeomStruct) -> GeomStruct:
-        if not struct.curves:
-            return struct
-        return GeomStruct(struct.parts, struct.instances, tuple(radius_part(p) for p in struct.curves), struct.points)
+    def apply(struct: GeomStruct) -> GeomStruct:  # instances' curves too, as Blender
+        instances = tuple(Instance(apply(i.geometry), i.chain) for i in struct.instances)
+        return GeomStruct(struct.parts, instances, tuple(radius_part(p) for p in struct.curves), struct.points)
 
     return {"Curve": n.get("Curve").map(apply)}
 
@@ -304,24 +303,30 @@ def set_curve_radius(n):
 def _radius_fields(n, selection, radius) -> Piecewise:
     pieces = []
     for rows, struct in n.get("Curve").pieces:
-        if not struct.curves:
-            pieces.append((rows, struct))
-            continue
-        index = rows.index(n.device)
-        controls = [part_rows_vertices(p, index, n.geometry_cache)[:, :p.prim.curve.num_points]
-                    for p in struct.curves]
-        empty = torch.zeros(1, dtype=torch.int64, device=n.device)
-        ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0]), index, "POINT")
-        sel, rad = ctx.grid(selection), ctx.grid(radius).to(n.dtype)
-        parts, start = [], 0
-        for p, c in zip(struct.curves, controls):
-            k = c.shape[1]
-            old = (p.prim.radius.index_select(0, index) if p.prim.radius is not None
-                   else torch.zeros(index.shape[0], k, dtype=n.dtype, device=n.device))
-            new = torch.where(sel[:, start:start + k], rad[:, start:start + k], old)
-            if index.shape[0] != n.batch:
-                new = new.new_zeros((n.batch, k)).index_copy(0, index, new)
-            parts.append(Part(with_radius(p.prim, new), p.chain))
-            start += k
-        pieces.append((rows, GeomStruct(struct.parts, struct.instances, tuple(parts), struct.points)))
+        pieces.append((rows, _radius_struct(n, struct, rows.index(n.device), selection, radius)))
     return Piecewise(pieces)
+
+
+def _radius_struct(n, struct: GeomStruct, index, selection, radius) -> GeomStruct:
+    """The radius fields evaluated on the structure's curves (and, in their own space and
+    indices, on each instance's)."""
+    instances = tuple(Instance(_radius_struct(n, i.geometry, index, selection, radius), i.chain)
+                      for i in struct.instances)
+    if not struct.curves:
+        return GeomStruct(struct.parts, instances, (), struct.points)
+    controls = [part_rows_vertices(p, index, n.geometry_cache)[:, :p.prim.curve.num_points]
+                for p in struct.curves]
+    empty = torch.zeros(1, dtype=torch.int64, device=n.device)
+    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0]), index, "POINT")
+    sel, rad = ctx.grid(selection), ctx.grid(radius).to(n.dtype)
+    parts, start = [], 0
+    for p, c in zip(struct.curves, controls):
+        k = c.shape[1]
+        old = (p.prim.radius.index_select(0, index) if p.prim.radius is not None
+               else torch.zeros(index.shape[0], k, dtype=n.dtype, device=n.device))
+        new = torch.where(sel[:, start:start + k], rad[:, start:start + k], old)
+        if index.shape[0] != n.batch:
+            new = new.new_zeros((n.batch, k)).index_copy(0, index, new)
+        parts.append(Part(with_radius(p.prim, new), p.chain))
+        start += k
+    return GeomStruct(struct.parts, instances, tuple(parts), struct.points)
