@@ -54,8 +54,8 @@ def primitive(kind: str, name: str, prefix: str):
 
 def parameter_sets(params, n, seed, swept=False):
     """n sets: floats half from EDGES, half uniform in [min, max]; ints and bools at random.
-    `swept`: no arc of sweep 0 (its ends coincide, so the tangents there, and Blender's normals,
-    come from float rounding noise)."""
+    `swept`: no arc of sweep 0 and no curve whose ends coincide (the tangents there, and
+    Blender's normals, would come from float rounding noise)."""
     rng = random.Random(seed)
     sets = []
     for i in range(n):
@@ -70,5 +70,12 @@ def parameter_sets(params, n, seed, swept=False):
         for name in values:
             if swept and name.endswith("Sweep Angle") and values[name] == 0.0:
                 values[name] = 0.75
+            # a curve from a point back to it can double back exactly on itself: the tangent at
+            # its tip is rounding noise (in Blender too), so swept curves get ends apart
+            if swept and name.endswith("Start X"):
+                prefix = name[:-len("Start X")]
+                if f"{prefix}End X" in values and all(values[f"{prefix}Start {a}"] == values[f"{prefix}End {a}"]
+                                                      for a in "XYZ"):
+                    values[f"{prefix}End X"] += 0.25
         sets.append(values)
     return sets

@@ -351,3 +351,58 @@ def test_set_curve_radius_on_instances(field):
         links += [link((GI, "r"), ("R", "Radius"))]
     params = pc + [{"name": "r", "kind": "float", "default": 0.5, "min": -1.0, "max": 2.0}]
     compare_batch(program(nodes, links, params), parameter_sets(params, 10, seed=31, swept=True))
+
+
+@pytest.mark.parametrize("type_, out, props", [("GeometryNodeCurveToMesh", "Mesh", {}),
+                                               ("GeometryNodeCurveToPoints", "Points", {"mode": "COUNT"}),
+                                               ("GeometryNodeResampleCurve", "Curve", {"mode": "COUNT"}),
+                                               ("GeometryNodeFillCurve", "Mesh", {"mode": "TRIANGLES"})])
+def test_curve_nodes_pass_meshes_without_curves(type_, out, props):
+    """A geometry without curves passes the curve nodes unchanged (here a grid, and a grid
+    instanced on a line and realized after the node)."""
+    nodes = [node("G", "GeometryNodeMeshGrid", {}, {"Size X": 0.3}), node("X", type_, props),
+             node("Line", "GeometryNodeMeshLine", {}, {"Count": 2}), node("I", "GeometryNodeInstanceOnPoints"),
+             node("J", "GeometryNodeJoinGeometry"), node("Y", type_, props), node("Z", "GeometryNodeRealizeInstances")]
+    links = [link(("G", "Mesh"), ("X", "Curve")), link(("Line", "Mesh"), ("I", "Points")),
+             link(("G", "Mesh"), ("I", "Instance")), link(("I", "Instances"), ("Y", "Curve")),
+             link(("Y", out), ("Z", "Geometry")), link(("X", out), ("J", "Geometry"), 0),
+             link(("Z", "Geometry"), ("J", "Geometry"), 1), link(("J", "Geometry"), OUT)]
+    compare_batch(program(nodes, links), [{}])
+
+
+@pytest.mark.parametrize("what", ["resample_count", "resample_length", "points", "fill"])
+def test_curve_nodes_inside_instances(what):
+    """Resample Curve, Curve to Points and Fill Curve on instanced curves (each instance's
+    curves in their own space; rows split by every instance geometry's counts), realized after."""
+    c, lc, pc = primitive("quadratic", "Q", "q ")
+    a, la, pa = primitive("circle", "A", "a ")
+    nodes = c + a + [node("Line", "GeometryNodeMeshLine", {}, {"Count": 2, "Offset": [0.5, 0.2, 0.3]}),
+                     node("I", "GeometryNodeInstanceOnPoints", {}, {"Rotation": [0.0, 0.0, 0.3], "Scale": [1.0, 0.7, 1.2]}),
+                     node("J", "GeometryNodeJoinGeometry"), node("Z", "GeometryNodeRealizeInstances")]
+    links = lc + la + [link(("Line", "Mesh"), ("I", "Points")), link(("Q", "Curve"), ("I", "Instance")),
+                       link(("I", "Instances"), ("J", "Geometry"), 0), link(("A", "Curve"), ("J", "Geometry"), 1)]
+    params = pc + pa + [{"name": "count", "kind": "int", "default": 5, "min": 1, "max": 7},
+                        {"name": "length", "kind": "float", "default": 0.3, "min": 0.2, "max": 1.0}]
+    if what.startswith("resample"):
+        mode = "COUNT" if what == "resample_count" else "LENGTH"
+        nodes += [node("X", "GeometryNodeResampleCurve", {"mode": mode}),
+                  node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.05}),
+                  node("M", "GeometryNodeCurveToMesh")]
+        links += [link(("J", "Geometry"), ("X", "Curve")), link((GI, "count"), ("X", "Count")),
+                  link((GI, "length"), ("X", "Length")), link(("X", "Curve"), ("Z", "Geometry")),
+                  link(("Z", "Geometry"), ("M", "Curve")), link(("P", "Curve"), ("M", "Profile Curve")),
+                  link(("M", "Mesh"), OUT)]
+    elif what == "points":
+        nodes += [node("X", "GeometryNodeCurveToPoints", {"mode": "COUNT"}),
+                  node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.05, 0.1, 0.15]}),
+                  node("I2", "GeometryNodeInstanceOnPoints", {}, {"Rotation": [0.1, 0.2, 0.3]}),
+                  node("Z2", "GeometryNodeRealizeInstances")]
+        links += [link(("J", "Geometry"), ("X", "Curve")), link((GI, "count"), ("X", "Count")),
+                  link(("X", "Points"), ("Z", "Geometry")), link(("Z", "Geometry"), ("I2", "Points")),
+                  link(("Cube", "Mesh"), ("I2", "Instance")), link(("I2", "Instances"), ("Z2", "Geometry")),
+                  link(("Z2", "Geometry"), OUT)]
+    else:
+        nodes += [node("X", "GeometryNodeFillCurve", {"mode": "TRIANGLES"})]
+        links += [link(("J", "Geometry"), ("X", "Curve")), link(("X", "Mesh"), ("Z", "Geometry")),
+                  link(("Z", "Geometry"), OUT)]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 10, seed=37, swept=True))

@@ -140,9 +140,10 @@ class GeomStruct:
                           tuple(parts[n:c]), tuple(parts[c:]))
 
     def realized(self) -> "GeomStruct":
-        """Realize Instances: own mesh first, then every instance (recursively), in order (the
-        curves and point clouds likewise, into their components)."""
-        parts, curves, points = list(self.parts), list(self.curves), list(self.points)
+        """Realize Instances: own mesh first, then every instance (recursively), in order; point
+        clouds likewise; curves after the instances' curves (Blender gathers a geometry's
+        components in type order: mesh, point cloud, instances, ..., curves)."""
+        parts, curves, points = list(self.parts), [], list(self.points)
         for inst in self.instances:
             inner = inst.geometry.realized()
             for p in inner.parts:
@@ -151,7 +152,7 @@ class GeomStruct:
                 curves.append(p.then(inst.chain))
             for p in inner.points:
                 points.append(p.then(inst.chain))
-        return GeomStruct(tuple(parts), (), tuple(curves), tuple(points))
+        return GeomStruct(tuple(parts), (), tuple(curves) + self.curves, tuple(points))
 
 
 EMPTY = GeomStruct()

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from ..errors import IRError
-from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows
+from ..geometry import GeomStruct, Part, Piecewise, Prim
 from ..geometry.curves import curve_parts_evaluated
 from . import S, node
-from .curve_resample import _has_nested_curves, _scatter
+from .curve_rows import curve_structs, rebuild, scatter, split_rows
 
 _OUTPUT_TYPES = {"TRIANGLES": 2, "NGONS": 5}  # CDT_INSIDE_WITH_HOLES, CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES
 
@@ -93,40 +93,37 @@ def _has_hole(coords: np.ndarray, faces: list) -> bool:
     return False
 
 
-def _filled(n, struct: GeomStruct, rows: Rows, mode: str) -> list:
-    index = rows.index(n.device)
+def _curve_points(n, struct: GeomStruct, index: torch.Tensor) -> tuple:
+    """((b, E, 3) evaluated points of the structure's curves, one face constraint per curve)."""
     evs = curve_parts_evaluated(struct.curves, index, n.geometry_cache)
-    points = torch.cat([ev.positions for ev in evs], 1)  # (b, E, 3)
     faces, base = [], 0
     for ev in evs:
         for s in range(len(ev.topo.sizes)):
             a, b = ev.topo.eval_offsets[s], ev.topo.eval_offsets[s + 1]
             faces.append(list(range(base + a, base + b)))
         base += ev.topo.num_evaluated
+    return torch.cat([ev.positions for ev in evs], 1), faces
+
+
+def _triangulations(n, struct: GeomStruct, index: torch.Tensor, mode: str) -> list:
+    points, faces = _curve_points(n, struct, index)
     xy = points.detach()[:, :, :2].to(torch.float32).double().cpu().numpy()
-    results = [triangulate(xy[r], faces, mode) for r in range(xy.shape[0])]
-    groups: dict = {}
-    for r, key in enumerate(results):
-        groups.setdefault(key, []).append(r)
-    pieces = []
-    for (f, src, crossings), members in groups.items():
-        sub = torch.as_tensor(members, dtype=torch.int64, device=points.device)
-        rows_xy = points.index_select(0, sub)[:, :, :2]
-        added = [_crossing(rows_xy, a, b) for a, b in crossings]
-        all_xy = torch.cat([rows_xy] + added, 1) if added else rows_xy
-        order = [s if s >= 0 else rows_xy.shape[1] - 1 - s for s in src]
-        xy_rows = all_xy[:, torch.as_tensor(order, dtype=torch.int64, device=points.device)]
-        pos = torch.cat([xy_rows, torch.zeros_like(xy_rows[:, :, :1])], -1)
-        offsets = torch.as_tensor(np.concatenate([[0], np.cumsum([len(x) for x in f], dtype=np.int64)]),
-                                  dtype=torch.int64)
-        loops = torch.as_tensor([v for x in f for v in x], dtype=torch.int64)
-        rows_sub = index.index_select(0, sub)
-        prim = Prim(("curve fill", mode, f, src), len(src), offsets, loops, None,
-                    dense=_scatter(pos, rows_sub, n.batch))
-        chosen = np.zeros(rows.n, bool)
-        chosen[rows_sub.cpu().numpy()] = True
-        pieces.append((Rows.from_numpy(chosen), GeomStruct((Part(prim),), struct.instances)))
-    return pieces
+    return [triangulate(xy[r], faces, mode) for r in range(xy.shape[0])]
+
+
+def _filled_prim(n, struct: GeomStruct, sub: torch.Tensor, key, mode: str) -> Prim:
+    f, src, crossings = key
+    points, _ = _curve_points(n, struct, sub)
+    rows_xy = points[:, :, :2]
+    added = [_crossing(rows_xy, a, b) for a, b in crossings]
+    all_xy = torch.cat([rows_xy] + added, 1) if added else rows_xy
+    order = [s if s >= 0 else rows_xy.shape[1] - 1 - s for s in src]
+    xy_rows = all_xy[:, torch.as_tensor(order, dtype=torch.int64, device=points.device)]
+    pos = torch.cat([xy_rows, torch.zeros_like(xy_rows[:, :, :1])], -1)
+    offsets = torch.as_tensor(np.concatenate([[0], np.cumsum([len(x) for x in f], dtype=np.int64)]),
+                              dtype=torch.int64)
+    loops = torch.as_tensor([v for x in f for v in x], dtype=torch.int64)
+    return Prim(("curve fill", mode, f, src), len(src), offsets, loops, None, dense=scatter(pos, sub, n.batch))
 
 
 def _crossing(xy: torch.Tensor, e1: tuple, e2: tuple) -> torch.Tensor:
@@ -145,12 +142,21 @@ def _crossing(xy: torch.Tensor, e1: tuple, e2: tuple) -> torch.Tensor:
 def fill_curve(n):
     if n.is_linked("Group ID"):
         raise IRError(f"{n.where}: a linked Group ID is not supported (all curves are filled together)")
+    mode = n.props["mode"]
     pieces = []
     for rows, struct in n.get("Curve").pieces:
-        if _has_nested_curves(struct):
-            raise IRError(f"{n.where}: curves inside instances are not supported here (realize them first)")
-        if not struct.curves:  # nothing to fill: the geometry passes as it is
+        structs = curve_structs(struct)
+        if not structs:  # nothing to fill: the geometry passes as it is
             pieces.append((rows, struct))
             continue
-        pieces += _filled(n, struct, rows, n.props["mode"])
+        index = rows.index(n.device)
+        for sub_rows, sub, config in split_rows(rows, index, structs,
+                                                lambda s, index: _triangulations(n, s, index, mode)):
+            def filled(s, instances, sub=sub, config=config):
+                if not s.curves:
+                    return GeomStruct(s.parts, instances, (), s.points)
+                # the mesh is replaced, the curves removed, point clouds kept (Blender's)
+                return GeomStruct((Part(_filled_prim(n, s, sub, config[id(s)], mode)),), instances, (), s.points)
+
+            pieces.append((sub_rows, rebuild(struct, filled)))
     return {"Mesh": Piecewise(pieces).merged()}

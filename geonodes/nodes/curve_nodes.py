@@ -107,7 +107,7 @@ def _circle_points(n):
     """Curve Circle's POINTS mode: the circle through three points (none where they are
     colinear), starting at Point 1."""
     p1, p2, p3 = (_single(n, k).expand(n.batch, 3) for k in ("Point 1", "Point 2", "Point 3"))
-    q1, q2 = p1 + (p2 - p1) * 0.5, p2 + (p3 - p2) * 0.5
+    q1, q2 = p1 * 0.5 + p2 * 0.5, p2 * 0.5 + p3 * 0.5  # math::interpolate(a, b, 0.5)
     v1, v2 = _normalize(p2 - p1), _normalize(p3 - p2)
     v3 = _normalize(_cross(v1, v2))
     v4 = _normalize(_cross(v3, v1))
@@ -159,11 +159,11 @@ def _arc_points(n, connect_input):
     a, b, c = (_single(n, k).expand(n.batch, 3) for k in ("Start", "Middle", "End"))
     offset, invert = _single(n, "Offset Angle"), _single(n, "Invert Arc")
     res_in = _single(n, "Resolution").clamp(min=2)
-    mid_ac = a + (c - a) * 0.5
+    mid_ac = (a + c) * 0.5  # math::midpoint
     normal = _normalize(_cross(a - c, c - b))  # normal_tri_v3(a, c, b)
     same = lambda x, y: (x == y).all(-1)  # noqa: E731
     line = _colinear(a, b, c) | same(a, c) | same(a, b) | same(b, c) | (res_in == 2)
-    mid_ab, mid_bc = a + (b - a) * 0.5, c + (b - c) * 0.5
+    mid_ab, mid_bc = (a + b) * 0.5, (c + b) * 0.5
     nba, ncb = _normalize(b - a), _normalize(c - b)
     nabc = _normalize(_cross(nba, ncb))
     center, ok = _three_planes(_plane(mid_ab, nabc), _plane(mid_ab, nba), _plane(mid_bc, ncb))
@@ -243,9 +243,9 @@ def quadratic_bezier(n):
         res = max(config[0], 3)
         step = torch.tensor(1.0, dtype=torch.float32) / torch.tensor(float(res), dtype=torch.float32)
         f = (step * torch.arange(res + 1, dtype=torch.float32)).to(p1.dtype).to(p1.device)[None, :, None]
-        q1 = p1[:, None] + (p2 - p1)[:, None] * f
-        q2 = p2[:, None] + (p3 - p2)[:, None] * f
-        dense = q1 + (q2 - q1) * f
+        q1 = p1[:, None] * (1.0 - f) + p2[:, None] * f  # math::interpolate, as Blender (same floats)
+        q2 = p2[:, None] * (1.0 - f) + p3[:, None] * f
+        dense = q1 * (1.0 - f) + q2 * f
         return curve_topo((res + 1,), (False,), (False,), (0,)), dense
 
     return {"Curve": curve_pieces(n, ["Resolution"], build)}

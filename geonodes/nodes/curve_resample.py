@@ -1,6 +1,7 @@
-"""Resample Curve (COUNT, LENGTH): every selected curve becomes a poly curve of uniformly
-spaced samples along its evaluated points (Blender's resample_curves.cc). The sample counts
-are the topology: rows are split by them (a LENGTH count depends on each row's curve length)."""
+"""Resample Curve (COUNT, LENGTH): every selected curve (instances' too) becomes a poly curve of
+uniformly spaced samples along its evaluated points (Blender's resample_curves.cc). The sample
+counts are the topology: rows are split by them (a LENGTH count depends on each row's curve
+length)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,16 +13,7 @@ from ..geometry import GeomStruct, Part, Piecewise, Rows
 from ..geometry.curve_sample import interpolate, total_length, uniform_samples
 from ..geometry.curves import curve_parts_evaluated, curve_prim, curve_topo
 from . import S, node
-
-
-def _scatter(values: torch.Tensor, index: torch.Tensor, batch: int) -> torch.Tensor:
-    if index.shape[0] == batch:
-        return values
-    return values.new_zeros((batch,) + tuple(values.shape[1:])).index_copy(0, index, values)
-
-
-def _has_nested_curves(struct: GeomStruct) -> bool:
-    return any(i.geometry.curves or _has_nested_curves(i.geometry) for i in struct.instances)
+from .curve_rows import curve_structs, rebuild, scatter, split_rows
 
 
 def spline_counts(evs: list, mode: str, count, length, index: torch.Tensor) -> np.ndarray:
@@ -59,8 +51,8 @@ def resampled_parts(n, struct: GeomStruct, counts: tuple, index: torch.Tensor, e
             sizes.append(counts[k])
             k += 1
         topo = curve_topo(tuple(sizes), ev.topo.cyclic, (False,) * len(sizes), (0,) * len(sizes))
-        dense = _scatter(torch.cat(chunks, 1), index, n.batch)
-        radius = _scatter(torch.cat(radii, 1), index, n.batch) if radii else None
+        dense = scatter(torch.cat(chunks, 1), index, n.batch)
+        radius = scatter(torch.cat(radii, 1), index, n.batch) if radii else None
         parts.append(Part(curve_prim(("resampled", n.key, j, tuple(sizes)), topo, dense, radius)))
     return tuple(parts)
 
@@ -81,27 +73,26 @@ def resample_curve(n):
     selected = Rows.from_mask(selection)
     pieces = []
     for rows, struct in n.get("Curve").pieces:
-        if _has_nested_curves(struct):
-            raise IRError(f"{n.where}: resampling curves inside instances is not supported (realize them first)")
         keep = rows & ~selected
         if keep.any():
             pieces.append((keep, struct))
         rows = rows & selected
+        structs = curve_structs(struct)
         if not rows.any():
             continue
-        if not struct.curves:
+        if not structs:
             pieces.append((rows, struct))
             continue
         index = rows.index(n.device)
-        evs = curve_parts_evaluated(struct.curves, index, n.geometry_cache)
-        counts = spline_counts(evs, mode, count, length, index)
-        uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for i, c in enumerate(uniq):
-            sub = index[torch.as_tensor(np.flatnonzero(inverse == i))]
-            chosen = np.zeros(rows.n, bool)
-            chosen[sub.cpu().numpy()] = True
-            sub_evs = evs if len(uniq) == 1 else None
-            curves = resampled_parts(n, struct, tuple(int(x) for x in c), sub, sub_evs)
-            pieces.append((Rows.from_numpy(chosen), GeomStruct(struct.parts, struct.instances, curves, struct.points)))
+
+        def counts(s, index):
+            evs = curve_parts_evaluated(s.curves, index, n.geometry_cache)
+            return [tuple(int(x) for x in row) for row in spline_counts(evs, mode, count, length, index)]
+
+        for sub_rows, sub, config in split_rows(rows, index, structs, counts):
+            def resampled(s, instances, sub=sub, config=config):
+                curves = resampled_parts(n, s, config[id(s)], sub) if s.curves else ()
+                return GeomStruct(s.parts, instances, curves, s.points)
+
+            pieces.append((sub_rows, rebuild(struct, resampled)))
     return {"Curve": Piecewise(pieces)}

@@ -91,8 +91,8 @@ def _dense_mesh(key, positions_rows: torch.Tensor, rows: torch.Tensor, batch: in
 
 def _convert(n, struct: GeomStruct, profile: GeomStruct | None, caps: bool, rows: Rows) -> GeomStruct:
     instances = tuple(Instance(_convert(n, i.geometry, profile, caps, rows), i.chain) for i in struct.instances)
-    if not struct.curves:
-        return GeomStruct((), instances)
+    if not struct.curves:  # nothing to convert: the geometry stays as it is (Blender's)
+        return GeomStruct(struct.parts, instances, (), struct.points)
     index = rows.index(n.device)
     cache = n.geometry_cache
     mains = _splines(curve_parts_evaluated(struct.curves, index, cache))

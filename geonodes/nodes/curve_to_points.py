@@ -1,18 +1,18 @@
 """Curve to Points (COUNT, LENGTH, EVALUATED): a point cloud of samples along the curves
-(Blender's node_geo_curve_to_points.cc), with Tangent, Normal and Rotation as fields read
-from the points' attributes."""
+(Blender's node_geo_curve_to_points.cc; instances' curves too, each in its own space), with
+Tangent, Normal and Rotation as fields read from the points' attributes."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ..errors import IRError
 from ..fields import Field
-from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows
+from ..geometry import GeomStruct, Part, Piecewise, Prim
 from ..geometry.curve_sample import interpolate, uniform_samples
 from ..geometry.curves import _safe_normalize, curve_parts_evaluated, spline_frames
 from . import S, node
-from .curve_resample import _has_nested_curves, _scatter, spline_counts
+from .curve_resample import spline_counts
+from .curve_rows import curve_structs, rebuild, scatter, split_rows
 
 _NO_FACES = torch.zeros(1, dtype=torch.int64)
 _NO_LOOPS = torch.zeros(0, dtype=torch.int64)
@@ -83,35 +83,36 @@ def curve_to_points(n):
     keys = {k: f"<curve to points {n.key} {k}>" for k in ("Tangent", "Normal", "Rotation")}
     pieces = []
     for rows, struct in n.get("Curve").pieces:
-        if _has_nested_curves(struct):
-            raise IRError(f"{n.where}: curves inside instances are not supported here (realize them first)")
-        if not struct.curves:
+        structs = curve_structs(struct)
+        if not structs:  # nothing to convert: the geometry stays as it is
             pieces.append((rows, struct))
             continue
         index = rows.index(n.device)
-        evs = curve_parts_evaluated(struct.curves, index, n.geometry_cache)
-        if mode == "EVALUATED":
-            groups = [(index, None)]
-        else:
-            counts = spline_counts(evs, mode, count, length, index)
-            uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            groups = [(index[torch.as_tensor(np.flatnonzero(inverse.reshape(-1) == i))], tuple(int(x) for x in c))
-                      for i, c in enumerate(uniq)]
-        for sub, c in groups:
-            sub_evs = evs if sub.shape[0] == index.shape[0] else curve_parts_evaluated(
-                struct.curves, sub, n.geometry_cache)
-            pos, tan, nor, rad = _sampled(sub_evs, c)
-            attributes = {keys["Tangent"]: ("POINT", _scatter(tan, sub, n.batch)),
-                          keys["Normal"]: ("POINT", _scatter(nor, sub, n.batch)),
-                          keys["Rotation"]: ("POINT", _scatter(frame_to_euler(tan, nor), sub, n.batch))}
-            if rad is not None:
-                attributes["radius"] = ("POINT", _scatter(rad, sub, n.batch))
-            prim = Prim(("curve points", n.key, mode, c, tuple(ev.topo.num_evaluated for ev in sub_evs)),
-                        pos.shape[1], _NO_FACES, _NO_LOOPS, None, dense=_scatter(pos, sub, n.batch),
-                        attributes=attributes)
-            chosen = np.zeros(rows.n, bool)
-            chosen[sub.cpu().numpy()] = True
-            pieces.append((Rows.from_numpy(chosen), GeomStruct((), struct.instances, (), (Part(prim),))))
+
+        def counts(s, index):
+            if mode == "EVALUATED":
+                return [None] * index.shape[0]
+            evs = curve_parts_evaluated(s.curves, index, n.geometry_cache)
+            return [tuple(int(x) for x in row) for row in spline_counts(evs, mode, count, length, index)]
+
+        for sub_rows, sub, config in split_rows(rows, index, structs, counts):
+            def to_points(s, instances, sub=sub, config=config):
+                if not s.curves:
+                    return GeomStruct(s.parts, instances, (), s.points)
+                return GeomStruct((), instances, (), (Part(_points_prim(n, s, sub, config[id(s)], mode, keys)),))
+
+            pieces.append((sub_rows, rebuild(struct, to_points)))
     return {"Points": Piecewise(pieces).merged(), "Tangent": _read(keys["Tangent"]),
             "Normal": _read(keys["Normal"]), "Rotation": _read(keys["Rotation"])}
+
+
+def _points_prim(n, struct: GeomStruct, sub: torch.Tensor, counts, mode: str, keys: dict) -> Prim:
+    evs = curve_parts_evaluated(struct.curves, sub, n.geometry_cache)
+    pos, tan, nor, rad = _sampled(evs, counts)
+    attributes = {keys["Tangent"]: ("POINT", scatter(tan, sub, n.batch)),
+                  keys["Normal"]: ("POINT", scatter(nor, sub, n.batch)),
+                  keys["Rotation"]: ("POINT", scatter(frame_to_euler(tan, nor), sub, n.batch))}
+    if rad is not None:
+        attributes["radius"] = ("POINT", scatter(rad, sub, n.batch))
+    return Prim(("curve points", n.key, mode, counts, tuple(ev.topo.num_evaluated for ev in evs)),
+                pos.shape[1], _NO_FACES, _NO_LOOPS, None, dense=scatter(pos, sub, n.batch), attributes=attributes)
