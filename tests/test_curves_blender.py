@@ -194,7 +194,8 @@ def test_fill_curve(kind, mode):
               node("J", "GeometryNodeJoinGeometry"), node("F", "GeometryNodeFillCurve", {"mode": mode})]
     links += [link(("C", "Curve"), ("T", "Geometry")), link(("T", "Geometry"), ("J", "Geometry"), 0),
               link(("H", "Curve"), ("HT", "Geometry")), link(("HT", "Geometry"), ("J", "Geometry"), 1),
-              link(("J", "Geometry"), ("F", "Curve")), link(("F", "Mesh"), OUT)]
+              link(("J", "Geometry"), ("F", "Curve")), link(("F", "Mesh"), OUT), link((GI, "gid"), ("F", "Group ID"))]
+    params += [{"name": "gid", "kind": "int", "default": 0, "min": -2, "max": 3}]  # one value: one triangulation
     compare_batch(program(nodes, links, params), parameter_sets(params, 12, seed=17 + len(kind), swept=True))
 
 

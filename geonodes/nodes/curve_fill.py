@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import IRError
+from ..fields import Field
 from ..geometry import GeomStruct, Part, Piecewise, Prim
 from ..geometry.curves import curve_parts_evaluated
 from . import S, node
@@ -140,8 +141,8 @@ def _crossing(xy: torch.Tensor, e1: tuple, e2: tuple) -> torch.Tensor:
       outputs=[S("Mesh", "GEOMETRY")],
       properties={"mode": "TRIANGLES"}, choices={"mode": ("TRIANGLES", "NGONS")})
 def fill_curve(n):
-    if n.is_linked("Group ID"):
-        raise IRError(f"{n.where}: a linked Group ID is not supported (all curves are filled together)")
+    if type(n.get("Group ID")) is Field:  # one value for all curves: one triangulation, as Blender
+        raise IRError(f"{n.where}: a Group ID field (curves filled in groups) is not supported")
     mode = n.props["mode"]
     pieces = []
     for rows, struct in n.get("Curve").pieces:
