@@ -6,6 +6,7 @@ import contextlib
 import inspect
 
 from ..errors import IRError
+from .curves import _CurveScope
 from .graph import _Graph, _GroupDef
 from .mesh_ops import MeshOps
 from .handles import (Geometry, Value, _as_condition, _common_type, _geometry_node, _graph_of, _math, _node_value,
@@ -18,8 +19,9 @@ _KIND_TYPE = {"float": "FLOAT", "int": "INT", "bool": "BOOLEAN"}
 # Node factory shared by programs and groups
 # ------------------------------------------------------------------------------------------
 
-class _Scope(MeshOps):
-    """Node-making methods; `ProgramBuilder` and group bodies (`GroupBuilder`) share them."""
+class _Scope(MeshOps, _CurveScope):
+    """Node-making methods; `ProgramBuilder` and group bodies (`GroupBuilder`) share them (mesh operations from
+    `mesh_ops.MeshOps`, curve nodes from `curves._CurveScope`)."""
 
     _graph: _Graph
 
