@@ -27,9 +27,15 @@ COMPILED_NODE_TYPES = frozenset({
     "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",
     "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
 })
+# Mesh operations (geonodes/nodes/mesh_ops.py and the modules it names).
+COMPILED_NODE_TYPES |= frozenset({
+    "GeometryNodeDualMesh", "GeometryNodeExtrudeMesh", "GeometryNodeFlipFaces", "GeometryNodeMergeByDistance", "GeometryNodeMeshToPoints", "GeometryNodePointsToVertices",
+    "GeometryNodeScaleElements", "GeometryNodeTriangulate",
+})
 # Node types whose outputs can be fields: a program without any has single values only.
 FIELD_SOURCE_TYPES = ("GeometryNodeInputPosition", "GeometryNodeInputIndex", "GeometryNodeInputNormal",
-                      "GeometryNodeInputID", "GeometryNodeInputNamedAttribute", "GeometryNodeCaptureAttribute")
+                      "GeometryNodeInputID", "GeometryNodeInputNamedAttribute", "GeometryNodeCaptureAttribute",
+                      "GeometryNodeExtrudeMesh", "GeometryNodeCurveToPoints")
 # Node types the importer drops: they do not change the program's output (a Viewer only shows
 # a value in Blender's editor; reroutes become direct links).
 DROPPED_NODE_TYPES = frozenset({"NodeFrame", "NodeReroute", "GeometryNodeViewer"})

@@ -41,6 +41,7 @@ class Prim:
     attributes: dict = field(default_factory=dict)  # name -> (domain, (B, N, ...) values)
     face_part: torch.Tensor | None = None  # (F,) part of each face among the primitives it was made of
     num_parts: int = 1
+    points: bool = False  # a point cloud (Mesh to Points): no faces, not part of the result mesh
 
     def __post_init__(self):
         # A small int standing for topo_key: topology lookups hash ints, not nested tuples.

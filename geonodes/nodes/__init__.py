@@ -71,6 +71,7 @@ def node(type_: str, inputs=(), outputs=(), properties=None, choices=None, socke
 
 def _load_all() -> None:
     from . import attribute_nodes, delete_nodes, field_nodes, geometry_nodes, math_nodes, primitive_nodes  # noqa: F401  (registration)
+    from . import extrude_nodes, merge_nodes, mesh_ops, point_nodes  # noqa: F401  (registration)
 
 
 _load_all()

@@ -1,0 +1,262 @@
+"""Meshes made from other meshes (Flip Faces, Triangulate, Extrude, ...): the new topology of a
+dense primitive, computed once per distinct input topology and per-row choice (cached by the
+caller), and the new primitive put together from it.
+
+A `NewTopology` says where each new element comes from (`point_src`, `face_src`,
+`corner_src`: indices into the old mesh's elements), so attributes follow as Blender copies
+them; positions are computed by the node itself (torch ops of the old positions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import IRError
+from .structure import Prim
+
+
+@dataclass
+class NewTopology:
+    num_vertices: int
+    face_offsets: torch.Tensor  # (F'+1,) int64
+    face_vertices: torch.Tensor  # (L',) int64
+    point_src: torch.Tensor  # (V',) old point of each new point
+    face_src: torch.Tensor  # (F',) old face of each new face
+    corner_src: torch.Tensor  # (L',) old corner of each new corner
+    extra: dict | None = None  # node-specific arrays (e.g. which faces are the extrusion's top)
+
+
+def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None) -> NewTopology:
+    t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.int64))  # noqa: E731
+    return NewTopology(int(num_vertices), t(offsets), t(loops), t(point_src), t(face_src), t(corner_src), extra)
+
+
+def faces_of(prim: Prim):
+    """(offsets, loops, sizes, corner face) of a primitive's polygons as numpy arrays."""
+    fo = prim.face_offsets.numpy()
+    sizes = np.diff(fo)
+    return fo, prim.face_vertices.numpy(), sizes, np.repeat(np.arange(sizes.shape[0]), sizes)
+
+
+def whole_batch(values: torch.Tensor, rows: torch.Tensor, batch: int) -> torch.Tensor:
+    """(b, ...) values of batch `rows` as a (batch, ...) tensor (zeros in the other rows, which
+    the piece never reads)."""
+    if rows.shape[0] == batch:
+        return values
+    return values.new_zeros((batch,) + tuple(values.shape[1:])).index_copy(0, rows, values)
+
+
+def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Tensor, rows: torch.Tensor,
+                  attributes: dict | None = None) -> Prim:
+    """The new primitive of batch `rows` ((b,) indices): `positions` (b, V', 3); the old
+    attributes carried along (POINT, FACE, CORNER; EDGE attributes are dropped), plus
+    `attributes` (name -> (domain, (b, N, ...) values))."""
+    batch = prim.dense.shape[0]
+    src = {"POINT": topo.point_src, "FACE": topo.face_src, "CORNER": topo.corner_src}
+    carried = {}
+    for name, (domain, values) in prim.attributes.items():
+        if domain in src:
+            picked = values.index_select(0, rows).index_select(1, src[domain].to(values.device))
+            carried[name] = (domain, whole_batch(picked, rows, batch))
+    for name, (domain, values) in (attributes or {}).items():
+        carried[name] = (domain, whole_batch(values, rows, batch))
+    if topo.extra and "face_part" in topo.extra:
+        face_part = topo.extra["face_part"]
+    elif prim.face_part is not None:
+        face_part = prim.face_part.index_select(0, topo.face_src)
+    else:
+        face_part = torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
+    return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
+                dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
+                num_parts=prim.num_parts)
+
+
+# ------------------------------------------------------------------ Flip Faces, Triangulate
+
+
+def flip_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Selected faces' corners reversed after the first (Blender's mesh_flip_faces)."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    corners = np.arange(fv.shape[0])
+    start, end = fo[:-1][corner_face], fo[1:][corner_face]
+    flipped = np.where(corners == start, corners, start + end - corners)
+    corner_src = np.where(selected[corner_face], flipped, corners)
+    return new_topology(prim.num_vertices, fo, fv[corner_src], np.arange(prim.num_vertices),
+                        np.arange(sizes.shape[0]), corner_src)
+
+
+def triangulate_quads(prim: Prim, selected: np.ndarray, split_13: np.ndarray) -> NewTopology:
+    """Selected quads (and triangles, which stay) split in two as Blender 4.2's BMesh
+    triangulation does: on the diagonal from corner 0 (corners (0,1,2) and (0,2,3)) or, where
+    `split_13`, from corner 1 ((1,2,3) and (1,3,0)). The second triangle takes the face's place,
+    the first is appended after every face, in face order. Selected faces must have <= 4
+    corners (the caller checks)."""
+    fo, fv, sizes, _ = faces_of(prim)
+    quads = np.flatnonzero(selected & (sizes == 4))
+    starts = fo[:-1][quads] + np.where(split_13[quads], 1, 0)
+
+    def corner(k):  # corner k after the split's first, cyclic within the quad
+        base = fo[:-1][quads]
+        return base + (starts - base + k) % 4
+
+    out_corners = [np.arange(fo[f], fo[f + 1]) for f in range(sizes.shape[0])]
+    for i, f in enumerate(quads):
+        out_corners[f] = np.array([corner(0)[i], corner(2)[i], corner(3)[i]])
+    first = np.stack([corner(0), corner(1), corner(2)], 1) if quads.size else np.zeros((0, 3), np.int64)
+    corner_src = np.concatenate(out_corners + [first.reshape(-1)]).astype(np.int64)
+    new_sizes = np.concatenate([np.where(np.isin(np.arange(sizes.shape[0]), quads), 3, sizes),
+                                np.full(quads.shape[0], 3)])
+    offsets = np.concatenate([[0], np.cumsum(new_sizes)])
+    face_src = np.concatenate([np.arange(sizes.shape[0]), quads])
+    return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices), face_src,
+                        corner_src)
+
+
+# ------------------------------------------------------------------ Scale Elements
+
+
+def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.ndarray) -> NewTopology:
+    """The same mesh, with the islands of Scale Elements in `extra`: selected faces (or edges)
+    joined where they share a point (Blender's face_to_vert_islands). extra: "elements" (the
+    selected elements), "element_island" (their island), "points", "point_island", "islands"."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    fo, fv, sizes, corner_face = faces_of(prim)
+    nv = prim.num_vertices
+    if domain == "FACE":
+        elements = np.flatnonzero(selected)
+        corners = np.flatnonzero(selected[corner_face])
+        first = fv[fo[:-1][corner_face[corners]]]
+        a, b = first, fv[corners]
+        member = fv[corners]
+        element_first = fv[fo[:-1][elements]]
+    else:
+        elements = np.flatnonzero(selected)
+        a, b = edges[elements, 0], edges[elements, 1]
+        member = edges[elements].reshape(-1)
+        element_first = edges[elements, 0]
+    graph = coo_matrix((np.ones(a.shape[0]), (a, b)), shape=(nv, nv))
+    _, labels = connected_components(graph, directed=False)
+    points = np.unique(member)
+    island_ids, point_island = np.unique(labels[points], return_inverse=True)
+    element_island = np.searchsorted(island_ids, labels[element_first])
+    extra = {"elements": elements, "element_island": element_island, "points": points,
+             "point_island": point_island.reshape(-1), "islands": island_ids.shape[0]}
+    extra = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in extra.items()}
+    n_faces = sizes.shape[0]
+    return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra)
+
+
+# ------------------------------------------------------------------ Extrude Mesh
+
+
+def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Blender's extrude_individual_mesh_faces: each selected face gets new points (one per
+    corner, appended face by face) and keeps its place, now on them; one side quad per corner
+    (new next, new, old, old next) is appended, face by face. extra: "vert_face" (the face
+    each new point moves with), "top", "side" (face masks)."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    nv, nf = prim.num_vertices, sizes.shape[0]
+    corners = np.flatnonzero(selected[corner_face])  # the selected faces' corners, in order
+    count = corners.shape[0]
+    new_vert = nv + np.arange(count)
+    loops = fv.copy()
+    loops[corners] = new_vert
+    start, end = fo[:-1][corner_face[corners]], fo[1:][corner_face[corners]]
+    nxt_corner = np.where(corners + 1 == end, start, corners + 1)
+    position_of = np.zeros(fv.shape[0], np.int64)
+    position_of[corners] = np.arange(count)
+    new_next = new_vert[position_of[nxt_corner]]
+    side = np.stack([new_next, new_vert, fv[corners], fv[nxt_corner]], 1).reshape(-1)
+    offsets = np.concatenate([fo, fo[-1] + 4 * np.arange(1, count + 1)])
+    corner_src = np.concatenate([np.arange(fv.shape[0]), np.stack([nxt_corner, corners, corners, nxt_corner], 1).reshape(-1)])
+    face_src = np.concatenate([np.arange(nf), corner_face[corners]])
+    top = np.concatenate([selected, np.zeros(count, bool)])
+    side_mask = np.concatenate([np.zeros(nf, bool), np.ones(count, bool)])
+    extra = {"vert_face": torch.as_tensor(corner_face[corners]), "top": torch.as_tensor(top),
+             "side": torch.as_tensor(side_mask)}
+    return new_topology(nv + count, offsets, np.concatenate([loops, side]), np.concatenate([np.arange(nv), fv[corners]]),
+                        face_src, corner_src, extra)
+
+
+def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Blender's extrude_mesh_vertices: a new point per selected point, appended in order (the
+    new edges joining them are loose edges, which these meshes do not hold). extra: "points"
+    (the selected points), "top" (point mask)."""
+    fo, fv, sizes, _ = faces_of(prim)
+    nv = prim.num_vertices
+    points = np.flatnonzero(selected)
+    extra = {"points": torch.as_tensor(points),
+             "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
+    return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
+                        np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra)
+
+
+# ------------------------------------------------------------------ Merge by Distance
+
+
+def merge_targets(positions: np.ndarray, selected: np.ndarray, distance: float) -> np.ndarray:
+    """(V,) the point each point merges into (itself when it stays), as Blender's
+    BLI_kdtree_3d_calc_duplicates_fast in index order: each selected point not merged yet takes
+    every later unmerged selected point within `distance` (squared distances compared, in the
+    positions' precision); no chains."""
+    nv = positions.shape[0]
+    dest = np.arange(nv)
+    merged = ~selected.copy()  # points out of the tree never merge
+    taken = np.zeros(nv, bool)
+    limit = positions.dtype.type(distance) * positions.dtype.type(distance)
+    for i in np.flatnonzero(selected):
+        if taken[i]:
+            continue
+        d = positions - positions[i]
+        near = ((d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]) <= limit
+        near &= ~merged & ~taken
+        near[i] = False
+        dest[near] = i
+        taken[near] = True
+        merged[i] = True
+    return dest
+
+
+def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
+    """Blender's weld (mesh_merge_by_distance) for merges that leave simple polygons: points
+    merged into their target (kept in order; extra "members": the new point of each old point,
+    for averaging), a corner dropped where its edge collapses (it and the next corner merged),
+    polygons left with fewer than 3 corners removed, and a polygon touching a merged point that
+    has the same points as an earlier one removed (either orientation). A polygon that would
+    touch itself (Blender splits it) is an error (`where`)."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    nv = prim.num_vertices
+    kept = dest == np.arange(nv)
+    new_index = np.cumsum(kept) - 1
+    target = new_index[dest]
+    corners = np.arange(fv.shape[0])
+    start, end = fo[:-1][corner_face], fo[1:][corner_face]
+    nxt = np.where(corners + 1 == end, start, corners + 1)
+    alive = target[fv] != target[fv[nxt]]
+    counts = np.add.reduceat(alive.astype(np.int64), fo[:-1]) if sizes.shape[0] else np.zeros(0, np.int64)
+    in_context = np.zeros(nv, bool)  # points that merge or take others
+    moved = dest != np.arange(nv)
+    in_context[dest[moved]] = True
+    in_context[moved] = True
+    touched = np.logical_or.reduceat(in_context[fv], fo[:-1]) if sizes.shape[0] else np.zeros(0, bool)
+    seen, faces = set(), []
+    for f in np.flatnonzero(counts >= 3):
+        ring = target[fv[fo[f]:fo[f + 1]][alive[fo[f]:fo[f + 1]]]]
+        if np.unique(ring).shape[0] != ring.shape[0]:
+            raise IRError(f"{where}: merging makes a polygon touch itself (Blender splits it): not supported")
+        key = frozenset(ring.tolist())
+        if touched[f] and key in seen:
+            continue  # a double of an earlier polygon
+        seen.add(key)
+        faces.append(f)
+    faces = np.asarray(faces, np.int64)
+    keep_corner = alive & np.isin(corner_face, faces)
+    corner_src = np.flatnonzero(keep_corner)
+    loops = target[fv[corner_src]]
+    offsets = np.concatenate([[0], np.cumsum(counts[faces])])
+    extra = {"members": torch.as_tensor(target)}
+    return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra)

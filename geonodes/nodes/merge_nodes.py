@@ -1,0 +1,49 @@
+"""Merge by Distance (ALL): points closer than Distance merged as Blender does (targets found in
+index order, merged points averaged, collapsed corners and polygons dropped). CONNECTED mode
+follows Blender's edge order (the order edges are collapsed in decides the targets), which is
+not modelled: an error naming the node."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import IRError
+from ..fields import is_field
+from ..geometry.remesh import merge_targets, weld
+from . import S, node
+from .mesh_ops import _selection_bits, remesh
+
+
+@node("GeometryNodeMergeByDistance",
+      inputs=[S("Geometry", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Distance", "FLOAT", 0.001)],
+      outputs=[S("Geometry", "GEOMETRY")], properties={"mode": "ALL"}, choices={"mode": ("ALL", "CONNECTED")})
+def merge_by_distance(n):
+    """Each row's merges decide its topology: rows are split by them (a merge that differs
+    between rows gives them different meshes). Positions: the mean of each merged group."""
+    if n.props["mode"] != "ALL":
+        raise IRError(f"{n.where}: merging CONNECTED points is not supported (it follows Blender's edge order, "
+                      "which is not modelled); mode ALL is")
+    distance = n.get("Distance")
+    if is_field(distance):
+        raise IRError(f"{n.where}: input 'Distance' takes a single value, but a field is linked to it")
+
+    def keys(prim, ctx, g):
+        pos = ctx.mesh.positions.detach().cpu().numpy()
+        sel = _selection_bits(g["sel"])
+        dist = distance.index_select(0, ctx.rows).detach().cpu().numpy()
+        return np.stack([merge_targets(pos[r], sel[r], float(dist[r])) for r in range(pos.shape[0])])
+
+    def build(prim, key):
+        if (key == np.arange(key.shape[0])).all():
+            return None
+        return weld(prim, key, n.where)
+
+    def positions(topo, old, g, ctx, j):
+        members = topo.extra["members"].to(old.device)
+        total = old.new_zeros(old.shape[0], topo.num_vertices, 3).index_add(1, members, old)
+        count = torch.zeros(topo.num_vertices, dtype=old.dtype, device=old.device).index_add(
+            0, members, torch.ones(members.shape[0], dtype=old.dtype, device=old.device))
+        return total / count[None, :, None], {}
+
+    return {"Geometry": remesh(n, n.get("Geometry"), "POINT", {"sel": n.get("Selection")}, keys, build, positions,
+                               name="merge")}

@@ -1,0 +1,305 @@
+"""Mesh operations that change topology or move elements: Flip Faces, Triangulate, Scale
+Elements (Extrude Mesh: extrude_nodes; point clouds: point_nodes).
+
+Each realizes its input into a dense mesh (geometry.dense), evaluates its fields on it, and
+groups the piece's rows by the per-row choices that decide the new topology (a selection, a
+quad's diagonal): each group's topology is built once (geometry.remesh, cached) and its
+positions are torch ops of the old positions, so gradients flow through them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import IRError
+from ..fields import Field, is_field, polygon_edges
+from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
+from ..geometry.dual import dual_topology
+from ..geometry.remesh import element_islands, flip_faces, remeshed_prim, triangulate_quads
+from . import S, node
+from .field_nodes import mesh_context
+
+_TOPOLOGIES: dict = {}
+
+
+def row_groups(keys_np: np.ndarray, index: torch.Tensor, rows: Rows):
+    """The piece's rows (`index`, (b,)) grouped by equal rows of `keys_np` (b, ...):
+    [(key row, local positions (numpy), Rows)]."""
+    flat = np.ascontiguousarray(keys_np.reshape(keys_np.shape[0], -1))
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    all_rows = index.cpu().numpy()
+    out = []
+    for i, key_row in enumerate(uniq):
+        local = np.flatnonzero(inverse == i)
+        chosen = np.zeros(rows.n, bool)
+        chosen[all_rows[local]] = True
+        out.append((key_row, local, Rows.from_numpy(chosen)))
+    return out
+
+
+def cached_topology(tkey: tuple, prim, build):
+    if tkey not in _TOPOLOGIES:
+        _TOPOLOGIES[tkey] = (prim, build())  # holds the prim: its topo id stays unique
+    return _TOPOLOGIES[tkey][1]
+
+
+def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, positions=None, name: str = "") -> Piecewise:
+    """Every mesh piece rebuilt per group of rows with equal `keys`.
+
+    keys(prim, ctx, grids) -> (b, k) numpy array of what decides the topology per row (ctx: the
+    piece's field context on `domain`; grids: `values` evaluated there, (b, N, ...));
+    build(prim, key row) -> NewTopology or None (the mesh stays as it is), cached per input
+    topology and key; positions(topo, old (b', V, 3), grids of those rows, rows j of ctx) ->
+    (b', V', 3) and attributes {name: (domain, (b', N, ...))} (default: the points as they were).
+    """
+    pieces = []
+    for rows, struct in geometry.pieces:
+        if any(inst.geometry.parts or inst.geometry.instances for inst in struct.instances):
+            raise IRError(f"{n.where}: changing meshes inside instances is not supported (realize them first)")
+        clouds = tuple(p for p in struct.parts if p.prim.points)  # point clouds: left as they are
+        if len(clouds) == len(struct.parts):
+            pieces.append((rows, struct))
+            continue
+        prim = realize(GeomStruct(tuple(p for p in struct.parts if not p.prim.points)), n.geometry_cache)
+        index = rows.index(n.device)
+        ctx = mesh_context(prim, index, domain)
+        grids = {k: ctx.grid(v) for k, v in values.items()}
+        for key_row, local, chosen in row_groups(keys(prim, ctx, grids), index, rows):
+            tkey = (name, prim.topo_id, key_row.dtype.str, key_row.tobytes())
+            topo = cached_topology(tkey, prim, lambda: build(prim, key_row))
+            if topo is None:
+                pieces.append((chosen, struct))  # (the mesh as it was: still symbolic)
+                continue
+            j = torch.as_tensor(local, device=n.device)
+            old = ctx.mesh.positions.index_select(0, j)
+            if positions is None:
+                new, attributes = old, {}
+            else:
+                new, attributes = positions(topo, old, {k: g.index_select(0, j) for k, g in grids.items()}, ctx, j)
+            made = remeshed_prim(prim, topo, tkey, new, index.index_select(0, j), attributes)
+            pieces.append((chosen, GeomStruct((Part(made),) + clouds, struct.instances)))
+    return Piecewise(pieces).merged()
+
+
+def _selection_bits(grid: torch.Tensor) -> np.ndarray:
+    return grid.detach().cpu().numpy().astype(bool)
+
+
+# ------------------------------------------------------------------ Flip Faces
+
+
+@node("GeometryNodeFlipFaces", inputs=[S("Mesh", "GEOMETRY"), S("Selection", "BOOLEAN", True)],
+      outputs=[S("Mesh", "GEOMETRY")])
+def flip_faces_node(n):
+    def build(prim, key):
+        return flip_faces(prim, key.astype(bool)) if key.any() else None
+
+    return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")},
+                           lambda prim, ctx, g: _selection_bits(g["sel"]), build, name="flip")}
+
+
+# ------------------------------------------------------------------ Triangulate
+
+QUAD_METHODS = ("BEAUTY", "FIXED", "FIXED_ALTERNATE", "SHORTEST_DIAGONAL", "LONGEST_DIAGONAL")
+NGON_METHODS = ("BEAUTY", "CLIP")
+
+
+def _quad_split_13(method: str, positions: torch.Tensor, prim) -> np.ndarray:
+    """(b, F) whether each quad splits on its corners 1-3 (Blender 4.2's BM_face_triangulate)."""
+    fo = prim.face_offsets
+    b, nf = positions.shape[0], fo.shape[0] - 1
+    if method == "FIXED":
+        return np.zeros((b, nf), bool)
+    if method == "FIXED_ALTERNATE":
+        return np.ones((b, nf), bool)
+    sizes = fo[1:] - fo[:-1]
+    quad = torch.nonzero(sizes == 4).flatten()
+    out = np.zeros((b, nf), bool)
+    if quad.numel() == 0:
+        return out
+    corner = fo[:-1][quad]
+    v = [positions[:, prim.face_vertices[corner + k].to(positions.device)] for k in range(4)]
+    d1 = ((v[0] - v[2]) ** 2).sum(-1)  # len_squared_v3v3(v0, v2)
+    d2 = ((v[1] - v[3]) ** 2).sum(-1)
+    if method == "SHORTEST_DIAGONAL":
+        split_02 = (d2 - d1) > 0.0
+    elif method == "LONGEST_DIAGONAL":
+        split_02 = (d2 - d1) < 0.0
+    else:
+        split_02 = _beauty_split_02(*(x.detach() for x in v))
+    out[:, quad.numpy()] = ~split_02.cpu().numpy()
+    return out
+
+
+def _beauty_split_02(c0, c1, c2, c3) -> torch.Tensor:
+    """Blender's BEAUTY choice for quads (c0..c3 (b, Q, 3)): split on c0-c2 where the quad is
+    concave on c1-c3 (is_quad_flip_v3), on c1-c3 where concave on c0-c2, else where
+    BM_verts_calc_rotate_beauty (area over perimeter of the two triangles, in the quad's plane)
+    prefers c0-c2 (> 0; degenerate cases as Blender: FLT_MAX keeps c0-c2, -FLT_MAX rotates)."""
+    cross, dot = torch.linalg.cross, lambda a, b: (a * b).sum(-1)
+    d12, d23, d34, d41 = c1 - c2, c2 - c3, c3 - c0, c0 - c1
+    flip0 = dot(cross(d12, d23), cross(d34, d41)) < 0.0
+    flip1 = dot(cross(d23, d34), cross(d41, d12)) < 0.0
+    v1, v2, v3, v4 = c1, c2, c3, c0
+    no = cross(v2 - v3, v3 - v4) + cross(v2 - v4, v4 - v1)
+    scale = torch.sqrt(dot(no, no))
+    n = no / torch.where(scale > 0, scale, torch.ones_like(scale))[..., None]
+
+    def area(a, b, c):  # twice the signed area in the plane of n
+        return dot(cross(b - a, c - a), n)
+
+    def length(a, b):
+        d = b - a
+        return torch.sqrt(torch.clamp(dot(d, d) - dot(d, n) ** 2, min=0.0))
+
+    def signum(x):
+        return (x > 1e-5).to(torch.int64) - (x < -1e-5).to(torch.int64)
+
+    a234, a241, a123, a134 = area(v2, v3, v4), area(v2, v4, v1), area(v1, v2, v3), area(v1, v3, v4)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    eps = 1.1920929e-07
+    keep = (scale == 0) | (signum(a234 / safe) + signum(a241 / safe) == 0)
+    keep |= ((a123 >= 0) != (a134 >= 0)) | (a123.abs() <= eps) | (a134.abs() <= eps)
+    rotate = ((a234 >= 0) != (a241 >= 0)) | (a234.abs() <= eps) | (a241.abs() <= eps)
+    l12, l23, l34, l41, l13, l24 = (length(v1, v2), length(v2, v3), length(v3, v4), length(v4, v1), length(v1, v3),
+                                    length(v2, v4))
+    fac_24 = a234.abs() / (l23 + l34 + l24) + a241.abs() / (l41 + l12 + l24)
+    fac_13 = a123.abs() / (l12 + l23 + l13) + a134.abs() / (l34 + l41 + l13)
+    beauty = torch.where(keep, True, torch.where(rotate, False, (fac_24 - fac_13) > 0.0))
+    return torch.where(flip0, True, torch.where(flip1, False, beauty))
+
+
+@node("GeometryNodeTriangulate",
+      inputs=[S("Mesh", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Minimum Vertices", "INT", 4)],
+      outputs=[S("Mesh", "GEOMETRY")],
+      properties={"quad_method": "SHORTEST_DIAGONAL", "ngon_method": "BEAUTY"},
+      choices={"quad_method": QUAD_METHODS, "ngon_method": NGON_METHODS})
+def triangulate(n):
+    """Quads split on a diagonal chosen per row (the method), as Blender 4.2 does; n-gons
+    (Blender's polyfill and beautify) are not supported: selecting one is an error."""
+    minimum = n.get("Minimum Vertices")
+    if is_field(minimum):
+        raise IRError(f"{n.where}: input 'Minimum Vertices' takes a single value, but a field is linked to it")
+    method = n.props["quad_method"]
+
+    def keys(prim, ctx, g):
+        sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
+        lowest = np.maximum(minimum.index_select(0, ctx.rows).cpu().numpy(), 4)[:, None]
+        chosen = _selection_bits(g["sel"]) & (sizes[None, :] >= lowest)
+        if (chosen & (sizes[None, :] > 4)).any():
+            raise IRError(f"{n.where}: triangulating n-gons (faces with more than 4 corners) is not supported "
+                          "(Blender's polyfill is not reproduced); only quads are")
+        chosen &= sizes[None, :] == 4
+        return np.concatenate([chosen, _quad_split_13(method, ctx.mesh.positions, prim) & chosen], 1)
+
+    def build(prim, key):
+        nf = prim.face_offsets.shape[0] - 1
+        chosen = key[:nf].astype(bool)
+        return triangulate_quads(prim, chosen, key[nf:].astype(bool)) if chosen.any() else None
+
+    return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
+                           name=("triangulate", method))}
+
+
+# ------------------------------------------------------------------ Scale Elements
+
+
+def _position_here(ctx):
+    return ctx.from_domain(ctx.mesh.positions, "POINT")
+
+
+def _island_mean(values: torch.Tensor, island: torch.Tensor, islands: int) -> torch.Tensor:
+    """(b, K, ...) values of the selected elements -> (b, islands, ...) means per island."""
+    total = values.new_zeros((values.shape[0], islands) + tuple(values.shape[2:])).index_add(1, island, values)
+    count = torch.zeros(islands, dtype=values.dtype, device=values.device).index_add(
+        0, island, torch.ones(island.shape[0], dtype=values.dtype, device=values.device))
+    return total / count.view((1, islands) + (1,) * (values.dim() - 2))
+
+
+@node("GeometryNodeScaleElements",
+      inputs=[S("Geometry", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Scale", "FLOAT", 1.0),
+              S("Center", "VECTOR", (0.0, 0.0, 0.0)), S("Axis", "VECTOR", (1.0, 0.0, 0.0))],
+      outputs=[S("Geometry", "GEOMETRY")],
+      properties={"domain": "FACE", "scale_mode": "UNIFORM"},
+      choices={"domain": ("FACE", "EDGE"), "scale_mode": ("UNIFORM", "SINGLE_AXIS")})
+def scale_elements(n):
+    """Selected faces (edges) grouped into islands that share points; each island's points
+    scaled about the mean Center of its elements by their mean Scale (along their mean Axis,
+    normalized; (1, 0, 0) where it is zero), as Blender's node. An unlinked Center is the
+    element's position (a face's centre, an edge's midpoint)."""
+    domain, mode = n.props["domain"], n.props["scale_mode"]
+    center = n.get("Center") if n.is_linked("Center") else Field(_position_here)
+    values = {"sel": n.get("Selection"), "scale": n.get("Scale"), "center": center}
+    if mode == "SINGLE_AXIS":
+        values["axis"] = n.get("Axis")
+
+    def keys(prim, ctx, g):
+        if domain == "EDGE" and bool(torch.ones(prim.num_vertices, dtype=torch.bool).index_fill(
+                0, prim.face_vertices, False).any()):
+            raise IRError(f"{n.where}: scaling edges of a mesh with points outside its faces (loose edges) "
+                          "is not supported")
+        return _selection_bits(g["sel"])
+
+    def build(prim, key):
+        if not key.any():
+            return None
+        edges = polygon_edges(prim.face_offsets, prim.face_vertices, prim.num_vertices).numpy() \
+            if domain == "EDGE" else None
+        return element_islands(prim, domain, key.astype(bool), edges)
+
+    def positions(topo, old, g, ctx, j):
+        x = topo.extra
+        elements, island, k = x["elements"], x["element_island"], x["islands"]
+        scale = _island_mean(g["scale"].index_select(1, elements), island, k)
+        middle = _island_mean(g["center"].index_select(1, elements), island, k)
+        pts = old.index_select(1, x["points"])
+        s = scale.index_select(1, x["point_island"])[..., None]
+        c = middle.index_select(1, x["point_island"])
+        if mode == "UNIFORM":
+            moved = c + s * (pts - c)
+        else:
+            axis = _island_mean(g["axis"].index_select(1, elements), island, k)
+            zero = (axis == 0).all(-1, keepdim=True)
+            axis = torch.where(zero, torch.tensor([1.0, 0.0, 0.0], dtype=axis.dtype, device=axis.device), axis)
+            length = torch.sqrt((axis * axis).sum(-1, keepdim=True))
+            unit = (axis / length).index_select(1, x["point_island"])
+            moved = pts + unit * ((s - 1.0) * ((pts - c) * unit).sum(-1, keepdim=True))
+        return old.index_copy(1, x["points"], moved), {}
+
+    return {"Geometry": remesh(n, n.get("Geometry"), domain, values, keys, build, positions,
+                               name=("scale", domain, mode))}
+
+
+# ------------------------------------------------------------------ Dual Mesh
+
+
+@node("GeometryNodeDualMesh", inputs=[S("Mesh", "GEOMETRY"), S("Keep Boundaries", "BOOLEAN", False)],
+      outputs=[S("Dual Mesh", "GEOMETRY")])
+def dual_mesh(n):
+    """A point at each face's centre, a face around each manifold vertex (see geometry.dual).
+    Keep Boundaries on a mesh with boundary edges is an error (Blender adds the boundary edges'
+    midpoints in its edge order, which is not modelled)."""
+    keep = n.get("Keep Boundaries")
+    if is_field(keep):
+        raise IRError(f"{n.where}: input 'Keep Boundaries' takes a single value, but a field is linked to it")
+
+    def keys(prim, ctx, g):
+        if prim.attributes:
+            raise IRError(f"{n.where}: attributes through Dual Mesh are not supported")
+        return keep.index_select(0, ctx.rows).cpu().numpy()[:, None]
+
+    def build(prim, key):
+        topo, boundary = dual_topology(prim)
+        if key[0] and boundary:
+            raise IRError(f"{n.where}: Keep Boundaries on a mesh with boundary edges is not supported (Blender "
+                          "orders the boundary points by its edge indices, which are not modelled)")
+        return topo
+
+    def positions(topo, old, g, ctx, j):
+        fo, fv = ctx.mesh.face_offsets, ctx.mesh.face_vertices
+        sizes = (fo[1:] - fo[:-1]).to(old.dtype)
+        total = old.new_zeros(old.shape[0], sizes.shape[0], 3).index_add(1, ctx.mesh.corner_face(), old.index_select(1, fv))
+        return total / sizes[None, :, None], {}
+
+    return {"Dual Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, positions, name="dual")}

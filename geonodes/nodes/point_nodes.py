@@ -1,0 +1,86 @@
+"""Point clouds: Mesh to Points and Points to Vertices.
+
+A point cloud is a dense primitive without faces whose `points` flag is set (geometry.Prim):
+it is a geometry's point cloud component, kept apart from its mesh (never realized together
+with mesh parts) and not part of a program's result mesh, which is the mesh component only,
+as Blender's evaluated mesh. Instance on Points reads its points like a mesh's vertices.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import IRError
+from ..fields import Field
+from ..geometry import GeomStruct, Part, Piecewise, Prim, realize
+from ..geometry.remesh import whole_batch
+from . import S, node
+from .field_nodes import mesh_context
+from .mesh_ops import _position_here, _selection_bits, row_groups
+
+_NO_FACES = (torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64))
+
+
+def _cloud(n, key: tuple, positions: torch.Tensor, attributes: dict, rows: torch.Tensor, points: bool) -> Prim:
+    """A face-less dense primitive of batch `rows` from (b, P, 3) positions and (b, P, ...) point
+    attributes: a point cloud (`points`) or a mesh of loose vertices."""
+    attrs = {name: ("POINT", whole_batch(v, rows, n.batch)) for name, v in attributes.items()}
+    return Prim(key, positions.shape[1], _NO_FACES[0], _NO_FACES[1], None, dense=whole_batch(positions, rows, n.batch),
+                attributes=attrs, face_part=torch.zeros(0, dtype=torch.int64), points=points)
+
+
+def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection, position, radius, name: str):
+    """Each piece's mesh (or point cloud) -> its selected elements as points (or loose vertices);
+    a piece without one loses its mesh and point cloud (Blender removes the geometry)."""
+    pieces = []
+    for rows, struct in geometry.pieces:
+        if any(inst.geometry.parts or inst.geometry.instances for inst in struct.instances):
+            raise IRError(f"{n.where}: converting geometry inside instances is not supported (realize them first)")
+        parts = tuple(p for p in struct.parts if p.prim.points == source_points)
+        if not parts:
+            pieces.append((rows, GeomStruct((), struct.instances)))
+            continue
+        prim = realize(GeomStruct(parts), n.geometry_cache)
+        index = rows.index(n.device)
+        ctx = mesh_context(prim, index, domain)
+        pos = ctx.grid(position)
+        attributes = {k: ctx.from_domain(v, d).reshape((ctx.b, ctx.n) + tuple(v.shape[2:]))
+                      for k, (d, v) in ctx.mesh.attributes.items()}
+        if radius is not None:
+            attributes["radius"] = ctx.grid(radius)
+        for key_row, local, chosen in row_groups(_selection_bits(ctx.grid(selection)), index, rows):
+            elements = torch.as_tensor(np.flatnonzero(key_row), device=n.device)
+            j = torch.as_tensor(local, device=n.device)
+            pick = lambda v: v.index_select(0, j).index_select(1, elements)  # noqa: E731
+            key = (name, domain, prim.topo_id, np.packbits(key_row).tobytes(), key_row.shape[0])
+            made = _cloud(n, key, pick(pos), {k: pick(v) for k, v in attributes.items()}, index.index_select(0, j),
+                          not source_points)
+            pieces.append((chosen, GeomStruct((Part(made),), struct.instances)))
+    return Piecewise(pieces).merged()
+
+
+@node("GeometryNodeMeshToPoints",
+      inputs=[S("Mesh", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Position", "VECTOR", (0.0, 0.0, 0.0)),
+              S("Radius", "FLOAT", 0.05)],
+      outputs=[S("Points", "GEOMETRY")],
+      properties={"mode": "VERTICES"}, choices={"mode": ("VERTICES", "EDGES", "FACES", "CORNERS")})
+def mesh_to_points(n):
+    """A point per selected vertex, face or corner, in element order, at Position (unlinked: the
+    element's position), with the mesh's attributes moved to that domain and a `radius`."""
+    mode = n.props["mode"]
+    if mode == "EDGES":
+        raise IRError(f"{n.where}: points from EDGES are not supported (Blender orders them by its edge "
+                      "indices, which are not modelled)")
+    domain = {"VERTICES": "POINT", "FACES": "FACE", "CORNERS": "CORNER"}[mode]
+    position = n.get("Position") if n.is_linked("Position") else Field(_position_here)
+    return {"Points": _convert(n, n.get("Mesh"), False, domain, n.get("Selection"), position, n.get("Radius"),
+                               "mesh to points")}
+
+
+@node("GeometryNodePointsToVertices", inputs=[S("Points", "GEOMETRY"), S("Selection", "BOOLEAN", True)],
+      outputs=[S("Mesh", "GEOMETRY")])
+def points_to_vertices(n):
+    """The selected points of the point cloud as a mesh of loose vertices (with their attributes);
+    the input's mesh is dropped."""
+    return {"Mesh": _convert(n, n.get("Points"), True, "POINT", n.get("Selection"), Field(_position_here), None,
+                             "points to vertices")}

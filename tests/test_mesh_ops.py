@@ -1,0 +1,96 @@
+"""Mesh operation nodes without Blender: gradients by finite differences (float64), and the
+errors of what is not supported. (Their agreement with Blender: test_mesh_ops_blender.py.)"""
+import pytest
+
+from fieldtools import finite_difference_check
+from irtools import link, node
+from meshoptools import op_program, selection_nodes
+
+VALUES = {"a": 0.37, "b": -0.61, "c": 0.05}
+
+
+def selected(op, mesh="grid", socket="Selection", geometry=("Mesh", "Mesh"), extra_nodes=(), extra_links=(), **kw):
+    sel, sel_links = selection_nodes()
+    return op_program(mesh, op, geometry[0], geometry[1], sel + list(extra_nodes),
+                      sel_links + [link(("Cmp", "Result"), (op["name"], socket))] + list(extra_links), **kw)
+
+
+@pytest.mark.parametrize("op", [node("F", "GeometryNodeFlipFaces"),
+                                node("F", "GeometryNodeTriangulate", {"quad_method": "SHORTEST_DIAGONAL"})])
+def test_gradients_pass_through(op):
+    finite_difference_check(selected(op), VALUES, ["a", "b"])
+
+
+@pytest.mark.parametrize("domain", ["FACE", "EDGE"])
+@pytest.mark.parametrize("mode", ["UNIFORM", "SINGLE_AXIS"])
+def test_scale_elements_gradients(domain, mode):
+    """Scale = c (a parameter), Axis = (a, b, 0.3): d/da, d/db, d/dc through the islands' means."""
+    sel, sel_links = selection_nodes("b")
+    extra = sel + [node("Ax", "ShaderNodeCombineXYZ", {}, {"Z": 0.3})]
+    links = sel_links + [link(("Cmp", "Result"), ("Sc", "Selection")), link(("Group Input", "c"), ("Sc", "Scale")),
+                         link(("Group Input", "a"), ("Ax", "X")), link(("Group Input", "b"), ("Ax", "Y")),
+                         link(("Ax", "Vector"), ("Sc", "Axis"))]
+    op = node("Sc", "GeometryNodeScaleElements", {"domain": domain, "scale_mode": mode})
+    finite_difference_check(op_program("ico", op, "Geometry", "Geometry", extra, links), VALUES, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("mode", ["FACES", "VERTICES"])
+def test_extrude_gradients(mode):
+    """Offset unlinked (face / vertex normals), Offset Scale = c: d/da, d/db through the normals."""
+    extra, links = [], [link(("Group Input", "c"), ("E", "Offset Scale"))]
+    ir = selected(node("E", "GeometryNodeExtrudeMesh", {"mode": mode}), mesh="ico", extra_nodes=extra,
+                  extra_links=links)
+    finite_difference_check(ir, VALUES, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("op, message", [
+    (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES"),
+    (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
+])
+def test_unsupported_modes_name_the_node(op, message):
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    with pytest.raises(IRError, match=f"node 'E'.*{message}"):
+        load_program(op_program("grid", op, "Mesh", "Mesh")).evaluate_one({})
+
+
+@pytest.mark.parametrize("mode", ["VERTICES", "FACES", "CORNERS"])
+def test_points_gradients(mode):
+    """Mesh to Points -> Points to Vertices: the points' positions follow a and b."""
+    ir = selected(node("M", "GeometryNodeMeshToPoints", {"mode": mode}), mesh="ico", geometry=("Mesh", "Points"),
+                  after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
+    finite_difference_check(ir, VALUES, ["a", "b"])
+
+
+def test_mesh_to_points_edges_is_an_error():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
+    with pytest.raises(IRError, match="node 'M'.*EDGES"):
+        load_program(ir).evaluate_one({})
+
+
+def test_merge_by_distance_gradients():
+    """Merged points are the means of their groups: gradients through them (seams merged here)."""
+    from meshoptools import merge_program
+    finite_difference_check(merge_program(selection=True), {"a": 0.2, "b": 0.3, "c": 0.1, "d": 0.05}, ["a", "b", "c"])
+
+
+def test_merge_by_distance_connected_is_an_error():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("grid", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
+    with pytest.raises(IRError, match="node 'M'.*CONNECTED"):
+        load_program(ir).evaluate_one({})
+
+
+def test_dual_mesh_gradients():
+    finite_difference_check(op_program("ico", node("D", "GeometryNodeDualMesh"), "Mesh", "Dual Mesh"), VALUES, ["a", "b"])
+
+
+def test_dual_mesh_keep_boundaries_with_a_boundary_is_an_error():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("grid", node("D", "GeometryNodeDualMesh", {}, {"Keep Boundaries": True}), "Mesh", "Dual Mesh")
+    with pytest.raises(IRError, match="node 'D'.*Keep Boundaries"):
+        load_program(ir).evaluate_one({})
