@@ -26,6 +26,11 @@ COMPILED_NODE_TYPES = frozenset({
     "GeometryNodeSetPosition", "GeometryNodeSetShadeSmooth", "GeometryNodeStoreNamedAttribute",
     "GeometryNodeSwitch", "GeometryNodeTransform", "ShaderNodeCombineXYZ", "ShaderNodeMapRange", "ShaderNodeMath", "ShaderNodeMix",
     "ShaderNodeSeparateXYZ", "ShaderNodeValue", "ShaderNodeVectorMath",
+    # curves
+    "GeometryNodeCurveArc", "GeometryNodeCurvePrimitiveBezierSegment", "GeometryNodeCurvePrimitiveCircle",
+    "GeometryNodeCurvePrimitiveLine", "GeometryNodeCurveQuadraticBezier", "GeometryNodeCurveToMesh",
+    "GeometryNodeCurveToPoints",
+    "GeometryNodeResampleCurve", "GeometryNodeSetCurveRadius",
 })
 # Mesh operations (geonodes/nodes/mesh_ops.py and the modules it names).
 COMPILED_NODE_TYPES |= frozenset({

@@ -97,20 +97,23 @@ class Instance:
 
 
 class GeomStruct:
-    """A geometry's structure: mesh parts (in Blender's vertex order) and instances, in order.
+    """A geometry's structure: mesh parts (in Blender's vertex order), instances, in order, curve
+    parts (the curves component: parts whose prim is a `curves.CurvePrim`, in order) and point
+    cloud parts (the point cloud component: prims without faces, in order).
 
     Immutable; hashed and compared often (pieces are merged by structure), so the hash is
     computed once.
     """
 
-    __slots__ = ("parts", "instances", "_hash")
+    __slots__ = ("parts", "instances", "curves", "points", "_hash")
 
-    def __init__(self, parts: tuple = (), instances: tuple = ()):
-        self.parts, self.instances = parts, instances
-        self._hash = hash((parts, instances))
+    def __init__(self, parts: tuple = (), instances: tuple = (), curves: tuple = (), points: tuple = ()):
+        self.parts, self.instances, self.curves, self.points = parts, instances, curves, points
+        self._hash = hash((parts, instances, curves, points))
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
+        return (isinstance(other, GeomStruct) and self.parts == other.parts and self.instances == other.instances
+                and self.curves == other.curves and self.points == other.points)
 
     def __hash__(self) -> int:
         return self._hash
@@ -126,24 +129,30 @@ class GeomStruct:
         """Every part and instance with `xform` applied last. `memo` (part key -> transformed
         part) lets the pieces of one batch, which mostly share parts, transform each part once."""
         if memo is None:
-            parts = tuple(p.then((xform,)) for p in self.parts)
-        else:
-            parts = []
-            for p in self.parts:
-                q = memo.get(p.key)
-                if q is None:
-                    q = memo[p.key] = p.then((xform,))
-                parts.append(q)
-            parts = tuple(parts)
-        return GeomStruct(parts, tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances))
+            memo = {}
+        parts = []
+        for p in self.parts + self.curves + self.points:
+            q = memo.get(p.key)
+            if q is None:
+                q = memo[p.key] = p.then((xform,))
+            parts.append(q)
+        n, c = len(self.parts), len(self.parts) + len(self.curves)
+        return GeomStruct(tuple(parts[:n]), tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
+                          tuple(parts[n:c]), tuple(parts[c:]))
 
     def realized(self) -> "GeomStruct":
-        """Realize Instances: own mesh first, then every instance (recursively), in order."""
-        parts = list(self.parts)
+        """Realize Instances: own mesh first, then every instance (recursively), in order (the
+        curves and point clouds likewise, into their components)."""
+        parts, curves, points = list(self.parts), list(self.curves), list(self.points)
         for inst in self.instances:
-            for p in inst.geometry.realized().parts:
+            inner = inst.geometry.realized()
+            for p in inner.parts:
                 parts.append(p.then(inst.chain))
-        return GeomStruct(tuple(parts), ())
+            for p in inner.curves:
+                curves.append(p.then(inst.chain))
+            for p in inner.points:
+                points.append(p.then(inst.chain))
+        return GeomStruct(tuple(parts), (), tuple(curves), tuple(points))
 
 
 EMPTY = GeomStruct()

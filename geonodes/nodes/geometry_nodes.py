@@ -99,7 +99,8 @@ def join_geometry(n):
 
 
 def _join(structs) -> GeomStruct:
-    return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances))
+    return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances),
+                      tuple(c for s in structs for c in s.curves), tuple(c for s in structs for c in s.points))
 
 
 @compiled("GeometryNodeJoinGeometry")
@@ -160,10 +161,18 @@ def instance_on_points(n):
         if points.instances:
             raise IRError(f"{n.where}: instancing on the points of instances is not supported "
                           "(realize them first)")
+        # the mesh's points, the point clouds', then the curves' control points (Blender's order)
         return GeomStruct((), tuple(Instance(inst, (point_xform(p, k),))
-                                    for p in points.parts for k in range(p.prim.num_vertices)))
+                                    for p in points.parts + points.points + points.curves
+                                    for k in range(_point_count(p))))
 
     return {"Instances": combine([n.get("Points"), n.get("Instance")], make)}
+
+
+def _point_count(part: Part) -> int:
+    """Points to instance on: a mesh's vertices, a curve's control points (not its handles)."""
+    curve = getattr(part.prim, "curve", None)
+    return part.prim.num_vertices if curve is None else curve.num_points
 
 
 @node(

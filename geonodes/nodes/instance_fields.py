@@ -15,10 +15,16 @@ def instances_with_fields(n, points: Piecewise, instance: Piecewise, selection, 
     for rows, struct in points.pieces:
         if struct.instances:
             raise IRError(f"{n.where}: instancing on the points of instances is not supported (realize them first)")
-        if not struct.parts:
+        if struct.curves:
+            raise IRError(f"{n.where}: instancing on the points of curves with fields is not supported "
+                          "(only single values)")
+        if struct.parts and struct.points:
+            raise IRError(f"{n.where}: instancing on a mesh and a point cloud together with fields is not supported")
+        source = struct.parts or struct.points  # a point cloud's points are fields' points too
+        if not source:
             placed.append((rows, ()))
             continue
-        prim = realize(struct, n.geometry_cache)
+        prim = realize(GeomStruct(source), n.geometry_cache)
         index = rows.index(n.device)
         ctx = mesh_context(prim, index, "POINT")
         b, count = ctx.b, ctx.n
@@ -30,7 +36,7 @@ def instances_with_fields(n, points: Piecewise, instance: Piecewise, selection, 
         masks, inverse = np.unique(keep, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         all_rows = index.cpu().numpy()
-        xforms = [Xform(lambda cache, k=k: (m[:, k], t[:, k])) for k in range(count)]
+        xforms = [Xform(lambda cache, k=k, m=m, t=t: (m[:, k], t[:, k])) for k in range(count)]  # this piece's m, t
         for i, mask in enumerate(masks):
             chosen = np.zeros(rows.n, bool)
             chosen[all_rows[inverse == i]] = True

@@ -1,0 +1,117 @@
+"""Curve to Points (COUNT, LENGTH, EVALUATED): a point cloud of samples along the curves
+(Blender's node_geo_curve_to_points.cc), with Tangent, Normal and Rotation as fields read
+from the points' attributes."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import IRError
+from ..fields import Field
+from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows
+from ..geometry.curve_sample import interpolate, uniform_samples
+from ..geometry.curves import _safe_normalize, curve_parts_evaluated, spline_frames
+from . import S, node
+from .curve_resample import _has_nested_curves, _scatter, spline_counts
+
+_NO_FACES = torch.zeros(1, dtype=torch.int64)
+_NO_LOOPS = torch.zeros(0, dtype=torch.int64)
+
+
+def frame_to_euler(tangent: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
+    """Euler XYZ of the rotation whose axes are (normal, tangent x normal, tangent), as
+    Blender's to_euler of that matrix (of the two solutions, the smaller)."""
+    x, z = normal, tangent
+    y = torch.linalg.cross(z, x, dim=-1)
+    # m[col][row] in Blender's terms: col 0 = x, col 1 = y, col 2 = z
+    cy = torch.sqrt(x[..., 0] ** 2 + x[..., 1] ** 2)
+    big = cy > 16.0 * 1.1920929e-07
+    e1 = torch.stack([torch.atan2(y[..., 2], z[..., 2]), torch.atan2(-x[..., 2], cy), torch.atan2(x[..., 1], x[..., 0])], -1)
+    e2 = torch.stack([torch.atan2(-y[..., 2], -z[..., 2]), torch.atan2(-x[..., 2], -cy),
+                      torch.atan2(-x[..., 1], -x[..., 0])], -1)
+    small = torch.stack([torch.atan2(-z[..., 1], y[..., 1]), torch.atan2(-x[..., 2], cy), torch.zeros_like(cy)], -1)
+    pick2 = e1.abs().sum(-1) > e2.abs().sum(-1)
+    return torch.where(big[..., None], torch.where(pick2[..., None], e2, e1), small)
+
+
+def _sampled(evs: list, counts) -> tuple:
+    """(positions, tangents, normals, radii or None) of every spline's samples, concatenated;
+    counts None: the evaluated points themselves."""
+    pos, tan, nor, rad, k = [], [], [], [], 0
+    any_radius = any(ev.radius is not None for ev in evs)
+    for ev in evs:
+        for s in range(len(ev.topo.sizes)):
+            points, cyclic = ev.spline(s)
+            t, nrm = spline_frames(ev, s)
+            a, b = ev.topo.eval_offsets[s], ev.topo.eval_offsets[s + 1]
+            r = ev.radius[:, a:b] if ev.radius is not None else None
+            if counts is not None:
+                idx, f = uniform_samples(points, cyclic, counts[k])
+                points, t, nrm = interpolate(points, idx, f), _safe_normalize(interpolate(t, idx, f)), \
+                    _safe_normalize(interpolate(nrm, idx, f))
+                r = interpolate(r, idx, f) if r is not None else None
+            pos.append(points)
+            tan.append(t)
+            nor.append(nrm)
+            if any_radius:
+                rad.append(r if r is not None else points.new_ones(points.shape[:2]))
+            k += 1
+    return torch.cat(pos, 1), torch.cat(tan, 1), torch.cat(nor, 1), (torch.cat(rad, 1) if rad else None)
+
+
+def _read(key: str):
+    def read(ctx):
+        stored = ctx.mesh.attributes.get(key)
+        if stored is None:  # elements that are not these points: zeros (Blender's default)
+            return torch.zeros(ctx.b * ctx.n, 3, dtype=ctx.mesh.positions.dtype, device=ctx.mesh.positions.device)
+        return ctx.from_domain(stored[1], stored[0])
+
+    return Field(read)
+
+
+@node("GeometryNodeCurveToPoints",
+      inputs=[S("Curve", "GEOMETRY"), S("Count", "INT", 10), S("Length", "FLOAT", 0.1)],
+      outputs=[S("Points", "GEOMETRY"), S("Tangent", "VECTOR"), S("Normal", "VECTOR"), S("Rotation", "ROTATION")],
+      properties={"mode": "COUNT"}, choices={"mode": ("COUNT", "EVALUATED", "LENGTH")})
+def curve_to_points(n):
+    mode = n.props["mode"]
+    count = n.get("Count") if mode == "COUNT" else None
+    length = n.get("Length") if mode == "LENGTH" else None
+    for name, v in (("Count", count), ("Length", length)):
+        if type(v) is Field:
+            raise IRError(f"{n.where}: input '{name}' takes a single value here (fields are not supported)")
+    keys = {k: f"<curve to points {n.key} {k}>" for k in ("Tangent", "Normal", "Rotation")}
+    pieces = []
+    for rows, struct in n.get("Curve").pieces:
+        if _has_nested_curves(struct):
+            raise IRError(f"{n.where}: curves inside instances are not supported here (realize them first)")
+        if not struct.curves:
+            pieces.append((rows, struct))
+            continue
+        index = rows.index(n.device)
+        evs = curve_parts_evaluated(struct.curves, index, n.geometry_cache)
+        if mode == "EVALUATED":
+            groups = [(index, None)]
+        else:
+            counts = spline_counts(evs, mode, count, length, index)
+            uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            groups = [(index[torch.as_tensor(np.flatnonzero(inverse.reshape(-1) == i))], tuple(int(x) for x in c))
+                      for i, c in enumerate(uniq)]
+        for sub, c in groups:
+            sub_evs = evs if sub.shape[0] == index.shape[0] else curve_parts_evaluated(
+                struct.curves, sub, n.geometry_cache)
+            pos, tan, nor, rad = _sampled(sub_evs, c)
+            attributes = {keys["Tangent"]: ("POINT", _scatter(tan, sub, n.batch)),
+                          keys["Normal"]: ("POINT", _scatter(nor, sub, n.batch)),
+                          keys["Rotation"]: ("POINT", _scatter(frame_to_euler(tan, nor), sub, n.batch))}
+            if rad is not None:
+                attributes["radius"] = ("POINT", _scatter(rad, sub, n.batch))
+            prim = Prim(("curve points", n.key, mode, c, tuple(ev.topo.num_evaluated for ev in sub_evs)),
+                        pos.shape[1], _NO_FACES, _NO_LOOPS, None, dense=_scatter(pos, sub, n.batch),
+                        attributes=attributes)
+            chosen = np.zeros(rows.n, bool)
+            chosen[sub.cpu().numpy()] = True
+            pieces.append((Rows.from_numpy(chosen), GeomStruct((), struct.instances, (), (Part(prim),))))
+    return {"Points": Piecewise(pieces).merged(), "Tangent": _read(keys["Tangent"]),
+            "Normal": _read(keys["Normal"]), "Rotation": _read(keys["Rotation"])}

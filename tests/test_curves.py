@@ -1,0 +1,108 @@
+"""Curves without Blender: gradients of swept curves by finite differences, row splitting by
+resolution, and the errors for what is not supported."""
+import pytest
+import torch
+
+from curvetools import primitive
+from fieldtools import GI, finite_difference_check
+from geonodes.errors import GeonodesError
+from geonodes.program import load_program
+from irtools import link, node, program
+
+OUT = ("Group Output", "Out")
+
+
+def swept(kind, profile="circle"):
+    nodes, links, params = primitive(kind, "C", "")
+    pnodes, plinks, pparams = primitive(profile, "P", "p ")
+    nodes += pnodes + [node("T", "GeometryNodeTransform", {}, {"Rotation": [0.3, -0.2, 0.7]}),
+                       node("R", "GeometryNodeSetCurveRadius"), node("M", "GeometryNodeCurveToMesh", {}, {"Fill Caps": True})]
+    links += plinks + [link(("C", "Curve"), ("T", "Geometry")), link(("T", "Geometry"), ("R", "Curve")),
+                       link((GI, "radius"), ("R", "Radius")), link(("R", "Curve"), ("M", "Curve")),
+                       link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params += pparams + [{"name": "radius", "kind": "float", "default": 1.0}]
+    return program(nodes, links, params), params
+
+
+VALUES = {"Start X": 0.1, "Start Y": -0.3, "Start Z": 0.2, "End X": 0.9, "End Y": 0.4, "End Z": 1.1,
+          "Middle X": 0.2, "Middle Y": 1.3, "Middle Z": -0.4, "Start Handle X": 0.5, "Start Handle Y": 0.7,
+          "Start Handle Z": 0.1, "End Handle X": 0.3, "End Handle Y": -0.6, "End Handle Z": 0.8,
+          "Direction X": 0.3, "Direction Y": 0.2, "Direction Z": 0.9, "Length": 1.7, "Radius": 0.8,
+          "Start Angle": 0.4, "Sweep Angle": 2.5, "Resolution": 5, "Connect Center": False, "Invert Arc": False,
+          "p Radius": 0.3, "p Resolution": 5, "radius": 0.7,
+          "p Start X": -0.2, "p Start Y": 0.0, "p Start Z": 0.1, "p End X": 0.3, "p End Y": 0.1, "p End Z": 0.0,
+          "p Start Handle X": 0.0, "p Start Handle Y": 0.3, "p Start Handle Z": 0.0, "p End Handle X": 0.2,
+          "p End Handle Y": -0.3, "p End Handle Z": 0.1}
+
+
+@pytest.mark.parametrize("kind", ["line", "line_direction", "circle", "arc", "quadratic", "bezier", "bezier_offset"])
+def test_gradients_of_swept_curves(kind):
+    ir, params = swept(kind, "bezier" if kind == "circle" else "circle")
+    values = {p["name"]: VALUES[p["name"]] for p in params}
+    floats = [p["name"] for p in params if p["kind"] == "float"]
+    finite_difference_check(ir, values, floats)
+
+
+def test_resolution_splits_rows():
+    ir, params = swept("arc")
+    prog = load_program(ir)
+    sets = [{p["name"]: VALUES[p["name"]] for p in params} for _ in range(3)]
+    sets[1]["Resolution"], sets[2]["Connect Center"] = 9, True
+    groups = prog.evaluate(prog.stack(sets))
+    counts = sorted(int(g.mesh(k).vertices.shape[0]) for g in groups for k in range(len(g.index)))
+    assert counts == sorted([5 * 5, 9 * 5, 6 * 5])
+    for s, c in zip(sets, (25, 45, 30)):
+        assert prog.evaluate_one(s, dtype=torch.float64).vertices.shape[0] == c
+
+
+def test_unsupported_mode_names_node():
+    ir = program([node("Circle", "GeometryNodeCurvePrimitiveCircle", {"mode": "POINTS"}),
+                  node("M", "GeometryNodeCurveToMesh")],
+                 [link(("Circle", "Curve"), ("M", "Curve")), link(("M", "Mesh"), OUT)])
+    with pytest.raises(GeonodesError, match="Circle"):
+        load_program(ir).evaluate_one({})
+
+
+@pytest.mark.parametrize("type_", ["GeometryNodeSetPosition", "GeometryNodeBoundBox"])
+def test_nodes_without_curve_support_refuse_curves(type_):
+    """A node that does not handle curves yet is one error naming the group, node and type."""
+    socket = "Geometry"
+    out = "Bounding Box" if type_ == "GeometryNodeBoundBox" else "Geometry"
+    ir = program([node("Circle", "GeometryNodeCurvePrimitiveCircle"), node("X", type_)],
+                 [link(("Circle", "Curve"), ("X", socket)), link(("X", out), OUT)])
+    with pytest.raises(GeonodesError, match=f"group 'main': node 'X' \\(type {type_}\\)"):
+        load_program(ir).evaluate_one({})
+
+
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH"])
+def test_gradients_of_resampled_curves(mode):
+    """Resampled positions are differentiable in the curve's inputs (the sample length only
+    picks the count: samples are spread evenly over the whole length)."""
+    nodes, links, params = primitive("bezier", "C", "")
+    nodes += [node("S", "GeometryNodeResampleCurve", {"mode": mode}, {"Count": 7}),
+              node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.2}),
+              node("M", "GeometryNodeCurveToMesh")]
+    links += [link(("C", "Curve"), ("S", "Curve")), link((GI, "length"), ("S", "Length")),
+              link(("S", "Curve"), ("M", "Curve")), link(("P", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params += [{"name": "length", "kind": "float", "default": 0.37}]
+    values = {p["name"]: VALUES.get(p["name"], 0.37) for p in params}
+    names = [p["name"] for p in params if p["kind"] == "float" and p["name"] != "length"]
+    finite_difference_check(program(nodes, links, params), values, names)
+
+
+def test_instances_with_fields_keep_their_piece_transforms():
+    """Instance on Points with a Rotation field over rows of two topologies: each piece's
+    instances use that piece's transforms (the batch equals its rows evaluated one by one)."""
+    ir = program([node("Grid", "GeometryNodeMeshGrid"), node("P", "GeometryNodeInputPosition"),
+                  node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}),
+                  node("I", "GeometryNodeInstanceOnPoints"), node("R", "GeometryNodeRealizeInstances")],
+                 [link((GI, "nx"), ("Grid", "Vertices X")), link(("Grid", "Mesh"), ("I", "Points")),
+                  link(("P", "Position"), ("I", "Rotation")), link(("Cube", "Mesh"), ("I", "Instance")),
+                  link(("I", "Instances"), ("R", "Geometry")), link(("R", "Geometry"), OUT)],
+                 [{"name": "nx", "kind": "int", "default": 2}])
+    prog = load_program(ir)
+    sets = [{"nx": 2}, {"nx": 4}, {"nx": 3}]
+    for g in prog.evaluate(prog.stack(sets)):
+        for k, i in enumerate(g.index.tolist()):
+            one = prog.evaluate_one(sets[i])
+            assert torch.allclose(g.mesh(k).vertices, one.vertices, atol=1e-6)
