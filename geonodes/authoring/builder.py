@@ -7,6 +7,7 @@ import inspect
 
 from ..errors import IRError
 from .graph import _Graph, _GroupDef
+from .curves import CurveOps
 from .mesh_ops import MeshOps
 from .handles import (Geometry, Value, _as_condition, _common_type, _geometry_node, _graph_of, _math, _node_value,
                       _transform_node, _vec)
@@ -18,7 +19,7 @@ _KIND_TYPE = {"float": "FLOAT", "int": "INT", "bool": "BOOLEAN"}
 # Node factory shared by programs and groups
 # ------------------------------------------------------------------------------------------
 
-class _Scope(MeshOps):
+class _Scope(MeshOps, CurveOps):
     """Node-making methods; `ProgramBuilder` and group bodies (`GroupBuilder`) share them."""
 
     _graph: _Graph

@@ -1,0 +1,74 @@
+"""One point cloud component (GeomStruct.points) shared by Mesh to Points and Curve to Points:
+programs that cross the two against live Blender (bpy), vertices in Blender's order within 1e-5."""
+import pytest
+
+from fieldtools import compare_batch
+
+bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
+pytestmark = pytest.mark.blender
+
+SETS = [{"a": a, "b": b, "c": c} for a, b, c in
+        [(0.0, 0.0, 0.0), (0.5, -0.3, 0.2), (-0.8, 0.9, -0.4), (1.0, 0.25, 0.7), (-0.2, -1.0, 0.05),
+         (0.33, 0.66, -0.9)]]
+
+
+def _builder():
+    from geonodes.authoring import ProgramBuilder
+    p = ProgramBuilder("points")
+    return p, p.float("a", 0.0, -1.0, 1.0), p.float("b", 0.0, -1.0, 1.0), p.float("c", 0.0, -1.0, 1.0)
+
+
+def _bezier(p, a, b, c):
+    return p.bezier_segment(p.vec(-1.0, 0.0, a), p.vec(-0.5, b + 1.0, 0.0), p.vec(0.5, c, 0.3), p.vec(1.0, a, b),
+                            resolution=5)
+
+
+@pytest.mark.parametrize("mode", ["COUNT", "EVALUATED", "LENGTH"])
+def test_curve_to_points_to_vertices(mode):
+    """A Bezier segment's samples (selection x > c on the points) as loose vertices."""
+    p, a, b, c = _builder()
+    points, _ = p.curve_to_points(_bezier(p, a, b, c), count=7, length=0.3, mode=mode)
+    p.output(p.points_to_vertices(points, selection=p.position().x > c))
+    compare_batch(p.build(), SETS)
+
+
+def test_mesh_to_points_instance_on_points():
+    """A tilted cylinder's face centres (x > a) as points, a small cube on each, realized."""
+    p, a, b, c = _builder()
+    points = p.mesh_to_points(p.cylinder(1.0, 1.0, 8).rotate(x=0.3),
+                              selection=p.position().x > a, mode="FACES")
+    p.output(p.copies(points.translate(z=b), p.cube((0.1, 0.2, 0.3)).rotate(z=c)))
+    compare_batch(p.build(), SETS)
+
+
+def test_joined_points_to_vertices_keep_blenders_order():
+    """Join(curve points, mesh points, curve points again moved): one point cloud, the inputs'
+    points in join order, then Points to Vertices; a mesh joined alongside stays first."""
+    p, a, b, c = _builder()
+    curve_points, _ = p.curve_to_points(_bezier(p, a, b, c), count=4)
+    mesh_points = p.mesh_to_points(p.grid(1.0, 2.0, 3, 2).translate(z=c), mode="CORNERS")
+    joined = p.join(curve_points, mesh_points, curve_points.translate(x=a))
+    p.output(p.join(p.cube((0.3, 0.3, 0.3)), p.points_to_vertices(joined)))
+    compare_batch(p.build(), SETS)
+
+
+def test_instance_on_mesh_points_and_curves_order():
+    """Instance on Points over a join of a curve, a point cloud and a mesh: the mesh's vertices,
+    then the point cloud's points, then the curve's control points (Blender's component order)."""
+    p, a, b, c = _builder()
+    curve = p.curve_line(p.vec(0.0, 0.0, a), p.vec(1.0, b, 0.0))
+    cloud, _ = p.curve_to_points(p.curve_circle(0.5 + c * 0.25, 5), count=3)
+    mesh = p.grid(0.5, 0.5, 2, 2).translate(z=2.0)
+    marker = p.cone(0.1, 0.0, 0.2, vertices=4)
+    p.output(p.copies(p.join(curve, cloud, mesh), marker))
+    compare_batch(p.build(), SETS)
+
+
+def test_curve_points_rotation_field_on_instances():
+    """Curve to Points' Rotation (a field read on its point cloud) turns the instances, which
+    are realized and joined with Points to Vertices of the same cloud."""
+    p, a, b, c = _builder()
+    points, rotation = p.curve_to_points(_bezier(p, a, b, c), count=5)
+    cubes = p.realize(p.instance_on_points(points, p.cube((0.05, 0.1, 0.2)), rotation=rotation))
+    p.output(p.join(cubes, p.points_to_vertices(points)))
+    compare_batch(p.build(), SETS)
