@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .node_types import COMPILED_NODE_TYPES, DROPPED_NODE_TYPES, GROUP_TYPES
 
-# Add-menu group -> {bl_idname: UI name}, in Blender 4.2's menu order.
+# Add-menu group -> {bl_idname: UI name}, in Blender 4.2's menu order. It may name types not (yet)
+# supported (other branches' nodes): the table lists the supported ones only.
 MENU = {
     "Attribute": {"GeometryNodeCaptureAttribute": "Capture Attribute",
                   "GeometryNodeRemoveAttribute": "Remove Named Attribute",
@@ -20,7 +21,7 @@ MENU = {
                         "GeometryNodeInputPosition": "Position"},
     "Geometry > Write": {"GeometryNodeSetID": "Set ID", "GeometryNodeSetPosition": "Set Position"},
     "Curve > Operations": {"GeometryNodeCurveToMesh": "Curve to Mesh", "GeometryNodeCurveToPoints": "Curve to Points",
-                           "GeometryNodeResampleCurve": "Resample Curve"},
+                           "GeometryNodeFillCurve": "Fill Curve", "GeometryNodeResampleCurve": "Resample Curve"},
     "Curve > Primitives": {"GeometryNodeCurveArc": "Arc",
                            "GeometryNodeCurvePrimitiveBezierSegment": "Bézier Segment",
                            "GeometryNodeCurvePrimitiveCircle": "Curve Circle",
@@ -57,15 +58,19 @@ def supported_types() -> frozenset:
 
 
 def markdown_table() -> str:
-    """The README's table: one row per menu group, its nodes by UI name with their bl_idname."""
-    missing = supported_types() - set(UI_NAMES)
+    """The README's table: one row per menu group, its supported nodes by UI name with their
+    bl_idname."""
+    supported = supported_types()
+    missing = supported - set(UI_NAMES)
     if missing:
         raise ValueError(f"node types without a UI name in geonodes/node_names.py: {sorted(missing)}")
     lines = [TABLE_START, "", f"{len(COMPILED_NODE_TYPES)} node types evaluated, plus groups and layout nodes:", "",
              "| Blender menu | nodes (UI name: `bl_idname`) |", "|---|---|"]
     for group, nodes in MENU.items():
-        cells = ", ".join(f"{name}: `{t}`" for t, name in sorted(nodes.items(), key=lambda kv: kv[1]))
-        lines.append(f"| {group} | {cells} |")
+        cells = ", ".join(f"{name}: `{t}`" for t, name in sorted(nodes.items(), key=lambda kv: kv[1])
+                          if t in supported)
+        if cells:
+            lines.append(f"| {group} | {cells} |")
     return "\n".join(lines + ["", TABLE_END])
 
 
