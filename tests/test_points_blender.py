@@ -72,3 +72,30 @@ def test_curve_points_rotation_field_on_instances():
     cubes = p.realize(p.instance_on_points(points, p.cube((0.05, 0.1, 0.2)), rotation=rotation))
     p.output(p.join(cubes, p.points_to_vertices(points)))
     compare_batch(p.build(), SETS)
+
+
+@pytest.mark.parametrize("field", [False, True])
+def test_set_position_moves_the_point_cloud(field):
+    """Set Position on a mesh joined with a point cloud (Curve to Points and Mesh to Points
+    joined): single values move both; a field (selection x > a, offset by index) is evaluated
+    on each component on its own (the cloud's index restarts at 0)."""
+    p, a, b, c = _builder()
+    curve_points, _ = p.curve_to_points(_bezier(p, a, b, c), count=4)
+    mesh_points = p.mesh_to_points(p.grid(1.0, 2.0, 3, 2), mode="FACES")
+    geometry = p.join(p.grid(0.5, 0.5, 2, 2), curve_points, mesh_points)
+    if field:
+        moved = p.set_position(geometry, offset=p.vec(0.0, 0.0, p.index() * 0.1 + b), selection=p.position().x > a)
+    else:
+        moved = p.set_position(geometry, offset=p.vec(a, 0.0, c))
+    p.output(p.join(moved, p.points_to_vertices(moved)))
+    compare_batch(p.build(), SETS)
+
+
+def test_nodes_without_point_cloud_support_refuse_it():
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    p, a, b, c = _builder()
+    points, _ = p.curve_to_points(_bezier(p, a, b, c), count=4)
+    p.output(p.delete(points, p.position().x > a))
+    with pytest.raises(IRError, match="Delete Geometry.*point clouds reaching this node are not supported"):
+        load_program(p.build()).evaluate_one({})
