@@ -1,8 +1,8 @@
 """The library programs written with the curve and mesh-operation nodes: floor_lamp (a pole and a
 shade swept by Curve to Mesh, a base from an extruded Mesh Circle) and round_table (an extruded,
 tapered circle top; legs on Curve to Points of a circle): their shapes, scan labels, a batch of
-every discrete combination against Blender, and a synthetic fit that recovers the lamp's discrete
-parameters."""
+every discrete combination against Blender, and synthetic fits that recover the discrete
+parameters of a lamp and of a round table."""
 from __future__ import annotations
 
 import itertools
@@ -121,21 +121,32 @@ def test_every_discrete_combination_in_one_batch_equals_blender(name):
     compare_batch(json.loads(json_path(name).read_text()), _discrete_sets(prog, 3) + _discrete_sets(prog, 40))
 
 
-@pytest.mark.slow
-def test_fit_recovers_an_arched_lamp_on_a_square_base():
+def _fit(name: str, values: dict):
     from procsplat.fit.metrics import evaluate_fit
     from procsplat.fit.search import genetic_search, preset
     from procsplat.fit.synthetic import CameraRig, synthetic_object
 
     torch.set_num_threads(1)
-    prog = load_program("floor_lamp")
-    truth_values = {**LAMP, "Base Type": 1, "Arched": True, "Arch Reach": 0.6, "Height": 1.7}
-    target, truth = synthetic_object(prog, truth_values, yaw=0.5, xy=(0.2, 0.1),
+    prog = load_program(name)
+    target, truth = synthetic_object(prog, values, yaw=0.5, xy=(0.2, 0.1),
                                      rig=CameraRig(num_views=4, width=160, height_px=120), seed=11)
     result = genetic_search(prog, target, preset("fast", population=24, keep=8, offspring=14, generations=4,
                                                  final_steps=20, seed=5))
-    m = evaluate_fit(prog, result, truth)
+    return result, evaluate_fit(prog, result, truth)
+
+
+@pytest.mark.slow
+def test_fit_recovers_an_arched_lamp_on_a_square_base():
+    result, m = _fit("floor_lamp", {**LAMP, "Base Type": 1, "Arched": True, "Arch Reach": 0.6, "Height": 1.7})
     assert m["discrete_acc"] == 1.0, m["discrete_misses"]
     assert result.parameters["Base Type"] == 1 and result.parameters["Arched"] is True
     assert m["chamfer_cm"] < 2.0 and m["yaw_err_deg"] < 5.0
     assert abs(result.parameters["Arch Reach"] - 0.6) < 0.05 and abs(result.parameters["Height"] - 1.7) < 0.05
+
+
+@pytest.mark.slow
+def test_fit_recovers_a_three_legged_round_table():
+    result, m = _fit("round_table", {**TABLE, "Leg Count": 3, "Leg Radius": 0.03, "Edge Taper": 0.95})
+    assert m["discrete_acc"] == 1.0, m["discrete_misses"]
+    assert result.parameters["Support Type"] == 1 and result.parameters["Leg Count"] == 3
+    assert m["chamfer_cm"] < 3.0 and abs(result.parameters["Diameter"] - 1.0) < 0.05
