@@ -99,3 +99,19 @@ def test_nodes_without_point_cloud_support_refuse_it():
     p.output(p.delete(points, p.position().x > a))
     with pytest.raises(IRError, match="Delete Geometry.*point clouds reaching this node are not supported"):
         load_program(p.build()).evaluate_one({})
+
+
+def test_instance_on_a_mesh_and_a_point_cloud_with_fields():
+    """Instance on Points over a join of a mesh and a point cloud with field Selection, Rotation
+    and Scale: the mesh's vertices, then the cloud's points, each component evaluated on its own
+    (the cloud's Index restarts at 0)."""
+    p, a, b, c = _builder()
+    cloud, _ = p.curve_to_points(_bezier(p, a, b, c), count=5)
+    geometry = p.join(cloud, p.grid(1.0, 1.0, 3, 2).translate(z=-1.0))
+    pos = p.position()
+    rotation = p.vec(pos.x * a, p.index() * 0.3, c)
+    scale = p.vec(1.0, 1.0, p.index() * 0.25 + 0.5)
+    placed = p.instance_on_points(geometry, p.cube((0.1, 0.2, 0.3)), rotation=rotation, scale=scale,
+                                  selection=pos.y > b * 0.5)
+    p.output(p.realize(placed))
+    compare_batch(p.build(), SETS)

@@ -114,11 +114,12 @@ class _Scope(MeshOps, CurveOps):
         return _geometry_node("GeometryNodeJoinGeometry", {"Geometry": items}, "Geometry", name, "Join Geometry")
 
     @staticmethod
-    def instance_on_points(points: Geometry, instance: Geometry, rotation=None, scale=None,
+    def instance_on_points(points: Geometry, instance: Geometry, rotation=None, scale=None, selection=None,
                            name: str | None = None) -> Geometry:
-        """One instance of `instance` on every point of `points` (in point order)."""
-        return _geometry_node("GeometryNodeInstanceOnPoints", {"Points": points, "Instance": instance,
-                                                               "Rotation": rotation, "Scale": scale},
+        """One instance of `instance` on every (selected) point of `points` (in point order)."""
+        return _geometry_node("GeometryNodeInstanceOnPoints", {"Points": points, "Selection": selection,
+                                                               "Instance": instance, "Rotation": rotation,
+                                                               "Scale": scale},
                               "Instances", name, "Instance on Points")
 
     @staticmethod
