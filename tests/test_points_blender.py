@@ -115,3 +115,15 @@ def test_instance_on_a_mesh_and_a_point_cloud_with_fields():
                                   selection=pos.y > b * 0.5)
     p.output(p.realize(placed))
     compare_batch(p.build(), SETS)
+
+
+@pytest.mark.parametrize("selected", [True, False])
+def test_bounding_box_includes_point_clouds(selected):
+    """Bounding Box of a small mesh joined with a point cloud (and, realized, instances of one):
+    the cloud's points count (none selected: the mesh's bounds only)."""
+    p, a, b, c = _builder()
+    cloud = p.mesh_to_points(p.grid(2.0, 1.0, 3, 2).translate(z=c), selection=selected, mode="VERTICES")
+    inner = p.instance_on_points(p.mesh_to_points(p.cube((0.1, 0.1, 0.1))), cloud)
+    lo, hi = p.bounds(p.join(p.cube((0.2, 0.2, 0.2)).translate(x=a), cloud, inner))
+    p.output(p.join(p.line(1, start=lo, offset=(0.0, 0.0, 0.0)), p.line(1, start=hi, offset=(0.0, 0.0, 0.0))))
+    compare_batch(p.build(), SETS)

@@ -21,7 +21,7 @@ UNSUPPORTED = {
 
 
 # nodes that handle the point cloud component (only curves are refused there)
-POINT_CLOUDS_OK = frozenset({"GeometryNodeSetPosition"})
+POINT_CLOUDS_OK = frozenset({"GeometryNodeSetPosition", "GeometryNodeBoundBox"})
 
 
 def _has_curves(struct, nested: bool, points: bool = True) -> bool:
