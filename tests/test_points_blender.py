@@ -27,7 +27,8 @@ def _bezier(p, a, b, c):
 def test_curve_to_points_to_vertices(mode):
     """A Bezier segment's samples (selection x > c on the points) as loose vertices."""
     p, a, b, c = _builder()
-    points, _ = p.curve_to_points(_bezier(p, a, b, c), count=7, length=0.3, mode=mode)
+    points, _ = p.curve_to_points(_bezier(p, a, b, c), **{"COUNT": {"count": 7}, "LENGTH": {"length": 0.3},
+                                                          "EVALUATED": {}}[mode])
     p.output(p.points_to_vertices(points, selection=p.position().x > c))
     compare_batch(p.build(), SETS)
 

@@ -6,8 +6,8 @@ import contextlib
 import inspect
 
 from ..errors import IRError
+from .curves import _CurveScope
 from .graph import _Graph, _GroupDef
-from .curves import CurveOps
 from .mesh_ops import MeshOps
 from .handles import (Geometry, Value, _as_condition, _common_type, _geometry_node, _graph_of, _math, _node_value,
                       _transform_node, _vec)
@@ -19,7 +19,7 @@ _KIND_TYPE = {"float": "FLOAT", "int": "INT", "bool": "BOOLEAN"}
 # Node factory shared by programs and groups
 # ------------------------------------------------------------------------------------------
 
-class _Scope(MeshOps, CurveOps):
+class _Scope(MeshOps, _CurveScope):
     """Node-making methods; `ProgramBuilder` and group bodies (`GroupBuilder`) share them."""
 
     _graph: _Graph
@@ -79,6 +79,12 @@ class _Scope(MeshOps, CurveOps):
         return _geometry_node("GeometryNodeMeshCone", {"Radius Bottom": radius_bottom, "Radius Top": radius_top,
                                                        "Depth": depth, "Vertices": vertices},
                               "Mesh", name, "Cone", {"fill_type": fill})
+
+    @staticmethod
+    def mesh_circle(radius=1.0, vertices: int = 32, fill: str = "NONE", name: str | None = None) -> Geometry:
+        """Mesh Circle in the XY plane from +X; `fill` NONE (points and edges), NGON or TRIANGLE_FAN."""
+        return _geometry_node("GeometryNodeMeshCircle", {"Radius": radius, "Vertices": vertices}, "Mesh", name,
+                              "Mesh Circle", {"fill_type": fill})
 
     @staticmethod
     def grid(size_x, size_y, vertices_x: int = 2, vertices_y: int = 2, name: str | None = None) -> Geometry:

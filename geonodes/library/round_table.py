@@ -61,7 +61,7 @@ def build() -> dict:
 
     # Legs: one at each point of a circle of Leg Count points (Curve to Points), inside the edge.
     corners, _ = p.curve_to_points(p.curve_circle(radius - leg_inset, leg_count, name="Leg Circle"),
-                                   mode="EVALUATED", name="Leg Points")
+                                   name="Leg Points")
     leg = p.cylinder(leg_r, under_top, vertices=LEG_SIDES, name="Leg").translate(z=under_top / 2)
     legs = p.copies(corners, leg, name="Legs")
 
