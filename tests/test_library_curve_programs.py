@@ -150,3 +150,17 @@ def test_fit_recovers_a_three_legged_round_table():
     assert m["discrete_acc"] == 1.0, m["discrete_misses"]
     assert result.parameters["Support Type"] == 1 and result.parameters["Leg Count"] == 3
     assert m["chamfer_cm"] < 3.0 and abs(result.parameters["Diameter"] - 1.0) < 0.05
+
+
+@pytest.mark.parametrize("name, values", [("floor_lamp", LAMP), ("floor_lamp", {**LAMP, "Arched": True}),
+                                          ("floor_lamp", {**LAMP, "Base Type": 1}), ("round_table", TABLE),
+                                          ("round_table", {**TABLE, "Support Type": 0})])
+def test_gradients_of_every_float_parameter(name, values):
+    """Autograd through the sweeps, extrusions and instances against central differences."""
+    import json
+    from fieldtools import finite_difference_check
+    from geonodes.library import json_path
+
+    prog = load_program(name)
+    active = [p.name for p in prog.parameters if p.kind == "float" and prog.is_active(p.name, values)]
+    finite_difference_check(json.loads(json_path(name).read_text()), values, active)
