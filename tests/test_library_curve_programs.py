@@ -164,3 +164,10 @@ def test_gradients_of_every_float_parameter(name, values):
     prog = load_program(name)
     active = [p.name for p in prog.parameters if p.kind == "float" and prog.is_active(p.name, values)]
     finite_difference_check(json.loads(json_path(name).read_text()), values, active)
+
+
+def test_every_category_has_a_typical_box_size_in_the_viewer():
+    """The box editor offers every mapped program; a new box of each starts at a typical size."""
+    pytest.importorskip("viser")
+    from procsplat.view.boxes import CATEGORIES, TYPICAL_SIZE
+    assert set(CATEGORIES) == set(TYPICAL_SIZE) and {"floor_lamp", "round_table"} <= set(CATEGORIES)
