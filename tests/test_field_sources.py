@@ -1,7 +1,7 @@
 """FIELD_SOURCE_TYPES lists every node type that can output a field from single values: a
 program with none of them compiles its math nodes without field checks, so a forgotten
 field-producing node would be evaluated wrongly. Every registered node is evaluated alone (its
-geometry inputs fed a mesh, then a curve; its first output used) and its outputs inspected."""
+geometry inputs fed a mesh, then a closed curve; its first output used) and its outputs inspected."""
 from __future__ import annotations
 
 from irtools import link, node, program
@@ -14,7 +14,7 @@ from geonodes.program import load_program
 SOURCES = {
     "mesh": (node("Src", "GeometryNodeMeshGrid", {}, {"Size X": 1.0, "Size Y": 1.0, "Vertices X": 2, "Vertices Y": 2}),
              "Mesh"),
-    "curve": (node("Src", "GeometryNodeCurvePrimitiveLine"), "Curve"),
+    "curve": (node("Src", "GeometryNodeCurvePrimitiveCircle", {"mode": "RADIUS"}, {"Resolution": 6}), "Curve"),
 }
 
 
