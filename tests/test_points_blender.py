@@ -128,3 +128,40 @@ def test_bounding_box_includes_point_clouds(selected):
     lo, hi = p.bounds(p.join(p.cube((0.2, 0.2, 0.2)).translate(x=a), cloud, inner))
     p.output(p.join(p.line(1, start=lo, offset=(0.0, 0.0, 0.0)), p.line(1, start=hi, offset=(0.0, 0.0, 0.0))))
     compare_batch(p.build(), SETS)
+
+
+def _attribute_program(kind: str):
+    """Join(grid, Curve to Points of a circle) -> Store Named Attribute 'w' (POINT) = x * a, or
+    Capture Attribute of x * a (POINT) -> Transform -> Set Position offset z by the attribute ->
+    joined with Points to Vertices of the result: each component stores its own values."""
+    from irtools import fparams, link, node, program
+    gi = "Group Input"
+    nodes = [node("Grid", "GeometryNodeMeshGrid", {}, {"Size X": 1.0, "Size Y": 2.0, "Vertices X": 3, "Vertices Y": 2}),
+             node("Circ", "GeometryNodeCurvePrimitiveCircle", {"mode": "RADIUS"}, {"Resolution": 7}),
+             node("CP", "GeometryNodeCurveToPoints", {"mode": "COUNT"}, {"Count": 5}),
+             node("J", "GeometryNodeJoinGeometry"), node("P", "GeometryNodeInputPosition"),
+             node("Sep", "ShaderNodeSeparateXYZ"), node("M", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("T", "GeometryNodeTransform", {}, {"Translation": [0.0, 0.0, 0.5]}),
+             node("Z", "ShaderNodeCombineXYZ"), node("SP", "GeometryNodeSetPosition"),
+             node("PV", "GeometryNodePointsToVertices"), node("Out", "GeometryNodeJoinGeometry")]
+    links = [link(("Circ", "Curve"), ("CP", "Curve")), link(("Grid", "Mesh"), ("J", "Geometry"), 0),
+             link(("CP", "Points"), ("J", "Geometry"), 1), link(("P", "Position"), ("Sep", "Vector")),
+             link(("Sep", "X"), ("M", "Value")), link((gi, "a"), ("M", "Value_001")),
+             link(("T", "Geometry"), ("SP", "Geometry")), link(("Z", "Vector"), ("SP", "Offset")),
+             link(("SP", "Geometry"), ("PV", "Points")), link(("SP", "Geometry"), ("Out", "Geometry"), 0),
+             link(("PV", "Mesh"), ("Out", "Geometry"), 1), link(("Out", "Geometry"), ("Group Output", "Out"))]
+    if kind == "store":
+        nodes += [node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "POINT"}, {"Name": "w"}),
+                  node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "w"})]
+        links += [link(("J", "Geometry"), ("St", "Geometry")), link(("M", "Value"), ("St", "Value")),
+                  link(("St", "Geometry"), ("T", "Geometry")), link(("R", "Attribute"), ("Z", "Z"))]
+    else:
+        nodes += [node("Cap", "GeometryNodeCaptureAttribute", {"domain": "POINT", "capture_items": [["Value", "FLOAT"]]})]
+        links += [link(("J", "Geometry"), ("Cap", "Geometry")), link(("M", "Value"), ("Cap", "Value")),
+                  link(("Cap", "Geometry"), ("T", "Geometry")), link(("Cap", "Attribute"), ("Z", "Z"))]
+    return program(nodes, links, fparams("a"))
+
+
+@pytest.mark.parametrize("kind", ["store", "capture"])
+def test_attributes_on_the_point_cloud(kind):
+    compare_batch(_attribute_program(kind), [{"a": a} for a in (0.0, 0.5, -1.25, 2.0)])

@@ -21,7 +21,8 @@ UNSUPPORTED = {
 
 
 # nodes that handle the point cloud component (only curves are refused there)
-POINT_CLOUDS_OK = frozenset({"GeometryNodeSetPosition", "GeometryNodeBoundBox"})
+POINT_CLOUDS_OK = frozenset({"GeometryNodeSetPosition", "GeometryNodeBoundBox", "GeometryNodeStoreNamedAttribute",
+                             "GeometryNodeCaptureAttribute"})
 
 
 def _has_curves(struct, nested: bool, points: bool = True) -> bool:

@@ -22,15 +22,20 @@ def mesh_context(prim, rows: torch.Tensor, domain: str) -> FieldContext:
     return FieldContext(mesh, rows, domain)
 
 
-def each_mesh(n, geometry: Piecewise, fn) -> Piecewise:
-    """fn(dense primitive, rows index, struct) -> struct for every piece with a mesh."""
+def each_mesh(n, geometry: Piecewise, fn, points: bool = False) -> Piecewise:
+    """fn(dense primitive, rows index, struct) -> struct (its parts the new dense mesh) for every
+    piece with a mesh; with `points`, for its point cloud too (a component of its own, its own
+    field domain: fn sees it as a face-less mesh)."""
     pieces = []
     for rows, struct in geometry.pieces:
-        if not struct.parts:
+        cloud = points and bool(struct.points)
+        if not struct.parts and not cloud:
             pieces.append((rows, struct))
             continue
-        prim = realize(struct, n.geometry_cache)
-        pieces.append((rows, fn(prim, rows.index(n.device), struct)))
+        index = rows.index(n.device)
+        out = fn(realize(struct, n.geometry_cache), index, struct) if struct.parts else struct
+        moved = fn(realize(GeomStruct(struct.points), n.geometry_cache), index, EMPTY).parts if cloud else struct.points
+        pieces.append((rows, GeomStruct(out.parts, out.instances, struct.curves, moved)))
     return Piecewise(pieces).merged()
 
 
