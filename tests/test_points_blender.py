@@ -165,3 +165,15 @@ def _attribute_program(kind: str):
 @pytest.mark.parametrize("kind", ["store", "capture"])
 def test_attributes_on_the_point_cloud(kind):
     compare_batch(_attribute_program(kind), [{"a": a} for a in (0.0, 0.5, -1.25, 2.0)])
+
+
+def test_realized_point_clouds_own_points_first():
+    """Realize Instances of a join (instances of a point cloud first, then a point cloud of its
+    own): the geometry's own points come before the instances' (Blender's PointCloud component
+    precedes Instances), then Points to Vertices."""
+    p, a, b, c = _builder()
+    small, _ = p.curve_to_points(p.curve_circle(0.1 + 0.05 * c, 4), count=3)
+    placed = p.instance_on_points(p.grid(1.0, 1.0, 2, 2).translate(z=a), small)
+    own = p.mesh_to_points(p.cube((0.5, 0.5, 0.5)).translate(x=b))
+    p.output(p.points_to_vertices(p.realize(p.join(placed, own))))
+    compare_batch(p.build(), SETS)
