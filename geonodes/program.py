@@ -17,7 +17,7 @@ import torch
 
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
-from .geometry import CoefficientTable, GeomStruct, Piecewise, Topology, assemble_topology, part_rows_vertices
+from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
 from .ranges import format_bounds, format_number
@@ -200,9 +200,6 @@ class Program:
         root = Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
         pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
-        # The result is the mesh component: point clouds (Mesh to Points) are not part of it.
-        pieces = [(rows, GeomStruct(tuple(p for p in s.parts if not p.prim.points), s.instances)
-                   if any(p.prim.points for p in s.parts) else s) for rows, s in pieces]
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
         return [MeshGroup(rows, v, self._topology(struct.parts, device))
                 for (_, struct), (rows, v) in zip(pieces, verts)]

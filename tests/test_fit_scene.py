@@ -16,7 +16,7 @@ def test_category_mapping():
     assert program_for("kitchen cabinets") == "cabinet"
     assert program_for("couch") == "sofa" and program_for("desk") == "desk"
     assert program_for("bookcase") == "bookshelf" and program_for("bed") == "bed"
-    assert program_for("wall") is None and program_for("floor") is None and program_for("lamp") is None
+    assert program_for("wall") is None and program_for("floor") is None and program_for("plant") is None
 
 
 @pytest.mark.slow
@@ -118,7 +118,7 @@ def test_fit_into_boxes_of_an_unlabelled_scan(boxed_scan, tmp_path, capsys):
 
 @pytest.mark.parametrize("change, field, message", [
     (lambda b: b[0].pop("size"), "objects[0].size", "field missing"),
-    (lambda b: b[1].update(category="lamp"), "objects[1].category", '"lamp" has no shape program'),
+    (lambda b: b[1].update(category="plant"), "objects[1].category", '"plant" has no shape program'),
     (lambda b: b[0].update(size=[0.5, -0.2, 0.7]), "objects[0].size", "must be > 0"),
     (lambda b: b[1].update(center=[0, 1]), "objects[1].center", "list of 3 finite numbers"),
     (lambda b: b[1].update(id=b[0]["id"]), "objects[1].id", "unique"),

@@ -378,17 +378,17 @@ def test_no_objects_says_why(scene, tmp_path, capsys):
     why = [line for line in capsys.readouterr().out.splitlines() if line.startswith("no procedural objects:")]
     assert len(why) == 1 and "no instance labels" in why[0], why
 
-    relabelled = copy_scene(scene, tmp_path / "scan")  # every table becomes a lamp, which has no program
+    relabelled = copy_scene(scene, tmp_path / "scan")  # every table becomes a plant, which has no program
     agg_path = relabelled / f"{SCENE_ID}.aggregation.json"
     agg = json.loads(agg_path.read_text())
     for group in agg["segGroups"]:
-        group["label"] = "lamp" if group["label"] == "table" else group["label"]
+        group["label"] = "plant" if group["label"] == "table" else group["label"]
     agg_path.write_text(json.dumps(agg))
     args[args.index("--scene") + 1] = str(relabelled)
     assert main(args) == 0
     why = [line for line in capsys.readouterr().out.splitlines() if line.startswith("no procedural objects:")]
     assert len(why) == 1, why
-    assert "labels: floor, lamp, wall" in why[0] and "no instance labels" not in why[0]
+    assert "labels: floor, plant, wall" in why[0] and "no instance labels" not in why[0]
 
 
 # -- 11. a finished run has its documents, and --resume does not retrain it ------------------------------------------

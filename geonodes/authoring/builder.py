@@ -82,6 +82,12 @@ class _Scope(MeshOps, _CurveScope):
                               "Mesh", name, "Cone", {"fill_type": fill})
 
     @staticmethod
+    def mesh_circle(radius=1.0, vertices: int = 32, fill: str = "NONE", name: str | None = None) -> Geometry:
+        """Mesh Circle in the XY plane from +X; `fill` NONE (points and edges), NGON or TRIANGLE_FAN."""
+        return _geometry_node("GeometryNodeMeshCircle", {"Radius": radius, "Vertices": vertices}, "Mesh", name,
+                              "Mesh Circle", {"fill_type": fill})
+
+    @staticmethod
     def grid(size_x, size_y, vertices_x: int = 2, vertices_y: int = 2, name: str | None = None) -> Geometry:
         """Grid in the XY plane centred at the origin (2 x 2 vertices: the corners of a rectangle)."""
         return _geometry_node("GeometryNodeMeshGrid", {"Size X": size_x, "Size Y": size_y,
@@ -115,11 +121,12 @@ class _Scope(MeshOps, _CurveScope):
         return _geometry_node("GeometryNodeJoinGeometry", {"Geometry": items}, "Geometry", name, "Join Geometry")
 
     @staticmethod
-    def instance_on_points(points: Geometry, instance: Geometry, rotation=None, scale=None,
+    def instance_on_points(points: Geometry, instance: Geometry, rotation=None, scale=None, selection=None,
                            name: str | None = None) -> Geometry:
-        """One instance of `instance` on every point of `points` (in point order)."""
-        return _geometry_node("GeometryNodeInstanceOnPoints", {"Points": points, "Instance": instance,
-                                                               "Rotation": rotation, "Scale": scale},
+        """One instance of `instance` on every (selected) point of `points` (in point order)."""
+        return _geometry_node("GeometryNodeInstanceOnPoints", {"Points": points, "Selection": selection,
+                                                               "Instance": instance, "Rotation": rotation,
+                                                               "Scale": scale},
                               "Instances", name, "Instance on Points")
 
     @staticmethod

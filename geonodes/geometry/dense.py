@@ -51,9 +51,6 @@ def realize(struct: GeomStruct, cache: dict) -> Prim:
     parts = struct.parts
     if len(parts) == 1 and parts[0].prim.dense is not None and not parts[0].chain:
         return parts[0].prim
-    points = {p.prim.points for p in parts}
-    if len(points) > 1:
-        raise ValueError("a mesh and a point cloud realized together (they are separate components)")
     positions = torch.cat([part_vertices(p, cache) for p in parts], dim=1)
     fo, fv, fp, nparts = _concat_topology(parts)
     attributes = {}
@@ -72,7 +69,7 @@ def realize(struct: GeomStruct, cache: dict) -> Prim:
         attributes[name] = (domain, torch.cat(chunks, dim=1))
     key = ("dense",) + tuple(p.prim.topo_id for p in parts)
     return Prim(key, positions.shape[1], fo, fv, None, dense=positions, attributes=attributes, face_part=fp,
-                num_parts=nparts, points=points.pop())
+                num_parts=nparts)
 
 
 def with_data(prim: Prim, positions: torch.Tensor | None = None, attributes: dict | None = None) -> Prim:
@@ -80,7 +77,7 @@ def with_data(prim: Prim, positions: torch.Tensor | None = None, attributes: dic
     return Prim(prim.topo_key, prim.num_vertices, prim.face_offsets, prim.face_vertices, None,
                 dense=prim.dense if positions is None else positions,
                 attributes=prim.attributes if attributes is None else attributes,
-                face_part=prim.face_part, num_parts=prim.num_parts, points=prim.points)
+                face_part=prim.face_part, num_parts=prim.num_parts)
 
 
 def dense_struct(prim: Prim, struct: GeomStruct) -> GeomStruct:

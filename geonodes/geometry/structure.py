@@ -41,7 +41,6 @@ class Prim:
     attributes: dict = field(default_factory=dict)  # name -> (domain, (B, N, ...) values)
     face_part: torch.Tensor | None = None  # (F,) part of each face among the primitives it was made of
     num_parts: int = 1
-    points: bool = False  # a point cloud (Mesh to Points): no faces, not part of the result mesh
 
     def __post_init__(self):
         # A small int standing for topo_key: topology lookups hash ints, not nested tuples.
@@ -99,7 +98,8 @@ class Instance:
 class GeomStruct:
     """A geometry's structure: mesh parts (in Blender's vertex order), instances, in order, curve
     parts (the curves component: parts whose prim is a `curves.CurvePrim`, in order) and point
-    cloud parts (the point cloud component: prims without faces, in order).
+    cloud parts (the point cloud component: face-less dense prims, in order; Mesh to Points and
+    Curve to Points make them). The result mesh of a program is the mesh component only.
 
     Immutable; hashed and compared often (pieces are merged by structure), so the hash is
     computed once.

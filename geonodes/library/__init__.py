@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import GeonodesError
 
-PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf", "desk", "nightstand", "trash_bin", "toilet")
+PROGRAMS = ("chair", "table", "sofa", "cabinet", "bed", "bookshelf", "desk", "nightstand", "trash_bin", "toilet",
+            "floor_lamp", "round_table")
 LIBRARY_DIR = Path(__file__).resolve().parent
 
 

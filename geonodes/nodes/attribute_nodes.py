@@ -73,7 +73,7 @@ def store(n, geometry, name: str, domain: str, value, selection):
         attributes[name] = (domain, full)
         return dense_struct(with_data(prim, attributes=attributes), struct)
 
-    return each_mesh(n, geometry, write)
+    return each_mesh(n, geometry, write, points=domain == "POINT")
 _passing("GeometryNodeRemoveAttribute", S("Name", "STRING", ""),
          properties={"pattern_mode": "EXACT"}, choices={"pattern_mode": ("EXACT", "WILDCARD")})
 
@@ -97,7 +97,7 @@ def store_named_attribute(n):
             return {"Geometry": geometry}
         value = n.get("Value")
         return {"Geometry": each_mesh(n, geometry, lambda prim, rows, struct: move_points(
-            prim, rows, struct, n.get("Selection"), value, n.constant((0.0, 0.0, 0.0), "VECTOR")))}
+            prim, rows, struct, n.get("Selection"), value, n.constant((0.0, 0.0, 0.0), "VECTOR")), points=True)}
     if not n.program_uses("GeometryNodeInputNamedAttribute") or not name:
         return {"Geometry": geometry}
     if n.props["data_type"] not in ("FLOAT", "INT", "BOOLEAN", "FLOAT_VECTOR"):

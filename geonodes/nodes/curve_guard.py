@@ -20,21 +20,28 @@ UNSUPPORTED = {
 }
 
 
-def _has_curves(struct, nested: bool) -> bool:
-    if struct.curves or struct.points:
+# nodes that handle the point cloud component (only curves are refused there)
+POINT_CLOUDS_OK = frozenset({"GeometryNodeSetPosition", "GeometryNodeBoundBox", "GeometryNodeStoreNamedAttribute",
+                             "GeometryNodeCaptureAttribute"})
+
+
+def _has_curves(struct, nested: bool, points: bool = True) -> bool:
+    if struct.curves or (points and struct.points):
         return True
-    return nested and any(_has_curves(i.geometry, True) for i in struct.instances)
+    return nested and any(_has_curves(i.geometry, True, points) for i in struct.instances)
 
 
 def _guarded(type_: str, fn, sockets: tuple):
     nested = type_ == "GeometryNodeBoundBox"  # bounds include the instances' curves
+    points = type_ not in POINT_CLOUDS_OK
 
     def evaluate(n):
         for identifier in sockets:
             for _, struct in n.get(identifier).pieces:
-                if _has_curves(struct, nested):
-                    raise IRError(f"{n.where} (type {type_}): curves reaching this node are not supported "
-                                  "(convert them with Curve to Mesh first)")
+                if _has_curves(struct, nested, points):
+                    what = "curves or point clouds" if points else "curves"
+                    raise IRError(f"{n.where} (type {type_}): {what} reaching this node are not supported "
+                                  "(convert them with Curve to Mesh or Points to Vertices first)")
         return fn(n)
 
     evaluate.__wrapped__ = fn

@@ -106,7 +106,7 @@ def _kept_prim(prim: Prim, sub, key, rows: torch.Tensor) -> Prim:
             attributes[name] = (domain, _rows_gathered(values, rows, torch.as_tensor(idx)))
     face_part = prim.face_part.index_select(0, faces) if prim.face_part is not None else None
     return Prim(key, int(points.shape[0]), offsets, fv, None, dense=_rows_gathered(prim.dense, rows, points),
-                attributes=attributes, face_part=face_part, num_parts=prim.num_parts, points=prim.points)
+                attributes=attributes, face_part=face_part, num_parts=prim.num_parts)
 
 
 def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, invert: bool) -> Piecewise:

@@ -6,7 +6,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field, FieldContext, MeshData, is_field, lift
-from ..geometry import GeomStruct, Instance, Piecewise, Xform, chain_affine, dense_struct, realize, with_data
+from ..geometry import EMPTY, GeomStruct, Instance, Piecewise, Xform, chain_affine, dense_struct, realize, with_data
 from ..sockets import convert
 from . import S, node
 
@@ -22,15 +22,20 @@ def mesh_context(prim, rows: torch.Tensor, domain: str) -> FieldContext:
     return FieldContext(mesh, rows, domain)
 
 
-def each_mesh(n, geometry: Piecewise, fn) -> Piecewise:
-    """fn(dense primitive, rows index, struct) -> struct for every piece with a mesh."""
+def each_mesh(n, geometry: Piecewise, fn, points: bool = False) -> Piecewise:
+    """fn(dense primitive, rows index, struct) -> struct (its parts the new dense mesh) for every
+    piece with a mesh; with `points`, for its point cloud too (a component of its own, its own
+    field domain: fn sees it as a face-less mesh)."""
     pieces = []
     for rows, struct in geometry.pieces:
-        if not struct.parts:
+        cloud = points and bool(struct.points)
+        if not struct.parts and not cloud:
             pieces.append((rows, struct))
             continue
-        prim = realize(struct, n.geometry_cache)
-        pieces.append((rows, fn(prim, rows.index(n.device), struct)))
+        index = rows.index(n.device)
+        out = fn(realize(struct, n.geometry_cache), index, struct) if struct.parts else struct
+        moved = fn(realize(GeomStruct(struct.points), n.geometry_cache), index, EMPTY).parts if cloud else struct.points
+        pieces.append((rows, GeomStruct(out.parts, out.instances, struct.curves, moved)))
     return Piecewise(pieces).merged()
 
 
@@ -138,8 +143,8 @@ def _socket_type(values: torch.Tensor) -> str:
 )
 def set_position(n):
     """Selected vertices move to Position + Offset (an unlinked Position is Blender's implicit
-    Position field: the vertices stay and Offset moves them), and so do selected instances
-    (their translations). Single values are a per-row affine on the symbolic geometry; fields
+    Position field: the vertices stay and Offset moves them), and so do the selected points of
+    the point cloud and selected instances (their translations). Single values are a per-row affine on the symbolic geometry; fields
     realize each piece's mesh into a dense mesh."""
     geometry = n.get("Geometry")
     selection = n.get("Selection")
@@ -149,13 +154,21 @@ def set_position(n):
     xform = None if fields else _single_value_move(selection, position, offset, _selects_all(n))
     pieces = []
     for rows, struct in geometry.pieces:
+        points = struct.points
         if struct.parts and fields:
             struct = move_points(realize(struct, n.geometry_cache), rows.index(n.device), struct, selection, position, offset)
         elif struct.parts:
             struct = GeomStruct(tuple(p.then((xform,)) for p in struct.parts), struct.instances)
+        if points:  # the point cloud component, its own field domain (Index restarts there)
+            if fields:
+                cloud = move_points(realize(GeomStruct(points), n.geometry_cache), rows.index(n.device), EMPTY,
+                                    selection, position, offset).parts
+            else:
+                cloud = tuple(p.then((xform,)) for p in points)
+            struct = GeomStruct(struct.parts, struct.instances, (), cloud)
         if struct.instances:
             struct = GeomStruct(struct.parts, _move_instances(n, rows.index(n.device), struct.instances, selection,
-                                                              position, offset))
+                                                              position, offset), (), struct.points)
         pieces.append((rows, struct))
     return {"Geometry": Piecewise(pieces).merged()}
 

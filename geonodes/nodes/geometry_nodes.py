@@ -7,7 +7,7 @@ import torch
 from ..errors import IRError
 from ..fields import Field
 from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
-                        part_vertices, struct_points)
+                        part_vertices)
 from . import S, compiled, node
 from .instance_fields import instances_with_fields
 from .primitive_nodes import _Values, primitive
@@ -194,17 +194,19 @@ def realize_instances(n):
     outputs=[S("Bounding Box", "GEOMETRY"), S("Min", "VECTOR"), S("Max", "VECTOR")],
 )
 def bounding_box(n):
-    """Bounds of the realized geometry (instances included); empty geometry gives zeros."""
+    """Bounds of the realized geometry (instances and point clouds included); empty geometry
+    gives zeros."""
     geometry = n.get("Geometry")
     lo = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
     hi = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
     has_points = Rows(0, n.batch)
     for rows, struct in geometry.pieces:
         realized = struct.realized()
-        if realized.num_points == 0:
+        if realized.num_points + sum(p.prim.num_vertices for p in realized.points) == 0:
             continue
         index = rows.index(n.device)
-        pts = struct_points(realized, n.geometry_cache).index_select(0, index)
+        pts = torch.cat([part_vertices(p, n.geometry_cache) for p in realized.parts + realized.points],
+                        1).index_select(0, index)
         lo = lo.index_put((index,), pts.amin(dim=1))
         hi = hi.index_put((index,), pts.amax(dim=1))
         has_points = has_points | rows

@@ -18,25 +18,26 @@ def instances_with_fields(n, points: Piecewise, instance: Piecewise, selection, 
         if struct.curves:
             raise IRError(f"{n.where}: instancing on the points of curves with fields is not supported "
                           "(only single values)")
-        if struct.parts and struct.points:
-            raise IRError(f"{n.where}: instancing on a mesh and a point cloud together with fields is not supported")
-        source = struct.parts or struct.points  # a point cloud's points are fields' points too
-        if not source:
+        # the mesh's vertices, then the point cloud's points: each component its own field domain
+        sources = [c for c in (struct.parts, struct.points) if c]
+        if not sources:
             placed.append((rows, ()))
             continue
-        prim = realize(GeomStruct(source), n.geometry_cache)
         index = rows.index(n.device)
-        ctx = mesh_context(prim, index, "POINT")
-        b, count = ctx.b, ctx.n
-        m = euler_to_matrix(ctx.value(rotation)).view(b, count, 3, 3) * ctx.grid(scale)[:, :, None, :]
-        t = prim.dense
-        if b != n.batch:  # whole-batch tensors: the other rows are never read
-            m = m.new_zeros((n.batch, count, 3, 3)).index_copy(0, index, m)
-        keep = ctx.grid(selection).cpu().numpy()
-        masks, inverse = np.unique(keep, axis=0, return_inverse=True)
+        keeps, xforms = [], []
+        for source in sources:
+            prim = realize(GeomStruct(source), n.geometry_cache)
+            ctx = mesh_context(prim, index, "POINT")
+            b, count = ctx.b, ctx.n
+            m = euler_to_matrix(ctx.value(rotation)).view(b, count, 3, 3) * ctx.grid(scale)[:, :, None, :]
+            t = prim.dense
+            if b != n.batch:  # whole-batch tensors: the other rows are never read
+                m = m.new_zeros((n.batch, count, 3, 3)).index_copy(0, index, m)
+            keeps.append(ctx.grid(selection).cpu().numpy().reshape(b, count))
+            xforms += [Xform(lambda cache, k=k, m=m, t=t: (m[:, k], t[:, k])) for k in range(count)]  # this m, t
+        masks, inverse = np.unique(np.concatenate(keeps, axis=1), axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         all_rows = index.cpu().numpy()
-        xforms = [Xform(lambda cache, k=k, m=m, t=t: (m[:, k], t[:, k])) for k in range(count)]  # this piece's m, t
         for i, mask in enumerate(masks):
             chosen = np.zeros(rows.n, bool)
             chosen[all_rows[inverse == i]] = True

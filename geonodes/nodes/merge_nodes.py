@@ -24,7 +24,7 @@ def merge_by_distance(n):
         raise IRError(f"{n.where}: merging CONNECTED points is not supported (it follows Blender's edge order, "
                       "which is not modelled); mode ALL is")
     geometry = n.get("Geometry")
-    if any(p.prim.points for _, struct in geometry.pieces for p in struct.parts):
+    if any(struct.points for _, struct in geometry.pieces):
         raise IRError(f"{n.where}: merging the points of a point cloud is not supported (meshes are)")
     distance = n.get("Distance")
     if is_field(distance):

@@ -58,11 +58,10 @@ def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, posit
     for rows, struct in geometry.pieces:
         if any(inst.geometry.parts or inst.geometry.instances for inst in struct.instances):
             raise IRError(f"{n.where}: changing meshes inside instances is not supported (realize them first)")
-        clouds = tuple(p for p in struct.parts if p.prim.points)  # point clouds: left as they are
-        if len(clouds) == len(struct.parts):
+        if not struct.parts:  # no mesh: curves and point clouds are left as they are
             pieces.append((rows, struct))
             continue
-        prim = realize(GeomStruct(tuple(p for p in struct.parts if not p.prim.points)), n.geometry_cache)
+        prim = realize(GeomStruct(struct.parts), n.geometry_cache)
         index = rows.index(n.device)
         ctx = mesh_context(prim, index, domain)
         grids = {k: ctx.grid(v) for k, v in values.items()}
@@ -79,7 +78,7 @@ def remesh(n, geometry: Piecewise, domain: str, values: dict, keys, build, posit
             else:
                 new, attributes = positions(topo, old, {k: g.index_select(0, j) for k, g in grids.items()}, ctx, j)
             made = remeshed_prim(prim, topo, tkey, new, index.index_select(0, j), attributes, n.where)
-            pieces.append((chosen, GeomStruct((Part(made),) + clouds, struct.instances)))
+            pieces.append((chosen, GeomStruct((Part(made),), struct.instances, struct.curves, struct.points)))
     return Piecewise(pieces).merged()
 
 

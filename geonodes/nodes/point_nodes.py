@@ -1,9 +1,9 @@
 """Point clouds: Mesh to Points and Points to Vertices.
 
-A point cloud is a dense primitive without faces whose `points` flag is set (geometry.Prim):
-it is a geometry's point cloud component, kept apart from its mesh (never realized together
-with mesh parts) and not part of a program's result mesh, which is the mesh component only,
-as Blender's evaluated mesh. Instance on Points reads its points like a mesh's vertices.
+A point cloud is a dense primitive without faces in a geometry's point cloud component
+(`GeomStruct.points`, which Curve to Points fills too): kept apart from its mesh and not part
+of a program's result mesh, which is the mesh component only, as Blender's evaluated mesh.
+Instance on Points reads its points after the mesh's vertices.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field
-from ..geometry import GeomStruct, Part, Piecewise, Prim, realize
+from ..geometry import EMPTY, GeomStruct, Part, Piecewise, Prim, realize
 from ..geometry.remesh import whole_batch
 from . import S, node
 from .field_nodes import mesh_context
@@ -21,22 +21,23 @@ from .mesh_ops import position_field, row_groups, selection_bits
 _NO_FACES = (torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64))
 
 
-def _cloud(n, key: tuple, positions: torch.Tensor, attributes: dict, rows: torch.Tensor, points: bool) -> Prim:
+def _cloud(n, key: tuple, positions: torch.Tensor, attributes: dict, rows: torch.Tensor) -> Prim:
     """A face-less dense primitive of batch `rows` from (b, P, 3) positions and (b, P, ...) point
-    attributes: a point cloud (`points`) or a mesh of loose vertices."""
+    attributes: a point cloud or a mesh of loose vertices."""
     attrs = {name: ("POINT", whole_batch(v, rows, n.batch)) for name, v in attributes.items()}
     return Prim(key, positions.shape[1], _NO_FACES[0], _NO_FACES[1], None, dense=whole_batch(positions, rows, n.batch),
-                attributes=attrs, face_part=torch.zeros(0, dtype=torch.int64), points=points)
+                attributes=attrs, face_part=torch.zeros(0, dtype=torch.int64))
 
 
 def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection, position, radius, name: str):
-    """Each piece's mesh (or point cloud) -> its selected elements as points (or loose vertices);
-    a piece without one loses its mesh and point cloud (Blender removes the geometry)."""
+    """Each piece's mesh (or point cloud) -> its selected elements as points (or loose vertices),
+    the only component kept besides the instances (Blender's keep_only_during_modify); a piece
+    without one keeps only its instances (Blender removes the geometry)."""
     pieces = []
     for rows, struct in geometry.pieces:
-        if any(inst.geometry.parts or inst.geometry.instances for inst in struct.instances):
+        if any(inst.geometry != EMPTY for inst in struct.instances):
             raise IRError(f"{n.where}: converting geometry inside instances is not supported (realize them first)")
-        parts = tuple(p for p in struct.parts if p.prim.points == source_points)
+        parts = struct.points if source_points else struct.parts
         if not parts:
             pieces.append((rows, GeomStruct((), struct.instances)))
             continue
@@ -53,9 +54,10 @@ def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection
             j = torch.as_tensor(local, device=n.device)
             pick = lambda v: v.index_select(0, j).index_select(1, elements)  # noqa: E731
             key = (name, domain, prim.topo_id, np.packbits(key_row).tobytes(), key_row.shape[0])
-            made = _cloud(n, key, pick(pos), {k: pick(v) for k, v in attributes.items()}, index.index_select(0, j),
-                          not source_points)
-            pieces.append((chosen, GeomStruct((Part(made),), struct.instances)))
+            made = (Part(_cloud(n, key, pick(pos), {k: pick(v) for k, v in attributes.items()},
+                                index.index_select(0, j))),)
+            out = GeomStruct(made, struct.instances) if source_points else GeomStruct((), struct.instances, (), made)
+            pieces.append((chosen, out))
     return Piecewise(pieces).merged()
 
 

@@ -10,7 +10,8 @@ SYNONYMS = {
     "chair": ["chair", "office chair", "armchair", "desk chair", "swivel chair", "rolling chair", "computer chair",
               "dining chair", "folding chair", "stool", "rocking chair", "high chair", "bar stool", "kitchen chair"],
     "table": ["table", "coffee table", "dining table", "end table", "side table", "kitchen table",
-              "round table", "work table", "conference table", "counter"],
+              "work table", "conference table", "counter"],
+    "round_table": ["round table", "round dining table", "round coffee table", "bistro table", "cafe table"],
     "desk": ["desk", "computer desk", "writing desk", "office desk", "study desk"],
     "sofa": ["sofa", "couch", "sofa chair", "loveseat", "sectional", "futon", "sofa bed", "ottoman"],
     "cabinet": ["cabinet", "kitchen cabinet", "file cabinet", "wardrobe", "cupboard", "tv stand", "storage cabinet",
@@ -22,6 +23,7 @@ SYNONYMS = {
     "trash_bin": ["trash can", "trash bin", "garbage bin", "garbage can", "wastebasket", "waste bin",
                   "recycling bin"],
     "toilet": ["toilet"],
+    "floor_lamp": ["lamp", "floor lamp", "standing lamp", "arc lamp", "reading lamp", "lamp stand"],
 }
 
 _LOOKUP = {}

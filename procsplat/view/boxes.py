@@ -38,7 +38,7 @@ CATEGORIES = list(SYNONYMS)  # the program names; a box's category is one of the
 TYPICAL_SIZE = {"chair": (0.5, 0.5, 0.9), "table": (1.2, 0.8, 0.75), "desk": (1.2, 0.6, 0.75),
                 "sofa": (1.9, 0.9, 0.85), "cabinet": (0.8, 0.5, 1.0), "nightstand": (0.5, 0.4, 0.55),
                 "bed": (2.0, 1.5, 0.6), "bookshelf": (0.8, 0.3, 1.8), "trash_bin": (0.35, 0.35, 0.5),
-                "toilet": (0.4, 0.65, 0.75)}
+                "toilet": (0.4, 0.65, 0.75), "floor_lamp": (0.45, 0.45, 1.6), "round_table": (0.9, 0.9, 0.74)}
 BOX_COLOR, FIT_COLOR = (255, 170, 40), (90, 200, 255)
 MIN_SIZE = 0.05
 
