@@ -64,7 +64,7 @@ def test_unsupported_node_names_group_node_and_type():
         load_program(ir)
 
 
-@pytest.mark.parametrize("type_", ["GeometryNodeSetPosition", "GeometryNodeBoundBox"])
+@pytest.mark.parametrize("type_", ["GeometryNodeDeleteGeometry", "GeometryNodeBoundBox"])
 def test_nodes_without_curve_support_refuse_curves(type_):
     """A node that does not handle curves yet is one error naming the group, node and type."""
     socket = "Geometry"
@@ -133,3 +133,24 @@ def test_gradients_of_radius_fields():
     params += [{"name": "ra", "kind": "float", "default": 0.5}, {"name": "rb", "kind": "float", "default": 0.1}]
     values = {p["name"]: VALUES.get(p["name"], 0.3) for p in params}
     finite_difference_check(program(nodes, links, params), values, ["ra", "rb", "Middle X", "End Z"])
+
+
+def test_gradients_of_set_position_on_curves():
+    """Set Position on a Bezier segment (Offset = Position * k on the points of Index < 1,
+    handles following) then swept: differentiable in k and in the curve's inputs."""
+    nodes, links, params = primitive("bezier", "C", "")
+    nodes += [node("P", "GeometryNodeInputPosition"), node("K", "ShaderNodeVectorMath", {"operation": "SCALE"}),
+              node("I", "GeometryNodeInputIndex"),
+              node("Cmp", "FunctionNodeCompare", {"data_type": "INT", "operation": "LESS_THAN"}, {"B_INT": 1}),
+              node("SP", "GeometryNodeSetPosition"),
+              node("Prof", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.2}),
+              node("M", "GeometryNodeCurveToMesh")]
+    links += [link(("P", "Position"), ("K", "Vector")), link((GI, "k"), ("K", "Scale")),
+              link(("I", "Index"), ("Cmp", "A_INT")), link(("Cmp", "Result"), ("SP", "Selection")),
+              link(("C", "Curve"), ("SP", "Geometry")), link(("K", "Vector"), ("SP", "Offset")),
+              link(("SP", "Geometry"), ("M", "Curve")), link(("Prof", "Curve"), ("M", "Profile Curve")),
+              link(("M", "Mesh"), OUT)]
+    params += [{"name": "k", "kind": "float", "default": 0.4}]
+    values = {p["name"]: VALUES.get(p["name"], 0.4) for p in params}
+    values["Resolution"] = 5
+    finite_difference_check(program(nodes, links, params), values, ["k", "Start X", "Start Handle Y", "End Z"])

@@ -10,7 +10,6 @@ from . import COMPILED, REGISTRY
 
 # node type -> its geometry inputs that must carry no curves
 UNSUPPORTED = {
-    "GeometryNodeSetPosition": ("Geometry",),
     "GeometryNodeDeleteGeometry": ("Geometry",),
     "GeometryNodeSeparateGeometry": ("Geometry",),
     "GeometryNodeStoreNamedAttribute": ("Geometry",),
@@ -21,7 +20,7 @@ UNSUPPORTED = {
 
 
 # nodes that handle the point cloud component (only curves are refused there)
-POINT_CLOUDS_OK = frozenset({"GeometryNodeSetPosition", "GeometryNodeBoundBox", "GeometryNodeStoreNamedAttribute",
+POINT_CLOUDS_OK = frozenset({"GeometryNodeBoundBox", "GeometryNodeStoreNamedAttribute",
                              "GeometryNodeCaptureAttribute"})
 
 

@@ -9,6 +9,7 @@ from ..fields import Field, FieldContext, MeshData, is_field, lift
 from ..geometry import EMPTY, GeomStruct, Instance, Piecewise, Xform, chain_affine, dense_struct, realize, with_data
 from ..sockets import convert
 from . import S, node
+from .curve_position import move_curves
 
 
 # ------------------------------------------------------------------ evaluating fields on geometry
@@ -144,7 +145,8 @@ def _socket_type(values: torch.Tensor) -> str:
 def set_position(n):
     """Selected vertices move to Position + Offset (an unlinked Position is Blender's implicit
     Position field: the vertices stay and Offset moves them), and so do the selected points of
-    the point cloud and selected instances (their translations). Single values are a per-row affine on the symbolic geometry; fields
+    the point cloud, the curves' control points (handles following) and selected instances
+    (their translations). Single values are a per-row affine on the symbolic geometry; fields
     realize each piece's mesh into a dense mesh."""
     geometry = n.get("Geometry")
     selection = n.get("Selection")
@@ -154,7 +156,7 @@ def set_position(n):
     xform = None if fields else _single_value_move(selection, position, offset, _selects_all(n))
     pieces = []
     for rows, struct in geometry.pieces:
-        points = struct.points
+        points, curves = struct.points, struct.curves
         if struct.parts and fields:
             struct = move_points(realize(struct, n.geometry_cache), rows.index(n.device), struct, selection, position, offset)
         elif struct.parts:
@@ -166,10 +168,12 @@ def set_position(n):
             else:
                 cloud = tuple(p.then((xform,)) for p in points)
             struct = GeomStruct(struct.parts, struct.instances, (), cloud)
+        if curves:  # the curves component: control points, handles following (its own domain too)
+            curves = move_curves(n, rows.index(n.device), curves, selection, position, offset)
         if struct.instances:
             struct = GeomStruct(struct.parts, _move_instances(n, rows.index(n.device), struct.instances, selection,
                                                               position, offset), (), struct.points)
-        pieces.append((rows, struct))
+        pieces.append((rows, GeomStruct(struct.parts, struct.instances, curves, struct.points)))
     return {"Geometry": Piecewise(pieces).merged()}
 
 
