@@ -111,7 +111,6 @@ def test_instances_with_fields_keep_their_piece_transforms():
 
 def test_gradients_of_filled_curves():
     """Fill Curve's vertices are the curves' points on XY: differentiable in their inputs."""
-    pytest.importorskip("bpy", reason="Fill Curve's triangulation comes with Blender (bpy)")
     nodes, links, params = primitive("bezier", "C", "")
     nodes += [node("F", "GeometryNodeFillCurve", {"mode": "TRIANGLES"})]
     links += [link(("C", "Curve"), ("F", "Curve")), link(("F", "Mesh"), OUT)]
@@ -154,3 +153,19 @@ def test_gradients_of_set_position_on_curves():
     values = {p["name"]: VALUES.get(p["name"], 0.4) for p in params}
     values["Resolution"] = 5
     finite_difference_check(program(nodes, links, params), values, ["k", "Start X", "Start Handle Y", "End Z"])
+
+
+def test_fill_curve_runs_without_blender(monkeypatch):
+    """Fill Curve's triangulation is the port (geometry.cdt): it evaluates with bpy and
+    mathutils unimportable."""
+    import sys
+    monkeypatch.setitem(sys.modules, "bpy", None)
+    monkeypatch.setitem(sys.modules, "mathutils", None)
+    monkeypatch.setitem(sys.modules, "mathutils.geometry", None)
+    for mode in ("TRIANGLES", "NGONS"):
+        ir = program([node("C", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 8}),
+                      node("F", "GeometryNodeFillCurve", {"mode": mode})],
+                     [link(("C", "Curve"), ("F", "Curve")), link(("F", "Mesh"), OUT)])
+        mesh = load_program(ir).evaluate_one({})
+        assert mesh.vertices.shape == (8, 3)
+        assert mesh.face_offsets.shape[0] - 1 == (6 if mode == "TRIANGLES" else 1)

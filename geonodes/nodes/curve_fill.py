@@ -3,16 +3,13 @@ by a constrained Delaunay triangulation, every curve a face constraint (Blender'
 node_geo_curve_fill.cc: CDT_INSIDE_WITH_HOLES for triangles, CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES
 for n-gons).
 
-The triangulation is Blender's own: `mathutils.geometry.delaunay_2d_cdt`, which ships with
-Blender's Python module (bpy), run per batch row on the row's float32 points (the topology
-depends on the positions: rows are split by the faces they get). Vertex positions are the
-input points' (x, y, 0); a vertex the triangulation adds where two curve segments cross is
-their crossing point: all differentiable. N-GONS with a hole
-(a curve inside another) is refused where Blender's Python call leaves the hole unbridged:
-the node bridges it into the faces around it, which is not reproduced here."""
+The triangulation is a port of Blender's own (`geometry.cdt`, delaunay_2d.cc), run per batch
+row on the row's float32 points (the topology depends on the positions: rows are split by the
+faces they get), so faces, their order and their first corners are Blender's: holes (a curve
+inside another), the n-gons bridged around them, and curves that cross. Vertex positions are
+the input points' (x, y, 0) (equal points merge into the first); a vertex the triangulation
+adds where two curve segments cross is their crossing point: all differentiable."""
 from __future__ import annotations
-
-import importlib
 
 import numpy as np
 import torch
@@ -20,78 +17,24 @@ import torch
 from ..errors import IRError
 from ..fields import Field
 from ..geometry import GeomStruct, Part, Piecewise, Prim
+from ..geometry.cdt import CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES, CDT_INSIDE_WITH_HOLES, Unsupported
+from ..geometry.cdt_constraints import delaunay_2d
 from ..geometry.curves import curve_parts_evaluated
 from . import S, node
 from .curve_rows import curve_structs, rebuild, scatter, split_rows
 
-_OUTPUT_TYPES = {"TRIANGLES": 2, "NGONS": 5}  # CDT_INSIDE_WITH_HOLES, CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES
+_OUTPUT_TYPES = {"TRIANGLES": CDT_INSIDE_WITH_HOLES, "NGONS": CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES}
 
 
-def _delaunay():
-    try:
-        importlib.import_module("bpy")  # mathutils is importable once bpy is
-        from mathutils import Vector  # noqa: PLC0415
-        from mathutils.geometry import delaunay_2d_cdt  # noqa: PLC0415
-    except ImportError:
-        return None
-    return Vector, delaunay_2d_cdt
-
-
-def triangulate(xy: np.ndarray, faces: list, mode: str):
+def triangulate(n, xy: np.ndarray, faces: list, mode: str):
     """(faces as tuples, per output vertex: its input vertex (-1 - k for the k-th added one),
     per added vertex: the two input segments it is the crossing of)."""
-    found = _delaunay()
-    if found is None:
-        raise IRError("Fill Curve needs Blender's triangulation (mathutils, installed with bpy: "
-                      "pip install 'procsplat[blender]')")
-    vector, cdt = found
-    verts, _, out_faces, orig, _, _ = cdt([vector((float(x), float(y))) for x, y in xy], [], faces,
-                                          _OUTPUT_TYPES[mode], 0.0)
-    coords = np.array([tuple(v) for v in verts], dtype=np.float64).reshape(-1, 2)
-    segments = list(dict.fromkeys((f[k], f[(k + 1) % len(f)]) for f in faces for k in range(len(f)) if len(f) > 1))
-    added = [v for v in range(len(orig)) if not orig[v]]
-    source = tuple(min(o) if o else -1 - added.index(v) for v, o in enumerate(orig))
-    crossings = tuple(_segments_through(coords[v], xy, segments) for v in added)
-    if mode == "NGONS" and _has_hole(coords, out_faces):
-        raise IRError("Fill Curve N-GONS: a curve inside another makes a hole, which Blender bridges into its "
-                      "faces in a way not reproduced here (use TRIANGLES)")
-    return tuple(tuple(f) for f in out_faces), source, crossings
-
-
-def _segments_through(point: np.ndarray, xy: np.ndarray, segments: list) -> tuple:
-    """The two input segments (not along one line) nearest to an added vertex: the two whose
-    crossing it is."""
-    a = xy[[u for u, _ in segments]]
-    b = xy[[v for _, v in segments]]
-    d = b - a
-    t = np.clip(((point - a) * d).sum(1) / np.maximum((d * d).sum(1), 1e-300), 0.0, 1.0)
-    dist = np.linalg.norm(a + d * t[:, None] - point, axis=1)
-    order = np.argsort(dist, kind="stable")
-    first = segments[order[0]]
-    for k in order[1:]:
-        e = segments[k]
-        da, db = xy[first[1]] - xy[first[0]], xy[e[1]] - xy[e[0]]
-        if abs(da[0] * db[1] - da[1] * db[0]) > 1e-12 * (np.abs(da).sum() * np.abs(db).sum() + 1e-300):
-            return (first, e)
-    raise IRError("Fill Curve: the triangulation added a vertex that is not a crossing of two curve segments")
-
-
-def _has_hole(coords: np.ndarray, faces: list) -> bool:
-    """Whether a vertex in no face lies inside a face (a hole the faces would have to bridge)."""
-    used = {v for f in faces for v in f}
-    for v in range(coords.shape[0]):
-        if v in used:
-            continue
-        x, y = coords[v]
-        for f in faces:
-            poly = coords[list(f)]
-            inside = False
-            for (x0, y0), (x1, y1) in zip(poly, np.roll(poly, -1, axis=0)):
-                if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
-                    inside = not inside
-            if inside:
-                return True
-    return False
+    try:
+        source, out_faces, crossings = delaunay_2d(xy, faces, _OUTPUT_TYPES[mode])
+    except Unsupported as e:
+        raise IRError(f"{n.where} (type GeometryNodeFillCurve): these curves reach a case of Blender's "
+                      f"triangulation that is not reproduced ({e})") from None
+    return out_faces, source, crossings
 
 
 def _curve_points(n, struct: GeomStruct, index: torch.Tensor) -> tuple:
@@ -109,7 +52,7 @@ def _curve_points(n, struct: GeomStruct, index: torch.Tensor) -> tuple:
 def _triangulations(n, struct: GeomStruct, index: torch.Tensor, mode: str) -> list:
     points, faces = _curve_points(n, struct, index)
     xy = points.detach()[:, :, :2].to(torch.float32).double().cpu().numpy()
-    return [triangulate(xy[r], faces, mode) for r in range(xy.shape[0])]
+    return [triangulate(n, xy[r].tolist(), faces, mode) for r in range(xy.shape[0])]
 
 
 def _filled_prim(n, struct: GeomStruct, sub: torch.Tensor, key, mode: str) -> Prim:
@@ -128,13 +71,15 @@ def _filled_prim(n, struct: GeomStruct, sub: torch.Tensor, key, mode: str) -> Pr
 
 
 def _crossing(xy: torch.Tensor, e1: tuple, e2: tuple) -> torch.Tensor:
-    """(b, 1, 2) crossing point of the lines through two input segments (differentiable)."""
+    """(b, 1, 2) crossing point of the lines through two input segments (differentiable; in
+    float64, as Blender's double arithmetic: nearly parallel segments make it ill-conditioned)."""
+    dtype, xy = xy.dtype, xy.double()
     p, r = xy[:, e1[0]], xy[:, e1[1]] - xy[:, e1[0]]
     q, s = xy[:, e2[0]], xy[:, e2[1]] - xy[:, e2[0]]
     den = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
     d = q - p
     t = (d[:, 0] * s[:, 1] - d[:, 1] * s[:, 0]) / torch.where(den == 0, torch.ones_like(den), den)
-    return (p + r * t[:, None])[:, None]
+    return (p + r * t[:, None])[:, None].to(dtype)
 
 
 @node("GeometryNodeFillCurve", inputs=[S("Curve", "GEOMETRY"), S("Group ID", "INT", 0)],
