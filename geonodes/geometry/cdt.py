@@ -9,11 +9,10 @@ conquer on the lexicographically sorted points, constraints are inserted by walk
 crossed triangles (a constraint crossing another splits it at a new vertex), and the output
 options remove edges as Blender's do (including the order of std::sort, which decides ties
 between edges of equal length: `stdsort.py`). Orientation and in-circle tests are exact
-(Shewchuk's predicates in Blender; a float filter, then fractions, here). What Blender only
+(Shewchuk's predicates in Blender; a float filter, then integers, here). What Blender only
 reaches through an internal inconsistency ("shouldn't happen" bail-outs) raises `Unsupported`."""
 from __future__ import annotations
 
-from fractions import Fraction
 
 CDT_INSIDE_WITH_HOLES = 2
 CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES = 5
@@ -71,9 +70,17 @@ def orient2d(a: _Vert, b: _Vert, c: _Vert) -> int:
     det = left - right
     if abs(det) > 1e-14 * (abs(left) + abs(right)):
         return 1 if det > 0 else -1
-    fa, fb, fc = [(Fraction(v.x), Fraction(v.y)) for v in (a, b, c)]
-    d = (fa[0] - fc[0]) * (fb[1] - fc[1]) - (fa[1] - fc[1]) * (fb[0] - fc[0])
+    ax, ay, bx, by, cx, cy = _integers(a.x, a.y, b.x, b.y, c.x, c.y)
+    d = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)
     return (d > 0) - (d < 0)
+
+
+def _integers(*values: float) -> list:
+    """The values as integers, all scaled by one power of two (exact: a double is an integer
+    over a power of two); the predicates' signs do not change under that scaling."""
+    ratios = [v.as_integer_ratio() for v in values]
+    den = max(d for _, d in ratios)
+    return [n * (den // d) for n, d in ratios]
 
 
 def _incircle_terms(a, b, c, d):
@@ -90,7 +97,8 @@ def incircle(a: _Vert, b: _Vert, c: _Vert, d: _Vert) -> int:
     permanent = sum(lift * (abs(p) + abs(q)) for lift, p, q in terms)
     if abs(det) > 1e-12 * permanent:
         return 1 if det > 0 else -1
-    exact, _ = _incircle_terms(*[(Fraction(v.x), Fraction(v.y)) for v in (a, b, c, d)])
+    i = _integers(a.x, a.y, b.x, b.y, c.x, c.y, d.x, d.y)
+    exact, _ = _incircle_terms(i[0:2], i[2:4], i[4:6], i[6:8])
     return (exact > 0) - (exact < 0)
 
 
