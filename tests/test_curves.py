@@ -169,3 +169,23 @@ def test_fill_curve_runs_without_blender(monkeypatch):
         mesh = load_program(ir).evaluate_one({})
         assert mesh.vertices.shape == (8, 3)
         assert mesh.face_offsets.shape[0] - 1 == (6 if mode == "TRIANGLES" else 1)
+
+
+@pytest.mark.parametrize("mode", ["TRIANGLES", "NGONS"])
+def test_gradients_of_filled_crossing_curves(mode):
+    """Two overlapping circles filled: the vertices the triangulation adds where they cross are
+    the crossings of their segments, differentiable in the circles' radius and placement."""
+    nodes = [node("A", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 7}),
+             node("B", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 5}),
+             node("T", "GeometryNodeTransform"), node("XYZ", "ShaderNodeCombineXYZ"),
+             node("J", "GeometryNodeJoinGeometry"), node("F", "GeometryNodeFillCurve", {"mode": mode})]
+    links = [link((GI, "ra"), ("A", "Radius")), link((GI, "rb"), ("B", "Radius")), link((GI, "dx"), ("XYZ", "X")),
+             link(("XYZ", "Vector"), ("T", "Translation")), link(("B", "Curve"), ("T", "Geometry")),
+             link(("A", "Curve"), ("J", "Geometry"), 0), link(("T", "Geometry"), ("J", "Geometry"), 1),
+             link(("J", "Geometry"), ("F", "Curve")), link(("F", "Mesh"), OUT)]
+    params = [{"name": k, "kind": "float", "default": v} for k, v in (("ra", 1.0), ("rb", 0.7), ("dx", 0.8))]
+    ir = program(nodes, links, params)
+    values = {"ra": 1.0, "rb": 0.7, "dx": 0.8}
+    mesh = load_program(ir).evaluate_one(values)
+    assert mesh.vertices.shape[0] > 12  # crossing points were added
+    finite_difference_check(ir, values, ["ra", "rb", "dx"])

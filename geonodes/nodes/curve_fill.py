@@ -52,7 +52,14 @@ def _curve_points(n, struct: GeomStruct, index: torch.Tensor) -> tuple:
 def _triangulations(n, struct: GeomStruct, index: torch.Tensor, mode: str) -> list:
     points, faces = _curve_points(n, struct, index)
     xy = points.detach()[:, :, :2].to(torch.float32).double().cpu().numpy()
-    return [triangulate(n, xy[r].tolist(), faces, mode) for r in range(xy.shape[0])]
+    done: dict = {}  # rows with the same points (curves that do not vary) are triangulated once
+    out = []
+    for r in range(xy.shape[0]):
+        key = xy[r].tobytes()
+        if key not in done:
+            done[key] = triangulate(n, xy[r].tolist(), faces, mode)
+        out.append(done[key])
+    return out
 
 
 def _filled_prim(n, struct: GeomStruct, sub: torch.Tensor, key, mode: str) -> Prim:
