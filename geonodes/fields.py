@@ -66,11 +66,13 @@ def lifted(fn):
 
 class MeshData:
     """The mesh a field is evaluated on: (b, V, 3) positions of the context's rows, polygons,
-    and attributes {name: (domain, (b, N, ...) values)}; derived arrays are computed once."""
+    and attributes {name: (domain, (b, N, ...) values)}; derived arrays are computed once.
+    `curves`: the control points of a curves component (no faces; its normals are not these)."""
 
     def __init__(self, positions: torch.Tensor, face_offsets: torch.Tensor, face_vertices: torch.Tensor,
-                 attributes: dict | None = None):
+                 attributes: dict | None = None, curves: bool = False):
         self.positions, self.face_offsets, self.face_vertices = positions, face_offsets, face_vertices
+        self.curves = curves
         self.attributes = attributes or {}
         self._derived: dict = {}
 

@@ -189,3 +189,16 @@ def test_gradients_of_filled_crossing_curves(mode):
     mesh = load_program(ir).evaluate_one(values)
     assert mesh.vertices.shape[0] > 12  # crossing points were added
     finite_difference_check(ir, values, ["ra", "rb", "dx"])
+
+
+@pytest.mark.parametrize("type_, socket", [("GeometryNodeSetPosition", "Offset"), ("GeometryNodeSetCurveRadius", "Radius")])
+def test_normal_field_on_curves_is_refused(type_, socket):
+    """Fields on curves' control points: the Normal field there (Blender's curve normals) is an
+    error, not a mesh's vertex normals of points without faces."""
+    geometry = "Geometry" if type_ == "GeometryNodeSetPosition" else "Curve"
+    nodes = [node("C", "GeometryNodeCurvePrimitiveCircle"), node("N", "GeometryNodeInputNormal"),
+             node("X", type_), node("M", "GeometryNodeCurveToMesh")]
+    links = [link(("C", "Curve"), ("X", geometry)), link(("N", "Normal"), ("X", socket)),
+             link(("X", geometry), ("M", "Curve")), link(("M", "Mesh"), OUT)]
+    with pytest.raises(GeonodesError, match="Normal field on curves"):
+        load_program(program(nodes, links)).evaluate_one({})

@@ -317,7 +317,7 @@ def _radius_struct(n, struct: GeomStruct, index, selection, radius) -> GeomStruc
     controls = [part_rows_vertices(p, index, n.geometry_cache)[:, :p.prim.curve.num_points]
                 for p in struct.curves]
     empty = torch.zeros(1, dtype=torch.int64, device=n.device)
-    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0]), index, "POINT")
+    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True), index, "POINT")
     sel, rad = ctx.grid(selection), ctx.grid(radius).to(n.dtype)
     parts, start = [], 0
     for p, c in zip(struct.curves, controls):

@@ -20,7 +20,7 @@ def move_curves(n, index: torch.Tensor, curves: tuple, selection, position, offs
     dense = [part_rows_vertices(p, index, n.geometry_cache) for p in curves]
     controls = [d[:, :p.prim.curve.num_points] for d, p in zip(dense, curves)]
     empty = torch.zeros(1, dtype=torch.int64, device=index.device)
-    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0]), index, "POINT")
+    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True), index, "POINT")
     old = ctx.mesh.positions
     new = (old if position is None else ctx.grid(position).to(old.dtype)) + ctx.grid(offset).to(old.dtype)
     new = torch.where(ctx.grid(selection)[..., None], new, old)

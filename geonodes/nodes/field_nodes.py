@@ -63,6 +63,8 @@ def input_index(n):
 
 def _normal(ctx):
     mesh, domain = ctx.mesh, ctx.domain
+    if mesh.curves:  # Blender's curve normals (tangent frames) are not evaluated on control points here
+        raise IRError("the Normal field on curves is not supported")
     if domain == "POINT":
         values = mesh.vertex_normals()
     elif domain == "FACE":
