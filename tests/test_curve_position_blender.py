@@ -87,3 +87,23 @@ def test_set_position_moves_instances_not_their_curves():
                        link(("M", "Mesh"), OUT)]
     params = pq + pc + [{"name": "k", "kind": "float", "default": 0.5, "min": -1.0, "max": 1.5}]
     compare_batch(program(nodes, links, params), parameter_sets(params, 8, seed=47, swept=True))
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_set_position_on_curves_single_values(linked):
+    """Set Position on curves with single values only (Selection unlinked; Offset from
+    parameters; Position from parameters when linked: every control point there, handles
+    following by their point's delta)."""
+    a, la, pa = primitive("arc", "A", "a ")
+    b, lb, pb = primitive("bezier", "B", "b ")
+    nodes = a + b + [node("J", "GeometryNodeJoinGeometry"), node("O", "ShaderNodeCombineXYZ"),
+                     node("SP", "GeometryNodeSetPosition"), node("M", "GeometryNodeCurveToMesh")]
+    links = la + lb + [link(("A", "Curve"), ("J", "Geometry"), 0), link(("B", "Curve"), ("J", "Geometry"), 1),
+                       link(("J", "Geometry"), ("SP", "Geometry")), link(("O", "Vector"), ("SP", "Offset")),
+                       link((GI, "ox"), ("O", "X")), link((GI, "oz"), ("O", "Z")),
+                       link(("SP", "Geometry"), ("M", "Curve")), link(("M", "Mesh"), OUT)]
+    if linked:
+        nodes.append(node("P", "ShaderNodeCombineXYZ"))
+        links += [link(("P", "Vector"), ("SP", "Position")), link((GI, "px"), ("P", "Y"))]
+    params = pa + pb + [{"name": k, "kind": "float", "default": 0.2, "min": -1.0, "max": 1.0} for k in ("ox", "oz", "px")]
+    compare_batch(program(nodes, links, params), parameter_sets(params, 8, seed=59 + linked, swept=True))
