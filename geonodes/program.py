@@ -17,6 +17,7 @@ import torch
 
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
+from .replay import Replays
 from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
@@ -68,6 +69,9 @@ class Program:
         self._plans: dict = {}  # group name -> _GroupPlan (derived from the IR once)
         self._consts: dict = {}  # (batch, dtype, device) -> broadcast constants (a few kept)
         self._limit_tensors: dict = {}  # (checked names, dtype, device) -> (lo, hi) hard limits
+        # Batches up to this size replay recorded evaluations (see replay.py; 0: never).
+        self.replay_max_batch = 8
+        self._replays = Replays()
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
         if not geo:
@@ -194,13 +198,28 @@ class Program:
             while len(self._consts) >= 4:  # a few batch sizes in use at once (fitting, viewer)
                 self._consts.pop(next(iter(self._consts)))
         self._consts[key] = consts  # most recently used last
+
+        def run():
+            return self._evaluate_values(vals, batch, dtype, device, consts)
+
+        if batch > self.replay_max_batch:
+            return [MeshGroup(*g) for g in run()]
+        ints = [vals[p.name] for p in self.parameters if p.kind != "float"]
+        if device.type == "cpu":  # the integer values pick the recording (reads, no syncs)
+            discrete = tuple(x for t in ints for x in t.tolist())
+        else:
+            discrete = tuple(torch.stack([t.to(torch.int64) for t in ints]).flatten().tolist()) if ints else ()
+        groups = self._replays.evaluate(run, vals, key, discrete)
+        return [MeshGroup(*g) for g in groups]
+
+    def _evaluate_values(self, vals: dict, batch: int, dtype, device, consts: dict) -> list:
+        """[(rows, vertices, topology)] per distinct topology, from checked batch values."""
         ev = Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
         pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
-        return [MeshGroup(rows, v, self._topology(struct.parts, device))
-                for (_, struct), (rows, v) in zip(pieces, verts)]
+        return [(rows, v, self._topology(struct.parts, device)) for (_, struct), (rows, v) in zip(pieces, verts)]
 
     def _gather(self, pieces: list, cache: dict, batch: int, dtype, device) -> list:
         """[(rows, (b, V, 3) vertices)] per piece, from one table of per-row part coefficients
