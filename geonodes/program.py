@@ -91,12 +91,15 @@ class Program:
     # -- parameter handling ----------------------------------------------------------------
     def _batch_values(self, values: dict, batch: int | None, dtype, device, check_limits: bool):
         for name in values:
-            self.parameter(name)
+            if name not in self._by_name:
+                self.parameter(name)  # raises
         sizes = set()
         for v in values.values():
-            t = v if isinstance(v, torch.Tensor) else torch.as_tensor(v)
-            if t.dim() > 0:
-                sizes.add(int(t.numel()))
+            if isinstance(v, torch.Tensor):
+                if v.dim() > 0:
+                    sizes.add(v.numel())
+            elif torch.as_tensor(v).dim() > 0:
+                sizes.add(int(torch.as_tensor(v).numel()))
         if batch is None:
             batch = max(sizes) if sizes else 1
         if sizes - {batch, 1}:
@@ -122,8 +125,10 @@ class Program:
                         raise ParameterError(f"parameter '{p.name}' is a bool, got {v!r}")
                     t = t != 0
             t = _as_batch(t, batch)
-            if check_limits and p.name in values and p.kind != "bool":
-                checked.append((p, t if given is None else _as_batch(given.to(torch.float64), batch)))
+            if check_limits and p.kind != "bool" and p.name in values:
+                # floats are checked as given (made float64 in _check_limits: exact)
+                checked.append((p, t if given is None else _as_batch(
+                    given if given.is_floating_point() else given.to(torch.float64), batch)))
             out[p.name] = t
         if checked:
             self._check_limits(checked)
@@ -137,7 +142,9 @@ class Program:
             group = [(p, t) for p, t in checked if p.kind == kind]
             if not group:
                 continue
-            values = torch.stack([t for _, t in group])  # (P, B)
+            values = torch.stack([t for _, t in group])  # (P, B); floats of mixed widths promote exactly
+            if kind == "float" and values.dtype != torch.float64:
+                values = values.to(torch.float64)
             key = (tuple(p.name for p, _ in group), values.dtype, values.device)
             bounds = self._limit_tensors.get(key)
             if bounds is None:
@@ -147,8 +154,8 @@ class Program:
             ok = (values >= bounds[0]) & (values <= bounds[1])
             if not bool(ok.all()):
                 row = int((~ok).any(dim=1).nonzero()[0])
-                p, t = group[row]
-                x = t[~ok[row]][0].item()
+                p = group[row][0]
+                x = values[row][~ok[row]][0].item()
                 what = "not a finite number" if not math.isfinite(x) else \
                     f"outside Blender's limits {format_bounds(*p.hard)}"
                 raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
@@ -303,7 +310,7 @@ class Program:
 
 
 def _as_batch(t: torch.Tensor, batch: int) -> torch.Tensor:
-    if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
+    if t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
         return t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
     return t
 
