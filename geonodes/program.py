@@ -137,10 +137,20 @@ class Program:
     @torch.no_grad()
     def _check_limits(self, checked: list) -> None:
         """ParameterError for the first value outside its parameter's hard limits or not finite
-        (a few ops and one sync per parameter kind: NaN fails both comparisons)."""
+        (a few ops and one sync per parameter kind: NaN fails both comparisons). A few values on
+        the CPU are compared in Python: the same comparisons (float64, exact ints), no ops."""
         for kind in ("float", "int"):
             group = [(p, t) for p, t in checked if p.kind == kind]
             if not group:
+                continue
+            if group[0][1].device.type == "cpu" and group[0][1].shape[0] <= 8:
+                for p, t in group:
+                    lo, hi = p.hard
+                    for x in t.tolist():
+                        if not lo <= x <= hi:
+                            what = "not a finite number" if not math.isfinite(x) else \
+                                f"outside Blender's limits {format_bounds(*p.hard)}"
+                            raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
                 continue
             values = torch.stack([t for _, t in group])  # (P, B); floats of mixed widths promote exactly
             if kind == "float" and values.dtype != torch.float64:

@@ -176,11 +176,81 @@ index_select unbind split chunk select narrow zeros_like ones_like full_like emp
 amin amax min max mean all any""".split())
 
 
+def _refs(spec, out: list) -> list:
+    if type(spec) is _Ref:
+        out.append(spec.i)
+    elif type(spec) is _Seq:
+        for v in spec.items:
+            _refs(v, out)
+    return out
+
+
+def _op_refs(aspec, kspec) -> list:
+    out: list = []
+    for a in aspec:
+        _refs(a, out)
+    for v in (kspec or {}).values():
+        _refs(v, out)
+    return out
+
+
+_RANDOM = ("rand", "normal", "bernoulli", "multinomial", "dropout", "poisson", "exponential_")
+
+
+def _constants(trace: Trace) -> dict:
+    """slot -> value for the results computed from constants alone (a broadcast constant's
+    arithmetic, index tensors, zero columns): computed once, here, not on every replay. Tensors
+    written in place later (and what they were made from), results and random draws are not."""
+    producer, inputs_of, protected = {}, {}, set()
+    for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
+        refs = _op_refs(aspec, kspec)
+        if kind != 0:
+            continue
+        outs = [check[0].i] if type(check) is tuple else [c[0].i for c in check]
+        for i in outs:
+            if i in producer or i < len(trace.inputs):  # in place: the op answered an earlier tensor
+                protected.add(i)
+            else:
+                producer[i], inputs_of[i] = k, refs
+        if _in_place(func, kspec or {}) and refs:
+            protected.update(refs)  # the target, and whatever else it was given
+    protected.update(_refs(trace.outputs, []) if isinstance(trace.outputs, (_Ref, _Seq)) else [])
+    stack = list(protected)
+    while stack:  # what protected tensors were made from
+        for j in inputs_of.get(stack.pop(), ()):
+            if j not in protected:
+                protected.add(j)
+                stack.append(j)
+    values: dict = {}
+    for func, aspec, kspec, kind, check in trace.ops:
+        if kind != 0 or type(check) is not tuple or (kspec and "requires_grad" in kspec):
+            continue
+        i = check[0].i
+        name = getattr(func, "__name__", "")
+        if i in protected or producer.get(i) is None or _in_place(func, kspec or {}) or \
+                any(r in name for r in _RANDOM):
+            continue
+        refs = _op_refs(aspec, kspec)
+        if all(j in values for j in refs):
+            args = [_resolve(a, values) for a in aspec]
+            values[i] = func(*args, **{k: _resolve(v, values) for k, v in (kspec or {}).items()})
+    return values
+
+
+def _resolve(spec, values: dict):
+    if type(spec) is _Ref:
+        return values[spec.i]
+    if type(spec) is _Seq:
+        return spec.type(_resolve(v, values) for v in spec.items)
+    return spec
+
+
 def compile_trace(trace: Trace):
     """The trace as one straight-line Python function inputs -> result (GuardFailed if a
     guard or a result shape differs): no per-op interpretation on replay."""
     ns = {"GuardFailed": GuardFailed, "_same": _same, "_grad": torch.is_grad_enabled,
           "_set_grad": torch.set_grad_enabled}
+    folded = _constants(trace)
     lines = ["def replay(inputs):", "    _g = _grad()", "    try:"]
     slots = ["t%d" % i for i in range(len(trace.inputs))]
     if slots:
@@ -197,7 +267,7 @@ def compile_trace(trace: Trace):
 
     def expr(spec) -> str:
         if type(spec) is _Ref:
-            return "t%d" % spec.i
+            return const(folded[spec.i]) if spec.i in folded else "t%d" % spec.i
         if type(spec) is _Seq:
             items = [expr(v) for v in spec.items]
             return ("[%s]" if spec.type is list else "(%s,)") % ", ".join(items)
@@ -219,7 +289,9 @@ def compile_trace(trace: Trace):
                 lines.append("        if not _same(%s, %s): raise GuardFailed" % (call, const(check)))
         elif type(check) is tuple:
             ref, shape = check
-            if ref.i == nslot[0]:
+            if ref.i in folded:
+                nslot[0] += 1
+            elif ref.i == nslot[0]:
                 nslot[0] += 1
                 lines.append("        t%d = %s" % (ref.i, call))
                 if not safe:

@@ -182,4 +182,22 @@ def test_record_refuses_writes_into_tensors_made_elsewhere():
     assert record(f, {"x": x})[1] is None
     made_inside = record(lambda: [torch.zeros(1).add_(x)], {"x": x})[1]
     assert made_inside is not None
-    assert torch.equal(replay(made_inside, {"x": torch.tensor([5.0])})[0], torch.tensor([5.0]))
+    for _ in range(2):  # the zeros it writes into are made afresh on every replay
+        assert torch.equal(replay(made_inside, {"x": torch.tensor([5.0])})[0], torch.tensor([5.0]))
+
+
+def test_results_made_from_constants_alone_are_computed_once_and_stay_fresh_outputs():
+    x = torch.tensor([1.0, 2.0])
+    table = torch.tensor([3.0, 4.0])
+
+    def f():
+        c = (table * 2).to(torch.float64)  # constants only: folded
+        index = torch.arange(2)  # a result: made on every replay
+        return [x + c, index]
+
+    _, trace = record(f, {"x": x})
+    out1 = replay(trace, {"x": torch.tensor([10.0, 20.0], dtype=torch.float64)})
+    out2 = replay(trace, {"x": torch.tensor([1.0, 1.0], dtype=torch.float64)})
+    assert torch.equal(out1[0], torch.tensor([16.0, 28.0], dtype=torch.float64))
+    assert torch.equal(out2[0], torch.tensor([7.0, 9.0], dtype=torch.float64))
+    assert out1[1] is not out2[1] and torch.equal(out1[1], torch.arange(2))
