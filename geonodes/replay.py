@@ -329,13 +329,14 @@ class Replays:
     first evaluation runs in full (filling the evaluator's caches, so recordings hold only
     per-evaluation work), the next is recorded, later ones replay. A replay whose guards fail
     evaluates in full and records the new path (a few paths are kept per signature) while
-    replays pay: where paths keep changing (random discrete values), it only records now and
-    then, so such a stream costs little more than full evaluations."""
+    replays pay: where paths keep changing (a float deciding a Switch), it only tries and
+    records now and then, so such a stream costs little more than full evaluations."""
 
     def __init__(self, paths: int = 3, signatures: int = 64):
         self.paths, self.signatures = paths, signatures
         self._traces: dict = {}  # signature -> [Trace], most recently used first
         self._seen: set = set()
+        self._refused: set = set()  # signatures whose recording was refused (see record)
         self.replayed = self.missed = self.recorded = 0  # counts (tests, benchmarks)
         self._credit = 0  # replays since the last recording, less the misses
 
@@ -345,8 +346,11 @@ class Replays:
         sig = key + discrete + (torch.is_grad_enabled(),) + tuple(
             (t.dtype, t.shape, t.stride(), t.requires_grad) for t in inputs.values())
         traces = self._traces.get(sig)
+        if traces and self._credit <= -8 and self.missed % 16:  # replays keep failing: try now and then
+            self.missed += 1
+            return run()
         if traces:
-            for i, trace in enumerate(traces if self._credit >= 0 else traces[:1]):
+            for i, trace in enumerate(traces):
                 try:
                     out = replay(trace, inputs)
                 except Exception:  # GuardFailed, or an op refusing other values: the full path decides
@@ -357,16 +361,19 @@ class Replays:
                 self._credit = min(self._credit + 1, 8)
                 return out
             self.missed += 1
-            self._credit -= 1
+            self._credit = max(self._credit - 1, -8)
             if self._credit < -2 and self.missed % 16:
                 return run()
-        elif sig not in self._seen:
+        elif sig not in self._seen or sig in self._refused:
             if len(self._seen) >= 4 * self.signatures:
                 self._seen.clear()
+                self._refused.clear()
             self._seen.add(sig)
             return run()
         result, trace = record(run, inputs)
-        if trace is not None:
+        if trace is None:
+            self._refused.add(sig)  # this path cannot be replayed: evaluate it in full from now on
+        else:
             self.recorded += 1
             if traces is None:
                 while len(self._traces) >= self.signatures:

@@ -172,6 +172,16 @@ def test_record_checks_shapes_of_data_dependent_results():
         replay(trace, {"x": torch.tensor([5.0, 6.0, 1.0])})
 
 
+def test_alternating_paths_are_both_kept_and_replayed():
+    prog = _switch_on_a_float()
+    sizes = [2.0, 0.5] * 20
+    for size in sizes:
+        values = {"Size": torch.tensor([size])}
+        _assert_same(prog.evaluate(values), _full(prog, values, torch.float32))
+    r = prog._replays
+    assert r.recorded == 2 and r.replayed >= len(sizes) - 3
+
+
 def test_record_refuses_writes_into_tensors_made_elsewhere():
     x, outside = torch.tensor([1.0]), torch.zeros(1)
 
