@@ -108,18 +108,19 @@ class Program:
         for p in self.parameters:
             v = values.get(p.name, p.default)
             given = None
+            tensor = isinstance(v, torch.Tensor)
             if p.kind == "float":
                 # as given (Python numbers as float64), so 1e39 is not checked as float32's inf
-                given = torch.as_tensor(v, dtype=None if isinstance(v, torch.Tensor) else torch.float64,
-                                        device=device)
+                given = v if tensor and v.device == device else torch.as_tensor(
+                    v, dtype=None if tensor else torch.float64, device=device)
                 t = given if given.dtype == dtype else given.to(dtype)
             elif p.kind == "int":
-                t = torch.as_tensor(v, device=device)
+                t = v if tensor and v.device == device else torch.as_tensor(v, device=device)
                 if t.is_floating_point() and bool((t != torch.trunc(t)).any()):
                     raise ParameterError(f"parameter '{p.name}' is an int, got a non-integer value")
                 t = t.to(torch.int64)
             else:
-                t = torch.as_tensor(v, device=device)
+                t = v if tensor and v.device == device else torch.as_tensor(v, device=device)
                 if t.dtype != torch.bool:
                     if bool(((t != 0) & (t != 1)).any()):
                         raise ParameterError(f"parameter '{p.name}' is a bool, got {v!r}")
