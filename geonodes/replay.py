@@ -237,6 +237,51 @@ def _constants(trace: Trace) -> dict:
     return values
 
 
+def _value_reads(trace: Trace) -> dict:
+    """numpy guard op -> (tensor slot, the detach/cpu ops before it): `t.detach().cpu().numpy()`
+    compared with the recorded array is `t.tolist()` compared with its list (the same values,
+    dtype and shape following from the recording), one call instead of three."""
+    uses: dict = {}
+    producer, last = {}, {}  # slot -> the op that made it, the last op that answered it
+    for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
+        for i in _op_refs(aspec, kspec):
+            uses.setdefault(i, set()).add(k)
+        if kind == 0 and type(check) is tuple:
+            producer.setdefault(check[0].i, k)
+            last[check[0].i] = k
+    results = set(_refs(trace.outputs, [])) if isinstance(trace.outputs, (_Ref, _Seq)) else set()
+
+    def single(k, name):  # the op's only argument slot, if it is `name` of one tensor
+        func, aspec, kspec, kind, check = trace.ops[k]
+        if getattr(func, "__name__", "") == name and not kspec and len(aspec) == 1 and type(aspec[0]) is _Ref:
+            return aspec[0].i
+        return None
+
+    out = {}
+    for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
+        if kind != 1 or not isinstance(check, np.ndarray):
+            continue
+        y = single(k, "numpy")
+        j = last.get(y)
+        if y is None or j is None or y in results:
+            continue
+        x = single(j, "cpu")
+        if x is None:
+            continue
+        if x == y:  # on the CPU, cpu() answers its tensor: x = detach(s); x.cpu(); x.numpy()
+            p = producer.get(x) if uses.get(x) == {j, k} else None
+            chain = {j} if p is None else {p, j}
+        else:  # y = x.cpu(), a new tensor
+            p = producer.get(x) if uses.get(y) == {k} and uses.get(x) == {j} else None
+            chain = {j} if p is None else {p, j}
+        if p is None or x in results or j == p:
+            continue
+        source = single(p, "detach")
+        if source is not None:
+            out[k] = (source, chain)
+    return out
+
+
 def _resolve(spec, values: dict):
     if type(spec) is _Ref:
         return values[spec.i]
@@ -273,7 +318,17 @@ def compile_trace(trace: Trace):
             return ("[%s]" if spec.type is list else "(%s,)") % ", ".join(items)
         return const(spec)
 
+    reads = _value_reads(trace)
+    skip = {j for _, chain in reads.values() for j in chain}
     for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
+        if k in skip:  # part of a value read below: its new slots go unused
+            outs = [check] if type(check) is tuple else check
+            nslot[0] += sum(1 for ref, _ in outs if ref.i == nslot[0])
+            continue
+        if k in reads:
+            lines.append("        if %s.tolist() != %s: raise GuardFailed" % (
+                expr(_Ref(reads[k][0])), const(check.tolist())))
+            continue
         f = "f%d" % k
         ns[f] = func
         args = [expr(a) for a in aspec] + ["%s=%s" % (n, expr(v)) for n, v in (kspec or {}).items()]

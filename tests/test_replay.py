@@ -161,6 +161,20 @@ def test_record_guards_values_read_into_python():
         replay(trace, {"x": torch.tensor([-3.0, -4.0])})
 
 
+def test_record_guards_arrays_read_into_numpy():
+    x = torch.tensor([1.0, -2.0])
+
+    def f():
+        k = (x > 0).detach().cpu().numpy()  # how the evaluator reads masks and counts
+        return [x * 2] if k[0] else [x - 1]
+
+    _, trace = record(f, {"x": x})
+    assert torch.equal(replay(trace, {"x": torch.tensor([3.0, -4.0])})[0], torch.tensor([6.0, -8.0]))
+    for flipped in ([-3.0, -4.0], [3.0, 4.0]):  # the whole array read is the guard
+        with pytest.raises(GuardFailed):
+            replay(trace, {"x": torch.tensor(flipped)})
+
+
 def test_record_checks_shapes_of_data_dependent_results():
     x = torch.tensor([1.0, -2.0, 3.0])
 
