@@ -282,6 +282,29 @@ def _value_reads(trace: Trace) -> dict:
     return out
 
 
+def _dead(trace: Trace, skip: set, reads: dict) -> set:
+    """Ops whose results nothing uses (the output, a guard, an op writing in place, a shape
+    check): made by one path and dropped by it, say. Only ops of _SHAPE_SAFE go: any other's
+    shape check stands for Python having read its shape."""
+    live = set(_refs(trace.outputs, [])) if isinstance(trace.outputs, (_Ref, _Seq)) else set()
+    dead = set()
+    for k in range(len(trace.ops) - 1, -1, -1):
+        func, aspec, kspec, kind, check = trace.ops[k]
+        refs = _op_refs(aspec, kspec)
+        if k in reads:
+            live.add(reads[k][0])
+            continue
+        if k in skip:
+            continue
+        outs = [] if kind else ([check[0].i] if type(check) is tuple else [c[0].i for c in check])
+        if kind == 0 and getattr(func, "__name__", "") in _SHAPE_SAFE and not _in_place(func, kspec or {}) \
+                and not any(o in live or o in refs for o in outs):
+            dead.add(k)
+        else:
+            live.update(refs)
+    return dead
+
+
 def _resolve(spec, values: dict):
     if type(spec) is _Ref:
         return values[spec.i]
@@ -320,6 +343,7 @@ def compile_trace(trace: Trace):
 
     reads = _value_reads(trace)
     skip = {j for _, chain in reads.values() for j in chain}
+    skip |= _dead(trace, skip, reads)
     for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
         if k in skip:  # part of a value read below: its new slots go unused
             outs = [check] if type(check) is tuple else check

@@ -197,6 +197,20 @@ def test_alternating_paths_are_both_kept_and_replayed():
     assert r.recorded == 2 and r.replayed >= len(sizes) - 3
 
 
+def test_unused_results_are_dropped_but_shapes_python_read_still_guard():
+    x = torch.tensor([1.0, -2.0, 3.0])
+
+    def f():
+        unused = x * 3  # dropped from replays
+        positive = x[x > 0]  # unused too, but Python reads its shape
+        return [x + 1] if positive.shape[0] == 2 and unused.dim() == 1 else [x - 1]
+
+    _, trace = record(f, {"x": x})
+    assert torch.equal(replay(trace, {"x": torch.tensor([4.0, 5.0, -6.0])})[0], torch.tensor([5.0, 6.0, -5.0]))
+    with pytest.raises(GuardFailed):
+        replay(trace, {"x": torch.tensor([4.0, 5.0, 6.0])})
+
+
 def test_record_refuses_writes_into_tensors_made_elsewhere():
     x, outside = torch.tensor([1.0]), torch.zeros(1)
 
