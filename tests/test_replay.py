@@ -1,6 +1,8 @@
 """Replayed evaluations (geonodes/replay.py): small batches replay the recorded torch calls of
 an earlier evaluation; results and gradients must be those of the full evaluator, and a
-replay must give way to a full evaluation whenever the recorded path no longer applies."""
+replay must give way to a full evaluation whenever the recorded path no longer applies.
+`python -m pytest -p replaycheck ...` (tests/replaycheck.py) checks every small evaluation of
+any test session the same way."""
 from __future__ import annotations
 
 from pathlib import Path
