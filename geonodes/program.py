@@ -132,26 +132,19 @@ class Program:
                     given if given.is_floating_point() else given.to(torch.float64), batch)))
             out[p.name] = t
         if checked:
-            self._check_limits(checked)
+            if device.type == "cpu" and batch <= 8:
+                _check_few(checked)
+            else:
+                self._check_limits(checked)
         return out, batch
 
     @torch.no_grad()
     def _check_limits(self, checked: list) -> None:
         """ParameterError for the first value outside its parameter's hard limits or not finite
-        (a few ops and one sync per parameter kind: NaN fails both comparisons). A few values on
-        the CPU are compared in Python: the same comparisons (float64, exact ints), no ops."""
+        (a few ops and one sync per parameter kind: NaN fails both comparisons)."""
         for kind in ("float", "int"):
             group = [(p, t) for p, t in checked if p.kind == kind]
             if not group:
-                continue
-            if group[0][1].device.type == "cpu" and group[0][1].shape[0] <= 8:
-                for p, t in group:
-                    lo, hi = p.hard
-                    for x in t.tolist():
-                        if not lo <= x <= hi:
-                            what = "not a finite number" if not math.isfinite(x) else \
-                                f"outside Blender's limits {format_bounds(*p.hard)}"
-                            raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
                 continue
             values = torch.stack([t for _, t in group])  # (P, B); floats of mixed widths promote exactly
             if kind == "float" and values.dtype != torch.float64:
@@ -227,7 +220,12 @@ class Program:
             discrete = tuple(x for t in ints for x in t.tolist())
         else:
             discrete = tuple(torch.stack([t.to(torch.int64) for t in ints]).flatten().tolist()) if ints else ()
-        groups = self._replays.evaluate(run, vals, key, discrete)
+        # Every value is (batch,) of the kind's dtype (_batch_values): what else can differ is
+        # requires_grad and, with several rows, strides.
+        meta = key + tuple(t.requires_grad for t in vals.values())
+        if batch > 1:
+            meta += tuple(t.stride() for t in vals.values())
+        groups = self._replays.evaluate(run, vals, meta, discrete)
         return [MeshGroup(*g) for g in groups]
 
     def _evaluate_values(self, vals: dict, batch: int, dtype, device, consts: dict) -> list:
@@ -318,6 +316,21 @@ class Program:
             out[p.name] = torch.tensor(col, dtype={"float": dtype, "int": torch.int64, "bool": torch.bool}[p.kind],
                                        device=device)
         return out
+
+
+def _check_few(checked: list) -> None:
+    """Program._check_limits for a few values on the CPU, compared in Python: the same
+    comparisons (floats as float64, ints exactly), the same first error, no tensor ops."""
+    for kind in ("float", "int"):
+        for p, t in checked:
+            if p.kind != kind:
+                continue
+            lo, hi = p.hard
+            for x in t.tolist():
+                if not lo <= x <= hi:
+                    what = "not a finite number" if not math.isfinite(x) else \
+                        f"outside Blender's limits {format_bounds(*p.hard)}"
+                    raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
 
 
 def _as_batch(t: torch.Tensor, batch: int) -> torch.Tensor:

@@ -403,8 +403,8 @@ def replay(trace: Trace, inputs: dict):
 
 
 class Replays:
-    """A program's recorded evaluations, by signature: the caller's key (batch, dtype, device),
-    the grad mode, and every input's dtype, shape, strides and requires_grad. A signature's
+    """A program's recorded evaluations, by signature: the caller's key (fixing every input's
+    dtype, shape, strides and requires_grad), integer values, the grad mode. A signature's
     first evaluation runs in full (filling the evaluator's caches, so recordings hold only
     per-evaluation work), the next is recorded, later ones replay. A replay whose guards fail
     evaluates in full and records the new path (a few paths are kept per signature) while
@@ -419,11 +419,14 @@ class Replays:
         self.replayed = self.missed = self.recorded = 0  # counts (tests, benchmarks)
         self._credit = 0  # replays since the last recording, less the misses
 
-    def evaluate(self, run, inputs: dict, key: tuple, discrete: tuple = ()):
+    def evaluate(self, run, inputs: dict, key: tuple | None = None, discrete: tuple = ()):
         """run() or its replay; `key` and `discrete` (say the values of integer inputs, which
-        decide most paths) pick the recordings to try."""
-        sig = key + discrete + (torch.is_grad_enabled(),) + tuple(
-            (t.dtype, t.shape, t.stride(), t.requires_grad) for t in inputs.values())
+        decide most paths) pick the recordings to try. A `key` must determine every input's
+        dtype, shape, strides and requires_grad (the caller knows them cheaper); without one,
+        they are read."""
+        if key is None:
+            key = tuple((t.dtype, t.shape, t.stride(), t.requires_grad) for t in inputs.values())
+        sig = key + discrete + (torch.is_grad_enabled(),)
         traces = self._traces.get(sig)
         if traces and self._credit <= -8 and self.missed % 16:  # replays keep failing: try now and then
             self.missed += 1
