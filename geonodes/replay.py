@@ -197,10 +197,16 @@ def _op_refs(aspec, kspec) -> list:
 _RANDOM = ("rand", "normal", "bernoulli", "multinomial", "dropout", "poisson", "exponential_")
 
 
+# Ops whose tensor results always have storage of their own (never a view of an operand).
+_ALLOCATING = _SHAPE_SAFE - set("""view reshape expand expand_as view_as reshape_as unsqueeze squeeze flatten
+permute transpose movedim t contiguous detach cpu to float double long int bool type_as select narrow
+unbind split chunk __iadd__ __isub__ __imul__ __itruediv__ add_ sub_ mul_ div_ copy_""".split())
+
+
 def _constants(trace: Trace) -> dict:
     """slot -> value for the results computed from constants alone (a broadcast constant's
     arithmetic, index tensors, zero columns): computed once, here, not on every replay. Tensors
-    written in place later (and what they were made from), results and random draws are not."""
+    written in place later (and what they are views of), results and random draws are not."""
     producer, inputs_of, protected = {}, {}, set()
     for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
         refs = _op_refs(aspec, kspec)
@@ -208,16 +214,18 @@ def _constants(trace: Trace) -> dict:
             continue
         outs = [check[0].i] if type(check) is tuple else [c[0].i for c in check]
         for i in outs:
-            if i in producer or i < len(trace.inputs):  # in place: the op answered an earlier tensor
-                protected.add(i)
-            else:
+            if i not in producer and i >= len(trace.inputs):  # else the op answered an earlier tensor
                 producer[i], inputs_of[i] = k, refs
-        if _in_place(func, kspec or {}) and refs:
-            protected.update(refs)  # the target, and whatever else it was given
+        if _in_place(func, kspec or {}):  # the tensor written into
+            protected.update(_refs(kspec["out"], []) if kspec and "out" in kspec else
+                             (_refs(aspec[0], []) if aspec else refs))
     protected.update(_refs(trace.outputs, []) if isinstance(trace.outputs, (_Ref, _Seq)) else [])
     stack = list(protected)
-    while stack:  # what protected tensors were made from
-        for j in inputs_of.get(stack.pop(), ()):
+    while stack:  # what protected tensors may be views of
+        i = stack.pop()
+        if i not in producer or getattr(trace.ops[producer[i]][0], "__name__", "") in _ALLOCATING:
+            continue
+        for j in inputs_of[i]:
             if j not in protected:
                 protected.add(j)
                 stack.append(j)
@@ -369,7 +377,8 @@ def compile_trace(trace: Trace):
         elif type(check) is tuple:
             ref, shape = check
             if ref.i in folded:
-                nslot[0] += 1
+                if ref.i == nslot[0]:
+                    nslot[0] += 1
             elif ref.i == nslot[0]:
                 nslot[0] += 1
                 lines.append("        t%d = %s" % (ref.i, call))

@@ -226,6 +226,15 @@ def test_record_refuses_writes_into_tensors_made_elsewhere():
     for _ in range(2):  # the zeros it writes into are made afresh on every replay
         assert torch.equal(replay(made_inside, {"x": torch.tensor([5.0])})[0], torch.tensor([5.0]))
 
+    def through_a_view():
+        z = torch.zeros(2)
+        z.view(2, 1).unsqueeze(0).add_(x)  # written through views of constants
+        return [z * 1]
+
+    _, trace = record(through_a_view, {"x": x})
+    for _ in range(2):
+        assert torch.equal(replay(trace, {"x": torch.tensor([5.0])})[0], torch.tensor([5.0, 5.0]))
+
 
 def test_results_made_from_constants_alone_are_computed_once_and_stay_fresh_outputs():
     x = torch.tensor([1.0, 2.0])
