@@ -13,7 +13,9 @@ and every tensor result's shape is checked, so a replay either follows the recor
 exactly, computing the same ops on the same operands, or raises `GuardFailed` (the caller then
 evaluates in full). Metadata reads (dtype, dim, requires_grad...) follow from the inputs'
 metadata, which is part of the caller's key. A recording that writes in place into a tensor it
-did not create is refused (`record` returns no trace).
+did not create is refused (`record` returns no trace). Assumed of the evaluator (true of every
+node module today): it does not write into numpy arrays that share a tensor's memory, nor take
+randomness or tensor data from anywhere but torch calls.
 """
 from __future__ import annotations
 
