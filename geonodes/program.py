@@ -17,6 +17,7 @@ import torch
 
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
+from .replay import Replays
 from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
@@ -70,6 +71,9 @@ class Program:
         self._plans: dict = {}  # group name -> _GroupPlan (derived from the IR once)
         self._consts: dict = {}  # (batch, dtype, device) -> broadcast constants (a few kept)
         self._limit_tensors: dict = {}  # (checked names, dtype, device) -> (lo, hi) hard limits
+        # Batches up to this size replay recorded evaluations (see replay.py; 0: never).
+        self.replay_max_batch = 8
+        self._replays = Replays()
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
         if not geo:
@@ -89,12 +93,15 @@ class Program:
     # -- parameter handling ----------------------------------------------------------------
     def _batch_values(self, values: dict, batch: int | None, dtype, device, check_limits: bool):
         for name in values:
-            self.parameter(name)
+            if name not in self._by_name:
+                self.parameter(name)  # raises
         sizes = set()
         for v in values.values():
-            t = v if isinstance(v, torch.Tensor) else torch.as_tensor(v)
-            if t.dim() > 0:
-                sizes.add(int(t.numel()))
+            if isinstance(v, torch.Tensor):
+                if v.dim() > 0:
+                    sizes.add(v.numel())
+            elif torch.as_tensor(v).dim() > 0:
+                sizes.add(int(torch.as_tensor(v).numel()))
         if batch is None:
             batch = max(sizes) if sizes else 1
         if sizes - {batch, 1}:
@@ -103,28 +110,34 @@ class Program:
         for p in self.parameters:
             v = values.get(p.name, p.default)
             given = None
+            tensor = isinstance(v, torch.Tensor)
             if p.kind == "float":
                 # as given (Python numbers as float64), so 1e39 is not checked as float32's inf
-                given = torch.as_tensor(v, dtype=None if isinstance(v, torch.Tensor) else torch.float64,
-                                        device=device)
+                given = v if tensor and v.device == device else torch.as_tensor(
+                    v, dtype=None if tensor else torch.float64, device=device)
                 t = given if given.dtype == dtype else given.to(dtype)
             elif p.kind == "int":
-                t = torch.as_tensor(v, device=device)
+                t = v if tensor and v.device == device else torch.as_tensor(v, device=device)
                 if t.is_floating_point() and bool((t != torch.trunc(t)).any()):
                     raise ParameterError(f"parameter '{p.name}' is an int, got a non-integer value")
                 t = t.to(torch.int64)
             else:
-                t = torch.as_tensor(v, device=device)
+                t = v if tensor and v.device == device else torch.as_tensor(v, device=device)
                 if t.dtype != torch.bool:
                     if bool(((t != 0) & (t != 1)).any()):
                         raise ParameterError(f"parameter '{p.name}' is a bool, got {v!r}")
                     t = t != 0
             t = _as_batch(t, batch)
-            if check_limits and p.name in values and p.kind != "bool":
-                checked.append((p, t if given is None else _as_batch(given.to(torch.float64), batch)))
+            if check_limits and p.kind != "bool" and p.name in values:
+                # floats are checked as given (made float64 in _check_limits: exact)
+                checked.append((p, t if given is None else _as_batch(
+                    given if given.is_floating_point() else given.to(torch.float64), batch)))
             out[p.name] = t
         if checked:
-            self._check_limits(checked)
+            if device.type == "cpu" and batch <= 8:
+                _check_few(checked)
+            else:
+                self._check_limits(checked)
         return out, batch
 
     @torch.no_grad()
@@ -135,7 +148,9 @@ class Program:
             group = [(p, t) for p, t in checked if p.kind == kind]
             if not group:
                 continue
-            values = torch.stack([t for _, t in group])  # (P, B)
+            values = torch.stack([t for _, t in group])  # (P, B); floats of mixed widths promote exactly
+            if kind == "float" and values.dtype != torch.float64:
+                values = values.to(torch.float64)
             key = (tuple(p.name for p, _ in group), values.dtype, values.device)
             bounds = self._limit_tensors.get(key)
             if bounds is None:
@@ -145,8 +160,8 @@ class Program:
             ok = (values >= bounds[0]) & (values <= bounds[1])
             if not bool(ok.all()):
                 row = int((~ok).any(dim=1).nonzero()[0])
-                p, t = group[row]
-                x = t[~ok[row]][0].item()
+                p = group[row][0]
+                x = values[row][~ok[row]][0].item()
                 what = "not a finite number" if not math.isfinite(x) else \
                     f"outside Blender's limits {format_bounds(*p.hard)}"
                 raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
@@ -196,13 +211,33 @@ class Program:
             while len(self._consts) >= 4:  # a few batch sizes in use at once (fitting, viewer)
                 self._consts.pop(next(iter(self._consts)))
         self._consts[key] = consts  # most recently used last
+
+        def run():
+            return self._evaluate_values(vals, batch, dtype, device, consts)
+
+        if batch > self.replay_max_batch:
+            return [MeshGroup(*g) for g in run()]
+        ints = [vals[p.name] for p in self.parameters if p.kind != "float"]
+        if device.type == "cpu":  # the integer values pick the recording (reads, no syncs)
+            discrete = tuple(x for t in ints for x in t.tolist())
+        else:
+            discrete = tuple(torch.stack([t.to(torch.int64) for t in ints]).flatten().tolist()) if ints else ()
+        # Every value is (batch,) of the kind's dtype (_batch_values): what else can differ is
+        # requires_grad and, with several rows, strides.
+        meta = key + tuple(t.requires_grad for t in vals.values())
+        if batch > 1:
+            meta += tuple(t.stride() for t in vals.values())
+        groups = self._replays.evaluate(run, vals, meta, discrete)
+        return [MeshGroup(*g) for g in groups]
+
+    def _evaluate_values(self, vals: dict, batch: int, dtype, device, consts: dict) -> list:
+        """[(rows, vertices, topology)] per distinct topology, from checked batch values."""
         ev = Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = Call(ev, self.ir.groups[self.ir.main_group], (), None)
         geometry: Piecewise = root.group_output(self._output)
         pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
-        return [MeshGroup(rows, v, self._topology(struct.parts, device))
-                for (_, struct), (rows, v) in zip(pieces, verts)]
+        return [(rows, v, self._topology(struct.parts, device)) for (_, struct), (rows, v) in zip(pieces, verts)]
 
     def _gather(self, pieces: list, cache: dict, batch: int, dtype, device) -> list:
         """[(rows, (b, V, 3) vertices)] per piece, from one table of per-row part coefficients
@@ -285,8 +320,23 @@ class Program:
         return out
 
 
+def _check_few(checked: list) -> None:
+    """Program._check_limits for a few values on the CPU, compared in Python: the same
+    comparisons (floats as float64, ints exactly), the same first error, no tensor ops."""
+    for kind in ("float", "int"):
+        for p, t in checked:
+            if p.kind != kind:
+                continue
+            lo, hi = p.hard
+            for x in t.tolist():
+                if not lo <= x <= hi:
+                    what = "not a finite number" if not math.isfinite(x) else \
+                        f"outside Blender's limits {format_bounds(*p.hard)}"
+                    raise ParameterError(f"parameter '{p.name}' = {format_number(x)} is {what}")
+
+
 def _as_batch(t: torch.Tensor, batch: int) -> torch.Tensor:
-    if batch == 1 or t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
+    if t.dim() != 1 or t.shape[0] != batch:  # (B,) tensors (usual) stay as given
         return t.reshape(-1).expand(batch) if t.numel() == 1 else t.reshape(batch)
     return t
 
