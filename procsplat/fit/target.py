@@ -57,6 +57,12 @@ class TargetConfig:
     term of 9.5e-3 (4x a fully kept object's)."""
     min_points: int = 50
     """Fewer observed points than this -> TooFewPointsError."""
+    floor_band: float = 0.03
+    """With a known floor height, observed points less than this above it are dropped: the floor
+    itself, taken into a mask that bleeds past the object's base (a misaligned ScanNet label
+    mesh keeps the floor pixels around legs and bottoms, whose depth agrees with the object's)
+    plus depth noise (structured light: ~1.4 cm at 3 m). The pose stands shapes on the floor, so
+    the lowest few centimetres of an object carry no evidence the floor does not. 0: keep all."""
     outlier_radius: float = 0.06
     outlier_min_neighbours: int = 3
     """Observed points with fewer neighbours within outlier_radius are dropped (mask bleeding)."""
@@ -135,6 +141,8 @@ class ObjectTarget:
         cfg = config
         raw = [backproject(d, k, p, m) for d, k, p, m in zip(depths, Ks, poses, masks)]
         pts = np.concatenate(raw) if raw else np.zeros((0, 3))
+        if floor_height is not None and cfg.floor_band > 0:
+            pts = pts[pts[:, 2] >= float(floor_height) + cfg.floor_band]
         pts = voxel_downsample(pts, cfg.voxel)
         if len(pts) >= cfg.outlier_min_neighbours + 1:
             tree = cKDTree(pts)
