@@ -3,7 +3,7 @@
 All terms are (B,) tensors over the candidates, differentiable w.r.t. the candidates' world
 vertices (hence float parameters and pose). Distances are in metres.
 
-coverage    mean over observed points of rho(distance to the candidate surface). rho is Huber
+coverage    mean over observed points (`ObjectTarget.coverage_points`: not the floor band) of rho(distance to the candidate surface). rho is Huber
             (quadratic below `huber`) truncated at `truncation`, so outliers (mask bleeding,
             neighbours) cost a constant. Nearest surface: the triangles with the smallest
             lower bounds of their distance propose (box and plane bounds, not differentiated);
@@ -291,7 +291,7 @@ class CandidateLosses:
         self.target = target
         self.config = config
         self.sampler = SurfaceSampler(config.num_samples, seed=config.seed)
-        pts = target.points
+        pts = target.coverage_points()
         if len(pts) > config.max_points:
             rng = np.random.default_rng(config.seed)
             pts = pts[np.sort(rng.choice(len(pts), config.max_points, replace=False))]
