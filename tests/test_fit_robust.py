@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from geonodes import load_program
+from procsplat.fit.losses import CandidateLosses, LossConfig
 from procsplat.fit.pose import place_on_floor
 from procsplat.fit.search import genetic_search, preset
 from procsplat.fit.synthetic import CameraRig, render_object_frames
-from procsplat.fit.target import ObjectTarget, TargetConfig
+from procsplat.fit.target import ObjectTarget
 from procsplat.geometry import backproject
 
 DATA = Path(__file__).resolve().parent / "data" / "blender"
@@ -45,25 +46,33 @@ def bled():
         extra[rows[floor], cols[floor]] = True
         bled.append(m | extra)
     assert sum(int((b & ~m).sum()) for b, m in zip(bled, masks)) > 50  # the bleed is there
-    return prog, (depths, Ks, poses, bled), t[0].numpy()
+    return prog, (depths, Ks, poses, bled), t[0].numpy(), (world, mesh.triangles, masks)
 
 
-def test_bled_floor_pixels_are_no_coverage_evidence(bled):
-    _, frames, truth_t = bled
+def test_the_floor_explains_bled_floor_pixels(bled):
+    """Coverage of the true table: the floor pixels of the bled mask cost nothing when the floor
+    explains them, and without that they cost (what pulled fits towards the bleed)."""
+    _, frames, _, (world, triangles, masks) = bled
     target = ObjectTarget.from_frames(*frames, floor_height=0.0)
-    low = target.points[:, 2] < 0.03
-    assert low.any()  # kept for the distance fields
-    assert target.coverage_points()[:, 2].min() >= 0.03
-    assert len(target.coverage_points()) == int((~low).sum())
-    old = ObjectTarget.from_frames(*frames, floor_height=0.0, config=TargetConfig(floor_band=0.0))
-    assert len(old.coverage_points()) == len(old.points)
-    # Without a known floor, nothing is left out (the lowest point is only a guess of the floor).
-    assert len(ObjectTarget.from_frames(*frames).coverage_points()) == len(target.points)
+    clean = ObjectTarget.from_frames(*frames[:3], masks, floor_height=0.0)
+    assert target.footprint_points()[:, 2].min() >= 0.03  # the footprint box leaves the band out
+    v = torch.tensor(world, dtype=torch.float64).unsqueeze(0)
+    yaw = torch.tensor([YAW], dtype=torch.float64)
+
+    def coverage(t, **kw):
+        return float(CandidateLosses(t, LossConfig(**kw)).terms(v, triangles, yaw)["coverage"][0])
+
+    assert coverage(target) < 1.5 * coverage(clean) + 1e-5
+    assert coverage(target, floor_explains=False) > 3 * coverage(target)
+    # Without a known floor the lowest point is only a guess of it: nothing is explained by it.
+    guess = ObjectTarget.from_frames(*frames)
+    assert guess.floor_band == 0 and len(guess.footprint_points()) == len(guess.points)
+    assert coverage(guess) == pytest.approx(coverage(guess, floor_explains=False))
 
 
 def test_fit_centre_stays_put_with_floor_bleeding(bled):
     torch.set_num_threads(1)
-    prog, frames, truth_t = bled
+    prog, frames, truth_t, _ = bled
     target = ObjectTarget.from_frames(*frames, floor_height=0.0)
     cfg = preset("fast", population=24, keep=8, offspring=14, generations=4, final_steps=20, seed=5)
     result = genetic_search(prog, target, cfg)

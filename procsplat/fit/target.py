@@ -58,14 +58,12 @@ class TargetConfig:
     min_points: int = 50
     """Fewer observed points than this -> TooFewPointsError."""
     floor_band: float = 0.03
-    """With a known floor height, observed points less than this above it are no evidence of the
-    object's extent (`ObjectTarget.coverage_points`): they may be the floor itself, taken into a
-    mask that bleeds past the object's base (a misaligned ScanNet label mesh keeps the floor
-    pixels around legs and bottoms, whose depth agrees with the object's), with depth noise
-    (structured light: ~1.4 cm at 3 m). The pose stands shapes on the floor, so the lowest few
-    centimetres carry no evidence the floor does not. They stay in `points` (the distance
-    fields): dropping them made the true surface near the floor look unsupported to the
-    accuracy term, and a sofa without legs lost to one raised on 3 cm legs. 0: all count."""
+    """With a known floor height, observed points less than this above it do not shape the
+    footprint box (`ObjectTarget.footprint_box`, where the search starts): they may be the floor
+    itself, taken into a mask that bleeds past the object's base (a misaligned ScanNet label
+    mesh keeps the floor pixels around legs and bottoms, whose depth agrees with the object's),
+    with depth noise (structured light: ~1.4 cm at 3 m). The losses' coverage term lets the
+    floor explain every point (`LossConfig.floor_explains`). 0: all points count."""
     outlier_radius: float = 0.06
     outlier_min_neighbours: int = 3
     """Observed points with fewer neighbours within outlier_radius are dropped (mask bleeding)."""
@@ -117,7 +115,8 @@ class ObjectTarget:
     views: list = field(default_factory=list)  # DepthView, for visibility
     label: str = ""
     floor_band: float = 0.0
-    """Points less than this above `floor_height` are left out of `coverage_points`."""
+    """Points less than this above `floor_height` are left out of `footprint_points`; > 0 also
+    says the floor height is known (given, not the lowest observed point)."""
     free_exact: bool = True
     """Free grid nodes: those inside a free voxel (True) or around its centre (False, the old +-1 node dilation)."""
     _fields: dict = field(default_factory=dict, repr=False)
@@ -171,9 +170,9 @@ class ObjectTarget:
                    free_voxel=cfg.free_voxel, views=views, label=label, floor_band=band)
 
     # -- derived quantities --------------------------------------------------------------------
-    def coverage_points(self) -> np.ndarray:
-        """The observed points that say where the object is: those at least `floor_band` above
-        the floor (all of them when fewer than a quarter would remain: an object that is
+    def footprint_points(self) -> np.ndarray:
+        """The observed points that say where the object stands: those at least `floor_band`
+        above the floor (all of them when fewer than a quarter would remain: an object that is
         mostly a few centimetres tall, or a floor height that is wrong)."""
         if self.floor_band <= 0:
             return self.points
@@ -199,7 +198,7 @@ class ObjectTarget:
         return yaw, centre.copy(), ext.copy()
 
     def _footprint_box(self) -> tuple[float, np.ndarray, np.ndarray]:
-        pts = self.coverage_points()
+        pts = self.footprint_points()
         xy = pts[:, :2]
         c = xy.mean(0)
         wall = vertical_surface_yaw(pts)
