@@ -220,3 +220,24 @@ def test_last_turn_turns_back_a_winner_that_settled_a_quarter_turn_off(mid_board
     assert again_loss <= loss
     with torch.no_grad():
         assert float(scorer.score(again)["total"][0]) == pytest.approx(again_loss, rel=1e-5)
+
+
+def test_sweep_neighbours_redraw_the_floats_of_the_changed_parameters_category(mid_board_table):
+    """Switching a sofa's back cushions off switches nothing on, but the back that remains must
+    be thicker: the neighbour comes with fresh draws of the Back category's floats (Back
+    Thickness), while floats of other categories (Width) keep the incumbent's values."""
+    _, target, _ = mid_board_table
+    prog = load_program("sofa")
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    g = space.random(1, np.random.default_rng(1))
+    j = [p.name for p in space.discrete].index("Has Back Cushions")
+    g.disc[0, [p.name for p in space.discrete].index("Has Back")] = 1
+    g.disc[0, j] = 1
+    cands, ids = neighbours(scorer, g, 8, np.random.default_rng(0))
+    names = [p.name for p in space.floats]
+    back, width = names.index("Back Thickness"), names.index("Width")
+    flipped = cands.disc[:, j] == 0
+    assert flipped.any()
+    assert np.unique(cands.unit[flipped, back]).size > 1  # redrawn
+    assert np.all(cands.unit[flipped, width] == g.unit[0, width])  # another category: kept

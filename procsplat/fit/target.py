@@ -57,6 +57,13 @@ class TargetConfig:
     term of 9.5e-3 (4x a fully kept object's)."""
     min_points: int = 50
     """Fewer observed points than this -> TooFewPointsError."""
+    floor_band: float = 0.03
+    """With a known floor height, observed points less than this above it do not shape the
+    footprint box (`ObjectTarget.footprint_box`, where the search starts): they may be the floor
+    itself, taken into a mask that bleeds past the object's base (a misaligned ScanNet label
+    mesh keeps the floor pixels around legs and bottoms, whose depth agrees with the object's),
+    with depth noise (structured light: ~1.4 cm at 3 m). The losses' coverage term lets the
+    floor explain every point (`LossConfig.floor_explains`). 0: all points count."""
     outlier_radius: float = 0.06
     outlier_min_neighbours: int = 3
     """Observed points with fewer neighbours within outlier_radius are dropped (mask bleeding)."""
@@ -107,6 +114,9 @@ class ObjectTarget:
     free_voxel: float = 0.03
     views: list = field(default_factory=list)  # DepthView, for visibility
     label: str = ""
+    floor_band: float = 0.0
+    """Points less than this above `floor_height` are left out of `footprint_points`; > 0 also
+    says the floor height is known (given, not the lowest observed point)."""
     free_exact: bool = True
     """Free grid nodes: those inside a free voxel (True) or around its centre (False, the old +-1 node dilation)."""
     _fields: dict = field(default_factory=dict, repr=False)
@@ -155,10 +165,20 @@ class ObjectTarget:
             near, _ = cKDTree(pts).query(free, distance_upper_bound=1.5 * cfg.free_voxel)
             free = free[~np.isfinite(near)]
         views = _keep_views(depths, Ks, poses, masks, cfg)
+        band = cfg.floor_band if floor_height is not None else 0.0
         return cls(points=pts, free_points=free, floor_height=floor, box_lo=lo, box_hi=hi, voxel=cfg.voxel,
-                   free_voxel=cfg.free_voxel, views=views, label=label)
+                   free_voxel=cfg.free_voxel, views=views, label=label, floor_band=band)
 
     # -- derived quantities --------------------------------------------------------------------
+    def footprint_points(self) -> np.ndarray:
+        """The observed points that say where the object stands: those at least `floor_band`
+        above the floor (all of them when fewer than a quarter would remain: an object that is
+        mostly a few centimetres tall, or a floor height that is wrong)."""
+        if self.floor_band <= 0:
+            return self.points
+        keep = self.points[:, 2] >= self.floor_height + self.floor_band
+        return self.points[keep] if keep.sum() >= max(0.25 * len(self.points), 10) else self.points
+
     def footprint_pose(self) -> tuple[float, np.ndarray]:
         """(yaw, centre xy) from the observed points: principal axis in the floor plane and the
         centre of the axis-aligned box in that frame. Yaw is defined modulo 90 degrees."""
@@ -178,9 +198,10 @@ class ObjectTarget:
         return yaw, centre.copy(), ext.copy()
 
     def _footprint_box(self) -> tuple[float, np.ndarray, np.ndarray]:
-        xy = self.points[:, :2]
+        pts = self.footprint_points()
+        xy = pts[:, :2]
         c = xy.mean(0)
-        wall = vertical_surface_yaw(self.points)
+        wall = vertical_surface_yaw(pts)
         angles = np.array([wall]) if wall is not None else _hull_angles(xy, c)
         best = None
         for a in angles:
@@ -196,7 +217,7 @@ class ObjectTarget:
             R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
             local = (xy - c) @ R
         centre = c + R @ ((local.min(0) + local.max(0)) / 2)
-        ext = np.array([*(local.max(0) - local.min(0)), self.points[:, 2].max() - self.floor_height])
+        ext = np.array([*(local.max(0) - local.min(0)), pts[:, 2].max() - self.floor_height])
         return float(yaw), centre, ext
 
     def fields(self, dtype=torch.float32) -> dict:
