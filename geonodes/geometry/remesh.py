@@ -26,11 +26,14 @@ class NewTopology:
     face_src: torch.Tensor  # (F',) old face of each new face
     corner_src: torch.Tensor  # (L',) old corner of each new corner
     extra: dict | None = None  # node-specific arrays (e.g. which faces are the extrusion's top)
+    edges: torch.Tensor | None = None  # (E', 2) in Blender's order; None where the node does not model it
 
 
-def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None) -> NewTopology:
+def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None,
+                 edges=None) -> NewTopology:
     t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.int64))  # noqa: E731
-    return NewTopology(int(num_vertices), t(offsets), t(loops), t(point_src), t(face_src), t(corner_src), extra)
+    return NewTopology(int(num_vertices), t(offsets), t(loops), t(point_src), t(face_src), t(corner_src), extra,
+                       None if edges is None else t(edges).reshape(-1, 2))
 
 
 def faces_of(prim: Prim):
@@ -75,21 +78,21 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
         face_part = torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
     return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
                 dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
-                num_parts=prim.num_parts)
+                num_parts=prim.num_parts, edges=topo.edges)
 
 
 # ------------------------------------------------------------------ Flip Faces, Triangulate
 
 
 def flip_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
-    """Selected faces' corners reversed after the first (Blender's mesh_flip_faces)."""
+    """Selected faces' corners reversed after the first (Blender's mesh_flip_faces; the edges stay)."""
     fo, fv, sizes, corner_face = faces_of(prim)
     corners = np.arange(fv.shape[0])
     start, end = fo[:-1][corner_face], fo[1:][corner_face]
     flipped = np.where(corners == start, corners, start + end - corners)
     corner_src = np.where(selected[corner_face], flipped, corners)
     return new_topology(prim.num_vertices, fo, fv[corner_src], np.arange(prim.num_vertices),
-                        np.arange(sizes.shape[0]), corner_src)
+                        np.arange(sizes.shape[0]), corner_src, edges=prim.edges)
 
 
 def triangulate_faces(prim: Prim, triangles: dict) -> NewTopology:

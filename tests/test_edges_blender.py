@@ -1,0 +1,34 @@
+"""Blender's edge order (Index on the EDGE domain) against live Blender: primitives, joined,
+transformed and realized meshes, and mesh operations that keep the order (Flip Faces, Delete
+Geometry). See tests/edgetools.py for the probe."""
+import pytest
+
+from edgetools import PRIMITIVES, edge_index_program
+from fieldtools import compare_batch, value_sets
+from irtools import link, node
+from meshoptools import selection_nodes
+
+bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
+pytestmark = pytest.mark.blender
+
+
+@pytest.mark.parametrize("kind", sorted(PRIMITIVES) + ["joined", "realized"])
+def test_edge_index_of_meshes(kind):
+    compare_batch(edge_index_program(kind), value_sets("ab", 6, seed=11))
+
+
+@pytest.mark.parametrize("kind", ["cube", "uvsphere", "joined"])
+def test_edge_index_after_flip_faces(kind):
+    op = (node("F", "GeometryNodeFlipFaces"), "Mesh", "Mesh")
+    compare_batch(edge_index_program(kind, [op]), value_sets("ab", 4, seed=12))
+
+
+@pytest.mark.parametrize("kind", ["grid", "cube", "joined", "line"])
+@pytest.mark.parametrize("domain,mode", [("POINT", "ALL"), ("EDGE", "ALL"), ("FACE", "ALL"), ("FACE", "ONLY_FACE"),
+                                         ("POINT", "ONLY_FACE")])
+def test_edge_index_after_delete_geometry(kind, domain, mode):
+    """Delete Geometry (x > b) keeps the surviving edges in their order (mesh_copy_selection)."""
+    sel_nodes, sel_links = selection_nodes("b", "X", "Sel")
+    op = (node("D", "GeometryNodeDeleteGeometry", {"domain": domain, "mode": mode}), "Geometry", "Geometry",
+          sel_nodes, sel_links + [link(("Sel", "Result"), ("D", "Selection"))])
+    compare_batch(edge_index_program(kind, [op]), value_sets("ab", 8, seed=13, lo=-1.0, hi=1.0))
