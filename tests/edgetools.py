@@ -76,3 +76,21 @@ def edge_index_program(kind: str, ops=()):
               link(("RA", "Value"), ("EC", "Z")), link(("St", "Geometry"), ("ESP", "Geometry")),
               link(("EC", "Vector"), ("ESP", "Offset")), link(("ESP", "Geometry"), ("Group Output", "Out"))]
     return program(nodes, links, fparams("a", "b"))
+
+
+def bend():
+    """Set Position offset (b * x * y, 0, b * x * x): rows differ, quads stop being planar."""
+    extra = [node("BP", "GeometryNodeInputPosition"), node("BS", "ShaderNodeSeparateXYZ"),
+             node("BXY", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("BXYb", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("BXX", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("BXXb", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("BC", "ShaderNodeCombineXYZ")]
+    links = [link(("BP", "Position"), ("BS", "Vector")), link(("BS", "X"), ("BXY", "Value")), link(("BS", "Y"), ("BXY", "Value_001")),
+             link(("BXY", "Value"), ("BXYb", "Value")), link((GI, "b"), ("BXYb", "Value_001")),
+             link(("BS", "X"), ("BXX", "Value")), link(("BS", "X"), ("BXX", "Value_001")),
+             link(("BXX", "Value"), ("BXXb", "Value")), link((GI, "b"), ("BXXb", "Value_001")),
+             link(("BXYb", "Value"), ("BC", "X")), link(("BXXb", "Value"), ("BC", "Z")), link(("BC", "Vector"), ("BSP", "Offset"))]
+    return (node("BSP", "GeometryNodeSetPosition"), "Geometry", "Geometry", extra, links)
+
+
+def subdivide_program(kind, level):
+    return edge_index_program(kind, [bend(), (node("SD", "GeometryNodeSubdivideMesh", {}, {"Level": level}), "Mesh", "Mesh")])
