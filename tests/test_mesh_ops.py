@@ -54,7 +54,7 @@ def test_unsupported_modes_name_the_node(op, message):
         load_program(op_program("grid", op, "Mesh", "Mesh")).evaluate_one({})
 
 
-@pytest.mark.parametrize("mode", ["VERTICES", "FACES", "CORNERS"])
+@pytest.mark.parametrize("mode", ["VERTICES", "EDGES", "FACES", "CORNERS"])
 def test_points_gradients(mode):
     """Mesh to Points -> Points to Vertices: the points' positions follow a and b."""
     ir = selected(node("M", "GeometryNodeMeshToPoints", {"mode": mode}), mesh="ico", geometry=("Mesh", "Points"),
@@ -62,12 +62,18 @@ def test_points_gradients(mode):
     finite_difference_check(ir, VALUES, ["a", "b"])
 
 
-def test_mesh_to_points_edges_is_an_error():
+def test_mesh_to_points_edges_of_unmodelled_order_is_an_error():
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
-    with pytest.raises(IRError, match="node 'M'.*EDGES"):
-        load_program(ir).evaluate_one({})
+    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points",
+                    after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
+    assert load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0}).vertices.shape[0] == 17  # a 4x3 grid's edges
+    g = ir["groups"][0]  # Triangulate first: its edge order is not modelled
+    g["nodes"].append(node("T", "GeometryNodeTriangulate"))
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["M", "Mesh"]] + [
+        {"from": ["SP", "Geometry"], "to": ["T", "Mesh"], "order": 0}, {"from": ["T", "Mesh"], "to": ["M", "Mesh"], "order": 0}]
+    with pytest.raises(IRError, match="node 'M'.*EDGES.*not modelled"):
+        load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0})
 
 
 def test_merge_by_distance_gradients():
