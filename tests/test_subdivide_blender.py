@@ -15,3 +15,10 @@ pytestmark = pytest.mark.blender
 def test_subdivide_mesh(kind, level):
     worst = compare_batch(subdivide_program(kind, level), value_sets("ab", 6, seed=21))
     assert worst <= 1e-5
+
+
+@pytest.mark.parametrize("kind", ["grid", "cube", "line", "joined", "realized"])
+@pytest.mark.parametrize("level", [2, 3])
+def test_subdivide_quads_at_higher_levels(kind, level):
+    worst = compare_batch(subdivide_program(kind, level), value_sets("ab", 4, seed=22))
+    assert worst <= 1e-5
