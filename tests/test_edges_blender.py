@@ -3,7 +3,7 @@ transformed and realized meshes, and mesh operations that keep the order (Flip F
 Geometry). See tests/edgetools.py for the probe."""
 import pytest
 
-from edgetools import PRIMITIVES, edge_index_program
+from edgetools import PRIMITIVES, bend, edge_index_program
 from fieldtools import compare_batch, value_sets
 from irtools import link, node
 from meshoptools import selection_nodes
@@ -32,3 +32,12 @@ def test_edge_index_after_delete_geometry(kind, domain, mode):
     op = (node("D", "GeometryNodeDeleteGeometry", {"domain": domain, "mode": mode}), "Geometry", "Geometry",
           sel_nodes, sel_links + [link(("Sel", "Result"), ("D", "Selection"))])
     compare_batch(edge_index_program(kind, [op]), value_sets("ab", 8, seed=13, lo=-1.0, hi=1.0))
+
+
+@pytest.mark.parametrize("kind", ["grid", "cube", "cylinder", "cone", "uvsphere", "joined"])
+@pytest.mark.parametrize("quad_method", ["FIXED", "FIXED_ALTERNATE"])
+def test_edge_index_after_triangulate(kind, quad_method):
+    """Triangulate keeps the old edges and appends the diagonals face by face (FIXED quads, CLIP
+    n-gons: the cases checked; others leave the order unmodelled). Meshes bent first."""
+    op = (node("TR", "GeometryNodeTriangulate", {"quad_method": quad_method, "ngon_method": "CLIP"}), "Mesh", "Mesh")
+    compare_batch(edge_index_program(kind, [bend(), op]), value_sets("ab", 6, seed=14))

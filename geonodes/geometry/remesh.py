@@ -26,7 +26,8 @@ class NewTopology:
     face_src: torch.Tensor  # (F',) old face of each new face
     corner_src: torch.Tensor  # (L',) old corner of each new corner
     extra: dict | None = None  # node-specific arrays (e.g. which faces are the extrusion's top)
-    edges: torch.Tensor | None = None  # (E', 2) in Blender's order; None where the node does not model it
+    edges: torch.Tensor | None = None  # (E', 2) in the order EDGE attributes use; None: the polygons'
+    edges_known: bool = True  # `edges` are in Blender's order
 
 
 def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None,
@@ -78,7 +79,7 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
         face_part = torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
     return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
                 dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
-                num_parts=prim.num_parts, edges=topo.edges)
+                num_parts=prim.num_parts, edges=topo.edges, edges_known=topo.edges_known and prim.edges_known)
 
 
 # ------------------------------------------------------------------ Flip Faces, Triangulate
@@ -95,11 +96,13 @@ def flip_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
                         np.arange(sizes.shape[0]), corner_src, edges=prim.edges)
 
 
-def triangulate_faces(prim: Prim, triangles: dict) -> NewTopology:
+def triangulate_faces(prim: Prim, triangles: dict, edges_known: bool = False) -> NewTopology:
     """Faces split into triangles as Blender 4.2's BMesh triangulation does: `triangles` maps a
     face to its triangles (triples of the face's local corner indices, in BM_face_triangulate's
     order); the last triangle takes the face's place, the others are appended after every
-    face, face by face."""
+    face, face by face. The edges: the old ones, then the new diagonals face by face, each
+    triangle's in its corner order; `edges_known`: the caller vouches that this is Blender's order
+    (checked against bpy for FIXED / FIXED_ALTERNATE quads and CLIP n-gons)."""
     fo, fv, sizes, _ = faces_of(prim)
     kept, appended, face_src = [], [], list(range(sizes.shape[0]))
     for f in range(sizes.shape[0]):
@@ -114,8 +117,23 @@ def triangulate_faces(prim: Prim, triangles: dict) -> NewTopology:
     corner_src = np.concatenate(kept + appended).astype(np.int64)
     new_sizes = [len(c) for c in kept + appended]
     offsets = np.concatenate([[0], np.cumsum(new_sizes)])
-    return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices),
-                        np.asarray(face_src, np.int64), corner_src)
+    edges = None
+    if prim.edges is not None:
+        old = prim.edges.numpy()
+        seen = {(int(min(a, b)), int(max(a, b))) for a, b in old}
+        new = []
+        for f in range(sizes.shape[0]):
+            for t in triangles.get(f, ()):
+                for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+                    va, vb = int(fv[fo[f] + a]), int(fv[fo[f] + b])
+                    if (min(va, vb), max(va, vb)) not in seen:
+                        seen.add((min(va, vb), max(va, vb)))
+                        new.append((va, vb))
+        edges = np.concatenate([old, np.asarray(new, np.int64).reshape(-1, 2)])
+    topo = new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices),
+                        np.asarray(face_src, np.int64), corner_src, edges=edges)
+    topo.edges_known = edges_known
+    return topo
 
 
 def quad_triangles(split_13: bool) -> list:
