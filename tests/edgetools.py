@@ -32,6 +32,10 @@ def mesh_source(kind: str):
     cube and a line joined), 'realized' (cubes instanced on a line's points, realized)."""
     if kind in PRIMITIVES:
         return copy.deepcopy(PRIMITIVES[kind]), [], ("M0", "Mesh")
+    if kind.startswith("moved_"):  # meshoptools.moved_mesh: bent per row, symmetries broken
+        from meshoptools import moved_mesh
+        nodes, links = moved_mesh(kind[len("moved_"):])
+        return nodes, links, ("SP", "Geometry")
     if kind == "joined":
         nodes = [dict(copy.deepcopy(PRIMITIVES[k][0]), name=name) for k, name in (("grid", "G"), ("cube", "C"), ("line", "L"))]
         nodes += [node("T", "GeometryNodeTransform", {}, {"Translation": [0.3, 0.0, 1.0], "Rotation": [0.2, 0.1, 0.0]}),

@@ -68,8 +68,9 @@ def test_mesh_to_points_edges_of_unmodelled_order_is_an_error():
     ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points",
                     after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
     assert load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0}).vertices.shape[0] == 17  # a 4x3 grid's edges
-    g = ir["groups"][0]  # Triangulate first: its edge order is not modelled
-    g["nodes"].append(node("T", "GeometryNodeTriangulate"))
+    ir = op_program("cylinder", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
+    g = ir["groups"][0]  # Triangulate of n-gons with BEAUTY first: its edge order is not modelled
+    g["nodes"].append(node("T", "GeometryNodeTriangulate", {"ngon_method": "BEAUTY"}))
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["M", "Mesh"]] + [
         {"from": ["SP", "Geometry"], "to": ["T", "Mesh"], "order": 0}, {"from": ["T", "Mesh"], "to": ["M", "Mesh"], "order": 0}]
     with pytest.raises(IRError, match="node 'M'.*EDGES.*not modelled"):

@@ -102,7 +102,7 @@ def triangulate_faces(prim: Prim, triangles: dict, edges_known: bool = False) ->
     order); the last triangle takes the face's place, the others are appended after every
     face, face by face. The edges: the old ones, then the new diagonals face by face, each
     triangle's in its corner order; `edges_known`: the caller vouches that this is Blender's order
-    (checked against bpy for FIXED / FIXED_ALTERNATE quads and CLIP n-gons)."""
+    (checked against bpy for quads and CLIP n-gons)."""
     fo, fv, sizes, _ = faces_of(prim)
     kept, appended, face_src = [], [], list(range(sizes.shape[0]))
     for f in range(sizes.shape[0]):

@@ -209,8 +209,8 @@ def triangulate(n):
         for f in np.flatnonzero(chosen & (sizes == 4)):
             tris[f] = quad_triangles(bool(split[f]))
         # Blender's edge order (old edges, then the diagonals face by face) is checked against bpy
-        # for FIXED / FIXED_ALTERNATE quads and CLIP n-gons only.
-        known = method in ("FIXED", "FIXED_ALTERNATE") and (ngon_method == "CLIP" or not (chosen & (sizes > 4)).any())
+        # for quads (every method) and CLIP n-gons; BEAUTY n-gons (edge rotations) order them otherwise.
+        known = ngon_method == "CLIP" or not (chosen & (sizes > 4)).any()
         return triangulate_faces(prim, tris, known)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
