@@ -43,3 +43,12 @@ def test_edge_index_after_triangulate(kind, quad_method):
     parameters (the edge values, a = 0 say, keep symmetries where diagonals tie: see README)."""
     op = (node("TR", "GeometryNodeTriangulate", {"quad_method": quad_method, "ngon_method": "CLIP"}), "Mesh", "Mesh")
     compare_batch(edge_index_program(kind, [op]), value_sets("ab", 10, seed=14)[5:])
+
+
+@pytest.mark.parametrize("kind", ["grid", "cube", "line", "joined"])
+def test_edge_index_after_extrude_vertices(kind):
+    """Extrude Mesh (VERTICES, where x > b) appends a loose edge per selected point after the old edges."""
+    sel_nodes, sel_links = selection_nodes("b", "X", "Sel")
+    op = (node("X", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}), "Mesh", "Mesh",
+          sel_nodes, sel_links + [link(("Sel", "Result"), ("X", "Selection"))])
+    compare_batch(edge_index_program(kind, [op]), value_sets("ab", 8, seed=15, lo=-1.0, hi=1.0))

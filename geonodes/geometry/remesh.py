@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import IRError
-from .structure import Prim
+from .structure import Prim, edges_known, prim_edges
 
 
 @dataclass
@@ -79,7 +79,8 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
         face_part = torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
     return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
                 dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
-                num_parts=prim.num_parts, edges=topo.edges, edges_known=topo.edges_known and prim.edges_known)
+                num_parts=prim.num_parts, edges=topo.edges,
+                edges_known=topo.edges_known and edges_known(prim))
 
 
 # ------------------------------------------------------------------ Flip Faces, Triangulate
@@ -212,16 +213,17 @@ def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
 
 
 def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
-    """Blender's extrude_mesh_vertices: a new point per selected point, appended in order (the
-    new edges joining them are loose edges, which these meshes do not hold). extra: "points"
-    (the selected points), "top" (point mask)."""
+    """Blender's extrude_mesh_vertices: a new point per selected point, appended in order, and a
+    new (loose) edge from each selected point to its new one, after the old edges. extra:
+    "points" (the selected points), "top" (point mask)."""
     fo, fv, sizes, _ = faces_of(prim)
     nv = prim.num_vertices
     points = np.flatnonzero(selected)
     extra = {"points": torch.as_tensor(points),
              "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
+    edges = np.concatenate([prim_edges(prim).numpy(), np.stack([points, nv + np.arange(points.shape[0])], 1)])
     return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
-                        np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra)
+                        np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra, edges=edges)
 
 
 # ------------------------------------------------------------------ Merge by Distance
