@@ -52,3 +52,26 @@ def test_edge_index_after_extrude_vertices(kind):
     op = (node("X", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}), "Mesh", "Mesh",
           sel_nodes, sel_links + [link(("Sel", "Result"), ("X", "Selection"))])
     compare_batch(edge_index_program(kind, [op]), value_sets("ab", 8, seed=15, lo=-1.0, hi=1.0))
+
+
+@pytest.mark.parametrize("kind", ["moved_grid", "moved_cube", "moved_cylinder", "line", "joined", "circle"])
+def test_extrude_edges(kind):
+    """Extrude Mesh EDGES (where x > b; Offset: the edge normal * 0.3, or (0.1, 0.2, 0.3) on
+    meshes without faces): new points, edges and side quads in Blender's order."""
+    sel_nodes, sel_links = selection_nodes("b", "X", "Sel")
+    inputs = {"Offset Scale": 0.3} if kind.startswith("moved_") or kind == "joined" else {"Offset": [0.1, 0.2, 0.3]}
+    op = (node("X", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, inputs), "Mesh", "Mesh",
+          sel_nodes, sel_links + [link(("Sel", "Result"), ("X", "Selection"))])
+    compare_batch(edge_index_program(kind, [op]), value_sets("ab", 10, seed=16, lo=-1.0, hi=1.0)[5:])
+
+
+@pytest.mark.parametrize("output", ["Top", "Side"])
+def test_extrude_edges_top_and_side(output):
+    """Set Position (z += a) where the extruded EDGES' Top (new edges) or Side (new faces) holds."""
+    sel_nodes, sel_links = selection_nodes("b", "X", "Sel")
+    links = sel_links + [link(("Sel", "Result"), ("X", "Selection")), link(("Group Input", "a"), ("U", "Z")),
+                         link(("U", "Vector"), ("M2", "Offset")), link(("X", output), ("M2", "Selection"))]
+    ops = [(node("X", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset Scale": 0.3}), "Mesh", "Mesh",
+            sel_nodes + [node("U", "ShaderNodeCombineXYZ")], links),
+           (node("M2", "GeometryNodeSetPosition"), "Geometry", "Geometry")]
+    compare_batch(edge_index_program("moved_grid", ops), value_sets("ab", 10, seed=17, lo=-1.0, hi=1.0)[5:])

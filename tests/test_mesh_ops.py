@@ -44,14 +44,27 @@ def test_extrude_gradients(mode):
 
 
 @pytest.mark.parametrize("op, message", [
-    (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES"),
+    (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES of a mesh whose edge order is not"),
     (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
 ])
 def test_unsupported_modes_name_the_node(op, message):
+    """(EDGES after a Dual Mesh, which does not keep Blender's edge order.)"""
     from geonodes.errors import IRError
     from geonodes.program import load_program
+    ir = op_program("grid", op, "Mesh", "Mesh")
+    g = ir["groups"][0]
+    g["nodes"].append(node("DM", "GeometryNodeDualMesh"))
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"]] + [
+        link(("SP", "Geometry"), ("DM", "Mesh")), link(("DM", "Dual Mesh"), ("E", "Mesh"))]
     with pytest.raises(IRError, match=f"node 'E'.*{message}"):
-        load_program(op_program("grid", op, "Mesh", "Mesh")).evaluate_one({})
+        load_program(ir).evaluate_one({})
+
+
+def test_extrude_edges_gradients():
+    extra, links = [], [link(("Group Input", "c"), ("E", "Offset Scale"))]
+    ir = selected(node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), mesh="cube", extra_nodes=extra,
+                  extra_links=links)
+    finite_difference_check(ir, VALUES, ["a", "b", "c"])
 
 
 @pytest.mark.parametrize("mode", ["VERTICES", "EDGES", "FACES", "CORNERS"])

@@ -305,3 +305,62 @@ def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     offsets = np.concatenate([[0], np.cumsum(counts[faces])])
     extra = {"members": torch.as_tensor(target)}
     return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra)
+
+
+def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Blender's extrude_mesh_edges: new points for the selected edges' points (ascending),
+    appended; new edges: one from each of those points to its new point, then
+    a copy of each selected edge on the new points; a quad per selected edge, appended: (v1, n1,
+    n2, v2), or (v1, v2, n2, n1) where the edge's only face runs v1 -> v2 (fill_quad_consistent_
+    direction). extra: "points" (the new points' sources), "vert_edges" ((P, k) selected edges
+    of each new point's source, -1 padded, for the mean offset), "top" (edge mask), "side" (face
+    mask), "face_part"."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    edges = prim_edges(prim).numpy()
+    nv, nf, ne = prim.num_vertices, sizes.shape[0], edges.shape[0]
+    sel = np.flatnonzero(selected)
+    points = np.unique(edges[sel].reshape(-1))  # Blender 4.2: an IndexMask of the points, ascending
+    order = {int(v): i for i, v in enumerate(points)}
+    count = points.shape[0]
+    key = {(int(min(a, b)), int(max(a, b))): i for i, (a, b) in enumerate(edges)}
+    nxt = np.arange(fv.shape[0]) + 1
+    nxt = np.where(nxt == np.repeat(fo[1:], sizes), np.repeat(fo[:-1], sizes), nxt)
+    corner_edge = np.array([key[(int(min(a, b)), int(max(a, b)))] for a, b in zip(fv, fv[nxt])], np.int64)
+    faces_of_edge: dict = {}
+    for c, e in enumerate(corner_edge):
+        faces_of_edge.setdefault(int(e), []).append(c)
+    quads, part_of_new = [], []
+    face_part = prim.face_part.numpy() if prim.face_part is not None else np.zeros(nf, np.int64)
+    for e in sel:
+        v1, v2 = int(edges[e][0]), int(edges[e][1])
+        n1, n2 = nv + order[v1], nv + order[v2]
+        corners = faces_of_edge.get(int(e), [])
+        start = True
+        if len(corners) == 1:
+            start = int(fv[corners[0]]) == v1
+        quads.append([v1, n1, n2, v2] if start else [v1, v2, n2, n1])
+        part_of_new.append(face_part[corner_face[corners[0]]] if corners else 0)
+    connect = np.stack([points, nv + np.arange(count)], 1)
+    dup = np.array([[nv + order[int(a)], nv + order[int(b)]] for a, b in edges[sel]], np.int64).reshape(-1, 2)
+    offsets = np.concatenate([fo, fo[-1] + 4 * np.arange(1, sel.shape[0] + 1)])
+    vert_edges = np.full((count, max(1, max((len(v) for v in _incident(edges, sel, order).values()), default=1))), -1)
+    for i, es in _incident(edges, sel, order).items():
+        vert_edges[i, :len(es)] = es
+    extra = {"points": torch.as_tensor(points), "vert_edges": torch.as_tensor(vert_edges),
+             "top": torch.as_tensor(np.concatenate([np.zeros(ne + count, bool), np.ones(sel.shape[0], bool)])),
+             "side": torch.as_tensor(np.concatenate([np.zeros(nf, bool), np.ones(sel.shape[0], bool)])),
+             "face_part": torch.as_tensor(np.concatenate([face_part, np.asarray(part_of_new, np.int64)]))}
+    loops = np.concatenate([fv, np.asarray(quads, np.int64).reshape(-1)])
+    face_src = np.concatenate([np.arange(nf), np.zeros(sel.shape[0], np.int64)])
+    corner_src = np.concatenate([np.arange(fv.shape[0]), np.zeros(4 * sel.shape[0], np.int64)])
+    return new_topology(nv + count, offsets, loops, np.concatenate([np.arange(nv), points]), face_src, corner_src,
+                        extra, edges=np.concatenate([edges, connect, dup]))
+
+
+def _incident(edges: np.ndarray, sel: np.ndarray, order: dict) -> dict:
+    """New point index -> the selected edges at its source point."""
+    out: dict = {}
+    for e in sel:
+        for v in edges[e]:
+            out.setdefault(order[int(v)], []).append(int(e))
+    return out
