@@ -66,15 +66,21 @@ def lifted(fn):
 
 class MeshData:
     """The mesh a field is evaluated on: (b, V, 3) positions of the context's rows, polygons,
-    and attributes {name: (domain, (b, N, ...) values)}; derived arrays are computed once.
-    `curves`: the control points of a curves component (no faces; its normals are not these)."""
+    attributes {name: (domain, (b, N, ...) values)} and, where given, the (E, 2) edges in the
+    order EDGE attributes use (else the polygons' edges); `edges_known`: they are given and in
+    Blender's order. Derived arrays are computed once. `curves`: the control points of a curves
+    component (no faces; its normals are not these)."""
 
     def __init__(self, positions: torch.Tensor, face_offsets: torch.Tensor, face_vertices: torch.Tensor,
-                 attributes: dict | None = None, curves: bool = False):
+                 attributes: dict | None = None, edges: torch.Tensor | None = None, edges_known: bool = True,
+                 curves: bool = False):
         self.positions, self.face_offsets, self.face_vertices = positions, face_offsets, face_vertices
         self.curves = curves
         self.attributes = attributes or {}
         self._derived: dict = {}
+        self.edges_known = edges is not None and edges_known
+        if edges is not None:
+            self._derived["edges"] = edges.to(face_offsets.device)
 
     @property
     def num_points(self) -> int:
@@ -123,7 +129,7 @@ class MeshData:
         return self.derived("corner_prev", make)
 
     def edges(self) -> torch.Tensor:
-        """(E, 2) the polygons' edges (see `polygon_edges`)."""
+        """(E, 2) the edges: Blender's where known, else the polygons' (see `polygon_edges`)."""
         return self.derived("edges", lambda: polygon_edges(self.face_offsets, self.face_vertices, self.num_points))
 
     def face_normals(self) -> torch.Tensor:
@@ -162,17 +168,18 @@ _EDGES: dict = {}
 
 
 def polygon_edges(face_offsets: torch.Tensor, face_vertices: torch.Tensor, num_points: int) -> torch.Tensor:
-    """(E, 2) the edges of the polygons, each once (low vertex first), in order of first use.
-    (Blender's primitives order their edges otherwise: only an edge's Index can tell.)"""
+    """(E, 2) the edges of the polygons, each once (low vertex first), in order of first use, a
+    face's closing edge (last corner -> first) first: BKE_mesh_calc_edges' order for a mesh of
+    under 1000 faces (see `calc_edges`); only a guess at Blender's order for other meshes."""
     key = (face_offsets.data_ptr(), face_vertices.data_ptr(), face_vertices.shape[0], num_points)
     hit = _EDGES.get(key)
     if hit is not None and hit[0] is face_offsets and hit[1] is face_vertices:
         return hit[2]
     sizes = face_offsets[1:] - face_offsets[:-1]
     corner_face = torch.repeat_interleave(torch.arange(sizes.shape[0], device=sizes.device), sizes)
-    idx = torch.arange(face_vertices.shape[0], device=face_vertices.device) + 1
-    nxt = torch.where(idx == face_offsets[1:][corner_face], face_offsets[:-1][corner_face], idx)
-    a, b = face_vertices, face_vertices[nxt]
+    idx = torch.arange(face_vertices.shape[0], device=face_vertices.device) - 1
+    prev = torch.where(idx < face_offsets[:-1][corner_face], face_offsets[1:][corner_face] - 1, idx)
+    a, b = face_vertices[prev], face_vertices
     lo, hi = torch.minimum(a, b), torch.maximum(a, b)
     key_ = lo * max(num_points, 1) + hi
     uniq, inverse = torch.unique(key_, return_inverse=True)
@@ -181,6 +188,16 @@ def polygon_edges(face_offsets: torch.Tensor, face_vertices: torch.Tensor, num_p
     edges = torch.stack([lo, hi], 1)[first.sort().values]
     _EDGES[key] = (face_offsets, face_vertices, edges)  # holds the arrays: the pointers stay theirs
     return edges
+
+
+def calc_edges(face_offsets: torch.Tensor, face_vertices: torch.Tensor, num_points: int) -> torch.Tensor | None:
+    """The edges Blender's BKE_mesh_calc_edges makes from polygons (mesh_calc_edges.cc): one hash
+    set of (low, high) pairs filled corner by corner (edge last corner -> corner first), in
+    insertion order. From 1000 faces on Blender splits them over up to 8 sets by the low vertex,
+    as many as the machine has threads, so the order depends on the machine: None (not modelled)."""
+    if face_offsets.shape[0] - 1 >= 1000:
+        return None
+    return polygon_edges(face_offsets, face_vertices, num_points)
 
 
 def safe_acos_approx(x: torch.Tensor) -> torch.Tensor:

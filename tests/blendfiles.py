@@ -144,15 +144,16 @@ def menu_program(path, shape: str, size: str):
 
 
 def unsupported_program(path):
-    """A cube through a nested group 'Legs' holding a Merge by Distance and a Subdivide Mesh."""
+    """A cube through a nested group 'Legs' holding a Split Edges and a Subdivision Surface (two
+    node types geonodes does not support)."""
     tree = _tree()
     legs = bpy.data.node_groups.new("Legs", "GeometryNodeTree")
     legs.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
     legs.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-    lin, lout, merge, subdivide = _nodes(legs, "NodeGroupInput", "NodeGroupOutput", "GeometryNodeMergeByDistance",
-                                         "GeometryNodeSubdivideMesh")
-    _link(legs, lin.outputs[0], merge.inputs["Geometry"])
-    _link(legs, merge.outputs["Geometry"], subdivide.inputs["Mesh"])
+    lin, lout, split, subdivide = _nodes(legs, "NodeGroupInput", "NodeGroupOutput", "GeometryNodeSplitEdges",
+                                         "GeometryNodeSubdivisionSurface")
+    _link(legs, lin.outputs[0], split.inputs["Mesh"])
+    _link(legs, split.outputs["Mesh"], subdivide.inputs["Mesh"])
     _link(legs, subdivide.outputs["Mesh"], lout.inputs[0])
     out, cube, group = _nodes(tree, "NodeGroupOutput", "GeometryNodeMeshCube", "GeometryNodeGroup")
     group.node_tree = legs

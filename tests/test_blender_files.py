@@ -108,21 +108,21 @@ def test_an_unsupported_node_is_one_error_naming_group_node_and_type(tmp_path, c
     path = blendfiles.unsupported_program(tmp_path / "legs.blend")
     with pytest.raises(UnsupportedNodeError) as err:
         gb.import_blend(path)
-    assert str(err.value) == ("legs.blend: group 'Legs' node 'Merge by Distance' has type "
-                              "GeometryNodeMergeByDistance, which geonodes does not support (1 more unsupported "
+    assert str(err.value) == ("legs.blend: group 'Legs' node 'Split Edges' has type "
+                              "GeometryNodeSplitEdges, which geonodes does not support (1 more unsupported "
                               "nodes; `geonodes info` lists the node types of a .blend)")
     capsys.readouterr()
     assert main(["import-blend", str(path), str(tmp_path / "legs.json")]) == 2
     cap = capsys.readouterr()
     assert cap.err.count("\n") == 1 and "Traceback" not in cap.err and not (tmp_path / "legs.json").exists()
-    assert cap.err.startswith("geonodes import-blend: error: legs.blend: group 'Legs' node 'Merge by Distance'")
+    assert cap.err.startswith("geonodes import-blend: error: legs.blend: group 'Legs' node 'Split Edges'")
     # info lists the node types first, then gives the same one-line error
     assert main(["info", str(path)]) == 2
     cap = capsys.readouterr()
-    assert "group 'Legs'" in cap.out and "unsupported node types: GeometryNodeMergeByDistance, " \
-        "GeometryNodeSubdivideMesh" in cap.out
-    assert [line.split() for line in cap.out.splitlines() if "MergeByDistance" in line][0] == \
-        ["GeometryNodeMergeByDistance", "1", "NOT", "SUPPORTED"]
+    assert "group 'Legs'" in cap.out and "unsupported node types: GeometryNodeSplitEdges, " \
+        "GeometryNodeSubdivisionSurface" in cap.out
+    assert [line.split() for line in cap.out.splitlines() if "SplitEdges" in line][0] == \
+        ["GeometryNodeSplitEdges", "1", "NOT", "SUPPORTED"]
     assert cap.err.startswith("geonodes info: error: legs.blend: group 'Legs'") and cap.err.count("\n") == 1
 
 

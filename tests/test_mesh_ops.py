@@ -44,17 +44,30 @@ def test_extrude_gradients(mode):
 
 
 @pytest.mark.parametrize("op, message", [
-    (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES"),
+    (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES of a mesh whose edge order is not"),
     (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
 ])
 def test_unsupported_modes_name_the_node(op, message):
+    """(EDGES after a Dual Mesh, which does not keep Blender's edge order.)"""
     from geonodes.errors import IRError
     from geonodes.program import load_program
+    ir = op_program("grid", op, "Mesh", "Mesh")
+    g = ir["groups"][0]
+    g["nodes"].append(node("DM", "GeometryNodeDualMesh"))
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"]] + [
+        link(("SP", "Geometry"), ("DM", "Mesh")), link(("DM", "Dual Mesh"), ("E", "Mesh"))]
     with pytest.raises(IRError, match=f"node 'E'.*{message}"):
-        load_program(op_program("grid", op, "Mesh", "Mesh")).evaluate_one({})
+        load_program(ir).evaluate_one({})
 
 
-@pytest.mark.parametrize("mode", ["VERTICES", "FACES", "CORNERS"])
+def test_extrude_edges_gradients():
+    extra, links = [], [link(("Group Input", "c"), ("E", "Offset Scale"))]
+    ir = selected(node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), mesh="cube", extra_nodes=extra,
+                  extra_links=links)
+    finite_difference_check(ir, VALUES, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("mode", ["VERTICES", "EDGES", "FACES", "CORNERS"])
 def test_points_gradients(mode):
     """Mesh to Points -> Points to Vertices: the points' positions follow a and b."""
     ir = selected(node("M", "GeometryNodeMeshToPoints", {"mode": mode}), mesh="ico", geometry=("Mesh", "Points"),
@@ -62,12 +75,19 @@ def test_points_gradients(mode):
     finite_difference_check(ir, VALUES, ["a", "b"])
 
 
-def test_mesh_to_points_edges_is_an_error():
+def test_mesh_to_points_edges_of_unmodelled_order_is_an_error():
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
-    with pytest.raises(IRError, match="node 'M'.*EDGES"):
-        load_program(ir).evaluate_one({})
+    ir = op_program("grid", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points",
+                    after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
+    assert load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0}).vertices.shape[0] == 17  # a 4x3 grid's edges
+    ir = op_program("cylinder", node("M", "GeometryNodeMeshToPoints", {"mode": "EDGES"}), "Mesh", "Points")
+    g = ir["groups"][0]  # Triangulate of n-gons with BEAUTY first: its edge order is not modelled
+    g["nodes"].append(node("T", "GeometryNodeTriangulate", {"ngon_method": "BEAUTY"}))
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["M", "Mesh"]] + [
+        {"from": ["SP", "Geometry"], "to": ["T", "Mesh"], "order": 0}, {"from": ["T", "Mesh"], "to": ["M", "Mesh"], "order": 0}]
+    with pytest.raises(IRError, match="node 'M'.*EDGES.*not modelled"):
+        load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0})
 
 
 def test_merge_by_distance_gradients():

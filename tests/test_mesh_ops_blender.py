@@ -112,10 +112,11 @@ def test_extrude_vertices(mesh):
     compare_batch(ir, sets(7))
 
 
-@pytest.mark.parametrize("mode", ["VERTICES", "FACES", "CORNERS"])
-def test_mesh_to_points_to_vertices(mode):
+@pytest.mark.parametrize("mode,mesh", [("VERTICES", "ico"), ("FACES", "ico"), ("CORNERS", "ico"), ("EDGES", "ico"),
+                                       ("EDGES", "cube"), ("EDGES", "cylinder"), ("EDGES", "grid")])
+def test_mesh_to_points_to_vertices(mode, mesh):
     """Mesh to Points (selection x > c, Position = position + (0, 0, a)) -> Points to Vertices
-    (selection y > b): loose vertices in Blender's order."""
+    (selection y > b): loose vertices in Blender's order (edges: Blender's edge order)."""
     sel, sel_links = selection_nodes()
     sel2, sel2_links = selection_nodes("b", "Y", name="Cmp2")
     extra = sel + sel2 + [node("Q", "GeometryNodeInputPosition"), node("Z", "ShaderNodeCombineXYZ"),
@@ -124,7 +125,7 @@ def test_mesh_to_points_to_vertices(mode):
         link(("Cmp", "Result"), ("M", "Selection")), link(("Q", "Position"), ("Add", "Vector")),
         link(("Group Input", "a"), ("Z", "Z")), link(("Z", "Vector"), ("Add", "Vector_001")),
         link(("Add", "Vector"), ("M", "Position")), link(("Cmp2", "Result"), ("PV", "Selection"))]
-    ir = op_program("ico", node("M", "GeometryNodeMeshToPoints", {"mode": mode}), "Mesh", "Points", extra, links,
+    ir = op_program(mesh, node("M", "GeometryNodeMeshToPoints", {"mode": mode}), "Mesh", "Points", extra, links,
                     after=[(node("PV", "GeometryNodePointsToVertices"), "Points", "Mesh")])
     compare_batch(ir, sets(8))
 

@@ -32,6 +32,20 @@ def test_cube_2x2x2_matches_blender_table():
     assert mesh.face_offsets.dtype == torch.int64 and mesh.face_vertices.dtype == torch.int64
 
 
+def test_edges_in_blenders_order_where_modelled():
+    """Blender's edge order (bpy: tests below): a cube's from BKE_mesh_calc_edges, a grid's and a
+    circle's written out; not modelled: ico spheres of 2+ subdivisions (BMesh), cubes of 1000+
+    faces (Blender splits the edges over as many hash sets as the machine has threads)."""
+    assert P.mesh_cube(t([1.0, 1.0, 1.0]), 2, 2, 2).edges.tolist() == [
+        [0, 1], [0, 2], [2, 3], [1, 3], [0, 4], [1, 5], [4, 5], [4, 6], [5, 7], [6, 7], [2, 6], [3, 7]]
+    assert P.mesh_grid(t(1.0), t(1.0), 3, 2).edges.tolist() == [[0, 1], [2, 3], [4, 5], [0, 2], [2, 4], [1, 3], [3, 5]]
+    assert P.mesh_circle(t(1.0), 4, "TRIANGLE_FAN").edges.tolist()[3:6] == [[3, 0], [4, 0], [4, 1]]
+    assert P.mesh_line_offset(t([0.0, 0, 0]), t([1.0, 0, 0]), 3).edges.tolist() == [[0, 1], [1, 2]]
+    assert P.mesh_ico_sphere(t(1.0), 1).edges.shape == (30, 2) and P.mesh_ico_sphere(t(1.0), 2).edges is None
+    assert P.mesh_cube(t([1.0, 1.0, 1.0]), 14, 14, 14).edges is None  # 1014 faces
+    assert P.mesh_cube(t([1.0, 1.0, 1.0]), 13, 13, 13).edges.shape == (2 * 864, 2)  # 864 quads, closed
+
+
 def test_cube_counts():
     size = t([2.0, 2.0, 2.0])
     assert P.mesh_cube(size, 3, 3, 3).vertices.shape[1] == 26  # 27 grid points minus the centre
@@ -172,7 +186,7 @@ def test_gradcheck(name, fn, shapes):
 
 
 def _blender_mesh(node_type: str, inputs: dict, props: dict | None = None):
-    """Evaluate one primitive node in bpy; returns (vertices (V,3) float64, polygons)."""
+    """Evaluate one primitive node in bpy; returns (vertices (V,3) float64, polygons, edges)."""
     bpy = pytest.importorskip("bpy", reason="needs bpy (the `blender` extra)")
     bpy.ops.wm.read_factory_settings(use_empty=True)
     obj = bpy.data.objects.new("o", bpy.data.meshes.new("m"))
@@ -190,17 +204,22 @@ def _blender_mesh(node_type: str, inputs: dict, props: dict | None = None):
     obj.modifiers.new("GN", "NODES").node_group = tree
     mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
     verts = np.array([tuple(v.co) for v in mesh.vertices], dtype=np.float64).reshape(-1, 3)
-    return verts, [list(p.vertices) for p in mesh.polygons]
+    return verts, [list(p.vertices) for p in mesh.polygons], [tuple(e.vertices) for e in mesh.edges]
 
 
 def _check(ours: P.PrimMesh, node_type: str, inputs: dict, props: dict | None = None):
-    verts, polys = _blender_mesh(node_type, inputs, props)
+    """Vertices, polygons and (where ours models them: all but ico spheres of 2 subdivisions or
+    more and cubes of 1000 faces or more) edges in Blender's order."""
+    verts, polys, edges = _blender_mesh(node_type, inputs, props)
     got = ours.vertices[0].detach().numpy()
     assert got.shape == verts.shape, f"{node_type} {inputs} {props}: {got.shape} vs Blender {verts.shape}"
     if verts.size:
         err = np.abs(got - verts).max()
         assert err <= 1e-5, f"{node_type} {inputs} {props}: max abs error {err}"
     assert ours.polygons() == polys, f"{node_type} {inputs} {props}: polygons differ"
+    if ours.edges is not None or node_type != "GeometryNodeMeshIcoSphere":
+        assert ours.edges is not None, f"{node_type} {inputs} {props}: edge order not modelled"
+        assert [tuple(e) for e in ours.edges.tolist()] == edges, f"{node_type} {inputs} {props}: edges differ"
 
 
 def _rand(rng, n=(), lo=0.1, hi=3.0):

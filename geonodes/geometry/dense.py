@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import torch
 
-from ..fields import polygon_edges
-from .structure import GeomStruct, Part, Prim
+from .structure import GeomStruct, Part, Prim, edges_known, prim_edges
 from .vertices import part_vertices
 
-_CONCAT: dict = {}  # topo ids of the parts -> (face offsets, face vertices, face part, parts)
+_CONCAT: dict = {}  # topo ids of the parts -> (face offsets, face vertices, face part, parts, edges, known)
 
 
 def _concat_topology(parts: tuple):
     key = tuple(p.prim.topo_id for p in parts)
     hit = _CONCAT.get(key)
     if hit is None:
-        offsets, loops, face_part = [torch.zeros(1, dtype=torch.int64)], [], []
-        vbase, lbase, pid = 0, 0, 0
+        offsets, loops, face_part, edges = [torch.zeros(1, dtype=torch.int64)], [], [], []
+        vbase, lbase, pid, known = 0, 0, 0, True
         for p in parts:
             fo, fv = p.prim.face_offsets, p.prim.face_vertices
+            # Joined meshes keep their edges in order, offset like their points (Blender's join).
+            edges.append(prim_edges(p.prim) + vbase)
+            known = known and edges_known(p.prim)
             offsets.append(fo[1:] + lbase)
             loops.append(fv + vbase)
             face_part.append(torch.full((fo.shape[0] - 1,), pid, dtype=torch.int64) if p.prim.face_part is None
@@ -29,7 +31,8 @@ def _concat_topology(parts: tuple):
             vbase += p.prim.num_vertices
             lbase += int(fo[-1])
         hit = _CONCAT[key] = (torch.cat(offsets), torch.cat(loops) if loops else torch.zeros(0, dtype=torch.int64),
-                              torch.cat(face_part) if face_part else torch.zeros(0, dtype=torch.int64), pid)
+                              torch.cat(face_part) if face_part else torch.zeros(0, dtype=torch.int64), pid,
+                              torch.cat(edges) if edges else torch.zeros(0, 2, dtype=torch.int64), known)
     return hit
 
 
@@ -40,8 +43,8 @@ def domain_size(prim: Prim, domain: str) -> int:
         return prim.face_offsets.shape[0] - 1
     if domain == "CORNER":
         return prim.face_vertices.shape[0]
-    if domain == "EDGE":  # the polygons' edges (a mesh line's edges are not modelled)
-        return polygon_edges(prim.face_offsets, prim.face_vertices, prim.num_vertices).shape[0]
+    if domain == "EDGE":
+        return prim_edges(prim).shape[0]
     raise ValueError(f"attributes on the {domain} domain are not supported")
 
 
@@ -52,7 +55,7 @@ def realize(struct: GeomStruct, cache: dict) -> Prim:
     if len(parts) == 1 and parts[0].prim.dense is not None and not parts[0].chain:
         return parts[0].prim
     positions = torch.cat([part_vertices(p, cache) for p in parts], dim=1)
-    fo, fv, fp, nparts = _concat_topology(parts)
+    fo, fv, fp, nparts, edges, known = _concat_topology(parts)
     attributes = {}
     names = [name for p in parts for name in p.prim.attributes]
     for name in dict.fromkeys(names):
@@ -69,7 +72,7 @@ def realize(struct: GeomStruct, cache: dict) -> Prim:
         attributes[name] = (domain, torch.cat(chunks, dim=1))
     key = ("dense",) + tuple(p.prim.topo_id for p in parts)
     return Prim(key, positions.shape[1], fo, fv, None, dense=positions, attributes=attributes, face_part=fp,
-                num_parts=nparts)
+                num_parts=nparts, edges=edges, edges_known=known)
 
 
 def with_data(prim: Prim, positions: torch.Tensor | None = None, attributes: dict | None = None) -> Prim:
@@ -77,7 +80,7 @@ def with_data(prim: Prim, positions: torch.Tensor | None = None, attributes: dic
     return Prim(prim.topo_key, prim.num_vertices, prim.face_offsets, prim.face_vertices, None,
                 dense=prim.dense if positions is None else positions,
                 attributes=prim.attributes if attributes is None else attributes,
-                face_part=prim.face_part, num_parts=prim.num_parts)
+                face_part=prim.face_part, num_parts=prim.num_parts, edges=prim.edges, edges_known=prim.edges_known)
 
 
 def dense_struct(prim: Prim, struct: GeomStruct) -> GeomStruct:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import IRError
-from .structure import Prim
+from .structure import Prim, edges_known, prim_edges
 
 
 @dataclass
@@ -26,11 +26,15 @@ class NewTopology:
     face_src: torch.Tensor  # (F',) old face of each new face
     corner_src: torch.Tensor  # (L',) old corner of each new corner
     extra: dict | None = None  # node-specific arrays (e.g. which faces are the extrusion's top)
+    edges: torch.Tensor | None = None  # (E', 2) in the order EDGE attributes use; None: the polygons'
+    edges_known: bool = True  # `edges` are in Blender's order
 
 
-def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None) -> NewTopology:
+def new_topology(num_vertices: int, offsets, loops, point_src, face_src, corner_src, extra=None,
+                 edges=None) -> NewTopology:
     t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.int64))  # noqa: E731
-    return NewTopology(int(num_vertices), t(offsets), t(loops), t(point_src), t(face_src), t(corner_src), extra)
+    return NewTopology(int(num_vertices), t(offsets), t(loops), t(point_src), t(face_src), t(corner_src), extra,
+                       None if edges is None else t(edges).reshape(-1, 2))
 
 
 def faces_of(prim: Prim):
@@ -75,28 +79,31 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
         face_part = torch.zeros(topo.face_src.shape[0], dtype=torch.int64)
     return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
                 dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
-                num_parts=prim.num_parts)
+                num_parts=prim.num_parts, edges=topo.edges,
+                edges_known=topo.edges_known and edges_known(prim))
 
 
 # ------------------------------------------------------------------ Flip Faces, Triangulate
 
 
 def flip_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
-    """Selected faces' corners reversed after the first (Blender's mesh_flip_faces)."""
+    """Selected faces' corners reversed after the first (Blender's mesh_flip_faces; the edges stay)."""
     fo, fv, sizes, corner_face = faces_of(prim)
     corners = np.arange(fv.shape[0])
     start, end = fo[:-1][corner_face], fo[1:][corner_face]
     flipped = np.where(corners == start, corners, start + end - corners)
     corner_src = np.where(selected[corner_face], flipped, corners)
     return new_topology(prim.num_vertices, fo, fv[corner_src], np.arange(prim.num_vertices),
-                        np.arange(sizes.shape[0]), corner_src)
+                        np.arange(sizes.shape[0]), corner_src, edges=prim.edges)
 
 
-def triangulate_faces(prim: Prim, triangles: dict) -> NewTopology:
+def triangulate_faces(prim: Prim, triangles: dict, edges_known: bool = False) -> NewTopology:
     """Faces split into triangles as Blender 4.2's BMesh triangulation does: `triangles` maps a
     face to its triangles (triples of the face's local corner indices, in BM_face_triangulate's
     order); the last triangle takes the face's place, the others are appended after every
-    face, face by face."""
+    face, face by face. The edges: the old ones, then the new diagonals face by face, each
+    triangle's in its corner order; `edges_known`: the caller vouches that this is Blender's order
+    (checked against bpy for quads and CLIP n-gons)."""
     fo, fv, sizes, _ = faces_of(prim)
     kept, appended, face_src = [], [], list(range(sizes.shape[0]))
     for f in range(sizes.shape[0]):
@@ -111,8 +118,23 @@ def triangulate_faces(prim: Prim, triangles: dict) -> NewTopology:
     corner_src = np.concatenate(kept + appended).astype(np.int64)
     new_sizes = [len(c) for c in kept + appended]
     offsets = np.concatenate([[0], np.cumsum(new_sizes)])
-    return new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices),
-                        np.asarray(face_src, np.int64), corner_src)
+    edges = None
+    if prim.edges is not None:
+        old = prim.edges.numpy()
+        seen = {(int(min(a, b)), int(max(a, b))) for a, b in old}
+        new = []
+        for f in range(sizes.shape[0]):
+            for t in triangles.get(f, ()):
+                for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+                    va, vb = int(fv[fo[f] + a]), int(fv[fo[f] + b])
+                    if (min(va, vb), max(va, vb)) not in seen:
+                        seen.add((min(va, vb), max(va, vb)))
+                        new.append((va, vb))
+        edges = np.concatenate([old, np.asarray(new, np.int64).reshape(-1, 2)])
+    topo = new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices),
+                        np.asarray(face_src, np.int64), corner_src, edges=edges)
+    topo.edges_known = edges_known
+    return topo
 
 
 def quad_triangles(split_13: bool) -> list:
@@ -191,16 +213,17 @@ def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
 
 
 def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
-    """Blender's extrude_mesh_vertices: a new point per selected point, appended in order (the
-    new edges joining them are loose edges, which these meshes do not hold). extra: "points"
-    (the selected points), "top" (point mask)."""
+    """Blender's extrude_mesh_vertices: a new point per selected point, appended in order, and a
+    new (loose) edge from each selected point to its new one, after the old edges. extra:
+    "points" (the selected points), "top" (point mask)."""
     fo, fv, sizes, _ = faces_of(prim)
     nv = prim.num_vertices
     points = np.flatnonzero(selected)
     extra = {"points": torch.as_tensor(points),
              "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
+    edges = np.concatenate([prim_edges(prim).numpy(), np.stack([points, nv + np.arange(points.shape[0])], 1)])
     return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
-                        np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra)
+                        np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra, edges=edges)
 
 
 # ------------------------------------------------------------------ Merge by Distance
@@ -282,3 +305,62 @@ def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     offsets = np.concatenate([[0], np.cumsum(counts[faces])])
     extra = {"members": torch.as_tensor(target)}
     return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra)
+
+
+def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
+    """Blender's extrude_mesh_edges: new points for the selected edges' points (ascending),
+    appended; new edges: one from each of those points to its new point, then
+    a copy of each selected edge on the new points; a quad per selected edge, appended: (v1, n1,
+    n2, v2), or (v1, v2, n2, n1) where the edge's only face runs v1 -> v2 (fill_quad_consistent_
+    direction). extra: "points" (the new points' sources), "vert_edges" ((P, k) selected edges
+    of each new point's source, -1 padded, for the mean offset), "top" (edge mask), "side" (face
+    mask), "face_part"."""
+    fo, fv, sizes, corner_face = faces_of(prim)
+    edges = prim_edges(prim).numpy()
+    nv, nf, ne = prim.num_vertices, sizes.shape[0], edges.shape[0]
+    sel = np.flatnonzero(selected)
+    points = np.unique(edges[sel].reshape(-1))  # Blender 4.2: an IndexMask of the points, ascending
+    order = {int(v): i for i, v in enumerate(points)}
+    count = points.shape[0]
+    key = {(int(min(a, b)), int(max(a, b))): i for i, (a, b) in enumerate(edges)}
+    nxt = np.arange(fv.shape[0]) + 1
+    nxt = np.where(nxt == np.repeat(fo[1:], sizes), np.repeat(fo[:-1], sizes), nxt)
+    corner_edge = np.array([key[(int(min(a, b)), int(max(a, b)))] for a, b in zip(fv, fv[nxt])], np.int64)
+    faces_of_edge: dict = {}
+    for c, e in enumerate(corner_edge):
+        faces_of_edge.setdefault(int(e), []).append(c)
+    quads, part_of_new = [], []
+    face_part = prim.face_part.numpy() if prim.face_part is not None else np.zeros(nf, np.int64)
+    for e in sel:
+        v1, v2 = int(edges[e][0]), int(edges[e][1])
+        n1, n2 = nv + order[v1], nv + order[v2]
+        corners = faces_of_edge.get(int(e), [])
+        start = True
+        if len(corners) == 1:
+            start = int(fv[corners[0]]) == v1
+        quads.append([v1, n1, n2, v2] if start else [v1, v2, n2, n1])
+        part_of_new.append(face_part[corner_face[corners[0]]] if corners else 0)
+    connect = np.stack([points, nv + np.arange(count)], 1)
+    dup = np.array([[nv + order[int(a)], nv + order[int(b)]] for a, b in edges[sel]], np.int64).reshape(-1, 2)
+    offsets = np.concatenate([fo, fo[-1] + 4 * np.arange(1, sel.shape[0] + 1)])
+    vert_edges = np.full((count, max(1, max((len(v) for v in _incident(edges, sel, order).values()), default=1))), -1)
+    for i, es in _incident(edges, sel, order).items():
+        vert_edges[i, :len(es)] = es
+    extra = {"points": torch.as_tensor(points), "vert_edges": torch.as_tensor(vert_edges),
+             "top": torch.as_tensor(np.concatenate([np.zeros(ne + count, bool), np.ones(sel.shape[0], bool)])),
+             "side": torch.as_tensor(np.concatenate([np.zeros(nf, bool), np.ones(sel.shape[0], bool)])),
+             "face_part": torch.as_tensor(np.concatenate([face_part, np.asarray(part_of_new, np.int64)]))}
+    loops = np.concatenate([fv, np.asarray(quads, np.int64).reshape(-1)])
+    face_src = np.concatenate([np.arange(nf), np.zeros(sel.shape[0], np.int64)])
+    corner_src = np.concatenate([np.arange(fv.shape[0]), np.zeros(4 * sel.shape[0], np.int64)])
+    return new_topology(nv + count, offsets, loops, np.concatenate([np.arange(nv), points]), face_src, corner_src,
+                        extra, edges=np.concatenate([edges, connect, dup]))
+
+
+def _incident(edges: np.ndarray, sel: np.ndarray, order: dict) -> dict:
+    """New point index -> the selected edges at its source point."""
+    out: dict = {}
+    for e in sel:
+        for v in edges[e]:
+            out.setdefault(order[int(v)], []).append(int(e))
+    return out

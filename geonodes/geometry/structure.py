@@ -8,6 +8,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..fields import polygon_edges
+
 
 def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
     """(n,3) Euler XYZ radians -> (n,3,3) rotation matrices, R = Rz @ Ry @ Rx (Blender's)."""
@@ -41,6 +43,10 @@ class Prim:
     attributes: dict = field(default_factory=dict)  # name -> (domain, (B, N, ...) values)
     face_part: torch.Tensor | None = None  # (F,) part of each face among the primitives it was made of
     num_parts: int = 1
+    # (E, 2) int64 CPU: the edges (loose ones included) in the order EDGE attributes use, Blender's
+    # when `edges_known`; None: the polygons' edges (fields.polygon_edges), order not modelled.
+    edges: torch.Tensor | None = None
+    edges_known: bool = True
 
     def __post_init__(self):
         # A small int standing for topo_key: topology lookups hash ints, not nested tuples.
@@ -157,6 +163,18 @@ class GeomStruct:
 
 
 EMPTY = GeomStruct()
+
+
+def prim_edges(prim: Prim) -> torch.Tensor:
+    """(E, 2) the edges of a mesh primitive, in the order its EDGE attributes use."""
+    if prim.edges is not None:
+        return prim.edges
+    return polygon_edges(prim.face_offsets, prim.face_vertices, prim.num_vertices)
+
+
+def edges_known(prim: Prim) -> bool:
+    """Whether the primitive's edges are in Blender's order."""
+    return prim.edges is not None and prim.edges_known
 
 
 class Rows:

@@ -14,7 +14,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import is_field, polygon_edges
-from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, realize
+from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, edges_known, prim_edges, realize
 from . import S, node
 from .field_nodes import mesh_context
 
@@ -24,7 +24,8 @@ _SUBSETS: dict = {}
 
 def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
     """What stays of prim's topology for a kept-element mask: (point indices, face indices,
-    face offsets, face vertices, corner indices, edge indices), cached per topology and mask."""
+    face offsets, face vertices, corner indices, any point kept, nothing dropped, the kept edges
+    in Blender's order or None where not modelled), cached per topology and mask."""
     key = (prim.topo_id, domain, mode, np.packbits(keep).tobytes(), keep.shape[0])
     hit = _SUBSETS.get(key)
     if hit is not None:
@@ -33,7 +34,7 @@ def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
     fv = prim.face_vertices.numpy()
     nv, nf = prim.num_vertices, fo.shape[0] - 1
     sizes = np.diff(fo)
-    edges = polygon_edges(prim.face_offsets, prim.face_vertices, nv).numpy()
+    edges = _edges_of(prim)
     if domain == "POINT":
         keep_points = keep
         keep_faces = np.logical_and.reduceat(keep[fv], fo[:-1]) if nf else np.zeros(0, bool)
@@ -55,10 +56,23 @@ def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
     remap = np.cumsum(keep_points) - 1
     new_offsets = np.concatenate([[0], np.cumsum(sizes[keep_faces])]).astype(np.int64)
     new_fv = remap[fv[corners]].astype(np.int64)
+    new_edges = None
+    if mode == "ONLY_FACE":  # points and edges stay
+        new_edges = prim.edges
+    elif mode == "ALL":  # mesh_copy_selection keeps the edges' order
+        if keep_edges is None:  # FACE: the kept faces' edges
+            keep_edges = np.zeros(edges.shape[0], bool)
+            keep_edges[_corner_edges(fo, fv, edges, nv)[corners]] = True
+        new_edges = torch.as_tensor(remap[edges[keep_edges]].astype(np.int64).reshape(-1, 2))
     hit = _SUBSETS[key] = tuple(torch.as_tensor(x, dtype=torch.int64) for x in (
         np.flatnonzero(keep_points), np.flatnonzero(keep_faces), new_offsets, new_fv, corners)) + (
-        keep_points.any(), bool(keep_points.all() and keep_faces.all()))
+        keep_points.any(), bool(keep_points.all() and keep_faces.all()), new_edges)
     return hit
+
+
+def _edges_of(prim: Prim) -> np.ndarray:
+    """(E, 2) the mesh's edges in the order its EDGE attributes use (Blender's where known)."""
+    return prim_edges(prim).numpy()
 
 
 def _corner_edges(fo, fv, edges, nv) -> np.ndarray:
@@ -69,7 +83,7 @@ def _corner_edges(fo, fv, edges, nv) -> np.ndarray:
     nxt = np.where(nxt == ends, starts, nxt)
     a, b = fv, fv[nxt]
     keys = np.minimum(a, b) * max(nv, 1) + np.maximum(a, b)
-    edge_keys = edges[:, 0] * max(nv, 1) + edges[:, 1]
+    edge_keys = edges.min(1) * max(nv, 1) + edges.max(1)
     order = np.argsort(edge_keys)
     return order[np.searchsorted(edge_keys[order], keys)]
 
@@ -85,7 +99,7 @@ def _rows_gathered(values: torch.Tensor, rows: torch.Tensor, elements: torch.Ten
 
 
 def _kept_prim(prim: Prim, sub, key, rows: torch.Tensor) -> Prim:
-    points, faces, offsets, fv, corners, _, _ = sub
+    points, faces, offsets, fv, corners, _, _, new_edges = sub
     attributes = {}
     for name, (domain, values) in prim.attributes.items():
         if domain == "POINT":
@@ -94,19 +108,20 @@ def _kept_prim(prim: Prim, sub, key, rows: torch.Tensor) -> Prim:
             attributes[name] = (domain, _rows_gathered(values, rows, faces))
         elif domain == "CORNER":
             attributes[name] = (domain, _rows_gathered(values, rows, corners))
-        else:  # EDGE: the kept faces' edges, found by their points in the old mesh
-            old = polygon_edges(prim.face_offsets, prim.face_vertices, prim.num_vertices).numpy()
-            new = polygon_edges(offsets, fv, int(points.shape[0])).numpy()
+        else:  # EDGE: the kept edges, found by their points in the old mesh
+            old = _edges_of(prim)
+            new = (new_edges if new_edges is not None else polygon_edges(offsets, fv, int(points.shape[0]))).numpy()
             back = points.numpy()[new]
             nv = max(prim.num_vertices, 1)
-            old_keys = old[:, 0] * nv + old[:, 1]
+            old_keys = old.min(1) * nv + old.max(1)
             order = np.argsort(old_keys)
             idx = order[np.searchsorted(old_keys[order], np.minimum(back[:, 0], back[:, 1]) * nv
                                         + np.maximum(back[:, 0], back[:, 1]))]
             attributes[name] = (domain, _rows_gathered(values, rows, torch.as_tensor(idx)))
     face_part = prim.face_part.index_select(0, faces) if prim.face_part is not None else None
     return Prim(key, int(points.shape[0]), offsets, fv, None, dense=_rows_gathered(prim.dense, rows, points),
-                attributes=attributes, face_part=face_part, num_parts=prim.num_parts)
+                attributes=attributes, face_part=face_part, num_parts=prim.num_parts, edges=new_edges,
+                edges_known=new_edges is not None and edges_known(prim))
 
 
 def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, invert: bool) -> Piecewise:
@@ -133,10 +148,10 @@ def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, inv
         prim = realize(struct, n.geometry_cache)
         index = rows.index(n.device)
         ctx = mesh_context(prim, index, domain)
-        if domain == "EDGE" and ctx.mesh.num_points and bool(
+        if domain == "EDGE" and prim.edges is None and ctx.mesh.num_points and bool(
                 torch.ones(ctx.mesh.num_points, dtype=torch.bool).index_fill(0, prim.face_vertices, False).any()):
             raise IRError(f"{n.where}: an EDGE selection on a mesh with points outside its faces "
-                          "(loose edges, e.g. a Mesh Line) is not supported")
+                          "(loose edges) made by a node that does not keep its edges is not supported")
         if ctx.n == 0:  # no elements to select: Blender leaves the mesh as it is
             pieces.append((rows, struct))
             continue

@@ -1,20 +1,23 @@
-"""Extrude Mesh: FACES with Individual on (Blender's extrude_individual_mesh_faces) and
-VERTICES. Region extrusion (FACES with Individual off) and EDGES order their new points and
-faces by Blender's edge indices, which these meshes do not model (their edges are derived
-from the faces): both are an error naming the node."""
+"""Extrude Mesh: FACES with Individual on (Blender's extrude_individual_mesh_faces), VERTICES
+and EDGES (on meshes whose edges are in Blender's order, else an error naming the node). Region
+extrusion (FACES with Individual off) is an error naming the node."""
 from __future__ import annotations
 
 import torch
 
 from ..errors import IRError
 from ..fields import Field, is_field
-from ..geometry.remesh import extrude_individual_faces, extrude_vertices
+from ..geometry import edges_known
+from ..geometry.remesh import extrude_edges, extrude_individual_faces, extrude_vertices
 from . import S, node
+from .field_nodes import _normal
 from .mesh_ops import remesh, selection_bits
 
 
 def _normals(ctx):
-    """The implicit Offset: the Normal on the mode's domain (face or vertex normals)."""
+    """The implicit Offset: the Normal on the mode's domain (face, edge or vertex normals)."""
+    if ctx.domain == "EDGE":
+        return _normal(ctx)
     values = ctx.mesh.face_normals() if ctx.domain == "FACE" else ctx.mesh.vertex_normals()
     return values.reshape(-1, 3)
 
@@ -39,12 +42,10 @@ def _flag_reader(key: str, what: str | None = None):
 def extrude_mesh(n):
     """New points at the selected elements' points + Offset * Offset Scale (evaluated on the
     mode's domain; an unlinked Offset is the Normal there). Top and Side are boolean fields
-    (FACES: the extruded faces and the side quads; VERTICES: Top is the new points)."""
+    (FACES: the extruded faces and the side quads; EDGES: the new copies of the edges and the
+    side quads; VERTICES: Top is the new points)."""
     mode = n.props["mode"]
-    if mode == "EDGES":
-        raise IRError(f"{n.where}: extruding EDGES is not supported (Blender orders the side faces by its "
-                      "edge indices, which are not modelled)")
-    domain = "FACE" if mode == "FACES" else "POINT"
+    domain = {"FACES": "FACE", "EDGES": "EDGE", "VERTICES": "POINT"}[mode]
     if mode == "FACES":
         individual = n.get("Individual")
         if is_field(individual) or not bool(individual.all()):
@@ -54,10 +55,19 @@ def extrude_mesh(n):
     values = {"sel": n.get("Selection"), "offset": offset, "scale": n.get("Offset Scale")}
     top_key, side_key = (f"<extrude {k} {'/'.join(n.key)}>" for k in ("top", "side"))
 
+    def keys(prim, ctx, g):
+        if mode == "EDGES" and not edges_known(prim):
+            raise IRError(f"{n.where}: extruding EDGES of a mesh whose edge order is not modelled (it comes from "
+                          "a node that does not keep Blender's edge order)")
+        if mode == "EDGES" and any(d != "POINT" for d, _ in prim.attributes.values()):
+            raise IRError(f"{n.where}: attributes on other domains than POINT through extruded EDGES are not supported")
+        return selection_bits(g["sel"])
+
     def build(prim, key):
         if not key.any():
             return None
-        return (extrude_individual_faces if mode == "FACES" else extrude_vertices)(prim, key.astype(bool))
+        fn = {"FACES": extrude_individual_faces, "EDGES": extrude_edges, "VERTICES": extrude_vertices}[mode]
+        return fn(prim, key.astype(bool))
 
     def positions(topo, old, g, ctx, j):
         moved = g["offset"] * g["scale"][..., None]
@@ -67,14 +77,20 @@ def extrude_mesh(n):
             src = topo.point_src[old.shape[1]:].to(old.device)
             new = old.index_select(1, src) + moved.index_select(1, x["vert_face"].to(old.device))
             flags = {top_key: ("FACE", x["top"].expand(b, -1)), side_key: ("FACE", x["side"].expand(b, -1))}
+        elif mode == "EDGES":  # each new point: its source + the mean offset of its selected edges
+            ve = x["vert_edges"].to(old.device)
+            ok = (ve >= 0).to(moved.dtype)
+            picked = moved.index_select(1, ve.clamp(min=0).reshape(-1)).reshape(b, ve.shape[0], ve.shape[1], 3)
+            mean = (picked * ok[None, :, :, None]).sum(2) / ok.sum(1)[None, :, None]
+            new = old.index_select(1, x["points"].to(old.device)) + mean
+            flags = {top_key: ("EDGE", x["top"].expand(b, -1)), side_key: ("FACE", x["side"].expand(b, -1))}
         else:
             src = x["points"].to(old.device)
             new = old.index_select(1, src) + moved.index_select(1, src)
             flags = {top_key: ("POINT", x["top"].expand(b, -1))}
         return torch.cat([old, new], 1), flags
 
-    mesh = remesh(n, n.get("Mesh"), domain, values, lambda prim, ctx, g: selection_bits(g["sel"]), build, positions,
-                  name=("extrude", mode))
-    side_error = None if mode == "FACES" else (f"{n.where}: the Side output of extruded VERTICES is on new loose "
-                                               "edges, which are not modelled")
+    mesh = remesh(n, n.get("Mesh"), domain, values, keys, build, positions, name=("extrude", mode))
+    side_error = None if mode != "VERTICES" else (f"{n.where}: the Side output of extruded VERTICES (the new "
+                                                  "loose edges) is not supported")
     return {"Mesh": mesh, "Top": _flag_reader(top_key), "Side": _flag_reader(side_key, side_error)}

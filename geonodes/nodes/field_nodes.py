@@ -19,7 +19,8 @@ def mesh_context(prim, rows: torch.Tensor, domain: str) -> FieldContext:
     """A field context for batch `rows` of a dense primitive."""
     attributes = {k: (d, v.index_select(0, rows)) for k, (d, v) in prim.attributes.items()}
     mesh = MeshData(prim.dense.index_select(0, rows), prim.face_offsets.to(rows.device),
-                    prim.face_vertices.to(rows.device), attributes)
+                    prim.face_vertices.to(rows.device), attributes, prim.edges,
+                    prim.edges_known)
     return FieldContext(mesh, rows, domain)
 
 
@@ -58,7 +59,14 @@ def input_position(n):
 
 @node("GeometryNodeInputIndex", outputs=[S("Index", "INT")])
 def input_index(n):
-    return {"Index": Field(_index)}
+    where = n.where
+
+    def index(ctx):
+        if ctx.domain == "EDGE" and not ctx.mesh.edges_known:
+            raise IRError(f"{where}: Index on the EDGE domain of a mesh whose edge order is not modelled "
+                          "(it comes from a node that does not keep Blender's edge order)")
+        return _index(ctx)
+    return {"Index": Field(index)}
 
 
 def _normal(ctx):

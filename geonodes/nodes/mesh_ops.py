@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from ..errors import IRError
-from ..fields import Field, is_field, polygon_edges
-from ..geometry import GeomStruct, Part, Piecewise, Rows, realize
+from ..fields import Field, is_field
+from ..geometry import GeomStruct, Part, Piecewise, Rows, prim_edges, realize
 from ..geometry.dual import dual_topology
 from ..geometry.polyfill import beautify, convex, polyfill, project_faces
 from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
@@ -208,7 +208,10 @@ def triangulate(n):
             at += k
         for f in np.flatnonzero(chosen & (sizes == 4)):
             tris[f] = quad_triangles(bool(split[f]))
-        return triangulate_faces(prim, tris)
+        # Blender's edge order (old edges, then the diagonals face by face) is checked against bpy
+        # for quads (every method) and CLIP n-gons; BEAUTY n-gons (edge rotations) order them otherwise.
+        known = ngon_method == "CLIP" or not (chosen & (sizes > 4)).any()
+        return triangulate_faces(prim, tris, known)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
                            name=("triangulate", method, ngon_method))}
@@ -296,8 +299,7 @@ def scale_elements(n):
     def build(prim, key):
         if not key.any():
             return None
-        edges = polygon_edges(prim.face_offsets, prim.face_vertices, prim.num_vertices).numpy() \
-            if domain == "EDGE" else None
+        edges = prim_edges(prim).numpy() if domain == "EDGE" else None
         return element_islands(prim, domain, key.astype(bool), edges)
 
     def positions(topo, old, g, ctx, j):

@@ -12,7 +12,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field
-from ..geometry import EMPTY, GeomStruct, Part, Piecewise, Prim, realize
+from ..geometry import EMPTY, GeomStruct, Part, Piecewise, Prim, edges_known, realize
 from ..geometry.remesh import whole_batch
 from . import S, node
 from .field_nodes import mesh_context
@@ -42,6 +42,9 @@ def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection
             pieces.append((rows, GeomStruct((), struct.instances)))
             continue
         prim = realize(GeomStruct(parts), n.geometry_cache)
+        if domain == "EDGE" and not edges_known(prim):
+            raise IRError(f"{n.where}: points from EDGES of a mesh whose edge order is not modelled (it comes "
+                          "from a node that does not keep Blender's edge order)")
         index = rows.index(n.device)
         ctx = mesh_context(prim, index, domain)
         pos = ctx.grid(position)
@@ -67,13 +70,11 @@ def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection
       outputs=[S("Points", "GEOMETRY")],
       properties={"mode": "VERTICES"}, choices={"mode": ("VERTICES", "EDGES", "FACES", "CORNERS")})
 def mesh_to_points(n):
-    """A point per selected vertex, face or corner, in element order, at Position (unlinked: the
-    element's position), with the mesh's attributes moved to that domain and a `radius`."""
+    """A point per selected vertex, edge, face or corner, in element order (edges: Blender's, where
+    modelled, else an error), at Position (unlinked: the element's position, an edge's midpoint),
+    with the mesh's attributes moved to that domain and a `radius`."""
     mode = n.props["mode"]
-    if mode == "EDGES":
-        raise IRError(f"{n.where}: points from EDGES are not supported (Blender orders them by its edge "
-                      "indices, which are not modelled)")
-    domain = {"VERTICES": "POINT", "FACES": "FACE", "CORNERS": "CORNER"}[mode]
+    domain = {"VERTICES": "POINT", "EDGES": "EDGE", "FACES": "FACE", "CORNERS": "CORNER"}[mode]
     position = n.get("Position") if n.is_linked("Position") else Field(position_field)
     return {"Points": _convert(n, n.get("Mesh"), False, domain, n.get("Selection"), position, n.get("Radius"),
                                "mesh to points")}

@@ -17,14 +17,14 @@ _TOPOLOGIES: dict = {}
 
 
 def _topology(fn_name: str, config: tuple, flags: tuple, inputs: list, row: int):
-    """(num_vertices, face_offsets, face_vertices) of a primitive config, built from one real row
+    """(num_vertices, face_offsets, face_vertices, edges) of a primitive config, built from one real row
     of the float inputs (some topologies depend on float values too, e.g. a cone radius of
     exactly 0)."""
     key = (fn_name, config, flags)
     if key not in _TOPOLOGIES:
         sample = [v[row:row + 1].detach().double().cpu() for v in inputs]
         mesh = getattr(primitives, fn_name)(*sample, *config)
-        _TOPOLOGIES[key] = (mesh.vertices.shape[1], mesh.face_offsets.cpu(), mesh.face_vertices.cpu())
+        _TOPOLOGIES[key] = (mesh.vertices.shape[1], mesh.face_offsets.cpu(), mesh.face_vertices.cpu(), mesh.edges)
     return _TOPOLOGIES[key]
 
 
@@ -72,14 +72,14 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
         ints_config, flag_values = key[:len(key) - num_flags], key[len(key) - num_flags:]
         config = ints_config + tuple(tail)
         row = mask.first()
-        nv, fo, fv = _topology(fn_name, config, flag_values, float_values, row)
+        nv, fo, fv, edges = _topology(fn_name, config, flag_values, float_values, row)
 
         def linear(config=config, flag_values=flag_values):
             # Full-batch coefficients: rows of other pieces get values that are never gathered.
             kwargs = {"flags": flag_values} if flags is not None else {}
             return linear_fn(*float_values, *config, **kwargs)
 
-        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, linear)
+        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, linear, edges=edges)
         pieces.append((mask, GeomStruct((Part(prim),), ())))
     return Piecewise(pieces)
 

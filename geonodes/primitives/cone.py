@@ -25,11 +25,11 @@ def _cone_topology(verts: int, side: int, fill: int, fill_type: str, top_point: 
         return _empty_topology(3)
     if top_point and bottom_point:
         if zero_depth:
-            return _topology([np.zeros((1, 3))] * 3, [])
+            return _topology([np.zeros((1, 3))] * 3, [], [])
         depth = np.zeros((side + 1, 3))
         depth[:, 2] = 0.5 - np.arange(side + 1) / side
         zeros = np.zeros((side + 1, 3))
-        return _topology([zeros, zeros, depth], [])
+        return _topology([zeros, zeros, depth], [], [(i, i + 1) for i in range(side)])
     filled = fill_type != "NONE"
     unit = _ring(verts)
     rt, rb, dz = [], [], []  # per vertex: radius_top factor, radius_bottom factor, z / depth
@@ -71,6 +71,15 @@ def _cone_topology(verts: int, side: int, fill: int, fill_type: str, top_point: 
     elif fill_type == "NGON":
         polys.append(list(reversed(rings[-1])))
 
+    # Edges (calculate_cone_edges): top centre to the first ring, then each ring's own edges and
+    # the edges down to the next ring, then the last ring to the bottom centre.
+    edges = [(0, first_k) for first_k in rings[0]] if top_center else []
+    for r, ring in enumerate(rings):
+        edges += [(ring[k], ring[(k + 1) % verts]) for k in range(verts)]
+        if r + 1 < len(rings):
+            edges += [(ring[k], rings[r + 1][k]) for k in range(verts)]
+    if bottom_center:
+        edges += [(v, len(rt) - 1) for v in rings[-1]]
     num = len(rt)
     xy = np.zeros((num, 2))
     for ring in rings:
@@ -80,7 +89,7 @@ def _cone_topology(verts: int, side: int, fill: int, fill_type: str, top_point: 
     table_top = np.stack([xy[:, 0] * rt, xy[:, 1] * rt, zeros], 1)
     table_bottom = np.stack([xy[:, 0] * rb, xy[:, 1] * rb, zeros], 1)
     table_depth = np.stack([zeros, zeros, dz], 1)
-    return _topology([table_top, table_bottom, table_depth], polys)
+    return _topology([table_top, table_bottom, table_depth], polys, edges)
 
 
 def _uniform(mask: torch.Tensor, what: str) -> bool:
@@ -163,7 +172,8 @@ def _one_radius(topo: _Topology) -> _Topology:
     """A cone topology with its two radius tables summed (a cylinder: one radius input)."""
     if id(topo) not in _ONE_RADIUS:
         top, bottom, depth = topo.tables
-        _ONE_RADIUS[id(topo)] = (topo, _Topology((top + bottom, depth), topo.face_offsets, topo.face_vertices))
+        _ONE_RADIUS[id(topo)] = (topo, _Topology((top + bottom, depth), topo.face_offsets, topo.face_vertices,
+                                                          topo.edges))
     return _ONE_RADIUS[id(topo)][1]
 
 
@@ -189,7 +199,10 @@ def _circle_topology(verts: int, fill_type: str) -> _Topology:
         polys = [[k, (k + 1) % verts, verts] for k in range(verts)]
     else:
         polys = []
-    return _topology([table], polys)
+    edges = [(k, (k + 1) % verts) for k in range(verts)]  # the ring, then the fan from the centre
+    if fill_type == "TRIANGLE_FAN":
+        edges += [(verts, k) for k in range(verts)]
+    return _topology([table], polys, edges)
 
 
 def mesh_circle_linear(radius: torch.Tensor, vertices: int, fill_type: str) -> Linear:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import GeonodesError
+from ..fields import calc_edges
 
 
 FILL_TYPES = ("NONE", "NGON", "TRIANGLE_FAN")
@@ -21,6 +22,7 @@ class PrimMesh:
     vertices: torch.Tensor  # (n, V, 3), dtype/device of the float inputs
     face_offsets: torch.Tensor  # (F+1,) int64, polygon starts, last = number of loops
     face_vertices: torch.Tensor  # (L,) int64, vertex index per loop
+    edges: torch.Tensor | None = None  # (E, 2) int64 in Blender's edge order; None: order not modelled
 
     @property
     def num_faces(self) -> int:
@@ -43,22 +45,29 @@ class _Topology:
     tables: tuple
     face_offsets: torch.Tensor
     face_vertices: torch.Tensor
+    edges: torch.Tensor | None = None  # (E, 2) in Blender's order (see PrimMesh.edges)
 
     @property
     def num_vertices(self) -> int:
         return self.tables[0].shape[0]
 
 
-def _topology(tables, polygons) -> _Topology:
+def _topology(tables, polygons, edges="calc") -> _Topology:
+    """`edges`: pairs in Blender's order, "calc" (Blender derives them from the polygons: see
+    fields.calc_edges) or None (order not modelled)."""
     tables = tuple(torch.as_tensor(np.asarray(t, dtype=np.float64).reshape(-1, 3)) for t in tables)
     sizes = [len(p) for p in polygons]
     offsets = torch.tensor([0] + list(np.cumsum(sizes, dtype=np.int64)), dtype=torch.int64)
-    flat = [v for p in polygons for v in p]
-    return _Topology(tables, offsets, torch.tensor(flat, dtype=torch.int64))
+    flat = torch.tensor([v for p in polygons for v in p], dtype=torch.int64)
+    if isinstance(edges, str):
+        edges = calc_edges(offsets, flat, tables[0].shape[0])
+    elif edges is not None:
+        edges = torch.tensor(np.asarray(edges, dtype=np.int64).reshape(-1, 2))
+    return _Topology(tables, offsets, flat, edges)
 
 
 def _empty_topology(num_tables: int) -> _Topology:
-    return _topology([np.zeros((0, 3))] * num_tables, [])
+    return _topology([np.zeros((0, 3))] * num_tables, [], [])
 
 
 # ---------------------------------------------------------------- input checking / evaluation
@@ -136,7 +145,7 @@ def _evaluate(topo: _Topology, inputs: list[torch.Tensor], n: int, dtype, device
         x = x.to(dtype)
         x = x[:, None] if x.dim() == 1 else x
         verts = verts + x * _table(topo, table, dtype, device)[:, None, :]
-    return PrimMesh(verts.transpose(0, 1), topo.face_offsets.to(device), topo.face_vertices.to(device))
+    return PrimMesh(verts.transpose(0, 1), topo.face_offsets.to(device), topo.face_vertices.to(device), topo.edges)
 
 
 _CONVERTED: dict = {}

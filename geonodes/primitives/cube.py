@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .core import Linear, PrimMesh, _Topology, _batch, _check_int, _empty_topology, _topology, evaluate_linear
-from .grid_line import _grid_tables
+from .grid_line import _grid_tables, grid_edges, line_edges
 
 
 @functools.lru_cache(maxsize=256)
@@ -16,24 +16,24 @@ def _cube_topology(vx: int, vy: int, vz: int) -> _Topology:
         return _empty_topology(1)
     dims = (vx > 1) + (vy > 1) + (vz > 1)
     if dims == 0:
-        return _topology([np.zeros((1, 3))], [])
+        return _topology([np.zeros((1, 3))], [], [])
     if dims == 1:
         axis, count = next((a, c) for a, c in enumerate((vx, vy, vz)) if c > 1)
         table = np.zeros((count, 3))
         table[:, axis] = np.arange(count) / (count - 1) - 0.5
-        return _topology([table], [])
+        return _topology([table], [], line_edges(count))
     if dims == 2:
         # Blender builds a grid in XY and rotates it by +90 degrees into the plane.
         if vz == 1:
             cx, cy, polys = _grid_tables(vx, vy)
-            table = np.stack([cx, cy, np.zeros_like(cx)], 1)
+            table, edges = np.stack([cx, cy, np.zeros_like(cx)], 1), grid_edges(vx, vy)
         elif vy == 1:  # rotated about X: (gx, gy, 0) -> (gx, 0, gy)
             cx, cy, polys = _grid_tables(vx, vz)
-            table = np.stack([cx, np.zeros_like(cx), cy], 1)
+            table, edges = np.stack([cx, np.zeros_like(cx), cy], 1), grid_edges(vx, vz)
         else:  # rotated about Y: (gx, gy, 0) -> (0, gy, -gx), grid over (z, y)
             cx, cy, polys = _grid_tables(vz, vy)
-            table = np.stack([np.zeros_like(cx), cy, -cx], 1)
-        return _topology([table], polys)
+            table, edges = np.stack([np.zeros_like(cx), cy, -cx], 1), grid_edges(vz, vy)
+        return _topology([table], polys, edges)
     return _cuboid_topology(vx, vy, vz)
 
 

@@ -24,13 +24,24 @@ def _grid_tables(vx: int, vy: int):
     return cx, cy, polys
 
 
+def grid_edges(vx: int, vy: int) -> list:
+    """Blender's grid edges (mesh_primitive_grid.cc): along y for each x column, then along x for
+    each row."""
+    along_y = [(x * vy + y, x * vy + y + 1) for x in range(vx) for y in range(vy - 1)]
+    return along_y + [(x * vy + y, (x + 1) * vy + y) for y in range(vy) for x in range(vx - 1)]
+
+
+def line_edges(count: int) -> list:
+    return [(i, i + 1) for i in range(count - 1)]
+
+
 @functools.lru_cache(maxsize=256)
 def _grid_topology(vx: int, vy: int) -> _Topology:
     if vx < 1 or vy < 1:
         return _empty_topology(2)
     cx, cy, polys = _grid_tables(vx, vy)
     zero = np.zeros_like(cx)
-    return _topology([np.stack([cx, zero, zero], 1), np.stack([zero, cy, zero], 1)], polys)
+    return _topology([np.stack([cx, zero, zero], 1), np.stack([zero, cy, zero], 1)], polys, grid_edges(vx, vy))
 
 
 def mesh_grid_linear(size_x: torch.Tensor, size_y: torch.Tensor, vertices_x: int, vertices_y: int) -> Linear:
@@ -56,7 +67,7 @@ def _line_topology(count: int) -> _Topology:
         return _empty_topology(2)
     ones = np.ones((count, 3))
     steps = np.repeat(np.arange(count, dtype=np.float64)[:, None], 3, axis=1)
-    return _topology([ones, steps], [])
+    return _topology([ones, steps], [], line_edges(count))
 
 
 def mesh_line_offset_linear(start: torch.Tensor, offset: torch.Tensor, count: int) -> Linear:

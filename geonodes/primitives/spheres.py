@@ -34,7 +34,15 @@ def _uv_sphere_topology(segments: int, rings: int) -> _Topology:
                   for k in range(segments)]
     last = ring(rings - 2)
     polys += [[bottom, last[(k + 1) % segments], last[k]] for k in range(segments)]
-    return _topology([table], polys)
+    # Edges: the top pole's, then per ring its own and those down to the next ring, then the
+    # bottom pole's (pole first).
+    edges = [(0, v) for v in first]
+    for r in range(rings - 1):
+        edges += [(ring(r)[k], ring(r)[(k + 1) % segments]) for k in range(segments)]
+        if r < rings - 2:
+            edges += [(ring(r)[k], ring(r + 1)[k]) for k in range(segments)]
+    edges += [(bottom, v) for v in last]
+    return _topology([table], polys, edges)
 
 
 def mesh_uv_sphere_linear(radius: torch.Tensor, segments: int, rings: int) -> Linear:
@@ -188,7 +196,16 @@ def _ico_sphere_tables(subdivisions: int):
 @functools.lru_cache(maxsize=16)
 def _ico_sphere_topology(subdivisions: int) -> _Topology:
     table, polys = _ico_sphere_tables(subdivisions)
-    return _topology([table], polys)
+    if subdivisions > 1:  # BMesh's subdivision order of the edges is not modelled
+        return _topology([table], polys, None)
+    # The icosahedron: BMesh makes each triangle (v0, v1, v2)'s new edges (v2, v0), (v0, v1), (v1, v2).
+    edges, seen = [], set()
+    for f in polys:
+        for k in range(3):
+            if frozenset((f[k - 1], f[k])) not in seen:
+                seen.add(frozenset((f[k - 1], f[k])))
+                edges.append((f[k - 1], f[k]))
+    return _topology([table], polys, edges)
 
 
 # Blender clamps the subdivision level (the UI soft maximum is 7).
