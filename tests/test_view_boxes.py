@@ -58,7 +58,7 @@ def test_written_boxes_read_back_and_bad_ones_are_refused(tmp_path):
     path = write_boxes(tmp_path / "sub" / "boxes.json", boxes, margin=0.03)
     assert read_boxes(path) == (boxes, 0.03)  # exactly: floats survive the text
     assert sorted(p.name for p in path.parent.iterdir()) == ["boxes.json"]  # no temporary file left
-    for bad in ([], [boxes[0], boxes[0]], [Box(1, "lamp", (0, 0, 0), (1, 1, 1))], [Box(1, "chair", (0, 0, 0), (1, 0, 1))]):
+    for bad in ([], [boxes[0], boxes[0]], [Box(1, "plant", (0, 0, 0), (1, 1, 1))], [Box(1, "chair", (0, 0, 0), (1, 0, 1))]):
         with pytest.raises(ValueError):
             write_boxes(tmp_path / "bad.json", bad)
     assert not (tmp_path / "bad.json").exists()

@@ -22,7 +22,9 @@ def apply_object_edit(model, index: int, field: str, name: str | None, value):
     """One control's edit of object `index`: a parameter (a discrete one re-anchors its Gaussians: returns
     the `ReanchorStats`), the yaw or the translation, by the rule of `procsplat.run.rundir.edit_object`
     (the same as `procsplat export`)."""
-    obj, anchored = model.objects[index], model.anchored[index]
+    obj = model.objects[index]
+    # a run's model has Gaussians to re-anchor; the box editor's fitted programs (no splats) have none
+    anchored = model.anchored[index] if getattr(model, "anchored", None) is not None else None
     if field == PARAM:
         return edit_object(obj, parameters={name: value}, anchored=anchored)
     elif field == YAW:
