@@ -1,5 +1,23 @@
-"""The true boxes of a synthetic scene's objects (for the `--objects-from` and viewer box tests)."""
+"""A synthetic room without labels and the true boxes of its objects (for the `--objects-from` and viewer
+box tests)."""
 import json
+
+TINY_GA = ["ga:fast", "--ga.population", "8", "--ga.keep", "2", "--ga.offspring", "5", "--ga.generations", "1",
+           "--ga.refine-steps", "0", "--ga.final-steps", "2", "--ga.sweep-rounds", "0"]
+
+
+def boxed_room(root):
+    """(labelled scene folder, the same frames as a 7-Scenes folder without labels): a synthetic room with a
+    table and a chair, 16 frames at 160x120."""
+    from procsplat.data.readers import load_scene
+    from procsplat.data.readers.sevenscenes import write_sevenscenes
+    from procsplat.data.synth import SynthConfig, generate
+
+    scene_dir = generate(SynthConfig(out=root, seed=21, num_frames=16, width=160, height=120, num_objects=2,
+                                     categories=("table", "chair")), progress=False)
+    room = load_scene(scene_dir)
+    seven = write_sevenscenes(root / "seven", [(f.rgb, f.depth, f.cam_to_world) for f in room.frames], room.frames.K)
+    return scene_dir, seven
 
 
 def gt_boxes(scene_dir) -> list:

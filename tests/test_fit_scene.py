@@ -8,7 +8,7 @@ from procsplat.data.categories import program_for
 from procsplat.cli import main
 from procsplat.data.synth import SynthConfig, generate
 from procsplat.geometry import backproject
-from synthboxes import gt_boxes
+from synthboxes import TINY_GA, boxed_room, gt_boxes
 
 
 def test_category_mapping():
@@ -53,21 +53,11 @@ def test_object_with_too_few_points_is_skipped(tmp_path):
 
 
 # -- objects given as boxes (--objects-from): any RGB-D scan, no instance labels --------------------------------
-TINY_GA = ["ga:fast", "--ga.population", "8", "--ga.keep", "2", "--ga.offspring", "5", "--ga.generations", "1",
-           "--ga.refine-steps", "0", "--ga.final-steps", "2", "--ga.sweep-rounds", "0"]
-
-
 @pytest.fixture(scope="module")
 def boxed_scan(tmp_path_factory):
     """A synthetic room (a table and a chair) written as a 7-Scenes folder (no labels), and its true boxes."""
-    from procsplat.data.readers import load_scene
-    from procsplat.data.readers.sevenscenes import write_sevenscenes
-
     root = tmp_path_factory.mktemp("boxed")
-    scene_dir = generate(SynthConfig(out=root, seed=21, num_frames=16, width=160, height=120, num_objects=2,
-                                     categories=("table", "chair")), progress=False)
-    room = load_scene(scene_dir)
-    seven = write_sevenscenes(root / "seven", [(f.rgb, f.depth, f.cam_to_world) for f in room.frames], room.frames.K)
+    scene_dir, seven = boxed_room(root)
     boxes = root / "boxes.json"
     boxes.write_text(json.dumps({"objects": gt_boxes(scene_dir)}))
     return scene_dir, seven, boxes

@@ -10,25 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthboxes import gt_boxes
+from synthboxes import boxed_room, gt_boxes
 from test_viewer import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, copy_run, free_port
-
-TINY_GA = ["ga:fast", "--ga.population", "8", "--ga.keep", "2", "--ga.offspring", "5", "--ga.generations", "1",
-           "--ga.refine-steps", "0", "--ga.final-steps", "2", "--ga.sweep-rounds", "0"]
 
 
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory):
     """A synthetic room (a table and a chair) written as a 7-Scenes folder (no labels), and its true boxes."""
-    from procsplat.data.readers import load_scene
-    from procsplat.data.readers.sevenscenes import write_sevenscenes
-    from procsplat.data.synth import SynthConfig, generate
-
     root = tmp_path_factory.mktemp("boxview")
-    scene_dir = generate(SynthConfig(out=root, seed=21, num_frames=16, width=160, height=120, num_objects=2,
-                                     categories=("table", "chair")), progress=False)
-    room = load_scene(scene_dir)
-    seven = write_sevenscenes(root / "seven", [(f.rgb, f.depth, f.cam_to_world) for f in room.frames], room.frames.K)
+    scene_dir, seven = boxed_room(root)
     gt = {o["instance_id"]: o for o in json.loads((scene_dir / "gt.json").read_text())["objects"]}
     return seven, {b["id"]: b for b in gt_boxes(scene_dir)}, gt
 
