@@ -1,4 +1,5 @@
-"""Curve to Mesh's edges in Blender's order (fill_mesh_topology), seen through Index on the
+"""Curve to Mesh's and Fill Curve's edges in Blender's order (fill_mesh_topology, the
+triangulation's), seen through Index on the
 EDGE domain and through nodes that need the order: Subdivide Mesh and Extrude EDGES."""
 import pytest
 
@@ -20,7 +21,7 @@ def test_subdivide_curve_meshes(kind):
     compare_batch(subdivide_program(kind, 1), value_sets("ab", 4, seed=32))
 
 
-@pytest.mark.parametrize("kind", ["curve_tube", "curve_wire"])
+@pytest.mark.parametrize("kind", ["curve_tube", "curve_wire", "fill_ngons_hole"])
 def test_extrude_edges_of_curve_meshes(kind):
     op = (node("X", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset": [0.0, 0.1, 0.2]}), "Mesh", "Mesh")
     compare_batch(edge_index_program(kind, [op]), value_sets("ab", 4, seed=33))
