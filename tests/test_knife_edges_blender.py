@@ -1,4 +1,4 @@
-"""Selections at exactly zero on round primitives: Blender builds them in float32, so points at
+"""Selections at exactly zero on round primitives and after quarter turns: Blender builds them in float32, so points at
 quarter turns lie a rounding step off zero (cos(float32(pi / 2)) = -4.4e-8) and `z < 0` on a UV
 sphere also takes its equator ring, `x > 0` on a cylinder drops the points at +-90 degrees.
 A half sphere or half cylinder made this way must have Blender's faces, not the exact circle's."""
@@ -36,3 +36,19 @@ def test_half_primitives(kind, axis, op):
     type_, props, configs = SOURCES[kind]
     for inputs in configs:
         compare_batch(half_program(type_, props, inputs, axis, op), value_sets("a", 2, seed=5))
+
+
+@pytest.mark.parametrize("rotation", [[1.5707964, 0.0, 0.0], [0.0, 1.5707964, 0.0], [0.0, 0.0, 1.5707964],
+                                      [3.1415927, 0.0, 0.0], [0.0, 0.0, 0.7853982], [1.5707964, 0.0, 1.5707964]])
+@pytest.mark.parametrize("kind", ["grid", "cylinder"])
+def test_quarter_turns_then_half(kind, rotation):
+    """Transform by quarter turns (Blender 4.2: Euler -> quaternion -> matrix, cos 90 degrees
+    = 3.4e-8), then the points with x > 0 / z < 0 deleted."""
+    source = {"grid": ("GeometryNodeMeshGrid", {}, {"Vertices X": 3, "Vertices Y": 5}),
+              "cylinder": ("GeometryNodeMeshCylinder", {"fill_type": "NGON"}, {"Vertices": 8})}[kind]
+    for axis, op in (("X", "GREATER_THAN"), ("Z", "LESS_THAN"), ("Y", "LESS_THAN")):
+        ir = half_program(*source, axis, op)
+        ir["groups"][0]["nodes"].append(node("T", "GeometryNodeTransform", {}, {"Rotation": rotation}))
+        ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["D", "Geometry"]]
+        ir["groups"][0]["links"] += [link(("M", "Mesh"), ("T", "Geometry")), link(("T", "Geometry"), ("D", "Geometry"))]
+        compare_batch(ir, value_sets("a", 2, seed=6))

@@ -2,6 +2,7 @@
 (rows -> structure) form a batch's geometry takes (see the package docstring)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -12,13 +13,24 @@ from ..fields import polygon_edges
 
 
 def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
-    """(n,3) Euler XYZ radians -> (n,3,3) rotation matrices, R = Rz @ Ry @ Rx (Blender's)."""
-    cx, cy, cz = torch.cos(euler).unbind(-1)
-    sx, sy, sz = torch.sin(euler).unbind(-1)
-    row0 = torch.stack([cy * cz, sy * sx * cz - cx * sz, sy * cx * cz + sx * sz], -1)
-    row1 = torch.stack([cy * sz, sy * sx * sz + cx * cz, sy * cx * sz - sx * cz], -1)
-    row2 = torch.stack([-sy, cy * sx, cy * cx], -1)
-    return torch.stack([row0, row1, row2], -2)
+    """(n,3) Euler XYZ radians -> (n,3,3) rotation matrices, R = Rz @ Ry @ Rx, computed as
+    Blender 4.2 does for its Rotation sockets: the Euler angles to a quaternion in the input's
+    precision (math::to_quaternion), the quaternion to a matrix in double precision
+    (math::from_rotation), rounded back. The rounding decides on which side of zero a point
+    turned by a quarter turn lands (cos 90 degrees comes out as 3.4e-8), which comparisons
+    with positions see."""
+    half = euler * 0.5
+    ci, cj, ch = torch.cos(half).unbind(-1)
+    si, sj, sh = torch.sin(half).unbind(-1)
+    cc, cs, sc, ss = ci * ch, ci * sh, si * ch, si * sh
+    quat = torch.stack([cj * cc + sj * ss, cj * sc - sj * cs, cj * ss + sj * cc, cj * cs - sj * sc], -1)
+    q0, q1, q2, q3 = (quat.double() * math.sqrt(2.0)).unbind(-1)
+    qda, qdb, qdc = q0 * q1, q0 * q2, q0 * q3
+    qaa, qab, qac, qbb, qbc, qcc = q1 * q1, q1 * q2, q1 * q3, q2 * q2, q2 * q3, q3 * q3
+    row0 = torch.stack([1.0 - qbb - qcc, -qdc + qab, qdb + qac], -1)
+    row1 = torch.stack([qdc + qab, 1.0 - qaa - qcc, -qda + qbc], -1)
+    row2 = torch.stack([-qdb + qac, qda + qbc, 1.0 - qaa - qbb], -1)
+    return torch.stack([row0, row1, row2], -2).to(euler.dtype)
 
 
 _TOPO_IDS: dict = {}
