@@ -1,7 +1,8 @@
-"""Selections at exactly zero on round primitives and after quarter turns: Blender builds them in float32, so points at
-quarter turns lie a rounding step off zero (cos(float32(pi / 2)) = -4.4e-8) and `z < 0` on a UV
-sphere also takes its equator ring, `x > 0` on a cylinder drops the points at +-90 degrees.
-A half sphere or half cylinder made this way must have Blender's faces, not the exact circle's."""
+"""Selections at exactly zero on round primitives and after quarter turns: Blender builds them
+in float32, so points at quarter turns lie a rounding step off zero (cos(float32(pi / 2)) =
+-4.4e-8) and `z < 0` on a UV sphere also takes its equator ring, `x > 0` on a cylinder drops
+the points at +-90 degrees. A half sphere or half cylinder made this way must have Blender's
+faces, not the exact circle's."""
 import pytest
 
 from fieldtools import GI, compare_batch, value_sets
