@@ -232,6 +232,20 @@ class Rows:
                 self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
         return self._index if device is None else self._index.to(device)
 
+    @staticmethod
+    def indexes(sets: list, device=None) -> tuple:
+        """(concatenated, each): the row indices of every set of `sets` (of one batch), one set
+        after another in one (total,) int64 tensor, and each set's as a view of it: what
+        `index` gives per set, unpacked in one numpy pass instead of one per set."""
+        n = sets[0].n
+        width = (n + 7) // 8
+        raw = np.frombuffer(b"".join(r.bits.to_bytes(width, "little") for r in sets), dtype=np.uint8)
+        bits = np.unpackbits(raw.reshape(len(sets), width), axis=1, count=n, bitorder="little")
+        concatenated = torch.from_numpy(np.nonzero(bits)[1].astype(np.int64, copy=False))
+        if device is not None:
+            concatenated = concatenated.to(device)
+        return concatenated, concatenated.split([r.bits.bit_count() for r in sets])
+
 
 @dataclass
 class Piecewise:
