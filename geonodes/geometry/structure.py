@@ -136,12 +136,15 @@ class GeomStruct:
         part) lets the pieces of one batch, which mostly share parts, transform each part once."""
         if memo is None:
             memo = {}
+        get, xs, ids = memo.get, (xform,), (id(xform),)
         parts = []
-        for p in self.parts + self.curves + self.points:
-            q = memo.get(p.key)
-            if q is None:
-                q = memo[p.key] = p.then((xform,))
+        for p in self.parts + self.curves + self.points if self.curves or self.points else self.parts:
+            q = get(p.key)
+            if q is None:  # p.then(xs), inlined (structures are transformed many times per evaluation)
+                q = memo[p.key] = Part(p.prim, p.chain + xs, p.key + ids)
             parts.append(q)
+        if not (self.instances or self.curves or self.points):
+            return GeomStruct(tuple(parts))
         n, c = len(self.parts), len(self.parts) + len(self.curves)
         return GeomStruct(tuple(parts[:n]), tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
                           tuple(parts[n:c]), tuple(parts[c:]))
@@ -278,16 +281,20 @@ class Piecewise:
 
 def combine(pws: list, fn) -> Piecewise:
     """Pieces of several geometries intersected row-wise; fn(list of structs) -> struct."""
-    result = [(None, [])]
-    for pw in pws:
+    if not pws:
+        return Piecewise([])
+    # On the row sets' bits (Rows & and any(), inlined: joins run this many times per evaluation).
+    result = [(m.bits, [s]) for m, s in pws[0].pieces if m.bits]
+    for pw in pws[1:]:
         nxt = []
-        for rows, structs in result:
+        for bits, structs in result:
             for m, s in pw.pieces:
-                mm = m if rows is None else (rows & m)
-                if mm.any():
-                    nxt.append((mm, structs + [s]))
+                both = bits & m.bits
+                if both:
+                    nxt.append((both, structs + [s]))
         result = nxt
-    return Piecewise([(m, fn(ss)) for m, ss in result if m is not None]).merged()
+    n = pws[0].pieces[0][0].n if result else 0
+    return Piecewise([(Rows(bits, n), fn(ss)) for bits, ss in result]).merged()
 
 
 def select(cond: torch.Tensor, if_true, if_false) -> Piecewise:
