@@ -273,17 +273,17 @@ class Program:
         else:
             indexes = [rows.index(device) for rows, _ in pieces]
         if table is not None and len(pieces) > 1:
-            # The pieces partition the batch: one row gather of the table, split into each
-            # piece's rows (views), instead of one gather per piece.
-            selected = table.table.index_select(0, every).split([len(i) for i in indexes])
-        else:
-            selected = [None] * len(pieces)
+            # The pieces partition the batch: one row gather of the table and one computation
+            # of its distinct sums, split into each piece's rows (views), instead of one per piece.
+            values = table.values(table.table.index_select(0, every)).split([len(i) for i in indexes])
+        else:  # one piece: its vertices straight from the table
+            values = [None] * len(pieces)
         out = []
-        for (rows, struct), index, sel in zip(pieces, indexes, selected):
+        for (rows, struct), index, v in zip(pieces, indexes, values):
             if not struct.parts:
                 out.append((index, torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
             else:
-                out.append((index, table.vertices(struct.parts, None, sel)))
+                out.append((index, table.vertices(struct.parts, values=v)))
         return out
 
     def _topology(self, parts: tuple, device) -> Topology:
