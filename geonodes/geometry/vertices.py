@@ -132,19 +132,21 @@ class CoefficientTable:
     def __init__(self, parts: list, cache: dict, batch: int, dtype, device):
         self.layout_of: dict = {}  # part key -> interned layout id
         columns, width, layouts = [], 0, []
+        placed: dict = {}  # id of a coefficient tensor -> (its first column, it): parts share some
+
+        def place(x):
+            nonlocal width
+            at = placed.get(id(x))
+            if at is None:
+                at = placed[id(x)] = (width, x)  # holds x: ids stay unique while placing
+                columns.append(x if x.dim() == 2 else x.reshape(x.shape[0], 9))
+                width += columns[-1].shape[1]
+            return at[0]
+
         for p in parts:
             terms, t = _row_terms(p, cache)
-            layout = []
-            for table, e in terms:
-                layout.append((width, table, e.dim() == 3))
-                columns.append(e if e.dim() == 2 else e.reshape(e.shape[0], 9))
-                width += columns[-1].shape[1]
-            t_col = None
-            if t is not None:
-                t_col = width
-                columns.append(t)
-                width += 3
-            self.layout_of[p.key] = _layout_id(tuple(layout), t_col)
+            layout = tuple((place(e), table, e.dim() == 3) for table, e in terms)
+            self.layout_of[p.key] = _layout_id(layout, None if t is None else place(t))
             layouts.append(self.layout_of[p.key])
         if not columns:  # parts without coefficients (no vertices): a zero column to gather from
             columns.append(_zero_column(cache, batch, dtype, device))
