@@ -148,12 +148,15 @@ class GeomStruct:
         part) lets the pieces of one batch, which mostly share parts, transform each part once."""
         if memo is None:
             memo = {}
+        get, xs, ids = memo.get, (xform,), (id(xform),)
         parts = []
-        for p in self.parts + self.curves + self.points:
-            q = memo.get(p.key)
-            if q is None:
-                q = memo[p.key] = p.then((xform,))
+        for p in self.parts + self.curves + self.points if self.curves or self.points else self.parts:
+            q = get(p.key)
+            if q is None:  # p.then(xs), inlined (structures are transformed many times per evaluation)
+                q = memo[p.key] = Part(p.prim, p.chain + xs, p.key + ids)
             parts.append(q)
+        if not (self.instances or self.curves or self.points):
+            return GeomStruct(tuple(parts))
         n, c = len(self.parts), len(self.parts) + len(self.curves)
         return GeomStruct(tuple(parts[:n]), tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
                           tuple(parts[n:c]), tuple(parts[c:]))
@@ -244,6 +247,20 @@ class Rows:
                 self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
         return self._index if device is None else self._index.to(device)
 
+    @staticmethod
+    def indexes(sets: list, device=None) -> tuple:
+        """(concatenated, each): the row indices of every set of `sets` (of one batch), one set
+        after another in one (total,) int64 tensor, and each set's as a view of it: what
+        `index` gives per set, unpacked in one numpy pass instead of one per set."""
+        n = sets[0].n
+        width = (n + 7) // 8
+        raw = np.frombuffer(b"".join(r.bits.to_bytes(width, "little") for r in sets), dtype=np.uint8)
+        bits = np.unpackbits(raw.reshape(len(sets), width), axis=1, count=n, bitorder="little")
+        concatenated = torch.from_numpy(np.nonzero(bits)[1].astype(np.int64, copy=False))
+        if device is not None:
+            concatenated = concatenated.to(device)
+        return concatenated, concatenated.split([r.bits.bit_count() for r in sets])
+
 
 @dataclass
 class Piecewise:
@@ -276,16 +293,20 @@ class Piecewise:
 
 def combine(pws: list, fn) -> Piecewise:
     """Pieces of several geometries intersected row-wise; fn(list of structs) -> struct."""
-    result = [(None, [])]
-    for pw in pws:
+    if not pws:
+        return Piecewise([])
+    # On the row sets' bits (Rows & and any(), inlined: joins run this many times per evaluation).
+    result = [(m.bits, [s]) for m, s in pws[0].pieces if m.bits]
+    for pw in pws[1:]:
         nxt = []
-        for rows, structs in result:
+        for bits, structs in result:
             for m, s in pw.pieces:
-                mm = m if rows is None else (rows & m)
-                if mm.any():
-                    nxt.append((mm, structs + [s]))
+                both = bits & m.bits
+                if both:
+                    nxt.append((both, structs + [s]))
         result = nxt
-    return Piecewise([(m, fn(ss)) for m, ss in result if m is not None]).merged()
+    n = pws[0].pieces[0][0].n if result else 0
+    return Piecewise([(Rows(bits, n), fn(ss)) for bits, ss in result]).merged()
 
 
 def select(cond: torch.Tensor, if_true, if_false) -> Piecewise:

@@ -96,6 +96,12 @@ def join_geometry(n):
 
 
 def _join(structs) -> GeomStruct:
+    parts, more = [], False
+    for s in structs:
+        parts += s.parts
+        more = more or s.instances or s.curves or s.points
+    if not more:  # meshes only (the usual case)
+        return GeomStruct(tuple(parts))
     return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances),
                       tuple(c for s in structs for c in s.curves), tuple(c for s in structs for c in s.points))
 
