@@ -34,7 +34,8 @@ def sel_nodes(r, tag):
 def op(r, tag):
     """(nodes, links, in socket, out socket) of a random op node named O{tag}."""
     name = f"O{tag}"
-    k = r.choice(["extrude_f", "extrude_fi", "extrude_v", "extrude_e", "scale", "flip", "tri", "merge", "delete", "subdiv", "setpos", "transform", "dual", "separate"])
+    k = r.choice(["extrude_f", "extrude_fi", "extrude_v", "extrude_e", "scale", "flip", "tri", "merge", "delete", "subdiv",
+                  "setpos", "transform", "dual", "separate", "instance", "join"])
     nodes, links = [], []
     if k.startswith("extrude"):
         mode = {"extrude_f": "FACES", "extrude_fi": "FACES", "extrude_v": "VERTICES", "extrude_e": "EDGES"}[k]
@@ -56,6 +57,25 @@ def op(r, tag):
         n = node(name, "GeometryNodeDeleteGeometry" if k == "delete" else "GeometryNodeSeparateGeometry", {"domain": r.choice(["POINT", "FACE", "EDGE"]), **({"mode": r.choice(["ALL", "ONLY_FACE", "EDGE_FACE"])} if k == "delete" else {})})
         sn, sl, s = sel_nodes(r, tag)
         return [n] + sn, sl + [link(s, (name, "Selection"))], "Geometry", ("Geometry" if k == "delete" else r.choice(["Selection", "Inverted"]))
+    if k == "instance":  # a small cone on each point (scaled by an Index field), realized
+        nodes = [node(name, "GeometryNodeInstanceOnPoints"), node(f"IC{tag}", "GeometryNodeMeshCone", {"fill_type": "NGON"},
+                                                                    {"Vertices": r.randint(3, 6), "Radius Bottom": 0.1, "Depth": 0.2}),
+                 node(f"II{tag}", "GeometryNodeInputIndex"), node(f"IM{tag}", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"},
+                                                                   {"Value_001": 0.1, "Value_002": 0.5}),
+                 node(f"IR{tag}", "GeometryNodeRealizeInstances")]
+        links = [link((f"IC{tag}", "Mesh"), (name, "Instance")), link((f"II{tag}", "Index"), (f"IM{tag}", "Value")),
+                 link((f"IM{tag}", "Value"), (name, "Scale")), link((name, "Instances"), (f"IR{tag}", "Geometry"))]
+        if r.random() < 0.5:
+            sn, sl, sel = sel_nodes(r, tag)
+            nodes += sn
+            links += sl + [link(sel, (name, "Selection"))]
+        return nodes, links, "Points", None  # the caller links the realized output
+    if k == "join":  # joined with a moved grid
+        nodes = [node(name, "GeometryNodeJoinGeometry"), node(f"JG{tag}", "GeometryNodeMeshGrid", {},
+                                                             {"Vertices X": r.randint(2, 4), "Vertices Y": 2}),
+                 node(f"JT{tag}", "GeometryNodeTransform", {}, {"Translation": [0.5, -0.3, 0.8], "Rotation": [0.4, 0.0, 0.2]})]
+        links = [link((f"JG{tag}", "Mesh"), (f"JT{tag}", "Geometry")), link((f"JT{tag}", "Geometry"), (name, "Geometry"), 1)]
+        return nodes, links, "Geometry", "Geometry"
     if k == "subdiv": return [node(name, "GeometryNodeSubdivideMesh", {}, {"Level": r.randint(1, 2)})], [], "Mesh", "Mesh"
     if k == "dual": return [node(name, "GeometryNodeDualMesh", {}, {"Keep Boundaries": r.random() < 0.5})], [], "Mesh", "Dual Mesh"
     if k == "transform":
@@ -76,7 +96,8 @@ def make(seed: int):
     nodes = [node("SRC", t, props, inputs(r))]; links = []; last = ("SRC", "Mesh"); desc = [t.replace("GeometryNode", "")]
     for i in range(r.randint(1, 4)):
         ns, ls, inp, out = op(r, i)
-        nodes += ns; links += ls + [link(last, (ns[0]["name"], inp))]; last = (ns[0]["name"], out)
+        nodes += ns; links += ls + [link(last, (ns[0]["name"], inp))]
+        last = (ns[0]["name"], out) if out else (f"IR{i}", "Geometry")
         desc.append(ns[0]["type"].replace("GeometryNode", "") + str(ns[0]["properties"].get("mode", ns[0]["properties"].get("domain", ""))))
     links.append(link(last, ("Group Output", "Out")))
     return program(nodes, links, fparams("a", "b")), " > ".join(desc)

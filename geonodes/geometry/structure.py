@@ -59,6 +59,9 @@ class Prim:
     # when `edges_known`; None: the polygons' edges (fields.polygon_edges), order not modelled.
     edges: torch.Tensor | None = None
     edges_known: bool = True
+    # (V, 3) float64 CPU: vertex normals the primitive comes with (Blender's UV Sphere assigns its
+    # normalized positions); None: computed from the faces. Kept while positions only translate.
+    vertex_normals: torch.Tensor | None = None
 
     def __post_init__(self):
         # A small int standing for topo_key: topology lookups hash ints, not nested tuples.

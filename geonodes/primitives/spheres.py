@@ -49,6 +49,14 @@ def _uv_sphere_topology(segments: int, rings: int) -> _Topology:
     return _topology([table], polys, edges)
 
 
+def uv_sphere_normals(segments: int, rings: int) -> torch.Tensor | None:
+    """(V, 3) the vertex normals Blender's UV Sphere assigns with its mesh
+    (calculate_sphere_vertex_data: the unit sphere's points, whatever the radius), or None for
+    an empty sphere."""
+    table = _uv_sphere_topology(segments, rings).tables[0]
+    return table if table.shape[0] else None
+
+
 def mesh_uv_sphere_linear(radius: torch.Tensor, segments: int, rings: int) -> Linear:
     """Linear form of `mesh_uv_sphere` (same arguments)."""
     segments, rings = _check_int(segments, "segments"), _check_int(rings, "rings")
