@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import IRError
+from ..fields import mix_groups
 from .structure import Prim, edges_known, prim_edges
 
 
@@ -55,9 +56,10 @@ def whole_batch(values: torch.Tensor, rows: torch.Tensor, batch: int) -> torch.T
 def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Tensor, rows: torch.Tensor,
                   attributes: dict | None = None, where: str = "") -> Prim:
     """The new primitive of batch `rows` ((b,) indices): `positions` (b, V', 3); the old
-    attributes carried along (POINT, FACE, CORNER; an EDGE attribute is an error naming
-    `where`), unless the topology's extra says "carried" (the node moved them itself), plus
-    `attributes` (name -> (domain, (b, N, ...) values))."""
+    attributes carried along (POINT, FACE, CORNER; EDGE where the topology's extra has
+    "edge_mix": (sources, targets), each new edge the mix of its sources as Blender mixes
+    attributes, else an error naming `where`), unless the topology's extra says "carried" (the
+    node moved them itself), plus `attributes` (name -> (domain, (b, N, ...) values))."""
     batch = prim.dense.shape[0]
     src = {"POINT": topo.point_src, "FACE": topo.face_src, "CORNER": topo.corner_src}
     carried = {}
@@ -65,7 +67,13 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
         if topo.extra and topo.extra.get("carried"):
             break
         if domain == "EDGE":
-            raise IRError(f"{where}: attributes on the EDGE domain ('{name}') through this node are not supported")
+            mixing = topo.extra.get("edge_mix") if topo.extra else None
+            if mixing is None:
+                raise IRError(f"{where}: attributes on the EDGE domain ('{name}') through this node are not supported")
+            picked = values.index_select(0, rows).index_select(1, mixing[0].to(values.device))
+            mixed = mix_groups(picked, mixing[1].to(values.device), topo.edges.shape[0], any_true=True)
+            carried[name] = (domain, whole_batch(mixed, rows, batch))
+            continue
         if domain in src:
             picked = values.index_select(0, rows).index_select(1, src[domain].to(values.device))
             carried[name] = (domain, whole_batch(picked, rows, batch))
