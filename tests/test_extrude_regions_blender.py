@@ -215,3 +215,41 @@ def test_attributes_through_extrude_regions(domain):
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"] or lk["from"] == ["St", "Geometry"]] + [
         link(("SP", "Geometry"), ("St", "Geometry"))]
     compare_batch(output_from(ir, ("Move", "Geometry")), sets(30))
+
+
+@pytest.mark.parametrize("kind", ["moved_grid", "moved_cube", "moved_cylinder", "joined"])
+def test_edge_order_after_extrude_individual(kind):
+    """FACES with Individual on (x > b): per corner a connecting edge, then per corner the copy
+    of its edge, after the old edges; then the Top faces extruded again as regions."""
+    sel_nodes, sel_links = selection_nodes("b", "X", "Sel")
+    first = (node("X", "GeometryNodeExtrudeMesh", {}, {"Offset Scale": 0.3}), "Mesh", "Mesh",
+             sel_nodes, sel_links + [link(("Sel", "Result"), ("X", "Selection"))])
+    second = (regions({"Offset Scale": -0.2}), "Mesh", "Mesh", [], [link(("X", "Top"), ("E", "Selection"))])
+    compare_batch(edge_index_program(kind, [first]), sets(31, names="ab"))
+    compare_batch(edge_index_program(kind, [first, second]), sets(32, names="ab"))
+
+
+@pytest.mark.parametrize("individual", [True, False])
+def test_edge_attributes_through_extrude_faces(individual):
+    """'ei' = sin(1.7 * Index) on the EDGE domain of the moved ico, then its faces where x > c
+    extruded (Offset Scale a), 'ei' read on the points (z += ei * b): copies of edges copy,
+    connecting edges mix (the corner's edges; the boundary edges at the point)."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("I", "GeometryNodeInputIndex"), node("K", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 1.7}),
+                   node("Sn", "ShaderNodeMath", {"operation": "SINE"}),
+                   node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "EDGE"}, {"Name": "ei"}),
+                   node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "ei"}),
+                   node("RB", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("RC", "ShaderNodeCombineXYZ"),
+                   node("Move", "GeometryNodeSetPosition")]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link((GI, "a"), ("E", "Offset Scale")),
+                         link(("I", "Index"), ("K", "Value")), link(("K", "Value"), ("Sn", "Value")),
+                         link(("Sn", "Value"), ("St", "Value")), link(("St", "Geometry"), ("E", "Mesh")),
+                         link(("R", "Attribute"), ("RB", "Value")), link((GI, "b"), ("RB", "Value_001")),
+                         link(("RB", "Value"), ("RC", "Z")), link(("RC", "Vector"), ("Move", "Offset")),
+                         link(("E", "Mesh"), ("Move", "Geometry"))]
+    op = node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": individual})
+    ir = op_program("ico", op, "Mesh", "Mesh", extra, links)
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"] or lk["from"] == ["St", "Geometry"]] + [
+        link(("SP", "Geometry"), ("St", "Geometry"))]
+    compare_batch(output_from(ir, ("Move", "Geometry")), sets(33))

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import mix_groups
-from .structure import Prim, edges_known, prim_edges
+from .structure import Prim, corner_edges, edges_known, prim_edges
 
 
 @dataclass
@@ -194,8 +194,11 @@ def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.nda
 def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
     """Blender's extrude_individual_mesh_faces: each selected face gets new points (one per
     corner, appended face by face) and keeps its place, now on them; one side quad per corner
-    (new next, new, old, old next) is appended, face by face. extra: "vert_face" (the face
-    each new point moves with), "top", "side" (face masks)."""
+    (new next, new, old, old next) is appended, face by face. New edges after the old ones: one
+    per corner from its point to its new point, then one per corner from its new point to the
+    next one (the copy of the corner's edge). extra: "vert_face" (the face each new point moves
+    with), "edge_mix" (EDGE attributes: a connecting edge mixes the corner's edge and the
+    previous corner's, a copy copies), "top", "side" (face masks)."""
     fo, fv, sizes, corner_face = faces_of(prim)
     nv, nf = prim.num_vertices, sizes.shape[0]
     corners = np.flatnonzero(selected[corner_face])  # the selected faces' corners, in order
@@ -214,10 +217,18 @@ def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
     face_src = np.concatenate([np.arange(nf), corner_face[corners]])
     top = np.concatenate([selected, np.zeros(count, bool)])
     side_mask = np.concatenate([np.zeros(nf, bool), np.ones(count, bool)])
+    edges = prim_edges(prim).numpy()
+    ne = edges.shape[0]
+    corner_edge = corner_edges(fo, fv, edges, nv)
+    prv_corner = np.where(corners == start, end - 1, corners - 1)
+    k = np.arange(count)
+    mix_src = np.concatenate([np.arange(ne), corner_edge[corners], corner_edge[prv_corner], corner_edge[corners]])
+    mix_dst = np.concatenate([np.arange(ne), ne + k, ne + k, ne + count + k])
     extra = {"vert_face": torch.as_tensor(corner_face[corners]), "top": torch.as_tensor(top),
-             "side": torch.as_tensor(side_mask)}
+             "side": torch.as_tensor(side_mask), "edge_mix": (torch.as_tensor(mix_src), torch.as_tensor(mix_dst))}
+    new_edges = np.concatenate([edges, np.stack([fv[corners], new_vert], 1), np.stack([new_vert, new_next], 1)])
     return new_topology(nv + count, offsets, np.concatenate([loops, side]), np.concatenate([np.arange(nv), fv[corners]]),
-                        face_src, corner_src, extra)
+                        face_src, corner_src, extra, edges=new_edges)
 
 
 def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
