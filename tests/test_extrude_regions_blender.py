@@ -52,11 +52,12 @@ def test_extrude_regions(mesh):
 
 
 @pytest.mark.parametrize("mesh", ["cube", "cylinder", "ico", "uvsphere"])
-def test_extrude_all_faces_of_closed_meshes(mesh):
-    """Selection unlinked (every face): no boundary, every point moved in place by its faces'
-    mean offset; Top is every face."""
+@pytest.mark.parametrize("selection", [True, False])
+def test_extrude_all_or_no_faces_of_closed_meshes(mesh, selection):
+    """Selection true (every face: no boundary, every point moved in place by its faces' mean
+    offset; Top is every face) or false (the mesh as it was, Top and Side empty)."""
     extra, links = top_and_side([])
-    ir = op_program(mesh, regions(), "Mesh", "Mesh", extra, links)
+    ir = op_program(mesh, regions({"Selection": selection}), "Mesh", "Mesh", extra, links)
     compare_batch(output_from(ir, ("F", "Mesh")), sets(22))
 
 
