@@ -341,10 +341,7 @@ def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
     points = np.unique(edges[sel].reshape(-1))  # Blender 4.2: an IndexMask of the points, ascending
     order = {int(v): i for i, v in enumerate(points)}
     count = points.shape[0]
-    key = {(int(min(a, b)), int(max(a, b))): i for i, (a, b) in enumerate(edges)}
-    nxt = np.arange(fv.shape[0]) + 1
-    nxt = np.where(nxt == np.repeat(fo[1:], sizes), np.repeat(fo[:-1], sizes), nxt)
-    corner_edge = np.array([key[(int(min(a, b)), int(max(a, b)))] for a, b in zip(fv, fv[nxt])], np.int64)
+    corner_edge = corner_edges(fo, fv, edges, nv)
     faces_of_edge: dict = {}
     for c, e in enumerate(corner_edge):
         faces_of_edge.setdefault(int(e), []).append(c)
