@@ -254,3 +254,14 @@ def test_edge_attributes_through_extrude_faces(individual):
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"] or lk["from"] == ["St", "Geometry"]] + [
         link(("SP", "Geometry"), ("St", "Geometry"))]
     compare_batch(output_from(ir, ("Move", "Geometry")), sets(33))
+
+
+@pytest.mark.parametrize("mesh", ["grid", "cube"])
+def test_extrude_regions_single_offset(mesh):
+    """Offset = (0.1, -0.2, b) (Combine XYZ) and Offset Scale = a, single values (Blender adds
+    them to the points without averaging), selection x > c."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("V", "ShaderNodeCombineXYZ", {}, {"X": 0.1, "Y": -0.2})]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link((GI, "a"), ("E", "Offset Scale")),
+                         link((GI, "b"), ("V", "Z")), link(("V", "Vector"), ("E", "Offset"))]
+    compare_batch(op_program(mesh, regions(), "Mesh", "Mesh", extra, links), sets(34))
