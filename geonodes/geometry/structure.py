@@ -195,6 +195,19 @@ def edges_known(prim: Prim) -> bool:
     return prim.edges is not None and prim.edges_known
 
 
+def corner_edges(fo, fv, edges, nv) -> np.ndarray:
+    """(L,) the edge (row of `edges`) of each corner: from its point to the next one."""
+    nxt = np.arange(fv.shape[0]) + 1
+    ends = np.repeat(fo[1:], np.diff(fo))
+    starts = np.repeat(fo[:-1], np.diff(fo))
+    nxt = np.where(nxt == ends, starts, nxt)
+    a, b = fv, fv[nxt]
+    keys = np.minimum(a, b) * max(nv, 1) + np.maximum(a, b)
+    edge_keys = edges.min(1) * max(nv, 1) + edges.max(1)
+    order = np.argsort(edge_keys)
+    return order[np.searchsorted(edge_keys[order], keys)]
+
+
 class Rows:
     """A set of batch rows, as a python int bitset (bit i = row i).
 
