@@ -53,3 +53,22 @@ def test_quarter_turns_then_half(kind, rotation):
         ir["groups"][0]["links"] = [lk for lk in ir["groups"][0]["links"] if lk["to"] != ["D", "Geometry"]]
         ir["groups"][0]["links"] += [link(("M", "Mesh"), ("T", "Geometry")), link(("T", "Geometry"), ("D", "Geometry"))]
         compare_batch(ir, value_sets("a", 2, seed=6))
+
+
+@pytest.mark.parametrize("quad_method", ["BEAUTY", "SHORTEST_DIAGONAL", "LONGEST_DIAGONAL"])
+@pytest.mark.parametrize("source", [("GeometryNodeMeshCylinder", {"fill_type": "TRIANGLE_FAN"},
+                                     {"Vertices": 7, "Fill Segments": 3, "Side Segments": 2}),
+                                    ("GeometryNodeMeshCone", {"fill_type": "NGON"},
+                                     {"Vertices": 9, "Radius Top": 0.3, "Side Segments": 3}),
+                                    ("GeometryNodeMeshUVSphere", {}, {"Segments": 8, "Rings": 5}),
+                                    ("GeometryNodeMeshGrid", {}, {"Vertices X": 4, "Vertices Y": 5, "Size X": 1.3, "Size Y": 1.3})])
+def test_quads_that_tie_split_as_blender(source, quad_method):
+    """Rectangles and isosceles trapezoids tie exactly: Blender's float32 decision, its corner
+    order and its strict comparison decide the diagonal."""
+    type_, props, inputs = source
+    nodes = [node("M", type_, props, inputs), node("T", "GeometryNodeTriangulate", {"quad_method": quad_method,
+                                                                                    "ngon_method": "BEAUTY"}),
+             node("X", "ShaderNodeCombineXYZ"), node("SP", "GeometryNodeSetPosition")]
+    links = [link(("M", "Mesh"), ("T", "Mesh")), link((GI, "a"), ("X", "Z")), link(("T", "Mesh"), ("SP", "Geometry")),
+             link(("X", "Vector"), ("SP", "Offset")), link(("SP", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(program(nodes, links, fparams("a")), value_sets("a", 2, seed=7))
