@@ -85,3 +85,16 @@ def merge_program(mesh="grid", selection=False):
         nodes += sel
         links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
     return program(nodes, links, fparams("a", "b", "c", "d"))
+
+
+def connected_merge_program(mesh="grid", selection=False):
+    """moved_mesh -> Merge by Distance CONNECTED with Distance = 0.9 * d (per row: from no merge
+    to whole regions collapsing, chains of edges included); selection: x > c + 0.0123."""
+    extra = [node("D", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.9})]
+    links = [link((GI, "d"), ("D", "Value")), link(("D", "Value"), ("M", "Distance"))]
+    if selection:
+        sel, sel_links = selection_nodes("c")
+        extra += sel
+        links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
+    return op_program(mesh, node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry",
+                      extra, links, params=("a", "b", "c", "d"))

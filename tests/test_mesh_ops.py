@@ -96,12 +96,40 @@ def test_merge_by_distance_gradients():
     finite_difference_check(merge_program(selection=True), {"a": 0.2, "b": 0.3, "c": 0.1, "d": 0.05}, ["a", "b", "c"])
 
 
-def test_merge_by_distance_connected_is_an_error():
+@pytest.mark.parametrize("mesh", ["grid", "cube"])
+def test_merge_by_distance_connected_gradients(mesh):
+    """CONNECTED merges (Distance 0.9 * d, regions collapsing): gradients through the groups' means."""
+    from meshoptools import connected_merge_program
+    finite_difference_check(connected_merge_program(mesh), {"a": 0.3, "b": 0.2, "c": 0.1, "d": 0.8}, ["a", "b"])
+
+
+def test_connected_targets_follow_the_edge_order():
+    """Points at x = 0, 1, 2.1, Distance 1.2: with edge (1, 2) first, 1 and 2 merge and their mean
+    (1.55) is too far from 0; with (0, 1) first, 0 and 1 merge and their mean (0.5) is too far
+    from 2. ALL takes 1 into 0 either way. Unselected points stay."""
+    import numpy as np
+
+    from geonodes.geometry.remesh import connected_targets, merge_targets
+    pos = np.array([[0, 0, 0], [1, 0, 0], [2.1, 0, 0]], np.float32)
+    every = np.ones(3, bool)
+    assert connected_targets(pos, every, np.array([[1, 2], [0, 1]]), 1.2).tolist() == [0, 1, 1]
+    assert connected_targets(pos, every, np.array([[0, 1], [1, 2]]), 1.2).tolist() == [0, 0, 2]
+    assert connected_targets(pos, every, np.array([[0, 1], [1, 2]]), 1.6).tolist() == [0, 0, 0]
+    assert connected_targets(pos, np.array([True, False, True]), np.array([[0, 1], [1, 2]]), 5.0).tolist() == [0, 1, 2]
+    assert merge_targets(pos, every, 1.2).tolist() == [0, 0, 2]
+
+
+def test_merge_by_distance_connected_needs_the_edge_order():
+    """CONNECTED after Triangulate BEAUTY of n-gons (whose edge order is not modelled): an error."""
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
-    with pytest.raises(IRError, match="node 'M'.*CONNECTED"):
-        load_program(ir).evaluate_one({})
+    ir = op_program("cylinder", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
+    g = ir["groups"][0]
+    g["nodes"].append(node("T", "GeometryNodeTriangulate", {"ngon_method": "BEAUTY"}))
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["M", "Geometry"]] + [
+        {"from": ["SP", "Geometry"], "to": ["T", "Mesh"], "order": 0}, {"from": ["T", "Mesh"], "to": ["M", "Geometry"], "order": 0}]
+    with pytest.raises(IRError, match="node 'M'.*CONNECTED.*edge order is not modelled"):
+        load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0})
 
 
 def test_dual_mesh_gradients():

@@ -266,6 +266,55 @@ def merge_targets(positions: np.ndarray, selected: np.ndarray, distance: float) 
     return dest
 
 
+def connected_targets(positions: np.ndarray, selected: np.ndarray, edges: np.ndarray, distance: float) -> np.ndarray:
+    """(V,) the point each point merges into (itself when it stays), as Blender's
+    mesh_merge_by_distance_connected: edges in order, each between the clusters its points are
+    in now (a cluster is named by its lowest point); the two merge (the higher into the lower)
+    when both cluster points are selected and the squared distance of the clusters' running means
+    is within distance squared. The means are updated as Blender does (weighted by the points
+    merged), in the positions' precision."""
+    nv = positions.shape[0]
+    dest = np.arange(nv)
+    if edges.shape[0] == 0:
+        return dest
+    t = positions.dtype.type
+    limit = t(distance) * t(distance)
+    d = positions[edges[:, 1]] - positions[edges[:, 0]]
+    short = (((d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]) <= limit) & selected[edges].all(1)
+    if not short.any():
+        return dest
+    parent = list(range(nv))
+    co: dict = {}  # cluster -> its running mean (3 scalars), for clusters that took others
+    merged = [0] * nv
+    sel = selected.tolist()
+    first = int(np.flatnonzero(short)[0])
+    for i, (a, b) in enumerate(edges[first:].tolist(), first):
+        while a != parent[a]:
+            a = parent[a]
+        while b != parent[b]:
+            b = parent[b]
+        if a == b or not (sel[a] and sel[b]):
+            continue
+        if a > b:
+            a, b = b, a
+        if a not in co and b not in co and not short[i]:
+            continue  # two single points: the precomputed test
+        pa = co.get(a, positions[a])
+        pb = co.get(b, positions[b])
+        dx, dy, dz = pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]
+        if (dx * dx + dy * dy) + dz * dz <= limit:
+            w = t(merged[b] + 1) / t(merged[a] + merged[b] + 2)
+            co[a] = (pa[0] + dx * w, pa[1] + dy * w, pa[2] + dz * w)
+            merged[a] += merged[b] + 1
+            parent[b] = a
+    for v in range(nv):
+        r = v
+        while r != parent[r]:
+            r = parent[r]
+        dest[v] = r
+    return dest
+
+
 def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     """Blender's weld (mesh_merge_by_distance) for merges that leave simple polygons: points
     merged into their target (kept in order; extra "members": the new point of each old point,
