@@ -98,3 +98,29 @@ def connected_merge_program(mesh="grid", selection=False):
         links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
     return op_program(mesh, node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry",
                       extra, links, params=("a", "b", "c", "d"))
+
+
+def corner_normal_program(mesh="cube", smooth="FACE"):
+    """moved_mesh -> Set Shade Smooth (smooth None: Set Material Index instead; "FACE": the faces
+    with x > c + 0.0123 smooth; "EDGE": those edges smooth) -> Store Named Attribute 'n' =
+    Normal on the CORNER domain -> Set Position offset = (n read on points: the mean of the
+    point's corners) * a."""
+    extra = [node("N", "GeometryNodeInputNormal"),
+             node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT_VECTOR", "domain": "CORNER"}, {"Name": "n"}),
+             node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT_VECTOR"}, {"Name": "n"}),
+             node("Sc", "ShaderNodeVectorMath", {"operation": "SCALE"})]
+    links = [link(("N", "Normal"), ("St", "Value")), link(("R", "Attribute"), ("Sc", "Vector")), link((GI, "a"), ("Sc", "Scale")),
+             link(("SS", "Geometry"), ("St", "Geometry"))]
+    if smooth is None:
+        op = node("SS", "GeometryNodeSetMaterialIndex")
+    else:
+        op = node("SS", "GeometryNodeSetShadeSmooth", {"domain": smooth})
+        sel, sel_links = selection_nodes("c")
+        extra += sel
+        links += sel_links + [link(("Cmp", "Result"), ("SS", "Selection"))]
+    after = [(node("SP2", "GeometryNodeSetPosition"), "Geometry", "Geometry")]
+    ir = op_program(mesh, op, "Geometry", "Geometry", extra, links, after=after)
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP2", "Geometry"]] + [
+        link(("St", "Geometry"), ("SP2", "Geometry")), link(("Sc", "Vector"), ("SP2", "Offset"))]
+    return ir
