@@ -93,7 +93,10 @@ def curve_to_points(n):
             if mode == "EVALUATED":
                 return [None] * index.shape[0]
             evs = curve_parts_evaluated(s.curves, index, n.geometry_cache)
-            return [tuple(int(x) for x in row) for row in spline_counts(evs, mode, count, length, index)]
+            splines = sum(len(ev.topo.sizes) for ev in evs)
+            value = (count if mode == "COUNT" else length).index_select(0, index)
+            per = value[:, None].expand(-1, splines)
+            return [tuple(int(x) for x in row) for row in spline_counts(evs, mode, per, per)]
 
         for sub_rows, sub, config in split_rows(rows, index, structs, counts):
             def to_points(s, instances, sub=sub, config=config):
