@@ -106,6 +106,15 @@ def test_gradients_of_resampled_curves_with_fields(mode):
     finite_difference_check(ir, values, names)
 
 
+def test_curve_to_points_length_field_is_an_error():
+    """Curve to Points' Length takes a single value (Blender 4.2 declares no field there)."""
+    ir = program([node("C", "GeometryNodeCurvePrimitiveCircle"), node("I", "GeometryNodeInputIndex"),
+                  node("X", "GeometryNodeCurveToPoints", {"mode": "LENGTH"})],
+                 [link(("C", "Curve"), ("X", "Curve")), link(("I", "Index"), ("X", "Length")), link(("X", "Points"), OUT)])
+    with pytest.raises(GeonodesError, match="node 'X'.*'Length' takes a single value"):
+        load_program(ir).evaluate_one({})
+
+
 def test_instances_with_fields_keep_their_piece_transforms():
     """Instance on Points with a Rotation field over rows of two topologies: each piece's
     instances use that piece's transforms (the batch equals its rows evaluated one by one)."""

@@ -4,7 +4,7 @@ sets with edge values, evaluated as one batch (rows split by resolution and topo
 vertices within 1e-5 of Blender's, identical polygons."""
 import pytest
 
-from curvetools import PRIMITIVES, joined_resample_program, parameter_sets, primitive
+from curvetools import PRIMITIVES, joined_points_program, joined_resample_program, parameter_sets, primitive
 from fieldtools import GI, compare_batch
 from geonodes.program import load_program
 from irtools import link, node, program
@@ -151,6 +151,13 @@ def test_resample_curve_fields(mode, selection, swept):
     for s in sets:
         s["length"] = 0.3 if s["length"] <= 0 else s["length"]
     compare_batch(ir, sets)
+
+
+def test_curve_to_points_count_field():
+    """Curve to Points with Count a field on the CURVE domain (Index * 2 + count): a count per
+    spline of three joined splines (at least 1)."""
+    ir, params = joined_points_program()
+    compare_batch(ir, parameter_sets(params, 12, seed=41, swept=True))
 
 
 @pytest.mark.parametrize("mode", ["COUNT", "LENGTH", "EVALUATED"])
