@@ -321,7 +321,9 @@ def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     for averaging), a corner dropped where its edge collapses (it and the next corner merged),
     polygons left with fewer than 3 corners removed, and a polygon touching a merged point that
     has the same points as an earlier one removed (either orientation). A polygon that would
-    touch itself (Blender splits it) is an error (`where`)."""
+    touch itself (Blender splits it) is an error (`where`). Where the mesh's edge order is
+    Blender's, the new edges follow it (the old ones in order, without the collapsed ones and
+    those doubling an earlier edge)."""
     fo, fv, sizes, corner_face = faces_of(prim)
     nv = prim.num_vertices
     kept = dest == np.arange(nv)
@@ -353,7 +355,14 @@ def weld(prim: Prim, dest: np.ndarray, where: str) -> NewTopology:
     loops = target[fv[corner_src]]
     offsets = np.concatenate([[0], np.cumsum(counts[faces])])
     extra = {"members": torch.as_tensor(target)}
-    return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra)
+    edges = None
+    if edges_known(prim):  # Blender's order: the old edges, less the collapsed ones and later doubles
+        seen, edges = set(), []
+        for a, b in target[prim.edges.numpy()].tolist():
+            if a != b and (min(a, b), max(a, b)) not in seen:
+                seen.add((min(a, b), max(a, b)))
+                edges.append((a, b))
+    return new_topology(int(kept.sum()), offsets, loops, np.flatnonzero(kept), faces, corner_src, extra, edges=edges)
 
 
 def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
