@@ -91,7 +91,7 @@ def test_gradients_of_resampled_curves(mode):
     finite_difference_check(program(nodes, links, params), values, names)
 
 
-@pytest.mark.parametrize("mode", ["COUNT", "LENGTH"])
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH", "EVALUATED"])
 def test_gradients_of_resampled_curves_with_fields(mode):
     """Per-spline counts and a selection from fields (curvetools.joined_resample_program): the
     resampled splines and the kept Bezier segment are differentiable in the curves' inputs."""

@@ -153,6 +153,15 @@ def test_resample_curve_fields(mode, selection, swept):
     compare_batch(ir, sets)
 
 
+@pytest.mark.parametrize("selection", ["none", "index", "position"])
+def test_resample_curve_evaluated(selection):
+    """Resample Curve EVALUATED: the selected splines become poly splines of their evaluated
+    points (swept: a kept Bezier's end tangents follow its handles, a resampled one's its
+    segments, so a wrong selection shows)."""
+    ir, params = joined_resample_program("EVALUATED", selection, swept=True)
+    compare_batch(ir, parameter_sets(params, 10, seed=61, swept=True))
+
+
 def test_curve_to_points_count_field():
     """Curve to Points with Count a field on the CURVE domain (Index * 2 + count): a count per
     spline of three joined splines (at least 1)."""

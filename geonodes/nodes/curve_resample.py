@@ -1,9 +1,9 @@
-"""Resample Curve (COUNT, LENGTH): the selected curves (instances' too) become poly curves of
-uniformly spaced samples along their evaluated points (Blender's resample_curves.cc); the others
-stay as they are, in place. Selection, Count and Length are single values or fields on the CURVE
-domain (a curves component's splines, in order; a POINT field reaches a spline as the mean of its
-control points). The sample counts are the topology: rows are split by them (a LENGTH count
-depends on each row's curve length)."""
+"""Resample Curve (COUNT, LENGTH, EVALUATED): the selected curves (instances' too) become poly
+curves of uniformly spaced samples along their evaluated points (EVALUATED: the evaluated points
+themselves; Blender's resample_curves.cc); the others stay as they are, in place. Selection,
+Count and Length are single values or fields on the CURVE domain (a curves component's splines,
+in order; a POINT field reaches a spline as the mean of its control points). The sample counts
+are the topology: rows are split by them (a LENGTH count depends on each row's curve length)."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +53,8 @@ def spline_counts(evs: list, mode: str, count, length) -> np.ndarray:
 
 def resampled_parts(n, struct: GeomStruct, counts: tuple, index: torch.Tensor, evs: list | None = None) -> tuple:
     """The structure's curve parts (for batch rows `index`) with each spline resampled to its
-    count in `counts` (0: the spline stays as it is: its points, handles and radius)."""
+    count in `counts` (-1: its evaluated points themselves; 0: the spline stays as it is: its
+    points, handles and radius)."""
     if evs is None:
         evs = curve_parts_evaluated(struct.curves, index, n.geometry_cache)
     with_radius = any(ev.radius is not None for ev in evs)
@@ -69,11 +70,16 @@ def resampled_parts(n, struct: GeomStruct, counts: tuple, index: torch.Tensor, e
             a, b = topo.offsets[s], topo.offsets[s + 1]
             if c:
                 points, cyclic = ev.spline(s)
-                idx, factor = uniform_samples(points, cyclic, c)
-                chunk = interpolate(points, idx, factor)
-                if with_radius:
-                    e0, e1 = topo.eval_offsets[s], topo.eval_offsets[s + 1]
-                    radii.append(interpolate(ev.radius[:, e0:e1], idx, factor))
+                e0, e1 = topo.eval_offsets[s], topo.eval_offsets[s + 1]
+                if c < 0:
+                    chunk = points
+                    if with_radius:
+                        radii.append(ev.radius[:, e0:e1])
+                else:
+                    idx, factor = uniform_samples(points, cyclic, c)
+                    chunk = interpolate(points, idx, factor)
+                    if with_radius:
+                        radii.append(interpolate(ev.radius[:, e0:e1], idx, factor))
                 handles = [chunk.new_zeros(chunk.shape)] * 2  # Blender's default for resampled points
             else:
                 chunk = ev.dense[:, a:b]
@@ -100,11 +106,11 @@ def resampled_parts(n, struct: GeomStruct, counts: tuple, index: torch.Tensor, e
       inputs=[S("Curve", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Count", "INT", 10),
               S("Length", "FLOAT", 0.1)],
       outputs=[S("Curve", "GEOMETRY")],
-      properties={"mode": "COUNT"}, choices={"mode": ("COUNT", "LENGTH")})
+      properties={"mode": "COUNT"}, choices={"mode": ("COUNT", "LENGTH", "EVALUATED")})
 def resample_curve(n):
     mode = n.props["mode"]
     selection = n.get("Selection")
-    amount = n.get("Count") if mode == "COUNT" else n.get("Length")
+    amount = n.get("Count") if mode == "COUNT" else n.get("Length") if mode == "LENGTH" else None
     pieces = []
     for rows, struct in n.get("Curve").pieces:
         structs = curve_structs(struct)
@@ -114,11 +120,15 @@ def resample_curve(n):
         index = rows.index(n.device)
 
         def counts(s, index):
-            """Per row: the sample count of each spline, 0 where it is not selected."""
+            """Per row: the sample count of each spline (-1: its evaluated points), 0 where it is
+            not selected."""
             ctx = curve_domain_context(s.curves, index, n.geometry_cache)
             chosen = ctx.grid(selection).to(torch.bool).cpu().numpy()
-            evs = curve_parts_evaluated(s.curves, index, n.geometry_cache) if mode == "LENGTH" else None
-            per = spline_counts(evs, mode, ctx.grid(amount), ctx.grid(amount))
+            if mode == "EVALUATED":
+                per = np.full(chosen.shape, -1, np.int64)
+            else:
+                evs = curve_parts_evaluated(s.curves, index, n.geometry_cache) if mode == "LENGTH" else None
+                per = spline_counts(evs, mode, ctx.grid(amount), ctx.grid(amount))
             return [tuple(int(x) for x in row) for row in np.where(chosen, per, 0)]
 
         for sub_rows, sub, config in split_rows(rows, index, structs, counts):
