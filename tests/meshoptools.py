@@ -87,16 +87,17 @@ def merge_program(mesh="grid", selection=False):
     return program(nodes, links, fparams("a", "b", "c", "d"))
 
 
-def connected_merge_program(mesh="grid", selection=False):
-    """moved_mesh -> Merge by Distance CONNECTED with Distance = 0.9 * d (per row: from no merge
-    to whole regions collapsing, chains of edges included); selection: x > c + 0.0123."""
+def connected_merge_program(mesh="grid", selection=False, mode="CONNECTED"):
+    """moved_mesh -> Merge by Distance (CONNECTED, or `mode`) with Distance = 0.9 * d (per row:
+    from no merge to whole regions collapsing, chains of edges included, polygons left touching
+    themselves); selection: x > c + 0.0123."""
     extra = [node("D", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.9})]
     links = [link((GI, "d"), ("D", "Value")), link(("D", "Value"), ("M", "Distance"))]
     if selection:
         sel, sel_links = selection_nodes("c")
         extra += sel
         links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
-    return op_program(mesh, node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry",
+    return op_program(mesh, node("M", "GeometryNodeMergeByDistance", {"mode": mode}), "Geometry", "Geometry",
                       extra, links, params=("a", "b", "c", "d"))
 
 
@@ -124,3 +125,25 @@ def corner_normal_program(mesh="cube", smooth="FACE"):
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP2", "Geometry"]] + [
         link(("St", "Geometry"), ("SP2", "Geometry")), link(("Sc", "Vector"), ("SP2", "Offset"))]
     return ir
+
+
+def pinched_ngon_program(mode="ALL"):
+    """An 8-gon (Mesh Circle, N-Gon fill) pinched: offset (b * y, y * (a * x * x - 1), 0), so its
+    points 2 and 6 meet at the centre where b = 0 (for any a); then Merge by Distance (0.01):
+    the polygon touches itself at the merged point and is split in two quads (Blender's
+    weld_poly_split_recursive). a changes the quads' shapes; b != 0 keeps the points apart."""
+    nodes = [node("Mesh", "GeometryNodeMeshCircle", {"fill_type": "NGON"}, {"Vertices": 8, "Radius": 1.0}),
+             node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
+             node("XX", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("AXX", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"},
+                                                                           {"Value_002": -1.0}),
+             node("Y", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("BY", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("Off", "ShaderNodeCombineXYZ"), node("SP", "GeometryNodeSetPosition"),
+             node("M", "GeometryNodeMergeByDistance", {"mode": mode}, {"Distance": 0.01})]
+    links = [link(("P", "Position"), ("Sep", "Vector")), link(("Sep", "X"), ("XX", "Value")), link(("Sep", "X"), ("XX", "Value_001")),
+             link(("XX", "Value"), ("AXX", "Value")), link((GI, "a"), ("AXX", "Value_001")),
+             link(("AXX", "Value"), ("Y", "Value")), link(("Sep", "Y"), ("Y", "Value_001")),
+             link(("Sep", "Y"), ("BY", "Value")), link((GI, "b"), ("BY", "Value_001")),
+             link(("BY", "Value"), ("Off", "X")), link(("Y", "Value"), ("Off", "Y")),
+             link(("Mesh", "Mesh"), ("SP", "Geometry")), link(("Off", "Vector"), ("SP", "Offset")),
+             link(("SP", "Geometry"), ("M", "Geometry")), link(("M", "Geometry"), ("Group Output", "Out"))]
+    return program(nodes, links, fparams("a", "b"))

@@ -5,7 +5,8 @@ import pytest
 
 from fieldtools import compare_batch, value_sets
 from irtools import fparams, link, node, program
-from meshoptools import MESHES, connected_merge_program, merge_program, moved_mesh, op_program, selection_nodes
+from meshoptools import (MESHES, connected_merge_program, merge_program, moved_mesh, op_program, pinched_ngon_program,
+                         selection_nodes)
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
 pytestmark = pytest.mark.blender
@@ -170,11 +171,21 @@ def test_merge_by_distance_collapses_faces(mode):
 
 @pytest.mark.parametrize("mesh", MESHES + ("uvsphere",))
 @pytest.mark.parametrize("selection", [False, True])
-def test_merge_by_distance_connected(mesh, selection):
-    """CONNECTED: edges collapsed in Blender's edge order while their clusters' running means are
-    within Distance (0.9 * d per row), the selection tested on the clusters' lowest points."""
-    sets_ = value_sets("abcd", 16, seed=5, lo=-1.0, hi=1.0)
-    compare_batch(connected_merge_program(mesh, selection), [dict(s, d=abs(s["d"])) for s in sets_])
+@pytest.mark.parametrize("mode", ["ALL", "CONNECTED"])
+def test_merge_by_distance_regions(mesh, selection, mode):
+    """Distance up to 1.17 per row: whole regions merge. CONNECTED: edges collapsed in Blender's
+    edge order while their clusters' running means are within Distance, the selection tested on
+    the clusters' lowest points. ALL on the UV sphere and the grid leaves polygons touching
+    themselves, which are split as Blender splits them."""
+    sets_ = value_sets("abcd", 24, seed=77, lo=-1.0, hi=1.0)
+    compare_batch(connected_merge_program(mesh, selection, mode), [dict(s, d=abs(s["d"]) * 1.3) for s in sets_])
+
+
+@pytest.mark.parametrize("mode", ["ALL", "CONNECTED"])
+def test_merge_by_distance_splits_a_polygon(mode):
+    """An 8-gon pinched until two opposite points merge (ALL; CONNECTED leaves them, no edge joins
+    them): the polygon is split in two quads, the new one after every polygon."""
+    compare_batch(pinched_ngon_program(mode), [{"a": a, "b": b} for a in (1.0, 2.0, 3.0, 0.5) for b in (0.0, 0.1)])
 
 
 def test_merge_by_distance_connected_leaves_seams():

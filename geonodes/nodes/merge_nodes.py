@@ -1,6 +1,7 @@
 """Merge by Distance: points closer than Distance merged as Blender does (ALL: targets found in
 index order; CONNECTED: edges collapsed in Blender's edge order, so the mesh's edge order must be
-modelled), merged points averaged, collapsed corners and polygons dropped."""
+modelled), merged points averaged, collapsed corners and polygons dropped, polygons that touch
+themselves split (geometry.weld)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from ..errors import IRError
 from ..fields import is_field
 from ..geometry import edges_known, prim_edges
-from ..geometry.remesh import connected_targets, merge_targets, weld
+from ..geometry.weld import connected_targets, merge_targets, weld
 from . import S, node
 from .mesh_ops import remesh, selection_bits
 
@@ -43,7 +44,11 @@ def merge_by_distance(n):
     def build(prim, key):
         if (key == np.arange(key.shape[0])).all():
             return None
-        return weld(prim, key, n.where)
+        topo = weld(prim, key)
+        if topo.extra["split"] and any(d == "FACE" for d, _ in prim.attributes.values()):
+            raise IRError(f"{n.where}: merging splits a polygon that touches itself, and Blender gives the new "
+                          "polygons default FACE attributes: not supported with FACE attributes")
+        return topo
 
     def positions(topo, old, g, ctx, j):
         members = topo.extra["members"].to(old.device)
