@@ -195,7 +195,9 @@ def _link_getter(src, sock: str, conversion):
 
         def linked(call):
             v = call.outputs.get(name)
-            return call.output(src, sock) if v is None else v[sock]
+            if v is None:  # what call.output does for such a node, without its type checks
+                v = call.outputs[name] = call._evaluate(src)
+            return v[sock]
     if conversion is None:
         return linked
     a, b = conversion

@@ -268,10 +268,10 @@ def interpolate(mesh: MeshData, values: torch.Tensor, src: str, dst: str) -> tor
         target = mesh.face_vertices if dst == "POINT" else mesh.corner_face() if dst == "FACE" else None
         if target is None:
             return interpolate(mesh, interpolate(mesh, values, "CORNER", "POINT"), "POINT", dst)
-        return _mix(values, target, mesh.size(dst), any_true=dst == "POINT")
+        return mix_groups(values, target, mesh.size(dst), any_true=dst == "POINT")
     if src == "POINT":
         if dst == "FACE":
-            return _mix(values.index_select(1, mesh.face_vertices), mesh.corner_face(), mesh.num_faces,
+            return mix_groups(values.index_select(1, mesh.face_vertices), mesh.corner_face(), mesh.num_faces,
                         any_true=False)
         edges = mesh.edges()  # EDGE
         a, b = values.index_select(1, edges[:, 0]), values.index_select(1, edges[:, 1])
@@ -281,10 +281,10 @@ def interpolate(mesh: MeshData, values: torch.Tensor, src: str, dst: str) -> tor
             return _round_mean((a.double() + b.double()) * 0.5, values.dtype)
         return (a + b) * 0.5
     if src == "FACE":  # -> POINT: each face's value at each of its corners' points
-        return _mix(values.index_select(1, mesh.corner_face()), mesh.face_vertices, mesh.num_points, any_true=True)
+        return mix_groups(values.index_select(1, mesh.corner_face()), mesh.face_vertices, mesh.num_points, any_true=True)
     edges = mesh.edges()  # EDGE -> POINT
     both = torch.cat([values, values], 1)
-    return _mix(both, torch.cat([edges[:, 0], edges[:, 1]]), mesh.num_points, any_true=True)
+    return mix_groups(both, torch.cat([edges[:, 0], edges[:, 1]]), mesh.num_points, any_true=True)
 
 
 def _round_mean(v: torch.Tensor, dtype) -> torch.Tensor:
@@ -292,7 +292,7 @@ def _round_mean(v: torch.Tensor, dtype) -> torch.Tensor:
     return (torch.sign(v) * torch.floor(torch.abs(v) + 0.5)).to(dtype)
 
 
-def _mix(values: torch.Tensor, target: torch.Tensor, size: int, any_true: bool) -> torch.Tensor:
+def mix_groups(values: torch.Tensor, target: torch.Tensor, size: int, any_true: bool) -> torch.Tensor:
     """Values (b, K, ...) gathered into `size` groups by target (K,): the mean of each group
     (0 for an empty one); booleans: any (any_true) or all of the group."""
     b = values.shape[0]

@@ -18,7 +18,7 @@ import torch
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
 from .replay import Replays
-from .geometry import CoefficientTable, Piecewise, Topology, assemble_topology, part_rows_vertices
+from .geometry import CoefficientTable, Piecewise, Rows, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
 from .library import program_source
 from .ranges import format_bounds, format_number
@@ -70,7 +70,7 @@ class Program:
         self._topologies: dict = {}
         self._plans: dict = {}  # group name -> _GroupPlan (derived from the IR once)
         self._consts: dict = {}  # (batch, dtype, device) -> broadcast constants (a few kept)
-        self._limit_tensors: dict = {}  # (checked names, dtype, device) -> (lo, hi) hard limits
+        self._limit_tensors: dict = {}  # (checked names, dtype, device) or (names, kind) -> (lo, hi) hard limits
         # Batches up to this size replay recorded evaluations (see replay.py; 0: never).
         self.replay_max_batch = 8
         self._replays = Replays()
@@ -143,12 +143,26 @@ class Program:
     @torch.no_grad()
     def _check_limits(self, checked: list) -> None:
         """ParameterError for the first value outside its parameter's hard limits or not finite
-        (a few ops and one sync per parameter kind: NaN fails both comparisons)."""
+        (a few ops and one sync per parameter kind: NaN fails both comparisons).
+
+        Every value is within its limits exactly when each parameter's smallest and largest
+        are (amin and amax give NaN where a row holds one, failing the check), compared in Python
+        against the limits as the full check below has them; only a failure runs that check,
+        for the first bad value."""
         for kind in ("float", "int"):
             group = [(p, t) for p, t in checked if p.kind == kind]
             if not group:
                 continue
             values = torch.stack([t for _, t in group])  # (P, B); floats of mixed widths promote exactly
+            key = (tuple(p.name for p, _ in group), kind)
+            limits = self._limit_tensors.get(key)
+            if limits is None:  # the limits as float64 (floats) or int64 (ints) hold them, as Python numbers
+                wide = torch.float64 if kind == "float" else torch.int64
+                limits = self._limit_tensors[key] = tuple(
+                    torch.tensor([p.hard[i] for p, _ in group], dtype=wide).tolist() for i in (0, 1))
+            low, high = torch.stack((values.amin(dim=1), values.amax(dim=1))).tolist()  # one sync
+            if all(a >= lo and b <= hi for a, b, lo, hi in zip(low, high, *limits)):
+                continue
             if kind == "float" and values.dtype != torch.float64:
                 values = values.to(torch.float64)
             key = (tuple(p.name for p, _ in group), values.dtype, values.device)
@@ -254,19 +268,22 @@ class Program:
                      if struct.parts else torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device))
                     for index, struct in ((rows.index(device), struct) for rows, struct in pieces)]
         table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None
-        indexes = [rows.index(device) for rows, _ in pieces]
-        if table is not None and len(pieces) > 1:
-            # The pieces partition the batch: one row gather of the table, split into each
-            # piece's rows (views), instead of one gather per piece.
-            selected = table.table.index_select(0, torch.cat(indexes)).split([len(i) for i in indexes])
+        if len(pieces) > 1:
+            every, indexes = Rows.indexes([rows for rows, _ in pieces], device)
         else:
-            selected = [None] * len(pieces)
+            indexes = [rows.index(device) for rows, _ in pieces]
+        if table is not None and len(pieces) > 1:
+            # The pieces partition the batch: one row gather of the table and one computation
+            # of its distinct sums, split into each piece's rows (views), instead of one per piece.
+            values = table.values(table.table.index_select(0, every)).split([len(i) for i in indexes])
+        else:  # one piece: its vertices straight from the table
+            values = [None] * len(pieces)
         out = []
-        for (rows, struct), index, sel in zip(pieces, indexes, selected):
+        for (rows, struct), index, v in zip(pieces, indexes, values):
             if not struct.parts:
                 out.append((index, torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
             else:
-                out.append((index, table.vertices(struct.parts, None, sel)))
+                out.append((index, table.vertices(struct.parts, values=v)))
         return out
 
     def _topology(self, parts: tuple, device) -> Topology:

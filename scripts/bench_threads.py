@@ -47,6 +47,8 @@ POLICIES = {
     "passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, None, None),  # libgomp: spin count 0 (GOMP_SPINCOUNT=0 alike)
     "t1-passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, 1, None),
     "spin10k": ({"GOMP_SPINCOUNT": "10000"}, None, None),  # a short spin, then sleep
+    "spin30k": ({"GOMP_SPINCOUNT": "30000"}, None, None),
+    "spin3k": ({"GOMP_SPINCOUNT": "3000"}, None, None),
     "t1-inter1": ({}, 1, 1),
     "procsplat": None,  # procsplat.threads' own defaults
 }

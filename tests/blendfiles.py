@@ -160,3 +160,32 @@ def unsupported_program(path):
     _link(tree, cube.outputs["Mesh"], group.inputs[0])
     _link(tree, group.outputs[0], out.inputs[0])
     return _save(tree, path)
+
+
+def constants_program(path):
+    """Value (0.75, kept on its output socket), Integer (7), Boolean and Vector nodes feeding a
+    cylinder (radius Value * Scale, Integer vertices), a switch and a transform."""
+    tree = _tree()
+    scale = _input(tree, "Scale", "NodeSocketFloat", 1.0, (0.1, 3.0))
+    gi, out, value, integer, boolean, vector, mul, cyl, switch, transform = _nodes(
+        tree, "NodeGroupInput", "NodeGroupOutput", "ShaderNodeValue", "FunctionNodeInputInt", "FunctionNodeInputBool",
+        "FunctionNodeInputVector", "ShaderNodeMath", "GeometryNodeMeshCylinder", "GeometryNodeSwitch",
+        "GeometryNodeTransform")
+    value.outputs[0].default_value = 0.75
+    integer.integer = 7
+    boolean.boolean = True
+    vector.vector = (0.1, -0.2, 0.3)
+    mul.operation = "MULTIPLY"
+    switch.input_type = "FLOAT"
+    switch.inputs["False"].default_value = 0.5
+    _link(tree, value.outputs[0], mul.inputs[0])
+    _link(tree, gi.outputs["Scale"], mul.inputs[1])
+    _link(tree, mul.outputs[0], cyl.inputs["Radius"])
+    _link(tree, integer.outputs[0], cyl.inputs["Vertices"])
+    _link(tree, boolean.outputs[0], switch.inputs["Switch"])
+    _link(tree, value.outputs[0], switch.inputs["True"])
+    _link(tree, switch.outputs[0], cyl.inputs["Depth"])
+    _link(tree, cyl.outputs["Mesh"], transform.inputs["Geometry"])
+    _link(tree, vector.outputs[0], transform.inputs["Translation"])
+    _link(tree, transform.outputs[0], out.inputs[0])
+    return _save(tree, path, {scale.identifier: 1.5})

@@ -26,12 +26,44 @@ PRIMITIVES = {
     "ico": [node("M0", "GeometryNodeMeshIcoSphere", {}, {"Radius": 1.0, "Subdivisions": 1})],
 }
 
+# Curve to Mesh sources (edges in fill_mesh_topology's order): an open Bezier swept by a circle
+# with caps, a circle swept by an open arc, a cyclic and an open curve without a profile; Fill
+# Curve (edges in the triangulation's order): a circle as triangles, a ring (a hole) as n-gons.
+CURVE_MESHES = {
+    "curve_tube": [node("B", "GeometryNodeCurveQuadraticBezier", {}, {"Resolution": 4, "Middle": [0.3, 0.8, 0.4]}),
+                   node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 5, "Radius": 0.2}),
+                   node("M0", "GeometryNodeCurveToMesh", {}, {"Fill Caps": True})],
+    "curve_ring": [node("B", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 6}),
+                   node("P", "GeometryNodeCurveArc", {}, {"Resolution": 3, "Radius": 0.3}),
+                   node("M0", "GeometryNodeCurveToMesh")],
+    "curve_wire": [node("B", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 7}),
+                   node("M0", "GeometryNodeCurveToMesh")],
+    "curve_wire_open": [node("B", "GeometryNodeCurveQuadraticBezier", {}, {"Resolution": 5}),
+                        node("M0", "GeometryNodeCurveToMesh")],
+    "fill_triangles": [node("B", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 9}),
+                       node("M0", "GeometryNodeFillCurve", {"mode": "TRIANGLES"})],
+    "fill_ngons_hole": [node("B", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 8}),
+                        node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 5, "Radius": 0.4}),
+                        node("J", "GeometryNodeJoinGeometry"), node("M0", "GeometryNodeFillCurve", {"mode": "NGONS"})],
+}
+CURVE_MESH_LINKS = {
+    "curve_tube": [(("B", "Curve"), ("M0", "Curve")), (("P", "Curve"), ("M0", "Profile Curve"))],
+    "curve_ring": [(("B", "Curve"), ("M0", "Curve")), (("P", "Curve"), ("M0", "Profile Curve"))],
+    "curve_wire": [(("B", "Curve"), ("M0", "Curve"))],
+    "curve_wire_open": [(("B", "Curve"), ("M0", "Curve"))],
+    "fill_triangles": [(("B", "Curve"), ("M0", "Curve"))],
+    "fill_ngons_hole": [(("B", "Curve"), ("J", "Geometry")), (("P", "Curve"), ("J", "Geometry"), 1),
+                        (("J", "Geometry"), ("M0", "Curve"))],
+}
+
 
 def mesh_source(kind: str):
     """(nodes, links, (node, socket)) of a mesh: a primitive, or 'joined' (a grid, a transformed
     cube and a line joined), 'realized' (cubes instanced on a line's points, realized)."""
     if kind in PRIMITIVES:
         return copy.deepcopy(PRIMITIVES[kind]), [], ("M0", "Mesh")
+    if kind in CURVE_MESHES:
+        return copy.deepcopy(CURVE_MESHES[kind]), [link(*spec) for spec in CURVE_MESH_LINKS[kind]], ("M0", "Mesh")
     if kind.startswith("moved_"):  # meshoptools.moved_mesh: bent per row, symmetries broken
         from meshoptools import moved_mesh
         nodes, links = moved_mesh(kind[len("moved_"):])

@@ -52,6 +52,19 @@ def test_nodes_that_keep_the_mesh_pass_it_through(tmp_path):
     assert _agrees_with_blender(path, ir, sets) == []
 
 
+def test_constant_nodes_keep_their_values(tmp_path):
+    """A Value node's value lives on its output socket (no property): imported, exported and
+    evaluated like Blender's, as the Integer, Boolean and Vector nodes' properties."""
+    path = blendfiles.constants_program(tmp_path / "constants.blend")
+    ir = gb.import_blend(path)
+    nodes = {n["type"]: n for n in _nodes(ir).values()}
+    assert nodes["ShaderNodeValue"]["properties"] == {"value": 0.75}
+    assert nodes["FunctionNodeInputInt"]["properties"]["integer"] == 7
+    assert _agrees_with_blender(path, ir, [{}] + gb.sample_within_limits(ir["parameters"], 8, seed=4)) == []
+    gb.export_blend(ir, tmp_path / "copy.blend")
+    assert _nodes(gb.import_blend(tmp_path / "copy.blend"))["Value"]["properties"] == {"value": 0.75}
+
+
 @pytest.mark.parametrize("shape", ["Box", "Tube", "Ball"])
 def test_menu_switch_reads_its_menu_like_a_property(shape, tmp_path):
     for size in ("Small", "Large"):

@@ -62,7 +62,7 @@ def test_cdt_matches_blender(mode):
         for name, (pts, faces) in _shapes(rng).items():
             pts = [(float(np.float32(x)), float(np.float32(y))) for x, y in pts]
             verts, _, ref_faces, orig, _, _ = delaunay_2d_cdt([Vector(p) for p in pts], [], faces, mode, 0.0)
-            source, got_faces, crossings = delaunay_2d(pts, faces, mode)
+            source, got_faces, crossings, _ = delaunay_2d(pts, faces, mode)
             where = f"{name} {pts} {faces}"
             assert got_faces == tuple(tuple(f) for f in ref_faces), where
             assert len(source) == len(verts), where

@@ -43,6 +43,22 @@ def test_extrude_gradients(mode):
     finite_difference_check(ir, VALUES, ["a", "b", "c"])
 
 
+@pytest.mark.parametrize("mesh", ["ico", "grid"])
+@pytest.mark.parametrize("scale_field", [False, True])
+def test_extrude_regions_gradients(mesh, scale_field):
+    """Face regions (Individual off), Offset unlinked (face normals averaged per point), Offset
+    Scale = c or x * c (a field: each point takes the mean of its faces' offsets): d/da, d/db,
+    d/dc, through the moved points inside the regions and the new ones on their boundaries."""
+    extra = [node("Q", "GeometryNodeInputPosition"), node("QS", "ShaderNodeSeparateXYZ"),
+             node("M", "ShaderNodeMath", {"operation": "MULTIPLY"})]
+    links = [link(("Q", "Position"), ("QS", "Vector")), link(("QS", "X"), ("M", "Value")),
+             link(("Group Input", "c"), ("M", "Value_001")),
+             link(("M", "Value") if scale_field else ("Group Input", "c"), ("E", "Offset Scale"))]
+    ir = selected(node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), mesh=mesh, extra_nodes=extra,
+                  extra_links=links)
+    finite_difference_check(ir, dict(VALUES, c=-0.4), ["a", "b", "c"])
+
+
 @pytest.mark.parametrize("op, message", [
     (node("E", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}), "extruding EDGES of a mesh whose edge order is not"),
     (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
@@ -58,6 +74,15 @@ def test_unsupported_modes_name_the_node(op, message):
         link(("SP", "Geometry"), ("DM", "Mesh")), link(("DM", "Dual Mesh"), ("E", "Mesh"))]
     with pytest.raises(IRError, match=f"node 'E'.*{message}"):
         load_program(ir).evaluate_one({})
+
+
+def test_extrude_individual_field_is_an_error():
+    """Individual is a single value in Blender: a field (x > c) linked to it is an error naming the node."""
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = selected(node("E", "GeometryNodeExtrudeMesh"), socket="Individual")
+    with pytest.raises(IRError, match="node 'E'.*Individual is a single value"):
+        load_program(ir).evaluate_one(VALUES)
 
 
 def test_extrude_edges_gradients():

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from geonodes.errors import IRError, ParameterError
+from geonodes.geometry import Rows
 from geonodes.program import load_program
 
 DATA = Path(__file__).parent / "data" / "blender"
@@ -146,6 +147,29 @@ def test_values_beyond_the_hard_limits_are_parameter_errors(chair):
                                              r"\[-2147483648, 2147483647\]"):
         chair.evaluate_one({"Legs Type": 2 ** 31})
     assert chair.evaluate({"Seat Height": torch.tensor([1e39])}, check_limits=False)  # unchecked on request
+
+
+def test_limit_checks_of_large_batches_name_the_first_bad_value(chair):
+    """Batches over 8 rows are checked by each parameter's smallest and largest value first."""
+    assert sum(len(g.index) for g in chair.evaluate({"Seat Height": torch.linspace(-40.0, 40.0, 16)})) == 16
+    for bad, message in ((torch.tensor([0.5] * 15 + [1e39], dtype=torch.float64), "= 1e+39 is outside Blender's limits"),
+                         (torch.tensor([0.4] * 9 + [float("nan")] + [-float("inf")] * 6), "= nan is not a finite number"),
+                         (torch.tensor([0.4] * 9 + [-float("inf")] + [float("nan")] * 6), "= -inf is not a finite number")):
+        with pytest.raises(ParameterError, match=re.escape(f"parameter 'Seat Height' {message}")):
+            chair.evaluate({"Seat Height": bad})
+    with pytest.raises(ParameterError, match=r"'Legs Type' = 2147483648 is outside Blender's limits"):
+        chair.evaluate({"Legs Type": torch.tensor([0] * 15 + [2 ** 31])})
+    with pytest.raises(ParameterError, match=r"'Legs Type' = -2147483649 is outside Blender's limits"):
+        chair.evaluate({"Legs Type": torch.tensor([-2 ** 31 - 1] + [0] * 15)})
+
+
+def test_row_indexes_of_many_sets_at_once():
+    labels = torch.randint(0, 5, (1000,), generator=torch.Generator().manual_seed(3)).numpy()
+    sets = [Rows.from_numpy(labels == k) for k in (3, 0, 4, 1, 2)] + [Rows(0, 1000)]
+    every, each = Rows.indexes(sets)
+    assert torch.equal(every, torch.cat([r.index() for r in sets]))
+    assert [x.tolist() for x in each] == [r.index().tolist() for r in sets]
+    assert sorted(every.tolist()) == list(range(1000)) and each[-1].numel() == 0
 
 
 def test_limits_in_the_ir():

@@ -32,11 +32,13 @@ class MeshOps:
 
     @staticmethod
     def extrude(mesh: Geometry, offset=None, offset_scale=None, selection=None, mode: str = "FACES",
-                name: str | None = None) -> tuple:
-        """Extrude Mesh (FACES individually, or VERTICES): (mesh, top, side); top and side are
-        boolean fields (the extruded faces or new points, the side faces)."""
+                individual=None, name: str | None = None) -> tuple:
+        """Extrude Mesh (FACES individually, or as regions with individual=False; EDGES;
+        VERTICES): (mesh, top, side); top and side are boolean fields (the extruded faces, edges'
+        copies or new points; the side faces)."""
         shared = {}
-        inputs = {"Mesh": mesh, "Selection": selection, "Offset": offset, "Offset Scale": offset_scale}
+        inputs = {"Mesh": mesh, "Selection": selection, "Offset": offset, "Offset Scale": offset_scale,
+                  "Individual": individual}
         graph = _graph_of(*[v for v in inputs.values() if v is not None])
 
         def make(g):

@@ -197,6 +197,9 @@ def _menu_items(sock) -> list:
 
 
 def _set_property(node, pid, val, where):
+    if node.bl_idname == "ShaderNodeValue" and pid == "value":  # the Value node keeps it on its output
+        node.outputs[0].default_value = float(val)
+        return
     if not hasattr(node, pid):  # a Blender where this option is a menu socket (5.0)
         for sock in node.inputs:
             if sock.type == "MENU" and menu_property(node.bl_idname, sock.identifier) == pid:

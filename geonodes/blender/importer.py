@@ -200,6 +200,8 @@ def _node_properties(node, where):
         elif prop.type in ("INT", "FLOAT", "BOOLEAN") and getattr(prop, "is_array", False):
             val = list(val)
         props[pid] = val
+    if node.bl_idname == "ShaderNodeValue":  # its value is its output socket's, not a property
+        props["value"] = float(node.outputs[0].default_value)
     if node.bl_idname == CAPTURE:  # Blender 4.2+: the captured values are a list of items
         props["capture_items"] = [[item.name, item.data_type] for item in node.capture_items]
     for sock in node.inputs:

@@ -11,14 +11,14 @@ coefficients and every transform is affine, so each part reduces to a few per-ro
 structure.py: the symbolic values; vertices.py: positions from them; topology.py: polygons;
 dense.py: parts realized into one mesh with explicit positions (for nodes that need them).
 """
-from .structure import (EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, Rows, Xform, combine, edges_known,
+from .structure import (EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, Rows, Xform, combine, corner_edges, edges_known,
                         euler_to_matrix, prim_edges, select, split_by)
 from .topology import Topology, assemble_topology, fan_triangulate
 from .vertices import (IDENTITY, CoefficientTable, apply_affine, chain_affine, compose, part_rows_vertices,
                        part_vertices, struct_points)
 from .dense import dense_struct, domain_size, realize, with_data
 
-__all__ = ["edges_known", "prim_edges", "EMPTY", "GeomStruct", "Instance", "Part", "Piecewise", "Prim", "Rows", "Xform", "combine",
+__all__ = ["corner_edges", "edges_known", "prim_edges", "EMPTY", "GeomStruct", "Instance", "Part", "Piecewise", "Prim", "Rows", "Xform", "combine",
            "euler_to_matrix", "select", "split_by", "Topology", "assemble_topology", "fan_triangulate",
            "IDENTITY", "CoefficientTable", "apply_affine", "chain_affine", "compose", "part_rows_vertices", "part_vertices", "struct_points",
            "dense_struct", "domain_size", "realize", "with_data"]

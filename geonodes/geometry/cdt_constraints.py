@@ -395,8 +395,9 @@ def detect_holes(cdt: CDT) -> None:
 def delaunay_2d(points, faces: list, output_type: int) -> tuple:
     """(per output vertex: its input vertex, or -1 - k for the k-th added one; faces as tuples
     of output vertices; per added vertex: the two input segments (pairs of input vertices) it
-    is the crossing of): Blender's delaunay_2d_calc with these points, no edges, these faces,
-    epsilon 0, need_ids off."""
+    is the crossing of; the edges as pairs of output vertices, in the order of Blender's result
+    (the CDT's edges as made, less the deleted)): Blender's delaunay_2d_calc with these points,
+    no edges, these faces, epsilon 0, need_ids off."""
     if output_type not in (CDT_INSIDE_WITH_HOLES, CDT_CONSTRAINTS_VALID_BMESH_WITH_HOLES):
         raise ValueError(f"output type {output_type} is not ported")
     cdt = CDT(points)
@@ -435,5 +436,6 @@ def delaunay_2d(points, faces: list, output_type: int) -> tuple:
             if se is f.symedge:
                 break
         out_faces.append(tuple(cycle))
-    return tuple(source), tuple(out_faces), tuple(cdt.crossings)
+    out_edges = tuple((out_index[e.s[0].vert.index], out_index[e.s[1].vert.index]) for e in cdt.edges if not _deleted(e))
+    return tuple(source), tuple(out_faces), tuple(cdt.crossings), out_edges
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from .structure import GeomStruct, Part, Prim, edges_known, prim_edges
-from .vertices import part_vertices
+from .vertices import chain_affine, part_vertices
 
 _CONCAT: dict = {}  # topo ids of the parts -> (face offsets, face vertices, face part, parts, edges, known)
 
@@ -72,7 +72,17 @@ def realize(struct: GeomStruct, cache: dict) -> Prim:
         attributes[name] = (domain, torch.cat(chunks, dim=1))
     key = ("dense",) + tuple(p.prim.topo_id for p in parts)
     return Prim(key, positions.shape[1], fo, fv, None, dense=positions, attributes=attributes, face_part=fp,
-                num_parts=nparts, edges=edges, edges_known=known)
+                num_parts=nparts, edges=edges, edges_known=known, vertex_normals=_kept_normals(parts, cache))
+
+
+def _kept_normals(parts: tuple, cache: dict):
+    """A lone part's assigned vertex normals while its transforms only translate it (Blender's
+    translate keeps a mesh's normals; rotating, scaling or joining recomputes them)."""
+    if len(parts) != 1 or parts[0].prim.vertex_normals is None:
+        return None
+    m, _ = chain_affine(parts[0].chain, cache)
+    translated = m is None or (m.dim() == 2 and bool((m == 1).all()))  # (B, 3): a per-axis scale
+    return parts[0].prim.vertex_normals if translated else None
 
 
 def with_data(prim: Prim, positions: torch.Tensor | None = None, attributes: dict | None = None) -> Prim:
@@ -80,7 +90,8 @@ def with_data(prim: Prim, positions: torch.Tensor | None = None, attributes: dic
     return Prim(prim.topo_key, prim.num_vertices, prim.face_offsets, prim.face_vertices, None,
                 dense=prim.dense if positions is None else positions,
                 attributes=prim.attributes if attributes is None else attributes,
-                face_part=prim.face_part, num_parts=prim.num_parts, edges=prim.edges, edges_known=prim.edges_known)
+                face_part=prim.face_part, num_parts=prim.num_parts, edges=prim.edges, edges_known=prim.edges_known,
+                vertex_normals=prim.vertex_normals if positions is None else None)
 
 
 def dense_struct(prim: Prim, struct: GeomStruct) -> GeomStruct:

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from ..errors import IRError
-from .structure import Prim, edges_known, prim_edges
+from ..fields import mix_groups
+from .structure import Prim, corner_edges, edges_known, prim_edges
 
 
 @dataclass
@@ -55,9 +56,10 @@ def whole_batch(values: torch.Tensor, rows: torch.Tensor, batch: int) -> torch.T
 def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Tensor, rows: torch.Tensor,
                   attributes: dict | None = None, where: str = "") -> Prim:
     """The new primitive of batch `rows` ((b,) indices): `positions` (b, V', 3); the old
-    attributes carried along (POINT, FACE, CORNER; an EDGE attribute is an error naming
-    `where`), unless the topology's extra says "carried" (the node moved them itself), plus
-    `attributes` (name -> (domain, (b, N, ...) values))."""
+    attributes carried along (POINT, FACE, CORNER; EDGE where the topology's extra has
+    "edge_mix": (sources, targets), each new edge the mix of its sources as Blender mixes
+    attributes, else an error naming `where`), unless the topology's extra says "carried" (the
+    node moved them itself), plus `attributes` (name -> (domain, (b, N, ...) values))."""
     batch = prim.dense.shape[0]
     src = {"POINT": topo.point_src, "FACE": topo.face_src, "CORNER": topo.corner_src}
     carried = {}
@@ -65,7 +67,13 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
         if topo.extra and topo.extra.get("carried"):
             break
         if domain == "EDGE":
-            raise IRError(f"{where}: attributes on the EDGE domain ('{name}') through this node are not supported")
+            mixing = topo.extra.get("edge_mix") if topo.extra else None
+            if mixing is None:
+                raise IRError(f"{where}: attributes on the EDGE domain ('{name}') through this node are not supported")
+            picked = values.index_select(0, rows).index_select(1, mixing[0].to(values.device))
+            mixed = mix_groups(picked, mixing[1].to(values.device), topo.edges.shape[0], any_true=True)
+            carried[name] = (domain, whole_batch(mixed, rows, batch))
+            continue
         if domain in src:
             picked = values.index_select(0, rows).index_select(1, src[domain].to(values.device))
             carried[name] = (domain, whole_batch(picked, rows, batch))
@@ -186,8 +194,11 @@ def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.nda
 def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
     """Blender's extrude_individual_mesh_faces: each selected face gets new points (one per
     corner, appended face by face) and keeps its place, now on them; one side quad per corner
-    (new next, new, old, old next) is appended, face by face. extra: "vert_face" (the face
-    each new point moves with), "top", "side" (face masks)."""
+    (new next, new, old, old next) is appended, face by face. New edges after the old ones: one
+    per corner from its point to its new point, then one per corner from its new point to the
+    next one (the copy of the corner's edge). extra: "vert_face" (the face each new point moves
+    with), "edge_mix" (EDGE attributes: a connecting edge mixes the corner's edge and the
+    previous corner's, a copy copies), "top", "side" (face masks)."""
     fo, fv, sizes, corner_face = faces_of(prim)
     nv, nf = prim.num_vertices, sizes.shape[0]
     corners = np.flatnonzero(selected[corner_face])  # the selected faces' corners, in order
@@ -206,10 +217,18 @@ def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
     face_src = np.concatenate([np.arange(nf), corner_face[corners]])
     top = np.concatenate([selected, np.zeros(count, bool)])
     side_mask = np.concatenate([np.zeros(nf, bool), np.ones(count, bool)])
+    edges = prim_edges(prim).numpy()
+    ne = edges.shape[0]
+    corner_edge = corner_edges(fo, fv, edges, nv)
+    prv_corner = np.where(corners == start, end - 1, corners - 1)
+    k = np.arange(count)
+    mix_src = np.concatenate([np.arange(ne), corner_edge[corners], corner_edge[prv_corner], corner_edge[corners]])
+    mix_dst = np.concatenate([np.arange(ne), ne + k, ne + k, ne + count + k])
     extra = {"vert_face": torch.as_tensor(corner_face[corners]), "top": torch.as_tensor(top),
-             "side": torch.as_tensor(side_mask)}
+             "side": torch.as_tensor(side_mask), "edge_mix": (torch.as_tensor(mix_src), torch.as_tensor(mix_dst))}
+    new_edges = np.concatenate([edges, np.stack([fv[corners], new_vert], 1), np.stack([new_vert, new_next], 1)])
     return new_topology(nv + count, offsets, np.concatenate([loops, side]), np.concatenate([np.arange(nv), fv[corners]]),
-                        face_src, corner_src, extra)
+                        face_src, corner_src, extra, edges=new_edges)
 
 
 def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
@@ -241,10 +260,7 @@ def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
     points = np.unique(edges[sel].reshape(-1))  # Blender 4.2: an IndexMask of the points, ascending
     order = {int(v): i for i, v in enumerate(points)}
     count = points.shape[0]
-    key = {(int(min(a, b)), int(max(a, b))): i for i, (a, b) in enumerate(edges)}
-    nxt = np.arange(fv.shape[0]) + 1
-    nxt = np.where(nxt == np.repeat(fo[1:], sizes), np.repeat(fo[:-1], sizes), nxt)
-    corner_edge = np.array([key[(int(min(a, b)), int(max(a, b)))] for a, b in zip(fv, fv[nxt])], np.int64)
+    corner_edge = corner_edges(fo, fv, edges, nv)
     faces_of_edge: dict = {}
     for c, e in enumerate(corner_edge):
         faces_of_edge.setdefault(int(e), []).append(c)

@@ -2,6 +2,7 @@
 (rows -> structure) form a batch's geometry takes (see the package docstring)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -12,13 +13,24 @@ from ..fields import polygon_edges
 
 
 def euler_to_matrix(euler: torch.Tensor) -> torch.Tensor:
-    """(n,3) Euler XYZ radians -> (n,3,3) rotation matrices, R = Rz @ Ry @ Rx (Blender's)."""
-    cx, cy, cz = torch.cos(euler).unbind(-1)
-    sx, sy, sz = torch.sin(euler).unbind(-1)
-    row0 = torch.stack([cy * cz, sy * sx * cz - cx * sz, sy * cx * cz + sx * sz], -1)
-    row1 = torch.stack([cy * sz, sy * sx * sz + cx * cz, sy * cx * sz - sx * cz], -1)
-    row2 = torch.stack([-sy, cy * sx, cy * cx], -1)
-    return torch.stack([row0, row1, row2], -2)
+    """(n,3) Euler XYZ radians -> (n,3,3) rotation matrices, R = Rz @ Ry @ Rx, computed as
+    Blender 4.2 does for its Rotation sockets: the Euler angles to a quaternion in the input's
+    precision (math::to_quaternion), the quaternion to a matrix in double precision
+    (math::from_rotation), rounded back. The rounding decides on which side of zero a point
+    turned by a quarter turn lands (cos 90 degrees comes out as 3.4e-8), which comparisons
+    with positions see."""
+    half = euler * 0.5
+    ci, cj, ch = torch.cos(half).unbind(-1)
+    si, sj, sh = torch.sin(half).unbind(-1)
+    cc, cs, sc, ss = ci * ch, ci * sh, si * ch, si * sh
+    quat = torch.stack([cj * cc + sj * ss, cj * sc - sj * cs, cj * ss + sj * cc, cj * cs - sj * sc], -1)
+    q0, q1, q2, q3 = (quat.double() * math.sqrt(2.0)).unbind(-1)
+    qda, qdb, qdc = q0 * q1, q0 * q2, q0 * q3
+    qaa, qab, qac, qbb, qbc, qcc = q1 * q1, q1 * q2, q1 * q3, q2 * q2, q2 * q3, q3 * q3
+    row0 = torch.stack([1.0 - qbb - qcc, -qdc + qab, qdb + qac], -1)
+    row1 = torch.stack([qdc + qab, 1.0 - qaa - qcc, -qda + qbc], -1)
+    row2 = torch.stack([-qdb + qac, qda + qbc, 1.0 - qaa - qbb], -1)
+    return torch.stack([row0, row1, row2], -2).to(euler.dtype)
 
 
 _TOPO_IDS: dict = {}
@@ -47,6 +59,9 @@ class Prim:
     # when `edges_known`; None: the polygons' edges (fields.polygon_edges), order not modelled.
     edges: torch.Tensor | None = None
     edges_known: bool = True
+    # (V, 3) float64 CPU: vertex normals the primitive comes with (Blender's UV Sphere assigns its
+    # normalized positions); None: computed from the faces. Kept while positions only translate.
+    vertex_normals: torch.Tensor | None = None
 
     def __post_init__(self):
         # A small int standing for topo_key: topology lookups hash ints, not nested tuples.
@@ -136,12 +151,15 @@ class GeomStruct:
         part) lets the pieces of one batch, which mostly share parts, transform each part once."""
         if memo is None:
             memo = {}
+        get, xs, ids = memo.get, (xform,), (id(xform),)
         parts = []
-        for p in self.parts + self.curves + self.points:
-            q = memo.get(p.key)
-            if q is None:
-                q = memo[p.key] = p.then((xform,))
+        for p in self.parts + self.curves + self.points if self.curves or self.points else self.parts:
+            q = get(p.key)
+            if q is None:  # p.then(xs), inlined (structures are transformed many times per evaluation)
+                q = memo[p.key] = Part(p.prim, p.chain + xs, p.key + ids)
             parts.append(q)
+        if not (self.instances or self.curves or self.points):
+            return GeomStruct(tuple(parts))
         n, c = len(self.parts), len(self.parts) + len(self.curves)
         return GeomStruct(tuple(parts[:n]), tuple(Instance(i.geometry, i.chain + (xform,)) for i in self.instances),
                           tuple(parts[n:c]), tuple(parts[c:]))
@@ -175,6 +193,19 @@ def prim_edges(prim: Prim) -> torch.Tensor:
 def edges_known(prim: Prim) -> bool:
     """Whether the primitive's edges are in Blender's order."""
     return prim.edges is not None and prim.edges_known
+
+
+def corner_edges(fo, fv, edges, nv) -> np.ndarray:
+    """(L,) the edge (row of `edges`) of each corner: from its point to the next one."""
+    nxt = np.arange(fv.shape[0]) + 1
+    ends = np.repeat(fo[1:], np.diff(fo))
+    starts = np.repeat(fo[:-1], np.diff(fo))
+    nxt = np.where(nxt == ends, starts, nxt)
+    a, b = fv, fv[nxt]
+    keys = np.minimum(a, b) * max(nv, 1) + np.maximum(a, b)
+    edge_keys = edges.min(1) * max(nv, 1) + edges.max(1)
+    order = np.argsort(edge_keys)
+    return order[np.searchsorted(edge_keys[order], keys)]
 
 
 class Rows:
@@ -232,6 +263,20 @@ class Rows:
                 self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
         return self._index if device is None else self._index.to(device)
 
+    @staticmethod
+    def indexes(sets: list, device=None) -> tuple:
+        """(concatenated, each): the row indices of every set of `sets` (of one batch), one set
+        after another in one (total,) int64 tensor, and each set's as a view of it: what
+        `index` gives per set, unpacked in one numpy pass instead of one per set."""
+        n = sets[0].n
+        width = (n + 7) // 8
+        raw = np.frombuffer(b"".join(r.bits.to_bytes(width, "little") for r in sets), dtype=np.uint8)
+        bits = np.unpackbits(raw.reshape(len(sets), width), axis=1, count=n, bitorder="little")
+        concatenated = torch.from_numpy(np.nonzero(bits)[1].astype(np.int64, copy=False))
+        if device is not None:
+            concatenated = concatenated.to(device)
+        return concatenated, concatenated.split([r.bits.bit_count() for r in sets])
+
 
 @dataclass
 class Piecewise:
@@ -264,16 +309,20 @@ class Piecewise:
 
 def combine(pws: list, fn) -> Piecewise:
     """Pieces of several geometries intersected row-wise; fn(list of structs) -> struct."""
-    result = [(None, [])]
-    for pw in pws:
+    if not pws:
+        return Piecewise([])
+    # On the row sets' bits (Rows & and any(), inlined: joins run this many times per evaluation).
+    result = [(m.bits, [s]) for m, s in pws[0].pieces if m.bits]
+    for pw in pws[1:]:
         nxt = []
-        for rows, structs in result:
+        for bits, structs in result:
             for m, s in pw.pieces:
-                mm = m if rows is None else (rows & m)
-                if mm.any():
-                    nxt.append((mm, structs + [s]))
+                both = bits & m.bits
+                if both:
+                    nxt.append((both, structs + [s]))
         result = nxt
-    return Piecewise([(m, fn(ss)) for m, ss in result if m is not None]).merged()
+    n = pws[0].pieces[0][0].n if result else 0
+    return Piecewise([(Rows(bits, n), fn(ss)) for bits, ss in result]).merged()
 
 
 def select(cond: torch.Tensor, if_true, if_false) -> Piecewise:

@@ -121,55 +121,83 @@ class CoefficientTable:
 
     A vertex coordinate is a short sum over "slots": x[b, v, i] = sum_s C[b, a_s(v,i)] w_s(v,i)
     + C[b, t(v,i)] (a diagonal term is one slot, e_i * table[v, i]; a full 3x3 term is three,
-    E_ij * table[v, j]). A piece's vertices are then gathered straight into their final
-    (b, V*3) layout with one index_select and a multiply-add per slot, whose operands
-    broadcast a (1, V*3) template over rows: no per-part work per piece, and no transposes.
-    The last column of C is zero: unused slots and missing translations point at it.
+    E_ij * table[v, j]; the translation term is there when the part has one). Few of a part's
+    coordinates are distinct sums (a cube's x is one of two), so `values` computes each distinct
+    sum of every part once per row, D (b, U), with a multiply-add per slot over all parts with
+    that many slots, and a piece's vertices are one gather of D's columns straight into their
+    final (b, V*3) layout: no per-part work per piece, no transposes. A coordinate is computed
+    by the same ops whichever piece, batch or table its part is in.
     """
 
     def __init__(self, parts: list, cache: dict, batch: int, dtype, device):
         self.layout_of: dict = {}  # part key -> interned layout id
-        columns, width = [], 0
+        columns, width, layouts = [], 0, []
+        placed: dict = {}  # id of a coefficient tensor -> (its first column, it): parts share some
+
+        def place(x):
+            nonlocal width
+            at = placed.get(id(x))
+            if at is None:
+                at = placed[id(x)] = (width, x)  # holds x: ids stay unique while placing
+                columns.append(x if x.dim() == 2 else x.reshape(x.shape[0], 9))
+                width += columns[-1].shape[1]
+            return at[0]
+
         for p in parts:
             terms, t = _row_terms(p, cache)
-            layout = []
-            for table, e in terms:
-                layout.append((width, table, e.dim() == 3))
-                columns.append(e if e.dim() == 2 else e.reshape(e.shape[0], 9))
-                width += columns[-1].shape[1]
-            t_col = None
-            if t is not None:
-                t_col = width
-                columns.append(t)
-                width += 3
-            self.layout_of[p.key] = _layout_id(tuple(layout), t_col)
-        self.zero = width
-        columns.append(_zero_column(cache, batch, dtype, device))
+            layout = tuple((place(e), table, e.dim() == 3) for table, e in terms)
+            self.layout_of[p.key] = _layout_id(layout, None if t is None else place(t))
+            layouts.append(self.layout_of[p.key])
+        if not columns:  # parts without coefficients (no vertices): a zero column to gather from
+            columns.append(_zero_column(cache, batch, dtype, device))
         self.table = torch.cat([c if c.dtype == dtype else c.to(dtype) for c in columns], dim=1)
-        self.plan_key = (width, dtype, str(device))
-
-    def vertices(self, parts: tuple, rows: torch.Tensor | None,
-                 selected: torch.Tensor | None = None) -> torch.Tensor:
-        """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row), or for
-        the rows of `selected` (rows of the table the caller gathered already)."""
-        key = (tuple(self.layout_of[p.key] for p in parts),) + self.plan_key
-        plan = _PLANS.get(key)
+        key = (tuple(layouts), dtype, str(device))
+        plan = _VALUE_PLANS.get(key)
         if plan is None:
-            plan = _PLANS[key] = _gather_plan(key[0], self.zero, self.table.dtype, self.table.device)
-        idx, weights, has_t, nv = plan
-        if selected is not None:
-            c = selected
-        else:
-            c = self.table if rows is None else self.table.index_select(0, rows)
+            plan = _VALUE_PLANS[key] = _values_plan(key[0], dtype, device)
+        self._sums, self._offsets = plan
+        self._key = key
+
+    def values(self, c: torch.Tensor) -> torch.Tensor:
+        """D (b, U): the distinct coordinate sums of every part, for coefficient rows c (b, N)."""
+        return _sum_groups(c, self._sums)
+
+    def vertices(self, parts: tuple, rows: torch.Tensor | None = None, selected: torch.Tensor | None = None,
+                 values: torch.Tensor | None = None) -> torch.Tensor:
+        """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row), for the
+        rows of `selected` (rows of the table the caller gathered already), or from `values`
+        (`values` of such rows). Without `values`, parts of one slot count sum each coordinate
+        straight into place (the same ops per coordinate, without D's extra gather)."""
+        key = (tuple(self.layout_of[p.key] for p in parts),) + self._key
+        plan = _PIECE_PLANS.get(key)
+        if plan is None:
+            plan = _PIECE_PLANS[key] = _piece_plan(key[0], self._offsets, key[-2], key[-1])
+        idx, nv, direct = plan
+        if values is None:
+            c = selected if selected is not None else self.table if rows is None else self.table.index_select(0, rows)
+            if direct is not None:
+                return _sum_groups(c, direct).view(c.shape[0], nv, 3)
+            values = self.values(c)
         if nv == 0:
-            return c.new_zeros(c.shape[0], 0, 3)
-        g = c.index_select(1, idx).view(c.shape[0], len(weights) + has_t, 3 * nv).unbind(1)
+            return values.new_zeros(values.shape[0], 0, 3)
+        return values.index_select(1, idx).view(values.shape[0], nv, 3)
+
+
+def _sum_groups(c: torch.Tensor, groups: list) -> torch.Tensor:
+    """(b, sum of counts): per group (columns, slot weights, has_t, count), its sums over the
+    coefficient rows c (b, N), groups side by side."""
+    out = []
+    for idx, weights, has_t, count in groups:
+        g = c.index_select(1, idx).view(c.shape[0], len(weights) + has_t, count).unbind(1)
         x = g[0] * weights[0]  # a fresh tensor: the sums below go in place (same ops, no temporaries)
         for s in range(1, len(weights)):
             x += g[s] * weights[s]
         if has_t:
             x += g[-1]
-        return x.view(c.shape[0], nv, 3)
+        out.append(x)
+    if not out:
+        return c.new_zeros(c.shape[0], 0)
+    return out[0] if len(out) == 1 else torch.cat(out, 1)
 
 
 def _zero_column(cache: dict, batch: int, dtype, device) -> torch.Tensor:
@@ -181,7 +209,9 @@ def _zero_column(cache: dict, batch: int, dtype, device) -> torch.Tensor:
 
 _LAYOUTS: list = []  # interned part layouts: ((column, table, full) per term, translation column)
 _LAYOUT_IDS: dict = {}
-_PLANS: dict = {}
+_SUMS: dict = {}  # layout id -> its distinct sums (see _layout_sums)
+_VALUE_PLANS: dict = {}  # (layout ids of a table, dtype, device) -> (sum groups, layout id -> D offset)
+_PIECE_PLANS: dict = {}  # (layout ids of a piece, table key) -> (D column per coordinate, V, direct sums)
 
 
 def _layout_id(layout: tuple, t_col) -> int:
@@ -192,38 +222,74 @@ def _layout_id(layout: tuple, t_col) -> int:
     return _LAYOUT_IDS[key]
 
 
-def _gather_plan(layout_ids: tuple, zero: int, dtype, device):
-    """(column index (S or S+1, V*3) flattened, S slot weights (V*3,), has translation, V) of a
-    piece made of parts with these layouts (cached by the caller: structures recur every call)."""
-    layouts = [_LAYOUTS[i] for i in layout_ids]
-    slots_of = []  # per part: [(column (V,3) array, weight (V,3) array)]
-    for lay, _ in layouts:
-        slots = []
-        for o, table, full in lay:
-            tb = table.detach().cpu().double().numpy()
-            comp = np.arange(3)[None, :].repeat(tb.shape[0], 0)
-            if full:
-                for j in range(3):
-                    slots.append((o + comp * 3 + j, np.repeat(tb[:, j:j + 1], 3, 1)))
-            else:
-                slots.append((o + comp, tb))
-        slots_of.append(slots)
-    nslots = max([len(sl) for sl in slots_of] + [1])
-    has_t = any(t is not None for _, t in layouts)
-    idx, weights = [], []
-    for (lay, t), slots in zip(layouts, slots_of):
+def _layout_sums(layout_id: int) -> tuple:
+    """(columns (S + has_t, U), weights (S, U) float64, has_t, which sum each coordinate is (V*3,))
+    of a part layout: its coordinates' distinct (columns, weights) combinations."""
+    if layout_id not in _SUMS:
+        lay, t = _LAYOUTS[layout_id]
         nv = lay[0][1].shape[0] if lay else 0
         comp = np.arange(3)[None, :].repeat(nv, 0)
-        cols = [sl[0] for sl in slots] + [np.full((nv, 3), zero)] * (nslots - len(slots))
-        ws = [sl[1] for sl in slots] + [np.zeros((nv, 3))] * (nslots - len(slots))
-        if has_t:
-            cols.append(t + comp if t is not None else np.full((nv, 3), zero))
-        idx.append(np.stack([c.reshape(-1) for c in cols]))
-        weights.append(np.stack([w.reshape(-1) for w in ws]))
-    idx = np.concatenate(idx, axis=1)
-    weights = torch.as_tensor(np.concatenate(weights, axis=1), dtype=dtype, device=device)
-    return (torch.as_tensor(idx.reshape(-1), dtype=torch.int64, device=device), tuple(weights.unbind(0)),
-            has_t, idx.shape[1] // 3)
+        cols, weights = [], []
+        for o, table, full in lay:
+            tb = table.detach().cpu().double().numpy()
+            if full:
+                for j in range(3):
+                    cols.append(o + comp * 3 + j)
+                    weights.append(np.repeat(tb[:, j:j + 1], 3, 1))
+            else:
+                cols.append(o + comp)
+                weights.append(tb)
+        if t is not None:
+            cols.append(t + comp)
+        cols = np.stack([c.reshape(-1) for c in cols]) if cols else np.zeros((0, 3 * nv), np.int64)
+        weights = np.stack([w.reshape(-1) for w in weights]) if weights else np.zeros((0, 3 * nv))
+        keys = np.concatenate([cols, weights.view(np.int64)]).T  # (V*3, K): equal rows are one sum
+        if nv:
+            uniq, first, which = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            first = first.reshape(-1)
+        else:
+            first, which = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        _SUMS[layout_id] = (cols[:, first], weights[:, first], t is not None, which.reshape(-1))
+    return _SUMS[layout_id]
+
+
+def _values_plan(layout_ids: tuple, dtype, device) -> tuple:
+    """The groups of sums `CoefficientTable.values` computes for a table of parts with these
+    layouts (parts of equal slot count and translation together), and each layout's offset in D."""
+    groups: dict = {}  # (slots, has_t) -> [layout ids]
+    for lid in dict.fromkeys(layout_ids):
+        cols, weights, has_t, _ = _layout_sums(lid)
+        if cols.shape[1]:
+            groups.setdefault((weights.shape[0], has_t), []).append(lid)
+    sums, offsets, width = [], {}, 0
+    for (slots, has_t), lids in groups.items():
+        cols = np.concatenate([_layout_sums(lid)[0] for lid in lids], axis=1)
+        weights = np.concatenate([_layout_sums(lid)[1] for lid in lids], axis=1)
+        for lid in lids:
+            offsets[lid] = width
+            width += _layout_sums(lid)[0].shape[1]
+        w = torch.as_tensor(weights, dtype=dtype, device=device)
+        sums.append((torch.as_tensor(cols.reshape(-1), dtype=torch.int64, device=device), tuple(w.unbind(0)),
+                     has_t, cols.shape[1]))
+    return sums, offsets
+
+
+def _piece_plan(layout_ids: tuple, offsets: dict, dtype, device) -> tuple:
+    """(the column of D for each coordinate of the piece (V*3,), V, direct): its parts' sums in
+    order; `direct`: those sums as one group for `_sum_groups` (None where the piece's parts
+    differ in slot count or translation: D computes each kind apart)."""
+    which = [_layout_sums(lid)[3] + offsets.get(lid, 0) for lid in layout_ids]
+    idx = np.concatenate(which) if which else np.zeros(0, np.int64)
+    sums = [_layout_sums(lid) for lid in layout_ids]
+    sums = [sm for sm in sums if sm[3].shape[0]]  # parts without vertices add nothing
+    direct = None
+    if sums and len({(sm[1].shape[0], sm[2]) for sm in sums}) == 1:
+        cols = np.concatenate([sm[0][:, sm[3]] for sm in sums], axis=1)
+        weights = torch.as_tensor(np.concatenate([sm[1][:, sm[3]] for sm in sums], axis=1),
+                                  dtype=dtype, device=device)
+        direct = [(torch.as_tensor(cols.reshape(-1), dtype=torch.int64, device=device), tuple(weights.unbind(0)),
+                   sums[0][2], cols.shape[1])]
+    return torch.as_tensor(idx, dtype=torch.int64, device=device), idx.shape[0] // 3, direct
 
 
 def apply_affine(affine: tuple, points: torch.Tensor) -> torch.Tensor:

@@ -28,13 +28,29 @@ _OUTPUT_TYPES = {"TRIANGLES": CDT_INSIDE_WITH_HOLES, "NGONS": CDT_CONSTRAINTS_VA
 
 def triangulate(n, xy: np.ndarray, faces: list, mode: str):
     """(faces as tuples, per output vertex: its input vertex (-1 - k for the k-th added one),
-    per added vertex: the two input segments it is the crossing of)."""
+    per added vertex: the two input segments it is the crossing of, edges in Blender's order)."""
     try:
-        source, out_faces, crossings = delaunay_2d(xy, faces, _OUTPUT_TYPES[mode])
+        source, out_faces, crossings, edges = delaunay_2d(xy, faces, _OUTPUT_TYPES[mode])
     except Unsupported as e:
         raise IRError(f"{n.where} (type GeometryNodeFillCurve): these curves reach a case of Blender's "
                       f"triangulation that is not reproduced ({e})") from None
-    return out_faces, source, crossings
+    return out_faces, source, crossings, _mesh_edges(out_faces, edges)
+
+
+def _mesh_edges(faces: tuple, cdt_edges: tuple):
+    """The edges cdt_to_mesh ends with: BKE_mesh_calc_edges keeping the triangulation's edges
+    (each as (low, high), in order), then any polygon edge they lack, corner by corner; None
+    (order not modelled) from 1000 faces on, where Blender splits the edges over per-thread sets."""
+    if len(faces) >= 1000:
+        return None
+    out, seen = [], set()
+    pairs = [(min(a, b), max(a, b)) for a, b in cdt_edges]
+    pairs += [(min(f[i - 1], f[i]), max(f[i - 1], f[i])) for f in faces for i in range(len(f))]
+    for pair in pairs:
+        if pair not in seen:
+            seen.add(pair)
+            out.append(pair)
+    return tuple(out)
 
 
 def _curve_points(n, struct: GeomStruct, index: torch.Tensor) -> tuple:
@@ -63,7 +79,7 @@ def _triangulations(n, struct: GeomStruct, index: torch.Tensor, mode: str) -> li
 
 
 def _filled_prim(n, struct: GeomStruct, sub: torch.Tensor, key, mode: str) -> Prim:
-    f, src, crossings = key
+    f, src, crossings, edges = key
     points, _ = _curve_points(n, struct, sub)
     rows_xy = points[:, :, :2]
     added = [_crossing(rows_xy, a, b) for a, b in crossings]
@@ -74,7 +90,9 @@ def _filled_prim(n, struct: GeomStruct, sub: torch.Tensor, key, mode: str) -> Pr
     offsets = torch.as_tensor(np.concatenate([[0], np.cumsum([len(x) for x in f], dtype=np.int64)]),
                               dtype=torch.int64)
     loops = torch.as_tensor([v for x in f for v in x], dtype=torch.int64)
-    return Prim(("curve fill", mode, f, src), len(src), offsets, loops, None, dense=scatter(pos, sub, n.batch))
+    return Prim(("curve fill", mode, f, src, edges), len(src), offsets, loops, None, dense=scatter(pos, sub, n.batch),
+                edges=None if edges is None else torch.as_tensor(edges, dtype=torch.int64).reshape(-1, 2),
+                edges_known=edges is not None)
 
 
 def _crossing(xy: torch.Tensor, e1: tuple, e2: tuple) -> torch.Tensor:

@@ -15,29 +15,24 @@ UNSUPPORTED = {
     "GeometryNodeStoreNamedAttribute": ("Geometry",),
     "GeometryNodeCaptureAttribute": ("Geometry",),
     "GeometryNodeSetID": ("Geometry",),
-    "GeometryNodeBoundBox": ("Geometry",),
 }
 
 
 # nodes that handle the point cloud component (only curves are refused there)
-POINT_CLOUDS_OK = frozenset({"GeometryNodeBoundBox", "GeometryNodeStoreNamedAttribute",
-                             "GeometryNodeCaptureAttribute"})
+POINT_CLOUDS_OK = frozenset({"GeometryNodeStoreNamedAttribute", "GeometryNodeCaptureAttribute"})
 
 
-def _has_curves(struct, nested: bool, points: bool = True) -> bool:
-    if struct.curves or (points and struct.points):
-        return True
-    return nested and any(_has_curves(i.geometry, True, points) for i in struct.instances)
+def _has_curves(struct, points: bool = True) -> bool:
+    return bool(struct.curves or (points and struct.points))
 
 
 def _guarded(type_: str, fn, sockets: tuple):
-    nested = type_ == "GeometryNodeBoundBox"  # bounds include the instances' curves
     points = type_ not in POINT_CLOUDS_OK
 
     def evaluate(n):
         for identifier in sockets:
             for _, struct in n.get(identifier).pieces:
-                if _has_curves(struct, nested, points):
+                if _has_curves(struct, points):
                     what = "curves or point clouds" if points else "curves"
                     raise IRError(f"{n.where} (type {type_}): {what} reaching this node are not supported "
                                   "(convert them with Curve to Mesh or Points to Vertices first)")

@@ -5,7 +5,10 @@ For every main spline, for every profile spline (main-major), a grid of vertices
 main spline's evaluated point i) holds the profile's evaluated points placed in the frame
 (normal, tangent x normal, tangent) at that point, scaled by the point's radius. Quads go ring
 by ring; caps (a cyclic profile on a non-cyclic main spline, Fill Caps) follow each
-combination's quads: the first ring reversed, then the last ring.
+combination's quads: the first ring reversed, then the last ring. Edges in Blender's order
+(fill_mesh_topology): per combination, first the edges along the main spline (profile point
+major, ring minor), then the edges around each ring; without a profile (a one-point profile)
+the edges along each spline, the closing one last.
 """
 from __future__ import annotations
 
@@ -29,17 +32,26 @@ _TOPOLOGY: dict = {}
 
 
 def sweep_topology(mains: tuple, profiles: tuple, caps: bool):
-    """(num vertices, face offsets, face vertices) for main and profile splines given as
-    ((evaluated points, cyclic), ...)."""
+    """(num vertices, face offsets, face vertices, edges (E, 2)) for main and profile splines
+    given as ((evaluated points, cyclic), ...); a profile of one point makes a wire."""
     key = (mains, profiles, caps)
     hit = _TOPOLOGY.get(key)
     if hit is not None:
         return hit
-    faces, base = [], 0
+    faces, edges, base = [], [], 0
     for pm, cm in mains:
         for pp, cp in profiles:
+            ms = _segments(pm, cm, 3)
+            if pp == 1:  # a wire: the edges along the spline
+                edges += [(base + i, base + i + 1) for i in range(pm - 1)]
+                if ms == pm and pm > 1:
+                    edges.append((base + pm - 1, base))
             if pp > 1:
-                ms, ps = _segments(pm, cm, 3), _segments(pp, cp, 2)
+                ps = _segments(pp, cp, 2)
+                for i in range(pp):  # along the main spline, from each profile point
+                    edges += [(base + pp * r + i, base + pp * (0 if r == pm - 1 else r + 1) + i) for r in range(ms)]
+                for r in range(pm):  # around each ring
+                    edges += [(base + pp * r + i, base + pp * r + (0 if i == pp - 1 else i + 1)) for i in range(ps)]
                 for ring in range(ms):
                     nxt = 0 if ring == pm - 1 else ring + 1
                     a, b = base + pp * ring, base + pp * nxt
@@ -54,7 +66,7 @@ def sweep_topology(mains: tuple, profiles: tuple, caps: bool):
     sizes = [len(f) for f in faces]
     offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]), dtype=torch.int64)
     loops = torch.as_tensor([v for f in faces for v in f], dtype=torch.int64)
-    hit = _TOPOLOGY[key] = (base, offsets, loops)
+    hit = _TOPOLOGY[key] = (base, offsets, loops, torch.as_tensor(edges, dtype=torch.int64).reshape(-1, 2))
     return hit
 
 
@@ -82,11 +94,11 @@ def sweep_positions(mains: list, profiles: list) -> torch.Tensor:
 
 
 def _dense_mesh(key, positions_rows: torch.Tensor, rows: torch.Tensor, batch: int, topology) -> Prim:
-    nv, offsets, loops = topology
+    nv, offsets, loops, edges = topology
     full = positions_rows
     if rows.shape[0] != batch:
         full = positions_rows.new_zeros((batch,) + tuple(positions_rows.shape[1:])).index_copy(0, rows, positions_rows)
-    return Prim(key, nv, offsets, loops, None, dense=full)
+    return Prim(key, nv, offsets, loops, None, dense=full, edges=edges)
 
 
 def _convert(n, struct: GeomStruct, profile: GeomStruct | None, caps: bool, rows: Rows) -> GeomStruct:
@@ -100,7 +112,7 @@ def _convert(n, struct: GeomStruct, profile: GeomStruct | None, caps: bool, rows
     main_cyc = tuple(ev.topo.cyclic[s] for ev, s in mains)
     if profile is None or not profile.curves:
         positions = torch.cat([ev.spline(s)[0] for ev, s in mains], 1)
-        topology = (positions.shape[1], torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64))
+        topology = sweep_topology(tuple(zip(main_key, main_cyc)), ((1, False),), False)
         key = ("curve wire", main_key, main_cyc)
     else:
         profiles = _splines(curve_parts_evaluated(profile.curves, index, cache))

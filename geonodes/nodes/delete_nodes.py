@@ -14,7 +14,7 @@ import torch
 
 from ..errors import IRError
 from ..fields import is_field, polygon_edges
-from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, edges_known, prim_edges, realize
+from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, corner_edges, edges_known, prim_edges, realize
 from . import S, node
 from .field_nodes import mesh_context
 
@@ -41,7 +41,7 @@ def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
         keep_edges = keep[edges[:, 0]] & keep[edges[:, 1]] if len(edges) else np.zeros(0, bool)
     elif domain == "EDGE":
         keep_edges = keep
-        corner_edge = _corner_edges(fo, fv, edges, nv)
+        corner_edge = corner_edges(fo, fv, edges, nv)
         keep_faces = np.logical_and.reduceat(keep[corner_edge], fo[:-1]) if nf else np.zeros(0, bool)
         keep_points = np.zeros(nv, bool)
         keep_points[edges[keep_edges].reshape(-1)] = True
@@ -62,7 +62,7 @@ def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
     elif mode == "ALL":  # mesh_copy_selection keeps the edges' order
         if keep_edges is None:  # FACE: the kept faces' edges
             keep_edges = np.zeros(edges.shape[0], bool)
-            keep_edges[_corner_edges(fo, fv, edges, nv)[corners]] = True
+            keep_edges[corner_edges(fo, fv, edges, nv)[corners]] = True
         new_edges = torch.as_tensor(remap[edges[keep_edges]].astype(np.int64).reshape(-1, 2))
     hit = _SUBSETS[key] = tuple(torch.as_tensor(x, dtype=torch.int64) for x in (
         np.flatnonzero(keep_points), np.flatnonzero(keep_faces), new_offsets, new_fv, corners)) + (
@@ -73,19 +73,6 @@ def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
 def _edges_of(prim: Prim) -> np.ndarray:
     """(E, 2) the mesh's edges in the order its EDGE attributes use (Blender's where known)."""
     return prim_edges(prim).numpy()
-
-
-def _corner_edges(fo, fv, edges, nv) -> np.ndarray:
-    """(L,) the edge (row of `edges`) of each corner: from its point to the next one."""
-    nxt = np.arange(fv.shape[0]) + 1
-    ends = np.repeat(fo[1:], np.diff(fo))
-    starts = np.repeat(fo[:-1], np.diff(fo))
-    nxt = np.where(nxt == ends, starts, nxt)
-    a, b = fv, fv[nxt]
-    keys = np.minimum(a, b) * max(nv, 1) + np.maximum(a, b)
-    edge_keys = edges.min(1) * max(nv, 1) + edges.max(1)
-    order = np.argsort(edge_keys)
-    return order[np.searchsorted(edge_keys[order], keys)]
 
 
 def _rows_gathered(values: torch.Tensor, rows: torch.Tensor, elements: torch.Tensor) -> torch.Tensor:

@@ -1,13 +1,15 @@
-"""Extrude Mesh: FACES with Individual on (Blender's extrude_individual_mesh_faces), VERTICES
-and EDGES (on meshes whose edges are in Blender's order, else an error naming the node). Region
-extrusion (FACES with Individual off) is an error naming the node."""
+"""Extrude Mesh: FACES with Individual on (Blender's extrude_individual_mesh_faces), VERTICES,
+and EDGES and FACES with Individual off (face regions: extrude_mesh_face_regions), the last two
+on meshes whose edges are in Blender's order (else an error naming the node)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..errors import IRError
 from ..fields import Field, is_field
 from ..geometry import edges_known
+from ..geometry.extrude import extrude_face_regions
 from ..geometry.remesh import extrude_edges, extrude_individual_faces, extrude_vertices
 from . import S, node
 from .field_nodes import _normal
@@ -43,16 +45,17 @@ def extrude_mesh(n):
     """New points at the selected elements' points + Offset * Offset Scale (evaluated on the
     mode's domain; an unlinked Offset is the Normal there). Top and Side are boolean fields
     (FACES: the extruded faces and the side quads; EDGES: the new copies of the edges and the
-    side quads; VERTICES: Top is the new points)."""
+    side quads; VERTICES: Top is the new points). FACES with Individual off extrudes regions:
+    each point of the selected faces moves by the mean of their offsets (geometry.extrude)."""
     mode = n.props["mode"]
     domain = {"FACES": "FACE", "EDGES": "EDGE", "VERTICES": "POINT"}[mode]
-    if mode == "FACES":
-        individual = n.get("Individual")
-        if is_field(individual) or not bool(individual.all()):
-            raise IRError(f"{n.where}: extruding face regions (Individual off) is not supported (Blender orders "
-                          "the new points and side faces by its edge indices, which are not modelled)")
     offset = n.get("Offset") if n.is_linked("Offset") else Field(_normals)
     values = {"sel": n.get("Selection"), "offset": offset, "scale": n.get("Offset Scale")}
+    if mode == "FACES":
+        individual = n.get("Individual")
+        if is_field(individual):
+            raise IRError(f"{n.where}: Individual is a single value in Blender, not a field")
+        values["individual"] = individual
     top_key, side_key = (f"<extrude {k} {'/'.join(n.key)}>" for k in ("top", "side"))
 
     def keys(prim, ctx, g):
@@ -61,11 +64,22 @@ def extrude_mesh(n):
                           "a node that does not keep Blender's edge order)")
         if mode == "EDGES" and any(d != "POINT" for d, _ in prim.attributes.values()):
             raise IRError(f"{n.where}: attributes on other domains than POINT through extruded EDGES are not supported")
-        return selection_bits(g["sel"])
+        bits = selection_bits(g["sel"])
+        if mode != "FACES":
+            return bits
+        individual = selection_bits(g["individual"][:, :1]) if bits.shape[1] else np.ones((bits.shape[0], 1), bool)
+        if not individual.all() and not edges_known(prim):
+            raise IRError(f"{n.where}: extruding face regions (Individual off) of a mesh whose edge order is not "
+                          "modelled (it comes from a node that does not keep Blender's edge order)")
+        return np.concatenate([bits, individual], 1)
 
     def build(prim, key):
+        if mode == "FACES":
+            key, individual = key[:-1], bool(key[-1])
         if not key.any():
             return None
+        if mode == "FACES" and not individual:
+            return extrude_face_regions(prim, key.astype(bool))
         fn = {"FACES": extrude_individual_faces, "EDGES": extrude_edges, "VERTICES": extrude_vertices}[mode]
         return fn(prim, key.astype(bool))
 
@@ -73,7 +87,15 @@ def extrude_mesh(n):
         moved = g["offset"] * g["scale"][..., None]
         x = topo.extra
         b = old.shape[0]
-        if mode == "FACES":
+        if mode == "FACES" and "in_place" in x:  # face regions: offsets averaged per point
+            cv = x["corner_vert"].to(old.device)
+            summed = old.new_zeros(old.shape).index_add(1, cv, moved.index_select(1, x["corner_face"].to(old.device)))
+            mean = summed * (1.0 / x["corner_count"].to(old.device, old.dtype).clamp(min=1))[None, :, None]
+            src = x["points"].to(old.device)
+            old = old + mean * x["in_place"].to(old.device, old.dtype)[None, :, None]
+            new = old.index_select(1, src) + mean.index_select(1, src)
+            flags = {top_key: ("FACE", x["top"].expand(b, -1)), side_key: ("FACE", x["side"].expand(b, -1))}
+        elif mode == "FACES":
             src = topo.point_src[old.shape[1]:].to(old.device)
             new = old.index_select(1, src) + moved.index_select(1, x["vert_face"].to(old.device))
             flags = {top_key: ("FACE", x["top"].expand(b, -1)), side_key: ("FACE", x["side"].expand(b, -1))}

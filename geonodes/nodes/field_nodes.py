@@ -21,6 +21,9 @@ def mesh_context(prim, rows: torch.Tensor, domain: str) -> FieldContext:
     mesh = MeshData(prim.dense.index_select(0, rows), prim.face_offsets.to(rows.device),
                     prim.face_vertices.to(rows.device), attributes, prim.edges,
                     prim.edges_known)
+    if prim.vertex_normals is not None:  # the primitive's own (Blender's UV Sphere)
+        normals = prim.vertex_normals.to(mesh.positions)
+        mesh.derived("vertex_normals", lambda: normals.expand(mesh.positions.shape[0], -1, -1))
     return FieldContext(mesh, rows, domain)
 
 

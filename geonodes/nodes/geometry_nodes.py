@@ -1,16 +1,13 @@
-"""Geometry operations: Transform, Join, Instance on Points, Realize, Bounding Box (Set Position:
-field_nodes)."""
+"""Geometry operations: Transform, Join, Instance on Points, Realize (Set Position: field_nodes;
+Bounding Box: bounds_nodes)."""
 from __future__ import annotations
-
-import torch
 
 from ..errors import IRError
 from ..fields import Field
-from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Rows, Xform, combine, euler_to_matrix,
+from ..geometry import (EMPTY, GeomStruct, Instance, Part, Piecewise, Xform, combine, euler_to_matrix,
                         part_vertices)
 from . import S, compiled, node
 from .instance_fields import instances_with_fields
-from .primitive_nodes import _Values, primitive
 
 
 def trs_xform(translation, rotation, scale) -> Xform:
@@ -99,6 +96,12 @@ def join_geometry(n):
 
 
 def _join(structs) -> GeomStruct:
+    parts, more = [], False
+    for s in structs:
+        parts += s.parts
+        more = more or s.instances or s.curves or s.points
+    if not more:  # meshes only (the usual case)
+        return GeomStruct(tuple(parts))
     return GeomStruct(tuple(p for s in structs for p in s.parts), tuple(i for s in structs for i in s.instances),
                       tuple(c for s in structs for c in s.curves), tuple(c for s in structs for c in s.points))
 
@@ -186,33 +189,4 @@ def realize_instances(n):
     _require_default(n, "Realize All", True, "partial realization")
     _require_default(n, "Depth", 0, "a realization depth")
     return {"Geometry": n.get("Geometry").map(GeomStruct.realized)}
-
-
-@node(
-    "GeometryNodeBoundBox",
-    inputs=[S("Geometry", "GEOMETRY")],
-    outputs=[S("Bounding Box", "GEOMETRY"), S("Min", "VECTOR"), S("Max", "VECTOR")],
-)
-def bounding_box(n):
-    """Bounds of the realized geometry (instances and point clouds included); empty geometry
-    gives zeros."""
-    geometry = n.get("Geometry")
-    lo = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
-    hi = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
-    has_points = Rows(0, n.batch)
-    for rows, struct in geometry.pieces:
-        realized = struct.realized()
-        if realized.num_points + sum(p.prim.num_vertices for p in realized.points) == 0:
-            continue
-        index = rows.index(n.device)
-        pts = torch.cat([part_vertices(p, n.geometry_cache) for p in realized.parts + realized.points],
-                        1).index_select(0, index)
-        lo = lo.index_put((index,), pts.amin(dim=1))
-        hi = hi.index_put((index,), pts.amax(dim=1))
-        has_points = has_points | rows
-    box = primitive(_Values(n, {"__size__": hi - lo}), "mesh_cube", ["__size__"], [], (2, 2, 2))
-    xform = trs_xform((lo + hi) * 0.5, None, None)
-    box = box.map(lambda s: s.transformed(xform)).restrict(has_points)
-    empty = Piecewise.uniform(n.batch, EMPTY, n.device).restrict(~has_points)
-    return {"Bounding Box": Piecewise(box.pieces + empty.pieces), "Min": lo, "Max": hi}
 

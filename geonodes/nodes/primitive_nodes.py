@@ -79,7 +79,8 @@ def primitive(n, fn_name: str, floats: list, ints: list, tail: tuple = (), flags
             kwargs = {"flags": flag_values} if flags is not None else {}
             return linear_fn(*float_values, *config, **kwargs)
 
-        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, linear, edges=edges)
+        prim = Prim((n.key, fn_name, config, flag_values), nv, fo, fv, linear, edges=edges,
+                    vertex_normals=primitives.assigned_normals(fn_name, config))
         pieces.append((mask, GeomStruct((Part(prim),), ())))
     return Piecewise(pieces)
 

@@ -23,11 +23,19 @@ from .cube import mesh_cube, mesh_cube_linear
 from .grid_line import (line_resolution_count, mesh_grid, mesh_grid_linear, mesh_line_end_points_resolution,
                         mesh_line_end_points_resolution_linear, mesh_line_end_points_total,
                         mesh_line_end_points_total_linear, mesh_line_offset, mesh_line_offset_linear)
-from .spheres import mesh_ico_sphere, mesh_ico_sphere_linear, mesh_uv_sphere, mesh_uv_sphere_linear
+from .spheres import mesh_ico_sphere, mesh_ico_sphere_linear, mesh_uv_sphere, mesh_uv_sphere_linear, uv_sphere_normals
 
 __all__ = ["FILL_TYPES", "Linear", "PrimMesh", "evaluate_linear", "cone_topology_flags", "line_resolution_count",
            "mesh_circle", "mesh_circle_linear", "mesh_cone", "mesh_cone_linear", "mesh_cube", "mesh_cube_linear",
            "mesh_cylinder", "mesh_cylinder_linear", "mesh_grid", "mesh_grid_linear", "mesh_ico_sphere",
            "mesh_ico_sphere_linear", "mesh_line_end_points_resolution", "mesh_line_end_points_resolution_linear",
            "mesh_line_end_points_total", "mesh_line_end_points_total_linear", "mesh_line_offset",
-           "mesh_line_offset_linear", "mesh_uv_sphere", "mesh_uv_sphere_linear"]
+           "mesh_line_offset_linear", "mesh_uv_sphere", "mesh_uv_sphere_linear", "assigned_normals"]
+
+
+def assigned_normals(fn_name: str, config: tuple):
+    """(V, 3) vertex normals a primitive comes with (only the UV Sphere assigns them in Blender),
+    else None: computed from the faces."""
+    if fn_name == "mesh_uv_sphere":
+        return uv_sphere_normals(*config)
+    return None

@@ -31,7 +31,7 @@ def _cone_topology(verts: int, side: int, fill: int, fill_type: str, top_point: 
         zeros = np.zeros((side + 1, 3))
         return _topology([zeros, zeros, depth], [], [(i, i + 1) for i in range(side)])
     filled = fill_type != "NONE"
-    unit = _ring(verts)
+    unit = _ring(verts, accumulate=True)
     rt, rb, dz = [], [], []  # per vertex: radius_top factor, radius_bottom factor, z / depth
     rings = []  # vertex index lists, top to bottom
 

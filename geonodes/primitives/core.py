@@ -159,7 +159,24 @@ def _table(topo, table, dtype, device):
     return _CONVERTED[key][1]
 
 
-def _ring(count: int) -> np.ndarray:
-    """Unit circle points (count, 2), starting at +x, counter-clockwise (Blender's order)."""
-    angle = np.arange(count) * (2.0 * math.pi / count)
-    return np.stack([np.cos(angle), np.sin(angle)], axis=1)
+def cos_sin_f32(angles) -> np.ndarray:
+    """(n, 2) cos and sin of float32 angles as Blender's float std::cos/std::sin give them
+    (rounded from double), float32 values held in float64."""
+    a = np.asarray(angles, dtype=np.float32).astype(np.float64)
+    return np.stack([np.cos(a), np.sin(a)], axis=1).astype(np.float32).astype(np.float64)
+
+
+def _ring(count: int, accumulate: bool = False) -> np.ndarray:
+    """Unit circle points (count, 2), starting at +x, counter-clockwise (Blender's order), with
+    Blender's float32 rounding: angle i * delta (Mesh Circle), or `accumulate`: the angle summed
+    step by step in float32 (Cylinder, Cone). The rounding decides on which side of zero the
+    points at quarter turns lie (cos(float32(pi / 2)) is -4.4e-8), which comparisons with
+    positions see."""
+    delta = np.float32(2.0 * (math.pi / count))
+    if not accumulate:
+        return cos_sin_f32(np.arange(count, dtype=np.float32) * delta)
+    angles, angle = [], np.float32(0.0)
+    for _ in range(count):
+        angles.append(angle)
+        angle = np.float32(angle + delta)
+    return cos_sin_f32(angles)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from .core import Linear, PrimMesh, _Topology, _batch, _check_int, _empty_topology, _topology, evaluate_linear
+from .core import Linear, cos_sin_f32, PrimMesh, _Topology, _batch, _check_int, _empty_topology, _topology, evaluate_linear
 
 
 @functools.lru_cache(maxsize=256)
@@ -15,10 +15,14 @@ def _uv_sphere_topology(segments: int, rings: int) -> _Topology:
     if segments < 3 or rings < 2:
         return _empty_topology(1)
     # Ring vertices start one segment past +x (angle 2*pi/segments), counter-clockwise.
-    theta = np.arange(1, segments + 1) * (2.0 * math.pi / segments)
-    phi = np.arange(1, rings) * (math.pi / rings)
-    ring_xyz = np.stack([np.outer(np.sin(phi), np.cos(theta)), np.outer(np.sin(phi), np.sin(theta)),
-                         np.repeat(np.cos(phi)[:, None], segments, 1)], -1).reshape(-1, 3)
+    # Blender's float32 arithmetic (calculate_sphere_vertex_data): the equator's z is
+    # cos(float32(pi / 2)), not 0, which comparisons with positions see.
+    around = cos_sin_f32(np.arange(1, segments + 1, dtype=np.float32) * np.float32(2.0 * math.pi / segments))
+    down = cos_sin_f32(np.arange(1, rings, dtype=np.float32) * np.float32(math.pi / rings))
+    f32 = np.float32
+    ring_xyz = np.stack([(down[:, None, 1].astype(f32) * around[None, :, 0].astype(f32)).astype(np.float64),
+                         (down[:, None, 1].astype(f32) * around[None, :, 1].astype(f32)).astype(np.float64),
+                         np.repeat(down[:, 0, None], segments, 1)], -1).reshape(-1, 3)
     table = np.concatenate([[[0.0, 0.0, 1.0]], ring_xyz, [[0.0, 0.0, -1.0]]])
     bottom = len(table) - 1
 
@@ -43,6 +47,14 @@ def _uv_sphere_topology(segments: int, rings: int) -> _Topology:
             edges += [(ring(r)[k], ring(r + 1)[k]) for k in range(segments)]
     edges += [(bottom, v) for v in last]
     return _topology([table], polys, edges)
+
+
+def uv_sphere_normals(segments: int, rings: int) -> torch.Tensor | None:
+    """(V, 3) the vertex normals Blender's UV Sphere assigns with its mesh
+    (calculate_sphere_vertex_data: the unit sphere's points, whatever the radius), or None for
+    an empty sphere."""
+    table = _uv_sphere_topology(segments, rings).tables[0]
+    return table if table.shape[0] else None
 
 
 def mesh_uv_sphere_linear(radius: torch.Tensor, segments: int, rings: int) -> Linear:
