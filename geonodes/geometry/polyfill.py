@@ -305,3 +305,81 @@ def beautify(co: np.ndarray, tris: list) -> list:
             used[a] = used[b] = used[c] = True
             out.append((v[a], v[b], v[c]))
     return out
+
+
+# ------------------------------------------------------------------ BEAUTY for quads (BMesh)
+
+def _cross_tri_v3(a, b, c):
+    """cross_tri_v3: (a - b) x (b - c), float32 per component as Blender's."""
+    n1, n2 = a - b, b - c
+    return np.stack([n1[:, 1] * n2[:, 2] - n1[:, 2] * n2[:, 1], n1[:, 2] * n2[:, 0] - n1[:, 0] * n2[:, 2],
+                     n1[:, 0] * n2[:, 1] - n1[:, 1] * n2[:, 0]], 1)
+
+
+def _cross2(a, b, c):
+    """cross_tri_v2 on (N, 2) float32 arrays."""
+    return (a[:, 0] - b[:, 0]) * (b[:, 1] - c[:, 1]) + (a[:, 1] - b[:, 1]) * (c[:, 0] - b[:, 0])
+
+
+def _len2(a, b):
+    d = a - b
+    return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+
+
+def quad_beauty_cost(v1: np.ndarray, v2: np.ndarray, v3: np.ndarray, v4: np.ndarray) -> np.ndarray:
+    """(N,) BM_verts_calc_rotate_beauty(v1, v2, v3, v4) with the area method (bmesh_beautify.cc,
+    bm_edge_calc_rotate_beauty__area) for (N, 3) corners: the quad projected on the plane of
+    the two triangles' summed normal (axis_dominant_v3_to_m3), then
+    BLI_polyfill_beautify_quad_rotate_calc_ex without degenerate locking; negative when the
+    1-3 diagonal beats 2-4, FLT_MAX for a flat or flipped pair. float32 as Blender's."""
+    f32 = np.float32
+    v1, v2, v3, v4 = (np.asarray(v, f32) for v in (v1, v2, v3, v4))
+    no = _cross_tri_v3(v2, v3, v4) + _cross_tri_v3(v2, v4, v1)
+    d = (no[:, 0] * no[:, 0] + no[:, 1] * no[:, 1]) + no[:, 2] * no[:, 2]
+    ok = d > f32(1e-35)
+    scale = np.where(ok, np.sqrt(np.where(ok, d, f32(1.0))), f32(0.0)).astype(f32)
+    n = (no * (f32(1.0) / np.where(ok, scale, f32(1.0)))[:, None]).astype(f32)
+    ok &= scale > _FLT_EPSILON  # normalize_v3(no) <= FLT_EPSILON: no rotation (FLT_MAX)
+    f = n[:, 0] * n[:, 0] + n[:, 1] * n[:, 1]
+    big = f > _FLT_EPSILON
+    r = (f32(1.0) / np.sqrt(np.where(big, f, f32(1.0)))).astype(f32)
+    n1 = np.stack([n[:, 1] * r, -n[:, 0] * r, np.zeros_like(r)], 1)
+    n2 = np.stack([-n[:, 2] * n1[:, 1], n[:, 2] * n1[:, 0], n[:, 0] * n1[:, 1] - n[:, 1] * n1[:, 0]], 1)
+    flat1 = np.stack([np.where(n[:, 2] < 0, f32(-1.0), f32(1.0)), np.zeros_like(r), np.zeros_like(r)], 1)
+    n1 = np.where(big[:, None], n1, flat1).astype(f32)
+    n2 = np.where(big[:, None], n2, np.array([0.0, 1.0, 0.0], f32)).astype(f32)
+
+    def xy(p):  # mul_v2_m3v3 with the transposed basis
+        return np.stack([(p[:, 0] * n1[:, 0] + p[:, 1] * n1[:, 1]) + p[:, 2] * n1[:, 2],
+                         (p[:, 0] * n2[:, 0] + p[:, 1] * n2[:, 1]) + p[:, 2] * n2[:, 2]], 1).astype(f32)
+
+    p1, p2, p3, p4 = xy(v1), xy(v2), xy(v3), xy(v4)
+    safe = np.where(ok, scale, f32(1.0))
+    s1, s2 = _cross2(p2, p3, p4) / safe, _cross2(p2, p4, p1) / safe
+    sign = lambda x: (x > f32(1e-5)).astype(int) - (x < f32(-1e-5)).astype(int)  # noqa: E731
+    skip = ~ok | (sign(s1) + sign(s2) == 0)
+    a234, a241, a123, a134 = _cross2(p2, p3, p4), _cross2(p2, p4, p1), _cross2(p1, p2, p3), _cross2(p1, p3, p4)
+    eps = f32(1e-12)
+    keep = ((a123 >= 0) != (a134 >= 0)) | (np.abs(a123) <= eps) | (np.abs(a134) <= eps)
+    rotate = ((a234 >= 0) != (a241 >= 0)) | (np.abs(a234) <= eps) | (np.abs(a241) <= eps)
+    l12, l23, l34, l41, l13, l24 = _len2(p1, p2), _len2(p2, p3), _len2(p3, p4), _len2(p4, p1), _len2(p1, p3), _len2(p2, p4)
+    fac_24 = np.abs(a234) / ((l23 + l34) + l24) + np.abs(a241) / ((l41 + l12) + l24)
+    fac_13 = np.abs(a123) / ((l12 + l23) + l13) + np.abs(a134) / ((l34 + l41) + l13)
+    cost = np.where(keep, f32(_FLT_MAX), np.where(rotate, f32(-_FLT_MAX), (fac_24 - fac_13).astype(f32)))
+    return np.where(skip, f32(_FLT_MAX), cost).astype(f32)
+
+
+def is_quad_flip(v1: np.ndarray, v2: np.ndarray, v3: np.ndarray, v4: np.ndarray) -> tuple:
+    """is_quad_flip_v3's two bits for (N, 3) corners, float32 as Blender's: (concave on the
+    1-3 diagonal, concave on 2-4)."""
+    v1, v2, v3, v4 = (np.asarray(v, np.float32) for v in (v1, v2, v3, v4))
+    d12, d23, d34, d41 = v1 - v2, v2 - v3, v3 - v4, v4 - v1
+
+    def cross(a, b):
+        return np.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                         a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], 1)
+
+    def dot(a, b):
+        return (a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]) + a[:, 2] * b[:, 2]
+
+    return dot(cross(d12, d23), cross(d34, d41)) < 0, dot(cross(d23, d34), cross(d41, d12)) < 0

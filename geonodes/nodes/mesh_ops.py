@@ -15,7 +15,7 @@ from ..errors import IRError
 from ..fields import Field, is_field
 from ..geometry import GeomStruct, Part, Piecewise, Rows, prim_edges, realize
 from ..geometry.dual import dual_topology
-from ..geometry.polyfill import beautify, convex, polyfill, project_faces
+from ..geometry.polyfill import beautify, convex, is_quad_flip, polyfill, project_faces, quad_beauty_cost
 from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
 from . import S, node
 from .field_nodes import mesh_context
@@ -119,55 +119,31 @@ def _quad_split_13(method: str, positions: torch.Tensor, prim) -> np.ndarray:
     if quad.numel() == 0:
         return out
     corner = fo[:-1][quad]
-    v = [positions[:, prim.face_vertices[corner + k].to(positions.device)] for k in range(4)]
-    d1 = ((v[0] - v[2]) ** 2).sum(-1)  # len_squared_v3v3(v0, v2)
-    d2 = ((v[1] - v[3]) ** 2).sum(-1)
-    if method == "SHORTEST_DIAGONAL":
-        split_02 = (d2 - d1) > 0.0
-    elif method == "LONGEST_DIAGONAL":
-        split_02 = (d2 - d1) < 0.0
+    v = [positions[:, prim.face_vertices[corner + k].to(positions.device)].detach().to(torch.float32).cpu().numpy()
+         for k in range(4)]  # float32, as Blender decides
+    if method == "BEAUTY":
+        split_02 = _beauty_split_02(*v)
     else:
-        split_02 = _beauty_split_02(*(x.detach() for x in v))
-    out[:, quad.numpy()] = ~split_02.cpu().numpy()
+        def len_sq(a, b):  # len_squared_v3v3
+            d = a - b
+            return (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]) + d[..., 2] * d[..., 2]
+        d1, d2 = len_sq(v[0], v[2]), len_sq(v[1], v[3])
+        split_02 = (d2 - d1) > 0 if method == "SHORTEST_DIAGONAL" else (d2 - d1) < 0
+    out[:, quad.numpy()] = ~split_02
     return out
 
 
-def _beauty_split_02(c0, c1, c2, c3) -> torch.Tensor:
-    """Blender's BEAUTY choice for quads (c0..c3 (b, Q, 3)): split on c0-c2 where the quad is
-    concave on c1-c3 (is_quad_flip_v3), on c1-c3 where concave on c0-c2, else where
-    BM_verts_calc_rotate_beauty (area over perimeter of the two triangles, in the quad's plane)
-    prefers c0-c2 (> 0; degenerate cases as Blender: FLT_MAX keeps c0-c2, -FLT_MAX rotates)."""
-    cross, dot = torch.linalg.cross, lambda a, b: (a * b).sum(-1)
-    d12, d23, d34, d41 = c1 - c2, c2 - c3, c3 - c0, c0 - c1
-    flip0 = dot(cross(d12, d23), cross(d34, d41)) < 0.0
-    flip1 = dot(cross(d23, d34), cross(d41, d12)) < 0.0
-    v1, v2, v3, v4 = c1, c2, c3, c0
-    no = cross(v2 - v3, v3 - v4) + cross(v2 - v4, v4 - v1)
-    scale = torch.sqrt(dot(no, no))
-    n = no / torch.where(scale > 0, scale, torch.ones_like(scale))[..., None]
-
-    def area(a, b, c):  # twice the signed area in the plane of n
-        return dot(cross(b - a, c - a), n)
-
-    def length(a, b):
-        d = b - a
-        return torch.sqrt(torch.clamp(dot(d, d) - dot(d, n) ** 2, min=0.0))
-
-    def signum(x):
-        return (x > 1e-5).to(torch.int64) - (x < -1e-5).to(torch.int64)
-
-    a234, a241, a123, a134 = area(v2, v3, v4), area(v2, v4, v1), area(v1, v2, v3), area(v1, v3, v4)
-    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
-    eps = 1.1920929e-07
-    keep = (scale == 0) | (signum(a234 / safe) + signum(a241 / safe) == 0)
-    keep |= ((a123 >= 0) != (a134 >= 0)) | (a123.abs() <= eps) | (a134.abs() <= eps)
-    rotate = ((a234 >= 0) != (a241 >= 0)) | (a234.abs() <= eps) | (a241.abs() <= eps)
-    l12, l23, l34, l41, l13, l24 = (length(v1, v2), length(v2, v3), length(v3, v4), length(v4, v1), length(v1, v3),
-                                    length(v2, v4))
-    fac_24 = a234.abs() / (l23 + l34 + l24) + a241.abs() / (l41 + l12 + l24)
-    fac_13 = a123.abs() / (l12 + l23 + l13) + a134.abs() / (l34 + l41 + l13)
-    beauty = torch.where(keep, True, torch.where(rotate, False, (fac_24 - fac_13) > 0.0))
-    return torch.where(flip0, True, torch.where(flip1, False, beauty))
+def _beauty_split_02(c0, c1, c2, c3) -> np.ndarray:
+    """Blender's BEAUTY choice for quads (c0..c3 (b, Q, 3)), BM_face_triangulate's: with
+    v1..v4 = c1, c2, c3, c0, split on v2-v4 (c0-c2) where the quad is concave on v1-v3
+    (is_quad_flip_v3), on v1-v3 where concave on v2-v4, else where BM_verts_calc_rotate_beauty
+    is > 0 (exact ties, as a rectangle's, go to c1-c3); float32 as Blender's, so ties fall the
+    same way."""
+    b, q = c0.shape[:2]
+    v1, v2, v3, v4 = (x.reshape(-1, 3) for x in (c1, c2, c3, c0))
+    flip0, flip1 = is_quad_flip(v1, v2, v3, v4)
+    split = np.where(flip0, True, np.where(flip1, False, quad_beauty_cost(v1, v2, v3, v4) > 0))
+    return split.reshape(b, q)
 
 
 @node("GeometryNodeTriangulate",
