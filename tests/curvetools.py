@@ -79,3 +79,67 @@ def parameter_sets(params, n, seed, swept=False):
                     values[f"{prefix}End X"] += 0.25
         sets.append(values)
     return sets
+
+
+def joined_splines():
+    """(nodes, links, params) of a Bezier segment, a circle and a quadratic Bezier joined by 'J':
+    one curves component of three splines (parameters prefixed 'b ', 'a ', 'q ')."""
+    nodes, links, params = [], [], []
+    for kind, name, prefix in (("bezier", "B", "b "), ("circle", "A", "a "), ("quadratic", "Q", "q ")):
+        n_, l_, p_ = primitive(kind, name, prefix)
+        nodes, links, params = nodes + n_, links + l_, params + p_
+    nodes.append(node("J", "GeometryNodeJoinGeometry"))
+    links += [link(("B", "Curve"), ("J", "Geometry"), 0), link(("A", "Curve"), ("J", "Geometry"), 1),
+              link(("Q", "Curve"), ("J", "Geometry"), 2)]
+    return nodes, links, params
+
+
+def joined_resample_program(mode: str, selection: str, swept: bool):
+    """joined_splines (radius 0.5), then Resample Curve with fields on the CURVE domain: Count =
+    Index * 2 + count, Length = Index * 0.25 + length, Selection (selection 'index': Index > t;
+    'position': the mean of a spline's control points' x > t; 'none': unlinked), then Curve to
+    Mesh (a wire mesh, or swept by a small circle). Returns (ir, params)."""
+    from irtools import program
+    nodes, links, params = joined_splines()
+    nodes += [node("R", "GeometryNodeSetCurveRadius", {}, {"Radius": 0.5}),
+              node("S", "GeometryNodeResampleCurve", {"mode": mode}),
+              node("I", "GeometryNodeInputIndex"), node("P", "GeometryNodeInputPosition"), node("PS", "ShaderNodeSeparateXYZ"),
+              node("Sel", "FunctionNodeCompare", {"data_type": "FLOAT", "operation": "GREATER_THAN"}),
+              node("Cnt", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 2.0}),
+              node("Len", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 0.25}),
+              node("M", "GeometryNodeCurveToMesh")]
+    links += [link(("J", "Geometry"), ("R", "Curve")), link(("R", "Curve"), ("S", "Curve")),
+              link(("I", "Index"), ("Cnt", "Value")), link((GI, "count"), ("Cnt", "Value_002")),
+              link(("I", "Index"), ("Len", "Value")), link((GI, "length"), ("Len", "Value_002")),
+              link(("Cnt", "Value"), ("S", "Count")), link(("Len", "Value"), ("S", "Length")),
+              link(("P", "Position"), ("PS", "Vector")), link((GI, "t"), ("Sel", "B")),
+              link(("S", "Curve"), ("M", "Curve")), link(("M", "Mesh"), ("Group Output", "Out"))]
+    if selection != "none":
+        source = ("PS", "X") if selection == "position" else ("I", "Index")
+        links += [link(source, ("Sel", "A")), link(("Sel", "Result"), ("S", "Selection"))]
+    if swept:
+        nodes.append(node("Pr", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.2}))
+        links.append(link(("Pr", "Curve"), ("M", "Profile Curve")))
+    params += [{"name": "count", "kind": "int", "default": 5, "min": -3, "max": 6},
+               {"name": "length", "kind": "float", "default": 0.3, "min": 0.2, "max": 1.5},
+               {"name": "t", "kind": "float", "default": 0.0, "min": -1.0, "max": 1.5}]
+    return program(nodes, links, params), params
+
+
+def joined_points_program():
+    """joined_splines -> Curve to Points COUNT with Count = Index * 2 + count (a field on the
+    CURVE domain), a cube instanced on every point turned by Rotation, realized. Returns
+    (ir, params)."""
+    from irtools import program
+    nodes, links, params = joined_splines()
+    nodes += [node("S", "GeometryNodeCurveToPoints", {"mode": "COUNT"}), node("I", "GeometryNodeInputIndex"),
+              node("Cnt", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 2.0}),
+              node("Cube", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}),
+              node("IP", "GeometryNodeInstanceOnPoints"), node("Z", "GeometryNodeRealizeInstances")]
+    links += [link(("J", "Geometry"), ("S", "Curve")), link(("I", "Index"), ("Cnt", "Value")),
+              link((GI, "count"), ("Cnt", "Value_002")), link(("Cnt", "Value"), ("S", "Count")),
+              link(("S", "Points"), ("IP", "Points")), link(("Cube", "Mesh"), ("IP", "Instance")),
+              link(("S", "Rotation"), ("IP", "Rotation")), link(("IP", "Instances"), ("Z", "Geometry")),
+              link(("Z", "Geometry"), ("Group Output", "Out"))]
+    params += [{"name": "count", "kind": "int", "default": 5, "min": -3, "max": 6}]
+    return program(nodes, links, params), params

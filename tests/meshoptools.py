@@ -85,3 +85,65 @@ def merge_program(mesh="grid", selection=False):
         nodes += sel
         links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
     return program(nodes, links, fparams("a", "b", "c", "d"))
+
+
+def connected_merge_program(mesh="grid", selection=False, mode="CONNECTED"):
+    """moved_mesh -> Merge by Distance (CONNECTED, or `mode`) with Distance = 0.9 * d (per row:
+    from no merge to whole regions collapsing, chains of edges included, polygons left touching
+    themselves); selection: x > c + 0.0123."""
+    extra = [node("D", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.9})]
+    links = [link((GI, "d"), ("D", "Value")), link(("D", "Value"), ("M", "Distance"))]
+    if selection:
+        sel, sel_links = selection_nodes("c")
+        extra += sel
+        links += sel_links + [link(("Cmp", "Result"), ("M", "Selection"))]
+    return op_program(mesh, node("M", "GeometryNodeMergeByDistance", {"mode": mode}), "Geometry", "Geometry",
+                      extra, links, params=("a", "b", "c", "d"))
+
+
+def corner_normal_program(mesh="cube", smooth="FACE"):
+    """moved_mesh -> Set Shade Smooth (smooth None: Set Material Index instead; "FACE": the faces
+    with x > c + 0.0123 smooth; "EDGE": those edges smooth) -> Store Named Attribute 'n' =
+    Normal on the CORNER domain -> Set Position offset = (n read on points: the mean of the
+    point's corners) * a."""
+    extra = [node("N", "GeometryNodeInputNormal"),
+             node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT_VECTOR", "domain": "CORNER"}, {"Name": "n"}),
+             node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT_VECTOR"}, {"Name": "n"}),
+             node("Sc", "ShaderNodeVectorMath", {"operation": "SCALE"})]
+    links = [link(("N", "Normal"), ("St", "Value")), link(("R", "Attribute"), ("Sc", "Vector")), link((GI, "a"), ("Sc", "Scale")),
+             link(("SS", "Geometry"), ("St", "Geometry"))]
+    if smooth is None:
+        op = node("SS", "GeometryNodeSetMaterialIndex")
+    else:
+        op = node("SS", "GeometryNodeSetShadeSmooth", {"domain": smooth})
+        sel, sel_links = selection_nodes("c")
+        extra += sel
+        links += sel_links + [link(("Cmp", "Result"), ("SS", "Selection"))]
+    after = [(node("SP2", "GeometryNodeSetPosition"), "Geometry", "Geometry")]
+    ir = op_program(mesh, op, "Geometry", "Geometry", extra, links, after=after)
+    g = ir["groups"][0]
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP2", "Geometry"]] + [
+        link(("St", "Geometry"), ("SP2", "Geometry")), link(("Sc", "Vector"), ("SP2", "Offset"))]
+    return ir
+
+
+def pinched_ngon_program(mode="ALL"):
+    """An 8-gon (Mesh Circle, N-Gon fill) pinched: offset (b * y, y * (a * x * x - 1), 0), so its
+    points 2 and 6 meet at the centre where b = 0 (for any a); then Merge by Distance (0.01):
+    the polygon touches itself at the merged point and is split in two quads (Blender's
+    weld_poly_split_recursive). a changes the quads' shapes; b != 0 keeps the points apart."""
+    nodes = [node("Mesh", "GeometryNodeMeshCircle", {"fill_type": "NGON"}, {"Vertices": 8, "Radius": 1.0}),
+             node("P", "GeometryNodeInputPosition"), node("Sep", "ShaderNodeSeparateXYZ"),
+             node("XX", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("AXX", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"},
+                                                                           {"Value_002": -1.0}),
+             node("Y", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("BY", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("Off", "ShaderNodeCombineXYZ"), node("SP", "GeometryNodeSetPosition"),
+             node("M", "GeometryNodeMergeByDistance", {"mode": mode}, {"Distance": 0.01})]
+    links = [link(("P", "Position"), ("Sep", "Vector")), link(("Sep", "X"), ("XX", "Value")), link(("Sep", "X"), ("XX", "Value_001")),
+             link(("XX", "Value"), ("AXX", "Value")), link((GI, "a"), ("AXX", "Value_001")),
+             link(("AXX", "Value"), ("Y", "Value")), link(("Sep", "Y"), ("Y", "Value_001")),
+             link(("Sep", "Y"), ("BY", "Value")), link((GI, "b"), ("BY", "Value_001")),
+             link(("BY", "Value"), ("Off", "X")), link(("Y", "Value"), ("Off", "Y")),
+             link(("Mesh", "Mesh"), ("SP", "Geometry")), link(("Off", "Vector"), ("SP", "Offset")),
+             link(("SP", "Geometry"), ("M", "Geometry")), link(("M", "Geometry"), ("Group Output", "Out"))]
+    return program(nodes, links, fparams("a", "b"))

@@ -35,7 +35,7 @@ def test_normal_on_points(mesh):
 
 
 @pytest.mark.parametrize("domain,source", [("FACE", "Normal"), ("FACE", "Position"), ("CORNER", "Position"),
-                                           ("EDGE", "Position"), ("EDGE", "Normal")])
+                                           ("EDGE", "Position"), ("EDGE", "Normal"), ("CORNER", "Normal")])
 def test_captured_on_a_domain_read_on_points(domain, source):
     """Face normals / positions captured on another domain (a face's: the mean of its points),
     read on points (the mean of the point's faces / corners / edges) after a rotation;
@@ -54,6 +54,16 @@ def test_captured_on_a_domain_read_on_points(domain, source):
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["SP", "Geometry"] or lk["from"][0] == "Cap"]
     g["links"].append(link(("Cap", "Geometry"), ("SP", "Geometry")))
     compare_batch(ir, value_sets("ab", 12, seed=4))
+
+
+@pytest.mark.parametrize("mesh", ["cube", "ico", "cylinder", "grid"])
+@pytest.mark.parametrize("smooth", [None, "FACE", "EDGE"])
+def test_normal_on_corners(mesh, smooth):
+    """Blender 4.2's Normal on the CORNER domain is its face's normal, for smooth and sharp faces
+    and edges alike (Set Shade Smooth on some faces / edges changes nothing): stored on corners,
+    read on points (the mean of a point's corners, not its vertex normal)."""
+    from meshoptools import corner_normal_program
+    compare_batch(corner_normal_program(mesh, smooth), value_sets("abc", 8, seed=3, lo=-1.0, hi=1.0))
 
 
 def test_capture_position_before_transform():

@@ -90,6 +90,30 @@ def test_gradients_of_resampled_curves(mode):
     finite_difference_check(program(nodes, links, params), values, names)
 
 
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH", "EVALUATED"])
+def test_gradients_of_resampled_curves_with_fields(mode):
+    """Per-spline counts and a selection from fields (curvetools.joined_resample_program): the
+    resampled splines and the kept Bezier segment are differentiable in the curves' inputs."""
+    from curvetools import joined_resample_program
+    ir, params = joined_resample_program(mode, "index", swept=False)
+    values = {p["name"]: 0.4 + 0.13 * i for i, p in enumerate(params) if p["kind"] == "float"}
+    values.update({"a Resolution": 5, "q Resolution": 4, "b Resolution": 3, "count": 2, "length": 0.3, "t": 0.5})
+    if mode == "COUNT":
+        mesh = load_program(ir).evaluate_one(values)
+        assert mesh.vertices.shape[0] == 4 + 4 + 6  # the Bezier kept (3 + 1 evaluated points), 4 and 6 samples
+    names = ["b Start X", "b End Handle Y", "a Radius", "q Middle Z"]
+    finite_difference_check(ir, values, names)
+
+
+def test_curve_to_points_length_field_is_an_error():
+    """Curve to Points' Length takes a single value (Blender 4.2 declares no field there)."""
+    ir = program([node("C", "GeometryNodeCurvePrimitiveCircle"), node("I", "GeometryNodeInputIndex"),
+                  node("X", "GeometryNodeCurveToPoints", {"mode": "LENGTH"})],
+                 [link(("C", "Curve"), ("X", "Curve")), link(("I", "Index"), ("X", "Length")), link(("X", "Points"), OUT)])
+    with pytest.raises(GeonodesError, match="node 'X'.*'Length' takes a single value"):
+        load_program(ir).evaluate_one({})
+
+
 def test_instances_with_fields_keep_their_piece_transforms():
     """Instance on Points with a Rotation field over rows of two topologies: each piece's
     instances use that piece's transforms (the batch equals its rows evaluated one by one)."""

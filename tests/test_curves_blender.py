@@ -4,7 +4,7 @@ sets with edge values, evaluated as one batch (rows split by resolution and topo
 vertices within 1e-5 of Blender's, identical polygons."""
 import pytest
 
-from curvetools import PRIMITIVES, parameter_sets, primitive
+from curvetools import PRIMITIVES, joined_points_program, joined_resample_program, parameter_sets, primitive
 from fieldtools import GI, compare_batch
 from geonodes.program import load_program
 from irtools import link, node, program
@@ -137,6 +137,36 @@ def test_resample_curve(kind, mode):
     for s in sets[:8]:
         s["length"] = 0.3 if s["length"] <= 0 else s["length"]
     compare_batch(program(nodes, links, params), sets)
+
+
+@pytest.mark.parametrize("mode", ["COUNT", "LENGTH"])
+@pytest.mark.parametrize("selection", ["none", "index", "position"])
+@pytest.mark.parametrize("swept", [False, True])
+def test_resample_curve_fields(mode, selection, swept):
+    """Count / Length and Selection as fields on the CURVE domain of three joined splines (a
+    Bezier, a circle, a quadratic): each spline its own count; the unselected ones stay as they
+    are (a Bezier keeps its handles and radius) among the resampled poly splines."""
+    ir, params = joined_resample_program(mode, selection, swept)
+    sets = parameter_sets(params, 12, seed=31, swept=True)
+    for s in sets:
+        s["length"] = 0.3 if s["length"] <= 0 else s["length"]
+    compare_batch(ir, sets)
+
+
+@pytest.mark.parametrize("selection", ["none", "index", "position"])
+def test_resample_curve_evaluated(selection):
+    """Resample Curve EVALUATED: the selected splines become poly splines of their evaluated
+    points (swept: a kept Bezier's end tangents follow its handles, a resampled one's its
+    segments, so a wrong selection shows)."""
+    ir, params = joined_resample_program("EVALUATED", selection, swept=True)
+    compare_batch(ir, parameter_sets(params, 10, seed=61, swept=True))
+
+
+def test_curve_to_points_count_field():
+    """Curve to Points with Count a field on the CURVE domain (Index * 2 + count): a count per
+    spline of three joined splines (at least 1)."""
+    ir, params = joined_points_program()
+    compare_batch(ir, parameter_sets(params, 12, seed=41, swept=True))
 
 
 @pytest.mark.parametrize("mode", ["COUNT", "LENGTH", "EVALUATED"])

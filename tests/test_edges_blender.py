@@ -1,9 +1,9 @@
 """Blender's edge order (Index on the EDGE domain) against live Blender: primitives, joined,
 transformed and realized meshes, and mesh operations that keep the order (Flip Faces, Delete
-Geometry). See tests/edgetools.py for the probe."""
+Geometry, Merge by Distance, ...). See tests/edgetools.py for the probe."""
 import pytest
 
-from edgetools import PRIMITIVES, edge_index_program
+from edgetools import PRIMITIVES, bend, edge_index_program
 from fieldtools import compare_batch, value_sets
 from irtools import link, node
 from meshoptools import selection_nodes
@@ -32,6 +32,23 @@ def test_edge_index_after_delete_geometry(kind, domain, mode):
     op = (node("D", "GeometryNodeDeleteGeometry", {"domain": domain, "mode": mode}), "Geometry", "Geometry",
           sel_nodes, sel_links + [link(("Sel", "Result"), ("D", "Selection"))])
     compare_batch(edge_index_program(kind, [op]), value_sets("ab", 8, seed=13, lo=-1.0, hi=1.0))
+
+
+MERGES = [(kind, distance, mode) for kind, distance in (("grid", 0.7), ("cube", 0.55), ("cylinder", 0.6), ("ico", 1.1))
+          for mode in ("ALL", "CONNECTED")] + [("joined", 0.55, "CONNECTED"), ("uvsphere", 0.4, "CONNECTED")]
+
+
+@pytest.mark.parametrize("kind,distance,mode", MERGES)
+@pytest.mark.parametrize("subdivide", [False, True])
+def test_edge_index_after_merge_by_distance(kind, distance, mode, subdivide):
+    """Merge by Distance keeps the old edges in order, less the collapsed ones and those doubling
+    an earlier edge (a bent mesh, rows merging differently; then Subdivide Mesh, which needs that
+    order). (ALL on the joined mesh and the UV sphere at these distances makes polygons touch
+    themselves, which is an error.)"""
+    ops = [bend(), (node("MG", "GeometryNodeMergeByDistance", {"mode": mode}, {"Distance": distance}), "Geometry", "Geometry")]
+    if subdivide:
+        ops.append((node("SD", "GeometryNodeSubdivideMesh", {}, {"Level": 1}), "Mesh", "Mesh"))
+    compare_batch(edge_index_program(kind, ops), value_sets("ab", 6, seed=51))
 
 
 @pytest.mark.parametrize("kind", ["moved_grid", "moved_cube", "moved_cylinder", "moved_uvsphere", "moved_ico"])

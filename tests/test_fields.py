@@ -103,6 +103,12 @@ def bent_normals_program():
     return ir
 
 
+def test_gradients_through_corner_normals():
+    """Normal on the CORNER domain (its face's normal), stored and read back on points."""
+    from meshoptools import corner_normal_program
+    finite_difference_check(corner_normal_program("ico"), {"a": 0.3, "b": 0.4, "c": 0.1}, "ab")
+
+
 def test_gradients_through_normals_and_delete():
     ir = bent_normals_program()
     mesh = load_program(ir).evaluate_one({"a": 0.3, "b": 0.4})

@@ -121,12 +121,77 @@ def test_merge_by_distance_gradients():
     finite_difference_check(merge_program(selection=True), {"a": 0.2, "b": 0.3, "c": 0.1, "d": 0.05}, ["a", "b", "c"])
 
 
-def test_merge_by_distance_connected_is_an_error():
+@pytest.mark.parametrize("mesh", ["grid", "cube"])
+def test_merge_by_distance_connected_gradients(mesh):
+    """CONNECTED merges (Distance 0.9 * d, regions collapsing): gradients through the groups' means."""
+    from meshoptools import connected_merge_program
+    finite_difference_check(connected_merge_program(mesh), {"a": 0.3, "b": 0.2, "c": 0.1, "d": 0.8}, ["a", "b"])
+
+
+def test_connected_targets_follow_the_edge_order():
+    """Points at x = 0, 1, 2.1, Distance 1.2: with edge (1, 2) first, 1 and 2 merge and their mean
+    (1.55) is too far from 0; with (0, 1) first, 0 and 1 merge and their mean (0.5) is too far
+    from 2. ALL takes 1 into 0 either way. Unselected points stay."""
+    import numpy as np
+
+    from geonodes.geometry.weld import connected_targets, merge_targets
+    pos = np.array([[0, 0, 0], [1, 0, 0], [2.1, 0, 0]], np.float32)
+    every = np.ones(3, bool)
+    assert connected_targets(pos, every, np.array([[1, 2], [0, 1]]), 1.2).tolist() == [0, 1, 1]
+    assert connected_targets(pos, every, np.array([[0, 1], [1, 2]]), 1.2).tolist() == [0, 0, 2]
+    assert connected_targets(pos, every, np.array([[0, 1], [1, 2]]), 1.6).tolist() == [0, 0, 0]
+    assert connected_targets(pos, np.array([True, False, True]), np.array([[0, 1], [1, 2]]), 5.0).tolist() == [0, 1, 2]
+    assert merge_targets(pos, every, 1.2).tolist() == [0, 0, 2]
+
+
+def test_weld_splits_a_polygon_touching_itself():
+    """A hexagon whose corners 0 and 3 merge (weld_poly_split_recursive): it keeps corners 3, 4, 5
+    and a new triangle 0, 1, 2 follows every polygon; a quad whose corners 0 and 2 merge (and 1, 3)
+    collapses."""
+    import numpy as np
+
+    from geonodes.geometry.weld import _split
+    vert = np.array([0, 1, 2, 0, 4, 5])
+    corner_ctx = np.array([True, False, True, True, False, True])
+    ctx_vert = np.array([True, False, False, False, False, False])
+    assert _split(list(range(6)), vert, corner_ctx, ctx_vert) == [[3, 4, 5], [0, 1, 2]]
+    quad = np.array([0, 1, 0, 1])
+    assert _split(list(range(4)), quad, np.ones(4, bool), np.array([True, True])) == [None]
+
+
+def test_split_polygons_with_face_attributes_are_an_error():
+    """Blender gives split-off polygons default FACE attributes: with a FACE attribute stored
+    before the merge, a row that splits a polygon is an error naming the node; one that does not
+    split evaluates."""
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
-    with pytest.raises(IRError, match="node 'M'.*CONNECTED"):
-        load_program(ir).evaluate_one({})
+    from meshoptools import pinched_ngon_program
+    ir = pinched_ngon_program()
+    g = ir["groups"][0]
+    g["nodes"] += [node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "FACE"}, {"Name": "w", "Value": 2.0}),
+                   node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "w"}),
+                   node("SP2", "GeometryNodeSetPosition")]
+    g["links"] = [lk for lk in g["links"] if lk["to"] not in (["M", "Geometry"], ["Group Output", "Out"])] + [
+        link(("SP", "Geometry"), ("St", "Geometry")), link(("St", "Geometry"), ("M", "Geometry")),
+        link(("M", "Geometry"), ("SP2", "Geometry")), link(("R", "Attribute"), ("SP2", "Offset")),
+        link(("SP2", "Geometry"), ("Group Output", "Out"))]
+    prog = load_program(ir)
+    assert prog.evaluate_one({"a": 2.0, "b": 0.1}).vertices.shape[0] == 8
+    with pytest.raises(IRError, match="node 'M'.*splits a polygon.*FACE attributes"):
+        prog.evaluate_one({"a": 2.0, "b": 0.0})
+
+
+def test_merge_by_distance_connected_needs_the_edge_order():
+    """CONNECTED after Triangulate BEAUTY of n-gons (whose edge order is not modelled): an error."""
+    from geonodes.errors import IRError
+    from geonodes.program import load_program
+    ir = op_program("cylinder", node("M", "GeometryNodeMergeByDistance", {"mode": "CONNECTED"}), "Geometry", "Geometry")
+    g = ir["groups"][0]
+    g["nodes"].append(node("T", "GeometryNodeTriangulate", {"ngon_method": "BEAUTY"}))
+    g["links"] = [lk for lk in g["links"] if lk["to"] != ["M", "Geometry"]] + [
+        {"from": ["SP", "Geometry"], "to": ["T", "Mesh"], "order": 0}, {"from": ["T", "Mesh"], "to": ["M", "Geometry"], "order": 0}]
+    with pytest.raises(IRError, match="node 'M'.*CONNECTED.*edge order is not modelled"):
+        load_program(ir).evaluate_one({"a": 0.1, "b": 0.2, "c": 0.0})
 
 
 def test_dual_mesh_gradients():

@@ -5,7 +5,8 @@ import pytest
 
 from fieldtools import compare_batch, value_sets
 from irtools import fparams, link, node, program
-from meshoptools import MESHES, merge_program, moved_mesh, op_program, selection_nodes
+from meshoptools import (MESHES, connected_merge_program, merge_program, moved_mesh, op_program, pinched_ngon_program,
+                         selection_nodes)
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
 pytestmark = pytest.mark.blender
@@ -154,17 +155,45 @@ def test_merge_by_distance_seams(selection):
     compare_batch(merge_program(selection=selection), sets_)
 
 
-def test_merge_by_distance_collapses_faces():
+@pytest.mark.parametrize("mode", ["ALL", "CONNECTED"])
+def test_merge_by_distance_collapses_faces(mode):
     """A 3x3 grid of spacing 1 (scaled in x by a + 1), Distance 1.01: groups of points merge (the
     mean of each), quads lose corners or vanish."""
     nodes = [node("Mesh", "GeometryNodeMeshGrid", {}, {"Size X": 2.0, "Size Y": 2.0, "Vertices X": 3, "Vertices Y": 3}),
              node("S", "GeometryNodeTransform"), node("SV", "ShaderNodeCombineXYZ", {}, {"Y": 1.0, "Z": 1.0}),
              node("C", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.0}),
-             node("M", "GeometryNodeMergeByDistance", {}, {"Distance": 1.01})]
+             node("M", "GeometryNodeMergeByDistance", {"mode": mode}, {"Distance": 1.01})]
     links = [link(("Group Input", "a"), ("C", "Value")), link(("C", "Value"), ("SV", "X")), link(("SV", "Vector"), ("S", "Scale")),
              link(("Mesh", "Mesh"), ("S", "Geometry")), link(("S", "Geometry"), ("M", "Geometry")),
              link(("M", "Geometry"), ("Group Output", "Out"))]
     compare_batch(program(nodes, links, fparams("a")), [{"a": v} for v in (0.0, 0.5, -0.5, 0.2, 1.5, -0.995)])
+
+
+@pytest.mark.parametrize("mesh", MESHES + ("uvsphere",))
+@pytest.mark.parametrize("selection", [False, True])
+@pytest.mark.parametrize("mode", ["ALL", "CONNECTED"])
+def test_merge_by_distance_regions(mesh, selection, mode):
+    """Distance up to 1.17 per row: whole regions merge. CONNECTED: edges collapsed in Blender's
+    edge order while their clusters' running means are within Distance, the selection tested on
+    the clusters' lowest points. ALL on the UV sphere and the grid leaves polygons touching
+    themselves, which are split as Blender splits them."""
+    sets_ = value_sets("abcd", 24, seed=77, lo=-1.0, hi=1.0)
+    compare_batch(connected_merge_program(mesh, selection, mode), [dict(s, d=abs(s["d"]) * 1.3) for s in sets_])
+
+
+@pytest.mark.parametrize("mode", ["ALL", "CONNECTED"])
+def test_merge_by_distance_splits_a_polygon(mode):
+    """An 8-gon pinched until two opposite points merge (ALL; CONNECTED leaves them, no edge joins
+    them): the polygon is split in two quads, the new one after every polygon."""
+    compare_batch(pinched_ngon_program(mode), [{"a": a, "b": b} for a in (1.0, 2.0, 3.0, 0.5) for b in (0.0, 0.1)])
+
+
+def test_merge_by_distance_connected_leaves_seams():
+    """The seams of merge_program are close but not joined by edges: CONNECTED merges nothing."""
+    ir = merge_program()
+    merge = next(nd for nd in ir["groups"][0]["nodes"] if nd["name"] == "M")
+    merge["properties"]["mode"] = "CONNECTED"
+    compare_batch(ir, value_sets("abcd", 6, seed=10, lo=-1.0, hi=1.0))
 
 
 @pytest.mark.parametrize("mesh", MESHES + ("uvsphere",))

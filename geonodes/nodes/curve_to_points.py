@@ -1,6 +1,7 @@
 """Curve to Points (COUNT, LENGTH, EVALUATED): a point cloud of samples along the curves
 (Blender's node_geo_curve_to_points.cc; instances' curves too, each in its own space), with
-Tangent, Normal and Rotation as fields read from the points' attributes."""
+Tangent, Normal and Rotation as fields read from the points' attributes. Count is a single value
+or a field on the CURVE domain (a count per spline); Length a single value."""
 from __future__ import annotations
 
 import torch
@@ -11,7 +12,7 @@ from ..geometry import GeomStruct, Part, Piecewise, Prim
 from ..geometry.curve_sample import interpolate, uniform_samples
 from ..geometry.curves import _safe_normalize, curve_parts_evaluated, spline_frames
 from . import S, node
-from .curve_resample import spline_counts
+from .curve_resample import curve_domain_context, spline_counts
 from .curve_rows import curve_structs, rebuild, scatter, split_rows
 
 _NO_FACES = torch.zeros(1, dtype=torch.int64)
@@ -77,9 +78,8 @@ def curve_to_points(n):
     mode = n.props["mode"]
     count = n.get("Count") if mode == "COUNT" else None
     length = n.get("Length") if mode == "LENGTH" else None
-    for name, v in (("Count", count), ("Length", length)):
-        if type(v) is Field:
-            raise IRError(f"{n.where}: input '{name}' takes a single value here (fields are not supported)")
+    if type(length) is Field:
+        raise IRError(f"{n.where}: input 'Length' takes a single value, but a field is linked to it")
     keys = {k: f"<curve to points {n.key} {k}>" for k in ("Tangent", "Normal", "Rotation")}
     pieces = []
     for rows, struct in n.get("Curve").pieces:
@@ -93,7 +93,8 @@ def curve_to_points(n):
             if mode == "EVALUATED":
                 return [None] * index.shape[0]
             evs = curve_parts_evaluated(s.curves, index, n.geometry_cache)
-            return [tuple(int(x) for x in row) for row in spline_counts(evs, mode, count, length, index)]
+            per = curve_domain_context(s.curves, index, n.geometry_cache).grid(count if mode == "COUNT" else length)
+            return [tuple(int(x) for x in row) for row in spline_counts(evs, mode, per, per)]
 
         for sub_rows, sub, config in split_rows(rows, index, structs, counts):
             def to_points(s, instances, sub=sub, config=config):

@@ -86,6 +86,8 @@ def _normal(ctx):
         mid = (vn.index_select(1, e[:, 0]) + vn.index_select(1, e[:, 1])) * 0.5
         length = torch.sqrt((mid * mid).sum(-1, keepdim=True))
         values = torch.where(length > 0, mid / torch.where(length > 0, length, torch.ones_like(length)), mid)
+    elif domain == "CORNER":  # Blender 4.2: its face's normal, whether the face is smooth or sharp
+        values = mesh.face_normals().index_select(1, mesh.corner_face())
     else:
         raise IRError(f"the Normal field on the {domain} domain is not supported")
     return values.reshape(-1, 3)

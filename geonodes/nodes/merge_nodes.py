@@ -1,7 +1,7 @@
-"""Merge by Distance (ALL): points closer than Distance merged as Blender does (targets found in
-index order, merged points averaged, collapsed corners and polygons dropped). CONNECTED mode
-follows Blender's edge order (the order edges are collapsed in decides the targets), which is
-not modelled: an error naming the node."""
+"""Merge by Distance: points closer than Distance merged as Blender does (ALL: targets found in
+index order; CONNECTED: edges collapsed in Blender's edge order, so the mesh's edge order must be
+modelled), merged points averaged, collapsed corners and polygons dropped, polygons that touch
+themselves split (geometry.weld)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,8 @@ import torch
 
 from ..errors import IRError
 from ..fields import is_field
-from ..geometry.remesh import merge_targets, weld
+from ..geometry import edges_known, prim_edges
+from ..geometry.weld import connected_targets, merge_targets, weld
 from . import S, node
 from .mesh_ops import remesh, selection_bits
 
@@ -20,9 +21,7 @@ from .mesh_ops import remesh, selection_bits
 def merge_by_distance(n):
     """Each row's merges decide its topology: rows are split by them (a merge that differs
     between rows gives them different meshes). Positions: the mean of each merged group."""
-    if n.props["mode"] != "ALL":
-        raise IRError(f"{n.where}: merging CONNECTED points is not supported (it follows Blender's edge order, "
-                      "which is not modelled); mode ALL is")
+    connected = n.props["mode"] == "CONNECTED"
     geometry = n.get("Geometry")
     if any(struct.points for _, struct in geometry.pieces):
         raise IRError(f"{n.where}: merging the points of a point cloud is not supported (meshes are)")
@@ -34,12 +33,22 @@ def merge_by_distance(n):
         pos = ctx.mesh.positions.detach().cpu().numpy()
         sel = selection_bits(g["sel"])
         dist = distance.index_select(0, ctx.rows).detach().cpu().numpy()
-        return np.stack([merge_targets(pos[r], sel[r], float(dist[r])) for r in range(pos.shape[0])])
+        if not connected:
+            return np.stack([merge_targets(pos[r], sel[r], float(dist[r])) for r in range(pos.shape[0])])
+        if not edges_known(prim):
+            raise IRError(f"{n.where}: merging CONNECTED points of a mesh whose edge order is not modelled (it "
+                          "comes from a node that does not keep Blender's edge order; the edges are collapsed in it)")
+        edges = prim_edges(prim).numpy()
+        return np.stack([connected_targets(pos[r], sel[r], edges, float(dist[r])) for r in range(pos.shape[0])])
 
     def build(prim, key):
         if (key == np.arange(key.shape[0])).all():
             return None
-        return weld(prim, key, n.where)
+        topo = weld(prim, key)
+        if topo.extra["split"] and any(d == "FACE" for d, _ in prim.attributes.values()):
+            raise IRError(f"{n.where}: merging splits a polygon that touches itself, and Blender gives the new "
+                          "polygons default FACE attributes: not supported with FACE attributes")
+        return topo
 
     def positions(topo, old, g, ctx, j):
         members = topo.extra["members"].to(old.device)
