@@ -37,7 +37,7 @@ class EvalConfig:
     """evaluate one shape"""
 
     program: Program
-    """IR .json file or library program name"""
+    """IR .json file, library program name, or .blend (imported first: needs bpy)"""
     output: Annotated[Path, _output("OUT")]
     """output mesh: .ply, .obj or .npz"""
     set: Annotated[list[str], tyro.conf.UseAppendAction, tyro.conf.arg(metavar="NAME=VALUE")] = \
@@ -75,7 +75,7 @@ class SampleConfig:
     """random shapes + their parameters (parameters.json)"""
 
     program: Program
-    """IR .json file or library program name"""
+    """IR .json file, library program name, or .blend (imported first: needs bpy)"""
     output: Annotated[Path, _output("DIR")]
     """output folder"""
     n: Annotated[int, tyro.conf.arg(aliases=("-n",))] = 8
@@ -152,11 +152,18 @@ def parse_sets(prog, items: list[str]) -> dict:
     return values
 
 
-def run_eval(cfg: EvalConfig) -> int:
-    from .meshio import write_mesh
+def _any_program(program: str):
+    """A library program, an IR file, or a .blend (imported with bpy, its first Geometry Nodes
+    modifier, every parameter settable)."""
     from .program import load_program
 
-    prog = load_program(cfg.program)
+    return _blend_program(program, None, None) if _is_blend(program) else load_program(program)
+
+
+def run_eval(cfg: EvalConfig) -> int:
+    from .meshio import write_mesh
+
+    prog = _any_program(cfg.program)
     values = parse_sets(prog, cfg.set)
     mesh = prog.evaluate_one(values, dtype=torch.float64 if cfg.dtype == "float64" else torch.float32)
     for warning in prog.outside_search_range(values):
@@ -247,9 +254,8 @@ def run_spec(cfg: SpecConfig) -> int:
 
 def run_sample(cfg: SampleConfig) -> int:
     from .meshio import write_mesh
-    from .program import load_program
 
-    prog = load_program(cfg.program)
+    prog = _any_program(cfg.program)
     sets = prog.sample(cfg.n, seed=cfg.seed)
     groups = prog.evaluate(prog.stack(sets, dtype=torch.float64), dtype=torch.float64)
     out = cfg.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -50,6 +51,18 @@ def test_nodes_that_keep_the_mesh_pass_it_through(tmp_path):
     sets = [{}] + gb.sample_within_limits(ir["parameters"], 64, seed=3)
     assert any(not 1 <= s["Count"] <= 8 for s in sets[1:])  # beyond the socket's soft limits too
     assert _agrees_with_blender(path, ir, sets) == []
+
+
+def test_eval_and_sample_take_a_blend_file(tmp_path, capsys):
+    """`geonodes eval FILE.blend` / `geonodes sample FILE.blend` import it first (no IR step)."""
+    path = blendfiles.constants_program(tmp_path / "constants.blend")
+    assert main(["eval", str(path), "-o", str(tmp_path / "out.npz"), "--set", "Scale=2.0"]) == 0
+    ref = gb.evaluate_in_blender(path, [{"Scale": 2.0}])[0]
+    got = np.load(tmp_path / "out.npz")
+    assert got["vertices"].shape == ref["vertices"].shape
+    assert abs(got["vertices"] - ref["vertices"]).max() < 1e-5
+    assert main(["sample", str(path), "-o", str(tmp_path / "samples"), "-n", "2"]) == 0
+    assert (tmp_path / "samples" / "parameters.json").exists()
 
 
 def test_constant_nodes_keep_their_values(tmp_path):
