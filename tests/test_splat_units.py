@@ -18,7 +18,9 @@ from procsplat.splat.init import (
     init_colors,
     initialise_model,
     near_surface_masks,
+    neighbour_scales,
     seen_in_frames,
+    surface_samples,
 )
 from procsplat.splat.model import (
     SH_C0,
@@ -630,6 +632,18 @@ def test_background_from_frames_mask_and_cap():
     assert empty.means.shape == (0, 3)
 
 
+def test_neighbour_scales_are_3dgs_sizes_within_bounds():
+    grid = np.stack(np.meshgrid(np.arange(6), np.arange(6), [0.0]), -1).reshape(-1, 3) * 0.08
+    sizes = neighbour_scales(grid, voxel=0.05)
+    inner = (grid[:, :2] > 0.01).all(1) & (grid[:, :2] < 0.39).all(1)
+    assert np.allclose(sizes[inner], 0.08)  # 4 neighbours at the spacing: the 3 nearest are all at 0.08
+    corner = (grid[:, :2] < 0.01).all(1)
+    assert np.allclose(sizes[corner], np.sqrt((0.08 ** 2 * 2 + 2 * 0.08 ** 2) / 3))  # two at 0.08, one at 0.08 sqrt 2
+    assert np.allclose(neighbour_scales(grid * 0.1, voxel=0.05), 0.03)  # denser than the voxel: 0.6 voxel
+    assert np.allclose(neighbour_scales(grid * 100, voxel=0.05), 0.2)  # far apart: at most 4 voxels
+    assert neighbour_scales(grid[:1], voxel=0.05).tolist() == [0.03] and len(neighbour_scales(grid[:0], 0.05)) == 0
+
+
 def test_init_colors_take_the_nearest_observed_point():
     # A red wall at x = +1 (seen from x = +3) and a blue wall at x = -1 (seen from x = -3); the
     # table in between at the origin: its Gaussians on the +x side turn red, on the -x side blue.
@@ -711,9 +725,8 @@ def test_initialise_model_on_a_synthetic_table():
     colours = sh0_rgb(anchored.sh0.detach())
     upper = (means[:, 2] - 0.75).abs() < 1e-9
     assert torch.allclose(colours[upper], torch.tensor(RED).expand(int(upper.sum()), 3))
-    # The background seeds from the floor (blue); the table's pixels are explained by its surface,
-    # all but a few near the top's corners and diagonal, which the anchored Gaussians (clustered
-    # around their triangles' centroids) leave more than 0.6 voxel away.
+    # The background seeds from the floor (blue); the table's pixels are explained by its fitted surface
+    # (dense samples of the mesh, not the anchored Gaussians' centres, which leave gaps between them).
     bg = model.background
     bg_means, bg_rgb = bg.means.detach(), sh0_rgb(bg.sh0.detach())
     on_floor = bg_means[:, 2].abs() < 1e-9
@@ -723,9 +736,12 @@ def test_initialise_model_on_a_synthetic_table():
     unmasked = background_from_frames([frame], None, voxel=0.1, max_points=10 ** 9).means.detach()
     top_voxels = int(((unmasked[:, 2] - 0.75).abs() < 1e-9).sum())
     assert top_voxels > 30
-    assert int(on_table.sum()) < top_voxels // 4
-    assert torch.allclose(bg.log_scales.detach(), torch.full_like(bg.log_scales.detach(), math.log(0.06)))
-    masks = near_surface_masks([frame], [means.numpy()], radius=0.06)
+    assert int(on_table.sum()) == 0
+    sizes = torch.from_numpy(neighbour_scales(bg_means.numpy(), 0.1)).log()[:, None].expand(-1, 3)
+    assert torch.allclose(bg.log_scales.detach(), sizes)
+    surface = surface_samples(*model.objects[0].mesh()[:2], spacing=0.025)
+    assert len(surface) > 1000 and np.abs(surface).max() < 1.0
+    masks = near_surface_masks([frame], [surface], radius=0.06)
     n_voxels = len(background_from_frames([frame], masks, voxel=0.1, max_points=10 ** 9).means)
     assert len(bg.means) == min(n_voxels, cfg.max_background + (n_full - n_kept))
     assert len(bg.means) > cfg.max_background  # the spare budget was used

@@ -75,6 +75,20 @@ def near_surface_masks(frames: list, surfaces: list, radius: float) -> list | No
     return masks
 
 
+def surface_samples(vertices: torch.Tensor, triangles: torch.Tensor, spacing: float, seed: int = 0,
+                    limit: int = 200000) -> np.ndarray:
+    """(n,3) area-weighted points on a mesh, about one per spacing^2 (at most `limit`): the fitted surface
+    that background Gaussians are kept off (anchored Gaussians' centres, several cm apart, would leave
+    room for background ones between them)."""
+    from procsplat.fit.surface import sample_mesh_surface
+
+    v, t = vertices.detach().cpu().numpy(), triangles.detach().cpu().numpy()
+    area = 0.5 * np.linalg.norm(np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]), axis=1).sum()
+    if not len(t) or area <= 0:
+        return np.zeros((0, 3))
+    return sample_mesh_surface(v, t, int(min(max(area / spacing ** 2, 100), limit)), seed=seed)
+
+
 def background_from_frames(frames: list, object_masks: list | None, voxel: float = 0.05,
                            max_points: int = 20000, seed: int = 0, sh_degree: int = 1) -> BackgroundGaussians:
     """Background Gaussians from back-projected depth outside the fitted objects, voxelised.
@@ -102,7 +116,22 @@ def background_from_frames(frames: list, object_masks: list | None, voxel: float
         if len(p) > max_points:
             pick = np.random.default_rng(seed).choice(len(p), max_points, replace=False)
             p, c = p[np.sort(pick)], c[np.sort(pick)]
-    return BackgroundGaussians(torch.from_numpy(p), torch.from_numpy(c), scale=voxel * 0.6, sh_degree=sh_degree)
+    return BackgroundGaussians(torch.from_numpy(p), torch.from_numpy(c), scale=neighbour_scales(p, voxel),
+                               sh_degree=sh_degree)
+
+
+def neighbour_scales(points: np.ndarray, voxel: float, k: int = 3) -> np.ndarray:
+    """(n,) initial sizes as 3DGS's: the root mean square distance to the k nearest other points, within
+    [0.6, 4] voxel (a sparse or subsampled seed cloud gets larger splats instead of gaps between them;
+    0.6 voxel, about half the spacing of neighbouring voxels, where there are no neighbours to measure)."""
+    from scipy.spatial import cKDTree
+
+    lo, hi = 0.6 * voxel, 4.0 * voxel
+    if len(points) <= 1:
+        return np.full(len(points), lo)
+    k = min(k, len(points) - 1)
+    d, _ = cKDTree(points).query(points, k=k + 1)
+    return np.clip(np.sqrt((d[:, 1:] ** 2).mean(1)), lo, hi)
 
 
 def init_colors(model: SceneModel, frames: list) -> None:
@@ -131,7 +160,7 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
     Anchored Gaussians on faces no training view sees (insides of cabinets, undersides: about half
     of them on the synthetic scenes) cannot be fitted and never show; their share of the budget
     goes to the background. Background Gaussians go wherever the fitted surfaces do not explain the
-    scan: observed points farther than a background splat's own size from every anchored Gaussian
+    scan: observed points farther than a background splat's own size from every fitted surface
     (not whole instance masks, which would leave the parts a fit misses uncovered).
     `background_size` (resuming) prunes the background to the size it had been saved with.
     """
@@ -144,7 +173,8 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
             if 0 < int(seen.sum()) < len(seen):
                 spare += len(seen) - int(seen.sum())
                 a.prune(seen.nonzero()[:, 0])
-        surface = [a.world().means.numpy() for a in model.anchored]
+        surface = [surface_samples(*obj.mesh()[:2], spacing=0.25 * cfg.background_voxel, seed=seed)
+                   for obj in model.objects]
     frames = frames[::3]
     masks = near_surface_masks(frames, surface, radius=0.6 * cfg.background_voxel)
     model.background = background_from_frames(frames, masks, voxel=cfg.background_voxel,
