@@ -18,7 +18,6 @@ from procsplat.splat.init import (
     init_colors,
     initialise_model,
     near_surface_masks,
-    neighbour_scales,
     seen_in_frames,
     surface_samples,
 )
@@ -632,18 +631,6 @@ def test_background_from_frames_mask_and_cap():
     assert empty.means.shape == (0, 3)
 
 
-def test_neighbour_scales_are_3dgs_sizes_within_bounds():
-    grid = np.stack(np.meshgrid(np.arange(6), np.arange(6), [0.0]), -1).reshape(-1, 3) * 0.08
-    sizes = neighbour_scales(grid, voxel=0.05)
-    inner = (grid[:, :2] > 0.01).all(1) & (grid[:, :2] < 0.39).all(1)
-    assert np.allclose(sizes[inner], 0.08)  # 4 neighbours at the spacing: the 3 nearest are all at 0.08
-    corner = (grid[:, :2] < 0.01).all(1)
-    assert np.allclose(sizes[corner], np.sqrt((0.08 ** 2 * 2 + 2 * 0.08 ** 2) / 3))  # two at 0.08, one at 0.08 sqrt 2
-    assert np.allclose(neighbour_scales(grid * 0.1, voxel=0.05), 0.03)  # denser than the voxel: 0.6 voxel
-    assert np.allclose(neighbour_scales(grid * 100, voxel=0.05), 0.2)  # far apart: at most 4 voxels
-    assert neighbour_scales(grid[:1], voxel=0.05).tolist() == [0.03] and len(neighbour_scales(grid[:0], 0.05)) == 0
-
-
 def test_init_colors_take_the_nearest_observed_point():
     # A red wall at x = +1 (seen from x = +3) and a blue wall at x = -1 (seen from x = -3); the
     # table in between at the origin: its Gaussians on the +x side turn red, on the -x side blue.
@@ -737,8 +724,7 @@ def test_initialise_model_on_a_synthetic_table():
     top_voxels = int(((unmasked[:, 2] - 0.75).abs() < 1e-9).sum())
     assert top_voxels > 30
     assert int(on_table.sum()) == 0
-    sizes = torch.from_numpy(neighbour_scales(bg_means.numpy(), 0.1)).log()[:, None].expand(-1, 3)
-    assert torch.allclose(bg.log_scales.detach(), sizes)
+    assert torch.allclose(bg.log_scales.detach(), torch.full_like(bg.log_scales.detach(), math.log(0.06)))
     surface = surface_samples(*model.objects[0].mesh()[:2], spacing=0.025)
     assert len(surface) > 1000 and np.abs(surface).max() < 1.0
     masks = near_surface_masks([frame], [surface], radius=0.06)

@@ -116,22 +116,7 @@ def background_from_frames(frames: list, object_masks: list | None, voxel: float
         if len(p) > max_points:
             pick = np.random.default_rng(seed).choice(len(p), max_points, replace=False)
             p, c = p[np.sort(pick)], c[np.sort(pick)]
-    return BackgroundGaussians(torch.from_numpy(p), torch.from_numpy(c), scale=neighbour_scales(p, voxel),
-                               sh_degree=sh_degree)
-
-
-def neighbour_scales(points: np.ndarray, voxel: float, k: int = 3) -> np.ndarray:
-    """(n,) initial sizes as 3DGS's: the root mean square distance to the k nearest other points, within
-    [0.6, 4] voxel (a sparse or subsampled seed cloud gets larger splats instead of gaps between them;
-    0.6 voxel, about half the spacing of neighbouring voxels, where there are no neighbours to measure)."""
-    from scipy.spatial import cKDTree
-
-    lo, hi = 0.6 * voxel, 4.0 * voxel
-    if len(points) <= 1:
-        return np.full(len(points), lo)
-    k = min(k, len(points) - 1)
-    d, _ = cKDTree(points).query(points, k=k + 1)
-    return np.clip(np.sqrt((d[:, 1:] ** 2).mean(1)), lo, hi)
+    return BackgroundGaussians(torch.from_numpy(p), torch.from_numpy(c), scale=voxel * 0.6, sh_degree=sh_degree)
 
 
 def init_colors(model: SceneModel, frames: list) -> None:

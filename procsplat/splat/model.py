@@ -227,14 +227,12 @@ class AnchoredGaussians(nn.Module):
 class BackgroundGaussians(nn.Module):
     """Free Gaussians (gsplat's standard parametrisation)."""
 
-    def __init__(self, points: torch.Tensor, colors: torch.Tensor, scale, sh_degree: int = 1):
-        """scale: one size (m) for all, or (n,) sizes (isotropic)."""
+    def __init__(self, points: torch.Tensor, colors: torch.Tensor, scale: float, sh_degree: int = 1):
         super().__init__()
         n = points.shape[0]
         self.means = nn.Parameter(points.double().clone())
         self.quats = nn.Parameter(torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64).repeat(n, 1))
-        size = torch.as_tensor(scale, dtype=torch.float64).expand(n)
-        self.log_scales = nn.Parameter(torch.log(size)[:, None].repeat(1, 3))
+        self.log_scales = nn.Parameter(torch.full((n, 3), math.log(scale), dtype=torch.float64))
         self.opacity_logits = nn.Parameter(torch.full((n,), 1.0, dtype=torch.float64))
         self.sh0 = nn.Parameter(rgb_to_sh0(colors.double().clamp(0, 1))[:, None, :])
         self.shN = nn.Parameter(torch.zeros(n, (sh_degree + 1) ** 2 - 1, 3, dtype=torch.float64))
