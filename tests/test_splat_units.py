@@ -19,6 +19,7 @@ from procsplat.splat.init import (
     initialise_model,
     near_surface_masks,
     seen_in_frames,
+    surface_samples,
 )
 from procsplat.splat.model import (
     SH_C0,
@@ -711,9 +712,8 @@ def test_initialise_model_on_a_synthetic_table():
     colours = sh0_rgb(anchored.sh0.detach())
     upper = (means[:, 2] - 0.75).abs() < 1e-9
     assert torch.allclose(colours[upper], torch.tensor(RED).expand(int(upper.sum()), 3))
-    # The background seeds from the floor (blue); the table's pixels are explained by its surface,
-    # all but a few near the top's corners and diagonal, which the anchored Gaussians (clustered
-    # around their triangles' centroids) leave more than 0.6 voxel away.
+    # The background seeds from the floor (blue); the table's pixels are explained by its fitted surface
+    # (dense samples of the mesh, not the anchored Gaussians' centres, which leave gaps between them).
     bg = model.background
     bg_means, bg_rgb = bg.means.detach(), sh0_rgb(bg.sh0.detach())
     on_floor = bg_means[:, 2].abs() < 1e-9
@@ -723,9 +723,11 @@ def test_initialise_model_on_a_synthetic_table():
     unmasked = background_from_frames([frame], None, voxel=0.1, max_points=10 ** 9).means.detach()
     top_voxels = int(((unmasked[:, 2] - 0.75).abs() < 1e-9).sum())
     assert top_voxels > 30
-    assert int(on_table.sum()) < top_voxels // 4
+    assert int(on_table.sum()) == 0
     assert torch.allclose(bg.log_scales.detach(), torch.full_like(bg.log_scales.detach(), math.log(0.06)))
-    masks = near_surface_masks([frame], [means.numpy()], radius=0.06)
+    surface = surface_samples(*model.objects[0].mesh()[:2], spacing=0.025)
+    assert len(surface) > 1000 and np.abs(surface).max() < 1.0
+    masks = near_surface_masks([frame], [surface], radius=0.06)
     n_voxels = len(background_from_frames([frame], masks, voxel=0.1, max_points=10 ** 9).means)
     assert len(bg.means) == min(n_voxels, cfg.max_background + (n_full - n_kept))
     assert len(bg.means) > cfg.max_background  # the spare budget was used

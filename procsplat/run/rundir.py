@@ -128,7 +128,10 @@ def model_from_state(state: dict, where: Path):
         n, sh = int(state["background_size"]), int(state["sh_degree"])
         background = BackgroundGaussians(torch.zeros(n, 3), torch.zeros(n, 3), 0.01, sh_degree=sh) if n else None
         model = SceneModel(specs, background, sh_degree=sh, counts=[int(c) for c in state["counts"]])
-        model.load_state_dict(state["model"])
+        weights = dict(state["model"])
+        for k, a in enumerate(model.anchored):  # saved before objects had a shading gain: none (1 everywhere)
+            weights.setdefault(f"anchored.{k}.shading", torch.zeros_like(a.shading))
+        model.load_state_dict(weights)
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
         raise RunDirError(f"{where}: cannot rebuild the model ({type(e).__name__}: {e})") from None
     return model

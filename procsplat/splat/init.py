@@ -75,6 +75,20 @@ def near_surface_masks(frames: list, surfaces: list, radius: float) -> list | No
     return masks
 
 
+def surface_samples(vertices: torch.Tensor, triangles: torch.Tensor, spacing: float, seed: int = 0,
+                    limit: int = 200000) -> np.ndarray:
+    """(n,3) area-weighted points on a mesh, about one per spacing^2 (at most `limit`): the fitted surface
+    that background Gaussians are kept off (anchored Gaussians' centres, several cm apart, would leave
+    room for background ones between them)."""
+    from procsplat.fit.surface import sample_mesh_surface
+
+    v, t = vertices.detach().cpu().numpy(), triangles.detach().cpu().numpy()
+    area = 0.5 * np.linalg.norm(np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]), axis=1).sum()
+    if not len(t) or area <= 0:
+        return np.zeros((0, 3))
+    return sample_mesh_surface(v, t, int(min(max(area / spacing ** 2, 100), limit)), seed=seed)
+
+
 def background_from_frames(frames: list, object_masks: list | None, voxel: float = 0.05,
                            max_points: int = 20000, seed: int = 0, sh_degree: int = 1) -> BackgroundGaussians:
     """Background Gaussians from back-projected depth outside the fitted objects, voxelised.
@@ -131,7 +145,7 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
     Anchored Gaussians on faces no training view sees (insides of cabinets, undersides: about half
     of them on the synthetic scenes) cannot be fitted and never show; their share of the budget
     goes to the background. Background Gaussians go wherever the fitted surfaces do not explain the
-    scan: observed points farther than a background splat's own size from every anchored Gaussian
+    scan: observed points farther than a background splat's own size from every fitted surface
     (not whole instance masks, which would leave the parts a fit misses uncovered).
     `background_size` (resuming) prunes the background to the size it had been saved with.
     """
@@ -144,7 +158,8 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
             if 0 < int(seen.sum()) < len(seen):
                 spare += len(seen) - int(seen.sum())
                 a.prune(seen.nonzero()[:, 0])
-        surface = [a.world().means.numpy() for a in model.anchored]
+        surface = [surface_samples(*obj.mesh()[:2], spacing=0.25 * cfg.background_voxel, seed=seed)
+                   for obj in model.objects]
     frames = frames[::3]
     masks = near_surface_masks(frames, surface, radius=0.6 * cfg.background_voxel)
     model.background = background_from_frames(frames, masks, voxel=cfg.background_voxel,

@@ -2,7 +2,10 @@
 
 An anchored Gaussian lives in the frame of one triangle of its object's mesh: barycentric
 position (softmax of 3 logits), an offset along the face normal, an in-plane rotation angle and
-in-plane / normal log-scales. Its world pose is recomputed from the mesh every time, so when a
+in-plane / normal log-scales. Its colour is scaled by its object's shading gain, a learned function of
+|cos| between the view ray and its face normal shared by all of the object's Gaussians: a face the
+training views only saw at grazing angles (a table top from eye height) is then shaded as the faces
+seen head-on teach, from a new view (free Gaussians have no normal to do this with). Its world pose is recomputed from the mesh every time, so when a
 shape parameter or the object's pose changes (by optimisation or by a user's edit), the splats
 follow the surface. Shape parameters (continuous ones) and the pose are learnable tensors too.
 """
@@ -17,6 +20,8 @@ from torch import nn
 from procsplat.geometry import object_to_world
 
 SH_C0 = 0.28209479177387814
+SHADING_KNOTS = 5
+"""Knots of an object's shading gain (log gain, piecewise linear in |cos| at 0, 1/4, ..., 1)."""
 ANCHORED_FIELDS = ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits", "sh0",
                    "shN")
 """An AnchoredGaussians' per-Gaussian parameters (besides its `face` buffer), in one order everywhere."""
@@ -173,6 +178,15 @@ class AnchoredGaussians(nn.Module):
         rgb = torch.full((n, 3), 0.5, dtype=torch.float64) if init_rgb is None else init_rgb(self)
         self.sh0 = nn.Parameter(rgb_to_sh0(rgb)[:, None, :])
         self.shN = nn.Parameter(torch.zeros(n, (sh_degree + 1) ** 2 - 1, 3, dtype=torch.float64))
+        self.shading = nn.Parameter(torch.zeros(SHADING_KNOTS, dtype=torch.float64))
+
+    def gain(self, cos: torch.Tensor) -> torch.Tensor:
+        """The object's shading gain at |cos| (view ray vs face normal) in [0, 1]: exp of the knots
+        interpolated linearly (1 everywhere at the start)."""
+        x = cos.clamp(0, 1) * (SHADING_KNOTS - 1)
+        i = x.detach().floor().long().clamp(max=SHADING_KNOTS - 2)
+        f = x - i
+        return torch.exp(self.shading[i] * (1 - f) + self.shading[i + 1] * f)
 
     def prune(self, keep: torch.Tensor) -> None:
         """Keep a subset (e.g. the ones seen by some training view); the optimiser is built after."""
@@ -180,7 +194,8 @@ class AnchoredGaussians(nn.Module):
         for name in ANCHORED_FIELDS:
             setattr(self, name, nn.Parameter(getattr(self, name).detach()[keep].clone()))
 
-    def world(self, mesh=None) -> GaussianSet:
+    def world(self, mesh=None, eye: torch.Tensor | None = None) -> GaussianSet:
+        """World-space Gaussians; colours shaded for a camera at `eye` (3,), or as seen head-on (None)."""
         v, t, _ = self.obj.mesh() if mesh is None else mesh
         tri = t[self.face]
         a, b, c = v[tri[:, 0]], v[tri[:, 1]], v[tri[:, 2]]
@@ -195,7 +210,14 @@ class AnchoredGaussians(nn.Module):
         u1, u2 = ca * e1 + sa * e2, -sa * e1 + ca * e2
         rot = torch.stack([u1, u2, normal], dim=2)  # columns: local axes in world
         log_scales = torch.cat([self.log_scales_plane, self.log_scale_normal[:, None]], dim=1)
-        return GaussianSet(means, matrix_to_quat(rot), log_scales, self.opacity_logits, self.sh0, self.shN)
+        if eye is None:
+            cos = torch.ones(1, dtype=means.dtype)
+        else:
+            ray = means.detach() - eye.to(means.dtype)
+            cos = (ray * normal.detach()).sum(1).abs() / ray.norm(dim=1).clamp(min=1e-12)
+        g = self.gain(cos)[:, None, None]  # the rasteriser's colour is SH + 0.5: scale that, not the SH alone
+        sh0 = (g * (SH_C0 * self.sh0 + 0.5) - 0.5) / SH_C0
+        return GaussianSet(means, matrix_to_quat(rot), log_scales, self.opacity_logits, sh0, g * self.shN)
 
     def surface_points(self, mesh=None) -> torch.Tensor:
         """Where each Gaussian would sit with zero offset (for the stay-on-face regulariser)."""
@@ -249,12 +271,13 @@ class SceneModel(nn.Module):
         hands them to `gaussians`/`render` and to the shape evidence instead of evaluating each twice."""
         return [obj.mesh() for obj in self.objects]
 
-    def gaussians(self, meshes: list | None = None) -> tuple[GaussianSet, list]:
+    def gaussians(self, meshes: list | None = None, eye: torch.Tensor | None = None) -> tuple[GaussianSet, list]:
         """All Gaussians in world space, and the (start, end) range of each object's block (`meshes`:
-        this model's `meshes()`, when the caller has them already)."""
+        this model's `meshes()`, when the caller has them already; `eye`: the camera centre anchored
+        Gaussians are shaded for, None: as seen head-on)."""
         sets, ranges, start = [], [], 0
         for k, a in enumerate(self.anchored):
-            g = a.world(None if meshes is None else meshes[k])
+            g = a.world(None if meshes is None else meshes[k], eye)
             sets.append(g)
             ranges.append((start, start + len(g)))
             start += len(g)
@@ -278,7 +301,8 @@ class SceneModel(nn.Module):
                meshes: list | None = None):
         """(rgb (H,W,3), depth (H,W) expected depth, alpha (H,W)) for one camera, and with `meta` the
         rasteriser's meta (means2d, radii, ...: what densification reads) as a 4th item."""
-        g, _ = self.gaussians(meshes)
+        eye = torch.linalg.inv(viewmat.detach().double().cpu())[:3, 3].to(viewmat.device)
+        g, _ = self.gaussians(meshes, eye)
         return render_gaussians(g, self.sh_degree, viewmat, K, width, height, backend, background_rgb, with_depth,
                                 meta)
 

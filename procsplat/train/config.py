@@ -31,6 +31,8 @@ class OptimConfig:
     anchored_opacity: float = 0.05
     anchored_sh0: float = 0.005
     anchored_shN: float = 0.00025
+    anchored_shading: float = 0.02
+    """Each object's shading gain (log, per |cos| knot: `procsplat.splat.model`)."""
     # shape and pose of each procedural object (with --joint-shape)
     shape: float = 2e-3
     yaw: float = 2e-3

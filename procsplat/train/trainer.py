@@ -200,7 +200,8 @@ class Trainer:
                        {"params": [a.angle], "lr": lr.angle},
                        {"params": [a.log_scales_plane, a.log_scale_normal], "lr": lr.anchored_scales},
                        {"params": [a.opacity_logits], "lr": lr.anchored_opacity},
-                       {"params": [a.sh0], "lr": lr.anchored_sh0}, {"params": [a.shN], "lr": lr.anchored_shN}]
+                       {"params": [a.sh0], "lr": lr.anchored_sh0}, {"params": [a.shN], "lr": lr.anchored_shN},
+                       {"params": [a.shading], "lr": lr.anchored_shading}]
         if self.cfg.joint_shape:
             for o in m.objects:
                 groups += [{"params": [o.floats], "lr": lr.shape}, {"params": [o.yaw], "lr": lr.yaw},
