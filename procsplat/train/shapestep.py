@@ -14,9 +14,10 @@ its frames, each rendered with the Gaussians as they were at its step: for the s
 
 How often (`TrainConfig.shape_every`, 2): shape MAE after 200 joint steps on the bench scenes
 (scripts/bench_splat.py, seeds 7, 8, 9, from 2.6, 2.3, 2.6 cm) 0.51, 0.56, 0.36 cm with every = 1 (mean
-0.48), 0.50, 0.44, 0.58 with 2 (0.51), 0.54, 0.60, 0.77 with 4 (0.64); held-out PSNR the same within 0.1 dB. With 4, a 60-step run gives the shapes 15 Adam steps (each about its learning rate long): too
-few to bring a translation 3 cm off back within 1.2 cm (tests/test_joint_geometry.py); 4x the learning
-rate instead made the shapes worse (MAE 1.22 cm after 100 steps, against 0.65).
+0.48), 0.50, 0.44, 0.58 with 2 (0.51), 0.54, 0.60, 0.77 with 4 (0.64); held-out PSNR the same within
+0.1 dB. With 4, a 60-step run gives the shapes 15 Adam steps (each about its learning rate long): too few
+to bring a translation 3 cm off back within 1.2 cm (tests/test_joint_geometry.py); 4x the learning rate
+instead made the shapes worse (MAE 1.22 cm after 100 steps, against 0.65).
 
 The cache is keyed on the objects' parameter values, so anything that changes a shape outside the
 optimiser (an edit, a resume, `set_parameters`) starts a new cycle (its accumulated vertex gradient,
