@@ -95,7 +95,8 @@ def test_shapes_step_on_their_schedule_only(scene, tmp_path):
     assert len(trainer.evidence) == 2
 
     def shapes():
-        return torch.cat([torch.cat([o.floats, o.yaw[None], o.translation]) for o in trainer.model.objects]).detach().clone()
+        objects = trainer.model.objects
+        return torch.cat([torch.cat([o.floats, o.yaw[None], o.translation]) for o in objects]).detach().clone()
 
     before, means = shapes(), trainer.model.background.means.detach().clone()
     for step in range(1, 8):

@@ -450,7 +450,7 @@ def summarise(cfg: BenchSplatConfig, results: list) -> tuple[list, str]:
                      f"{a['on_objects'] / max(c1['on_objects'], 1):.2f}")
     t = [r["timing"] for r in results]
     a_s, fresh_s = np.mean([x["a_s"] for x in t]), np.mean([x["free_fresh_s"] for x in t])
-    lines.append(f"time per training step (median over interleaved rounds, densification off): (a) {1000 * a_s:.0f} ms at "
+    lines.append(f"time per training step (median of interleaved rounds, no densifying): (a) {1000 * a_s:.0f} ms at "
                  f"{np.mean([x['a_n'] for x in t]):.0f} Gaussians; (c) {1000 * fresh_s:.0f} ms at "
                  f"{np.mean([x['free_fresh_n'] for x in t]):.0f} (a fresh free model of (a)'s count): "
                  f"ratio {a_s / fresh_s:.2f}x (target <= 1.2x)")
