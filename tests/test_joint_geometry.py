@@ -85,3 +85,24 @@ def test_geometry_weight_zero_or_frozen_shapes_build_no_evidence(scene, tmp_path
     truth = gt_specs(scene)
     assert train_from(scene, truth, tmp_path / "a", 0, geometry_weight=0.0).evidence is None
     assert train_from(scene, truth, tmp_path / "b", 0, joint_shape=False).evidence is None
+
+
+def test_shapes_step_on_their_schedule_only(scene, tmp_path):
+    """shape_every=3: floats and poses move on steps 3 and 6 only (each after its cycle's evidence and
+    photometric gradient), the Gaussians on every step."""
+    truth = gt_specs(scene)
+    trainer = train_from(scene, perturbed(truth, 0.03, seed=0), tmp_path, 0, shape_every=3)
+    assert len(trainer.evidence) == 2
+
+    def shapes():
+        objects = trainer.model.objects
+        return torch.cat([torch.cat([o.floats, o.yaw[None], o.translation]) for o in objects]).detach().clone()
+
+    before, means = shapes(), trainer.model.background.means.detach().clone()
+    for step in range(1, 8):
+        trainer.step()
+        now, now_means = shapes(), trainer.model.background.means.detach().clone()
+        assert (now != before).any() == (step % 3 == 0), step
+        assert (now_means != means).any(), step
+        before, means = now, now_means
+    assert trainer.shapes.shape_steps == 2 and trainer.shapes.pending == 1

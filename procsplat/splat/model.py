@@ -194,21 +194,33 @@ class AnchoredGaussians(nn.Module):
         for name in ANCHORED_FIELDS:
             setattr(self, name, nn.Parameter(getattr(self, name).detach()[keep].clone()))
 
-    def world(self, mesh=None, eye: torch.Tensor | None = None) -> GaussianSet:
-        """World-space Gaussians; colours shaded for a camera at `eye` (3,), or as seen head-on (None)."""
+    def face_frames(self, mesh=None) -> tuple:
+        """Per Gaussian, its face's frame: corners (n,3,3), unit normal (n,3) and the quaternion (n,4) of
+        the rotation whose columns are the unit first edge, normal x edge and the normal. What `world`
+        reads of the mesh (a training step reuses them while the mesh stays: `procsplat.train.shapestep`)."""
         v, t, _ = self.obj.mesh() if mesh is None else mesh
-        tri = t[self.face]
-        a, b, c = v[tri[:, 0]], v[tri[:, 1]], v[tri[:, 2]]
+        corners = v[t[self.face]]  # (n,3 corners,3)
+        a, b, c = corners.unbind(1)
         e1 = b - a
         normal = torch.linalg.cross(e1, c - a)
         normal = normal / normal.norm(dim=1, keepdim=True).clamp(min=1e-12)
         e1 = e1 / e1.norm(dim=1, keepdim=True).clamp(min=1e-12)
         e2 = torch.linalg.cross(normal, e1)
+        return corners, normal, matrix_to_quat(torch.stack([e1, e2, normal], dim=2))
+
+    def world(self, mesh=None, frames: tuple | None = None, eye: torch.Tensor | None = None) -> GaussianSet:
+        """World-space Gaussians on the object's current mesh (or on `mesh`, or on `face_frames` already
+        taken of it): the in-plane angle turns the face's frame about its normal; colours shaded for a
+        camera at `eye` (3,), or as seen head-on (None)."""
+        corners, normal, qf = self.face_frames(mesh) if frames is None else frames
         w = torch.softmax(self.bary_logits, dim=1)
-        means = w[:, :1] * a + w[:, 1:2] * b + w[:, 2:] * c + self.offset[:, None] * normal
-        ca, sa = torch.cos(self.angle)[:, None], torch.sin(self.angle)[:, None]
-        u1, u2 = ca * e1 + sa * e2, -sa * e1 + ca * e2
-        rot = torch.stack([u1, u2, normal], dim=2)  # columns: local axes in world
+        means = (w[:, :1] * corners[:, 0] + w[:, 1:2] * corners[:, 1] + w[:, 2:] * corners[:, 2]
+                 + self.offset[:, None] * normal)
+        half = 0.5 * self.angle
+        ch, sh = torch.cos(half), torch.sin(half)
+        qw, qx, qy, qz = qf.unbind(1)  # the face's quaternion times the angle's about local z
+        q = torch.stack([qw * ch - qz * sh, qx * ch + qy * sh, qy * ch - qx * sh, qz * ch + qw * sh], dim=1)
+        q = torch.where(q[:, :1] < 0, -q, q)
         log_scales = torch.cat([self.log_scales_plane, self.log_scale_normal[:, None]], dim=1)
         if eye is None:
             cos = torch.ones(1, dtype=means.dtype)
@@ -217,7 +229,7 @@ class AnchoredGaussians(nn.Module):
             cos = (ray * normal.detach()).sum(1).abs() / ray.norm(dim=1).clamp(min=1e-12)
         g = self.gain(cos)[:, None, None]  # the rasteriser's colour is SH + 0.5: scale that, not the SH alone
         sh0 = (g * (SH_C0 * self.sh0 + 0.5) - 0.5) / SH_C0
-        return GaussianSet(means, matrix_to_quat(rot), log_scales, self.opacity_logits, sh0, g * self.shN)
+        return GaussianSet(means, q, log_scales, self.opacity_logits, sh0, g * self.shN)
 
     def surface_points(self, mesh=None) -> torch.Tensor:
         """Where each Gaussian would sit with zero offset (for the stay-on-face regulariser)."""
@@ -271,13 +283,18 @@ class SceneModel(nn.Module):
         hands them to `gaussians`/`render` and to the shape evidence instead of evaluating each twice."""
         return [obj.mesh() for obj in self.objects]
 
-    def gaussians(self, meshes: list | None = None, eye: torch.Tensor | None = None) -> tuple[GaussianSet, list]:
+    def gaussians(self, meshes: list | None = None, frames: list | None = None,
+                  eye: torch.Tensor | None = None) -> tuple[GaussianSet, list]:
         """All Gaussians in world space, and the (start, end) range of each object's block (`meshes`:
-        this model's `meshes()`, when the caller has them already; `eye`: the camera centre anchored
-        Gaussians are shaded for, None: as seen head-on)."""
+        this model's `meshes()`, or `frames`: each anchored set's `face_frames`, when the caller has
+        them already; `eye`: the camera centre anchored Gaussians are shaded for, None: as seen
+        head-on)."""
         sets, ranges, start = [], [], 0
         for k, a in enumerate(self.anchored):
-            g = a.world(None if meshes is None else meshes[k], eye)
+            if frames is not None:
+                g = a.world(frames=frames[k], eye=eye)
+            else:
+                g = a.world(None if meshes is None else meshes[k], eye=eye)
             sets.append(g)
             ranges.append((start, start + len(g)))
             start += len(g)
@@ -298,11 +315,12 @@ class SceneModel(nn.Module):
 
     def render(self, viewmat: torch.Tensor, K: torch.Tensor, width: int, height: int, backend: str = "auto",
                background_rgb=(0.0, 0.0, 0.0), with_depth: bool = True, meta: bool = False,
-               meshes: list | None = None):
+               meshes: list | None = None, frames: list | None = None):
         """(rgb (H,W,3), depth (H,W) expected depth, alpha (H,W)) for one camera, and with `meta` the
-        rasteriser's meta (means2d, radii, ...: what densification reads) as a 4th item."""
+        rasteriser's meta (means2d, radii, ...: what densification reads) as a 4th item (`meshes`,
+        `frames`: as `gaussians` takes them)."""
         eye = torch.linalg.inv(viewmat.detach().double().cpu())[:3, 3].to(viewmat.device)
-        g, _ = self.gaussians(meshes, eye)
+        g, _ = self.gaussians(meshes, frames, eye)
         return render_gaussians(g, self.sh_degree, viewmat, K, width, height, backend, background_rgb, with_depth,
                                 meta)
 

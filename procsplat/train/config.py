@@ -73,6 +73,11 @@ class TrainConfig:
     """With --joint-shape: weight of each object's fitting loss (coverage, free space, accuracy,
     support of `procsplat.fit.losses`) against the training frames' depth, which holds the shapes to
     the observed geometry while the photometric loss moves them (0: photometric gradients alone)."""
+    shape_every: int = 2
+    """With --joint-shape: shapes and poses take an optimiser step every n-th step (1: every step),
+    on the gradient of the mean loss of those n steps' frames (a batch of n frames for the shapes;
+    the Gaussians step every step). Each object's program and shape evidence are evaluated, and
+    differentiated, once per n steps (`procsplat.train.shapestep`)."""
     checkpoint_every: int = 50
     resume: bool = False
     """Continue the run in <out>/<run-name>/: fitted objects are reused, training continues from

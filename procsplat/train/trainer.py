@@ -93,6 +93,7 @@ class Trainer:
         self.densify_state = None  # DensifyStrategy accumulators (cfg.densify)
         self._info = None  # the last training render's rasteriser meta (densification reads it)
         self.evidence = None  # ShapeEvidence: the observed depth each learnable shape is held to
+        self.shapes = None  # ShapeSchedule: the objects' meshes per step and when the shapes step
         self._session_start = time.monotonic()
         self.specs: list = []
         self._rng = random.Random(cfg.seed)
@@ -189,9 +190,13 @@ class Trainer:
         `procsplat.train.geometry`)."""
         from procsplat.train.geometry import ShapeEvidence
 
+        from procsplat.train.shapestep import ShapeSchedule
+
         self.evidence = None
         if self.cfg.joint_shape and self.cfg.geometry_weight > 0 and len(self.model.objects):
             self.evidence = ShapeEvidence(self.scene, self.train_ids, self.model, log=self.log)
+        self.shapes = ShapeSchedule(self.cfg.shape_every, self.cfg.joint_shape, self.evidence,
+                                    self.cfg.geometry_weight)
 
     def _make_optimizer(self) -> None:
         m, lr, groups = self.model, self.cfg.optim, []
@@ -215,11 +220,13 @@ class Trainer:
 
     # -- optimisation ------------------------------------------------------------------------------
     def loss(self, i: int):
+        """The step's loss on frame i: photometric, depth and stay-on-face terms (the shape evidence,
+        constant within a shape cycle, is `self.shapes`' to differentiate)."""
         rgb_t, depth_t, K, w2c = (t.to(self.device) for t in frame_tensors(self.scene, i))
         h, w = rgb_t.shape[:2]
-        meshes = self.model.meshes()  # once per step, for the render and the shape evidence
+        frames = self.shapes.frames(self.model)  # the shape cycle's (see `procsplat.train.shapestep`)
         rgb, depth, _, self._info = self.model.render(w2c, K, w, h, backend=self.cfg.backend, meta=True,
-                                                      meshes=meshes)
+                                                      frames=frames)
         if self.densify_state is not None:
             self.cfg.strategy.step_pre_backward(self._info)
         loss = photometric_loss(rgb, rgb_t)
@@ -228,23 +235,23 @@ class Trainer:
             loss = loss + self.cfg.depth_weight * (depth - depth_t)[valid].abs().mean()
         for a in self.model.anchored:  # keep anchored Gaussians on (not off) their faces
             loss = loss + self.cfg.offset_weight * (a.offset ** 2).mean()
-        if self.evidence is not None and len(self.evidence):  # shapes stay consistent with the observed depth
-            loss = loss + self.cfg.geometry_weight * self.evidence.loss(self.model, meshes).to(loss.device)
         return loss
 
     def step(self) -> float:
-        """One optimisation step on a random training frame; returns its loss."""
+        """One optimisation step on a random training frame; returns its loss (with the shape
+        evidence of the current meshes). Shapes and poses step on `cfg.shape_every`'s schedule."""
         if self.model is None:
             self.prepare()
         i = self._rng.choice(self.train_ids)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(i)
         loss.backward()
+        value = float(loss.item()) + self.shapes.evidence_value()
+        self.shapes.after_backward(self.step_count)  # on a shape step: the shapes' gradient
         self._densify()
         self._info = None
         self.optimizer.step()
         self.step_count += 1
-        value = float(loss.item())
         self._emit("on_step", self, value)
         return value
 
