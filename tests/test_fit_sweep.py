@@ -241,3 +241,79 @@ def test_sweep_neighbours_redraw_the_floats_of_the_changed_parameters_category(m
     assert flipped.any()
     assert np.unique(cands.unit[flipped, back]).size > 1  # redrawn
     assert np.all(cands.unit[flipped, width] == g.unit[0, width])  # another category: kept
+
+
+def test_reused_proposals_are_exact_until_the_shape_moves_and_never_below_it():
+    """Proposals kept from one call (`propose`) and reused (`proposals`): on the same mesh the
+    distances and gradients equal a fresh call's; on a moved mesh (2 cm, a refinement step or
+    two) reused ones are an upper bound of the fresh distances and nearly all equal."""
+    torch.manual_seed(0)
+    from procsplat.fit.surface import sample_mesh_surface
+
+    mesh = load_program("table").evaluate_one(TABLE, dtype=torch.float64)
+    yaw = torch.tensor([0.4], dtype=torch.float64)
+    from procsplat.geometry import yaw_matrix
+    verts = (mesh.vertices[None] @ yaw_matrix(yaw).transpose(1, 2)).requires_grad_(True)
+    tris = mesh.triangles
+    on = torch.from_numpy(sample_mesh_surface(verts[0].detach().numpy(), tris.numpy(), 300, seed=2))
+    pts = on + 0.03 * torch.randn(300, 3, dtype=torch.float64)
+    fresh, kept = point_to_mesh_distance(pts, verts, tris, yaw, k=4, propose=8)
+    assert kept.shape == (1, 300, 8)
+    assert torch.equal(fresh, point_to_mesh_distance(pts, verts, tris, yaw, k=4))
+    again = point_to_mesh_distance(pts, verts, tris, yaw, k=4, proposals=kept)
+    assert torch.allclose(again, fresh, atol=1e-12)
+    (g,) = torch.autograd.grad(again.sum(), verts)
+    (g_ref,) = torch.autograd.grad(fresh.sum(), verts)
+    assert torch.allclose(g, g_ref, atol=1e-10)
+    moved = (verts.detach() * torch.tensor([1.02, 0.98, 1.0], dtype=torch.float64) + 0.01)
+    reused = point_to_mesh_distance(pts, moved, tris, yaw, k=4, proposals=kept)
+    exact = point_to_mesh_distance(pts, moved, tris, yaw, k=4)
+    assert (reused >= exact - 1e-12).all()
+    assert (reused - exact).abs().lt(1e-9).float().mean() > 0.95
+
+
+def test_refinement_with_reused_proposals_returns_exact_losses(mid_board_table):
+    """Refinement reuses coverage's proposals between refreshes (`proposal_refresh`); the losses
+    it returns are the scorer's own for the returned genomes, and it is never worse than the
+    start nor (by much) than refreshing every step."""
+    from procsplat.fit.refine import RefineConfig, refine
+
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    g = _genome(space, truth.parameters, truth).take([0, 0])
+    g.unit[1] = np.clip(g.unit[1] + 0.1, 0, 1)
+    g.pose[:, 1:3] += 0.04
+    with torch.no_grad():
+        start = scorer.score(g)["total"].double().numpy()
+    got, loss = refine(scorer, g, 12, RefineConfig(proposal_refresh=4))
+    with torch.no_grad():
+        assert np.allclose(scorer.score(got)["total"].double().numpy(), loss, rtol=1e-6)
+    assert (loss <= start).all()
+    _, every = refine(scorer, g, 12, RefineConfig(proposal_refresh=1))
+    assert (loss <= 1.1 * every).all()
+
+
+def test_refinement_adam_follows_torchs_adam():
+    """refine's own Adam (torch's optimizer costs a torch._dynamo import per process) takes
+    torch.optim.Adam's steps, learning rate per tensor and a changing factor included."""
+    from procsplat.fit.refine import Adam
+
+    torch.manual_seed(0)
+    a = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    c = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    b, d = a.detach().clone().requires_grad_(True), c.detach().clone().requires_grad_(True)
+    a0 = a.detach().clone()
+    mine = Adam([(a, 0.02), (c, 0.01)])
+    ref = torch.optim.Adam([{"params": [b], "lr": 0.02}, {"params": [d], "lr": 0.01}])
+    for k in range(20):
+        f = 0.55 + 0.45 * math.cos(k)
+        for x, y, opt in ((a, c, mine), (b, d, ref)):
+            opt.zero_grad()
+            ((x ** 3).sum() + (y.sin() * y).sum()).backward()
+        mine.step(f)
+        for grp, lr in zip(ref.param_groups, (0.02, 0.01)):
+            grp["lr"] = lr * f
+        ref.step()
+    assert torch.allclose(a, b, atol=1e-12) and torch.allclose(c, d, atol=1e-12)
+    assert (a - a0).abs().max() > 0.05  # it moved

@@ -128,8 +128,14 @@ class Scorer:
             trans = trans.index_put((g.index,), t.detach())
         return out, trans
 
-    def score(self, g: Genomes, unit: torch.Tensor | None = None, pose: torch.Tensor | None = None) -> dict:
-        """(P,) loss terms; differentiable w.r.t. `unit`/`pose` when given as tensors."""
+    def score(self, g: Genomes, unit: torch.Tensor | None = None, pose: torch.Tensor | None = None,
+              cache: dict | None = None, reuse: bool = False) -> dict:
+        """(P,) loss terms; differentiable w.r.t. `unit`/`pose` when given as tensors.
+
+        `cache` (a dict the caller keeps between calls on the same genomes, `refine.py`): each
+        topology's nearest-triangle proposals (`LossConfig.reuse_proposals` per observed point)
+        are stored there, and with `reuse` taken from it instead of recomputed where the same
+        rows have the same triangles."""
         if unit is None:
             unit = torch.from_numpy(g.unit).to(self.dtype)
         if pose is None:
@@ -139,7 +145,15 @@ class Scorer:
         meshes, trans = self.posed_meshes(g.disc, unit, pose)
         result: dict = {}
         for rows, world, tris, yaw in meshes:
-            terms = self.losses.terms(world, tris, yaw)
+            if cache is None:
+                terms = self.losses.terms(world, tris, yaw)
+            else:
+                key = (tuple(rows.tolist()), tuple(tris.shape))
+                hit = cache.get(key) if reuse else None
+                terms = self.losses.terms(world, tris, yaw, proposals=hit,
+                                          propose=0 if hit is not None else self.losses.config.reuse_proposals)
+                if "proposals" in terms:
+                    cache[key] = terms.pop("proposals")
             for k, v in terms.items():
                 if k not in result:
                     result[k] = torch.zeros(P, dtype=v.dtype)

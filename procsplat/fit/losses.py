@@ -70,6 +70,9 @@ class LossConfig:
     proposals: int = 4
     """Triangles tested exactly per observed point: those with the smallest lower bound of
     their distance (`point_to_mesh_distance`)."""
+    reuse_proposals: int = 8
+    """Proposals per observed point kept for the next refinement steps (`Scorer.score`'s
+    cache, `RefineConfig.proposal_refresh`)."""
     max_points: int = 1000
     """Observed points used by coverage (a fixed seeded subset beyond this)."""
     accuracy_plane: bool = True
@@ -109,8 +112,8 @@ def robust(d: torch.Tensor, huber: float, truncation: float) -> torch.Tensor:
 
 
 def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
-                           yaw: torch.Tensor | None = None, k: int = 4,
-                           max_elements: int = 400_000) -> torch.Tensor:
+                           yaw: torch.Tensor | None = None, k: int = 4, max_elements: int = 400_000,
+                           proposals: torch.Tensor | None = None, propose: int = 0):
     """Exact distances (b,N) from fixed points (N,3) to each candidate's surface (b,V,3)/(T,3).
 
     Proposals: the k triangles with the smallest lower bound of their distance, the larger of
@@ -127,11 +130,26 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     mattress beside a pillow) finds only the small part's samples: with 800 samples and 12
     neighbours the true cabinet's coverage came out 17x and the true bed's 40x its exact value,
     and both lost to wrong shapes.
+
+    Reuse (refinement, `refine.py`): `propose` > k also returns the best `propose` proposals
+    (b,N,propose) per point, as (distances, proposals); a later call given them as `proposals`
+    skips the bounds and takes the nearest of those triangles (the k of this call are their
+    first k). Exact while the shapes have not moved far enough for another triangle to become
+    nearest: an upper bound of the distance otherwise.
     """
     b, N = vertices.shape[0], points.shape[0]
     T = triangles.shape[0]
     k = min(k, T)
     pts = points.to(vertices.dtype)
+    if proposals is not None:
+        with torch.no_grad():
+            kp = proposals.shape[-1]
+            d = _triangle_distance(pts.unsqueeze(1).expand(N, kp, 3).reshape(N * kp, 3), vertices.detach(), triangles,
+                                   proposals.reshape(b, N * kp))
+            best = torch.gather(proposals, 2, d.reshape(b, N, kp).argmin(-1, keepdim=True)).squeeze(-1)
+        return _triangle_distance(pts, vertices, triangles, best)
+    kk = min(max(k, propose), T)
+    kept = torch.empty(b, N, kk, dtype=torch.int64) if propose else None
     with torch.no_grad():
         v = vertices.detach()
         R = yaw_matrix(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
@@ -152,11 +170,15 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
             plane, outside = _plane_and_outside(hom @ planes[j], T)
             outside.clamp_min_(0)
             bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
-            cand = bound.topk(k, dim=-1, largest=False).indices  # (b',N,k)
+            cand = bound.topk(kk, dim=-1, largest=False).indices  # (b',N,kk), nearest bound first
+            if kept is not None:
+                kept[j] = cand
+                cand = cand[..., :k]
             d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v[j], triangles,
                                    cand.reshape(cand.shape[0], N * k))
             best[j] = torch.gather(cand, 2, d.reshape(-1, N, k).argmin(-1, keepdim=True)).squeeze(-1)
-    return _triangle_distance(pts, vertices, triangles, best)
+    d = _triangle_distance(pts, vertices, triangles, best)
+    return (d, kept) if propose else d
 
 
 def _triangle_planes(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
@@ -308,18 +330,18 @@ class CandidateLosses:
         self.floor_distance = (self.points[:, 2] - target.floor_height).clamp_min(0.0) \
             if config.floor_explains and target.floor_band > 0 else None
         self._views = None  # ViewStack, built on first use
-        self._planes = None  # {dtype: (points, normals)} of the observed points, built on first use
+        self._planes = {}  # {dtype: (points, normals)} of the observed points, built on first use
 
     def planes(self, dtype=torch.float64):
         """(observed points (N,3), unit normals (N,3) from their 10 nearest neighbours), cached
         per dtype (the lookup runs on every scoring call)."""
-        if self._planes is None:
+        if torch.float64 not in self._planes:
             pts = np.asarray(self.target.points, dtype=np.float64)
             _, nb = cKDTree(pts).query(pts, k=min(10, len(pts)))
             nb = nb.reshape(len(pts), -1)
             q = pts[nb] - pts[nb].mean(1, keepdims=True)
             _, vecs = np.linalg.eigh(np.einsum("nki,nkj->nij", q, q))
-            self._planes = {torch.float64: (torch.from_numpy(pts), torch.from_numpy(vecs[:, :, 0].copy()))}
+            self._planes[torch.float64] = (torch.from_numpy(pts), torch.from_numpy(vecs[:, :, 0].copy()))
         if dtype not in self._planes:
             self._planes[dtype] = tuple(t.to(dtype) for t in self._planes[torch.float64])
         return self._planes[dtype]
@@ -342,10 +364,12 @@ class CandidateLosses:
         d = (dn.square() + (dt - self.config.plane_slack).clamp_min(0).square()).clamp_min(1e-18).sqrt()
         return d.min(-1).values.reshape(x.shape[:-1])
 
-    def terms(self, vertices: torch.Tensor, triangles: torch.Tensor, yaw: torch.Tensor | None = None) -> dict:
+    def terms(self, vertices: torch.Tensor, triangles: torch.Tensor, yaw: torch.Tensor | None = None,
+              proposals: torch.Tensor | None = None, propose: int = 0) -> dict:
         """One topology: world vertices (b,V,3), triangles (T,3) and optionally the yaw (b,) of
         each candidate's pose (coverage's triangle boxes are tight in its own frame) -> dict of
-        (b,) terms + total."""
+        (b,) terms + total. `proposals`/`propose`: coverage's nearest-triangle proposals reused /
+        returned (`point_to_mesh_distance`); with `propose` the dict has them as "proposals"."""
         cfg = self.config
         b = vertices.shape[0]
         samples, tri, valid = self.sampler.sample(vertices, triangles)
@@ -354,7 +378,10 @@ class CandidateLosses:
             zero = vertices.new_zeros(b)
             out = {"coverage": big, "free_space": zero, "accuracy": zero, "support": zero}
         else:
-            d = point_to_mesh_distance(self.points, vertices, triangles, yaw, cfg.proposals)
+            d = point_to_mesh_distance(self.points, vertices, triangles, yaw, cfg.proposals,
+                                       proposals=proposals, propose=propose)
+            if propose and proposals is None:
+                d, out_proposals = d
             if self.floor_distance is not None:
                 d = torch.minimum(d, self.floor_distance.to(d.dtype))
             coverage = robust(d, cfg.huber, cfg.truncation).mean(1)
@@ -384,6 +411,8 @@ class CandidateLosses:
                    "support": support_loss(vertices, self.target.floor_height)}
             # A mesh with no area cannot explain anything.
             out["coverage"] = torch.where(valid, out["coverage"], vertices.new_full((b,), cfg.truncation))
+            if propose and proposals is None:
+                out["proposals"] = out_proposals
         w = cfg.weights
         out["total"] = (w.coverage * out["coverage"] + w.free_space * out["free_space"]
                         + w.accuracy * out["accuracy"] + w.support * out["support"])
