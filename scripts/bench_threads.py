@@ -49,6 +49,7 @@ POLICIES = {
     "spin10k": ({"GOMP_SPINCOUNT": "10000"}, None, None),  # a short spin, then sleep
     "spin30k": ({"GOMP_SPINCOUNT": "30000"}, None, None),
     "spin3k": ({"GOMP_SPINCOUNT": "3000"}, None, None),
+    "spin1k": ({"GOMP_SPINCOUNT": "1000"}, None, None),
     "t1-inter1": ({}, 1, 1),
     "procsplat": None,  # procsplat.threads' own defaults
 }
