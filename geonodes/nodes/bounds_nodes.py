@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import torch
 
-from ..geometry import EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, part_vertices
+from ..geometry import EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, Rows, part_vertices
 from ..geometry.curves import curve_parts_evaluated
 from ..geometry.remesh import whole_batch
 from ..primitives import mesh_cube
 from . import S, node
+from .geometry_nodes import trs_xform
+from .primitive_nodes import _Values, primitive
 
 
 def _bounds(n, struct: GeomStruct, index: torch.Tensor):
     """((b, 3) min, (b, 3) max) of the structure's own components for batch rows `index`, or
     None when it has none."""
     lows, highs = [], []
-    for part in struct.parts:
-        if part.prim.num_vertices:
-            v = part_vertices(part, n.geometry_cache).index_select(0, index)
-            lows.append(v.amin(1))
-            highs.append(v.amax(1))
+    meshes = [part_vertices(p, n.geometry_cache) for p in struct.parts if p.prim.num_vertices]
+    if meshes:  # one gather and one reduction for all mesh parts
+        v = (meshes[0] if len(meshes) == 1 else torch.cat(meshes, 1)).index_select(0, index)
+        lows.append(v.amin(1))
+        highs.append(v.amax(1))
     for part in struct.points:
         if part.prim.num_vertices:
             v = part_vertices(part, n.geometry_cache).index_select(0, index)
@@ -39,6 +41,8 @@ def _bounds(n, struct: GeomStruct, index: torch.Tensor):
                 highs.append(ev.positions.amax(1))
     if not lows:
         return None
+    if len(lows) == 1:
+        return lows[0], highs[0]
     return torch.stack(lows).amin(0), torch.stack(highs).amax(0)
 
 
@@ -50,8 +54,10 @@ def _box(n, lo: torch.Tensor, hi: torch.Tensor, index: torch.Tensor) -> Prim:
                 dense=whole_batch(positions, index, n.batch), edges=cube.edges)
 
 
-def _boxed(n, struct: GeomStruct, index: torch.Tensor) -> GeomStruct:
-    bounds = _bounds(n, struct, index)
+def _boxed(n, struct: GeomStruct, index: torch.Tensor, bounds=None) -> GeomStruct:
+    """The structure with its own components replaced by their box and each instance's geometry
+    by its own (an instance's geometry without components of its own: cleared)."""
+    bounds = _bounds(n, struct, index) if bounds is None else bounds
     if bounds is None:
         return EMPTY
     instances = tuple(Instance(_boxed(n, inst.geometry, index), inst.chain) for inst in struct.instances)
@@ -66,12 +72,22 @@ def _boxed(n, struct: GeomStruct, index: torch.Tensor) -> GeomStruct:
 def bounding_box(n):
     lo = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
     hi = torch.zeros(n.batch, 3, dtype=n.dtype, device=n.device)
+    plain = Rows(0, n.batch)  # rows whose box has no instances: one lazy cube for all of them
     pieces = []
     for rows, struct in n.get("Geometry").pieces:
         index = rows.index(n.device)
         bounds = _bounds(n, struct, index)
-        if bounds is not None:
-            lo = lo.index_put((index,), bounds[0].to(n.dtype))
-            hi = hi.index_put((index,), bounds[1].to(n.dtype))
-        pieces.append((rows, _boxed(n, struct, index)))
+        if bounds is None:
+            pieces.append((rows, EMPTY))
+            continue
+        lo = lo.index_put((index,), bounds[0].to(n.dtype))
+        hi = hi.index_put((index,), bounds[1].to(n.dtype))
+        if struct.instances:
+            pieces.append((rows, _boxed(n, struct, index, bounds)))
+        else:
+            plain = plain | rows
+    if plain.any():
+        box = primitive(_Values(n, {"__size__": hi - lo}), "mesh_cube", ["__size__"], [], (2, 2, 2))
+        xform = trs_xform(lo + (hi - lo) / 2, None, None)
+        pieces += box.map(lambda s: s.transformed(xform)).restrict(plain).pieces
     return {"Bounding Box": Piecewise(pieces).merged(), "Min": lo, "Max": hi}
