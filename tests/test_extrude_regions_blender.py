@@ -198,19 +198,7 @@ def test_attributes_through_extrude_regions(domain):
     Scale a) of the moved cube, read on the points after it (z += v * b): new points copy their
     source's, side faces their extruded face's, side corners the extruded face's corners at
     the same point."""
-    sel, sel_links = selection_nodes()
-    extra = sel + [node("I", "GeometryNodeInputIndex"), node("K", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 1.7}),
-                   node("Sn", "ShaderNodeMath", {"operation": "SINE"}),
-                   node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": domain}, {"Name": "v"}),
-                   node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "v"}),
-                   node("RB", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("RC", "ShaderNodeCombineXYZ"),
-                   node("Move", "GeometryNodeSetPosition")]
-    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link((GI, "a"), ("E", "Offset Scale")),
-                         link(("I", "Index"), ("K", "Value")), link(("K", "Value"), ("Sn", "Value")),
-                         link(("Sn", "Value"), ("St", "Value")), link(("St", "Geometry"), ("E", "Mesh")),
-                         link(("R", "Attribute"), ("RB", "Value")), link((GI, "b"), ("RB", "Value_001")),
-                         link(("RB", "Value"), ("RC", "Z")), link(("RC", "Vector"), ("Move", "Offset")),
-                         link(("E", "Mesh"), ("Move", "Geometry"))]
+    extra, links = _stored_probe(domain, "v")
     ir = op_program("cube", regions(), "Mesh", "Mesh", extra, links)
     g = ir["groups"][0]
     g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"] or lk["from"] == ["St", "Geometry"]] + [
@@ -235,19 +223,7 @@ def test_edge_attributes_through_extrude_faces(individual):
     """'ei' = sin(1.7 * Index) on the EDGE domain of the moved ico, then its faces where x > c
     extruded (Offset Scale a), 'ei' read on the points (z += ei * b): copies of edges copy,
     connecting edges mix (the corner's edges; the boundary edges at the point)."""
-    sel, sel_links = selection_nodes()
-    extra = sel + [node("I", "GeometryNodeInputIndex"), node("K", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 1.7}),
-                   node("Sn", "ShaderNodeMath", {"operation": "SINE"}),
-                   node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "EDGE"}, {"Name": "ei"}),
-                   node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "ei"}),
-                   node("RB", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("RC", "ShaderNodeCombineXYZ"),
-                   node("Move", "GeometryNodeSetPosition")]
-    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link((GI, "a"), ("E", "Offset Scale")),
-                         link(("I", "Index"), ("K", "Value")), link(("K", "Value"), ("Sn", "Value")),
-                         link(("Sn", "Value"), ("St", "Value")), link(("St", "Geometry"), ("E", "Mesh")),
-                         link(("R", "Attribute"), ("RB", "Value")), link((GI, "b"), ("RB", "Value_001")),
-                         link(("RB", "Value"), ("RC", "Z")), link(("RC", "Vector"), ("Move", "Offset")),
-                         link(("E", "Mesh"), ("Move", "Geometry"))]
+    extra, links = _stored_probe("EDGE", "ei")
     op = node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": individual})
     ir = op_program("ico", op, "Mesh", "Mesh", extra, links)
     g = ir["groups"][0]
@@ -265,3 +241,23 @@ def test_extrude_regions_single_offset(mesh):
     links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link((GI, "a"), ("E", "Offset Scale")),
                          link((GI, "b"), ("V", "Z")), link(("V", "Vector"), ("E", "Offset"))]
     compare_batch(op_program(mesh, regions(), "Mesh", "Mesh", extra, links), sets(34))
+
+
+def _stored_probe(domain: str, name: str):
+    """(extra nodes, links) around a selection-driven extrusion 'E': `name` = sin(1.7 * Index)
+    stored on `domain` before it (node 'St'), read on the points after it (z += value * b,
+    node 'Move')."""
+    sel, sel_links = selection_nodes()
+    extra = sel + [node("I", "GeometryNodeInputIndex"), node("K", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 1.7}),
+                   node("Sn", "ShaderNodeMath", {"operation": "SINE"}),
+                   node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": domain}, {"Name": name}),
+                   node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": name}),
+                   node("RB", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("RC", "ShaderNodeCombineXYZ"),
+                   node("Move", "GeometryNodeSetPosition")]
+    links = sel_links + [link(("Cmp", "Result"), ("E", "Selection")), link((GI, "a"), ("E", "Offset Scale")),
+                         link(("I", "Index"), ("K", "Value")), link(("K", "Value"), ("Sn", "Value")),
+                         link(("Sn", "Value"), ("St", "Value")), link(("St", "Geometry"), ("E", "Mesh")),
+                         link(("R", "Attribute"), ("RB", "Value")), link((GI, "b"), ("RB", "Value_001")),
+                         link(("RB", "Value"), ("RC", "Z")), link(("RC", "Vector"), ("Move", "Offset")),
+                         link(("E", "Mesh"), ("Move", "Geometry"))]
+    return extra, links

@@ -37,19 +37,25 @@ def project_faces(points: np.ndarray) -> np.ndarray:
     ok = d > f32(1e-35)
     inv = np.where(ok, f32(1.0) / np.sqrt(np.where(ok, d, f32(1.0))), f32(0.0)).astype(f32)
     n = np.where(ok[:, None], n * inv[:, None], np.array([0.0, 0.0, 1.0], f32)).astype(f32)
-    m = -n
+    n1, n2 = ortho_basis(-n)
+    x = (p[..., 0] * n1[:, None, 0] + p[..., 1] * n1[:, None, 1]) + p[..., 2] * n1[:, None, 2]
+    y = (p[..., 0] * n2[:, None, 0] + p[..., 1] * n2[:, None, 1]) + p[..., 2] * n2[:, None, 2]
+    return np.stack([x, y], -1).astype(f32)
+
+
+def ortho_basis(m: np.ndarray) -> tuple:
+    """ortho_basis_v3v3_v3 of (N, 3) float32 unit vectors: the (N, 3) rows n1, n2 that
+    axis_dominant_v3_to_m3 projects on (float32 as Blender's, its degenerate case included)."""
+    f32 = np.float32
     f = m[:, 0] * m[:, 0] + m[:, 1] * m[:, 1]
     big = f > _FLT_EPSILON
     r = (f32(1.0) / np.sqrt(np.where(big, f, f32(1.0)))).astype(f32)
     n1 = np.stack([m[:, 1] * r, -m[:, 0] * r, np.zeros_like(r)], 1)
     n2 = np.stack([-m[:, 2] * n1[:, 1], m[:, 2] * n1[:, 0], m[:, 0] * n1[:, 1] - m[:, 1] * n1[:, 0]], 1)
     flat1 = np.stack([np.where(m[:, 2] < 0, f32(-1.0), f32(1.0)), np.zeros_like(r), np.zeros_like(r)], 1)
-    flat2 = np.tile(np.array([0.0, 1.0, 0.0], f32), (p.shape[0], 1))
     n1 = np.where(big[:, None], n1, flat1).astype(f32)
-    n2 = np.where(big[:, None], n2, flat2).astype(f32)
-    x = (p[..., 0] * n1[:, None, 0] + p[..., 1] * n1[:, None, 1]) + p[..., 2] * n1[:, None, 2]
-    y = (p[..., 0] * n2[:, None, 0] + p[..., 1] * n2[:, None, 1]) + p[..., 2] * n2[:, None, 2]
-    return np.stack([x, y], -1).astype(f32)
+    n2 = np.where(big[:, None], n2, np.array([0.0, 1.0, 0.0], f32)).astype(f32)
+    return n1, n2
 
 
 def convex(co: np.ndarray) -> np.ndarray:
@@ -340,14 +346,7 @@ def quad_beauty_cost(v1: np.ndarray, v2: np.ndarray, v3: np.ndarray, v4: np.ndar
     scale = np.where(ok, np.sqrt(np.where(ok, d, f32(1.0))), f32(0.0)).astype(f32)
     n = (no * (f32(1.0) / np.where(ok, scale, f32(1.0)))[:, None]).astype(f32)
     ok &= scale > _FLT_EPSILON  # normalize_v3(no) <= FLT_EPSILON: no rotation (FLT_MAX)
-    f = n[:, 0] * n[:, 0] + n[:, 1] * n[:, 1]
-    big = f > _FLT_EPSILON
-    r = (f32(1.0) / np.sqrt(np.where(big, f, f32(1.0)))).astype(f32)
-    n1 = np.stack([n[:, 1] * r, -n[:, 0] * r, np.zeros_like(r)], 1)
-    n2 = np.stack([-n[:, 2] * n1[:, 1], n[:, 2] * n1[:, 0], n[:, 0] * n1[:, 1] - n[:, 1] * n1[:, 0]], 1)
-    flat1 = np.stack([np.where(n[:, 2] < 0, f32(-1.0), f32(1.0)), np.zeros_like(r), np.zeros_like(r)], 1)
-    n1 = np.where(big[:, None], n1, flat1).astype(f32)
-    n2 = np.where(big[:, None], n2, np.array([0.0, 1.0, 0.0], f32)).astype(f32)
+    n1, n2 = ortho_basis(n)  # axis_dominant_v3_to_m3
 
     def xy(p):  # mul_v2_m3v3 with the transposed basis
         return np.stack([(p[:, 0] * n1[:, 0] + p[:, 1] * n1[:, 1]) + p[:, 2] * n1[:, 2],
