@@ -2,8 +2,9 @@
 dataclasses by tyro (`procsplat <command> --help` lists every flag).
 
 Every command takes `--threads N`: torch threads, applied before the command starts (0, the
-default: the thread policy of procsplat/threads.py, whose environment defaults `import procsplat`
-sets before torch loads; `batch`: the threads of each task, default 1).
+default: the thread policy of procsplat/threads.py: one torch thread per process unless
+OMP_NUM_THREADS says otherwise, with the environment defaults `import procsplat` sets before torch
+loads; `batch`: the threads of each task, default 1).
 
 Errors procsplat and geonodes raise for bad input (`ProcsplatError`, `GeonodesError`) end the
 command with one line on stderr and exit code 2; anything else is a bug and keeps its traceback.

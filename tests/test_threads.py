@@ -82,17 +82,17 @@ def restore_threads():
 def test_apply_thread_policy(restore_threads):
     assert apply_thread_policy(2) == 2 == torch.get_num_threads()
     assert apply_thread_policy(1) == 1 == torch.get_num_threads()
-    assert apply_thread_policy(0) == 1  # 0 keeps what is set
+    assert apply_thread_policy(0) == 1  # 0: the policy, one thread (or the OMP_NUM_THREADS the user set)
     with pytest.raises(ProcsplatError, match="--threads -1"):
         apply_thread_policy(-1)
 
 
-def test_policy_default_is_torchs_unless_the_user_chose():
+def test_policy_default_is_one_thread_unless_the_user_chose():
     code = "import procsplat, torch; from procsplat.threads import apply_thread_policy as a; " \
            "d = torch.get_num_threads(); print(d, a(0))"
-    default, applied = run_python(code).stdout.split()
-    assert applied == default and int(default) >= 1
-    assert run_python(code, OMP_NUM_THREADS="1").stdout.split() == ["1", "1"]
+    assert run_python(code).stdout.split()[1] == "1"
+    assert run_python(code, OMP_NUM_THREADS="2").stdout.split() == ["2", "2"]  # the user's choice is kept
+    assert run_python(code, MKL_NUM_THREADS="2").stdout.split()[1] == "2"
 
 
 @pytest.mark.parametrize("name", list(cli.COMMANDS))
@@ -105,12 +105,14 @@ def test_every_command_takes_threads(name, monkeypatch, restore_threads):
         return 0
 
     monkeypatch.setitem(cli.COMMANDS, name, (probe, cli.COMMANDS[name][1]))
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # the user's choice would be kept
+        monkeypatch.delenv(variable, raising=False)
     positional = {"export": ["some/run"], "view": ["some/run"], "batch": ["--out", "some/out"]}.get(name, [])
     torch.set_num_threads(1)
     assert cli.main([name, *positional, "--threads", "2"]) == 0
     assert seen["threads"] == 2
-    assert cli.main([name, *positional]) == 0  # the default, 0: torch's count stays as it was
-    assert seen["threads"] == (1 if name == "batch" else 2)  # batch: 1 thread per task by default
+    assert cli.main([name, *positional]) == 0  # the default, 0: the policy's one thread (batch: per task)
+    assert seen["threads"] == 1
 
 
 def test_synth_with_threads_runs(tmp_path):

@@ -38,7 +38,8 @@ class SceneConfig:
     """A boxes JSON file: the scan's objects as oriented boxes (category, center, size, yaw) in the world
     frame, replacing its instance labels, so any RGB-D scan gets procedural objects (format: README)."""
     threads: int = 0
-    """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
+    """torch threads; 0 = the measured policy (procsplat/threads.py: one per process unless OMP_NUM_THREADS says
+    otherwise, waiting threads sleep)."""
 
 
 def open_scene(cfg: SceneConfig, demo_root: Path = Path("runs"), log=print) -> tuple[Scene, Path]:

@@ -50,7 +50,8 @@ class BenchFitConfig:
     json_out: Path | None = None
     """Also write every per-object row here."""
     threads: int = 0
-    """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
+    """torch threads; 0 = the measured policy (procsplat/threads.py: one per process unless OMP_NUM_THREADS says
+    otherwise, waiting threads sleep)."""
 
 
 def truth_of(obj: dict):
