@@ -248,7 +248,10 @@ class Program:
         """[(rows, vertices, topology)] per distinct topology, from checked batch values."""
         ev = Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = Call(ev, self.ir.groups[self.ir.main_group], (), None)
-        geometry: Piecewise = root.group_output(self._output)
+        try:
+            geometry: Piecewise = root.group_output(self._output)
+        finally:
+            root.release()  # no values are read from the calls after this
         pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
         return [(rows, v, self._topology(struct.parts, device)) for (_, struct), (rows, v) in zip(pieces, verts)]
