@@ -237,8 +237,9 @@ _VALUE_PLANS: dict = {}  # (layout ids of a table, dtype, device) -> (sum groups
 _PIECE_PLANS: dict = {}  # (layout ids of a piece, table key) -> (D column per coordinate, V, direct sums)
 _OWN_PLANS: dict = {}  # (layout ids of a piece, table key) -> (its own sum groups, column per coordinate, V, U)
 # Rows x sums a piece must save to take its own sums (its 3 extra ops cost about as much as
-# computing this many sums: the chair, table and sofa at B = 256 and 1024, CPU, 1 thread).
-_OWN_MIN_SAVED = 8192
+# computing this many sums: the chair, table, sofa and bed at B = 64, 256 and 1024, CPU, 1
+# thread, compared in one process with 2048, 8192, 16384 and never: 4096 was best or level).
+_OWN_MIN_SAVED = 4096
 
 
 def _layout_id(layout: tuple, t_col) -> int:
