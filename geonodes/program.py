@@ -248,7 +248,10 @@ class Program:
         """[(rows, vertices, topology)] per distinct topology, from checked batch values."""
         ev = Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = Call(ev, self.ir.groups[self.ir.main_group], (), None)
-        geometry: Piecewise = root.group_output(self._output)
+        try:
+            geometry: Piecewise = root.group_output(self._output)
+        finally:
+            root.release()  # no values are read from the calls after this
         pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
         return [(rows, v, self._topology(struct.parts, device)) for (_, struct), (rows, v) in zip(pieces, verts)]
@@ -268,22 +271,39 @@ class Program:
                      if struct.parts else torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device))
                     for index, struct in ((rows.index(device), struct) for rows, struct in pieces)]
         table = CoefficientTable(list(unique.values()), cache, batch, dtype, device) if unique else None
-        if len(pieces) > 1:
-            every, indexes = Rows.indexes([rows for rows, _ in pieces], device)
-        else:
-            indexes = [rows.index(device) for rows, _ in pieces]
-        if table is not None and len(pieces) > 1:
-            # The pieces partition the batch: one row gather of the table and one computation
-            # of its distinct sums, split into each piece's rows (views), instead of one per piece.
-            values = table.values(table.table.index_select(0, every)).split([len(i) for i in indexes])
-        else:  # one piece: its vertices straight from the table
-            values = [None] * len(pieces)
-        out = []
-        for (rows, struct), index, v in zip(pieces, indexes, values):
+        if table is None or len(pieces) == 1:  # one piece: its vertices straight from the table
+            out = []
+            for rows, struct in pieces:
+                index = rows.index(device)
+                out.append((index, table.vertices(struct.parts) if struct.parts else
+                            torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
+            return out
+        # The pieces partition the batch: one row gather of the table, the pieces that share the
+        # sums of every part first, then the pieces worth computing only their own parts' sums
+        # (see CoefficientTable.own_sums); the shared sums are computed once for their rows.
+        sizes = [rows.bits.bit_count() for rows, _ in pieces]
+        own = [table.own_sums(struct.parts, n) if struct.parts else None for (_, struct), n in zip(pieces, sizes)]
+        order = [i for i, o in enumerate(own) if o is None] + [i for i, o in enumerate(own) if o is not None]
+        every, indexes = Rows.indexes([pieces[i][0] for i in order], device)
+        selected = table.table.index_select(0, every)
+        counts = [sizes[i] for i in order if own[i] is None]
+        chunks = selected.split([sizes[i] for i in order]) if len(counts) < len(order) else ()
+        values = () if not counts else table.values(
+            selected[:sum(counts)] if len(counts) < len(order) else selected)
+        if len(counts) > 1:
+            values = values.split(counts)
+        elif counts:  # (a one-way split may answer the tensor itself: replays refuse such results)
+            values = (values,)
+        out = [None] * len(pieces)
+        for k, i in enumerate(order):
+            struct, index, b = pieces[i][1], indexes[k], sizes[i]
             if not struct.parts:
-                out.append((index, torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
+                v = torch.zeros(b, 0, 3, dtype=dtype, device=device)
+            elif own[i] is None:
+                v = table.vertices(struct.parts, values=values[k])
             else:
-                out.append((index, table.vertices(struct.parts, values=v)))
+                v = table.own_vertices(own[i], chunks[k])
+            out[i] = (index, v)
         return out
 
     def _topology(self, parts: tuple, device) -> Topology:

@@ -356,8 +356,9 @@ def compile_trace(trace: Trace):
     skip |= _dead(trace, skip, reads)
     for k, (func, aspec, kspec, kind, check) in enumerate(trace.ops):
         if k in skip:  # part of a value read below: its new slots go unused
-            outs = [check] if type(check) is tuple else check
-            nslot[0] += sum(1 for ref, _ in outs if ref.i == nslot[0])
+            for ref, _ in [check] if type(check) is tuple else check:
+                if ref.i == nslot[0]:  # each new slot in turn (a dropped split makes several)
+                    nslot[0] += 1
             continue
         if k in reads:
             lines.append("        if %s.tolist() != %s: raise GuardFailed" % (

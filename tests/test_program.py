@@ -34,6 +34,24 @@ def test_batch_of_1024_equals_single_calls(chair):
             assert torch.equal(single.triangles, g.triangles)
 
 
+def test_pieces_with_their_own_sums_equal_single_calls(monkeypatch):
+    """A batch whose pieces take partly their own parts' sums, partly the shared ones
+    (CoefficientTable.own_sums), gives every row bitwise what it gives alone."""
+    from geonodes.geometry import CoefficientTable
+    table = load_program(DATA / "table.json")
+    taken = []
+    own_sums = CoefficientTable.own_sums
+    monkeypatch.setattr(CoefficientTable, "own_sums",
+                        lambda self, parts, rows: taken.append(own_sums(self, parts, rows)) or taken[-1])
+    sets = table.sample(200, seed=5)
+    groups = table.evaluate(table.stack(sets))
+    assert any(t is None for t in taken) and any(t is not None for t in taken)
+    monkeypatch.undo()
+    for g in groups:
+        for j, i in enumerate(g.index.tolist()):
+            assert torch.equal(table.evaluate_one(sets[i]).vertices, g.vertices[j])
+
+
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_gradients_match_finite_differences(name):
     prog = load_program(DATA / f"{name}.json")

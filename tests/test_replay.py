@@ -213,6 +213,20 @@ def test_unused_results_are_dropped_but_shapes_python_read_still_guard():
         replay(trace, {"x": torch.tensor([4.0, 5.0, 6.0])})
 
 
+def test_unused_splits_are_dropped_and_the_results_after_them_replay():
+    x = torch.tensor([1.0, -2.0, 3.0, 4.0])
+
+    def f():
+        halves = x.split([2, 2])  # a dropped op with several results
+        y = x * 2
+        return [y + 1, y.unbind(0)[3]]
+
+    _, trace = record(f, {"x": x})
+    out = replay(trace, {"x": torch.tensor([0.5, 1.0, 2.0, -3.0])})
+    assert torch.equal(out[0], torch.tensor([2.0, 3.0, 5.0, -5.0])) and out[1].item() == -6.0
+    assert any(getattr(op[0], "__name__", "") == "split" for op in trace.ops)
+
+
 def test_record_refuses_writes_into_tensors_made_elsewhere():
     x, outside = torch.tensor([1.0]), torch.zeros(1)
 

@@ -260,7 +260,8 @@ class Rows:
                 self._index = torch.arange(self.n)
             else:
                 raw = np.frombuffer(self.bits.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
-                self._index = torch.from_numpy(np.flatnonzero(np.unpackbits(raw, count=self.n, bitorder="little")))
+                self._index = torch.from_numpy(np.flatnonzero(  # (on bools: numpy's fast count of set bytes)
+                    np.unpackbits(raw, count=self.n, bitorder="little").view(np.bool_)))
         return self._index if device is None else self._index.to(device)
 
     @staticmethod
@@ -272,10 +273,12 @@ class Rows:
         width = (n + 7) // 8
         raw = np.frombuffer(b"".join(r.bits.to_bytes(width, "little") for r in sets), dtype=np.uint8)
         bits = np.unpackbits(raw.reshape(len(sets), width), axis=1, count=n, bitorder="little")
-        concatenated = torch.from_numpy(np.nonzero(bits)[1].astype(np.int64, copy=False))
+        # Set bits of the flattened (sets, n) array, in order, less each set's start: several
+        # times faster than the 2-d nonzero's column indices (the same values).
+        concatenated = torch.from_numpy((np.flatnonzero(bits.view(np.bool_)) % n).astype(np.int64, copy=False))
         if device is not None:
             concatenated = concatenated.to(device)
-        return concatenated, concatenated.split([r.bits.bit_count() for r in sets])
+        return concatenated, concatenated.split_with_sizes([r.bits.bit_count() for r in sets])
 
 
 @dataclass

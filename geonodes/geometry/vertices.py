@@ -162,6 +162,29 @@ class CoefficientTable:
         """D (b, U): the distinct coordinate sums of every part, for coefficient rows c (b, N)."""
         return _sum_groups(c, self._sums)
 
+    def own_sums(self, parts: tuple, rows: int):
+        """The plan of `parts`' own distinct sums, where computing only those for a piece's
+        `rows` saves more work than the few ops it adds (None: the piece takes its rows of D).
+        A piece of a table whose other pieces have other parts (a table's legs, a chair's
+        backs) needs a fraction of D's columns; its rows' coordinates are the same sums by the
+        same ops either way."""
+        key = (tuple(self.layout_of[p.key] for p in parts),) + self._key
+        plan = _OWN_PLANS.get(key)
+        if plan is None:
+            sums, offsets = _values_plan(key[0], key[-2], key[-1])
+            idx, nv, _ = _piece_plan(key[0], offsets, key[-2], key[-1])
+            plan = _OWN_PLANS[key] = (sums, idx, nv, sum(g[3] for g in sums))
+        if self._key[-1] != "cpu":  # measured on the CPU only (a GPU's ops cost other amounts)
+            return None
+        width = sum(g[3] for g in self._sums)
+        return plan if rows * (width - plan[3]) > _OWN_MIN_SAVED else None
+
+    @staticmethod
+    def own_vertices(plan: tuple, c: torch.Tensor) -> torch.Tensor:
+        """(b, V, 3) vertices of a piece from its coefficient rows c (b, N) and its `own_sums`."""
+        sums, idx, nv, _ = plan
+        return _sum_groups(c, sums).index_select(1, idx).view(c.shape[0], nv, 3)
+
     def vertices(self, parts: tuple, rows: torch.Tensor | None = None, selected: torch.Tensor | None = None,
                  values: torch.Tensor | None = None) -> torch.Tensor:
         """(b, V, 3) vertices of `parts` concatenated, for batch `rows` (None: every row), for the
@@ -212,6 +235,11 @@ _LAYOUT_IDS: dict = {}
 _SUMS: dict = {}  # layout id -> its distinct sums (see _layout_sums)
 _VALUE_PLANS: dict = {}  # (layout ids of a table, dtype, device) -> (sum groups, layout id -> D offset)
 _PIECE_PLANS: dict = {}  # (layout ids of a piece, table key) -> (D column per coordinate, V, direct sums)
+_OWN_PLANS: dict = {}  # (layout ids of a piece, table key) -> (its own sum groups, column per coordinate, V, U)
+# Rows x sums a piece must save to take its own sums (its 3 extra ops cost about as much as
+# computing this many sums: the chair, table, sofa and bed at B = 64, 256 and 1024, CPU, 1
+# thread, compared in one process with 2048, 8192, 16384 and never: 4096 was best or level).
+_OWN_MIN_SAVED = 4096
 
 
 def _layout_id(layout: tuple, t_col) -> int:
