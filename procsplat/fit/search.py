@@ -83,10 +83,6 @@ class GAConfig:
     more steps (a bookshelf's 3 cm legs swapped for thicker boards: 15 steps 0.00126, 60 steps
     0.00017, incumbent 0.00096). Generations 10 -> 7 paid for these steps and the finer losses
     (20 s per object budget)."""
-    judge_samples: int = 12800
-    """The sweep compares its refined neighbours with the incumbent on this many other surface
-    samples (`discrete_sweep`'s judge; 0: on the search's own samples). Every candidate is refined
-    against one fixed set of 800, and a wrong part can win there by where its samples fall."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     scale_range: float = 0.0
@@ -273,15 +269,11 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
     order = np.argsort(fit, kind="stable")
     best = pop.take(order[:1])
     if cfg.sweep_rounds > 0:
-        judge = Scorer(space, target, replace(cfg.loss, num_samples=cfg.judge_samples, seed=cfg.loss.seed + 1)) \
-            if cfg.judge_samples > 0 else None
         best, best_loss = discrete_sweep(scorer, best, float(fit[order[0]]), rng, rounds=cfg.sweep_rounds,
                                          samples=cfg.sweep_samples, refine_top=cfg.sweep_refine,
                                          steps=cfg.sweep_steps, probe_steps=cfg.sweep_probe_steps,
                                          config=cfg.refine_config, box=cfg.sweep_box, extend=cfg.sweep_extend,
-                                         extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
-                                         judge=judge)
-        scorer.evaluations += judge.evaluations if judge is not None else 0
+                                         extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain)
         curve.append((scorer.evaluations, best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
