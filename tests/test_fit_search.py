@@ -123,6 +123,41 @@ def test_yaw_metric_forgives_a_quarter_turn_with_swapped_sides(table):
     assert yaw_error_deg(0.5 + k * math.pi / 2, 0.5, turns) == pytest.approx(90.0)
 
 
+def test_yaw_metric_forgives_turns_of_a_round_table_only():
+    """A round table on a pedestal is its own image under any turn; a square one turned by 30
+    degrees, or a cabinet by 3 degrees, is not."""
+    from procsplat.fit.bench import resolve_program
+    from procsplat.fit.metrics import turn_is_symmetry
+
+    prog = resolve_program("table")  # the library's table: Legs Type 1 is a pedestal on a disc foot
+    round_table = {"Width": 1.0, "Depth": 1.0, "Height": 0.75, "Top Shape": 1, "Legs Type": 1}
+    square_top = {**round_table, "Top Shape": 0}
+    assert turn_is_symmetry(prog, round_table, math.radians(30))
+    assert not turn_is_symmetry(prog, square_top, math.radians(30))
+    cabinet = resolve_program("cabinet")
+    assert not turn_is_symmetry(cabinet, cabinet.sample(1, seed=0)[0], math.radians(3))
+
+
+@pytest.mark.slow
+def test_fit_metrics_forgive_yaw_errors_of_a_round_table_only():
+    """evaluate_fit: a round pedestal table fitted 30 degrees off has no yaw error, a square one 30."""
+    import dataclasses
+
+    from procsplat.fit.bench import resolve_program
+    from procsplat.fit.result import FitResult
+
+    prog = resolve_program("table")
+    round_table = {"Width": 1.0, "Depth": 1.0, "Height": 0.75, "Top Shape": 1, "Legs Type": 1}
+    square_top = {**round_table, "Top Shape": 0}
+    for params, err in ((round_table, 0.0), (square_top, 30.0)):
+        target, truth = synthetic_object(prog, params, yaw=0.5, xy=(0.2, 0.1), rig=RIG, seed=11)
+        fit = FitResult("ga", "table", {**prog.defaults, **params}, 0.5 + math.radians(30), truth.translation,
+                        1.0, 0.0, {}, 0, 0.0, [])
+        assert evaluate_fit(prog, fit, truth)["yaw_err_deg"] == pytest.approx(err, abs=1e-6)
+        fit = dataclasses.replace(fit, yaw=0.5 + math.radians(0.5))  # small errors stay what they are
+        assert evaluate_fit(prog, fit, truth)["yaw_err_deg"] == pytest.approx(0.5, abs=1e-6)
+
+
 @pytest.mark.slow
 def test_baselines_run_within_budget(table):
     prog, target, truth = table
