@@ -7,7 +7,7 @@ import torch
 from geonodes import load_program
 from geonodes.render import render_mesh
 from procsplat.geometry import look_at
-from procsplat.splat.complete import CompletionConfig, complete_object, exterior_views, on_floor
+from procsplat.splat.complete import CompletionConfig, complete_object, exterior_views, on_floor, thinned
 from procsplat.splat.init import seen_in_frames
 from procsplat.splat.model import AnchoredGaussians, ProceduralObject, SH_C0, rgb_to_sh0
 
@@ -100,3 +100,34 @@ def test_exterior_views_see_the_outside_not_the_inside_nor_the_floor_face():
     bottom = torch.stack([c[0], c[1], lo[2]])
     seen = seen_in_frames(torch.stack([top, side, c, bottom]).numpy(), frames, tolerance=0.01)
     assert seen.tolist() == [True, True, False, False]
+
+
+def test_thinned_keeps_the_fraction_of_the_seen_density():
+    gen = torch.Generator().manual_seed(0)
+    # 1000 samples on 2 m^2: 600 seen (1.2 m^2, holding 120 Gaussians: 100 per m^2), 300 unseen (0.6 m^2)
+    keep = thinned(300, 1000, 600, 120, 2.0, 0.5, gen)
+    assert keep is not None and len(keep) == 30  # 0.5 x 100 per m^2 x 0.6 m^2
+    assert len(torch.unique(keep)) == 30 and int(keep.max()) < 300
+    # a seen surface as dense as the samples (or denser): all kept
+    assert thinned(300, 1000, 600, 1200, 2.0, 0.5, gen) is None
+    assert thinned(300, 1000, 0, 120, 2.0, 0.5, gen) is None  # no seen sample: nothing to measure
+
+
+def test_completion_follows_the_density_the_object_really_has():
+    """An object whose per-object cap left it far sparser than the configured density: its unseen
+    surface gets half of its own seen density, not half of the configured one."""
+    obj = ProceduralObject(load_program("table"), {}, 0.3, [0.0, 0.0, 0.0], 1.0, 3, "table")
+    frames = one_side_frames(obj)
+    added, density = {}, {}
+    for cap in (10 ** 6, 300):  # the configured density; capped far below it
+        a = AnchoredGaussians(obj, per_area=3000.0, max_count=cap, seed=0)
+        with torch.no_grad():
+            seen = torch.from_numpy(seen_in_frames(a.world().means.numpy(), frames))
+            a.prune(seen.nonzero()[:, 0])
+        n_seen = int(a.face.shape[0])
+        added[cap] = complete_object(a, frames, per_area=3000.0, cfg=CompletionConfig(density=0.5), seed=1)
+        density[cap] = (n_seen, added[cap])
+    # the sparse object's completion is about as much sparser as its seen surface is
+    (n_dense, add_dense), (n_sparse, add_sparse) = density[10 ** 6], density[300]
+    assert add_sparse < add_dense
+    assert 0.5 < (add_sparse / n_sparse) / (add_dense / n_dense) < 2.0

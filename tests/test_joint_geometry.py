@@ -106,3 +106,33 @@ def test_shapes_step_on_their_schedule_only(scene, tmp_path):
         assert (now_means != means).any(), step
         before, means = now, now_means
     assert trainer.shapes.shape_steps == 2 and trainer.shapes.pending == 1
+
+
+def test_evidence_reuses_its_nearest_triangles_between_searches(scene, tmp_path):
+    """Coverage's nearest-triangle search every `refresh`-th evaluation: while the shapes move by
+    training-sized steps the term and its gradient are those of a search on every evaluation."""
+    from procsplat.errors import ProcsplatError
+    from procsplat.train.geometry import ShapeEvidence
+
+    truth = gt_specs(scene)
+    t = train_from(scene, perturbed(truth, 0.03, seed=0), tmp_path, 0)
+    every = ShapeEvidence(t.scene, t.train_ids, t.model, log=lambda *a: None, refresh=1)
+    reuse = ShapeEvidence(t.scene, t.train_ids, t.model, log=lambda *a: None, refresh=3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        with torch.no_grad():
+            for obj in t.model.objects:  # about one shape step (2 mm) each
+                obj.floats.add_(0.002 * torch.randn(obj.floats.shape, generator=gen, dtype=torch.float64))
+                obj.translation[:2].add_(0.002 * torch.randn(2, generator=gen, dtype=torch.float64))
+        values, grads = [], []
+        for ev in (every, reuse):
+            t.model.zero_grad()
+            loss = ev.loss(t.model)
+            loss.backward()
+            values.append(float(loss))
+            grads.append(torch.cat([torch.cat([o.floats.grad, o.translation.grad]) for o in t.model.objects]))
+        assert values[1] == pytest.approx(values[0], rel=1e-9)
+        assert torch.allclose(grads[1], grads[0], rtol=1e-7, atol=1e-12)
+    assert every.searches == 5 * len(every) and reuse.searches == 2 * len(reuse)  # evaluations 1 and 4
+    with pytest.raises(ProcsplatError, match="refresh"):
+        ShapeEvidence(t.scene, t.train_ids, t.model, log=lambda *a: None, refresh=0)

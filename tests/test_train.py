@@ -127,3 +127,25 @@ def test_export_refuses_bad_input(trained_run, tmp_path):
     bad.write_text(json.dumps({"objects": [{"instance_id": 999, "parameters": {}}]}))
     with pytest.raises(ProcsplatError, match="unknown instance_id 999"):
         run_export(ExportConfig(run=trained_run, params=bad))
+
+
+def test_pruning_anchored_gaussians_mid_run(tiny_scene, tmp_path):
+    """--prune-anchored: at the start of the shape cycle at `prune_anchored_at` of the run, each object
+    loses that fraction of its anchored Gaussians (the least contributing); training goes on, and a
+    resumed run past that step does not prune again."""
+    cfg = tiny_cfg(tiny_scene, tmp_path, steps=6, prune_anchored=0.25, prune_anchored_at=0.5)
+    t = Trainer(cfg, log=lambda *a: None)
+    t.prepare()
+    assert t.prune_step() == 2  # int(0.5 x 6) = 3, down to the cycle start (shape_every 2)
+    counts = [len(a.face) for a in t.model.anchored]
+    for _ in range(2):
+        t.step()
+    assert [len(a.face) for a in t.model.anchored] == counts
+    t.step()
+    after = [len(a.face) for a in t.model.anchored]
+    assert after == [n - int(0.25 * n) for n in counts]
+    t.save_checkpoint()
+    resumed = Trainer(tiny_cfg(tiny_scene, tmp_path, steps=6, prune_anchored=0.25, resume=True), log=lambda *a: None)
+    resumed.prepare()
+    resumed.train(progress=False)
+    assert [len(a.face) for a in resumed.model.anchored] == after and resumed.step_count == 6

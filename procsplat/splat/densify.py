@@ -36,10 +36,10 @@ def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _update(gaussians, optimizer, param_fn, moment_fn) -> None:
-    """Replace every parameter of `gaussians` by param_fn(name, tensor) and its Adam moments (in
+def _update(gaussians, optimizer, param_fn, moment_fn, names: tuple = PARAMS) -> None:
+    """Replace every parameter `names` of `gaussians` by param_fn(name, tensor) and its Adam moments (in
     whichever param group of `optimizer` holds it) by moment_fn(tensor)."""
-    for name in PARAMS:
+    for name in names:
         old = getattr(gaussians, name)
         new = nn.Parameter(param_fn(name, old.detach()), requires_grad=old.requires_grad)
         setattr(gaussians, name, new)
@@ -207,3 +207,46 @@ class DensifyStrategy:
             for key, v in optimizer.state[old].items():
                 if torch.is_tensor(v) and v.dim() > 0:
                     v.zero_()
+
+
+# -- anchored Gaussians -------------------------------------------------------------------------------
+@torch.no_grad()
+def contributions(model, views: list, backend: str = "auto") -> list:
+    """Per anchored set of `model`, (n,) each Gaussian's blending weight (alpha x transmittance) summed
+    over the pixels of `views` [(viewmat (4,4), K (3,3), width, height)]: LightGaussian's global
+    significance (Fan et al. 2023), the gradient of the rendered image w.r.t. a constant colour."""
+    from procsplat.splat.rasterize import rasterize
+
+    g, ranges = model.gaussians()
+    dev = g.means.device
+    means, quats = g.means.float(), g.quats.float()
+    scales, opacities = torch.exp(g.log_scales).float(), torch.sigmoid(g.opacity_logits).float()
+    colour = torch.ones(len(g), 3, device=dev, requires_grad=True)
+    with torch.enable_grad():
+        for viewmat, K, width, height in views:
+            img, _, _ = rasterize(means, quats, scales, opacities, colour, viewmat[None].to(dev, torch.float32),
+                                  K[None].to(dev, torch.float32), width, height, backend=backend)
+            img[..., 0].sum().backward()
+    total = colour.grad[:, 0].double().cpu() if colour.grad is not None else torch.zeros(len(g), dtype=torch.float64)
+    return [total[a:b] for a, b in ranges]
+
+
+@torch.no_grad()
+def prune_anchored(model, optimizer, views: list, fraction: float, backend: str = "auto") -> list:
+    """Remove from every anchored set the `fraction` of its Gaussians that contribute least to `views`
+    (`contributions`); the Adam moments of the rest are kept. Returns how many were removed per set."""
+    from procsplat.splat.model import ANCHORED_FIELDS
+
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"prune_anchored: fraction must be in [0, 1), got {fraction!r}")
+    removed = []
+    for a, c in zip(model.anchored, contributions(model, views, backend)):
+        drop = int(fraction * len(c))
+        if drop == 0:
+            removed.append(0)
+            continue
+        keep = torch.sort(torch.argsort(c, descending=True)[:len(c) - drop]).values.to(a.face.device)
+        a.face = a.face[keep].clone()
+        _update(a, optimizer, lambda name, p: p[keep], lambda v: v[keep], names=ANCHORED_FIELDS)
+        removed.append(drop)
+    return removed

@@ -78,6 +78,12 @@ class TrainConfig:
     on the gradient of the mean loss of those n steps' frames (a batch of n frames for the shapes;
     the Gaussians step every step). Each object's program and shape evidence are evaluated, and
     differentiated, once per n steps (`procsplat.train.shapestep`)."""
+    prune_anchored: float = 0.0
+    """At `prune_anchored_at` of the run, this fraction of each object's anchored Gaussians -- those
+    that contribute least to the training views (summed blending weight: `procsplat.splat.densify.
+    prune_anchored`) -- is removed (0: none)."""
+    prune_anchored_at: float = 0.5
+    """When to prune, as a fraction of `steps` (at the start of a shape cycle)."""
     checkpoint_every: int = 50
     resume: bool = False
     """Continue the run in <out>/<run-name>/: fitted objects are reused, training continues from

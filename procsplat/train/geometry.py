@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from procsplat.errors import ProcsplatError
 from procsplat.fit.losses import CandidateLosses, LossConfig
 from procsplat.fit.scene import MIN_MASK_PIXELS
 from procsplat.fit.target import ObjectTarget, TargetConfig, TooFewPointsError
@@ -39,9 +40,23 @@ def object_target(scene, instance_id: int, frame_ids, max_views: int = 24,
 
 
 class ShapeEvidence:
-    """The fitting loss of each procedural object that has a target, summed (`loss(model)`)."""
+    """The fitting loss of each procedural object that has a target, summed (`loss(model)`).
 
-    def __init__(self, scene, frame_ids, model, loss_config: LossConfig = LossConfig(), log=print):
+    Coverage's nearest-triangle search (the bounds of every observed point against every triangle:
+    about 60 % of the term's time on the bench scenes) runs on every `refresh`-th evaluation of an
+    object; the evaluations in between take the nearest of the `LossConfig.reuse_proposals` triangles
+    it proposed (`point_to_mesh_distance`'s reuse, as the fit's refinement does: `RefineConfig.
+    proposal_refresh`). Training moves a shape by about its learning rate per shape step (mm), so the
+    reused triangles hold the nearest one; where one does not, the distance is an upper bound. A
+    changed topology (a discrete edit) searches afresh. refresh = 1: every evaluation searches."""
+
+    def __init__(self, scene, frame_ids, model, loss_config: LossConfig = LossConfig(), log=print,
+                 refresh: int = 4):
+        if int(refresh) < 1:
+            raise ProcsplatError(f"ShapeEvidence: refresh must be at least 1, got {refresh!r}")
+        self.refresh = int(refresh)
+        self._proposals: dict = {}  # object index -> (triangles, proposals, evaluations since the search)
+        self.searches = 0  # nearest-triangle searches run (all objects)
         self.losses: dict = {}  # index into model.objects -> CandidateLosses
         skipped = []
         if scene.masks is not None:
@@ -65,7 +80,16 @@ class ShapeEvidence:
             obj = model.objects[k]
             verts, tri, _ = obj.mesh() if meshes is None else meshes[k]
             # the targets live on the CPU (a model on a GPU sends its vertices over, differentiably)
-            t = losses.terms(verts[None].cpu(), tri.cpu(), obj.yaw.reshape(1).cpu())
+            tri = tri.cpu()
+            cached = self._proposals.get(k)
+            if cached is not None and cached[2] < self.refresh and torch.equal(cached[0], tri):
+                t = losses.terms(verts[None].cpu(), tri, obj.yaw.reshape(1).cpu(), proposals=cached[1])
+                self._proposals[k] = (cached[0], cached[1], cached[2] + 1)
+            else:
+                t = losses.terms(verts[None].cpu(), tri, obj.yaw.reshape(1).cpu(),
+                                 propose=losses.config.reuse_proposals)
+                self._proposals[k] = (tri, t.pop("proposals"), 1)
+                self.searches += 1
             out[k] = {name: v[0] for name, v in t.items()}
         return out
 

@@ -242,6 +242,8 @@ class Trainer:
         evidence of the current meshes). Shapes and poses step on `cfg.shape_every`'s schedule."""
         if self.model is None:
             self.prepare()
+        if self.step_count == self.prune_step():
+            self.prune_anchored()
         i = self._rng.choice(self.train_ids)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(i)
@@ -254,6 +256,30 @@ class Trainer:
         self.step_count += 1
         self._emit("on_step", self, value)
         return value
+
+    def prune_step(self) -> int | None:
+        """The step at whose start anchored Gaussians are pruned (cfg.prune_anchored), at a shape cycle's
+        start; None: never."""
+        cfg = self.cfg
+        if cfg.prune_anchored <= 0 or not len(self.model.anchored):
+            return None
+        step = int(cfg.prune_anchored_at * cfg.steps) // cfg.shape_every * cfg.shape_every
+        return step if 0 < step < cfg.steps else None
+
+    def prune_anchored(self) -> list[int]:
+        """Remove the cfg.prune_anchored least contributing anchored Gaussians of each object (their
+        contribution summed over the training frames); returns how many per object."""
+        from procsplat.splat.densify import prune_anchored
+
+        views = []
+        for i in self.train_ids:
+            rgb, _, K, w2c = frame_tensors(self.scene, i)
+            views.append((w2c.to(self.device), K.to(self.device), rgb.shape[1], rgb.shape[0]))
+        removed = prune_anchored(self.model, self.optimizer, views, self.cfg.prune_anchored, self.cfg.backend)
+        self.shapes.invalidate()  # the faces changed: a new shape cycle
+        self.log(f"pruned {', '.join(map(str, removed))} anchored Gaussians (per object) of least contribution "
+                 f"at step {self.step_count}")
+        return removed
 
     def _densify(self) -> None:
         """cfg.densify: the strategy's post-backward step on the background Gaussians (the last rows of
