@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
 from procsplat.geometry import yaw_matrix
-from .surface import SurfaceSampler, closest_point_on_triangle
+from .surface import SurfaceSampler, closest_point_on_triangle, triangle_corners, triangle_points, triangle_vertex_ids
 from .target import ObjectTarget
 
 
@@ -114,7 +114,8 @@ def robust(d: torch.Tensor, huber: float, truncation: float) -> torch.Tensor:
 def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
                            yaw: torch.Tensor | None = None, k: int = 4, max_elements: int = 400_000,
                            proposals: torch.Tensor | None = None, propose: int = 0):
-    """Exact distances (b,N) from fixed points (N,3) to each candidate's surface (b,V,3)/(T,3).
+    """Exact distances (b,N) from fixed points (N,3) to each candidate's surface (b,V,3)/(T,3)
+    (or (b,T,3): each candidate's own triangles, `candidates.pad_meshes`).
 
     Proposals: the k triangles with the smallest lower bound of their distance, the larger of
     two: the distance to the triangle's bounding box in the candidate's own frame (`yaw` (b,),
@@ -138,7 +139,8 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     nearest: an upper bound of the distance otherwise.
     """
     b, N = vertices.shape[0], points.shape[0]
-    T = triangles.shape[0]
+    T = triangles.shape[-2]
+    per_row = triangles.dim() == 3
     k = min(k, T)
     pts = points.to(vertices.dtype)
     if proposals is not None:
@@ -154,7 +156,7 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
         v = vertices.detach()
         R = yaw_matrix(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
         local_pts = pts.unsqueeze(0) @ R  # row vectors: local = world @ R(yaw)
-        corners = (v @ R)[:, triangles]  # (b,T,3,3)
+        corners = triangle_corners(v @ R, triangles)  # (b,T,3,3)
         lo, hi = corners.amin(2), corners.amax(2)
         centre, half = (lo + hi) / 2, (hi - lo) / 2
         planes = _triangle_planes(v, triangles)  # (b,4,4T)
@@ -174,8 +176,8 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
             if kept is not None:
                 kept[j] = cand
                 cand = cand[..., :k]
-            d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v[j], triangles,
-                                   cand.reshape(cand.shape[0], N * k))
+            d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v[j],
+                                   triangles[j] if per_row else triangles, cand.reshape(cand.shape[0], N * k))
             best[j] = torch.gather(cand, 2, d.reshape(-1, N, k).argmin(-1, keepdim=True)).squeeze(-1)
     d = _triangle_distance(pts, vertices, triangles, best)
     return (d, kept) if propose else d
@@ -186,7 +188,7 @@ def _triangle_planes(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.T
     distance and columns T+t, 2T+t, 3T+t the signed distances of p outside its 3 edge lines (in
     its plane). Triangles without area never become proposals (their edges are other
     triangles' edges)."""
-    a, b_, c = (vertices[:, triangles[:, i]] for i in range(3))  # (b,T,3)
+    a, b_, c = triangle_corners(vertices, triangles).unbind(2)  # (b,T,3) each
     n = torch.linalg.cross(b_ - a, c - a)
     norm = n.norm(dim=-1, keepdim=True)
     flat = norm[..., 0] <= 1e-12
@@ -205,8 +207,8 @@ def _triangle_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: 
                        tri: torch.Tensor) -> torch.Tensor:
     """(b,M) exact distances from points (M,3) to triangle tri[:, i] of each candidate."""
     b, M = tri.shape
-    corner = triangles[tri]  # (b,M,3)
-    verts = torch.gather(vertices, 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(b, M, 3, 3)
+    corner = triangle_vertex_ids(triangles, tri)  # (b,M,3)
+    verts = triangle_points(vertices, corner.reshape(b, -1)).reshape(b, M, 3, 3)
     p = points.unsqueeze(0).expand(b, M, 3)
     q = closest_point_on_triangle(p, verts[:, :, 0], verts[:, :, 1], verts[:, :, 2])
     return (p - q).square().sum(-1).clamp_min(1e-18).sqrt()
@@ -279,31 +281,41 @@ def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: tor
     """(b,T) bool: the triangle lies on triangles of the same mesh that face the opposite way
     (two parts in contact: a face nobody can see). Tested at its centroid, then (where that is
     covered) at three points near its corners: a large back panel whose centroid happens to
-    touch a shelf end is not covered. `only` (T,) bool: test just these triangles (others
-    False)."""
-    b, T = vertices.shape[0], triangles.shape[0]
+    touch a shelf end is not covered. `only` (T,) or per candidate (b,T) bool: test just these
+    triangles (others False)."""
+    b, T = vertices.shape[0], triangles.shape[-2]
     if T == 0:
         return torch.zeros(b, 0, dtype=torch.bool)
-    corners = vertices[:, triangles]  # (b,T,3,3)
+    corners = triangle_corners(vertices, triangles)  # (b,T,3,3)
     n = torch.linalg.cross(corners[:, :, 1] - corners[:, :, 0], corners[:, :, 2] - corners[:, :, 0])
     n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-30)
     planes = _triangle_planes(vertices, triangles)
 
     def on_opposite(points: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
-        """(b,M) points (b,M,3) of triangles `owner` (M,) lie on an opposite-facing triangle."""
+        """(b,M) points (b,M,3) of triangles `owner` (b,M) lie on an opposite-facing triangle."""
         plane, outside = _plane_and_outside(
             torch.cat([points, points.new_ones(points.shape[0], points.shape[1], 1)], -1) @ planes, T)
-        opposite = (n[:, owner] @ n.transpose(1, 2)) < -0.99  # (b,M,T)
+        opposite = (triangle_points(n, owner) @ n.transpose(1, 2)) < -0.99  # (b,M,T)
         return ((plane.abs() < tol) & (outside < tol) & opposite).any(-1)
 
     centroid = corners.mean(2)
-    tested = torch.arange(T) if only is None else torch.nonzero(only)[:, 0]
+    if only is None:
+        only = torch.ones(T, dtype=torch.bool)
+    if only.dim() == 1:
+        tested = torch.nonzero(only)[:, 0].expand(b, -1)
+        some = torch.ones(b, 1, dtype=torch.bool)
+    else:  # each row's own, the first of them repeated up to the longest row's count
+        M = int(only.sum(1).max())
+        tested = torch.sort(only.to(torch.uint8), dim=1, descending=True, stable=True).indices[:, :M]
+        tested = torch.where(torch.gather(only, 1, tested), tested, tested[:, :1])
+        some = only.any(1, keepdim=True)
     covered = torch.zeros(b, T, dtype=torch.bool)
-    covered[:, tested] = on_opposite(centroid[:, tested], tested)
+    covered.scatter_(1, tested, on_opposite(triangle_points(centroid, tested), tested) & some)
     maybe = torch.nonzero(covered.any(0))[:, 0]  # (K,) a few contact faces
     if len(maybe):
         near = centroid[:, maybe, None] + 0.9 * (corners[:, maybe] - centroid[:, maybe, None])  # (b,K,3,3)
-        at_corners = on_opposite(near.reshape(b, -1, 3), maybe.repeat_interleave(3)).reshape(b, -1, 3).all(-1)
+        at_corners = on_opposite(near.reshape(b, -1, 3), maybe.repeat_interleave(3).expand(b, -1)).reshape(
+            b, -1, 3).all(-1)
         covered[:, maybe] &= at_corners
     return covered
 
@@ -366,14 +378,15 @@ class CandidateLosses:
 
     def terms(self, vertices: torch.Tensor, triangles: torch.Tensor, yaw: torch.Tensor | None = None,
               proposals: torch.Tensor | None = None, propose: int = 0) -> dict:
-        """One topology: world vertices (b,V,3), triangles (T,3) and optionally the yaw (b,) of
-        each candidate's pose (coverage's triangle boxes are tight in its own frame) -> dict of
-        (b,) terms + total. `proposals`/`propose`: coverage's nearest-triangle proposals reused /
+        """One topology: world vertices (b,V,3), triangles (T,3) (or several topologies padded to
+        one size, (b,T,3): `candidates.pad_meshes`) and optionally the yaw (b,) of each
+        candidate's pose (coverage's triangle boxes are tight in its own frame) -> dict of (b,)
+        terms + total. `proposals`/`propose`: coverage's nearest-triangle proposals reused /
         returned (`point_to_mesh_distance`); with `propose` the dict has them as "proposals"."""
         cfg = self.config
         b = vertices.shape[0]
         samples, tri, valid = self.sampler.sample(vertices, triangles)
-        if triangles.shape[0] == 0:
+        if triangles.shape[-2] == 0:
             big = vertices.new_full((b,), cfg.truncation)
             zero = vertices.new_zeros(b)
             out = {"coverage": big, "free_space": zero, "accuracy": zero, "support": zero}
@@ -394,14 +407,13 @@ class CandidateLosses:
                     self._views = ViewStack(self.target.views)
                 normals = None
                 if cfg.visibility_facing:
-                    corner = triangles[tri]  # (b,S,3)
-                    vt = torch.gather(vertices.detach(), 1, corner.reshape(b, -1, 1).expand(-1, -1, 3)).reshape(
-                        b, -1, 3, 3)
+                    corner = triangle_vertex_ids(triangles, tri)  # (b,S,3)
+                    vt = triangle_points(vertices.detach(), corner.reshape(b, -1)).reshape(b, -1, 3, 3)
                     normals = torch.linalg.cross(vt[:, :, 1] - vt[:, :, 0], vt[:, :, 2] - vt[:, :, 0])
                 seen = visible_mask(self.target, samples, cfg.visibility_margin, self._views, normals)
                 if cfg.skip_covered_faces:  # (tested only on triangles with a seen sample)
-                    shown = torch.zeros(triangles.shape[0], dtype=torch.bool)
-                    shown[tri[seen]] = True
+                    shown = torch.zeros(b, triangles.shape[-2], dtype=torch.bool)  # per row
+                    shown[torch.nonzero(seen)[:, 0], tri[seen]] = True
                     seen &= ~torch.gather(covered_triangles(vertices.detach(), triangles, shown), 1, tri)
                 seen = seen.to(acc.dtype)
                 accuracy = (acc * seen).sum(1) / seen.sum(1).clamp_min(1.0)

@@ -29,28 +29,53 @@ class SurfaceSampler:
         self._bary = r
 
     def sample(self, vertices: torch.Tensor, triangles: torch.Tensor):
-        """vertices (b,V,3), triangles (T,3) -> points (b,S,3), triangle index (b,S) int64.
+        """vertices (b,V,3), triangles (T,3) or per candidate (b,T,3) -> points (b,S,3), triangle
+        index (b,S) int64, valid (b,) bool.
 
-        A mesh with no area gets its first vertex repeated (callers see `valid` False).
+        A mesh with no area gets its first vertex repeated (callers see `valid` False). Triangles
+        without area are never sampled (padding, `triangle_corners`), so a mesh padded with them
+        gets the samples it gets alone.
         """
         b = vertices.shape[0]
         S = self.num_samples
-        if triangles.shape[0] == 0:
+        if triangles.shape[-2] == 0:
             pts = vertices[:, :1].expand(b, S, 3) if vertices.shape[1] else vertices.new_zeros(b, S, 3)
             return pts, torch.zeros(b, S, dtype=torch.int64), torch.zeros(b, dtype=torch.bool)
-        a, bb, c = (vertices[:, triangles[:, k]] for k in range(3))  # (b,T,3)
+        a, bb, c = triangle_corners(vertices, triangles).unbind(2)  # (b,T,3) each
         with torch.no_grad():
             area = torch.linalg.cross(bb - a, c - a).norm(dim=-1).double()  # (b,T)
             cdf = area.cumsum(1)
             total = cdf[:, -1:]
             valid = total[:, 0] > 0
             u = self._strata.unsqueeze(0) * total.clamp_min(1e-30)
-            tri = torch.searchsorted(cdf, u).clamp_max(triangles.shape[0] - 1)  # (b,S)
+            tri = torch.searchsorted(cdf, u).clamp_max(triangles.shape[-2] - 1)  # (b,S)
         bary = self._bary.to(vertices.dtype)
         idx = tri.unsqueeze(-1).expand(b, S, 3)
         pa, pb, pc = (torch.gather(x, 1, idx) for x in (a, bb, c))
         pts = pa + bary[:, 0:1] * (pb - pa) + bary[:, 1:2] * (pc - pa)
         return pts, tri, valid
+
+
+def triangle_corners(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
+    """(b,T,3,3) corner positions of triangles (T,3) shared by all candidates, or (b,T,3) each
+    candidate's own (topologies padded to one size, `candidates.pad_meshes`), of vertices (b,V,3)."""
+    if triangles.dim() == 2:
+        return vertices[:, triangles]
+    b, T = triangles.shape[:2]
+    return triangle_points(vertices, triangles.reshape(b, T * 3)).reshape(b, T, 3, 3)
+
+
+def triangle_vertex_ids(triangles: torch.Tensor, tri: torch.Tensor) -> torch.Tensor:
+    """(b,M,3) vertex indices of triangles tri (b,M) of each candidate; triangles as in
+    `triangle_corners`."""
+    if triangles.dim() == 2:
+        return triangles[tri]
+    return torch.gather(triangles, 1, tri.unsqueeze(-1).expand(-1, -1, 3))
+
+
+def triangle_points(vertices: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """(b,M,3) vertices (b,V,3) at per-candidate indices ids (b,M)."""
+    return torch.gather(vertices, 1, ids.unsqueeze(-1).expand(-1, -1, 3))
 
 
 def closest_point_on_triangle(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor):
