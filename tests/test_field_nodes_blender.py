@@ -1,0 +1,113 @@
+"""What the random field programs (tests/fieldfuzz.py) found, each pinned against live Blender
+(bpy): Compare on vectors in every mode (LENGTH, AVERAGE, DOT_PRODUCT with C, DIRECTION with
+Angle, Blender's >= in NOT_EQUAL of DOT_PRODUCT), Float to Integer's rounding modes at halves,
+Delete Geometry keeping the points in EDGE_FACE / ONLY_FACE modes, and normals and square roots
+exactly as Blender rounds them (4.2's Newell face normals for every face size, sqrtf correctly
+rounded), where a tie (a comparison of a value that is 0 up to rounding) reads the last bit."""
+import numpy as np
+import pytest
+import torch
+
+from fieldtools import GI, compare_batch, set_position_program, value_sets
+from geonodes.nodes.compare_nodes import COMPARE_MODES, COMPARE_OPS
+from geonodes.program import load_program
+from irtools import fparams, link, node, program
+
+bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
+pytestmark = pytest.mark.blender
+
+
+@pytest.mark.parametrize("mode", COMPARE_MODES)
+@pytest.mark.parametrize("op", COMPARE_OPS)
+def test_compare_vector_modes(mode, op):
+    """Selection = compare(position, (a, b, 0.5)) with C = c and Angle = c + 1 (fields on both
+    sides of the threshold), Offset = (0, 0, 1)."""
+    nodes = [node("P", "GeometryNodeInputPosition"), node("B", "ShaderNodeCombineXYZ", {}, {"Z": 0.5}),
+             node("Cmp", "FunctionNodeCompare", {"data_type": "VECTOR", "operation": op, "mode": mode}),
+             node("A1", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.0}),
+             node("Up", "FunctionNodeInputVector", {"vector": [0.0, 0.0, 1.0]})]
+    links = [link((GI, "a"), ("B", "X")), link((GI, "b"), ("B", "Y")), link(("P", "Position"), ("Cmp", "A_VEC3")),
+             link(("B", "Vector"), ("Cmp", "B_VEC3")), link((GI, "c"), ("Cmp", "C")), link((GI, "c"), ("A1", "Value")),
+             link(("A1", "Value"), ("Cmp", "Angle")), link((GI, "e"), ("Cmp", "Epsilon"))]
+    ir = set_position_program(nodes, links, fparams("a", "b", "c", "e"), offset=("Up", "Vector"),
+                              selection=("Cmp", "Result"), mesh="ico")
+    sets = value_sets("abce", 10, seed=sum(map(ord, op + mode)))
+    sets += [{"a": 0.0, "b": 0.0, "c": 0.0, "e": 0.0}, {"a": 0.3, "b": -0.2, "c": 0.1, "e": 0.5}]
+    compare_batch(ir, sets)
+
+
+@pytest.mark.parametrize("rounding", ["ROUND", "FLOOR", "CEILING", "TRUNCATE"])
+def test_float_to_integer(rounding):
+    """Offset z = float_to_int(x * a) / 4 over a grid whose x are quarters: halves (both signs,
+    std::round away from zero), integers and values just off them."""
+    nodes = [node("P", "GeometryNodeInputPosition"), node("S", "ShaderNodeSeparateXYZ"),
+             node("M", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("F", "FunctionNodeFloatToInt", {"rounding_mode": rounding}),
+             node("D", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.25}), node("C", "ShaderNodeCombineXYZ")]
+    links = [link(("P", "Position"), ("S", "Vector")), link(("S", "X"), ("M", "Value")), link((GI, "a"), ("M", "Value_001")),
+             link(("M", "Value"), ("F", "Float")), link(("F", "Integer"), ("D", "Value")), link(("D", "Value"), ("C", "Z"))]
+    grid = node("Mesh", "GeometryNodeMeshGrid", {}, {"Size X": 4.0, "Size Y": 1.0, "Vertices X": 17, "Vertices Y": 2})
+    ir = program([grid, node("SP", "GeometryNodeSetPosition")] + nodes,
+                 links + [link(("Mesh", "Mesh"), ("SP", "Geometry")), link(("C", "Vector"), ("SP", "Offset")),
+                          link(("SP", "Geometry"), ("Group Output", "Out"))], fparams("a"))
+    compare_batch(ir, [{"a": 1.0}, {"a": 2.0}, {"a": -1.0}, {"a": 1.0000001}, {"a": 0.9999999}, {"a": 3.0}])
+
+
+@pytest.mark.parametrize("mode", ["EDGE_FACE", "ONLY_FACE"])
+@pytest.mark.parametrize("then", ["EDGE", "FACE", "POINT", None])
+def test_delete_every_edge_keeps_the_points(mode, then):
+    """Deleting every edge (a single value, not a field) in EDGE_FACE / ONLY_FACE mode keeps the
+    points (Blender's mesh_copy_selection_keep_verts); deleting edges of the points that are left
+    (EDGE_FACE: none) keeps them too."""
+    nodes = [node("C", "GeometryNodeMeshCircle", {"fill_type": "NGON"}, {"Vertices": 6}),
+             node("D1", "GeometryNodeDeleteGeometry", {"domain": "EDGE", "mode": mode}, {"Selection": True})]
+    links = [link(("C", "Mesh"), ("D1", "Geometry"))]
+    last = ("D1", "Geometry")
+    if then:
+        nodes.append(node("D2", "GeometryNodeDeleteGeometry", {"domain": then, "mode": "ALL"}, {"Selection": True}))
+        links.append(link(last, ("D2", "Geometry")))
+        last = ("D2", "Geometry")
+    compare_batch(program(nodes, links + [link(last, ("Group Output", "Out"))]), [{}])
+
+
+def _normal_offset_program(mesh):
+    """Points lifted by fract(index * 0.37) / 2 (exact in float32), then moved by their Normal
+    read on `domain` (a FACE or EDGE field reaches the points by Blender's interpolation)."""
+    return [mesh, node("I", "GeometryNodeInputIndex"), node("Fr", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.37}),
+            node("Fc", "ShaderNodeMath", {"operation": "FRACT"}), node("H", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.5}),
+            node("Z", "ShaderNodeCombineXYZ"), node("S1", "GeometryNodeSetPosition"), node("N", "GeometryNodeInputNormal"),
+            node("S2", "GeometryNodeSetPosition")], [
+        link(("I", "Index"), ("Fr", "Value")), link(("Fr", "Value"), ("Fc", "Value")), link(("Fc", "Value"), ("H", "Value")),
+        link(("H", "Value"), ("Z", "Z")), link(("Mesh", "Mesh"), ("S1", "Geometry")), link(("Z", "Vector"), ("S1", "Offset")),
+        link(("S1", "Geometry"), ("S2", "Geometry")), link(("S2", "Geometry"), ("Group Output", "Out"))]
+
+
+@pytest.mark.parametrize("domain", ["POINT", "FACE"])
+@pytest.mark.parametrize("mesh", ["cube", "cylinder", "grid"])
+def test_normals_are_blenders_to_the_bit(mesh, domain):
+    """Vertex normals and face normals (triangles, quads and n-gons: Newell's method for all,
+    as 4.2's normals_calc_faces) equal Blender's exactly in float32, as do square roots: a
+    comparison of a component that is 0 up to rounding then decides as Blender's does."""
+    from geonodes.blender import evaluate_in_blender
+    from fieldtools import mesh_node
+
+    nodes, links = _normal_offset_program(mesh_node(mesh))
+    if domain == "POINT":
+        links.append(link(("N", "Normal"), ("S2", "Offset")))
+    else:  # captured on faces, read on points: the mean of the faces' normals
+        nodes.append(node("K", "GeometryNodeCaptureAttribute", {"domain": "FACE", "capture_items": [["Value", "FLOAT_VECTOR"]]}))
+        links = [x for x in links if x["to"] != ["S2", "Geometry"]] + [
+            link(("S1", "Geometry"), ("K", "Geometry")), link(("N", "Normal"), ("K", "Value")),
+            link(("K", "Geometry"), ("S2", "Geometry")), link(("K", "Attribute"), ("S2", "Offset"))]
+    nodes.append(node("Q", "ShaderNodeVectorMath", {"operation": "LENGTH"}))
+    nodes.append(node("R", "ShaderNodeMath", {"operation": "SQRT"}))
+    nodes.append(node("RZ", "ShaderNodeCombineXYZ"))
+    nodes.append(node("S3", "GeometryNodeSetPosition"))
+    links = [x for x in links if x["to"] != ["Group Output", "Out"]] + [
+        link(("S2", "Geometry"), ("S3", "Geometry")), link(("N", "Normal"), ("Q", "Vector")) if domain == "POINT" else
+        link(("K", "Attribute"), ("Q", "Vector")), link(("Q", "Value"), ("R", "Value")), link(("R", "Value"), ("RZ", "X")),
+        link(("RZ", "Vector"), ("S3", "Offset")), link(("S3", "Geometry"), ("Group Output", "Out"))]
+    ir = program(nodes, links)
+    ours = load_program(ir).evaluate_one({}, dtype=torch.float32).vertices.detach().numpy()
+    ref = evaluate_in_blender(ir, [{}])[0]["vertices"].astype(np.float32)
+    assert ours.shape == ref.shape
+    assert np.array_equal(ours, ref), float(np.abs(ours - ref).max())
