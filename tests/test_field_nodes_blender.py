@@ -111,3 +111,37 @@ def test_normals_are_blenders_to_the_bit(mesh, domain):
     ref = evaluate_in_blender(ir, [{}])[0]["vertices"].astype(np.float32)
     assert ours.shape == ref.shape
     assert np.array_equal(ours, ref), float(np.abs(ours - ref).max())
+
+
+@pytest.mark.parametrize("op", ["scale_faces", "scale_edges", "extrude_vertices"])
+def test_edge_attributes_through_scale_and_vertex_extrusion(op):
+    """An EDGE attribute (index * 0.1 + a) stored before Scale Elements (the edges stay, with
+    their values and their order) or Extrude Mesh VERTICES (a new edge mixes the edges at its
+    source point, Blender's copy_with_mixing), read back on the points (the mean of their edges)
+    and by Index on the EDGE domain (the edge order kept)."""
+    store = [node("I", "GeometryNodeInputIndex"), node("M", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 0.1}),
+             node("St", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "EDGE"}, {"Name": "w"})]
+    links = [link(("I", "Index"), ("M", "Value")), link((GI, "a"), ("M", "Value_002")), link(("Mesh", "Mesh"), ("St", "Geometry")),
+             link(("M", "Value"), ("St", "Value"))]
+    if op == "extrude_vertices":
+        o = node("O", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}, {"Offset": [0.0, 0.0, 0.3], "Offset Scale": 1.0})
+        sel = [node("OI", "GeometryNodeInputIndex"), node("OC", "FunctionNodeCompare", {"data_type": "INT", "operation": "LESS_THAN"},
+                                                        {"B_INT": 5})]
+        links += [link(("St", "Geometry"), ("O", "Mesh")), link(("OI", "Index"), ("OC", "A_INT")), link(("OC", "Result"), ("O", "Selection"))]
+        out = ("O", "Mesh")
+    else:
+        o = node("O", "GeometryNodeScaleElements", {"domain": "FACE" if op == "scale_faces" else "EDGE"}, {"Scale": 0.7})
+        sel = []
+        links.append(link(("St", "Geometry"), ("O", "Geometry")))
+        out = ("O", "Geometry")
+    read = [node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "w"}), node("RC", "ShaderNodeCombineXYZ"),
+            node("SP", "GeometryNodeSetPosition"), node("EI", "GeometryNodeInputIndex"),
+            node("K", "GeometryNodeCaptureAttribute", {"domain": "EDGE", "capture_items": [["Value", "FLOAT"]]}),
+            node("EM", "ShaderNodeMath", {"operation": "MULTIPLY"}, {"Value_001": 0.01})]
+    links += [link(out, ("K", "Geometry")), link(("EI", "Index"), ("EM", "Value")), link(("EM", "Value"), ("K", "Value")),
+              link(("R", "Attribute"), ("RC", "Z")), link(("K", "Attribute"), ("RC", "X")), link(("K", "Geometry"), ("SP", "Geometry")),
+              link(("RC", "Vector"), ("SP", "Offset")), link(("SP", "Geometry"), ("Group Output", "Out"))]
+    from fieldtools import mesh_node
+
+    ir = program([mesh_node("grid"), *store, o, *sel, *read], links, fparams("a"))
+    compare_batch(ir, [{"a": 0.0}, {"a": 0.5}, {"a": -1.0}])

@@ -181,11 +181,13 @@ def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.nda
     points = np.unique(member)
     island_ids, point_island = np.unique(labels[points], return_inverse=True)
     element_island = np.searchsorted(island_ids, labels[element_first])
+    same = torch.arange(prim_edges(prim).shape[0])  # the edges stay, their attributes with them
     extra = {"elements": elements, "element_island": element_island, "points": points,
-             "point_island": point_island.reshape(-1), "islands": island_ids.shape[0]}
+             "point_island": point_island.reshape(-1), "islands": island_ids.shape[0], "edge_mix": (same, same)}
     extra = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in extra.items()}
     n_faces = sizes.shape[0]
-    return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra)
+    return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra,
+                        edges=prim.edges)
 
 
 # ------------------------------------------------------------------ Extrude Mesh
@@ -234,13 +236,25 @@ def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
 def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
     """Blender's extrude_mesh_vertices: a new point per selected point, appended in order, and a
     new (loose) edge from each selected point to its new one, after the old edges. extra:
-    "points" (the selected points), "top" (point mask)."""
+    "points" (the selected points), "top" (point mask), "edge_mix"."""
     fo, fv, sizes, _ = faces_of(prim)
     nv = prim.num_vertices
     points = np.flatnonzero(selected)
+    old = prim_edges(prim).numpy()
+    # EDGE attributes: the old edges keep theirs; a new edge mixes the edges at its source point
+    # (vert_to_edge_map's order: ascending), none there giving zeros
+    ends = np.concatenate([old[:, 0], old[:, 1]])
+    at = np.concatenate([np.arange(old.shape[0])] * 2)
+    slot = np.full(nv, -1)
+    slot[points] = np.arange(points.shape[0])
+    hit = slot[ends] >= 0
+    pairs = np.lexsort((at[hit], slot[ends][hit]))  # by new edge, then ascending old edge
+    mix_src = np.concatenate([np.arange(old.shape[0]), at[hit][pairs]])
+    mix_dst = np.concatenate([np.arange(old.shape[0]), old.shape[0] + slot[ends][hit][pairs]])
     extra = {"points": torch.as_tensor(points),
-             "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
-    edges = np.concatenate([prim_edges(prim).numpy(), np.stack([points, nv + np.arange(points.shape[0])], 1)])
+             "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)])),
+             "edge_mix": (torch.as_tensor(mix_src), torch.as_tensor(mix_dst))}
+    edges = np.concatenate([old, np.stack([points, nv + np.arange(points.shape[0])], 1)])
     return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
                         np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra, edges=edges)
 
