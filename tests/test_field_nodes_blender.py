@@ -145,3 +145,18 @@ def test_edge_attributes_through_scale_and_vertex_extrusion(op):
 
     ir = program([mesh_node("grid"), *store, o, *sel, *read], links, fparams("a"))
     compare_batch(ir, [{"a": 0.0}, {"a": 0.5}, {"a": -1.0}])
+
+
+@pytest.mark.parametrize("mode", ["ONLY_FACE", "EDGE_FACE"])
+def test_scale_edges_after_deleting_faces(mode):
+    """Scale Elements on EDGES of a grid whose faces (some or all) were deleted: its loose edges
+    are known (Delete Geometry keeps them in Blender's order), so they scale as Blender's."""
+    from fieldtools import mesh_node
+
+    nodes = [mesh_node("grid"), node("I", "GeometryNodeInputIndex"),
+             node("C", "FunctionNodeCompare", {"data_type": "INT", "operation": "LESS_THAN"}, {"B_INT": 4}),
+             node("D", "GeometryNodeDeleteGeometry", {"domain": "FACE", "mode": mode}),
+             node("S", "GeometryNodeScaleElements", {"domain": "EDGE"})]
+    links = [link(("Mesh", "Mesh"), ("D", "Geometry")), link(("I", "Index"), ("C", "A_INT")), link(("C", "Result"), ("D", "Selection")),
+             link(("D", "Geometry"), ("S", "Geometry")), link((GI, "a"), ("S", "Scale")), link(("S", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(program(nodes, links, fparams("a")), [{"a": 0.5}, {"a": 1.3}, {"a": -0.4}])
