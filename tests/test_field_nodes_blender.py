@@ -160,3 +160,28 @@ def test_scale_edges_after_deleting_faces(mode):
     links = [link(("Mesh", "Mesh"), ("D", "Geometry")), link(("I", "Index"), ("C", "A_INT")), link(("C", "Result"), ("D", "Selection")),
              link(("D", "Geometry"), ("S", "Geometry")), link((GI, "a"), ("S", "Scale")), link(("S", "Geometry"), ("Group Output", "Out"))]
     compare_batch(program(nodes, links, fparams("a")), [{"a": 0.5}, {"a": 1.3}, {"a": -0.4}])
+
+
+@pytest.mark.parametrize("domain", ["EDGE", "FACE"])
+@pytest.mark.parametrize("data_type", ["FLOAT", "BOOLEAN"])
+def test_attributes_through_extruded_edges(domain, data_type):
+    """EDGE and FACE attributes through Extrude Mesh EDGES (Blender's extrude_mesh_edges): a copy
+    of an edge takes its edge's value, a connecting edge mixes the selected edges at its point, a
+    new face mixes the faces of its edge (none: zero); read back on the points."""
+    from fieldtools import mesh_node
+
+    nodes = [mesh_node("grid"), node("I", "GeometryNodeInputIndex"),
+             node("M", "ShaderNodeMath", {"operation": "MULTIPLY_ADD"}, {"Value_001": 0.15}),
+             node("W", "ShaderNodeMath", {"operation": "FRACT"}),
+             node("St", "GeometryNodeStoreNamedAttribute", {"data_type": data_type, "domain": domain}, {"Name": "w"}),
+             node("EI", "GeometryNodeInputIndex"), node("EC", "FunctionNodeCompare", {"data_type": "INT", "operation": "NOT_EQUAL"},
+                                                        {"B_INT": 3}),
+             node("X", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset": [0.0, 0.2, 0.5], "Offset Scale": 1.0}),
+             node("R", "GeometryNodeInputNamedAttribute", {"data_type": "FLOAT"}, {"Name": "w"}), node("RC", "ShaderNodeCombineXYZ"),
+             node("SP", "GeometryNodeSetPosition")]
+    links = [link(("I", "Index"), ("M", "Value")), link((GI, "a"), ("M", "Value_002")), link(("M", "Value"), ("W", "Value")),
+             link(("Mesh", "Mesh"), ("St", "Geometry")), link(("W", "Value"), ("St", "Value")),
+             link(("St", "Geometry"), ("X", "Mesh")), link(("EI", "Index"), ("EC", "A_INT")), link(("EC", "Result"), ("X", "Selection")),
+             link(("X", "Mesh"), ("SP", "Geometry")), link(("R", "Attribute"), ("RC", "Z")), link(("RC", "Vector"), ("SP", "Offset")),
+             link(("SP", "Geometry"), ("Group Output", "Out"))]
+    compare_batch(program(nodes, links, fparams("a")), [{"a": 0.0}, {"a": 0.35}, {"a": 0.8}])

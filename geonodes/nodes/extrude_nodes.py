@@ -62,8 +62,8 @@ def extrude_mesh(n):
         if mode == "EDGES" and not edges_known(prim):
             raise IRError(f"{n.where}: extruding EDGES of a mesh whose edge order is not modelled (it comes from "
                           "a node that does not keep Blender's edge order)")
-        if mode == "EDGES" and any(d != "POINT" for d, _ in prim.attributes.values()):
-            raise IRError(f"{n.where}: attributes on other domains than POINT through extruded EDGES are not supported")
+        if mode == "EDGES" and any(d == "CORNER" for d, _ in prim.attributes.values()):
+            raise IRError(f"{n.where}: attributes on the CORNER domain through extruded EDGES are not supported")
         bits = selection_bits(g["sel"])
         if mode != "FACES":
             return bits
