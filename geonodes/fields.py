@@ -171,6 +171,12 @@ def _length_squared(v: torch.Tensor) -> torch.Tensor:
     return (v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1]) + v[..., 2] * v[..., 2]
 
 
+def _newell_term(prev: torch.Tensor, cur: torch.Tensor) -> torch.Tensor:
+    return torch.stack([(prev[..., 1] - cur[..., 1]) * (prev[..., 2] + cur[..., 2]),
+                        (prev[..., 2] - cur[..., 2]) * (prev[..., 0] + cur[..., 0]),
+                        (prev[..., 0] - cur[..., 0]) * (prev[..., 1] + cur[..., 1])], -1)
+
+
 def face_normals(p: torch.Tensor, face_offsets: torch.Tensor, face_vertices: torch.Tensor) -> torch.Tensor:
     """(b, V, 3) positions -> (b, F, 3) Blender's face normals (see MeshData.face_normals)."""
     sizes = face_offsets[1:] - face_offsets[:-1]
@@ -179,13 +185,14 @@ def face_normals(p: torch.Tensor, face_offsets: torch.Tensor, face_vertices: tor
     if sizes.shape[0] == 0:
         return n
     prev = p[:, face_vertices[face_offsets[1:] - 1]]
-    for k in range(int(sizes.max())):  # add_newell_cross_v3_v3v3, corner by corner
+    for k in range(min(3, int(sizes.max()))):  # add_newell_cross_v3_v3v3, corner by corner: every face
         cur = p[:, face_vertices[start + torch.clamp(sizes - 1, max=k)]]
-        term = torch.stack([(prev[..., 1] - cur[..., 1]) * (prev[..., 2] + cur[..., 2]),
-                            (prev[..., 2] - cur[..., 2]) * (prev[..., 0] + cur[..., 0]),
-                            (prev[..., 0] - cur[..., 0]) * (prev[..., 1] + cur[..., 1])], -1)
-        n = n + term if k < 3 else torch.where((sizes > k)[None, :, None], n + term, n)
+        n = n + _newell_term(prev, cur)
         prev = cur
+    for k in range(3, int(sizes.max())):  # then the faces that have a corner k
+        faces = torch.nonzero(sizes > k).reshape(-1)
+        first = start.index_select(0, faces)
+        n = n.index_add(1, faces, _newell_term(p[:, face_vertices[first + k - 1]], p[:, face_vertices[first + k]]))
     d = _length_squared(n)
     ok = d > 1e-35
     unit = n * (1.0 / sqrt(torch.where(ok, d, torch.ones_like(d))))[..., None]  # normalize_v3

@@ -2,8 +2,7 @@
 field programs (tests/fieldfuzz.py) against live Blender: every program the compiler accepts
 gives Blender's vertices (within 1e-4 after up to four operations) and faces, as a batch of
 parameter sets; a program it refuses names the node. Seeds known to differ
-are listed with the reason (ties and cancellations decided by rounding noise; one not explained
-yet)."""
+are listed with the reason (ties decided by rounding noise)."""
 import pytest
 
 from geonodes.errors import GeonodesError
@@ -17,15 +16,8 @@ bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[b
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 KNOWN = {
-    4: "Normal where a vertex's face normals cancel: Blender normalizes rounding noise",
-    123: "Normal where a vertex's face normals cancel: Blender normalizes rounding noise",
     54: "Triangulate: a tie (SHORTEST_DIAGONAL on a rhombus) after positions that differ in the last bit",
-    109: "Triangulate BEAUTY: a tie after positions that differ in the last bit (Extrude's offset sums)",
-    166: "Triangulate BEAUTY: a tie after positions that differ in the last bit (Extrude's offset sums)",
     225: "Triangulate SHORTEST_DIAGONAL: a tie after a Transform whose products differ in the last bit",
-    132: "Normal after an extrusion by 0 (zero-area side faces): the sums of face normals differ in rounding",
-    289: "Normal after an extrusion by 0 (zero-area side faces): the sums of face normals differ in rounding",
-    267: "vertex normals after Extrude EDGES then Extrude FACES differ at 4 vertices: not explained yet",
 }
 SETS = [{"a": 0.0, "b": 0.0}, {"a": 0.3, "b": -0.2}, {"a": -0.7, "b": 0.5}]
 
