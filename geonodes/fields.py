@@ -133,18 +133,13 @@ class MeshData:
         return self.derived("edges", lambda: polygon_edges(self.face_offsets, self.face_vertices, self.num_points))
 
     def face_normals(self) -> torch.Tensor:
-        """(b, F, 3) Blender's polygon normals (Newell's method; a degenerate polygon gets +Z)."""
-        def make():
-            p = self.positions
-            fv = self.face_vertices
-            base = p[:, fv[self.face_offsets[:-1][self.corner_face()]]]  # first vertex of each corner's face
-            cur = p[:, fv] - base
-            nxt = p[:, fv[self.corner_next()]] - base
-            per_corner = torch.linalg.cross(cur, nxt, dim=-1)
-            n = torch.zeros(p.shape[0], self.num_faces, 3, dtype=p.dtype, device=p.device)
-            n = n.index_add(1, self.corner_face(), per_corner)
-            return _normalized(n, fallback=torch.tensor([0.0, 0.0, 1.0], dtype=p.dtype, device=p.device))
-        return self.derived("face_normals", make)
+        """(b, F, 3) Blender 4.2's face normals (normals_calc_faces: normal_calc_ngon for every
+        face, the normals fields and vertex normals read), in its float32 order: Newell's method
+        summed corner by corner from the last corner, times the reciprocal length; a degenerate
+        face gets +Z. (Python's polygon.normal is another function, face_normal_calc, with
+        triangle and quad formulas.)"""
+        return self.derived("face_normals", lambda: face_normals(self.positions, self.face_offsets,
+                                                                 self.face_vertices))
 
     def vertex_normals(self) -> torch.Tensor:
         """(b, V, 3) Blender's vertex normals (4.2's normals_calc_verts): face normals weighted by
@@ -162,6 +157,46 @@ class MeshData:
             loose = torch.ones(p.shape[1], dtype=torch.bool, device=p.device).index_fill(0, fv, False)
             return torch.where(loose[None, :, None], _normalized(p), _normalized(n))
         return self.derived("vertex_normals", make)
+
+
+def sqrt(x: torch.Tensor) -> torch.Tensor:
+    """sqrtf correctly rounded, as Blender's: torch's vectorized float32 sqrt is off by one ulp
+    for some inputs (about 0.7% of them), so float32 goes through float64 (exactly rounded back)."""
+    if x.dtype == torch.float32:
+        return torch.sqrt(x.double()).float()
+    return torch.sqrt(x)
+
+
+def _length_squared(v: torch.Tensor) -> torch.Tensor:
+    return (v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1]) + v[..., 2] * v[..., 2]
+
+
+def _newell_term(prev: torch.Tensor, cur: torch.Tensor) -> torch.Tensor:
+    return torch.stack([(prev[..., 1] - cur[..., 1]) * (prev[..., 2] + cur[..., 2]),
+                        (prev[..., 2] - cur[..., 2]) * (prev[..., 0] + cur[..., 0]),
+                        (prev[..., 0] - cur[..., 0]) * (prev[..., 1] + cur[..., 1])], -1)
+
+
+def face_normals(p: torch.Tensor, face_offsets: torch.Tensor, face_vertices: torch.Tensor) -> torch.Tensor:
+    """(b, V, 3) positions -> (b, F, 3) Blender's face normals (see MeshData.face_normals)."""
+    sizes = face_offsets[1:] - face_offsets[:-1]
+    start = face_offsets[:-1]
+    n = p.new_zeros(p.shape[0], sizes.shape[0], 3)
+    if sizes.shape[0] == 0:
+        return n
+    prev = p[:, face_vertices[face_offsets[1:] - 1]]
+    for k in range(min(3, int(sizes.max()))):  # add_newell_cross_v3_v3v3, corner by corner: every face
+        cur = p[:, face_vertices[start + torch.clamp(sizes - 1, max=k)]]
+        n = n + _newell_term(prev, cur)
+        prev = cur
+    for k in range(3, int(sizes.max())):  # then the faces that have a corner k
+        faces = torch.nonzero(sizes > k).reshape(-1)
+        first = start.index_select(0, faces)
+        n = n.index_add(1, faces, _newell_term(p[:, face_vertices[first + k - 1]], p[:, face_vertices[first + k]]))
+    d = _length_squared(n)
+    ok = d > 1e-35
+    unit = n * (1.0 / sqrt(torch.where(ok, d, torch.ones_like(d))))[..., None]  # normalize_v3
+    return torch.where(ok[..., None], unit, torch.tensor([0.0, 0.0, 1.0], dtype=p.dtype, device=p.device))
 
 
 _EDGES: dict = {}
@@ -205,13 +240,13 @@ def safe_acos_approx(x: torch.Tensor) -> torch.Tensor:
     a polynomial within 4.5e-5 of acos, exactly 0 / pi beyond +-1."""
     f = torch.abs(x)
     m = torch.where(f < 1.0, 1.0 - (1.0 - f), torch.ones_like(f))
-    a = torch.sqrt(1.0 - m) * (1.5707963267 + m * (-0.213300989 + m * (0.077980478 + m * -0.02164095)))
+    a = sqrt(1.0 - m) * (1.5707963267 + m * (-0.213300989 + m * (0.077980478 + m * -0.02164095)))
     return torch.where(x < 0.0, math.pi - a, a)
 
 
 def _normalized(v: torch.Tensor, fallback=None) -> torch.Tensor:
     """v / |v| per row of the last axis; zero vectors give `fallback` (zeros by default)."""
-    length = torch.sqrt((v * v).sum(-1, keepdim=True))
+    length = sqrt(_length_squared(v)[..., None])
     ok = length > 0
     out = v / torch.where(ok, length, torch.ones_like(length))
     if fallback is None:
@@ -311,5 +346,6 @@ def mix_groups(values: torch.Tensor, target: torch.Tensor, size: int, any_true: 
     total = total.index_add(1, target, work)
     count = torch.zeros(size, dtype=work.dtype, device=values.device).index_add(
         0, target, torch.ones(target.shape[0], dtype=work.dtype, device=values.device))
-    mean = total / count.clamp(min=1).view((1, size) + (1,) * (values.dim() - 2))
+    # attribute_math's mixers: the sum times the reciprocal of the weight (not a division)
+    mean = total * (1.0 / count.clamp(min=1)).view((1, size) + (1,) * (values.dim() - 2))
     return mean if values.is_floating_point() else _round_mean(mean, values.dtype)

@@ -43,6 +43,7 @@ MENU = {
     "Material": {"GeometryNodeSetMaterial": "Set Material", "GeometryNodeSetMaterialIndex": "Set Material Index"},
     "Utilities": {"GeometryNodeMenuSwitch": "Menu Switch", "GeometryNodeSwitch": "Switch"},
     "Utilities > Math": {"FunctionNodeBooleanMath": "Boolean Math", "FunctionNodeCompare": "Compare",
+                         "FunctionNodeFloatToInt": "Float to Integer",
                          "ShaderNodeMapRange": "Map Range", "ShaderNodeMath": "Math", "ShaderNodeMix": "Mix"},
     "Utilities > Vector": {"ShaderNodeCombineXYZ": "Combine XYZ", "ShaderNodeSeparateXYZ": "Separate XYZ",
                            "ShaderNodeVectorMath": "Vector Math"},

@@ -16,7 +16,7 @@ ALL_TYPES = SCALAR_TYPES + ("GEOMETRY",) + OPAQUE_TYPES
 GROUP_TYPES = ("GeometryNodeGroup", "NodeGroupInput", "NodeGroupOutput")
 # Node types with an evaluation function in geonodes.nodes.
 COMPILED_NODE_TYPES = frozenset({
-    "FunctionNodeBooleanMath", "FunctionNodeCompare", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
+    "FunctionNodeBooleanMath", "FunctionNodeCompare", "FunctionNodeFloatToInt", "FunctionNodeInputBool", "FunctionNodeInputInt", "FunctionNodeInputVector",
     "GeometryNodeBoundBox", "GeometryNodeCaptureAttribute", "GeometryNodeDeleteGeometry", "GeometryNodeInputID", "GeometryNodeInputIndex", "GeometryNodeInputNamedAttribute",
     "GeometryNodeInputNormal", "GeometryNodeInputPosition", "GeometryNodeInstanceOnPoints", "GeometryNodeJoinGeometry",
     "GeometryNodeMeshCircle", "GeometryNodeMeshCone", "GeometryNodeMeshCube", "GeometryNodeMeshCylinder",

@@ -5,7 +5,8 @@ import pytest
 
 from fieldtools import GI, compare_batch, set_position_program, value_sets
 from geonodes.nodes.field_nodes import BOOLEAN_OPS
-from geonodes.nodes.math_nodes import COMPARE_OPS, MATH_OPS, VECTOR_OPS
+from geonodes.nodes.compare_nodes import COMPARE_OPS
+from geonodes.nodes.math_nodes import MATH_OPS, VECTOR_OPS
 from irtools import fparams, link, node
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")

@@ -58,7 +58,7 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
     """The new primitive of batch `rows` ((b,) indices): `positions` (b, V', 3); the old
     attributes carried along (POINT, FACE, CORNER; EDGE where the topology's extra has
     "edge_mix": (sources, targets), each new edge the mix of its sources as Blender mixes
-    attributes, else an error naming `where`), unless the topology's extra says "carried" (the
+    attributes, else an error naming `where`; FACE likewise by "face_mix" where given), unless the topology's extra says "carried" (the
     node moved them itself), plus `attributes` (name -> (domain, (b, N, ...) values))."""
     batch = prim.dense.shape[0]
     src = {"POINT": topo.point_src, "FACE": topo.face_src, "CORNER": topo.corner_src}
@@ -72,6 +72,12 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
                 raise IRError(f"{where}: attributes on the EDGE domain ('{name}') through this node are not supported")
             picked = values.index_select(0, rows).index_select(1, mixing[0].to(values.device))
             mixed = mix_groups(picked, mixing[1].to(values.device), topo.edges.shape[0], any_true=True)
+            carried[name] = (domain, whole_batch(mixed, rows, batch))
+            continue
+        if domain == "FACE" and topo.extra and "face_mix" in topo.extra:
+            mixing = topo.extra["face_mix"]
+            picked = values.index_select(0, rows).index_select(1, mixing[0].to(values.device))
+            mixed = mix_groups(picked, mixing[1].to(values.device), topo.face_offsets.shape[0] - 1, any_true=True)
             carried[name] = (domain, whole_batch(mixed, rows, batch))
             continue
         if domain in src:
@@ -181,11 +187,13 @@ def element_islands(prim: Prim, domain: str, selected: np.ndarray, edges: np.nda
     points = np.unique(member)
     island_ids, point_island = np.unique(labels[points], return_inverse=True)
     element_island = np.searchsorted(island_ids, labels[element_first])
+    same = torch.arange(prim_edges(prim).shape[0])  # the edges stay, their attributes with them
     extra = {"elements": elements, "element_island": element_island, "points": points,
-             "point_island": point_island.reshape(-1), "islands": island_ids.shape[0]}
+             "point_island": point_island.reshape(-1), "islands": island_ids.shape[0], "edge_mix": (same, same)}
     extra = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in extra.items()}
     n_faces = sizes.shape[0]
-    return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra)
+    return new_topology(nv, fo, fv, np.arange(nv), np.arange(n_faces), np.arange(fv.shape[0]), extra,
+                        edges=prim.edges)
 
 
 # ------------------------------------------------------------------ Extrude Mesh
@@ -234,13 +242,25 @@ def extrude_individual_faces(prim: Prim, selected: np.ndarray) -> NewTopology:
 def extrude_vertices(prim: Prim, selected: np.ndarray) -> NewTopology:
     """Blender's extrude_mesh_vertices: a new point per selected point, appended in order, and a
     new (loose) edge from each selected point to its new one, after the old edges. extra:
-    "points" (the selected points), "top" (point mask)."""
+    "points" (the selected points), "top" (point mask), "edge_mix"."""
     fo, fv, sizes, _ = faces_of(prim)
     nv = prim.num_vertices
     points = np.flatnonzero(selected)
+    old = prim_edges(prim).numpy()
+    # EDGE attributes: the old edges keep theirs; a new edge mixes the edges at its source point
+    # (vert_to_edge_map's order: ascending), none there giving zeros
+    ends = np.concatenate([old[:, 0], old[:, 1]])
+    at = np.concatenate([np.arange(old.shape[0])] * 2)
+    slot = np.full(nv, -1)
+    slot[points] = np.arange(points.shape[0])
+    hit = slot[ends] >= 0
+    pairs = np.lexsort((at[hit], slot[ends][hit]))  # by new edge, then ascending old edge
+    mix_src = np.concatenate([np.arange(old.shape[0]), at[hit][pairs]])
+    mix_dst = np.concatenate([np.arange(old.shape[0]), old.shape[0] + slot[ends][hit][pairs]])
     extra = {"points": torch.as_tensor(points),
-             "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)]))}
-    edges = np.concatenate([prim_edges(prim).numpy(), np.stack([points, nv + np.arange(points.shape[0])], 1)])
+             "top": torch.as_tensor(np.concatenate([np.zeros(nv, bool), np.ones(points.shape[0], bool)])),
+             "edge_mix": (torch.as_tensor(mix_src), torch.as_tensor(mix_dst))}
+    edges = np.concatenate([old, np.stack([points, nv + np.arange(points.shape[0])], 1)])
     return new_topology(nv + points.shape[0], fo, fv, np.concatenate([np.arange(nv), points]),
                         np.arange(sizes.shape[0]), np.arange(fv.shape[0]), extra, edges=edges)
 
@@ -252,7 +272,7 @@ def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
     n2, v2), or (v1, v2, n2, n1) where the edge's only face runs v1 -> v2 (fill_quad_consistent_
     direction). extra: "points" (the new points' sources), "vert_edges" ((P, k) selected edges
     of each new point's source, -1 padded, for the mean offset), "top" (edge mask), "side" (face
-    mask), "face_part"."""
+    mask), "face_part", "edge_mix", "face_mix"."""
     fo, fv, sizes, corner_face = faces_of(prim)
     edges = prim_edges(prim).numpy()
     nv, nf, ne = prim.num_vertices, sizes.shape[0], edges.shape[0]
@@ -281,7 +301,16 @@ def extrude_edges(prim: Prim, selected: np.ndarray) -> NewTopology:
     vert_edges = np.full((count, max(1, max((len(v) for v in _incident(edges, sel, order).values()), default=1))), -1)
     for i, es in _incident(edges, sel, order).items():
         vert_edges[i, :len(es)] = es
+    # EDGE attributes: a connecting edge mixes the selected edges at its source point, a copy
+    # takes its edge's; FACE attributes: a new face mixes the faces of its edge (copy_with_mixing)
+    incident = _incident(edges, sel, order)
+    edge_pairs = [(e, e) for e in range(ne)] + [(e, ne + i) for i in range(count) for e in incident.get(i, [])] + [
+        (int(e), ne + count + j) for j, e in enumerate(sel)]
+    face_pairs = [(f, f) for f in range(nf)] + [(int(corner_face[c]), nf + j) for j, e in enumerate(sel)
+                                               for c in faces_of_edge.get(int(e), [])]
+    mix = lambda pairs: tuple(torch.as_tensor(np.asarray(pairs, np.int64).reshape(-1, 2)[:, k]) for k in (0, 1))  # noqa: E731
     extra = {"points": torch.as_tensor(points), "vert_edges": torch.as_tensor(vert_edges),
+             "edge_mix": mix(edge_pairs), "face_mix": mix(face_pairs),
              "top": torch.as_tensor(np.concatenate([np.zeros(ne + count, bool), np.ones(sel.shape[0], bool)])),
              "side": torch.as_tensor(np.concatenate([np.zeros(nf, bool), np.ones(sel.shape[0], bool)])),
              "face_part": torch.as_tensor(np.concatenate([face_part, np.asarray(part_of_new, np.int64)]))}

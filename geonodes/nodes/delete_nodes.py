@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import IRError
-from ..fields import is_field, polygon_edges
+from ..fields import Field, is_field, polygon_edges
 from ..geometry import GeomStruct, Part, Piecewise, Prim, Rows, corner_edges, edges_known, prim_edges, realize
 from . import S, node
 from .field_nodes import mesh_context
@@ -59,7 +59,7 @@ def _subset(prim: Prim, domain: str, mode: str, keep: np.ndarray):
     new_edges = None
     if mode == "ONLY_FACE":  # points and edges stay
         new_edges = prim.edges
-    elif mode == "ALL":  # mesh_copy_selection keeps the edges' order
+    else:  # mesh_copy_selection(_keep_verts) keeps the edges' order (EDGE_FACE: every point stays)
         if keep_edges is None:  # FACE: the kept faces' edges
             keep_edges = np.zeros(edges.shape[0], bool)
             keep_edges[corner_edges(fo, fv, edges, nv)[corners]] = True
@@ -116,6 +116,9 @@ def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, inv
     not hold) is true, as Blender's mesh_copy_selection."""
     if domain not in _DOMAINS:
         raise IRError(f"{n.where}: deleting on the {domain} domain is not supported")
+    if not is_field(selection) and mode != "ALL":  # every point stays: the elements' rules decide
+        single = selection
+        selection = Field(lambda ctx: ctx.value(single))
     if not is_field(selection):  # a single value keeps or drops each row's whole mesh
         keep = Rows.from_mask(~selection if invert else selection)
         pieces = []
@@ -164,13 +167,15 @@ def keep_selected(n, geometry: Piecewise, selection, domain: str, mode: str, inv
 
 
 def _domain_size(struct: GeomStruct, domain: str) -> int:
-    """Points, faces, or (edges) whether there are any: every mesh made of more than one point
-    here has edges (a one-point Mesh Line has none)."""
+    """Points, faces, or (edges) whether there are any: a mesh's edges where it holds them (points
+    left without edges by a deletion have none), else every mesh made of more than one point has
+    edges (a one-point Mesh Line has none)."""
     if domain == "POINT":
         return struct.num_points
     if domain == "FACE":
         return sum(p.prim.face_offsets.shape[0] - 1 for p in struct.parts)
-    return int(struct.num_points > 1)
+    return sum(int(p.prim.edges.shape[0] if p.prim.edges is not None else p.prim.num_vertices > 1)
+               for p in struct.parts)
 
 
 _GEOMETRY_SELECTION = [S("Geometry", "GEOMETRY"), S("Selection", "BOOLEAN", True)]

@@ -62,8 +62,8 @@ def extrude_mesh(n):
         if mode == "EDGES" and not edges_known(prim):
             raise IRError(f"{n.where}: extruding EDGES of a mesh whose edge order is not modelled (it comes from "
                           "a node that does not keep Blender's edge order)")
-        if mode == "EDGES" and any(d != "POINT" for d, _ in prim.attributes.values()):
-            raise IRError(f"{n.where}: attributes on other domains than POINT through extruded EDGES are not supported")
+        if mode == "EDGES" and any(d == "CORNER" for d, _ in prim.attributes.values()):
+            raise IRError(f"{n.where}: attributes on the CORNER domain through extruded EDGES are not supported")
         bits = selection_bits(g["sel"])
         if mode != "FACES":
             return bits
@@ -103,7 +103,10 @@ def extrude_mesh(n):
             ve = x["vert_edges"].to(old.device)
             ok = (ve >= 0).to(moved.dtype)
             picked = moved.index_select(1, ve.clamp(min=0).reshape(-1)).reshape(b, ve.shape[0], ve.shape[1], 3)
-            mean = (picked * ok[None, :, :, None]).sum(2) / ok.sum(1)[None, :, None]
+            total = picked[:, :, 0]
+            for k in range(1, ve.shape[1]):  # in edge order, as Blender's mixer adds them
+                total = total + picked[:, :, k] * ok[None, :, k, None]
+            mean = total * (1.0 / ok.sum(1))[None, :, None]  # the mixer's reciprocal
             new = old.index_select(1, x["points"].to(old.device)) + mean
             flags = {top_key: ("EDGE", x["top"].expand(b, -1)), side_key: ("FACE", x["side"].expand(b, -1))}
         else:

@@ -1,4 +1,5 @@
-"""Single-value nodes: Math, Vector Math, Combine/Separate XYZ, inputs, Compare, value Switch.
+"""Single-value nodes: Math, Vector Math, Combine/Separate XYZ, inputs, value Switch (Compare:
+compare_nodes.py).
 
 Operations follow Blender's "safe" definitions (division by zero gives 0, sqrt of a negative
 gives 0, ...), so programs that rely on them evaluate as in Blender. Every node here also takes
@@ -12,7 +13,7 @@ import operator
 
 import torch
 
-from ..fields import Field, is_field, lift
+from ..fields import Field, is_field, lift, sqrt
 from ..geometry import select
 from . import S, compiled, node
 
@@ -24,7 +25,7 @@ def _safe_div(a, b):
 
 def _safe_sqrt(a):
     pos = a > 0
-    return torch.where(pos, torch.sqrt(torch.where(pos, a, torch.ones_like(a))), torch.zeros_like(a))
+    return torch.where(pos, sqrt(torch.where(pos, a, torch.ones_like(a))), torch.zeros_like(a))
 
 
 def _safe_pow(a, b):
@@ -445,54 +446,3 @@ def _switch_compiled(n):
         return {"Output": lift(_where, c, if_true(call), if_false(call))}
 
     return switch_value
-
-
-COMPARE_OPS = ("LESS_THAN", "LESS_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL")
-
-
-def _compare_sockets(props):
-    t = props["data_type"]
-    if t == "FLOAT":
-        ab = [S("A", "FLOAT", 0.0), S("B", "FLOAT", 0.0)]
-    elif t == "INT":
-        ab = [S("A_INT", "INT", 0), S("B_INT", "INT", 0)]
-    else:
-        ab = [S("A_VEC3", "VECTOR", (0.0, 0.0, 0.0)), S("B_VEC3", "VECTOR", (0.0, 0.0, 0.0))]
-    return ab + [S("Epsilon", "FLOAT", 0.001)], [S("Result", "BOOLEAN")]
-
-
-@node(
-    "FunctionNodeCompare",
-    sockets=_compare_sockets,
-    properties={"data_type": "FLOAT", "operation": "GREATER_THAN", "mode": "ELEMENT"},
-    choices={"data_type": ("FLOAT", "INT", "VECTOR"), "operation": COMPARE_OPS, "mode": ("ELEMENT",)},
-)
-def compare_node(n):
-    t, op = n.props["data_type"], n.props["operation"]
-    a_id, b_id = {"FLOAT": ("A", "B"), "INT": ("A_INT", "B_INT"), "VECTOR": ("A_VEC3", "B_VEC3")}[t]
-    needs_eps = t == "VECTOR" or (t == "FLOAT" and op in ("EQUAL", "NOT_EQUAL"))
-    return {"Result": lift(_COMPARE[(t, op)], n.get(a_id), n.get(b_id), n.get("Epsilon") if needs_eps else None)}
-
-
-def _compare(t, op):
-    return lambda a, b, eps: _compare_values(t, op, a, b, eps)
-
-
-def _compare_values(t, op, a, b, eps):
-    if t == "VECTOR":  # element-wise mode: every component must satisfy the comparison
-        eps = eps[:, None]
-        res = {
-            "LESS_THAN": a < b, "LESS_EQUAL": a <= b, "GREATER_THAN": a > b, "GREATER_EQUAL": a >= b,
-            "EQUAL": torch.abs(a - b) <= eps, "NOT_EQUAL": torch.abs(a - b) > eps,
-        }[op]
-        return res.all(-1) if op != "NOT_EQUAL" else res.any(-1)
-    if op in ("EQUAL", "NOT_EQUAL") and t == "FLOAT":
-        eq = torch.abs(a - b) <= eps
-        return eq if op == "EQUAL" else ~eq
-    return {
-        "LESS_THAN": a < b, "LESS_EQUAL": a <= b, "GREATER_THAN": a > b, "GREATER_EQUAL": a >= b,
-        "EQUAL": a == b, "NOT_EQUAL": a != b,
-    }[op]
-
-
-_COMPARE = {(t, op): _compare(t, op) for t in ("FLOAT", "INT", "VECTOR") for op in COMPARE_OPS}

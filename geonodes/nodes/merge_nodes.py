@@ -41,11 +41,19 @@ def merge_by_distance(n):
         edges = prim_edges(prim).numpy()
         return np.stack([connected_targets(pos[r], sel[r], edges, float(dist[r])) for r in range(pos.shape[0])])
 
+    def keyed(prim, ctx, g):
+        """The targets, and whether FACE attributes ride along: topologies are cached per key, and
+        a topology built without them must not skip the check in `build`."""
+        targets = keys(prim, ctx, g)
+        face_attributes = any(d == "FACE" for d, _ in prim.attributes.values())
+        return np.concatenate([targets, np.full((targets.shape[0], 1), int(face_attributes), targets.dtype)], 1)
+
     def build(prim, key):
+        key, face_attributes = key[:-1], bool(key[-1])
         if (key == np.arange(key.shape[0])).all():
             return None
         topo = weld(prim, key)
-        if topo.extra["split"] and any(d == "FACE" for d, _ in prim.attributes.values()):
+        if topo.extra["split"] and face_attributes:
             raise IRError(f"{n.where}: merging splits a polygon that touches itself, and Blender gives the new "
                           "polygons default FACE attributes: not supported with FACE attributes")
         return topo
@@ -57,5 +65,5 @@ def merge_by_distance(n):
             0, members, torch.ones(members.shape[0], dtype=old.dtype, device=old.device))
         return total / count[None, :, None], {}
 
-    return {"Geometry": remesh(n, geometry, "POINT", {"sel": n.get("Selection")}, keys, build, positions,
+    return {"Geometry": remesh(n, geometry, "POINT", {"sel": n.get("Selection")}, keyed, build, positions,
                                name="merge")}

@@ -266,10 +266,10 @@ def scale_elements(n):
         values["axis"] = n.get("Axis")
 
     def keys(prim, ctx, g):
-        if domain == "EDGE" and bool(torch.ones(prim.num_vertices, dtype=torch.bool).index_fill(
+        if domain == "EDGE" and prim.edges is None and bool(torch.ones(prim.num_vertices, dtype=torch.bool).index_fill(
                 0, prim.face_vertices, False).any()):
             raise IRError(f"{n.where}: scaling edges of a mesh with points outside its faces (loose edges) "
-                          "is not supported")
+                          "made by a node that does not keep its edges is not supported")
         return selection_bits(g["sel"])
 
     def build(prim, key):
