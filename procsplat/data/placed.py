@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from procsplat.geometry import best_rotation
+
 
 @dataclass
 class PlacedObject:
@@ -31,7 +33,9 @@ class PlacedObject:
 def part_texture_coords(obj: PlacedObject) -> np.ndarray:
     """(T,3,3) texture coordinates of every face corner of `obj`: each part's pattern belongs to the part,
     as a real piece of furniture wears its material. A part's coordinates are its points in the object's
-    own frame relative to the part's centre (mean of its vertices), so the pattern does not depend on the
+    own frame relative to the part's centre (mean of its vertices), shifted by a phase of its own (uniform in
+    [0, 1) m per axis, seeded by the instance id and part: where a pattern's edges fall on a part is as
+    arbitrary as in world coordinates, not always through its middle), so the pattern does not depend on the
     object's pose; when the object has `rest_vertices` (it was edited), they are also undone from the
     rotation that best carries the part from its rest shape to its shape now (Kabsch), so a part that moves
     or turns carries its pattern with it, and one that grows shows more of the same pattern at the same
@@ -51,10 +55,9 @@ def part_texture_coords(obj: PlacedObject) -> np.ndarray:
         centre = now.mean(0)
         rot = np.eye(3)
         if obj.rest_vertices is not None:  # the rotation taking the part's rest shape to its shape now
-            u, _, vt = np.linalg.svd((then - then.mean(0)).T @ (now - centre))
-            d = np.sign(np.linalg.det(u @ vt)) or 1.0
-            rot = (u @ np.diag([1.0, 1.0, d]) @ vt).T  # now - centre ~ rot @ (then - mean)
-        coords[rows] = (local[tris[rows]] - centre) @ rot
+            rot = best_rotation(then, now)
+        phase = np.random.default_rng([int(obj.instance_id), int(p)]).uniform(0.0, 1.0, 3)
+        coords[rows] = (local[tris[rows]] - centre) @ rot + phase
     return coords
 
 
