@@ -90,3 +90,42 @@ def test_gaussians_changed_after_an_edit_become_the_new_source():
     apply_edit(model, {"objects": [{"instance_id": 3, "parameters": {"Width": width + 0.2}}]})
     apply_edit(model, {"objects": [{"instance_id": 3, "parameters": {"Width": width + 0.1}}]})
     assert torch.equal(a.sh0.detach(), trained)
+
+
+def test_background_gaussians_on_an_objects_surface_follow_its_edits():
+    """`procsplat.splat.hug` through `apply_edit`: background Gaussians within 3 cm of the table's surface move
+    with the surface point under them, others stay; undoing the edit puts them back exactly."""
+    from procsplat.splat.model import BackgroundGaussians
+
+    model = table_model()
+    obj = model.objects[0]
+    with torch.no_grad():
+        v, t, _ = obj.mesh()
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, len(t), 300)
+    on = v[t[faces]].mean(1).numpy() + rng.normal(0, 0.01, (300, 3)).clip(-0.015, 0.015)  # within ~2.6 cm
+    far = on[:50] + np.array([3.0, 0.0, 0.0])
+    model.background = BackgroundGaussians(torch.from_numpy(np.concatenate([on, far])), torch.full((350, 3), 0.5), 0.01)
+    start = model.background.means.detach().clone()
+    width = obj.parameters_dict()["Width"]
+    apply_edit(model, {"objects": [{"instance_id": 3, "parameters": {"Width": width + 0.2}}]})
+    means = model.background.means.detach()
+    assert torch.equal(means[300:], start[300:])  # far from the table: not moved
+    shift = (means[:300] - start[:300]).norm(dim=1)
+    assert (shift > 0.02).float().mean() > 0.5  # the table's ends move by 10 cm, its middle little
+    # each followed its surface point: the distance to the (new) surface stays what it was
+    from scipy.spatial import cKDTree
+
+    from procsplat.splat.hug import _samples
+
+    def distance(points):
+        with torch.no_grad():
+            vv, tt, _ = obj.mesh()
+        return cKDTree(_samples(vv.detach(), tt)[0]).query(points.numpy())[0]
+
+    apply_edit(model, {"objects": [{"instance_id": 3, "parameters": {"Width": width}}]})
+    assert torch.equal(model.background.means.detach(), start)
+    d0 = distance(start[:300])
+    apply_edit(model, {"objects": [{"instance_id": 3, "parameters": {"Width": width + 0.2}}]})
+    d1 = distance(model.background.means.detach()[:300])
+    assert np.median(np.abs(d1 - d0)) < 0.003

@@ -317,10 +317,12 @@ def apply_edit(model, doc: dict, where: str = "edit") -> list:
         if not isinstance(params, dict) or not isinstance(pose, dict):
             raise ProcsplatError(f"{where}: objects[{k}]: 'parameters' and 'pose' must be JSON objects")
         plan.append((by_id[iid], params, pose, f"{where}: objects[{k}]: "))
+    from procsplat.splat import hug
     from procsplat.splat.reanchor import edit_state, restore_edit_state
 
     before = [(model.objects[i], model.anchored[i], dict(model.objects[i].parameters_dict()),
                model.objects[i].pose_dict(), edit_state(model.anchored[i])) for i, *_ in plan]
+    hug.remember(model)  # background Gaussians on an object's surface go with it (`procsplat.splat.hug`)
     try:
         for i, params, pose, label in plan:
             edit_object(model.objects[i], params, pose, label, anchored=model.anchored[i])
@@ -329,4 +331,5 @@ def apply_edit(model, doc: dict, where: str = "edit") -> list:
             edit_object(obj, {n: v for n, v in params.items() if n in obj.float_names}, pose)
             restore_edit_state(anchored, state)
         raise
+    hug.follow(model)
     return [i for i, *_ in plan]
