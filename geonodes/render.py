@@ -44,11 +44,14 @@ _FRAGMENTS_PER_CHUNK = 1 << 22
 
 @dataclass(frozen=True)
 class TextureConfig:
-    """Procedural texture: colour modulated by a pattern in world coordinates.
+    """Procedural texture: colour modulated by a pattern in texture coordinates.
 
-    The pattern is drawn in the plane of the two world axes most orthogonal to each face's
-    normal (tri-planar), so axis-aligned faces get a clean 2D pattern and faces lying
-    exactly on a grid line do not flicker.
+    Texture coordinates are the world position of the surface point, or, with `render_mesh`'s
+    `texture_coords`, a 3D coordinate given at every face corner and interpolated over the face
+    (a surface-attached frame, e.g. each part of an object in its own frame, so that a part that
+    moves carries its pattern). The pattern is drawn in the plane of the two coordinate axes most
+    orthogonal to the face's normal in those coordinates (tri-planar), so axis-aligned faces get
+    a clean 2D pattern and faces lying exactly on a grid line do not flicker.
     """
 
     scale: float = 0.25  # metres per checker square / stripe
@@ -70,7 +73,7 @@ def look_at(eye, target) -> np.ndarray:
 
 
 def _check_inputs(vertices, faces, K, cam_to_world, width, height, face_colors, face_ids,
-                  near, far, texture):
+                  near, far, texture, texture_coords=None):
     if not isinstance(vertices, torch.Tensor) or vertices.ndim != 2 or vertices.shape[1] != 3:
         raise ValueError(f"render_mesh: vertices must be a (V, 3) tensor, got "
                          f"{getattr(vertices, 'shape', type(vertices))}")
@@ -118,6 +121,14 @@ def _check_inputs(vertices, faces, K, cam_to_world, width, height, face_colors, 
         if texture.numel() and (int(texture.min()) < 0 or int(texture.max()) >= len(TEXTURES)):
             raise ValueError(f"render_mesh: texture codes must be in [0, {len(TEXTURES)}), got "
                              f"min {int(texture.min())}, max {int(texture.max())}")
+    if texture_coords is not None:
+        if not isinstance(texture_coords, torch.Tensor) or texture_coords.shape != (n_faces, 3, 3) \
+                or not texture_coords.is_floating_point():
+            raise ValueError(f"render_mesh: texture_coords must be None or an ({n_faces}, 3, 3) float tensor "
+                             f"(a 3D coordinate per face corner), got "
+                             f"{getattr(texture_coords, 'shape', type(texture_coords))}")
+        if not bool(torch.isfinite(texture_coords).all()):
+            raise ValueError("render_mesh: texture_coords must be finite")
 
 
 def _clip_near(tri: np.ndarray, near: float) -> tuple[np.ndarray, np.ndarray]:
@@ -257,8 +268,8 @@ def _zbuffer(inv_z_coef: np.ndarray, tri_of, row, col0, n_cols, width: int, heig
 def _texture_factor(px, py, pz, dominant, codes, config: TextureConfig) -> np.ndarray:
     """Brightness factor per pixel from the procedural pattern (1 where untextured).
 
-    px, py, pz: world hit points; dominant: per pixel, the world axis closest to the face
-    normal; the pattern is laid in the other two axes.
+    px, py, pz: texture coordinates of the hit points; dominant: per pixel, the coordinate axis
+    closest to the face normal (in texture coordinates); the pattern is laid in the other two axes.
     """
     first = np.where(dominant == 0, py, px) * (1.0 / config.scale)
     second = np.where(dominant == 2, py, pz) * (1.0 / config.scale)
@@ -271,6 +282,24 @@ def _texture_factor(px, py, pz, dominant, codes, config: TextureConfig) -> np.nd
     dark = np.where(codes == TEXTURES["checker"], checker,
                     np.where(codes == TEXTURES["stripes"], stripes, 0.0))
     return (1.0 - config.contrast * dark).astype(np.float32)
+
+
+def _texture_maps(verts: np.ndarray, faces: np.ndarray, coords: np.ndarray, usable: np.ndarray):
+    """Per face, the affine map from world points on its plane to its texture coordinates, interpolated
+    from the corners' `coords` (F, 3, 3): (M (F, 3, 3), c (F, 3), dominant texture axis (F,)).
+    tex = M p + c; the plane's normal maps to the normal of the face in texture coordinates (it only
+    matters off the plane). Faces that are not `usable` (no area on screen) get the identity."""
+    P0, P1, P2 = (np.take(verts, faces[:, k], axis=0) for k in range(3))
+    T0, T1, T2 = coords[:, 0], coords[:, 1], coords[:, 2]
+    n = np.cross(P1 - P0, P2 - P0)
+    tn = np.cross(T1 - T0, T2 - T0)
+    ok = usable & (np.linalg.norm(tn, axis=1) > 0)
+    world = np.stack([P1 - P0, P2 - P0, n], axis=2)
+    tex = np.stack([T1 - T0, T2 - T0, tn], axis=2)
+    eye = np.broadcast_to(np.eye(3), world.shape)
+    M = np.where(ok[:, None, None], tex, eye) @ np.linalg.inv(np.where(ok[:, None, None], world, eye))
+    c = np.where(ok[:, None], T0 - np.einsum("fij,fj->fi", M, P0), 0.0)
+    return M, c, np.abs(tn).argmax(1)
 
 
 def _blank_image(H: int, W: int, face_ids: torch.Tensor | None) -> dict[str, torch.Tensor]:
@@ -293,7 +322,8 @@ def render_mesh(vertices: torch.Tensor, faces: torch.Tensor, K: torch.Tensor,
                 near: float = 0.01, far: float = 100.0, shading: bool = True,
                 texture: str | torch.Tensor | None = None,
                 texture_config: TextureConfig = TextureConfig(),
-                ambient: float = 0.3) -> dict[str, torch.Tensor]:
+                ambient: float = 0.3,
+                texture_coords: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Rasterise a triangle mesh from one camera.
 
     Args:
@@ -307,6 +337,9 @@ def render_mesh(vertices: torch.Tensor, faces: torch.Tensor, K: torch.Tensor,
             between the face normal and the viewing ray; False gives flat colours.
         texture: None, "checker" or "stripes" for all faces, or an (F,) tensor of codes
             (see TEXTURES) choosing the pattern per face; see TextureConfig.
+        texture_coords: None (the pattern is laid in world coordinates) or (F, 3, 3): a 3D
+            texture coordinate per face corner, interpolated over the face (the pattern then
+            belongs to the surface: e.g. coordinates in each part's own frame move with the part).
 
     Returns dict of CPU tensors:
         depth (H, W) float32, camera z in metres, 0 where empty;
@@ -315,7 +348,7 @@ def render_mesh(vertices: torch.Tensor, faces: torch.Tensor, K: torch.Tensor,
         normal of the face as wound (right-hand rule), 0 where empty.
     """
     _check_inputs(vertices, faces, K, cam_to_world, width, height, face_colors, face_ids,
-                  near, far, texture)
+                  near, far, texture, texture_coords)
     H, W = height, width
     faces_np = _numpy(faces, np.int64)
     verts = _numpy(vertices, np.float64)
@@ -410,10 +443,17 @@ def render_mesh(vertices: torch.Tensor, faces: torch.Tensor, K: torch.Tensor,
     if texture is not None:
         codes = (np.full(n_faces, TEXTURES[texture]) if isinstance(texture, str)
                  else _numpy(texture, np.int64))
-        # Per face: pattern code * 3 + the world axis closest to its normal.
-        face_pattern = codes * 3 + np.abs(unit_normal).argmax(1)
-        code_dom = per_pixel(face_pattern)
         px, py, pz = (origin[k] + z * (R[k, 0] * ray_x + R[k, 1] * ray_y + R[k, 2]) for k in range(3))
+        if texture_coords is None:  # world coordinates: the axis closest to the world normal
+            dominant = np.abs(unit_normal).argmax(1)
+        else:  # the face's affine map from world points to its texture coordinates
+            M, c, dominant = _texture_maps(verts, faces_np, _numpy(texture_coords, np.float64), usable)
+            Mf, cf = per_pixel(M.reshape(-1, 9)), per_pixel(c)
+            world = (px, py, pz)
+            px, py, pz = [Mf[:, 3 * k] * world[0] + Mf[:, 3 * k + 1] * world[1] + Mf[:, 3 * k + 2] * world[2]
+                          + cf[:, k] for k in range(3)]
+        # Per face: pattern code * 3 + the texture axis closest to its normal.
+        code_dom = per_pixel(codes * 3 + dominant)
         factor *= _texture_factor(px, py, pz, code_dom % 3, code_dom // 3, texture_config)
     rgb = blank(per_pixel(colors) * factor[:, None])
 

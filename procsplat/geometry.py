@@ -11,7 +11,7 @@ import torch
 
 from geonodes.render import look_at
 
-__all__ = ["look_at", "yaw_matrix", "object_to_world", "backproject"]
+__all__ = ["look_at", "yaw_matrix", "object_to_world", "backproject", "best_rotation"]
 
 
 def yaw_matrix(yaw) -> torch.Tensor:
@@ -51,3 +51,14 @@ def backproject(depth: np.ndarray, K: np.ndarray, cam_to_world: np.ndarray, mask
     cam = np.stack([x, y, z], 1)
     world = cam @ np.asarray(cam_to_world)[:3, :3].T + np.asarray(cam_to_world)[:3, 3]
     return (world, rows, cols) if return_pixels else world
+
+
+def best_rotation(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(3,3) rotation R that best carries points `before` (N,3) onto `after` (N,3), each about its own mean
+    (Kabsch): after - mean ~ R (before - mean). One that moves, or a box that grows along its axes, gets the
+    identity."""
+    a = np.asarray(before, np.float64)
+    b = np.asarray(after, np.float64)
+    u, _, vt = np.linalg.svd((a - a.mean(0)).T @ (b - b.mean(0)))
+    d = 1.0 if np.linalg.det(u @ vt) >= 0 else -1.0
+    return (u @ np.diag([1.0, 1.0, d]) @ vt).T

@@ -297,6 +297,37 @@ def test_procedural_texture_follows_world_coordinates(pattern):
     assert 0.2 < dark[clear].mean() < 0.8
 
 
+def test_texture_coords_at_the_world_positions_give_the_world_pattern():
+    c2w = look_at([2.3, -1.7, 1.9], [0.5, 0.5, 0.5])
+    verts, faces = unit_cube()
+    world = render_mesh(verts, faces, K, c2w, W, H, texture="checker", texture_config=TextureConfig(scale=0.3))
+    given = render_mesh(verts, faces, K, c2w, W, H, texture="checker", texture_config=TextureConfig(scale=0.3),
+                        texture_coords=verts[faces])
+    assert torch.equal(given["face"], world["face"])
+    # the same pattern up to rounding on the checker's edges (world hit points vs interpolated corners)
+    assert (given["rgb"] != world["rgb"]).any(-1).float().mean() < 0.01
+    assert world["rgb"][world["face"] >= 0].std(0).max() > 0.05  # there is a pattern to compare
+
+
+def test_texture_coords_carry_the_pattern_with_the_surface():
+    """A surface moved and turned, with its texture coordinates, looks the same from a camera moved and turned
+    with it; in world coordinates its pattern slides."""
+    verts, faces = unit_cube()
+    c2w = look_at([2.3, -1.7, 1.9], [0.5, 0.5, 0.5])
+    a = 0.4
+    move = torch.tensor([[np.cos(a), -np.sin(a), 0.0, 0.13], [np.sin(a), np.cos(a), 0.0, -0.07],
+                         [0.0, 0.0, 1.0, 0.05], [0.0, 0.0, 0.0, 1.0]], dtype=torch.float64)
+    moved = verts @ move[:3, :3].T + move[:3, 3]
+    kw = dict(texture="stripes", texture_config=TextureConfig(scale=0.2))
+    before = render_mesh(verts, faces, K, c2w, W, H, texture_coords=verts[faces], **kw)
+    after = render_mesh(moved, faces, K, move @ c2w, W, H, texture_coords=verts[faces], **kw)
+    slid = render_mesh(moved, faces, K, move @ c2w, W, H, **kw)
+    assert torch.equal(after["face"], before["face"])
+    cube = before["face"] >= 0
+    assert (after["rgb"] != before["rgb"]).any(-1)[cube].float().mean() < 0.01
+    assert (slid["rgb"] != before["rgb"]).any(-1)[cube].float().mean() > 0.2
+
+
 def test_per_face_texture_codes():
     c2w = torch.eye(4, dtype=torch.float64)
     verts, faces = quad([0.0, 0.0, 2.0], [10.0, 0.0, 0.0], [0.0, 10.0, 0.0])
@@ -374,6 +405,8 @@ def test_float32_inputs_and_skewed_intrinsics():
     (dict(face_ids=torch.zeros(3)), "face_ids"),
     (dict(texture="marble"), "texture"),
     (dict(texture=torch.tensor([7])), "texture"),
+    (dict(texture="checker", texture_coords=torch.zeros(1, 3)), "texture_coords"),
+    (dict(texture="checker", texture_coords=torch.full((1, 3, 3), float("nan"))), "texture_coords"),
 ])
 def test_bad_input_names_the_parameter(kwargs, field):
     args = dict(vertices=torch.zeros(3, 3), faces=torch.tensor([[0, 1, 2]]), K=K,

@@ -79,3 +79,27 @@ def test_cli_and_existing_output(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
     assert main(["synth", "--out", str(tmp_path / "x"), "--categories", "spaceship", "--num-frames", "1"]) == 2
     assert not (tmp_path / "x" / "synth0000_00").exists()
+
+
+def test_texture_frame_recorded_and_checked(tmp_path):
+    """gt.json records the texture frame; the ground truth refuses a scene textured in another one, and
+    `ensure_scene` makes such a scene again (a scene from before the key counts as "world")."""
+    from dataclasses import replace
+
+    from procsplat.data.synth import GroundTruth, ensure_scene
+    from procsplat.errors import ProcsplatError
+
+    cfg = SynthConfig(out=tmp_path, seed=5, num_frames=1, width=32, height=24, num_objects=1, categories=("table",))
+    path = ensure_scene(cfg, progress=False)
+    gt = json.loads((path / "gt.json").read_text())
+    assert gt["texture_frame"] == "part"
+    del gt["texture_frame"]  # as written before the key existed
+    (path / "gt.json").write_text(json.dumps(gt))
+    with pytest.raises(ProcsplatError, match="'world' frame"):
+        GroundTruth(cfg, path)
+    GroundTruth(replace(cfg, texture_frame="world"), path)
+    assert ensure_scene(cfg, progress=False) == path
+    assert json.loads((path / "gt.json").read_text())["texture_frame"] == "part"
+    GroundTruth(cfg, path)
+    with pytest.raises(ProcsplatError, match="texture_frame"):
+        generate(replace(cfg, texture_frame="uv", overwrite=True), progress=False)

@@ -1,7 +1,8 @@
 """Synthetic ScanNet-layout scenes with ground truth.
 
 A room (floor + four walls) holds furniture from the program library (random parameters and
-yaw, non-overlapping footprints, a distinct colour and texture per part). A camera walks an
+yaw, non-overlapping footprints, a distinct colour and texture per part; each part wears its
+pattern in its own frame, see `SynthConfig.texture_frame`). A camera walks an
 ellipse around the room looking at the furniture; every frame is rendered (RGB, depth, instance
 ids) with the CPU renderer, optionally with Kinect-like depth noise and holes (or, `realistic`, a
 structured-light sensor in a cluttered room seen in part: `procsplat.data.realistic`), and the scene is
@@ -19,12 +20,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 
 from procsplat.data import realistic
-from procsplat.data.placed import PlacedObject, box_mesh
+from procsplat.data.placed import PlacedObject, box_mesh, part_texture_coords
 from procsplat.errors import ProcsplatError
 from procsplat.geometry import look_at, object_to_world, yaw_matrix
 
@@ -64,6 +66,12 @@ class SynthConfig:
     """Copies of the first object: same program and parameters, their own position, yaw and colours
     (a scan's several chairs of one model; placed after the other objects, which stay as without;
     like every object, a copy that finds no free spot in 60 tries is left out)."""
+    texture_frame: Literal["part", "world"] = "part"
+    """Where the furniture's checker/stripe patterns live: "part", each part's own frame (a part's
+    material goes with it: the pattern does not slide when the object or, in an edited ground truth,
+    the part moves or turns); "world", world coordinates (tri-planar), as scenes were made before
+    2026-12-05: a moved part's pattern slides over it. The room's floor and walls use world
+    coordinates either way (they are the world)."""
     overwrite: bool = False
     threads: int = 0
     """torch threads; 0 = the measured policy (procsplat/threads.py: one per core, waiting threads sleep)."""
@@ -189,11 +197,26 @@ def corrupt_depth(depth: np.ndarray, rng: np.random.Generator, noise: bool, hole
     return depth.astype(np.float32)
 
 
-def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject], clutter: list[PlacedObject] = ()):
+class SceneMesh(NamedTuple):
+    """A synthetic scene as one mesh (`build_scene_mesh`)."""
+
+    vertices: np.ndarray  # (V,3) world
+    triangles: np.ndarray  # (T,3)
+    colors: np.ndarray  # (T,3) albedo
+    ids: np.ndarray  # (T,) instance id
+    textures: np.ndarray  # (T,) pattern code (geonodes.render.TEXTURES)
+    instances: list  # [(id, label)] sorted
+    texture_coords: np.ndarray | None  # (T,3,3) per face corner, or None: world coordinates
+
+
+def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject], clutter: list[PlacedObject] = ()) -> SceneMesh:
     """Concatenated room + objects (+ clutter, ids after the room's): vertices, triangles, per-face
-    colours, instance ids, texture codes, and the instance list [(id, label)] (room surfaces get
-    their own ids)."""
-    verts, tris, colors, ids, textures, instances = [], [], [], [], [], []
+    colours, instance ids, texture codes, the instance list [(id, label)] (room surfaces get their own
+    ids) and, with `cfg.texture_frame` "part", the texture coordinates of every face corner (the room's
+    are its world positions, every object's part's those of `part_texture_coords`)."""
+    if cfg.texture_frame not in ("part", "world"):
+        raise ProcsplatError(f"synth: texture_frame must be 'part' or 'world', got {cfg.texture_frame!r}")
+    verts, tris, colors, ids, textures, instances, coords = [], [], [], [], [], [], []
     base = 0
     next_id = len(objects) + 1
     for label, v, t in room_parts(cfg):
@@ -203,6 +226,7 @@ def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject], clutter: lis
         colors.append(np.tile(color, (len(t), 1)))
         ids.append(np.full(len(t), next_id))
         textures.append(np.full(len(t), 1 if label == "floor" else 2))
+        coords.append(v[t])
         instances.append((next_id, label))
         next_id += 1
         base += len(v)
@@ -212,10 +236,13 @@ def build_scene_mesh(cfg: SynthConfig, objects: list[PlacedObject], clutter: lis
         colors.append(obj.colors)
         ids.append(np.full(len(obj.triangles), obj.instance_id))
         textures.append(np.where(obj.part_id % 2 == 0, 1, 2))
+        if cfg.texture_frame == "part":
+            coords.append(part_texture_coords(obj))
         instances.append((obj.instance_id, obj.category))
         base += len(obj.vertices)
-    return (np.concatenate(verts), np.concatenate(tris), np.concatenate(colors), np.concatenate(ids),
-            np.concatenate(textures), sorted(instances))
+    return SceneMesh(np.concatenate(verts), np.concatenate(tris), np.concatenate(colors), np.concatenate(ids),
+                     np.concatenate(textures), sorted(instances),
+                     np.concatenate(coords) if cfg.texture_frame == "part" else None)
 
 
 def scene_clutter(cfg: SynthConfig, objects: list[PlacedObject]) -> list[PlacedObject]:
@@ -226,18 +253,19 @@ def scene_clutter(cfg: SynthConfig, objects: list[PlacedObject]) -> list[PlacedO
                                    realistic.rng_for(cfg.seed, 4))
 
 
-def render_scene(mesh, K: np.ndarray, cam_to_world: np.ndarray, width: int, height: int) -> dict:
-    """One view of `build_scene_mesh`'s output (vertices, triangles, face colours, ids, textures, ...) as
+def render_scene(mesh: SceneMesh, K: np.ndarray, cam_to_world: np.ndarray, width: int, height: int) -> dict:
+    """One view of `build_scene_mesh`'s output as
     `generate` renders its frames: rgb (H,W,3) uint8 (before the .sens JPEG), depth (H,W) float32 metres
     (0 where empty, no noise), id (H,W) int64 instance id (0 where empty), face (H,W) int64 face index (-1
     where empty)."""
     from geonodes.render import render_mesh
 
-    vertices, triangles, colors, ids, textures = mesh[:5]
-    r = render_mesh(torch.as_tensor(vertices), torch.as_tensor(triangles), torch.as_tensor(K, dtype=torch.float64),
-                    torch.as_tensor(cam_to_world, dtype=torch.float64), width, height,
-                    face_colors=torch.as_tensor(colors).float(), face_ids=torch.as_tensor(ids),
-                    texture=torch.as_tensor(textures))
+    coords = None if mesh.texture_coords is None else torch.as_tensor(mesh.texture_coords)
+    r = render_mesh(torch.as_tensor(mesh.vertices), torch.as_tensor(mesh.triangles),
+                    torch.as_tensor(K, dtype=torch.float64), torch.as_tensor(cam_to_world, dtype=torch.float64),
+                    width, height, face_colors=torch.as_tensor(mesh.colors).float(),
+                    face_ids=torch.as_tensor(mesh.ids), texture=torch.as_tensor(mesh.textures),
+                    texture_coords=coords)
     return {"rgb": (r["rgb"].clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8), "depth": r["depth"].numpy(),
             "id": r["id"].numpy(), "face": r["face"].numpy()}
 
@@ -246,7 +274,8 @@ class GroundTruth:
     """A generated scene's ground truth, re-created from its `SynthConfig` (the same seeded draws as
     `generate`): the placed objects (program, parameters, pose, per-face colours), the scene mesh, a
     render from any camera, and the scene with objects' float parameters edited (same pose, colours
-    and topology). With `scene_dir`, the objects are checked against that folder's gt.json."""
+    and topology, each part wearing its pattern as it did: see `SynthConfig.texture_frame`). With
+    `scene_dir`, the objects and the texture frame are checked against that folder's gt.json."""
 
     def __init__(self, cfg: SynthConfig, scene_dir: Path | None = None, objects: list | None = None):
         self.cfg = cfg
@@ -258,6 +287,10 @@ class GroundTruth:
             if json.dumps(mine, sort_keys=True) != json.dumps(theirs, sort_keys=True):
                 raise ProcsplatError(f"{scene_dir}/gt.json: its objects are not the ones this SynthConfig generates "
                                      f"(seed {cfg.seed}, {cfg.num_objects} objects)")
+            if scene_texture_frame(gt) != cfg.texture_frame:
+                raise ProcsplatError(f"{scene_dir}/gt.json: its frames were textured in the "
+                                     f"'{scene_texture_frame(gt)}' frame, this SynthConfig's is '{cfg.texture_frame}' "
+                                     "(generate the scene again)")
         self._mesh = None
 
     def clutter(self) -> list:
@@ -269,7 +302,7 @@ class GroundTruth:
         return [o.instance_id for o in self.objects]
 
     def mesh(self):
-        """`build_scene_mesh`'s output for this scene (cached)."""
+        """`build_scene_mesh`'s `SceneMesh` for this scene (cached)."""
         if self._mesh is None:
             self._mesh = build_scene_mesh(self.cfg, self.objects, self.clutter())
         return self._mesh
@@ -300,7 +333,8 @@ class GroundTruth:
             if mesh.triangles.shape != o.triangles.shape or not np.array_equal(mesh.part_id.numpy(), o.part_id):
                 raise ProcsplatError(f"object {o.instance_id}: the edit {change} changes the topology")
             world = object_to_world(mesh.vertices, o.yaw, o.translation).numpy()
-            objects.append(replace(o, parameters=params, vertices=world))
+            rest = o.local_vertices() if o.rest_vertices is None else o.rest_vertices
+            objects.append(replace(o, parameters=params, vertices=world, rest_vertices=rest))
         return GroundTruth(self.cfg, objects=objects)
 
 
@@ -317,7 +351,9 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
     rng = np.random.default_rng(cfg.seed)
     objects = place_objects(cfg, rng)
     clutter = scene_clutter(cfg, objects)
-    vertices, triangles, face_colors, face_ids, textures, instances = build_scene_mesh(cfg, objects, clutter)
+    mesh = build_scene_mesh(cfg, objects, clutter)
+    vertices, triangles, face_colors, face_ids, instances = (mesh.vertices, mesh.triangles, mesh.colors, mesh.ids,
+                                                             mesh.instances)
     poses = camera_path(cfg, rng)
     K = intrinsics(cfg)
     noise_rng = np.random.default_rng(cfg.seed + 1)
@@ -327,8 +363,6 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
                                    + [1000 * o.instance_id + o.part_id for o in objects + clutter])
         assert len(face_part) == len(triangles)  # build_scene_mesh's order: room, objects, clutter
         face_lum = face_colors @ np.array([0.299, 0.587, 0.114])
-
-    mesh = (vertices, triangles, face_colors, face_ids, textures)
 
     def frames():
         from procsplat.progress import Progress
@@ -368,7 +402,7 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
             "room_size": list(cfg.room_size), "wall_height": cfg.wall_height,
             "image_size": [cfg.width, cfg.height], "K": K.tolist(), "num_frames": cfg.num_frames,
             "cam_to_world": [p.tolist() for p in poses],
-            "depth_noise": cfg.depth_noise, "holes": cfg.holes,
+            "depth_noise": cfg.depth_noise, "holes": cfg.holes, "texture_frame": cfg.texture_frame,
             "objects": [{"instance_id": o.instance_id, "category": o.category, "program": o.category,
                          "parameters": o.parameters, "yaw": o.yaw, "translation": o.translation,
                          "num_vertices": int(len(o.vertices)), "num_triangles": int(len(o.triangles))}
@@ -390,6 +424,21 @@ def generate(cfg: SynthConfig, progress: bool = True) -> Path:
     return final
 
 
+def scene_texture_frame(gt: dict) -> str:
+    """The texture frame a scene's gt.json records ("world" for scenes made before the key existed)."""
+    return gt.get("texture_frame", "world")
+
+
+def ensure_scene(cfg: SynthConfig, progress: bool = True) -> Path:
+    """`<out>/<scene_id>` of `cfg`, generated unless there already (a scene left there whose gt.json records
+    another texture frame is generated again)."""
+    path = Path(cfg.out) / cfg.resolved_scene_id()
+    gt = path / "gt.json"
+    if not gt.is_file() or scene_texture_frame(json.loads(gt.read_text())) != cfg.texture_frame:
+        generate(replace(cfg, overwrite=True), progress=progress)
+    return path
+
+
 DEMO_SEED = 2024
 
 
@@ -397,7 +446,4 @@ def demo_scene(root: Path) -> Path:
     """The built-in demo: a synthetic room with 3 objects (fixed seed), generated once under <root>/_demo."""
     cfg = SynthConfig(out=Path(root) / "_demo", seed=DEMO_SEED, num_frames=48, width=320, height=240,
                       num_objects=3)
-    path = Path(cfg.out) / cfg.resolved_scene_id()
-    if not (path / "gt.json").is_file():
-        generate(cfg)
-    return path
+    return ensure_scene(cfg)

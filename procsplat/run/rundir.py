@@ -232,7 +232,9 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
     int one an integer within its range, a bool one true or false; the pose is yaw, translation (3
     numbers) and scale (> 0). Everything is checked before anything changes. A discrete change
     re-anchors the object's Gaussians `anchored` (its AnchoredGaussians) on the new topology
-    (`procsplat.splat.reanchor`) after the float values, yaw and scale are set, moving the translation so
+    (`procsplat.splat.reanchor`); a float one alone gives them the colours found at their places in their
+    parts' own frames (`procsplat.splat.retexture`: a grown part shows more of its material, not a
+    stretched one). The re-anchoring comes after the float values, yaw and scale are set, moving the translation so
     that the parts both topologies share stay in place -- unless the edit gives a translation other than
     the current one, which is then where the object goes (a scene document saved after a discrete edit
     holds the moved translation; one edited by hand keeps the old one). Returns the re-anchoring's
@@ -271,6 +273,11 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
     if scale is not None and scale <= 0:
         raise ProcsplatError(f"{label}: scale must be > 0, got {scale}")
     before = obj.translation.detach().clone()
+    follow = anchored is not None and anchored.obj is obj and floats and not discrete
+    if follow:
+        from procsplat.splat.retexture import remember
+
+        remember(anchored)
     obj.set_parameters(floats)
     with torch.no_grad():
         if yaw is not None:
@@ -285,6 +292,10 @@ def edit_object(obj, parameters: dict | None = None, pose: dict | None = None, w
         if translation is not None and torch.allclose(torch.tensor(translation, dtype=torch.float64), before,
                                                       rtol=0, atol=1e-12):
             translation = None  # the document's unchanged translation: the shared parts stay in place
+    elif follow:
+        from procsplat.splat.retexture import retexture
+
+        retexture(anchored)
     if translation is not None:  # a new translation is where the edited object goes, as given
         with torch.no_grad():
             obj.translation.copy_(torch.tensor(translation, dtype=torch.float64))
@@ -306,10 +317,12 @@ def apply_edit(model, doc: dict, where: str = "edit") -> list:
         if not isinstance(params, dict) or not isinstance(pose, dict):
             raise ProcsplatError(f"{where}: objects[{k}]: 'parameters' and 'pose' must be JSON objects")
         plan.append((by_id[iid], params, pose, f"{where}: objects[{k}]: "))
+    from procsplat.splat import hug
     from procsplat.splat.reanchor import edit_state, restore_edit_state
 
     before = [(model.objects[i], model.anchored[i], dict(model.objects[i].parameters_dict()),
                model.objects[i].pose_dict(), edit_state(model.anchored[i])) for i, *_ in plan]
+    hug.remember(model)  # background Gaussians on an object's surface go with it (`procsplat.splat.hug`)
     try:
         for i, params, pose, label in plan:
             edit_object(model.objects[i], params, pose, label, anchored=model.anchored[i])
@@ -318,4 +331,5 @@ def apply_edit(model, doc: dict, where: str = "edit") -> list:
             edit_object(obj, {n: v for n, v in params.items() if n in obj.float_names}, pose)
             restore_edit_state(anchored, state)
         raise
+    hug.follow(model)
     return [i for i, *_ in plan]

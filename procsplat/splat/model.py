@@ -88,9 +88,10 @@ class ProceduralObject(nn.Module):
         return values
 
     def clamped_floats(self) -> torch.Tensor:
-        # A straight-through clamp: the value stays in range, gradients still flow.
+        # A straight-through clamp: the value stays in range, gradients still flow. Written clamp + (x - x),
+        # not x + (clamp - x): that one's value can miss the range's end by an ulp (then refused by an edit).
         x = self.floats
-        return x + (torch.minimum(torch.maximum(x, self.lo), self.hi) - x).detach()
+        return torch.minimum(torch.maximum(x, self.lo), self.hi).detach() + (x - x.detach())
 
     def set_parameters(self, values: dict) -> None:
         """Set values (pose unchanged). Discrete values are set as given: the object's anchored Gaussians

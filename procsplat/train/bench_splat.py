@@ -67,6 +67,8 @@ class BenchSplatConfig:
     budgets: tuple[float, ...] = (1.0, 2.0, 4.0)
     """Free-Gaussian caps as multiples of the procedural model's Gaussian count."""
     edit_fraction: float = 0.1
+    texture_frame: Literal["part", "world"] = "part"
+    """The scenes' patterns: each part's own (it carries them through an edit) or world coordinates (`SynthConfig`)."""
     threads: int = 1
     """torch threads (2 only on a quiet machine)."""
     timing_steps: int = 12
@@ -215,16 +217,14 @@ class SceneBench:
     """One scene: its ground truth, the evaluation cameras, and the metrics of any model on them."""
 
     def __init__(self, cfg: BenchSplatConfig, seed: int, log=print):
-        from procsplat.data.synth import GroundTruth, SynthConfig, generate, intrinsics
+        from procsplat.data.synth import GroundTruth, SynthConfig, ensure_scene, intrinsics
         from procsplat.run.orbit import novel_views
         from procsplat.train.trainer import gt_specs, split_frames
 
         self.cfg, self.seed, self.log = cfg, seed, log
         self.synth = SynthConfig(out=Path(cfg.out) / "scenes", seed=seed, num_frames=cfg.frames, width=cfg.width,
-                                 height=cfg.height, num_objects=cfg.objects)
-        self.path = Path(self.synth.out) / self.synth.resolved_scene_id()
-        if not (self.path / "gt.json").is_file():
-            generate(replace(self.synth, overwrite=True), progress=False)
+                                 height=cfg.height, num_objects=cfg.objects, texture_frame=cfg.texture_frame)
+        self.path = ensure_scene(self.synth, progress=False)
         self.gt = GroundTruth(self.synth, self.path)
         self.truth = gt_specs(self.path)
         self.ids = self.gt.instance_ids
