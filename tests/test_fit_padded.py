@@ -6,22 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from geonodes import load_program
 from procsplat.fit.candidates import Scorer, SearchSpace, merge_groups, pad_meshes
 from procsplat.fit.refine import RefineConfig, refine
 from procsplat.fit.search import initial_population
-from procsplat.fit.synthetic import CameraRig, synthetic_object
-
-TABLE = {"Width": 1.4, "Height": 0.75, "Depth": 0.7, "Top Shape": 0, "Top Thickness": 0.04, "Legs Type": 2,
-         "Panel Thickness": 0.05, "Has Mid Board": True, "Mid Board Z Scale": 0.2}
+from test_fit_sweep import mid_board_table  # noqa: F401 (the fixture: a table with a mid board)
 
 
 @pytest.fixture(scope="module")
-def population():
-    torch.set_num_threads(1)
-    prog = load_program("table")
-    target, _ = synthetic_object(prog, TABLE, yaw=0.4, xy=(0.1, -0.2),
-                                 rig=CameraRig(num_views=4, width=160, height_px=120), seed=3)
+def population(mid_board_table):
+    prog, target, _ = mid_board_table
     space = SearchSpace(prog)
     g, _ = initial_population(space, target, 24, np.random.default_rng(1), 0.05, 0.03)
     return space, target, g
