@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads for our side")
     ap.add_argument("--compare-full", action="store_true",
-                    help="also time the full evaluator (no replays), interleaved, at B <= 64")
+                    help="also time the full evaluator (no replays), interleaved with the default")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
