@@ -13,6 +13,7 @@ import math
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .errors import IRError, ParameterError
@@ -71,8 +72,9 @@ class Program:
         self._plans: dict = {}  # group name -> _GroupPlan (derived from the IR once)
         self._consts: dict = {}  # (batch, dtype, device) -> broadcast constants (a few kept)
         self._limit_tensors: dict = {}  # (checked names, dtype, device) or (names, kind) -> (lo, hi) hard limits
-        # Batches up to this size replay recorded evaluations (see replay.py; 0: never).
-        self.replay_max_batch = 8
+        # Batches up to this size replay recorded evaluations (see replay.py; 0: never): a batch
+        # evaluated again with the same integer values (new floats: a refinement, a slider) replays.
+        self.replay_max_batch = 4096
         self._replays = Replays()
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
@@ -232,7 +234,11 @@ class Program:
         if batch > self.replay_max_batch:
             return [MeshGroup(*g) for g in run()]
         ints = [vals[p.name] for p in self.parameters if p.kind != "float"]
-        if device.type == "cpu":  # the integer values pick the recording (reads, no syncs)
+        if batch > 8 and ints:  # many rows: a digest of the integer values picks the recording (the
+            # replay's guards check the path whatever picked it, so a collision could not mislead it)
+            rows = [np.ascontiguousarray((t if device.type == "cpu" else t.cpu()).numpy()) for t in ints]
+            discrete = (hash(b"".join(r.tobytes() for r in rows)),)
+        elif device.type == "cpu":  # the integer values pick the recording (reads, no syncs)
             discrete = tuple(x for t in ints for x in t.tolist())
         else:
             discrete = tuple(torch.stack([t.to(torch.int64) for t in ints]).flatten().tolist()) if ints else ()

@@ -8,10 +8,13 @@ and copies the evaluated vertex positions out (foreach_get); we evaluate the bat
 on the CPU with `--threads` torch threads (default 1). Ours is the best of `--repeats` calls;
 Blender's rate is its pass over all 1024 sets, and (on a shared machine, where one pass can
 be slowed by other load) also its best pass over 128-set chunks, printed as a second ratio.
-B = 1 replays recorded evaluations (geonodes/replay.py); "B=1 floats vary" evaluates the float
-values of all the sets one at a time with the discrete values of the first (a viewer's slider,
-a refinement: replays whose guards may fail), and `--compare-full` times the full evaluator
-(no replays, the evaluator before them) interleaved with the default in the same run.
+A batch evaluated again with the same integer values replays its recorded evaluation
+(geonodes/replay.py), so B = 1, 64 and 1024, which repeat their sets, time replays; "B=1 floats
+vary" evaluates the float values of all the sets one at a time with the discrete values of the
+first (a viewer's slider, a refinement: replays whose guards may fail); "B=1024 floats vary"
+gives each call the sets' integer values with other floats (a refinement: replays) and "B=1024
+new sets" each call new sets (a search: no replay, the full evaluator); `--compare-full` times
+the full evaluator (no replays) interleaved with the default in the same run.
 Needs the `blender` extra and ../shared/blender-programs.
 """
 from __future__ import annotations
@@ -93,6 +96,16 @@ def stream_shapes_per_second(prog, stream: list, repeats: int, full: bool = Fals
     return len(stream) / best
 
 
+def batches_shapes_per_second(prog, batches: list) -> float:
+    """Each batch evaluated once (none repeats its floats): the best call."""
+    best = float("inf")
+    for values in batches:
+        t0 = time.perf_counter()
+        groups = prog.evaluate(values)
+        best = min(best, time.perf_counter() - t0)
+    return sum(len(g.index) for g in groups) / best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--program", default="chair")
@@ -100,7 +113,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads for our side")
     ap.add_argument("--compare-full", action="store_true",
-                    help="also time the full evaluator (no replays), interleaved, at B <= 64")
+                    help="also time the full evaluator (no replays), interleaved with the default")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -132,6 +145,13 @@ def main() -> None:
         line(f"B={batch:5d}", rates[False], groups)
         if True in rates:
             line(f"B={batch:5d} full", rates[True], groups)
+        if batch == 1024:  # each call other floats (a refinement: replays) or other sets (a search)
+            floats = {p.name for p in prog.parameters if p.kind == "float"}
+            varied = [prog.stack([{**s, **{k: t[k] for k in floats}} for s, t in
+                                  zip(sets, prog.sample(1024, seed=args.seed + 1 + r))]) for r in range(args.repeats)]
+            fresh = [prog.stack(prog.sample(1024, seed=args.seed + 1000 + r)) for r in range(args.repeats)]
+            line("B= 1024 floats vary", batches_shapes_per_second(prog, varied))
+            line("B= 1024 new sets", batches_shapes_per_second(prog, fresh))
         if batch == 1:
             first = sets[0]
             floats = {p.name for p in prog.parameters if p.kind == "float"}

@@ -53,6 +53,46 @@ def test_pieces_with_their_own_sums_equal_single_calls(monkeypatch):
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
+def test_transposed_vector_stacks_give_the_contiguous_stacks_values(name, monkeypatch):
+    """Large batches stack Combine XYZ and primitive size columns as a transposed view
+    (geometry.stack_columns): vertices and gradients are bitwise those of torch.stack(-1)."""
+    import geonodes.geometry.vertices as vertices
+    import geonodes.nodes.math_nodes as math_nodes
+    prog = load_program(DATA / f"{name}.json")
+    prog.replay_max_batch = 0
+    sets = prog.sample(256, seed=11)
+    floats = [p.name for p in prog.parameters if p.kind == "float"]
+
+    def run():
+        values = prog.stack(sets, dtype=torch.float64)
+        for f in floats:
+            values[f].requires_grad_(True)
+        groups = prog.evaluate(values, dtype=torch.float64)
+        loss = sum((g.vertices * torch.linspace(-1, 1, g.vertices.numel(), dtype=torch.float64)
+                    .view_as(g.vertices)).sum() for g in groups)
+        return groups, torch.autograd.grad(loss, [values[f] for f in floats], allow_unused=True)
+
+    strided = []
+    monkeypatch.setattr(vertices, "stack_columns", lambda xs: strided.append(1) or _stack_columns(xs))
+    monkeypatch.setattr(math_nodes, "stack_columns", vertices.stack_columns)
+    groups, grads = run()
+    assert strided
+    monkeypatch.setattr(vertices, "stack_columns", lambda xs: torch.stack(xs, -1))
+    monkeypatch.setattr(math_nodes, "stack_columns", vertices.stack_columns)
+    groups_c, grads_c = run()
+    for g, h in zip(groups, groups_c, strict=True):
+        assert torch.equal(g.index, h.index) and torch.equal(g.vertices, h.vertices)
+    assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(grads, grads_c, strict=True))
+
+
+def _stack_columns(xs):
+    from geonodes.geometry import stack_columns
+    out = stack_columns(xs)
+    assert not out.is_contiguous() or xs[0].shape[0] < 128 or xs[0].dim() != 1
+    return out
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
 def test_gradients_match_finite_differences(name):
     prog = load_program(DATA / f"{name}.json")
     base = prog.sample(3, seed=3)[2]

@@ -65,16 +65,50 @@ def test_blender_programs_replay_exactly_as_they_evaluate(name):
     _replays_like_full(load_program(ir), n=4, seed=1)
 
 
-def test_small_batches_replay_and_large_ones_do_not():
+def test_batches_up_to_the_limit_replay_and_larger_ones_do_not():
     prog = load_program("table")
     values = prog.stack(prog.sample(4, seed=2))
     for _ in range(3):
         _assert_same(prog.evaluate(values), _full(prog, values, torch.float32))
     assert prog._replays.replayed >= 1
+    prog.replay_max_batch = 8
     big = prog.stack(prog.sample(16, seed=2))
     n = prog._replays.replayed
     for _ in range(3):
         prog.evaluate(big)
+    assert prog._replays.replayed == n
+
+
+@pytest.mark.parametrize("name", ["chair", "table"])
+def test_large_batches_replay_new_float_values_exactly(name):
+    """A batch of 256 replays when its integer values come again (picked by their digest),
+    with other float values too (a refinement's population), bitwise as the full evaluator,
+    gradients included; other integer values evaluate in full."""
+    prog = load_program(name)
+    sets, others = prog.sample(256, seed=4), prog.sample(256, seed=5)
+    floats = [p.name for p in prog.parameters if p.kind == "float"]
+
+    def values_of(mixed):
+        values = prog.stack(mixed, dtype=torch.float64)
+        for f in floats:
+            values[f].requires_grad_(True)
+        return values
+
+    for _ in range(2):  # full (fills caches), recorded
+        prog.evaluate(values_of(sets), dtype=torch.float64)
+    for source in (sets, others, sets):
+        values = values_of([{**s, **{f: t[f] for f in floats}} for s, t in zip(sets, source)])
+        n = prog._replays.replayed
+        groups = prog.evaluate(values, dtype=torch.float64)
+        assert prog._replays.replayed == n + 1
+        full = _full(prog, values, torch.float64)
+        _assert_same(groups, full)
+        grads = [torch.autograd.grad(sum(g.vertices.sum() for g in gs), [values[f] for f in floats],
+                                     allow_unused=True) for gs in (groups, full)]
+        assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(*grads))
+    other = prog.stack(others)
+    n = prog._replays.replayed
+    _assert_same(prog.evaluate(other), _full(prog, other, torch.float32))
     assert prog._replays.replayed == n
 
 

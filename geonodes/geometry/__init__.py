@@ -15,10 +15,10 @@ from .structure import (EMPTY, GeomStruct, Instance, Part, Piecewise, Prim, Rows
                         euler_to_matrix, prim_edges, select, split_by)
 from .topology import Topology, assemble_topology, fan_triangulate
 from .vertices import (IDENTITY, CoefficientTable, apply_affine, chain_affine, compose, part_rows_vertices,
-                       part_vertices, struct_points)
+                       part_vertices, stack_columns, struct_points)
 from .dense import dense_struct, domain_size, realize, with_data
 
 __all__ = ["corner_edges", "edges_known", "prim_edges", "EMPTY", "GeomStruct", "Instance", "Part", "Piecewise", "Prim", "Rows", "Xform", "combine",
-           "euler_to_matrix", "select", "split_by", "Topology", "assemble_topology", "fan_triangulate",
+           "euler_to_matrix", "select", "split_by", "stack_columns", "Topology", "assemble_topology", "fan_triangulate",
            "IDENTITY", "CoefficientTable", "apply_affine", "chain_affine", "compose", "part_rows_vertices", "part_vertices", "struct_points",
            "dense_struct", "domain_size", "realize", "with_data"]

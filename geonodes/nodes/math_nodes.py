@@ -14,7 +14,7 @@ import operator
 import torch
 
 from ..fields import Field, is_field, lift, sqrt
-from ..geometry import select
+from ..geometry import select, stack_columns
 from . import S, compiled, node
 
 
@@ -334,13 +334,13 @@ def _stack3(x, y, z):
 def _combine_xyz_compiled(n):
     gx, gy, gz = n.getter("X"), n.getter("Y"), n.getter("Z")
     if not n.fields_possible:
-        return lambda call: {"Vector": torch.stack([gx(call), gy(call), gz(call)], dim=-1)}
+        return lambda call: {"Vector": stack_columns([gx(call), gy(call), gz(call)])}
 
     def combine(call):
         x, y, z = gx(call), gy(call), gz(call)
         if type(x) is Field or type(y) is Field or type(z) is Field:
             return {"Vector": lift(_stack3, x, y, z)}
-        return {"Vector": torch.stack([x, y, z], dim=-1)}
+        return {"Vector": stack_columns([x, y, z])}
 
     return combine
 
