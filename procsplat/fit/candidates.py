@@ -9,7 +9,7 @@ the others keep their defaults.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -176,6 +176,16 @@ class Scorer:
         self.losses = CandidateLosses(target, loss)
         self.dtype = dtype
         self.evaluations = 0
+
+    def coarse(self, max_points: int, num_samples: int) -> "Scorer":
+        """A Scorer of the same genomes on the same target with at most `max_points` observed
+        points and `num_samples` surface samples per candidate (`GAConfig.coarse_points`); it
+        shares this one's observed tangent planes (built once per target)."""
+        cfg = replace(self.losses.config, max_points=min(max_points, self.losses.config.max_points),
+                      num_samples=min(num_samples, self.losses.config.num_samples))
+        out = Scorer(self.space, self.target, cfg, self.dtype)
+        out.losses._planes = self.losses._planes
+        return out
 
     def posed_meshes(self, disc: np.ndarray, unit: torch.Tensor, pose: torch.Tensor):
         """[(rows, world vertices (b,V,3), triangles, yaw (b,))] per topology, plus translations (P,3)."""

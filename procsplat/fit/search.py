@@ -85,6 +85,15 @@ class GAConfig:
     (20 s per object budget)."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
+    coarse_points: int = 400
+    """Coarse-to-fine: the generations (scoring and their refinement steps) and the sweep's
+    screening of its neighbours see at most this many observed points and `coarse_samples`
+    surface samples per candidate (`Scorer.coarse`); the generation's best `keep` are then
+    re-scored with the full loss (`loss.max_points`, `loss.num_samples`), which the sweep's
+    refinements and the final refinement use throughout. 0: the full loss everywhere. Why:
+    nearest-triangle bounds of every observed point cost most of a fit, and the generations
+    only have to find the right discrete basin."""
+    coarse_samples: int = 400
     scale_range: float = 0.0
     """Search a uniform scale with |log scale| <= this (0: no scale)."""
     loss: LossConfig = field(default_factory=LossConfig)
@@ -107,7 +116,7 @@ PRESETS = {
     # The paper's settings: population 100, keep 32, 64 offspring, 20 generations, top 20 % refined
     # for 50 steps each generation, 500 final steps.
     "paper": GAConfig(population=100, keep=32, offspring=64, generations=20, refine_fraction=0.2,
-                      refine_steps=50, final_steps=500, sweep_rounds=0),
+                      refine_steps=50, final_steps=500, sweep_rounds=0, coarse_points=0),
 }
 
 
@@ -227,24 +236,29 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
     rng = np.random.default_rng(cfg.seed)
     space = SearchSpace(program, cfg.scale_range)
     scorer = Scorer(space, target, cfg.loss)
+    coarse = scorer.coarse(cfg.coarse_points, cfg.coarse_samples) if cfg.coarse_points > 0 else scorer
+
+    def evaluations() -> int:
+        return scorer.evaluations + (coarse.evaluations if coarse is not scorer else 0)
+
     yaw_sigma = math.radians(cfg.init_yaw_sigma_deg)
     yaw0 = target.footprint_box()[0]
     pop, used = initial_population(space, target, cfg.population, rng, yaw_sigma, cfg.init_xy_sigma)
-    scorer.evaluations += used
+    coarse.evaluations += used
     with torch.no_grad():
-        fit = scorer.score(pop)["total"].double().numpy()
-    curve = [(scorer.evaluations, float(fit.min()))]
+        fit = coarse.score(pop)["total"].double().numpy()
+    curve = [(evaluations(), float(fit.min()))]
     n_refine = max(1, int(round(cfg.refine_fraction * cfg.population))) if cfg.refine_steps > 0 else 0
     for gen in range(cfg.generations):
         order = np.argsort(fit, kind="stable")
         pop, fit = pop.take(order), fit[order]
         if n_refine:  # memetic step: the best of this generation descend a little
-            top, top_fit = refine(scorer, pop.take(np.arange(n_refine)), cfg.refine_steps, cfg.refine_config)
+            top, top_fit = refine(coarse, pop.take(np.arange(n_refine)), cfg.refine_steps, cfg.refine_config)
             pop.disc[:n_refine], pop.unit[:n_refine], pop.pose[:n_refine] = top.disc, top.unit, top.pose
             fit[:n_refine] = np.minimum(top_fit, fit[:n_refine])
             order = np.argsort(fit, kind="stable")
             pop, fit = pop.take(order), fit[order]
-        curve.append((scorer.evaluations, float(fit[0])))
+        curve.append((evaluations(), float(fit[0])))
         if on_generation is not None:
             on_generation(gen + 1, cfg.generations, float(fit[0]))
         if gen == cfg.generations - 1:
@@ -259,29 +273,36 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
         parts = [children]
         if n_new > 0:
             immigrants, used = initial_population(space, target, n_new, rng, yaw_sigma, cfg.init_xy_sigma)
-            scorer.evaluations += used
+            coarse.evaluations += used
             parts.append(immigrants)
         fresh = Genomes.concat(parts)
         with torch.no_grad():
-            fresh_fit = scorer.score(fresh)["total"].double().numpy()
+            fresh_fit = coarse.score(fresh)["total"].double().numpy()
         pop = Genomes.concat([elite, fresh])
         fit = np.concatenate([elite_fit, fresh_fit])
     order = np.argsort(fit, kind="stable")
+    if coarse is not scorer:  # the best few of the coarse loss, re-scored with the full one
+        top = pop.take(order[:cfg.keep])
+        with torch.no_grad():
+            fit = scorer.score(top)["total"].double().numpy()
+        pop, order = top, np.argsort(fit, kind="stable")
+        curve.append((evaluations(), float(fit[order[0]])))
     best = pop.take(order[:1])
     if cfg.sweep_rounds > 0:
         best, best_loss = discrete_sweep(scorer, best, float(fit[order[0]]), rng, rounds=cfg.sweep_rounds,
                                          samples=cfg.sweep_samples, refine_top=cfg.sweep_refine,
                                          steps=cfg.sweep_steps, probe_steps=cfg.sweep_probe_steps,
                                          config=cfg.refine_config, box=cfg.sweep_box, extend=cfg.sweep_extend,
-                                         extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain)
-        curve.append((scorer.evaluations, best_loss))
+                                         extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
+                                         screen=coarse)
+        curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
-        curve.append((scorer.evaluations, float(best_fit[0])))
+        curve.append((evaluations(), float(best_fit[0])))
         if cfg.sweep_rounds > 0:
             best, loss = last_turn(scorer, best, float(best_fit[0]), cfg)
-            curve.append((scorer.evaluations, loss))
-    return result_from(scorer, best, "ga", scorer.evaluations, time.perf_counter() - t0, curve)
+            curve.append((evaluations(), loss))
+    return result_from(scorer, best, "ga", evaluations(), time.perf_counter() - t0, curve)
 
 
 def last_turn(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) -> tuple[Genomes, float]:

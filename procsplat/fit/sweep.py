@@ -153,13 +153,17 @@ def pairs(top: Genomes, best: Genomes) -> Genomes:
 def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.random.Generator, rounds: int = 3,
                    samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3, pair_pool: int = 10,
                    config: RefineConfig = RefineConfig(), box: bool = False, extend: int = 0,
-                   extra_steps: int = 0, min_gain: float = 0.0) -> tuple[Genomes, float]:
+                   extra_steps: int = 0, min_gain: float = 0.0, screen: Scorer | None = None) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves;
-    another round only after one that lowered the loss by more than `min_gain` (relative)."""
+    another round only after one that lowered the loss by more than `min_gain` (relative).
+    `screen`: the Scorer (e.g. `Scorer.coarse`) that ranks the unrefined neighbours and pairs
+    (the best draw of each neighbour, the pairs worth refining); refinements and every loss
+    returned or compared use `scorer`."""
+    screen = screen or scorer
     for _ in range(rounds):
         cands, ids = neighbours(scorer, best, samples, rng, box)
         with torch.no_grad():
-            fit = scorer.score(cands)["total"].double().numpy()
+            fit = screen.score(cands)["total"].double().numpy()
         # The best draw of each neighbour gets a few steps (a change like adding a sofa arm only
         # scores well once the width has followed), then the best neighbours get the rest.
         order = np.lexsort((fit, ids))
@@ -170,7 +174,7 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
         both = pairs(ranked.take(np.arange(min(pair_pool, len(ranked)))), best)
         if len(both):  # pairs are cheap to score: only the best few are refined
             with torch.no_grad():
-                pair_fit = scorer.score(both)["total"].double().numpy()
+                pair_fit = screen.score(both)["total"].double().numpy()
             chosen.append(both.take(np.argsort(pair_fit, kind="stable")[:refine_top]))
         refined, loss = refine(scorer, Genomes.concat(chosen), steps, config)
         if extend and extra_steps:  # the closest few get longer: floats may have far to go
