@@ -92,7 +92,8 @@ class GAConfig:
     re-scored with the full loss (`loss.max_points`, `loss.num_samples`), which the sweep's
     refinements and the final refinement use throughout. 0: the full loss everywhere. Why:
     nearest-triangle bounds of every observed point cost most of a fit, and the generations
-    only have to find the right discrete basin."""
+    only have to find the right discrete basin. The result's curve holds coarse losses up to
+    the re-scoring, full ones from there on."""
     coarse_samples: int = 400
     scale_range: float = 0.0
     """Search a uniform scale with |log scale| <= this (0: no scale)."""
