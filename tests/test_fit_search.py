@@ -46,8 +46,8 @@ def test_ga_recovers_simple_table(table):
     for name in ("Width", "Height", "Depth"):
         assert abs(result.parameters[name] - TABLE[name]) < 0.08, name
     assert result.evaluations > 0 and len(result.curve) >= 2
-    # Elitism: never worse, within the generations (coarse losses, `GAConfig.coarse_points`) and from
-    # their best re-scored with the full loss on.
+    # Elitism: never worse, within the generations (coarse losses where `GAConfig.coarse_points` is on)
+    # and from their best re-scored with the full loss on.
     n = 1 + _small().generations
     for part in (result.curve[:n], result.curve[n:]):
         assert all(b[1] <= a[1] + 1e-9 for a, b in zip(part, part[1:]))
