@@ -7,8 +7,8 @@ import torch
 from geonodes import load_program
 from geonodes.render import render_mesh
 from procsplat.geometry import look_at
-from procsplat.splat.complete import (CompletionConfig, complete_object, exterior_views, observed_part_colours, on_floor,
-                                      recolour_unobserved, thinned)
+from procsplat.splat.complete import (CompletionConfig, complete_object, exterior_views, merge_flat,
+                                      observed_part_colours, on_floor, recolour_unobserved, thinned)
 from procsplat.splat.init import seen_in_frames
 from procsplat.splat.model import AnchoredGaussians, ProceduralObject, SH_C0, rgb_to_sh0
 
@@ -185,7 +185,7 @@ def test_recolour_gives_the_barely_seen_gaussians_their_parts_observed_colour():
     with torch.no_grad():
         a.sh0.fill_(0.123)
     before = a.sh0.detach().clone()
-    n = recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, min_part_pixels=20))[0]
+    n = recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, min_part_pixels=20, merge_cell=0))[0]
     assert n > 0
     changed = (a.sh0.detach() != before).any(2)[:, 0]
     assert int(changed.sum()) == n
@@ -199,3 +199,39 @@ def test_recolour_gives_the_barely_seen_gaussians_their_parts_observed_colour():
         assert seen_in_frames(a.world().means[changed].numpy(), frames, tolerance=0.01).mean() < 0.1
     # off: nothing changes
     assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.0)) == [0]
+    # merging: as many recoloured, fewer Gaussians, the ones the frames see untouched
+    count = int(a.face.shape[0])
+    assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, merge_cell=0.2))[0] == n
+    assert int(a.face.shape[0]) < count
+    assert int((a.sh0.detach() == 0.123).all(2)[:, 0].sum()) == int((~changed).sum())
+
+
+def test_merge_flat_keeps_one_grown_gaussian_per_part_orientation_and_cell():
+    obj = ProceduralObject(load_program("table"), {}, 0.3, [0.1, -0.2, 0.0], 1.0, 3, "table")
+    a = AnchoredGaussians(obj, per_area=3000.0, max_count=3000, seed=0)
+    with torch.no_grad():
+        part = obj.mesh()[2].long()[a.face]
+        _, normal, _ = a.face_frames()
+        top = (part == part[normal[:, 2].argmax()]) & (normal[:, 2] > 0.99)  # the top's upward face
+        rows = top.nonzero()[:, 0].numpy()
+        others = ~top
+        kept_before = {name: getattr(a, name).detach()[others].clone() for name in ("sh0", "log_scales_plane")}
+        area_before = float(torch.exp(2 * a.log_scales_plane[top]).prod(1).sqrt().sum())
+    n = int(a.face.shape[0])
+    removed = merge_flat(a, rows, cell=0.2)
+    assert 0 < removed < len(rows) and int(a.face.shape[0]) == n - removed
+    with torch.no_grad():
+        part = obj.mesh()[2].long()[a.face]
+        _, normal, _ = a.face_frames()
+        top = (part == part[normal[:, 2].argmax()]) & (normal[:, 2] > 0.99)
+        # the other Gaussians are untouched, in order
+        for name, before in kept_before.items():
+            assert torch.equal(getattr(a, name).detach()[~top], before)
+        # one per 0.2 m cube of the object's frame the top's Gaussians fall in
+        from procsplat.splat.complete import canonical
+
+        cells = np.unique(np.floor(canonical(a.world().means[top], obj) / 0.2).astype(int), axis=0)
+        assert int(top.sum()) == len(cells) >= 2
+        # the merged ones cover the area the group covered (scales grown by sqrt(group size))
+        area_after = float(torch.exp(2 * a.log_scales_plane[top]).prod(1).sqrt().sum())
+        assert abs(area_after - area_before) < 0.05 * area_before

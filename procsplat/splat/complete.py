@@ -18,7 +18,9 @@ part's). `recolour_unobserved` gives every anchored Gaussian whose blending weig
 frames is a small fraction of its object's median its part's colour as the frames observed it
 (`observed_part_colours`: the pixels where the part is the nearest surface, divided by the object's
 shading gain), when the part was seen in enough pixels: the best guess for a side nobody saw is the
-colour of the part it belongs to.
+colour of the part it belongs to. Recoloured Gaussians of one part, on faces of one orientation and within
+a cell of `merge_cell` metres of the object's frame, all wear that one colour: they merge into one (the
+first), grown to cover the group's area, which shows the same flat colour with fewer Gaussians.
 """
 from __future__ import annotations
 
@@ -55,6 +57,9 @@ class CompletionConfig:
     (`recolour_unobserved`; 0: off)."""
     min_part_pixels: int = 20
     """...if the part was the nearest surface in at least this many training pixels."""
+    merge_cell: float = 0.2
+    """Recoloured Gaussians of one part and face orientation within a cell this wide (m, in the object's
+    frame) merge into one (0: none merge)."""
     part_depth_tolerance: float = 0.02
     """A training pixel observes the part its object's mesh shows there when the frame's depth is within
     this (m) of the mesh's."""
@@ -272,8 +277,34 @@ def recolour_unobserved(model, frames: list, cfg: CompletionConfig = CompletionC
             rows = torch.from_numpy(pick)
             a.sh0[rows] = rgb_to_sh0(torch.from_numpy(colours[part[pick]])).to(a.sh0.dtype)[:, None, :]
             a.shN[rows] = 0.0
+            if cfg.merge_cell > 0 and len(pick) > 1:
+                merge_flat(a, pick, cfg.merge_cell)
         out.append(len(pick))
     return out
+
+
+def merge_flat(anchored: AnchoredGaussians, rows: np.ndarray, cell: float) -> int:
+    """Merge the Gaussians `rows` of `anchored` (of one colour per part) that share a part, a face orientation
+    (the face normal in the object's frame, rounded to half units) and a `cell`-wide cube of the object's frame
+    into the first of each group, whose in-plane scales grow by sqrt(group size) (at most 0.2 m): the area the
+    group covered. Returns how many were removed. The optimiser must be rebuilt afterwards."""
+    with torch.no_grad():
+        part = anchored.obj.mesh()[2].long()[anchored.face].numpy()
+        _, normal, _ = anchored.face_frames()
+        local_normal = (normal @ yaw_matrix(anchored.obj.yaw.detach()).to(normal.dtype)).numpy()
+        pts = canonical(anchored.world().means, anchored.obj)
+        rows = np.asarray(rows, np.int64)
+        keys = np.concatenate([part[rows, None], np.round(2 * local_normal[rows]).astype(np.int64),
+                               np.floor(pts[rows] / cell).astype(np.int64)], 1)
+        _, first, counts = np.unique(keys, axis=0, return_index=True, return_counts=True)
+        keep = np.ones(len(part), bool)
+        keep[rows] = False
+        keep[rows[first]] = True
+        grown = torch.from_numpy(rows[first])
+        scales = anchored.log_scales_plane[grown] + 0.5 * torch.log(torch.from_numpy(counts).double())[:, None]
+        anchored.log_scales_plane[grown] = scales.clamp(max=math.log(0.2)).to(anchored.log_scales_plane.dtype)
+        anchored.prune(torch.from_numpy(np.flatnonzero(keep)))
+    return int(len(rows) - len(first))
 
 
 def complete_unseen(model, frames: list, per_area: float, cfg: CompletionConfig = CompletionConfig(),
