@@ -60,9 +60,10 @@ class CompletionConfig:
     merge_cell: float = 0.2
     """Recoloured Gaussians of one part and face orientation within a cell this wide (m, in the object's
     frame) merge into one (0: none merge)."""
-    part_depth_tolerance: float = 0.02
+    part_depth_tolerance: float = 0.05
     """A training pixel observes the part its object's mesh shows there when the frame's depth is within
-    this (m) of the mesh's."""
+    this (m) of the mesh's (loose enough for a fit a few cm off: bench seed 7 with shapes frozen 3 cm off,
+    novel object PSNR -0.26 dB at 0.02, +0.51 at 0.05; with trained shapes the same at both)."""
 
 
 def canonical(points: torch.Tensor, obj) -> np.ndarray:
@@ -212,7 +213,7 @@ def complete_object(anchored: AnchoredGaussians, frames: list, per_area: float, 
 
 
 def observed_part_colours(anchored: AnchoredGaussians, frames: list,
-                          tolerance: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+                          tolerance: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """((P,3) colour, (P,) pixels) of each part of `anchored`'s object as the frames [(rgb (H,W,3) in [0,1],
     depth, K, cam_to_world)] observed it: over the pixels where the object's mesh is drawn and the frame's
     depth is within `tolerance` of the mesh's (the part is the nearest surface there, not something in front
