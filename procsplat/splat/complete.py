@@ -51,13 +51,13 @@ class CompletionConfig:
     neighbours: int = 4
     """Trained Gaussians (same part, nearest in the object's frame) whose mean colour and opacity a
     new Gaussian takes."""
-    recolour_below: float = 0.25
+    recolour_below: float = 0.5
     """After training (and completion), an anchored Gaussian whose blending weight summed over the training
     frames is below this fraction of its object's median takes its part's observed colour
     (`recolour_unobserved`; 0: off)."""
     min_part_pixels: int = 20
     """...if the part was the nearest surface in at least this many training pixels."""
-    merge_cell: float = 0.2
+    merge_cell: float = 0.3
     """Recoloured Gaussians of one part and face orientation within a cell this wide (m, in the object's
     frame) merge into one (0: none merge)."""
     part_depth_tolerance: float = 0.05
