@@ -78,6 +78,8 @@ class Program:
         self.replay_max_batch = 4096
         self._replays = Replays()
         self._padding = Padding()  # batches of new integer values replay laid out in slots (padded.py)
+        self._float_names = [p.name for p in self.parameters if p.kind == "float"]
+        self._int_kinds = [p.kind for p in self.parameters if p.kind != "float"]
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
         if not geo:
@@ -264,8 +266,7 @@ class Program:
         """The batch's groups from its rows laid out in slots (see padded.py): the padded batch's
         node tree and coefficient table replay, the vertices are gathered for the batch's own rows.
         None: no layout fits, the layout's batch is new (the next one records it), or it failed."""
-        kinds = [p.kind for p in self.parameters if p.kind != "float"]
-        plan = self._padding.plan(ints, kinds, batch, device)
+        plan = self._padding.plan(ints, self._int_kinds, batch, device)
         if plan is None:
             return None
         layout, src, orig = plan
@@ -273,10 +274,9 @@ class Program:
         if not self._replays.seen(key, layout.key):
             self._replays.see(key, layout.key)
             return None
-        names = [p.name for p in self.parameters if p.kind == "float"]
-        padded = dict(zip(names, padded_floats([vals[n] for n in names], torch.as_tensor(src, device=device))))
-        padded.update(zip([p.name for p in self.parameters if p.kind != "float"], layout.values))
-        padded = {p.name: padded[p.name] for p in self.parameters}
+        floats = iter(padded_floats([vals[n] for n in self._float_names], torch.as_tensor(src, device=device)))
+        ints = iter(layout.values)
+        padded = {p.name: next(floats if p.kind == "float" else ints) for p in self.parameters}
         consts = self._consts_for((layout.size, dtype, str(device)))
         try:
             out = self._replays.evaluate(
