@@ -130,7 +130,7 @@ class Call:
         return self.children[node.name]
 
     def where(self, node) -> str:
-        return f"{self.ev.ir.where}: group '{self.group.name}': node '{node.name}'"
+        return f"{self.ev.ir.where}: group '{self.group.name}': node '{node.name}' (type {node.type})"
 
     def release(self) -> None:
         """Drop the group calls made under this one. A child refers to its parent, so the tree

@@ -98,6 +98,9 @@ def load_ir(source) -> ProgramIR:
         doc = parse_json(source, "<json>")
     else:
         doc = source
+        blend = doc.get("source", {}).get("blend") if isinstance(doc, dict) and isinstance(doc.get("source"), dict) else None
+        if isinstance(blend, str):  # imported from a .blend: messages name that file
+            where = blend
     return parse_ir(doc, where)
 
 

@@ -10,7 +10,8 @@ import torch
 from ..errors import IRError
 from ..fields import Field, FieldContext, MeshData
 from ..geometry import GeomStruct, Instance, Part, Piecewise, part_rows_vertices, split_by
-from ..geometry.curves import CurvePrim, angle_signed_on_axis, curve_prim, curve_topo, rotate_around_axis, with_radius
+from ..geometry.curves import (CurvePrim, angle_signed_on_axis, control_point_normals, curve_prim, curve_topo,
+                              rotate_around_axis, with_radius)
 from . import S, node
 
 
@@ -317,7 +318,9 @@ def _radius_struct(n, struct: GeomStruct, index, selection, radius) -> GeomStruc
     controls = [part_rows_vertices(p, index, n.geometry_cache)[:, :p.prim.curve.num_points]
                 for p in struct.curves]
     empty = torch.zeros(1, dtype=torch.int64, device=n.device)
-    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True), index, "POINT")
+    normals = lambda: control_point_normals(struct.curves, index, n.geometry_cache)  # noqa: E731
+    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True, curve_normals=normals),
+                       index, "POINT")
     sel, rad = ctx.grid(selection), ctx.grid(radius).to(n.dtype)
     parts, start = [], 0
     for p, c in zip(struct.curves, controls):

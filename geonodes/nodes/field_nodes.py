@@ -72,10 +72,17 @@ def input_index(n):
     return {"Index": Field(index)}
 
 
-def _normal(ctx):
+def _normal(ctx, where="Normal"):
     mesh, domain = ctx.mesh, ctx.domain
-    if mesh.curves:  # Blender's curve normals (tangent frames) are not evaluated on control points here
-        raise IRError("the Normal field on curves is not supported")
+    if mesh.curves:  # the control points' normals (minimum twist frames), where the context makes them
+        if mesh.curve_normals is None or domain != "POINT":
+            raise IRError(f"{where}: the Normal field on curves is supported on their points only (here "
+                          f"{'their splines' if domain == 'FACE' else domain})")
+        normals = mesh.derived("curve_normals", mesh.curve_normals)
+        if normals is None:
+            raise IRError(f"{where}: the Normal field on Bezier splines is not supported (on poly splines it is: "
+                          "resample the curve first)")
+        return normals.reshape(-1, 3)
     if domain == "POINT":
         values = mesh.vertex_normals()
     elif domain == "FACE":
@@ -95,7 +102,8 @@ def _normal(ctx):
 
 @node("GeometryNodeInputNormal", outputs=[S("Normal", "VECTOR")])
 def input_normal(n):
-    return {"Normal": Field(_normal)}
+    where = n.where
+    return {"Normal": Field(lambda ctx: _normal(ctx, where))}
 
 
 def _id(ctx):
