@@ -158,6 +158,7 @@ def _parse_nodes(g: dict, group: IRGroup, groups: dict, gw: str) -> None:
         nname = _need(nd, "name", str, f"{gw}: node #{ni}")
         nw = f"{gw}: node '{nname}'"
         ntype = _need(nd, "type", str, nw)
+        nw = f"{nw} (type {ntype})"
         if nname in group.nodes:
             raise IRError(f"{nw}: name used twice")
         props = dict(nd.get("properties", {}) or {})

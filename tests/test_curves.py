@@ -60,7 +60,7 @@ def test_resolution_splits_rows():
 def test_unsupported_node_names_group_node_and_type():
     ir = program([node("Spiral", "GeometryNodeCurveSpiral"), node("M", "GeometryNodeCurveToMesh")],
                  [link(("Spiral", "Curve"), ("M", "Curve")), link(("M", "Mesh"), OUT)])
-    with pytest.raises(GeonodesError, match="group 'main': node 'Spiral': unknown node type 'GeometryNodeCurveSpiral'"):
+    with pytest.raises(GeonodesError, match="group 'main': node 'Spiral' \\(type GeometryNodeCurveSpiral\\): unknown node type 'GeometryNodeCurveSpiral'"):
         load_program(ir)
 
 

@@ -278,9 +278,14 @@ def bezier_segment(n):
 def set_curve_radius(n):
     """Radius per control point: single values, or fields evaluated on the control points of
     the curves component (Position, Index, ...; the curves of a piece are one component)."""
-    selection, radius = n.get("Selection"), n.get("Radius")
+    return {"Curve": radius_set(n, n.get("Selection"), n.get("Radius"))}
+
+
+def radius_set(n, selection, radius) -> Piecewise:
+    """The node's input 'Curve' with the radius of its selected control points set (single
+    values or fields; Set Curve Radius, and Curve to Mesh's Scale)."""
     if type(selection) is Field or type(radius) is Field:
-        return {"Curve": _radius_fields(n, selection, radius)}
+        return _radius_fields(n, selection, radius)
     memo: dict = {}
 
     def radius_part(part: Part) -> Part:
@@ -298,7 +303,7 @@ def set_curve_radius(n):
         instances = tuple(Instance(apply(i.geometry), i.chain) for i in struct.instances)
         return GeomStruct(struct.parts, instances, tuple(radius_part(p) for p in struct.curves), struct.points)
 
-    return {"Curve": n.get("Curve").map(apply)}
+    return n.get("Curve").map(apply)
 
 
 def _radius_fields(n, selection, radius) -> Piecewise:
