@@ -12,17 +12,31 @@ pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 SEEDS = range(300)
 # seed -> why it differs from Blender
-KNOWN = {}
-# seed -> the node type named by its refusal (Subdivision Surface is not compiled; the others are
-# mesh operations on meshes whose edge order is not modelled, or attributes they cannot carry)
-REFUSED = {}
+KNOWN = {
+    285: "a Resolution-0 Mesh Line (10^4 points) instanced with cones scaled by Index: points at |x| ~ 290 "
+         "differ by 9e-5, 3 float32 ulps there (1e-5 is an absolute tolerance)",
+}
+# seed -> the node type named by its refusal
+REFUSED = {
+    # not compiled
+    **dict.fromkeys([4, 13, 18, 25, 31, 32, 33, 35, 39, 49, 56, 59, 91, 112, 113, 114, 134, 153, 163, 165, 172,
+                     176, 179, 187, 191, 198, 204, 230, 236, 252, 253, 290, 292, 296], "GeometryNodeSubdivisionSurface"),
+    # after Dual Mesh or an Ico Sphere: edge order not modelled
+    **dict.fromkeys([6, 234, 283], "GeometryNodeSubdivideMesh"),
+    # EDGES after Dual Mesh: edge order not modelled
+    **dict.fromkeys([57], "GeometryNodeExtrudeMesh"),
+    # EDGES after an Ico Sphere: edge order not modelled
+    **dict.fromkeys([115], "GeometryNodeMeshToPoints"),
+    # Keep Boundaries on a mesh with boundary edges
+    **dict.fromkeys([170, 184, 229, 282], "GeometryNodeDualMesh"),
+}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_chain_program(seed, tmp_path):
     kind, why = outcome(seed, tmp_path)
     if seed in KNOWN:
-        assert kind == "differ", f"seed {seed} now {kind}: remove it from KNOWN ({KNOWN[seed]})"
+        assert kind == "differ" and "max vertex error" in why, f"seed {seed} now {kind}: {why} ({KNOWN[seed]})"
     elif seed in REFUSED:
         assert kind == "refused" and (f"(type {REFUSED[seed]})" in why or f"has type {REFUSED[seed]}" in why), \
             f"seed {seed}: expected a refusal naming {REFUSED[seed]}, got {kind}: {why}"
