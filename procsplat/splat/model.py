@@ -223,14 +223,20 @@ class AnchoredGaussians(nn.Module):
         q = torch.stack([qw * ch - qz * sh, qx * ch + qy * sh, qy * ch - qx * sh, qz * ch + qw * sh], dim=1)
         q = torch.where(q[:, :1] < 0, -q, q)
         log_scales = torch.cat([self.log_scales_plane, self.log_scale_normal[:, None]], dim=1)
+        opacity = self.opacity_logits
         if eye is None:
             cos = torch.ones(1, dtype=means.dtype)
         else:
             ray = means.detach() - eye.to(means.dtype)
-            cos = (ray * normal.detach()).sum(1).abs() / ray.norm(dim=1).clamp(min=1e-12)
+            facing = (ray * normal.detach()).sum(1)
+            cos = facing.abs() / ray.norm(dim=1).clamp(min=1e-12)
+            # One-sided: a camera behind a face (program meshes are closed, faces outward) does not see
+            # its Gaussians, which the front surface hides anyway; transparent, they cost the rasteriser
+            # nothing (half of a closed object's) and take no gradient.
+            opacity = torch.where(facing < 0, opacity, opacity.new_tensor(-math.inf))
         g = self.gain(cos)[:, None, None]  # the rasteriser's colour is SH + 0.5: scale that, not the SH alone
         sh0 = (g * (SH_C0 * self.sh0 + 0.5) - 0.5) / SH_C0
-        return GaussianSet(means, q, log_scales, self.opacity_logits, sh0, g * self.shN)
+        return GaussianSet(means, q, log_scales, opacity, sh0, g * self.shN)
 
     def surface_points(self, mesh=None) -> torch.Tensor:
         """Where each Gaussian would sit with zero offset (for the stay-on-face regulariser)."""
