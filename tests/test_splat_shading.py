@@ -89,10 +89,11 @@ def test_gradients_reach_the_gain_through_a_render_and_it_is_saved():
 
 
 def test_gaussians_on_faces_turned_away_are_transparent_and_hidden_anyway():
-    """One-sided anchored Gaussians: a camera behind a face does not see its Gaussians (transparent, no
-    gradient); the closed table's front surface hid them, so the image barely changes, and the rasteriser
-    composites far fewer (Gaussian, pixel) pairs."""
-    from procsplat.splat.model import render_gaussians
+    """One-sided anchored Gaussians: a camera behind a face does not see its Gaussians (transparent: the
+    image is that of the others alone, and they take no gradient); the closed table's front surface hid
+    most of them, so the image changes little (at the silhouettes), and the rasteriser composites fewer
+    (Gaussian, pixel) pairs."""
+    from procsplat.splat.model import GaussianSet, render_gaussians
 
     model = SceneModel([ObjectSpec(0, "table", "table", {}, 0.3, [0.0, 0.0, 0.0])], None, per_area=3000.0,
                        max_per_object=3000, seed=0)
@@ -101,14 +102,20 @@ def test_gaussians_on_faces_turned_away_are_transparent_and_hidden_anyway():
     K = torch.tensor([[60.0, 0, 40], [0, 60.0, 30], [0, 0, 1]], dtype=torch.float64)
     rgb, _, alpha, info = model.render(w2c, K, 80, 60, backend="torch", meta=True)
     g, _ = model.gaussians(eye=eye)
-    both = model.gaussians()[0]  # gain 1 at the start: the same Gaussians, all of them opaque
-    rgb2, _, alpha2, info2 = render_gaussians(both, model.sh_degree, w2c, K, 80, 60, "torch", meta=True)
     away = ~torch.isfinite(g.opacity_logits)
     assert 0.3 < float(away.double().mean()) < 0.7
-    assert info["n_pairs"] < 0.8 * info2["n_pairs"]  # composited pairs (the hidden ones stopped early too)
+    with torch.no_grad():
+        front = GaussianSet(*[getattr(g, f)[~away] for f in ("means", "quats", "log_scales", "opacity_logits",
+                                                              "sh0", "shN")])
+        rgb1, _, alpha1 = render_gaussians(front, model.sh_degree, w2c, K, 80, 60, "torch")
+        both = model.gaussians()[0]  # gain 1 at the start: the same Gaussians, all of them seen
+        rgb2, _, alpha2, info2 = render_gaussians(both, model.sh_degree, w2c, K, 80, 60, "torch", meta=True)
+    torch.testing.assert_close(rgb.detach(), rgb1, rtol=0, atol=1e-6)
+    torch.testing.assert_close(alpha.detach(), alpha1, rtol=0, atol=1e-6)
+    assert info["n_pairs"] < 0.8 * info2["n_pairs"]  # composited pairs (behind the front, gsplat stops early too)
     covered = alpha2 > 0.5
     assert float(covered.double().mean()) > 0.1
-    assert float((rgb - rgb2).abs()[covered].mean()) < 0.01 and float((alpha - alpha2).abs().max()) < 0.05
+    assert float((rgb.detach() - rgb2).abs()[covered].mean()) < 0.05  # 0.026 here
     rgb.sum().backward()
     grad = model.anchored[0].sh0.grad[:, 0].abs().sum(1)
-    assert float(grad[away].abs().max()) == 0.0 and float(grad[~away].abs().max()) > 0
+    assert float(grad[away].max()) == 0.0 and float(grad[~away].max()) > 0
