@@ -22,6 +22,9 @@ from procsplat.geometry import object_to_world
 SH_C0 = 0.28209479177387814
 SHADING_KNOTS = 5
 """Knots of an object's shading gain (log gain, piecewise linear in |cos| at 0, 1/4, ..., 1)."""
+BACK_FACE_COS = 0.25
+"""An anchored Gaussian is transparent to a camera behind its face by more than this cos (view ray vs its
+outward face normal): one-sided, except near grazing."""
 ANCHORED_FIELDS = ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits", "sh0",
                    "shN")
 """An AnchoredGaussians' per-Gaussian parameters (besides its `face` buffer), in one order everywhere."""
@@ -228,12 +231,13 @@ class AnchoredGaussians(nn.Module):
             cos = torch.ones(1, dtype=means.dtype)
         else:
             ray = means.detach() - eye.to(means.dtype)
-            facing = (ray * normal.detach()).sum(1)
-            cos = facing.abs() / ray.norm(dim=1).clamp(min=1e-12)
-            # One-sided: a camera behind a face (program meshes are closed, faces outward) does not see
-            # its Gaussians, which the front surface hides anyway; transparent, they cost the rasteriser
-            # nothing (half of a closed object's) and take no gradient.
-            opacity = torch.where(facing < 0, opacity, opacity.new_tensor(-math.inf))
+            signed = (ray * normal.detach()).sum(1) / ray.norm(dim=1).clamp(min=1e-12)
+            cos = signed.abs()
+            # One-sided: a camera well behind a face (program meshes are closed, faces outward) does not
+            # see its Gaussians, which the front surface hides anyway; transparent, they cost the
+            # rasteriser nothing and take no gradient. Near grazing both sides stay: there a face's
+            # Gaussians reach past the silhouette's edge.
+            opacity = torch.where(signed < BACK_FACE_COS, opacity, opacity.new_tensor(-math.inf))
         g = self.gain(cos)[:, None, None]  # the rasteriser's colour is SH + 0.5: scale that, not the SH alone
         sh0 = (g * (SH_C0 * self.sh0 + 0.5) - 0.5) / SH_C0
         return GaussianSet(means, q, log_scales, opacity, sh0, g * self.shN)
