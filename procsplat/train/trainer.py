@@ -277,8 +277,9 @@ class Trainer:
         cfg = self.cfg
         if cfg.prune_anchored <= 0 or not len(self.model.anchored):
             return None
-        whole = math.lcm(max(int(cfg.shape_every), 1), max(int(cfg.shape_every_settled), 1))
-        step = int(cfg.prune_anchored_at * cfg.steps) // whole * whole
+        step, settle = int(cfg.prune_anchored_at * cfg.steps), self.settle_step()
+        every = cfg.shape_every_settled if settle is not None and step >= settle else cfg.shape_every
+        step = step // every * every  # the start of its cycle (the settle step starts one of each length)
         return step if 0 < step < cfg.steps else None
 
     def prune_anchored(self) -> list[int]:
