@@ -219,14 +219,11 @@ def contributions(model, views: list, backend: str = "auto") -> list:
 
     g, ranges = model.gaussians()
     dev = g.means.device
+    means, quats = g.means.float(), g.quats.float()
+    scales, opacities = torch.exp(g.log_scales).float(), torch.sigmoid(g.opacity_logits).float()
     colour = torch.ones(len(g), 3, device=dev, requires_grad=True)
     with torch.enable_grad():
         for viewmat, K, width, height in views:
-            # as the model renders this view (anchored Gaussians are transparent from behind their face)
-            with torch.no_grad():
-                g, _ = model.gaussians(eye=torch.linalg.inv(viewmat.detach().double().cpu())[:3, 3].to(dev))
-                means, quats = g.means.float(), g.quats.float()
-                scales, opacities = torch.exp(g.log_scales).float(), torch.sigmoid(g.opacity_logits).float()
             img, _, _ = rasterize(means, quats, scales, opacities, colour, viewmat[None].to(dev, torch.float32),
                                   K[None].to(dev, torch.float32), width, height, backend=backend)
             img[..., 0].sum().backward()

@@ -22,9 +22,6 @@ from procsplat.geometry import object_to_world
 SH_C0 = 0.28209479177387814
 SHADING_KNOTS = 5
 """Knots of an object's shading gain (log gain, piecewise linear in |cos| at 0, 1/4, ..., 1)."""
-BACK_FACE_COS = 0.25
-"""An anchored Gaussian is transparent to a camera behind its face by more than this cos (view ray vs its
-outward face normal): one-sided, except near grazing."""
 ANCHORED_FIELDS = ("bary_logits", "offset", "angle", "log_scales_plane", "log_scale_normal", "opacity_logits", "sh0",
                    "shN")
 """An AnchoredGaussians' per-Gaussian parameters (besides its `face` buffer), in one order everywhere."""
@@ -226,21 +223,14 @@ class AnchoredGaussians(nn.Module):
         q = torch.stack([qw * ch - qz * sh, qx * ch + qy * sh, qy * ch - qx * sh, qz * ch + qw * sh], dim=1)
         q = torch.where(q[:, :1] < 0, -q, q)
         log_scales = torch.cat([self.log_scales_plane, self.log_scale_normal[:, None]], dim=1)
-        opacity = self.opacity_logits
         if eye is None:
             cos = torch.ones(1, dtype=means.dtype)
         else:
             ray = means.detach() - eye.to(means.dtype)
-            signed = (ray * normal.detach()).sum(1) / ray.norm(dim=1).clamp(min=1e-12)
-            cos = signed.abs()
-            # One-sided: a camera well behind a face (program meshes are closed, faces outward) does not
-            # see its Gaussians, which the front surface hides anyway; transparent, they cost the
-            # rasteriser nothing and take no gradient. Near grazing both sides stay: there a face's
-            # Gaussians reach past the silhouette's edge.
-            opacity = torch.where(signed < BACK_FACE_COS, opacity, opacity.new_tensor(-math.inf))
+            cos = (ray * normal.detach()).sum(1).abs() / ray.norm(dim=1).clamp(min=1e-12)
         g = self.gain(cos)[:, None, None]  # the rasteriser's colour is SH + 0.5: scale that, not the SH alone
         sh0 = (g * (SH_C0 * self.sh0 + 0.5) - 0.5) / SH_C0
-        return GaussianSet(means, q, log_scales, opacity, sh0, g * self.shN)
+        return GaussianSet(means, q, log_scales, self.opacity_logits, sh0, g * self.shN)
 
     def surface_points(self, mesh=None) -> torch.Tensor:
         """Where each Gaussian would sit with zero offset (for the stay-on-face regulariser)."""

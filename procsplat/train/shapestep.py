@@ -21,14 +21,15 @@ instead made the shapes worse (MAE 1.22 cm after 100 steps, against 0.65).
 
 Once the shapes have settled (`TrainConfig.shape_settle_at` of the run, and at least
 `shape_settle_min` shape steps at `every`), the cycle is `settled_every` (8) steps long: one program
-evaluation, evidence and backward pass per 8 steps, on a batch of 8 frames. A training step of the
-bench's procedural model then costs about as much as a free model's step (`scripts/bench_splat.py`'s
-timing, which averages over whole cycles: `period`). Shape MAE after 200 steps (seeds 7, 8, 9, evidence
-every shape step): 0.505, 0.462, 0.617 cm with 2 throughout; with 8 from step 96: -, 0.491, 0.696 (seed 9
-was still converging). `evidence_every` > 1 evaluates the evidence on every n-th shape step only, the
-steps between applying the last evaluation's gradient w.r.t. the world vertices to their own mesh (the
-term depends on the shapes through those alone): with 2 (and 8 from step 96) seeds 7 and 8 ended at
-0.474 and 0.526 cm, so it is off (1) by default.
+evaluation, evidence and backward pass per 8 steps, on a batch of 8 frames. On the bench
+(`scripts/bench_splat.py`, 3 seeds, 200 steps, settled from step 120; its timing averages over whole
+cycles: `period`) a step of the procedural model went from 1.58x to 1.38x a free model's of the same
+count (both loaded), shape MAE after training 0.53 -> 0.56 cm (seed 9 was still converging). Shape MAE
+after 200 steps, seeds 7, 8, 9, settled from step 96: 0.505, 0.462, 0.617 cm never settled; -, 0.491,
+0.696 settled. `evidence_every` > 1 evaluates the evidence on every n-th shape step only, the steps
+between applying the last evaluation's gradient w.r.t. the world vertices to their own mesh (the term
+depends on the shapes through those alone): with 2 seeds 7 and 8 ended at 0.474 and 0.526 cm, so it
+is off (1) by default.
 
 The cache is keyed on the objects' parameter values, so anything that changes a shape outside the
 optimiser (an edit, a resume, `set_parameters`) starts a new cycle (its accumulated vertex gradient,
