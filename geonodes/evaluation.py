@@ -130,7 +130,7 @@ class Call:
         return self.children[node.name]
 
     def where(self, node) -> str:
-        return f"{self.ev.ir.where}: group '{self.group.name}': node '{node.name}'"
+        return f"{self.ev.ir.where}: group '{self.group.name}': node '{node.name}' (type {node.type})"
 
     def release(self) -> None:
         """Drop the group calls made under this one. A child refers to its parent, so the tree
@@ -249,6 +249,10 @@ class NodeEval:
     def is_linked(self, identifier: str) -> bool:
         return (self._node.name, identifier) in self._call.group.links_to
 
+    def output_linked(self, identifier: str) -> bool:
+        """Whether the node's output `identifier` is linked to anything."""
+        return self.prepared(_output_linked, identifier)
+
     def stored(self, identifier: str, default=None):
         return self._node.values.get(identifier, self._node.inputs[identifier].default
                                      if self._node.inputs[identifier].default is not None else default)
@@ -269,6 +273,12 @@ class NodeEval:
         if key not in cache:
             cache[key] = fn(self, *args)
         return cache[key]
+
+
+def _output_linked(n, identifier: str) -> bool:
+    name = n._node.name
+    return any(lk.from_node == name and lk.from_socket == identifier
+               for links in n._call.group.links_to.values() for lk in links)
 
 
 class Evaluation:

@@ -69,13 +69,14 @@ class MeshData:
     attributes {name: (domain, (b, N, ...) values)} and, where given, the (E, 2) edges in the
     order EDGE attributes use (else the polygons' edges); `edges_known`: they are given and in
     Blender's order. Derived arrays are computed once. `curves`: the control points of a curves
-    component (no faces; its normals are not these)."""
+    component (no faces; its normals are not these: `curve_normals`, where given, makes its
+    control points' (b, P, 3) normals)."""
 
     def __init__(self, positions: torch.Tensor, face_offsets: torch.Tensor, face_vertices: torch.Tensor,
                  attributes: dict | None = None, edges: torch.Tensor | None = None, edges_known: bool = True,
-                 curves: bool = False):
+                 curves: bool = False, curve_normals=None):
         self.positions, self.face_offsets, self.face_vertices = positions, face_offsets, face_vertices
-        self.curves = curves
+        self.curves, self.curve_normals = curves, curve_normals
         self.attributes = attributes or {}
         self._derived: dict = {}
         self.edges_known = edges is not None and edges_known

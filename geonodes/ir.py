@@ -98,6 +98,9 @@ def load_ir(source) -> ProgramIR:
         doc = parse_json(source, "<json>")
     else:
         doc = source
+        blend = doc.get("source", {}).get("blend") if isinstance(doc, dict) and isinstance(doc.get("source"), dict) else None
+        if isinstance(blend, str):  # imported from a .blend: messages name that file
+            where = blend
     return parse_ir(doc, where)
 
 
@@ -155,6 +158,7 @@ def _parse_nodes(g: dict, group: IRGroup, groups: dict, gw: str) -> None:
         nname = _need(nd, "name", str, f"{gw}: node #{ni}")
         nw = f"{gw}: node '{nname}'"
         ntype = _need(nd, "type", str, nw)
+        nw = f"{nw} (type {ntype})"
         if nname in group.nodes:
             raise IRError(f"{nw}: name used twice")
         props = dict(nd.get("properties", {}) or {})

@@ -18,6 +18,7 @@ import torch
 
 from .errors import IRError, ParameterError
 from .evaluation import Call, Evaluation
+from .padded import Padding, padded_floats, real_rows
 from .replay import Replays
 from .geometry import CoefficientTable, Piecewise, Rows, Topology, assemble_topology, part_rows_vertices
 from .ir import Parameter, ProgramIR, load_ir
@@ -76,6 +77,9 @@ class Program:
         # evaluated again with the same integer values (new floats: a refinement, a slider) replays.
         self.replay_max_batch = 4096
         self._replays = Replays()
+        self._padding = Padding()  # batches of new integer values replay laid out in slots (padded.py)
+        self._float_names = [p.name for p in self.parameters if p.kind == "float"]
+        self._int_kinds = [p.kind for p in self.parameters if p.kind != "float"]
         main = ir.groups[ir.main_group]
         geo = [s for s in main.outputs if s.type == "GEOMETRY"]
         if not geo:
@@ -221,12 +225,7 @@ class Program:
             device = tensors[0].device if tensors else torch.device("cpu")
         vals, batch = self._batch_values(values or {}, batch, dtype, device, check_limits)
         key = (batch, dtype, str(device))
-        consts = self._consts.pop(key, None)
-        if consts is None:
-            consts = {}
-            while len(self._consts) >= 4:  # a few batch sizes in use at once (fitting, viewer)
-                self._consts.pop(next(iter(self._consts)))
-        self._consts[key] = consts  # most recently used last
+        consts = self._consts_for(key)
 
         def run():
             return self._evaluate_values(vals, batch, dtype, device, consts)
@@ -247,18 +246,81 @@ class Program:
         meta = key + tuple(t.requires_grad for t in vals.values())
         if batch > 1:
             meta += tuple(t.stride() for t in vals.values())
+        if batch > 8 and ints and not self._replays.seen(meta, discrete):  # new integer values (a search)
+            self._replays.see(meta, discrete)  # the next call with them records them
+            groups = self._evaluate_padded(vals, batch, dtype, device, rows)
+            return [MeshGroup(*g) for g in (run() if groups is None else groups)]
         groups = self._replays.evaluate(run, vals, meta, discrete)
         return [MeshGroup(*g) for g in groups]
 
-    def _evaluate_values(self, vals: dict, batch: int, dtype, device, consts: dict) -> list:
-        """[(rows, vertices, topology)] per distinct topology, from checked batch values."""
+    def _consts_for(self, key: tuple) -> dict:
+        consts = self._consts.pop(key, None)
+        if consts is None:
+            consts = {}
+            while len(self._consts) >= 4:  # a few batch sizes in use at once (fitting, viewer)
+                self._consts.pop(next(iter(self._consts)))
+        self._consts[key] = consts  # most recently used last
+        return consts
+
+    def _evaluate_padded(self, vals: dict, batch: int, dtype, device, ints: list) -> list | None:
+        """The batch's groups from its rows laid out in slots (see padded.py): the padded batch's
+        node tree and coefficient table replay, the vertices are gathered for the batch's own rows.
+        None: no layout fits, the layout's batch is new (the next one records it), or it failed."""
+        plan = self._padding.plan(ints, self._int_kinds, batch, device)
+        if plan is None:
+            return None
+        layout, src, orig = plan
+        key = ("padded", layout.size, dtype, str(device)) + tuple(t.requires_grad for t in vals.values())
+        if not self._replays.seen(key, layout.key):
+            self._replays.see(key, layout.key)
+            return None
+        floats = iter(padded_floats([vals[n] for n in self._float_names], torch.as_tensor(src, device=device)))
+        ints = iter(layout.values)
+        padded = {p.name: next(floats if p.kind == "float" else ints) for p in self.parameters}
+        consts = self._consts_for((layout.size, dtype, str(device)))
+        try:
+            out = self._replays.evaluate(
+                lambda: self._table(padded, layout.size, dtype, device, consts), padded, key, layout.key)
+        except Exception:  # a padding row's values failing (the batch's own are checked): evaluate in full
+            return None
+        if out is None:  # parts with explicit positions: not padded
+            self._padding = Padding(enabled=False)
+            return None
+        data, (table, pieces) = out
+        pieces, sizes, rows_of = real_rows(pieces, orig, device, self._padding.pieces)
+        if not pieces:
+            return None
+        verts = self._piece_vertices(table, data, pieces, sizes, rows_of, dtype, device)
+        return [(rows, v, self._topology(struct.parts, device)) for (_, struct), (rows, v) in zip(pieces, verts)]
+
+    def _table(self, vals: dict, batch: int, dtype, device, consts: dict):
+        """(the coefficient table's (B, N) values, (the table, [(rows, struct)] of the pieces)), or
+        None where a part has explicit positions: what a padded batch's replay computes."""
+        ev, pieces = self._pieces(vals, batch, dtype, device, consts)
+        unique: dict = {}
+        for _, struct in pieces:
+            for p in struct.parts:
+                if p.prim.dense is not None:
+                    return None
+                unique.setdefault(p.key, p)
+        if not unique:
+            return None
+        table = CoefficientTable(list(unique.values()), ev.geometry_cache, batch, dtype, device)
+        return table.table, (table, pieces)
+
+    def _pieces(self, vals: dict, batch: int, dtype, device, consts: dict) -> tuple:
+        """(the evaluation, [(rows, struct)] of the output geometry's pieces by first row)."""
         ev = Evaluation(self.ir, vals, batch, dtype, device, self._plans, consts)
         root = Call(ev, self.ir.groups[self.ir.main_group], (), None)
         try:
             geometry: Piecewise = root.group_output(self._output)
         finally:
             root.release()  # no values are read from the calls after this
-        pieces = sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
+        return ev, sorted(geometry.merged().pieces, key=lambda piece: piece[0].first())
+
+    def _evaluate_values(self, vals: dict, batch: int, dtype, device, consts: dict) -> list:
+        """[(rows, vertices, topology)] per distinct topology, from checked batch values."""
+        ev, pieces = self._pieces(vals, batch, dtype, device, consts)
         verts = self._gather(pieces, ev.geometry_cache, batch, dtype, device)
         return [(rows, v, self._topology(struct.parts, device)) for (_, struct), (rows, v) in zip(pieces, verts)]
 
@@ -284,14 +346,21 @@ class Program:
                 out.append((index, table.vertices(struct.parts) if struct.parts else
                             torch.zeros(index.shape[0], 0, 3, dtype=dtype, device=device)))
             return out
+        return self._piece_vertices(table, table.table, pieces, [rows.bits.bit_count() for rows, _ in pieces],
+                                    lambda sets: Rows.indexes([rows for rows, _ in sets], device), dtype, device)
+
+    @staticmethod
+    def _piece_vertices(table, data: torch.Tensor, pieces: list, sizes: list, rows_of, dtype, device) -> list:
+        """[(rows, (b, V, 3) vertices)] per piece (_, struct) of `sizes` rows from the table's values
+        `data`; rows_of(some pieces) -> (the rows of `data` to gather for them one after another,
+        the batch rows each stands for)."""
         # The pieces partition the batch: one row gather of the table, the pieces that share the
         # sums of every part first, then the pieces worth computing only their own parts' sums
         # (see CoefficientTable.own_sums); the shared sums are computed once for their rows.
-        sizes = [rows.bits.bit_count() for rows, _ in pieces]
         own = [table.own_sums(struct.parts, n) if struct.parts else None for (_, struct), n in zip(pieces, sizes)]
         order = [i for i, o in enumerate(own) if o is None] + [i for i, o in enumerate(own) if o is not None]
-        every, indexes = Rows.indexes([pieces[i][0] for i in order], device)
-        selected = table.table.index_select(0, every)
+        every, indexes = rows_of([pieces[i] for i in order])
+        selected = data.index_select(0, every)
         counts = [sizes[i] for i in order if own[i] is None]
         chunks = selected.split([sizes[i] for i in order]) if len(counts) < len(order) else ()
         values = () if not counts else table.values(

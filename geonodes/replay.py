@@ -431,6 +431,18 @@ class Replays:
         self.replayed = self.missed = self.recorded = 0  # counts (tests, benchmarks)
         self._credit = 0  # replays since the last recording, less the misses
 
+    def seen(self, key: tuple, discrete: tuple = ()) -> bool:
+        """Whether `evaluate` has met this signature (and its recording was not refused)."""
+        sig = key + discrete + (torch.is_grad_enabled(),)
+        return (sig in self._traces or sig in self._seen) and sig not in self._refused
+
+    def see(self, key: tuple, discrete: tuple = ()) -> None:
+        """Count the signature as met (evaluated in full by the caller): its next `evaluate` records."""
+        if len(self._seen) >= 4 * self.signatures:
+            self._seen.clear()
+            self._refused.clear()
+        self._seen.add(key + discrete + (torch.is_grad_enabled(),))
+
     def evaluate(self, run, inputs: dict, key: tuple | None = None, discrete: tuple = ()):
         """run() or its replay; `key` and `discrete` (say the values of integer inputs, which
         decide most paths) pick the recordings to try. A `key` must determine every input's

@@ -13,8 +13,9 @@ A batch evaluated again with the same integer values replays its recorded evalua
 vary" evaluates the float values of all the sets one at a time with the discrete values of the
 first (a viewer's slider, a refinement: replays whose guards may fail); "B=1024 floats vary"
 gives each call the sets' integer values with other floats (a refinement: replays) and "B=1024
-new sets" each call new sets (a search: no replay, the full evaluator); `--compare-full` times
-the full evaluator (no replays) interleaved with the default in the same run.
+new sets" each call new sets (a search: the replays of its rows laid out in slots by their integer
+values, geonodes/padded.py); `--compare-full` times the full evaluator (no replays) interleaved
+with the default in the same run.
 Needs the `blender` extra and ../shared/blender-programs.
 """
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_storing_position_off_the_point_domain_is_refused(tmp_path):
     ir = gb.import_blend(path)
     _nodes(ir)["Store Named Attribute"]["inputs"]["Name"] = "position"
     _nodes(ir)["Store Named Attribute"]["properties"]["domain"] = "FACE"
-    with pytest.raises(IRError, match="node 'Store Named Attribute': storing 'position' is supported on the POINT"):
+    with pytest.raises(IRError, match="node 'Store Named Attribute' \\(type GeometryNodeStoreNamedAttribute\\): storing 'position' is supported on the POINT"):
         load_program(ir).evaluate_one()
 
 

@@ -28,7 +28,7 @@ def cube_program():
 
 BAD = {
     "unknown node type": (lambda d: d["groups"][0]["nodes"].append(node("X", "GeometryNodeFancy")),
-                          "node 'X': unknown node type 'GeometryNodeFancy'"),
+                          "node 'X' (type GeometryNodeFancy): unknown node type 'GeometryNodeFancy'"),
     "dangling link": (lambda d: d["groups"][0]["links"].append(link(("Nope", "Mesh"), ("Group Output", "Out"))),
                       "dangling link: no node 'Nope'"),
     "dangling socket": (lambda d: d["groups"][0]["links"].append(link(("C", "Mush"), ("Group Output", "Out"))),
@@ -38,7 +38,7 @@ BAD = {
                                                          link(("B", "Value"), ("A", "Value"))])),
               "cycle through node"),
     "bad operation": (lambda d: d["groups"][0]["nodes"].append(node("M", "ShaderNodeMath", {"operation": "FOO"})),
-                      "node 'M': property operation='FOO' is not supported"),
+                      "node 'M' (type ShaderNodeMath): property operation='FOO' is not supported"),
     "wrong kind": (lambda d: d["parameters"][0].update(kind="int"), "parameter 'Size': kind 'int' does not match"),
     "geometry into float": (lambda d: (d["groups"][0]["nodes"].append(node("M", "ShaderNodeMath")),
                                        d["groups"][0]["links"].append(link(("C", "Mesh"), ("M", "Value")))),

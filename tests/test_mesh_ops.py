@@ -64,14 +64,12 @@ def test_extrude_regions_gradients(mesh, scale_field):
     (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
 ])
 def test_unsupported_modes_name_the_node(op, message):
-    """(EDGES after a Dual Mesh, which does not keep Blender's edge order.)"""
+    """(EDGES and face regions of an Ico Sphere subdivided twice, whose edge order is not
+    modelled; a Dual Mesh's is: tests/test_dual_edges_blender.py.)"""
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", op, "Mesh", "Mesh")
-    g = ir["groups"][0]
-    g["nodes"].append(node("DM", "GeometryNodeDualMesh"))
-    g["links"] = [lk for lk in g["links"] if lk["to"] != ["E", "Mesh"]] + [
-        link(("SP", "Geometry"), ("DM", "Mesh")), link(("DM", "Dual Mesh"), ("E", "Mesh"))]
+    ir = op_program("ico", op, "Mesh", "Mesh")
+    next(nd for nd in ir["groups"][0]["nodes"] if nd["name"] == "Mesh")["inputs"]["Subdivisions"] = 2
     with pytest.raises(IRError, match=f"node 'E'.*{message}"):
         load_program(ir).evaluate_one({})
 

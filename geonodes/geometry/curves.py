@@ -337,6 +337,19 @@ def spline_frames(ev: EvaluatedCurves, s: int) -> tuple:
     return t, minimum_twist_normals(t, ev.topo.cyclic[s])
 
 
+def control_point_normals(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor | None:
+    """(b, P, 3) the Normal field on the control points of poly curve parts joined into one
+    component (curve_normals_varray: the evaluated normals, minimum twist, no tilt); None when
+    some spline is a Bezier spline (Blender's normals there are not modelled)."""
+    if any(part.prim.curve.handles for part in parts):
+        return None
+    out = []
+    for part in parts:
+        ev = evaluated(part, rows, cache)
+        out += [spline_frames(ev, s)[1] for s in range(len(ev.topo.sizes))]
+    return torch.cat(out, 1)
+
+
 def curve_parts_evaluated(parts: tuple, rows: torch.Tensor, cache: dict) -> list:
     """Evaluated data of curve parts joined into one curves component: when some part has a
     radius, the others get radius 1 (as Blender's join fills a missing radius)."""

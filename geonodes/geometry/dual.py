@@ -1,7 +1,7 @@
 """Dual Mesh topology (Blender's calc_dual_mesh, Keep Boundaries off or no boundary): a point
 per face (its centre), a face per manifold vertex with more than two faces, in vertex order,
-its corners the vertex's faces sorted around it as Blender's sort_vertex_faces does. Edges are
-vertex pairs here (Blender's edge indices only order what the boundary option adds)."""
+its corners the vertex's faces sorted around it as Blender's sort_vertex_faces does, and its
+edges in Blender's order (see `dual_topology`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -51,6 +51,11 @@ def dual_topology(prim: Prim) -> tuple:
             if not vert_faces[fv[c]] or vert_faces[fv[c]][-1] != f:
                 vert_faces[fv[c]].append(f)
     out_faces, out_corners, face_src = [], [], []
+    # Blender's edges, made face by face (an old edge's dual when first met, from the face before
+    # it around the vertex to the one after); a vertex between two faces only (dissolve_redundant_
+    # verts, edges made first) leaves their order unmodelled
+    edges, made = [], set()
+    edges_known = not any(vtype[v] == 1 and len(vert_faces[v]) == 2 for v in range(nv))
     for v in range(nv):
         faces = vert_faces[v]
         if vtype[v] != 1 or len(faces) <= 2:
@@ -66,8 +71,9 @@ def dual_topology(prim: Prim) -> tuple:
         else:
             shared, first = corner_edge[c1], c2
         sorted_corners.append(first)
-        ok = True
+        ok, shared_edges = True, []
         for i in range(len(order) - 1):
+            shared_edges.append(shared)
             for j in range(i + 1, len(order)):
                 c1, c2 = pairs[j]
                 if corner_edge[c1] == shared:
@@ -85,6 +91,11 @@ def dual_topology(prim: Prim) -> tuple:
             pairs[i + 1], pairs[j] = pairs[j], pairs[i + 1]
         if not ok:  # the faces around it do not form a loop: non-manifold, skipped
             continue
+        shared_edges.append(shared)
+        for i, old_edge in enumerate(shared_edges):
+            if old_edge not in made:
+                made.add(old_edge)
+                edges.append((order[i], order[(i + 1) % len(order)]))
         out_faces.append(order)
         out_corners.extend(sorted_corners)
         face_src.append(v)
@@ -92,5 +103,8 @@ def dual_topology(prim: Prim) -> tuple:
     offsets = np.concatenate([[0], np.cumsum(sizes_out)]).astype(np.int64)
     loops = np.concatenate([np.asarray(f, np.int64) for f in out_faces]) if out_faces else np.zeros(0, np.int64)
     topo = new_topology(nf, offsets, loops, np.zeros(nf, np.int64), face_src, out_corners,
-                        {"face_part": torch.zeros(len(out_faces), dtype=torch.int64), "carried": True})
+                        # own_edges: their order follows the faces, whatever the old edges' order
+                        {"face_part": torch.zeros(len(out_faces), dtype=torch.int64), "carried": True,
+                         "own_edges": True},
+                        edges=np.asarray(edges, np.int64).reshape(-1, 2) if edges_known else None)
     return topo, bool((edge_faces == 1).any())

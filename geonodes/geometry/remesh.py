@@ -94,7 +94,7 @@ def remeshed_prim(prim: Prim, topo: NewTopology, key: tuple, positions: torch.Te
     return Prim(key, topo.num_vertices, topo.face_offsets, topo.face_vertices, None,
                 dense=whole_batch(positions, rows, batch), attributes=carried, face_part=face_part,
                 num_parts=prim.num_parts, edges=topo.edges,
-                edges_known=topo.edges_known and edges_known(prim))
+                edges_known=topo.edges_known and (edges_known(prim) or bool((topo.extra or {}).get("own_edges"))))
 
 
 # ------------------------------------------------------------------ Flip Faces, Triangulate

@@ -168,6 +168,14 @@ class CoefficientTable:
             plan = _VALUE_PLANS[key] = _values_plan(key[0], dtype, device)
         self._sums, self._offsets = plan
         self._key = key
+        self._part_keys: dict = {}
+
+    def _parts_key(self, parts: tuple) -> tuple:
+        """The plan key of `parts` (kept per parts tuple: a replayed table meets the same ones)."""
+        known = self._part_keys.get(id(parts))
+        if known is None or known[0] is not parts:
+            known = self._part_keys[id(parts)] = (parts, (tuple(self.layout_of[p.key] for p in parts),) + self._key)
+        return known[1]
 
     def values(self, c: torch.Tensor) -> torch.Tensor:
         """D (b, U): the distinct coordinate sums of every part, for coefficient rows c (b, N)."""
@@ -179,7 +187,7 @@ class CoefficientTable:
         A piece of a table whose other pieces have other parts (a table's legs, a chair's
         backs) needs a fraction of D's columns; its rows' coordinates are the same sums by the
         same ops either way."""
-        key = (tuple(self.layout_of[p.key] for p in parts),) + self._key
+        key = self._parts_key(parts)
         plan = _OWN_PLANS.get(key)
         if plan is None:
             sums, offsets = _values_plan(key[0], key[-2], key[-1])
@@ -202,7 +210,7 @@ class CoefficientTable:
         rows of `selected` (rows of the table the caller gathered already), or from `values`
         (`values` of such rows). Without `values`, parts of one slot count sum each coordinate
         straight into place (the same ops per coordinate, without D's extra gather)."""
-        key = (tuple(self.layout_of[p.key] for p in parts),) + self._key
+        key = self._parts_key(parts)
         plan = _PIECE_PLANS.get(key)
         if plan is None:
             plan = _PIECE_PLANS[key] = _piece_plan(key[0], self._offsets, key[-2], key[-1])

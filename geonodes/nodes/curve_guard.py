@@ -34,7 +34,7 @@ def _guarded(type_: str, fn, sockets: tuple):
             for _, struct in n.get(identifier).pieces:
                 if _has_curves(struct, points):
                     what = "curves or point clouds" if points else "curves"
-                    raise IRError(f"{n.where} (type {type_}): {what} reaching this node are not supported "
+                    raise IRError(f"{n.where}: {what} reaching this node are not supported "
                                   "(convert them with Curve to Mesh or Points to Vertices first)")
         return fn(n)
 

@@ -10,7 +10,8 @@ import torch
 from ..errors import IRError
 from ..fields import Field, FieldContext, MeshData
 from ..geometry import GeomStruct, Instance, Part, Piecewise, part_rows_vertices, split_by
-from ..geometry.curves import CurvePrim, angle_signed_on_axis, curve_prim, curve_topo, rotate_around_axis, with_radius
+from ..geometry.curves import (CurvePrim, angle_signed_on_axis, control_point_normals, curve_prim, curve_topo,
+                              rotate_around_axis, with_radius)
 from . import S, node
 
 
@@ -277,9 +278,14 @@ def bezier_segment(n):
 def set_curve_radius(n):
     """Radius per control point: single values, or fields evaluated on the control points of
     the curves component (Position, Index, ...; the curves of a piece are one component)."""
-    selection, radius = n.get("Selection"), n.get("Radius")
+    return {"Curve": radius_set(n, n.get("Selection"), n.get("Radius"))}
+
+
+def radius_set(n, selection, radius) -> Piecewise:
+    """The node's input 'Curve' with the radius of its selected control points set (single
+    values or fields; Set Curve Radius, and Curve to Mesh's Scale)."""
     if type(selection) is Field or type(radius) is Field:
-        return {"Curve": _radius_fields(n, selection, radius)}
+        return _radius_fields(n, selection, radius)
     memo: dict = {}
 
     def radius_part(part: Part) -> Part:
@@ -297,7 +303,7 @@ def set_curve_radius(n):
         instances = tuple(Instance(apply(i.geometry), i.chain) for i in struct.instances)
         return GeomStruct(struct.parts, instances, tuple(radius_part(p) for p in struct.curves), struct.points)
 
-    return {"Curve": n.get("Curve").map(apply)}
+    return n.get("Curve").map(apply)
 
 
 def _radius_fields(n, selection, radius) -> Piecewise:
@@ -317,7 +323,9 @@ def _radius_struct(n, struct: GeomStruct, index, selection, radius) -> GeomStruc
     controls = [part_rows_vertices(p, index, n.geometry_cache)[:, :p.prim.curve.num_points]
                 for p in struct.curves]
     empty = torch.zeros(1, dtype=torch.int64, device=n.device)
-    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True), index, "POINT")
+    normals = lambda: control_point_normals(struct.curves, index, n.geometry_cache)  # noqa: E731
+    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True, curve_normals=normals),
+                       index, "POINT")
     sel, rad = ctx.grid(selection), ctx.grid(radius).to(n.dtype)
     parts, start = [], 0
     for p, c in zip(struct.curves, controls):

@@ -9,7 +9,7 @@ import torch
 
 from ..fields import FieldContext, MeshData
 from ..geometry import Part, part_rows_vertices
-from ..geometry.curves import CurvePrim
+from ..geometry.curves import CurvePrim, control_point_normals
 from .curve_rows import scatter
 
 
@@ -20,7 +20,9 @@ def move_curves(n, index: torch.Tensor, curves: tuple, selection, position, offs
     dense = [part_rows_vertices(p, index, n.geometry_cache) for p in curves]
     controls = [d[:, :p.prim.curve.num_points] for d, p in zip(dense, curves)]
     empty = torch.zeros(1, dtype=torch.int64, device=index.device)
-    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True), index, "POINT")
+    normals = lambda: control_point_normals(curves, index, n.geometry_cache)  # noqa: E731
+    ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True, curve_normals=normals),
+                       index, "POINT")
     old = ctx.mesh.positions
     new = (old if position is None else ctx.grid(position).to(old.dtype)) + ctx.grid(offset).to(old.dtype)
     new = torch.where(ctx.grid(selection)[..., None], new, old)

@@ -32,8 +32,9 @@ def curve_domain_context(curves: tuple, index: torch.Tensor, cache: dict) -> Fie
     return FieldContext(MeshData(torch.cat(dense, 1), fo, fv, curves=True), index, "FACE")
 
 
-def spline_counts(evs: list, mode: str, count, length) -> np.ndarray:
-    """(b, splines) sample counts: max(1, Count), or max(1, int(curve length / Length) + 1);
+def spline_counts(evs: list, mode: str, count, length, least: int = 1) -> np.ndarray:
+    """(b, splines) sample counts: max(1, Count), or max(least, int(curve length / Length) + 1)
+    (least 2: Resample Curve's Keep Last Segment, Blender 4.3+; a Length <= 0 gives 1);
     count / length: (b, splines) per row and spline."""
     if mode == "COUNT":
         return count.clamp(min=1).cpu().numpy().astype(np.int64)
@@ -46,7 +47,9 @@ def spline_counts(evs: list, mode: str, count, length) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ratio = total / step
             ok = np.isfinite(ratio) & (step > 0)  # Blender's int() of inf/nan: 1 sample
-            columns.append(np.where(ok, np.floor(np.where(ok, ratio, 0)) + 1, 1).clip(1, None).astype(np.int64))
+            # a zero Length gives one sample, Keep Last Segment or not (measured in Blender 5.0)
+            per = np.maximum(np.floor(np.where(ok, ratio, 0)) + 1, least)
+            columns.append(np.where(ok, per, 1).clip(1, None).astype(np.int64))
             k += 1
     return np.stack(columns, 1) if columns else np.zeros((length.shape[0], 0), np.int64)
 
@@ -106,9 +109,14 @@ def resampled_parts(n, struct: GeomStruct, counts: tuple, index: torch.Tensor, e
       inputs=[S("Curve", "GEOMETRY"), S("Selection", "BOOLEAN", True), S("Count", "INT", 10),
               S("Length", "FLOAT", 0.1)],
       outputs=[S("Curve", "GEOMETRY")],
-      properties={"mode": "COUNT"}, choices={"mode": ("COUNT", "LENGTH", "EVALUATED")})
+      properties={"mode": "COUNT", "keep_last_segment": False},
+      choices={"mode": ("COUNT", "LENGTH", "EVALUATED"), "keep_last_segment": (False, True)})
 def resample_curve(n):
+    """Keep Last Segment (a property since Blender 4.3, on in new nodes; files from 4.2 have none:
+    off): in LENGTH mode a curve shorter than Length keeps its two ends instead of collapsing to
+    one point."""
     mode = n.props["mode"]
+    least = 2 if n.props["keep_last_segment"] else 1
     selection = n.get("Selection")
     amount = n.get("Count") if mode == "COUNT" else n.get("Length") if mode == "LENGTH" else None
     pieces = []
@@ -128,7 +136,7 @@ def resample_curve(n):
                 per = np.full(chosen.shape, -1, np.int64)
             else:
                 evs = curve_parts_evaluated(s.curves, index, n.geometry_cache) if mode == "LENGTH" else None
-                per = spline_counts(evs, mode, ctx.grid(amount), ctx.grid(amount))
+                per = spline_counts(evs, mode, ctx.grid(amount), ctx.grid(amount), least)
             return [tuple(int(x) for x in row) for row in np.where(chosen, per, 0)]
 
         for sub_rows, sub, config in split_rows(rows, index, structs, counts):

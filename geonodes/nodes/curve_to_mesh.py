@@ -20,6 +20,7 @@ from ..fields import Field
 from ..geometry import GeomStruct, Instance, Part, Piecewise, Prim, Rows
 from ..geometry.curves import curve_parts_evaluated, spline_frames
 from . import S, node
+from .curve_nodes import radius_set
 
 
 def _segments(points: int, cyclic: bool, least: int) -> int:
@@ -126,15 +127,21 @@ def _convert(n, struct: GeomStruct, profile: GeomStruct | None, caps: bool, rows
 
 
 @node("GeometryNodeCurveToMesh",
-      inputs=[S("Curve", "GEOMETRY"), S("Profile Curve", "GEOMETRY"), S("Fill Caps", "BOOLEAN", False)],
+      inputs=[S("Curve", "GEOMETRY"), S("Profile Curve", "GEOMETRY"), S("Scale", "FLOAT", None),
+              S("Fill Caps", "BOOLEAN", False)],
       outputs=[S("Mesh", "GEOMETRY")])
 def curve_to_mesh(n):
+    """Scale (an input since Blender 4.3, a field on the control points) scales the profile in
+    place of the radius; a node without it (Blender 4.2's, and the IR's default) uses the radius."""
     caps = n.get("Fill Caps")
     if type(caps) is Field:
         raise IRError(f"{n.where}: input 'Fill Caps' takes a single value, but a field is linked to it")
     with_caps = Rows.from_mask(caps)
+    curve = n.get("Curve")
+    if n.is_linked("Scale") or n.stored("Scale") is not None:
+        curve = radius_set(n, torch.ones(n.batch, dtype=torch.bool, device=n.device), n.get("Scale"))
     pieces = []
-    for rows_c, main in n.get("Curve").pieces:
+    for rows_c, main in curve.pieces:
         for rows_p, profile in n.get("Profile Curve").pieces:
             for flag, mask in ((True, with_caps), (False, ~with_caps)):
                 rows = rows_c & rows_p & mask

@@ -80,7 +80,9 @@ def curve_to_points(n):
     length = n.get("Length") if mode == "LENGTH" else None
     if type(length) is Field:
         raise IRError(f"{n.where}: input 'Length' takes a single value, but a field is linked to it")
-    keys = {k: f"<curve to points {n.key} {k}>" for k in ("Tangent", "Normal", "Rotation")}
+    # the frames ride on the points as attributes only where read (unread, they would stop nodes
+    # that cannot carry attributes)
+    keys = {k: f"<curve to points {n.key} {k}>" for k in ("Tangent", "Normal", "Rotation") if n.output_linked(k)}
     pieces = []
     for rows, struct in n.get("Curve").pieces:
         structs = curve_structs(struct)
@@ -103,16 +105,15 @@ def curve_to_points(n):
                 return GeomStruct((), instances, (), (Part(_points_prim(n, s, sub, config[id(s)], mode, keys)),))
 
             pieces.append((sub_rows, rebuild(struct, to_points)))
-    return {"Points": Piecewise(pieces).merged(), "Tangent": _read(keys["Tangent"]),
-            "Normal": _read(keys["Normal"]), "Rotation": _read(keys["Rotation"])}
+    return {"Points": Piecewise(pieces).merged(),
+            **{k: _read(keys.get(k, f"<curve to points {n.key} {k}>")) for k in ("Tangent", "Normal", "Rotation")}}
 
 
 def _points_prim(n, struct: GeomStruct, sub: torch.Tensor, counts, mode: str, keys: dict) -> Prim:
     evs = curve_parts_evaluated(struct.curves, sub, n.geometry_cache)
     pos, tan, nor, rad = _sampled(evs, counts)
-    attributes = {keys["Tangent"]: ("POINT", scatter(tan, sub, n.batch)),
-                  keys["Normal"]: ("POINT", scatter(nor, sub, n.batch)),
-                  keys["Rotation"]: ("POINT", scatter(frame_to_euler(tan, nor), sub, n.batch))}
+    made = {"Tangent": lambda: tan, "Normal": lambda: nor, "Rotation": lambda: frame_to_euler(tan, nor)}
+    attributes = {key: ("POINT", scatter(made[k](), sub, n.batch)) for k, key in keys.items()}
     if rad is not None:
         attributes["radius"] = ("POINT", scatter(rad, sub, n.batch))
     return Prim(("curve points", n.key, mode, counts, tuple(ev.topo.num_evaluated for ev in evs)),

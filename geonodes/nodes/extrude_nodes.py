@@ -57,6 +57,9 @@ def extrude_mesh(n):
             raise IRError(f"{n.where}: Individual is a single value in Blender, not a field")
         values["individual"] = individual
     top_key, side_key = (f"<extrude {k} {'/'.join(n.key)}>" for k in ("top", "side"))
+    # Top and Side ride on the mesh as attributes only where read: unread, they would stop
+    # nodes that cannot carry them (Triangulate on EDGE attributes, Subdivide Mesh ...).
+    used = {key for key, out in ((top_key, "Top"), (side_key, "Side")) if n.output_linked(out)}
 
     def keys(prim, ctx, g):
         if mode == "EDGES" and not edges_known(prim):
@@ -113,7 +116,7 @@ def extrude_mesh(n):
             src = x["points"].to(old.device)
             new = old.index_select(1, src) + moved.index_select(1, src)
             flags = {top_key: ("POINT", x["top"].expand(b, -1))}
-        return torch.cat([old, new], 1), flags
+        return torch.cat([old, new], 1), {k: v for k, v in flags.items() if k in used}
 
     mesh = remesh(n, n.get("Mesh"), domain, values, keys, build, positions, name=("extrude", mode))
     side_error = None if mode != "VERTICES" else (f"{n.where}: the Side output of extruded VERTICES (the new "

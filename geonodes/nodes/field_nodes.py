@@ -72,10 +72,17 @@ def input_index(n):
     return {"Index": Field(index)}
 
 
-def _normal(ctx):
+def _normal(ctx, where="Normal", legacy_corners=True):
     mesh, domain = ctx.mesh, ctx.domain
-    if mesh.curves:  # Blender's curve normals (tangent frames) are not evaluated on control points here
-        raise IRError("the Normal field on curves is not supported")
+    if mesh.curves:  # the control points' normals (minimum twist frames), where the context makes them
+        if mesh.curve_normals is None or domain != "POINT":
+            raise IRError(f"{where}: the Normal field on curves is supported on their points only (here "
+                          f"{'their splines' if domain == 'FACE' else domain})")
+        normals = mesh.derived("curve_normals", mesh.curve_normals)
+        if normals is None:
+            raise IRError(f"{where}: the Normal field on Bezier splines is not supported (on poly splines it is: "
+                          "resample the curve first)")
+        return normals.reshape(-1, 3)
     if domain == "POINT":
         values = mesh.vertex_normals()
     elif domain == "FACE":
@@ -87,15 +94,22 @@ def _normal(ctx):
         length = sqrt((mid * mid).sum(-1, keepdim=True))
         values = torch.where(length > 0, mid / torch.where(length > 0, length, torch.ones_like(length)), mid)
     elif domain == "CORNER":  # Blender 4.2: its face's normal, whether the face is smooth or sharp
+        if not legacy_corners:
+            raise IRError(f"{where}: the Normal field on the CORNER domain with Legacy Corner Normals off "
+                          "(Blender 4.3+'s corner normals of smooth faces) is not supported")
         values = mesh.face_normals().index_select(1, mesh.corner_face())
     else:
         raise IRError(f"the Normal field on the {domain} domain is not supported")
     return values.reshape(-1, 3)
 
 
-@node("GeometryNodeInputNormal", outputs=[S("Normal", "VECTOR")])
+@node("GeometryNodeInputNormal", outputs=[S("Normal", "VECTOR")], properties={"legacy_corner_normals": True},
+      choices={"legacy_corner_normals": (False, True)})
 def input_normal(n):
-    return {"Normal": Field(_normal)}
+    """Legacy Corner Normals (a property since Blender 4.3; files from 4.2 have none: on) only
+    changes the CORNER domain."""
+    where, legacy = n.where, n.props["legacy_corner_normals"]
+    return {"Normal": Field(lambda ctx: _normal(ctx, where, legacy))}
 
 
 def _id(ctx):

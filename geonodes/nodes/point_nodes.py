@@ -23,10 +23,11 @@ _NO_FACES = (torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64
 
 def _cloud(n, key: tuple, positions: torch.Tensor, attributes: dict, rows: torch.Tensor) -> Prim:
     """A face-less dense primitive of batch `rows` from (b, P, 3) positions and (b, P, ...) point
-    attributes: a point cloud or a mesh of loose vertices."""
+    attributes: a point cloud or a mesh of loose vertices (no edges: their order is known)."""
     attrs = {name: ("POINT", whole_batch(v, rows, n.batch)) for name, v in attributes.items()}
     return Prim(key, positions.shape[1], _NO_FACES[0], _NO_FACES[1], None, dense=whole_batch(positions, rows, n.batch),
-                attributes=attrs, face_part=torch.zeros(0, dtype=torch.int64))
+                attributes=attrs, face_part=torch.zeros(0, dtype=torch.int64),
+                edges=torch.zeros((0, 2), dtype=torch.int64))
 
 
 def _convert(n, geometry: Piecewise, source_points: bool, domain: str, selection, position, radius, name: str):

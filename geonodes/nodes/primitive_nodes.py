@@ -200,3 +200,8 @@ class _Values:
 
     def is_linked(self, identifier):
         return identifier in self._values or self._n.is_linked(identifier)
+
+    def prepared(self, fn, *args):
+        """fn on this view, not on the node (whose cache would see its inputs, not the values
+        that replace them); the decisions cached there are cheap."""
+        return fn(self, *args)

@@ -211,8 +211,8 @@ def subdivide_mesh(n):
 
     def build(prim, key):
         lv = int(key[0])
-        if lv == 0:
-            return None
+        if lv == 0 or (prim.edges is not None and prim.edges.shape[0] == 0 and len(prim.face_offsets) <= 1):
+            return None  # loose vertices only: nothing to subdivide (their attributes stay)
         if not edges_known(prim):
             raise IRError(f"{n.where}: Subdivide Mesh on a mesh whose edge order is not modelled (it comes "
                           "from a node that does not keep Blender's edge order)")

@@ -97,7 +97,7 @@ def run_benchmark(cfg: BenchConfig, progress=print) -> list[dict]:
                 result = _fit(m, program, target, cfg, ga_seconds, seed=obj_seed)
                 if m == "ga":
                     ga_seconds = result.seconds
-                metrics = evaluate_fit(program, result, truth)
+                metrics = evaluate_fit(program, result, truth, target)
                 row = {"program": name, "object": k, "method": m, **metrics, "loss": result.loss,
                        "truth_loss": true_loss}
                 rows.append(row)
@@ -150,6 +150,18 @@ def format_table(summary: list[dict]) -> str:
                      f"{s['chamfer_cm']:8.2f} {s['chamfer_med']:6.2f} {100 * s['reached_truth']:6.0f}% "
                      f"{s['seconds']:6.1f} {s['evaluations']:7.0f}")
     return "\n".join(lines)
+
+
+def unseen_misses(rows: list[dict], method: str = "ga", below: float = 0.1) -> str:
+    """One line: of `method`'s discrete misses, how many change only surface the scan has
+    (almost) no evidence on (`metrics.seen_share` below `below` on both shapes)."""
+    misses = [m for r in rows if r["method"] == method for m in r.get("discrete_misses", [])
+              if "seen_share" in m]
+    if not misses:
+        return f"{method}: no discrete misses"
+    unseen = [m for m in misses if m["seen_share"] < below]
+    return (f"{method}: {len(unseen)} of {len(misses)} discrete misses change only surface this scan has no evidence "
+            f"on (seen by no kept view and not in observed-empty space on {100 * (1 - below):.0f} %+ of it)")
 
 
 def peer_ratios(summary: list[dict], method: str = "ga", peer: str = "coord") -> str:

@@ -9,7 +9,9 @@ handles; see `procsplat.fit.metrics`), float MAE (cm, active parameters),
 yaw error (deg, modulo the shape's own symmetry and re-parameterisation), symmetric chamfer
 (cm), "<=truth" (share of fits whose loss is at or below the true shape's own loss at its true pose: the search did its
 job there, and remaining discrete errors are ones the depth cannot tell apart), seconds and
-evaluations per object. `--realistic` fits the same seeds once more as realistic scenes (a
+evaluations per object. Below each table: how many discrete misses lie on surface the scan has no
+evidence on (`procsplat.fit.metrics.seen_share` < 10 %: no loss can tell those values apart).
+`--realistic` fits the same seeds once more as realistic scenes (a
 structured-light sensor, bleeding masks, partial coverage, clutter, office chairs:
 `procsplat.data.realistic`) and prints that table below the clean one, in the same format; objects
 the partial camera path never sees well are skipped (and named).
@@ -103,21 +105,22 @@ def run(cfg: BenchFitConfig, log=print, realistic: bool = False) -> list[dict]:
                 result = _fit(m, program, target, bench_cfg, ga_seconds, seed=seed)
                 if m == "ga":
                     ga_seconds = result.seconds
-                metrics = evaluate_fit(program, result, truth)
+                metrics = evaluate_fit(program, result, truth, target)
                 rows.append({"program": obj["program"], "scene": scene.name, "object": obj["instance_id"],
                              "method": m, **metrics, "loss": result.loss, "truth_loss": true_loss})
                 log(f"  {scene.name} #{obj['instance_id']} {obj['program']:9s} {m:8s} disc "
                     f"{metrics['discrete_acc']:.2f} mae {metrics['float_mae_cm']:.2f} cm yaw "
                     f"{metrics['yaw_err_deg']:.1f} deg chamfer {metrics['chamfer_cm']:.2f} cm {metrics['seconds']:.1f} s"
                     + "".join(f"; {x['name']} {x['fit']} (true {x['truth']}, depth change {100 * x['depth_change']:.2f} %"
-                              f"{', invisible' if x['invisible'] else ''})" for x in metrics["discrete_misses"])
+                              f"{', invisible' if x['invisible'] else ''}, seen {100 * x['seen_share']:.0f} %)"
+                              for x in metrics["discrete_misses"])
                     + "".join(f"; scored with true {a} <-> {b} swapped (same shape)"
                               for a, b in metrics["equivalent_swaps"]))
     return rows
 
 
 def run_bench_fit(cfg: BenchFitConfig) -> int:
-    from procsplat.fit.bench import format_table, peer_ratios, summarise
+    from procsplat.fit.bench import format_table, peer_ratios, summarise, unseen_misses
     from procsplat.threads import apply_thread_policy
 
     threads = apply_thread_policy(cfg.threads)
@@ -136,6 +139,7 @@ def run_bench_fit(cfg: BenchFitConfig) -> int:
         print(f"\nfitting accuracy: {cfg.scenes} synthetic scenes (seeds {cfg.seed}..{cfg.seed + cfg.scenes - 1}), "
               f"{noise}, {seconds:.0f} s, {threads} torch threads")
         print(format_table(summary))
+        print(unseen_misses(rows))
         print(peer_ratios(summary))
     if cfg.json_out:
         rows, summary, _ = results.get("clean", ([], [], 0))
