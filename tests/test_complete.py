@@ -7,7 +7,8 @@ import torch
 from geonodes import load_program
 from geonodes.render import render_mesh
 from procsplat.geometry import look_at
-from procsplat.splat.complete import CompletionConfig, complete_object, exterior_views, on_floor, thinned
+from procsplat.splat.complete import (CompletionConfig, complete_object, exterior_views, merge_flat,
+                                      observed_part_colours, on_floor, recolour_unobserved, thinned)
 from procsplat.splat.init import seen_in_frames
 from procsplat.splat.model import AnchoredGaussians, ProceduralObject, SH_C0, rgb_to_sh0
 
@@ -131,3 +132,106 @@ def test_completion_follows_the_density_the_object_really_has():
     (n_dense, add_dense), (n_sparse, add_sparse) = density[10 ** 6], density[300]
     assert add_sparse < add_dense
     assert 0.5 < (add_sparse / n_sparse) / (add_dense / n_dense) < 2.0
+
+
+def coloured_frames(obj, colours, cameras, size=(64, 48)):
+    """Frames of the object's mesh, each part flat in its own colour (no shading), with depth."""
+    v, t, part = obj.mesh()
+    W, H = size
+    K = np.array([[50.0, 0, W / 2], [0, 50.0, H / 2], [0, 0, 1.0]])
+    frames = []
+    for eye in cameras:
+        c2w = look_at(eye, (0.0, 0.0, 0.4))
+        out = render_mesh(v.detach().float(), t, torch.tensor(K, dtype=torch.float32),
+                          torch.tensor(c2w, dtype=torch.float32), W, H,
+                          face_colors=colours[part.long()].float(), shading=False)
+        frames.append((out["rgb"].numpy().astype(np.float64), out["depth"].numpy().astype(np.float64), K, c2w))
+    return frames
+
+
+def test_observed_part_colours_are_the_parts_colours_over_the_shading_gain():
+    obj = ProceduralObject(load_program("table"), {}, 0.3, [0.0, 0.0, 0.0], 1.0, 3, "table")
+    a = AnchoredGaussians(obj, per_area=500.0, max_count=500, seed=0)
+    _, _, part = obj.mesh()
+    colours = part_colours(int(part.max()) + 1)
+    frames = coloured_frames(obj, colours, [(0.3, -2.5, 1.2), (-0.4, -2.2, 0.9)])
+    got, pixels = observed_part_colours(a, frames)
+    seen = pixels > 0
+    assert seen.sum() >= 2 and not seen.all()  # one side only: some parts (legs behind) show, not all
+    assert np.abs(got[seen] - colours.numpy()[seen]).max() < 2e-3
+    with torch.no_grad():
+        a.shading.fill_(np.log(2.0))  # the object's gain doubles every colour: head-on it is half as bright
+    halved, _ = observed_part_colours(a, frames)
+    assert np.abs(halved[seen] - colours.numpy()[seen] / 2).max() < 2e-3
+    # a frame whose depth is nearer than the mesh (something in front of it) observes no part
+    rgb, depth, K, c2w = frames[0]
+    _, none = observed_part_colours(a, [(rgb, np.where(depth > 0, depth - 0.5, 0.0), K, c2w)])
+    assert int(none.sum()) == 0
+
+
+def test_recolour_gives_the_barely_seen_gaussians_their_parts_observed_colour():
+    """Gaussians the training frames do not see (the far side of a table seen from one side) take the colour
+    observed on their own part; those the frames see keep theirs; parts no frame saw keep theirs."""
+    from procsplat.splat.model import SceneModel
+    from procsplat.fit.spec import ObjectSpec
+
+    spec = ObjectSpec(3, "table", "table", {}, 0.3, [0.0, 0.0, 0.0])
+    model = SceneModel([spec], None, per_area=1500.0, max_per_object=1500, seed=0)
+    a = model.anchored[0]
+    _, _, part = a.obj.mesh()
+    colours = part_colours(int(part.max()) + 1)
+    frames = coloured_frames(a.obj, colours, [(0.3, -2.5, 1.2), (-0.4, -2.2, 0.9), (0.0, -2.4, 1.6)])
+    _, pixels = observed_part_colours(a, frames)
+    with torch.no_grad():
+        a.sh0.fill_(0.123)
+    before = a.sh0.detach().clone()
+    n = recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, min_part_pixels=20, merge_cell=0))[0]
+    assert n > 0
+    changed = (a.sh0.detach() != before).any(2)[:, 0]
+    assert int(changed.sum()) == n
+    with torch.no_grad():
+        gpart = part.long()[a.face]
+        rgb = a.sh0[changed, 0] * SH_C0 + 0.5
+        assert float((rgb - colours[gpart[changed]]).abs().max()) < 2e-3
+        assert (torch.from_numpy(pixels)[gpart[changed]] >= 20).all()
+        # the recoloured ones are where the frames do not look (the far side, the top's underside), but for
+        # a few at the edges of what they see
+        assert seen_in_frames(a.world().means[changed].numpy(), frames, tolerance=0.01).mean() < 0.1
+    # off: nothing changes
+    assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.0)) == [0]
+    # merging: as many recoloured, fewer Gaussians, the ones the frames see untouched
+    count = int(a.face.shape[0])
+    assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, merge_cell=0.2))[0] == n
+    assert int(a.face.shape[0]) < count
+    assert int((a.sh0.detach() == 0.123).all(2)[:, 0].sum()) == int((~changed).sum())
+
+
+def test_merge_flat_keeps_one_grown_gaussian_per_part_orientation_and_cell():
+    obj = ProceduralObject(load_program("table"), {}, 0.3, [0.1, -0.2, 0.0], 1.0, 3, "table")
+    a = AnchoredGaussians(obj, per_area=3000.0, max_count=3000, seed=0)
+    with torch.no_grad():
+        part = obj.mesh()[2].long()[a.face]
+        _, normal, _ = a.face_frames()
+        top = (part == part[normal[:, 2].argmax()]) & (normal[:, 2] > 0.99)  # the top's upward face
+        rows = top.nonzero()[:, 0].numpy()
+        others = ~top
+        kept_before = {name: getattr(a, name).detach()[others].clone() for name in ("sh0", "log_scales_plane")}
+        area_before = float(torch.exp(2 * a.log_scales_plane[top]).prod(1).sqrt().sum())
+    n = int(a.face.shape[0])
+    removed = merge_flat(a, rows, cell=0.2)
+    assert 0 < removed < len(rows) and int(a.face.shape[0]) == n - removed
+    with torch.no_grad():
+        part = obj.mesh()[2].long()[a.face]
+        _, normal, _ = a.face_frames()
+        top = (part == part[normal[:, 2].argmax()]) & (normal[:, 2] > 0.99)
+        # the other Gaussians are untouched, in order
+        for name, before in kept_before.items():
+            assert torch.equal(getattr(a, name).detach()[~top], before)
+        # one per 0.2 m cube of the object's frame the top's Gaussians fall in
+        from procsplat.splat.complete import canonical
+
+        cells = np.unique(np.floor(canonical(a.world().means[top], obj) / 0.2).astype(int), axis=0)
+        assert int(top.sum()) == len(cells) >= 2
+        # the merged ones cover the area the group covered (scales grown by sqrt(group size))
+        area_after = float(torch.exp(2 * a.log_scales_plane[top]).prod(1).sqrt().sum())
+        assert abs(area_after - area_before) < 0.05 * area_before
