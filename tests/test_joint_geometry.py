@@ -136,3 +136,47 @@ def test_evidence_reuses_its_nearest_triangles_between_searches(scene, tmp_path)
     assert every.searches == 5 * len(every) and reuse.searches == 2 * len(reuse)  # evaluations 1 and 4
     with pytest.raises(ProcsplatError, match="refresh"):
         ShapeEvidence(t.scene, t.train_ids, t.model, log=lambda *a: None, refresh=0)
+
+
+def test_evidence_gradient_is_reused_between_its_evaluations(scene, tmp_path):
+    """evidence_every=2: the evidence is evaluated on shape steps 1, 3, ...; the step between applies the
+    last evaluation's vertex gradient to its own (moved) mesh, which points where a fresh evaluation's
+    does, and the evaluations themselves give exactly the term's gradient."""
+    from procsplat.train.geometry import ShapeEvidence
+    from procsplat.train.shapestep import ShapeSchedule
+
+    truth = gt_specs(scene)
+    t = train_from(scene, perturbed(truth, 0.03, seed=0), tmp_path, 0)
+    m, w = t.model, 10.0
+    evidence = ShapeEvidence(t.scene, t.train_ids, m, log=lambda *a: None, refresh=1)
+    direct_evidence = ShapeEvidence(t.scene, t.train_ids, m, log=lambda *a: None, refresh=1)
+    sched = ShapeSchedule(every=1, evidence=evidence, weight=w, evidence_every=2)
+
+    def grads():
+        return torch.cat([torch.cat([o.floats.grad, o.yaw.grad[None], o.translation.grad]) for o in m.objects])
+
+    def direct():
+        m.zero_grad(set_to_none=True)
+        value = w * direct_evidence.loss(m)
+        value.backward()
+        return float(value), grads()
+
+    gen = torch.Generator().manual_seed(0)
+    for step in range(4):
+        m.zero_grad(set_to_none=True)
+        sched.frames(m)  # no photometric loss: the shape gradient is the evidence's alone
+        assert sched.evidence_evaluations == step // 2 + 1
+        assert sched.after_backward(step)
+        scheduled = grads()
+        value, exact = direct()
+        if step % 2 == 0:  # evaluated here: exactly the term and its gradient
+            assert sched.evidence_value() == pytest.approx(value, rel=1e-9)
+            torch.testing.assert_close(scheduled, exact, rtol=1e-7, atol=1e-12)
+        else:  # reused: the previous mesh's vertex gradient, on this mesh
+            cos = float(scheduled @ exact / (scheduled.norm() * exact.norm()))
+            assert cos > 0.95 and float((scheduled - exact).norm() / exact.norm()) < 0.5, cos  # 0.97, 0.37 here
+            assert not torch.equal(scheduled, exact)
+        with torch.no_grad():  # about one shape step (2 mm) each
+            for obj in m.objects:
+                obj.floats.add_(0.002 * torch.randn(obj.floats.shape, generator=gen, dtype=torch.float64))
+                obj.translation[:2].add_(0.002 * torch.randn(2, generator=gen, dtype=torch.float64))

@@ -109,3 +109,35 @@ def test_frozen_shapes_evaluate_once_and_take_no_gradient():
         assert not sched.after_backward(step)
     assert all(g is None for g in shape_grads(m))
     assert np.isfinite(float(loss(m, 0, frames=frames)))
+
+
+def test_settled_shapes_step_on_the_longer_cycle_and_stay_untouched_between():
+    """every 2 up to step 4, then every 4: shape steps end steps 1, 3, 7, 11; on every other step the
+    programs' parameters take no gradient (an optimiser step leaves them where they are)."""
+    m = model()
+    sched = ShapeSchedule(every=2, settled_every=4, settle_step=4)
+    assert [sched.cycle(s) for s in (0, 3, 4, 11)] == [2, 2, 4, 4]
+    assert sched.period(0) == 2 and sched.period(4) == 4  # no evidence: whole cycles only
+    opt = torch.optim.Adam([p for o in m.objects for p in (o.floats, o.yaw, o.translation)], lr=1e-2)
+    shape_steps = []
+    for step in range(12):
+        before = [p.detach().clone() for o in m.objects for p in (o.floats, o.yaw, o.translation)]
+        opt.zero_grad(set_to_none=True)
+        loss(m, step % 3, frames=sched.frames(m)).backward()
+        stepped = sched.after_backward(step)
+        assert stepped == sched.is_shape_step(step)
+        if stepped:
+            shape_steps.append(step)
+            assert all(g is not None and g.abs().sum() > 0 for g in shape_grads(m)[:1])
+        else:
+            assert all(g is None for g in shape_grads(m))
+        opt.step()
+        after = [p.detach() for o in m.objects for p in (o.floats, o.yaw, o.translation)]
+        assert any((a != b).any() for a, b in zip(after, before)) == stepped, step
+    assert shape_steps == [1, 3, 7, 11] and sched.shape_steps == 4
+
+
+@pytest.mark.parametrize("kw", [{"settled_every": 0}, {"evidence_every": 0}])
+def test_settled_and_evidence_periods_below_one_are_refused(kw):
+    with pytest.raises(ProcsplatError, match="must be at least 1"):
+        ShapeSchedule(2, **kw)

@@ -325,7 +325,7 @@ def time_steps(trainers: list, steps: int, rounds: int = 3) -> list:
     """Seconds per step of each trainer (densification off): median over interleaved rounds of whole shape cycles."""
     for t in trainers:
         t.densify_state = None
-    per, every = [[] for _ in trainers], max(t.cfg.shape_every for t in trainers)  # rounds hold whole shape cycles
+    per, every = [[] for _ in trainers], max(t.shapes.period(t.step_count) for t in trainers)  # whole shape cycles
     for _ in range(rounds):
         for k, t in enumerate(trainers):
             n, s = -(-max(steps // rounds, 1) // every) * every, time.perf_counter()

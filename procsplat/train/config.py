@@ -78,6 +78,19 @@ class TrainConfig:
     on the gradient of the mean loss of those n steps' frames (a batch of n frames for the shapes;
     the Gaussians step every step). Each object's program and shape evidence are evaluated, and
     differentiated, once per n steps (`procsplat.train.shapestep`)."""
+    shape_every_settled: int = 8
+    """With --joint-shape: once the shapes have settled (`shape_settle_at`, `shape_settle_min`), shapes and
+    poses step every this many steps instead, on the mean gradient of those steps' frames (a larger batch,
+    fewer shape steps: `procsplat.train.shapestep`)."""
+    shape_settle_at: float = 0.6
+    """The shapes count as settled from this fraction of `steps` on (1 or more: never)..."""
+    shape_settle_min: int = 50
+    """...and not before they have taken this many steps at `shape_every` (a short run keeps its shape
+    steps: 30 in a 60-step run)."""
+    evidence_every: int = 1
+    """With --joint-shape: the shape evidence (each object's fitting loss, `--geometry-weight`) and its
+    gradient w.r.t. the objects' world vertices are evaluated on every n-th shape step; the steps between
+    reuse that vertex gradient on their own meshes (1: every shape step)."""
     prune_anchored: float = 0.0
     """At `prune_anchored_at` of the run, this fraction of each object's anchored Gaussians -- those
     that contribute least to the training views (summed blending weight: `procsplat.splat.densify.

@@ -15,6 +15,7 @@ shapes, each object's fitting loss against the training frames' depth (`geometry
 """
 from __future__ import annotations
 
+import math
 import random
 import shutil
 import time
@@ -196,7 +197,19 @@ class Trainer:
         if self.cfg.joint_shape and self.cfg.geometry_weight > 0 and len(self.model.objects):
             self.evidence = ShapeEvidence(self.scene, self.train_ids, self.model, log=self.log)
         self.shapes = ShapeSchedule(self.cfg.shape_every, self.cfg.joint_shape, self.evidence,
-                                    self.cfg.geometry_weight)
+                                    self.cfg.geometry_weight, self.cfg.shape_every_settled, self.settle_step(),
+                                    self.cfg.evidence_every)
+
+    def settle_step(self) -> int | None:
+        """The step from which shapes step every cfg.shape_every_settled steps: cfg.shape_settle_at of the run,
+        after at least cfg.shape_settle_min shape steps at cfg.shape_every, up to a multiple of both cycle
+        lengths (no cycle straddles it); None: never."""
+        cfg = self.cfg
+        if cfg.shape_settle_at >= 1 or cfg.shape_every_settled == cfg.shape_every:
+            return None
+        whole = math.lcm(max(int(cfg.shape_every), 1), max(int(cfg.shape_every_settled), 1))
+        step = max(int(cfg.shape_settle_at * cfg.steps), int(cfg.shape_settle_min) * int(cfg.shape_every))
+        return -(-step // whole) * whole
 
     def _make_optimizer(self) -> None:
         m, lr, groups = self.model, self.cfg.optim, []
@@ -239,7 +252,8 @@ class Trainer:
 
     def step(self) -> float:
         """One optimisation step on a random training frame; returns its loss (with the shape
-        evidence of the current meshes). Shapes and poses step on `cfg.shape_every`'s schedule."""
+        evidence at its last evaluation). Shapes and poses step on `cfg.shape_every`'s schedule
+        (`cfg.shape_every_settled` from `settle_step()` on)."""
         if self.model is None:
             self.prepare()
         if self.step_count == self.prune_step():
@@ -263,7 +277,9 @@ class Trainer:
         cfg = self.cfg
         if cfg.prune_anchored <= 0 or not len(self.model.anchored):
             return None
-        step = int(cfg.prune_anchored_at * cfg.steps) // cfg.shape_every * cfg.shape_every
+        step, settle = int(cfg.prune_anchored_at * cfg.steps), self.settle_step()
+        every = cfg.shape_every_settled if settle is not None and step >= settle else cfg.shape_every
+        step = step // every * every  # the start of its cycle (the settle step starts one of each length)
         return step if 0 < step < cfg.steps else None
 
     def prune_anchored(self) -> list[int]:
