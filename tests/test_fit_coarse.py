@@ -111,3 +111,35 @@ def test_coarse_ga_counts_both_scorers_and_reports_the_full_loss(mid_board_table
     assert r.loss == pytest.approx(r.terms["coverage"] + 2 * r.terms["free_space"] + 0.5 * r.terms["accuracy"]
                                    + r.terms["support"], rel=1e-5)
     assert r.curve[-1] == (r.evaluations, pytest.approx(r.loss, rel=1e-5))
+
+
+def test_sweep_screen_points_coarsen_only_the_sweeps_screening(mid_board_table, monkeypatch):
+    import procsplat.fit.search as search
+
+    prog, target, truth = mid_board_table
+    seen = []
+
+    def spy(scorer, *a, screen=None, **k):  # the real sweep, recording the scorers it was given
+        seen.append((scorer, screen))
+        return discrete_sweep(scorer, *a, screen=screen, **k)
+
+    monkeypatch.setattr(search, "discrete_sweep", spy)
+    cfg = preset("fast", population=16, keep=4, offspring=10, generations=2, final_steps=5, seed=3, sweep_rounds=1)
+    off = genetic_search(prog, target, cfg)
+    on = genetic_search(prog, target, replace(cfg, sweep_screen_points=200, sweep_screen_samples=150))
+    (full_off, screen_off), (full_on, screen_on) = seen
+    assert screen_off is full_off  # off: the full loss screens
+    assert screen_on is not full_on and screen_on.evaluations > 0
+    assert screen_on.losses.points.shape[0] == 200 and screen_on.losses.sampler.num_samples == 150
+    # The generations are untouched: the same curve (evaluations and full losses) up to the sweep.
+    n = cfg.generations + 1
+    assert on.curve[:n] == off.curve[:n]
+    # The screen's evaluations are counted; the reported loss is the full loss of the result.
+    # (result_from re-scores the result once after the count)
+    assert on.evaluations == full_on.evaluations - 1 + screen_on.evaluations
+    assert on.loss == pytest.approx(on.terms["coverage"] + 2 * on.terms["free_space"] + 0.5 * on.terms["accuracy"]
+                                    + on.terms["support"], rel=1e-5)
+    # With coarse-to-fine on, its coarse scorer screens (sweep_screen_points does not add a third).
+    seen.clear()
+    genetic_search(prog, target, replace(cfg, coarse_points=300, coarse_samples=300, sweep_screen_points=200))
+    assert seen[0][1].losses.points.shape[0] == 300

@@ -98,6 +98,13 @@ class GAConfig:
     search reached: the coarse loss of noisy, bleeding depth picked the wrong basin), so it is
     off until a coarse loss that keeps realistic accuracy is found."""
     coarse_samples: int = 400
+    sweep_screen_points: int = 0
+    """With coarse-to-fine off (`coarse_points` 0): the sweep's screening alone (the ranking of
+    its unrefined neighbours' draws and of its pairs, `sweep.discrete_sweep`'s `screen`) sees at
+    most this many observed points and `sweep_screen_samples` surface samples per candidate
+    (`Scorer.coarse`); the generations, the sweep's refinements and every loss compared use the
+    full loss. 0: the full loss screens too."""
+    sweep_screen_samples: int = 400
     scale_range: float = 0.0
     """Search a uniform scale with |log scale| <= this (0: no scale)."""
     loss: LossConfig = field(default_factory=LossConfig)
@@ -241,9 +248,13 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
     space = SearchSpace(program, cfg.scale_range)
     scorer = Scorer(space, target, cfg.loss)
     coarse = scorer.coarse(cfg.coarse_points, cfg.coarse_samples) if cfg.coarse_points > 0 else scorer
+    screen = coarse
+    if coarse is scorer and cfg.sweep_screen_points > 0 and cfg.sweep_rounds > 0:
+        screen = scorer.coarse(cfg.sweep_screen_points, cfg.sweep_screen_samples)
 
     def evaluations() -> int:
-        return scorer.evaluations + (coarse.evaluations if coarse is not scorer else 0)
+        return scorer.evaluations + sum(s.evaluations for s in {id(coarse): coarse, id(screen): screen}.values()
+                                        if s is not scorer)
 
     yaw_sigma = math.radians(cfg.init_yaw_sigma_deg)
     yaw0 = target.footprint_box()[0]
@@ -298,7 +309,7 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          steps=cfg.sweep_steps, probe_steps=cfg.sweep_probe_steps,
                                          config=cfg.refine_config, box=cfg.sweep_box, extend=cfg.sweep_extend,
                                          extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
-                                         screen=coarse)
+                                         screen=screen)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
