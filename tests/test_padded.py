@@ -13,15 +13,9 @@ import torch
 from geonodes.padded import Padding
 from geonodes.program import load_program
 
+from test_replay import _full  # the full evaluator, replays off
+
 DATA = Path(__file__).parent / "data" / "blender"
-
-
-def _full(prog, values, dtype):
-    limit, prog.replay_max_batch = prog.replay_max_batch, 0
-    try:
-        return prog.evaluate(values, dtype=dtype)
-    finally:
-        prog.replay_max_batch = limit
 
 
 def _values(prog, sets, dtype, grad):
