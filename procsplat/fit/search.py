@@ -7,7 +7,7 @@ as one block) and are mutated (ints resampled, bools flipped, floats and pose ji
 occasionally a 90/180 degree yaw turn). The best `refine_fraction` of each generation get
 `refine_steps` Adam steps on float parameters and pose (`refine.py`); the winner goes through
 a discrete neighbourhood sweep (`sweep.py`), gets `final_steps` more, and a last look at its
-quarter turns (`last_turn`). Yaw and footprint
+quarter turns (`last_turn`) and single discrete changes (`last_flip`). Yaw and footprint
 centre start from the observed points (the direction of their vertical surfaces, else the
 minimum-area footprint rectangle; 4 axis-aligned yaw hypotheses spread evenly over the first
 population).
