@@ -222,6 +222,30 @@ def test_last_turn_turns_back_a_winner_that_settled_a_quarter_turn_off(mid_board
         assert float(scorer.score(again)["total"][0]) == pytest.approx(again_loss, rel=1e-5)
 
 
+def test_last_flip_takes_a_single_discrete_change_that_wins_at_the_final_floats(mid_board_table):
+    """After the final refinement: the true table with its mid board switched off (the board's
+    height kept, dormant) gets the board back from `last_flip`; the true shape keeps itself."""
+    from procsplat.fit.search import last_flip, preset
+
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    cfg = preset("default")
+    off = _genome(space, {**truth.parameters, "Has Mid Board": False}, truth)
+    with torch.no_grad():
+        off_loss = float(scorer.score(off)["total"][0])
+    best, loss = last_flip(scorer, off, off_loss, cfg)
+    assert loss < off_loss / 2
+    assert space.to_dict(best.disc[0], best.unit[0])["Has Mid Board"] is True
+    with torch.no_grad():
+        assert float(scorer.score(best)["total"][0]) == pytest.approx(loss, rel=1e-5)
+    g = _genome(space, truth.parameters, truth)
+    with torch.no_grad():
+        true_loss = float(scorer.score(g)["total"][0])
+    same, same_loss = last_flip(scorer, g, true_loss, cfg)  # nothing beats the truth: unchanged
+    assert same_loss == true_loss and np.array_equal(same.disc, g.disc)
+
+
 def test_sweep_neighbours_redraw_the_floats_of_the_changed_parameters_category(mid_board_table):
     """Switching a sofa's back cushions off switches nothing on, but the back that remains must
     be thicker: the neighbour comes with fresh draws of the Back category's floats (Back
