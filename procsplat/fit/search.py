@@ -327,6 +327,19 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
     return result_from(scorer, best, "ga", evaluations(), time.perf_counter() - t0, curve)
 
 
+def _refine_if_better(scorer: Scorer, cands: Genomes, best: Genomes, best_loss: float,
+                      cfg: GAConfig) -> tuple[Genomes, float]:
+    """(genome, loss): the candidate scoring lowest, refined for `sweep_steps`, when it scores below
+    `best_loss` unrefined and still does after; otherwise best, best_loss."""
+    with torch.no_grad():
+        loss = scorer.score(cands)["total"].double().numpy()
+    i = int(np.argmin(loss))
+    if not loss[i] < best_loss:
+        return best, best_loss
+    out, out_loss = refine(scorer, cands.take([i]), cfg.sweep_steps, cfg.refine_config)
+    return (out, float(out_loss[0])) if out_loss[0] < best_loss else (best, best_loss)
+
+
 def last_turn(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) -> tuple[Genomes, float]:
     """(genome, loss): best[0], or a quarter/half turn of it refined for `sweep_steps` when that
     scores lower. The final refinement can settle a nearly symmetric shape (a bookshelf without
@@ -334,13 +347,7 @@ def last_turn(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) ->
     unrefined); the sweep's own turn neighbours were tried before it."""
     turned = best.take([0, 0, 0])
     turned.pose[:, 0] = wrap_angle(turned.pose[:, 0] + np.arange(1, 4) * (math.pi / 2))
-    with torch.no_grad():
-        loss = scorer.score(turned)["total"].double().numpy()
-    i = int(np.argmin(loss))
-    if not loss[i] < best_loss:
-        return best, best_loss
-    out, out_loss = refine(scorer, turned.take([i]), cfg.sweep_steps, cfg.refine_config)
-    return (out, float(out_loss[0])) if out_loss[0] < best_loss else (best, best_loss)
+    return _refine_if_better(scorer, turned, best, best_loss, cfg)
 
 
 def last_flip(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) -> tuple[Genomes, float]:
@@ -354,13 +361,7 @@ def last_flip(scorer: Scorer, best: Genomes, best_loss: float, cfg: GAConfig) ->
     flips = flips.take(np.flatnonzero((ids >= 3) & (flips.pose[:, 0] == best.pose[0, 0])))
     if len(flips) == 0:
         return best, best_loss
-    with torch.no_grad():
-        loss = scorer.score(flips)["total"].double().numpy()
-    i = int(np.argmin(loss))
-    if not loss[i] < best_loss:
-        return best, best_loss
-    out, out_loss = refine(scorer, flips.take([i]), cfg.sweep_steps, cfg.refine_config)
-    return (out, float(out_loss[0])) if out_loss[0] < best_loss else (best, best_loss)
+    return _refine_if_better(scorer, flips, best, best_loss, cfg)
 
 
 def warn_skip(label: str, reason: str) -> None:
