@@ -24,6 +24,8 @@ from scipy.spatial import cKDTree
 from procsplat.errors import ProcsplatError
 from procsplat.geometry import backproject
 
+from .observe import depth_noise_scale, side_voxels, smooth_depth
+
 
 class TooFewPointsError(ProcsplatError):
     """An object has too few observed points to be fitted."""
@@ -71,9 +73,17 @@ class TargetConfig:
     """Depth views kept for the visibility test (the ones seeing most of the object)."""
     view_max_width: int = 160
     """Kept views are subsampled to at most this width (visibility only needs coarse depth)."""
+    smooth_radius: int = 2
+    """Edge-aware smoothing of each depth frame before anything is built from it
+    (`observe.smooth_depth`: a (2r+1)^2 window, neighbours within `smooth_sigmas` noise sigmas),
+    at the noise measured on the frames themselves (`observe.depth_noise_scale`; noiseless depth
+    is left as it is). 0: off."""
+    smooth_sigmas: float = 3.0
+    side_points: bool = True
+    """Also keep the observed points per viewing side with their rays' mean direction
+    (`observe.side_voxels`: `ObjectTarget.side_points`), for coverage that matches a point only
+    to surface facing the cameras that saw it (`LossConfig.coverage_facing`)."""
     seed: int = 0
-
-
 
 
 def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
@@ -117,6 +127,14 @@ class ObjectTarget:
     floor_band: float = 0.0
     """Points less than this above `floor_height` are left out of `footprint_points`; > 0 also
     says the floor height is known (given, not the lowest observed point)."""
+    side_points: np.ndarray | None = None
+    """(K,3) observed points voxelised per voxel and viewing side (`observe.side_voxels`), or None."""
+    side_dirs: np.ndarray | None = None
+    """(K,3) unit mean direction (camera to point) of the rays behind each side point."""
+    side_weights: np.ndarray | None = None
+    """(K,) 1 / the number of sides that saw the side point's voxel (each voxel weighs 1)."""
+    noise_scale: float = 0.0
+    """c of the depth noise sigma(z) = c z^2 measured on the frames (`observe.depth_noise_scale`)."""
     free_exact: bool = True
     """Free grid nodes: those inside a free voxel (True) or around its centre (False, the old +-1 node dilation)."""
     _fields: dict = field(default_factory=dict, repr=False)
@@ -143,8 +161,13 @@ class ObjectTarget:
         Ks = [np.asarray(k, dtype=np.float64) for k in Ks]
         poses = [np.asarray(p, dtype=np.float64) for p in cam_to_worlds]
         cfg = config
+        noise = depth_noise_scale(depths, masks) if cfg.smooth_radius > 0 else 0.0
+        if noise > 0:
+            depths = [smooth_depth(d, noise, cfg.smooth_radius, cfg.smooth_sigmas) for d in depths]
         raw = [backproject(d, k, p, m) for d, k, p, m in zip(depths, Ks, poses, masks)]
         pts = np.concatenate(raw) if raw else np.zeros((0, 3))
+        rays = np.concatenate([q - p[:3, 3] for q, p in zip(raw, poses)]) if raw else np.zeros((0, 3))
+        pts_all = pts
         pts = voxel_downsample(pts, cfg.voxel)
         if len(pts) >= cfg.outlier_min_neighbours + 1:
             tree = cKDTree(pts)
@@ -156,6 +179,18 @@ class ObjectTarget:
         rng = np.random.default_rng(cfg.seed)
         if len(pts) > cfg.max_points:
             pts = pts[np.sort(rng.choice(len(pts), cfg.max_points, replace=False))]
+        side = (None, None, None)
+        if cfg.side_points:
+            rays /= np.linalg.norm(rays, axis=1, keepdims=True).clip(1e-12)
+            sp, sd, sw = side_voxels(pts_all, rays, cfg.voxel)
+            # the outlier filter's verdict: side points with enough kept points around them
+            n = np.array([len(x) for x in cKDTree(pts).query_ball_point(sp, cfg.outlier_radius)])
+            keep = n >= cfg.outlier_min_neighbours + 1
+            sp, sd, sw = sp[keep], sd[keep], sw[keep]
+            if len(sp) > cfg.max_points:
+                pick = np.sort(rng.choice(len(sp), cfg.max_points, replace=False))
+                sp, sd, sw = sp[pick], sd[pick], sw[pick]
+            side = (sp, sd, sw)
         floor = float(pts[:, 2].min()) if floor_height is None else float(floor_height)
         lo = pts.min(0) - cfg.neighbourhood
         hi = pts.max(0) + cfg.neighbourhood
@@ -167,7 +202,8 @@ class ObjectTarget:
         views = _keep_views(depths, Ks, poses, masks, cfg)
         band = cfg.floor_band if floor_height is not None else 0.0
         return cls(points=pts, free_points=free, floor_height=floor, box_lo=lo, box_hi=hi, voxel=cfg.voxel,
-                   free_voxel=cfg.free_voxel, views=views, label=label, floor_band=band)
+                   free_voxel=cfg.free_voxel, views=views, label=label, floor_band=band, side_points=side[0],
+                   side_dirs=side[1], side_weights=side[2], noise_scale=noise)
 
     # -- derived quantities --------------------------------------------------------------------
     def footprint_points(self) -> np.ndarray:
