@@ -394,11 +394,12 @@ class CandidateLosses:
         pts, dirs, weights = target.points, None, None
         if config.coverage_facing and target.side_points is not None and len(target.side_points):
             pts, dirs, weights = target.side_points, target.side_dirs, target.side_weights
-        if len(pts) > config.max_points:
+        if len(pts) > config.max_points:  # side points by weight (then equal: each stands for its share)
             rng = np.random.default_rng(config.seed)
-            pick = np.sort(rng.choice(len(pts), config.max_points, replace=False))
+            pick = np.sort(rng.choice(len(pts), config.max_points, replace=False,
+                                      p=None if weights is None else weights / weights.sum()))
             pts = pts[pick]
-            dirs, weights = (None, None) if dirs is None else (dirs[pick], weights[pick])
+            dirs, weights = (None, None) if dirs is None else (dirs[pick], None)
         self.points = torch.from_numpy(np.asarray(pts, dtype=np.float64))
         self.directions = None if dirs is None else torch.from_numpy(np.asarray(dirs, dtype=np.float64))
         self.weights = None if weights is None else torch.from_numpy(np.asarray(weights, dtype=np.float64))
