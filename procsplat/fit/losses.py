@@ -9,6 +9,9 @@ coverage    mean over observed points of rho(distance to the candidate surface).
             as the candidate does (`floor_explains`). Nearest surface: the triangles with the smallest
             lower bounds of their distance propose (box and plane bounds, not differentiated);
             the exact point-to-triangle distance to the nearest of those is differentiated.
+            Observed points are the target's side points (`observe.side_voxels`) where it has
+            them: each matches only triangles facing the rays that saw it (`coverage_facing`), and
+            they are drawn by their weight (a noise slab counts like a surface).
 free_space  mean over candidate surface samples of max(0, depth inside observed-empty space -
             free_margin): surface where the cameras saw through. Unobserved (occluded) space
             costs nothing.
@@ -43,7 +46,8 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
 from procsplat.geometry import yaw_matrix
-from .surface import SurfaceSampler, closest_point_on_triangle, triangle_corners, triangle_points, triangle_vertex_ids
+from .surface import (SurfaceSampler, closest_point_on_triangle, triangle_corners, triangle_points, triangle_vertex_ids,
+                      unit_normals)
 from .target import ObjectTarget
 
 
@@ -166,7 +170,7 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
             d = _triangle_distance(pts.unsqueeze(1).expand(N, kp, 3).reshape(N * kp, 3), vertices.detach(), triangles,
                                    proposals.reshape(b, N * kp)).reshape(b, N, kp)
             if dirs is not None:
-                normals = _unit_normals(vertices.detach(), triangles)
+                normals = unit_normals(vertices.detach(), triangles)
                 facing = _facing(normals, proposals, dirs, facing_slack)
                 d = d.masked_fill(~facing, float("inf"))
                 ok = facing.any(-1)
@@ -215,13 +219,6 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     if dirs is not None:
         d = torch.where(ok, d, d.new_full((), far))
     return (d, kept) if propose else d
-
-
-def _unit_normals(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
-    """(b,T,3) unit normals (zero for triangles without area) of triangles as in `triangle_corners`."""
-    c = triangle_corners(vertices, triangles)
-    n = torch.linalg.cross(c[:, :, 1] - c[:, :, 0], c[:, :, 2] - c[:, :, 0])
-    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-30)
 
 
 def _facing(normals: torch.Tensor, tri: torch.Tensor, dirs: torch.Tensor, slack: float) -> torch.Tensor:

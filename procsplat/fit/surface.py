@@ -65,6 +65,13 @@ def triangle_corners(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.T
     return triangle_points(vertices, triangles.reshape(b, T * 3)).reshape(b, T, 3, 3)
 
 
+def unit_normals(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
+    """(b,T,3) unit normals (zero for triangles without area) of triangles as in `triangle_corners`."""
+    c = triangle_corners(vertices, triangles)
+    n = torch.linalg.cross(c[:, :, 1] - c[:, :, 0], c[:, :, 2] - c[:, :, 0])
+    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+
+
 def triangle_vertex_ids(triangles: torch.Tensor, tri: torch.Tensor) -> torch.Tensor:
     """(b,M,3) vertex indices of triangles tri (b,M) of each candidate; triangles as in
     `triangle_corners`."""
