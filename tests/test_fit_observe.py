@@ -109,9 +109,9 @@ def test_targets_keep_side_points_with_their_ray_directions():
     back = np.eye(4)
     back[:3, :3] = np.diag([-1.0, 1.0, -1.0])  # turned around, at z = +2 looking -z
     back[:3, 3] = [0.0, 0.0, 2.0]
-    t = ObjectTarget.from_frames([depth, depth], [K, K], [front, back], [mask, mask], floor_height=-1.0)
-    off = ObjectTarget.from_frames([depth, depth], [K, K], [front, back], [mask, mask], floor_height=-1.0,
-                                   config=TargetConfig(side_points=False, smooth_radius=0))
+    t = ObjectTarget.from_frames([depth, depth], [K, K], [front, back], [mask, mask], floor_height=-1.0,
+                                 config=TargetConfig(side_points=True, smooth_radius=3))
+    off = ObjectTarget.from_frames([depth, depth], [K, K], [front, back], [mask, mask], floor_height=-1.0)
     assert t.noise_scale == 0.0 and off.side_points is None
     assert np.array_equal(t.points, off.points)
     assert len(t.side_points) > len(t.points) and t.side_weights.sum() == pytest.approx(len(t.points), rel=0.05)

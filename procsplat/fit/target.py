@@ -73,21 +73,23 @@ class TargetConfig:
     """Depth views kept for the visibility test (the ones seeing most of the object)."""
     view_max_width: int = 160
     """Kept views are subsampled to at most this width (visibility only needs coarse depth)."""
-    smooth_radius: int = 3
+    smooth_radius: int = 0
     """Edge-aware smoothing of each depth frame before anything is built from it
     (`observe.smooth_depth`: a (2r+1)^2 window, neighbours within `smooth_sigmas` noise sigmas),
     at the noise measured on the frames themselves (`observe.depth_noise_scale`; noiseless depth
-    is left as it is). 0: off."""
+    is left as it is). 0: off (the default: measured on dev seeds, with `side_points`, it did not raise
+    realistic accuracy; see README, "per-viewing-side coverage"). 3 with `side_points` is the tried setting."""
     smooth_sigmas: float = 6.0
     """Neighbours within this many noise sigmas are averaged (6: 1 cm at 1 m, 8 cm at 3 m). With 3, a
     true 6 mm office-chair back at 2.7-3.5 m still lost to slats (refined coverage 7.3e-3 vs
     6.8e-3; with 6: 5.1e-3 vs 5.3e-3), and a bed's true footboard and legs lost to none/no legs. The
     chair's GA fit (slats, other floats) still scored 5.45e-3 vs the truth's 5.51e-3 with radius 2;
     with radius 3, 5.47e-3 vs 5.22e-3."""
-    side_points: bool = True
+    side_points: bool = False
     """Also keep the observed points per viewing side with their rays' mean direction
     (`observe.side_voxels`: `ObjectTarget.side_points`), for coverage that matches a point only
-    to surface facing the cameras that saw it (`LossConfig.coverage_facing`)."""
+    to surface facing the cameras that saw it (`LossConfig.coverage_facing`). Off by default (see
+    `smooth_radius`)."""
     seed: int = 0
 
 
@@ -171,7 +173,6 @@ class ObjectTarget:
             depths = [smooth_depth(d, noise, cfg.smooth_radius, cfg.smooth_sigmas) for d in depths]
         raw = [backproject(d, k, p, m) for d, k, p, m in zip(depths, Ks, poses, masks)]
         pts = np.concatenate(raw) if raw else np.zeros((0, 3))
-        rays = np.concatenate([q - p[:3, 3] for q, p in zip(raw, poses)]) if raw else np.zeros((0, 3))
         pts_all = pts
         pts = voxel_downsample(pts, cfg.voxel)
         if len(pts) >= cfg.outlier_min_neighbours + 1:
@@ -186,6 +187,7 @@ class ObjectTarget:
             pts = pts[np.sort(rng.choice(len(pts), cfg.max_points, replace=False))]
         side = (None, None, None)
         if cfg.side_points:
+            rays = np.concatenate([q - p[:3, 3] for q, p in zip(raw, poses)]) if raw else np.zeros((0, 3))
             ranges = np.linalg.norm(rays, axis=1)
             sp, sd, sw = side_voxels(pts_all, rays / ranges.clip(1e-12)[:, None], cfg.voxel, ranges, noise)
             # the outlier filter's verdict: side points with enough kept points around them
