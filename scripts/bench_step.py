@@ -1,0 +1,150 @@
+"""Micro-benchmark: one training step of (a) procedural vs (c) free Gaussians, alternating in one process.
+
+    python scripts/bench_step.py [--seed 7] [--steps 200] [--rounds 7] [--profile]
+
+The scene, the start shapes and (a) are `scripts/bench_splat.py`'s (`procsplat.train.bench_splat`): (a)
+anchored + background Gaussians with joint shape training, trained `--steps` steps and completed; (c) a
+fresh free model of exactly (a)'s Gaussian count (no densification), as in that bench's timing line.
+Then rounds of whole shape cycles of (a) and as many steps of (c), one after the other: the figure is the
+median over rounds of (a)'s time per step / (c)'s in the same round, so load on a shared machine hits
+both sides alike. Also prints, for one training frame, each model's (Gaussian, pixel) pairs: in the
+opacity-aware boxes, listed by the rasteriser, reaching alpha >= 1/255, and composited.
+`--profile` adds a cProfile of (a)'s and (c)'s timed steps (top functions by own time).
+"""
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import tyro
+
+from procsplat.train.bench_splat import BenchSplatConfig, perturbed, train
+
+
+@dataclass
+class StepBenchConfig:
+    seed: int = 7
+    steps: int = 200
+    """Training steps of (a) before timing (its Gaussians' sizes after training matter)."""
+    rounds: int = 7
+    cycles: int = 3
+    """Whole shape cycles of (a) per round (and as many steps of (c))."""
+    threads: int = 1
+    profile: bool = False
+
+
+class _Scene:  # what `bench_splat.train` reads of a SceneBench
+    def __init__(self, path: Path, seed: int):
+        self.path, self.seed = path, seed
+
+
+def scene(cfg: BenchSplatConfig, seed: int) -> _Scene:
+    from procsplat.data.synth import SynthConfig, ensure_scene
+
+    synth = SynthConfig(out=Path(cfg.out) / "scenes", seed=seed, num_frames=cfg.frames, width=cfg.width,
+                        height=cfg.height, num_objects=cfg.objects, texture_frame=cfg.texture_frame)
+    return _Scene(ensure_scene(synth, progress=False), seed)
+
+
+def pair_counts(trainer) -> dict:
+    """(Gaussian, pixel) pairs of the first training frame: box, listed, alpha >= 1/255, composited."""
+    from procsplat.splat import rasterize as R
+    from procsplat.train.trainer import frame_tensors
+
+    rgb_t, _, K, w2c = frame_tensors(trainer.scene, trainer.train_ids[0])
+    h, w = rgb_t.shape[:2]
+    counts = {"box": 0, "listed": 0, "alpha": 0}
+    keys_fn, comp = R._pair_keys, R._BandComposite.forward
+
+    def keys(table, x0, x1, y0, y1, *a, **k):
+        out = keys_fn(table, x0, x1, y0, y1, *a, **k)
+        counts["box"] += int(((x1 - x0) * (y1 - y0)).sum())
+        counts["listed"] += out.numel()
+        return out
+
+    def forward(ctx, params, feats, sel, x0, x1, y0, y1, row0, row1, width):
+        mx, my, a, b, c, op = params.index_select(1, sel).double()
+        for gi in range(sel.numel()):  # exact alpha >= 1/255 pixels of the Gaussian's band box
+            ys = torch.arange(int(y0[gi]), int(y1[gi]), dtype=torch.float64) + 0.5
+            xs = torch.arange(int(x0[gi]), int(x1[gi]), dtype=torch.float64) + 0.5
+            dx, dy = mx[gi] - xs[None, :], my[gi] - ys[:, None]
+            sig = 0.5 * (a[gi] * dx * dx + c[gi] * dy * dy) + b[gi] * dx * dy
+            counts["alpha"] += int((op[gi] * torch.exp(-sig) >= 1 / 255).sum())
+        return comp(ctx, params, feats, sel, x0, x1, y0, y1, row0, row1, width)
+
+    R._pair_keys, R._BandComposite.forward = keys, forward
+    try:
+        with torch.no_grad():
+            _, _, _, info = trainer.model.render(w2c, K, w, h, backend="torch", meta=True,
+                                                 frames=trainer.shapes.frames(trainer.model))
+    finally:
+        R._pair_keys, R._BandComposite.forward = keys_fn, comp
+    n = len(trainer.model.gaussians(frames=trainer.shapes.frames(trainer.model))[0])
+    counts["composited"] = int(info["n_pairs"])
+    return {k: v / n for k, v in counts.items()} | {"gaussians": n}
+
+
+def timed(trainer, n: int, prof: cProfile.Profile | None) -> float:
+    if prof is not None:
+        prof.enable()
+    t = time.perf_counter()
+    for _ in range(n):
+        trainer.step()
+    s = (time.perf_counter() - t) / n
+    if prof is not None:
+        prof.disable()
+    return s
+
+
+def main(cfg: StepBenchConfig) -> None:
+    torch.set_num_threads(cfg.threads)
+    bc = replace(BenchSplatConfig(), seeds=(cfg.seed,), steps=cfg.steps)
+    bench = scene(bc, cfg.seed)
+    from procsplat.train.trainer import gt_specs
+
+    start = perturbed(gt_specs(bench.path), bc.perturb_cm / 100.0, cfg.seed)
+    fits = Path(bc.out) / "runs" / f"{bench.path.name}_start.json"
+    fits.parent.mkdir(parents=True, exist_ok=True)
+    fits.write_text(json.dumps({"objects": [s.to_json() for s in start]}))
+    t0 = time.perf_counter()
+    a, _ = train(bc, bench, "a_step", fits_from=fits, joint_shape=True, init=bc.init)
+    n_a = len(a.model.gaussians()[0])
+    c, _ = train(replace(bc, steps=0), bench, "c_step", fit="none", init=replace(bc.init, max_background=n_a))
+    print(f"scene seed {cfg.seed}: (a) trained {cfg.steps} steps in {time.perf_counter() - t0:.0f} s, "
+          f"{n_a} Gaussians; (c) fresh, {len(c.model.background.means)}; torch threads {torch.get_num_threads()}")
+    for name, t in (("a", a), ("c", c)):
+        p = pair_counts(t)
+        print(f"pairs per Gaussian ({name}, frame 0): box {p['box']:.1f}, listed {p['listed']:.1f}, "
+              f"alpha>=1/255 {p['alpha']:.1f}, composited {p['composited']:.1f}")
+    a.densify_state = c.densify_state = None
+    n = cfg.cycles * a.shapes.period(a.step_count)
+    profs = [cProfile.Profile(), cProfile.Profile()] if cfg.profile else [None, None]
+    timed(a, n, None), timed(c, n, None)  # warm-up
+    ta, tc, ratios = [], [], []
+    for _ in range(cfg.rounds):
+        ta.append(timed(a, n, profs[0]))
+        tc.append(timed(c, n, profs[1]))
+        ratios.append(ta[-1] / tc[-1])
+    load = os.getloadavg()
+    print(f"step (a) {1e3 * statistics.median(ta):.1f} ms, (c) {1e3 * statistics.median(tc):.1f} ms "
+          f"(medians of {cfg.rounds} rounds x {n} steps); ratio a/c {statistics.median(ratios):.3f} "
+          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); load {load[0]:.2f}")
+    for name, prof in zip("ac", profs):
+        if prof is not None:
+            out = io.StringIO()
+            for key in ("tottime", "cumulative"):
+                pstats.Stats(prof, stream=out).sort_stats(key).print_stats(30)
+            print(f"--- profile ({name}), {cfg.rounds * n} steps: by own time, then cumulative ---")
+            print("\n".join(line for line in out.getvalue().splitlines() if "(" in line or "ncalls" in line))
+
+
+if __name__ == "__main__":
+    main(tyro.cli(StepBenchConfig))
