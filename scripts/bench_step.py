@@ -7,9 +7,11 @@ anchored + background Gaussians with joint shape training, trained `--steps` ste
 fresh free model of exactly (a)'s Gaussian count (no densification), as in that bench's timing line.
 Then rounds of whole shape cycles of (a) and as many steps of (c), one after the other: the figure is the
 median over rounds of (a)'s time per step / (c)'s in the same round, so load on a shared machine hits
-both sides alike. Also prints, for one training frame, each model's (Gaussian, pixel) pairs: in the
-opacity-aware boxes, listed by the rasteriser, reaching alpha >= 1/255, and composited.
-`--profile` adds a cProfile of (a)'s and (c)'s timed steps (top functions by own time).
+both sides alike; wall-clock and this process's CPU time (one torch thread: the CPU time leaves out the
+time other processes hold the core, so its ratio is the steadier one under load). Also prints, for one
+training frame, (Gaussian, pixel) pairs per Gaussian of each model (and of (a)'s anchored and background
+Gaussians apart): in the opacity-aware boxes, listed by the rasteriser, reaching alpha >= 1/255, and
+composited. `--profile` adds a cProfile (CPU time) of (a)'s and (c)'s timed steps.
 """
 from __future__ import annotations
 
@@ -55,14 +57,26 @@ def scene(cfg: BenchSplatConfig, seed: int) -> _Scene:
 
 
 def pair_counts(trainer) -> dict:
-    """(Gaussian, pixel) pairs of the first training frame: box, listed, alpha >= 1/255, composited."""
+    """(Gaussian, pixel) pairs per Gaussian at the first training frame, {group: {box, listed, alpha,
+    composited, gaussians}} for all Gaussians and, for a procedural model, its anchored and background
+    ones rendered apart: pairs in the opacity-aware boxes, listed by the rasteriser, whose pixel centre
+    has o exp(-sigma) >= 1/255 (counted by brute force), composited (front to back, before the
+    transmittance stop)."""
     from procsplat.splat import rasterize as R
+    from procsplat.splat.model import GaussianSet, render_gaussians
     from procsplat.train.trainer import frame_tensors
 
     rgb_t, _, K, w2c = frame_tensors(trainer.scene, trainer.train_ids[0])
     h, w = rgb_t.shape[:2]
-    counts = {"box": 0, "listed": 0, "alpha": 0}
+    eye = torch.linalg.inv(w2c.double())[:3, 3]
+    with torch.no_grad():
+        g, ranges = trainer.model.gaussians(frames=trainer.shapes.frames(trainer.model), eye=eye)
+    fields = ("means", "quats", "log_scales", "opacity_logits", "sh0", "shN")
+    groups = {"all": (0, len(g))}
+    if ranges:
+        groups.update(anchored=(0, ranges[-1][1]), background=(ranges[-1][1], len(g)))
     keys_fn, comp = R._pair_keys, R._BandComposite.forward
+    counts: dict = {}
 
     def keys(table, x0, x1, y0, y1, *a, **k):
         out = keys_fn(table, x0, x1, y0, y1, *a, **k)
@@ -72,33 +86,37 @@ def pair_counts(trainer) -> dict:
 
     def forward(ctx, params, feats, sel, x0, x1, y0, y1, row0, row1, width):
         mx, my, a, b, c, op = params.index_select(1, sel).double()
-        for gi in range(sel.numel()):  # exact alpha >= 1/255 pixels of the Gaussian's band box
-            ys = torch.arange(int(y0[gi]), int(y1[gi]), dtype=torch.float64) + 0.5
-            xs = torch.arange(int(x0[gi]), int(x1[gi]), dtype=torch.float64) + 0.5
-            dx, dy = mx[gi] - xs[None, :], my[gi] - ys[:, None]
-            sig = 0.5 * (a[gi] * dx * dx + c[gi] * dy * dy) + b[gi] * dx * dy
-            counts["alpha"] += int((op[gi] * torch.exp(-sig) >= 1 / 255).sum())
+        for i in range(sel.numel()):  # every pixel of the Gaussian's box rows in this band
+            dy = my[i] - (torch.arange(int(y0[i]), int(y1[i]), dtype=torch.float64)[:, None] + 0.5)
+            dx = mx[i] - (torch.arange(int(x0[i]), int(x1[i]), dtype=torch.float64)[None, :] + 0.5)
+            sigma = 0.5 * (a[i] * dx * dx + c[i] * dy * dy) + b[i] * dx * dy
+            counts["alpha"] += int((op[i] * torch.exp(-sigma) >= R.ALPHA_THRESHOLD).sum())
         return comp(ctx, params, feats, sel, x0, x1, y0, y1, row0, row1, width)
 
+    out = {}
     R._pair_keys, R._BandComposite.forward = keys, forward
     try:
-        with torch.no_grad():
-            _, _, _, info = trainer.model.render(w2c, K, w, h, backend="torch", meta=True,
-                                                 frames=trainer.shapes.frames(trainer.model))
+        for name, (lo, hi) in groups.items():
+            counts.update(box=0, listed=0, alpha=0)
+            part = GaussianSet(*[getattr(g, f)[lo:hi] for f in fields])
+            with torch.no_grad():
+                info = render_gaussians(part, trainer.model.sh_degree, w2c, K, w, h, backend="torch", meta=True)[3]
+            n = max(hi - lo, 1)
+            out[name] = {k: v / n for k, v in counts.items()} | {"composited": info["n_pairs"] / n,
+                                                                 "gaussians": hi - lo}
     finally:
         R._pair_keys, R._BandComposite.forward = keys_fn, comp
-    n = len(trainer.model.gaussians(frames=trainer.shapes.frames(trainer.model))[0])
-    counts["composited"] = int(info["n_pairs"])
-    return {k: v / n for k, v in counts.items()} | {"gaussians": n}
+    return out
 
 
-def timed(trainer, n: int, prof: cProfile.Profile | None) -> float:
+def timed(trainer, n: int, prof: cProfile.Profile | None) -> tuple[float, float]:
+    """Wall and CPU (this process) seconds per step of n steps."""
     if prof is not None:
         prof.enable()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(n):
         trainer.step()
-    s = (time.perf_counter() - t) / n
+    s = ((time.perf_counter() - t) / n, (time.process_time() - c) / n)
     if prof is not None:
         prof.disable()
     return s
@@ -121,22 +139,25 @@ def main(cfg: StepBenchConfig) -> None:
     print(f"scene seed {cfg.seed}: (a) trained {cfg.steps} steps in {time.perf_counter() - t0:.0f} s, "
           f"{n_a} Gaussians; (c) fresh, {len(c.model.background.means)}; torch threads {torch.get_num_threads()}")
     for name, t in (("a", a), ("c", c)):
-        p = pair_counts(t)
-        print(f"pairs per Gaussian ({name}, frame 0): box {p['box']:.1f}, listed {p['listed']:.1f}, "
-              f"alpha>=1/255 {p['alpha']:.1f}, composited {p['composited']:.1f}")
+        for group, p in pair_counts(t).items():
+            print(f"pairs per Gaussian, frame 0, ({name}) {group} ({p['gaussians']}): box {p['box']:.1f}, listed "
+                  f"{p['listed']:.1f}, alpha>=1/255 {p['alpha']:.1f}, composited {p['composited']:.1f}")
     a.densify_state = c.densify_state = None
     n = cfg.cycles * a.shapes.period(a.step_count)
-    profs = [cProfile.Profile(), cProfile.Profile()] if cfg.profile else [None, None]
+    profs = [cProfile.Profile(time.process_time), cProfile.Profile(time.process_time)] if cfg.profile else [None, None]
     timed(a, n, None), timed(c, n, None)  # warm-up
-    ta, tc, ratios = [], [], []
+    ta, tc = [], []
     for _ in range(cfg.rounds):
         ta.append(timed(a, n, profs[0]))
         tc.append(timed(c, n, profs[1]))
-        ratios.append(ta[-1] / tc[-1])
     load = os.getloadavg()
-    print(f"step (a) {1e3 * statistics.median(ta):.1f} ms, (c) {1e3 * statistics.median(tc):.1f} ms "
-          f"(medians of {cfg.rounds} rounds x {n} steps); ratio a/c {statistics.median(ratios):.3f} "
-          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); load {load[0]:.2f}")
+    med = statistics.median
+    for k, kind in enumerate(("wall", "CPU")):
+        ratios = [x[k] / y[k] for x, y in zip(ta, tc)]
+        print(f"step {kind}: (a) {1e3 * med(x[k] for x in ta):.1f} ms, (c) {1e3 * med(y[k] for y in tc):.1f} ms "
+              f"(medians of {cfg.rounds} rounds x {n} steps); ratio a/c {med(ratios):.3f} "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"load average {load[0]:.2f} (CPU time: this process only, robust to other processes on the cores)")
     for name, prof in zip("ac", profs):
         if prof is not None:
             out = io.StringIO()
