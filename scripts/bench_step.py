@@ -1,6 +1,6 @@
 """Micro-benchmark: one training step of (a) procedural vs (c) free Gaussians, alternating in one process.
 
-    python scripts/bench_step.py [--seed 7] [--steps 200] [--rounds 7] [--profile]
+    python scripts/bench_step.py [--seed 7] [--steps 200] [--rounds 7] [--profile] [--trained-free]
 
 The scene, the start shapes and (a) are `scripts/bench_splat.py`'s (`procsplat.train.bench_splat`): (a)
 anchored + background Gaussians with joint shape training, trained `--steps` steps and completed; (c) a
@@ -11,7 +11,8 @@ both sides alike; wall-clock and this process's CPU time (one torch thread: the 
 time other processes hold the core, so its ratio is the steadier one under load). Also prints, for one
 training frame, (Gaussian, pixel) pairs per Gaussian of each model (and of (a)'s anchored and background
 Gaussians apart): in the opacity-aware boxes, listed by the rasteriser, reaching alpha >= 1/255, and
-composited. `--profile` adds a cProfile (CPU time) of (a)'s and (c)'s timed steps.
+composited. `--profile` adds a cProfile (CPU time) of each model's timed steps; `--trained-free` also
+times (c1), that bench's budget-1x free model (densified up to (a)'s count while trained `--steps` steps).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import torch
 import tyro
 
-from procsplat.train.bench_splat import BenchSplatConfig, perturbed, train
+from procsplat.train.bench_splat import BenchSplatConfig, perturbed, short_schedule, train
 
 
 @dataclass
@@ -41,6 +42,8 @@ class StepBenchConfig:
     """Whole shape cycles of (a) per round (and as many steps of (c))."""
     threads: int = 1
     profile: bool = False
+    trained_free: bool = False
+    """Also time (c1) bench_splat's budget-1x free model (densified to (a)'s count in `--steps` steps)."""
 
 
 class _Scene:  # what `bench_splat.train` reads of a SceneBench
@@ -135,37 +138,47 @@ def main(cfg: StepBenchConfig) -> None:
     t0 = time.perf_counter()
     a, _ = train(bc, bench, "a_step", fits_from=fits, joint_shape=True, init=bc.init)
     n_a = len(a.model.gaussians()[0])
-    c, _ = train(replace(bc, steps=0), bench, "c_step", fit="none", init=replace(bc.init, max_background=n_a))
-    print(f"scene seed {cfg.seed}: (a) trained {cfg.steps} steps in {time.perf_counter() - t0:.0f} s, "
-          f"{n_a} Gaussians; (c) fresh, {len(c.model.background.means)}; torch threads {torch.get_num_threads()}")
-    for name, t in (("a", a), ("c", c)):
+    models = {"a": a, "c": train(replace(bc, steps=0), bench, "c_step", fit="none",
+                                 init=replace(bc.init, max_background=n_a))[0]}
+    if cfg.trained_free:
+        models["c1"] = train(bc, bench, "c1_step", fit="none", densify=True, strategy=short_schedule(cfg.steps, n_a),
+                             init=replace(bc.init, max_background=n_a // 2))[0]
+    print(f"scene seed {cfg.seed}: (a) {n_a} Gaussians, trained {cfg.steps} steps; (c) fresh, "
+          + ("(c1) trained, " if cfg.trained_free else "")
+          + f"{', '.join(str(len(t.model.gaussians()[0])) for k, t in models.items() if k != 'a')} Gaussians; "
+          f"{time.perf_counter() - t0:.0f} s; torch threads {torch.get_num_threads()}")
+    for name, t in models.items():
         for group, p in pair_counts(t).items():
             print(f"pairs per Gaussian, frame 0, ({name}) {group} ({p['gaussians']}): box {p['box']:.1f}, listed "
                   f"{p['listed']:.1f}, alpha>=1/255 {p['alpha']:.1f}, composited {p['composited']:.1f}")
-    a.densify_state = c.densify_state = None
+    for t in models.values():
+        t.densify_state = None
     n = cfg.cycles * a.shapes.period(a.step_count)
-    profs = [cProfile.Profile(time.process_time), cProfile.Profile(time.process_time)] if cfg.profile else [None, None]
-    timed(a, n, None), timed(c, n, None)  # warm-up
-    ta, tc = [], []
+    profs = {k: cProfile.Profile(time.process_time) if cfg.profile else None for k in models}
+    for t in models.values():  # warm-up
+        timed(t, n, None)
+    times: dict = {k: [] for k in models}
     for _ in range(cfg.rounds):
-        ta.append(timed(a, n, profs[0]))
-        tc.append(timed(c, n, profs[1]))
+        for k, t in models.items():
+            times[k].append(timed(t, n, profs[k]))
     load = os.getloadavg()
     med = statistics.median
-    for k, kind in enumerate(("wall", "CPU")):
-        ratios = [x[k] / y[k] for x, y in zip(ta, tc)]
-        print(f"step {kind}: (a) {1e3 * med(x[k] for x in ta):.1f} ms, (c) {1e3 * med(y[k] for y in tc):.1f} ms "
-              f"(medians of {cfg.rounds} rounds x {n} steps); ratio a/c {med(ratios):.3f} "
-              f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    for i, kind in enumerate(("wall", "CPU")):
+        for k in models:
+            if k == "a":
+                continue
+            ratios = [x[i] / y[i] for x, y in zip(times["a"], times[k])]
+            print(f"step {kind}: (a) {1e3 * med(x[i] for x in times['a']):.1f} ms, ({k}) "
+                  f"{1e3 * med(y[i] for y in times[k]):.1f} ms (medians of {cfg.rounds} rounds x {n} steps); ratio "
+                  f"a/{k} {med(ratios):.3f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     print(f"load average {load[0]:.2f} (CPU time: this process only, robust to other processes on the cores)")
-    for name, prof in zip("ac", profs):
+    for name, prof in profs.items():
         if prof is not None:
             out = io.StringIO()
             for key in ("tottime", "cumulative"):
                 pstats.Stats(prof, stream=out).sort_stats(key).print_stats(30)
             print(f"--- profile ({name}), {cfg.rounds * n} steps: by own time, then cumulative ---")
             print("\n".join(line for line in out.getvalue().splitlines() if "(" in line or "ncalls" in line))
-
 
 if __name__ == "__main__":
     main(tyro.cli(StepBenchConfig))
