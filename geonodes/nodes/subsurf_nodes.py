@@ -25,7 +25,7 @@ from ..geometry.catmull_clark import blender_order, check_manifold, refine
 from ..geometry.remesh import faces_of
 from . import S, node
 from .mesh_ops import remesh
-from .subdivide_nodes import _MAX_LEVEL, _positions, subdivide_levels, subdivide_once
+from .subdivide_nodes import level_keys, subdivide_levels, subdivide_once, subdivided_positions
 
 _UV_SMOOTH = ("NONE", "PRESERVE_CORNERS", "PRESERVE_CORNERS_AND_JUNCTIONS", "PRESERVE_CORNERS_JUNCTIONS_AND_CONCAVE",
               "PRESERVE_BOUNDARIES", "SMOOTH_ALL")
@@ -86,9 +86,7 @@ def subdivision_surface(n):
     keep_corners = n.props["boundary_smooth"] == "PRESERVE_CORNERS"
 
     def keys(prim, ctx, g):
-        lv = torch.as_tensor(level).reshape(-1)
-        lv = lv.expand(ctx.b) if lv.numel() == 1 else lv.index_select(0, ctx.rows.to(lv.device))
-        lv = np.clip(lv.detach().cpu().numpy().astype(np.int64), 0, _MAX_LEVEL)
+        lv = level_keys(level, ctx)
         return np.stack([lv, np.full_like(lv, int(keep_corners))], 1)  # the topology cache's key
 
     def build(prim, key):
@@ -103,4 +101,4 @@ def subdivision_surface(n):
                           "Surface are not supported")
         return subsurf_topology(prim, lv, bool(key[1]), n.where)
 
-    return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, _positions, name="subsurf")}
+    return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, subdivided_positions, name="subsurf")}

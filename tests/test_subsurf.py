@@ -1,0 +1,109 @@
+"""Subdivision Surface without Blender: Catmull-Clark values worked by hand, gradients by finite
+differences, float32 against float64, counts (Subdivide Mesh's), and the cases that are one error
+naming the node (creases, Limit Surface, loose edges, non-manifold meshes, attributes)."""
+import numpy as np
+import pytest
+import torch
+
+from edgetools import bend, edge_index_program
+from fieldtools import finite_difference_check
+from geonodes.errors import IRError
+from geonodes.geometry.catmull_clark import check_manifold
+from geonodes.program import load_program
+from irtools import link, node, program
+
+
+def subsurf_program(kind, level, props=None, values=None):
+    sub = node("SS", "GeometryNodeSubdivisionSurface", dict(props or {}), {"Level": level, **(values or {})})
+    return edge_index_program(kind, [bend(), (sub, "Mesh", "Mesh")])
+
+
+def _cube(level, values=None, props=None):
+    nodes = [node("C", "GeometryNodeMeshCube", {}, {"Size": [2.0, 2.0, 2.0]}),
+             node("SS", "GeometryNodeSubdivisionSurface", dict(props or {}), {"Level": level, **(values or {})})]
+    links = [link(("C", "Mesh"), ("SS", "Mesh")), link(("SS", "Mesh"), ("Group Output", "Out"))]
+    return program(nodes, links)
+
+
+def test_cube_level_one_by_hand():
+    """A cube of side 2: each corner (valence 3) goes to (F + 2R)/3 = +-5/9, each edge point to
+    (ends + two face centres)/4 = +-(3/4, 3/4, 0), face points stay at the face centres."""
+    mesh = load_program(_cube(1)).evaluate_one(dtype=torch.float64)
+    v = mesh.vertices.numpy()
+    assert v.shape == (8 + 12 + 6, 3)
+    np.testing.assert_allclose(np.abs(v[:8]), 5 / 9, atol=1e-12)
+    np.testing.assert_allclose(np.sort(np.abs(v[8:20]), 1), np.tile([0.0, 0.75, 0.75], (12, 1)), atol=1e-12)
+    np.testing.assert_allclose(np.sort(np.abs(v[20:]), 1), np.tile([0.0, 0.0, 1.0], (6, 1)), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind,level", [("cube", 1), ("grid", 2), ("cylinder", 2), ("ico", 1), ("realized", 2)])
+def test_gradients(kind, level):
+    finite_difference_check(subsurf_program(kind, level), {"a": 0.4, "b": 0.3}, "ab")
+
+
+def test_float32_matches_float64_and_counts_are_subdivide_meshs():
+    for kind, level in (("cylinder", 2), ("circle_fan", 3)):
+        prog = load_program(subsurf_program(kind, level))
+        lo = prog.evaluate_one({"a": 0.4, "b": 0.3}).vertices
+        hi = prog.evaluate_one({"a": 0.4, "b": 0.3}, dtype=torch.float64).vertices
+        assert lo.dtype == torch.float32 and hi.dtype == torch.float64
+        assert (lo.double() - hi).abs().max() < 5e-5  # (the probe's float32 sin(1.3 * edge index))
+        simple = edge_index_program(kind, [bend(), (node("SD", "GeometryNodeSubdivideMesh", {}, {"Level": level}),
+                                                     "Mesh", "Mesh")])
+        plain = load_program(simple).evaluate_one({"a": 0.4, "b": 0.3})
+        assert plain.vertices.shape == lo.shape and torch.equal(plain.face_vertices, prog.evaluate_one(
+            {"a": 0.4, "b": 0.3}).face_vertices)
+        assert (plain.vertices - lo).abs().max() > 1e-2  # smoothed, not simple
+
+
+def test_keep_corners_keeps_a_grids_corners():
+    nodes = [node("G", "GeometryNodeMeshGrid", {}, {"Size X": 2.0, "Size Y": 2.0, "Vertices X": 3, "Vertices Y": 3}),
+             node("SS", "GeometryNodeSubdivisionSurface", {"boundary_smooth": "PRESERVE_CORNERS"}, {"Level": 2})]
+    links = [link(("G", "Mesh"), ("SS", "Mesh")), link(("SS", "Mesh"), ("Group Output", "Out"))]
+    v = load_program(program(nodes, links)).evaluate_one().vertices
+    corners = v[[0, 2, 6, 8]].abs()
+    assert torch.allclose(corners[:, :2], torch.ones(4, 2))
+    moved = load_program(program([nodes[0], node("SS", "GeometryNodeSubdivisionSurface", {}, {"Level": 2})],
+                                 links)).evaluate_one().vertices[[0, 2, 6, 8]].abs()
+    assert (moved[:, :2] < 0.9).all()  # Boundary Smooth 'All' rounds them
+
+
+def test_level_zero_keeps_the_mesh():
+    assert load_program(subsurf_program("cube", 0)).evaluate_one({"a": 0.4, "b": 0.3}).vertices.shape[0] == 24
+
+
+@pytest.mark.parametrize("values,match", [({"Edge Crease": 0.5}, "'Edge Crease' above 0"),
+                                          ({"Vertex Crease": 1.0}, "'Vertex Crease' above 0"),
+                                          ({"Limit Surface": True}, "'Limit Surface' on")])
+def test_unsupported_inputs_name_the_node(values, match):
+    with pytest.raises(IRError, match=f"'SS' \\(type GeometryNodeSubdivisionSurface\\).*{match}"):
+        load_program(_cube(1, values)).evaluate_one()
+
+
+def test_unsupported_meshes_name_the_node():
+    with pytest.raises(IRError, match="'SS'.*loose points"):  # a grid, a cube and a line (its points in no face) joined
+        load_program(subsurf_program("joined", 1)).evaluate_one({"a": 0.4, "b": 0.3})
+    with pytest.raises(IRError, match="'SS'.*without faces"):
+        load_program(subsurf_program("line", 1)).evaluate_one({"a": 0.4, "b": 0.3})
+    store = (node("A", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "POINT"},
+                  {"Name": "w", "Value": 1.0}), "Geometry", "Geometry")
+    sub = (node("SS", "GeometryNodeSubdivisionSurface", {}, {"Level": 1}), "Mesh", "Mesh")
+    with pytest.raises(IRError, match="'SS'.*attributes"):
+        load_program(edge_index_program("grid", [store, sub])).evaluate_one({"a": 0.4, "b": 0.3})
+
+
+def _check(faces, nv, ne):
+    sizes = [len(f) for f in faces]
+    fo = np.concatenate([[0], np.cumsum(sizes)])
+    return check_manifold(fo, np.concatenate([np.asarray(f) for f in faces]), nv, ne)
+
+
+def test_check_manifold():
+    assert _check([[0, 1, 2, 3]], 4, 4) is None
+    assert _check([[0, 1, 2], [0, 2, 3], [0, 3, 1], [1, 3, 2]], 4, 6) is None  # a tetrahedron
+    assert "more than two faces" in _check([[0, 1, 2], [1, 0, 3], [0, 1, 4]], 5, 7)
+    assert "same way" in _check([[0, 1, 2], [0, 1, 3]], 4, 5)
+    assert "one fan" in _check([[0, 1, 2], [0, 3, 4]], 5, 6)  # two triangles touching at a point
+    assert "repeats a point" in _check([[0, 1, 0, 2]], 3, 3)
+    assert "loose points" in _check([[0, 1, 2]], 4, 3)
+    assert "loose edges" in _check([[0, 1, 2]], 3, 4)
