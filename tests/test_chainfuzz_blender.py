@@ -18,8 +18,6 @@ KNOWN = {
 }
 # seed -> the node type named by its refusal
 REFUSED = {
-    # Subdivision Surface of loose edges only (a curve swept without a profile), or with attributes
-    **dict.fromkeys([4, 25, 39, 59, 163, 165, 236], "GeometryNodeSubdivisionSurface"),
     # the Normal field on Bezier splines
     **dict.fromkeys([187], "GeometryNodeInputNormal"),
     # after an Ico Sphere (subdivided twice): its edge order is not modelled

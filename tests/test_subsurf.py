@@ -1,6 +1,6 @@
 """Subdivision Surface without Blender: Catmull-Clark values worked by hand, gradients by finite
 differences, float32 against float64, counts (Subdivide Mesh's), and the cases that are one error
-naming the node (creases, Limit Surface, loose edges, non-manifold meshes, attributes)."""
+naming the node (creases, Limit Surface, non-manifold meshes, attributes)."""
 import numpy as np
 import pytest
 import torch
@@ -36,7 +36,7 @@ def test_cube_level_one_by_hand():
     np.testing.assert_allclose(np.sort(np.abs(v[20:]), 1), np.tile([0.0, 0.0, 1.0], (6, 1)), atol=1e-12)
 
 
-@pytest.mark.parametrize("kind,level", [("cube", 1), ("grid", 2), ("cylinder", 2), ("ico", 1), ("realized", 2)])
+@pytest.mark.parametrize("kind,level", [("cube", 1), ("grid", 2), ("cylinder", 2), ("ico", 1), ("realized", 2), ("joined", 2)])
 def test_gradients(kind, level):
     finite_difference_check(subsurf_program(kind, level), {"a": 0.4, "b": 0.3}, "ab")
 
@@ -80,11 +80,7 @@ def test_unsupported_inputs_name_the_node(values, match):
         load_program(_cube(1, values)).evaluate_one()
 
 
-def test_unsupported_meshes_name_the_node():
-    with pytest.raises(IRError, match="'SS'.*loose points"):  # a grid, a cube and a line (its points in no face) joined
-        load_program(subsurf_program("joined", 1)).evaluate_one({"a": 0.4, "b": 0.3})
-    with pytest.raises(IRError, match="'SS'.*without faces"):
-        load_program(subsurf_program("line", 1)).evaluate_one({"a": 0.4, "b": 0.3})
+def test_attributes_are_refused_naming_the_node():
     store = (node("A", "GeometryNodeStoreNamedAttribute", {"data_type": "FLOAT", "domain": "POINT"},
                   {"Name": "w", "Value": 1.0}), "Geometry", "Geometry")
     sub = (node("SS", "GeometryNodeSubdivisionSurface", {}, {"Level": 1}), "Mesh", "Mesh")
@@ -92,18 +88,31 @@ def test_unsupported_meshes_name_the_node():
         load_program(edge_index_program("grid", [store, sub])).evaluate_one({"a": 0.4, "b": 0.3})
 
 
-def _check(faces, nv, ne):
+def _check(faces, nv):
     sizes = [len(f) for f in faces]
     fo = np.concatenate([[0], np.cumsum(sizes)])
-    return check_manifold(fo, np.concatenate([np.asarray(f) for f in faces]), nv, ne)
+    return check_manifold(fo, np.concatenate([np.asarray(f) for f in faces]), nv)
 
 
 def test_check_manifold():
-    assert _check([[0, 1, 2, 3]], 4, 4) is None
-    assert _check([[0, 1, 2], [0, 2, 3], [0, 3, 1], [1, 3, 2]], 4, 6) is None  # a tetrahedron
-    assert "more than two faces" in _check([[0, 1, 2], [1, 0, 3], [0, 1, 4]], 5, 7)
-    assert "same way" in _check([[0, 1, 2], [0, 1, 3]], 4, 5)
-    assert "one fan" in _check([[0, 1, 2], [0, 3, 4]], 5, 6)  # two triangles touching at a point
-    assert "repeats a point" in _check([[0, 1, 0, 2]], 3, 3)
-    assert "loose points" in _check([[0, 1, 2]], 4, 3)
-    assert "loose edges" in _check([[0, 1, 2]], 3, 4)
+    assert _check([[0, 1, 2, 3]], 4) is None
+    assert _check([[0, 1, 2], [0, 2, 3], [0, 3, 1], [1, 3, 2]], 4) is None  # a tetrahedron
+    assert _check([[0, 1, 2]], 5) is None  # (loose points: not the faces' business)
+    assert "more than two faces" in _check([[0, 1, 2], [1, 0, 3], [0, 1, 4]], 5)
+    assert "same way" in _check([[0, 1, 2], [0, 1, 3]], 4)
+    assert "one fan" in _check([[0, 1, 2], [0, 3, 4]], 5)  # two triangles touching at a point
+    assert "repeats a point" in _check([[0, 1, 0, 2]], 3)
+
+
+def test_loose_edges_by_hand():
+    """A 4-point Mesh Circle without faces (a square loop of loose edges): each point goes to
+    (prev + 4 v + next) / 6 = 2/3 of the way out (Blender's loose-edge B-spline at an edge's end),
+    each edge point to the B-spline at 1/2 through its edge and the two points beyond, weights
+    (1, 23, 23, 1) / 48: (22/48, 22/48) on the first quarter."""
+    nodes = [node("L", "GeometryNodeMeshCircle", {"fill_type": "NONE"}, {"Vertices": 4, "Radius": 1.0}),
+             node("SS", "GeometryNodeSubdivisionSurface", {}, {"Level": 1})]
+    links = [link(("L", "Mesh"), ("SS", "Mesh")), link(("SS", "Mesh"), ("Group Output", "Out"))]
+    v = load_program(program(nodes, links)).evaluate_one(dtype=torch.float64).vertices.numpy()
+    assert v.shape == (8, 3)
+    np.testing.assert_allclose(np.sort(np.abs(v[:4, :2]), 1), np.tile([0, 2 / 3], (4, 1)), atol=1e-6)
+    np.testing.assert_allclose(np.abs(v[4:, :2]), np.full((4, 2), 22 / 48), atol=1e-6)

@@ -5,16 +5,39 @@ first (closed and open meshes, quads, triangles and n-gons), both Boundary Smoot
 import pytest
 
 from edgetools import bend, edge_index_program
-from fieldtools import compare_batch, value_sets
-from irtools import node
+from fieldtools import GI, compare_batch, value_sets
+from irtools import link, node
 
 bpy = pytest.importorskip("bpy", reason="needs Blender (pip install 'procsplat[blender]')")
 pytestmark = pytest.mark.blender
 
 
-def subsurf_program(kind, level, props=None, values=None):
+def subsurf_program(kind, level, props=None, values=None, before=()):
     sub = node("SS", "GeometryNodeSubdivisionSurface", dict(props or {}), {"Level": level, **(values or {})})
-    return edge_index_program(kind, [bend(), (sub, "Mesh", "Mesh")])
+    return edge_index_program(kind, [bend(), *before, (sub, "Mesh", "Mesh")])
+
+
+def curl():
+    """Set Position offset (b * z * z, a * z * z * z, 0): a Mesh Line (along z) stops being straight."""
+    extra = [node("CP", "GeometryNodeInputPosition"), node("CS", "ShaderNodeSeparateXYZ"),
+             node("CZZ", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("CZb", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("CZZZ", "ShaderNodeMath", {"operation": "MULTIPLY"}), node("CZa", "ShaderNodeMath", {"operation": "MULTIPLY"}),
+             node("CC", "ShaderNodeCombineXYZ")]
+    links = [link(("CP", "Position"), ("CS", "Vector")), link(("CS", "Z"), ("CZZ", "Value")), link(("CS", "Z"), ("CZZ", "Value_001")),
+             link(("CZZ", "Value"), ("CZb", "Value")), link((GI, "b"), ("CZb", "Value_001")),
+             link(("CZZ", "Value"), ("CZZZ", "Value")), link(("CS", "Z"), ("CZZZ", "Value_001")),
+             link(("CZZZ", "Value"), ("CZa", "Value")), link((GI, "a"), ("CZa", "Value_001")),
+             link(("CZb", "Value"), ("CC", "X")), link(("CZa", "Value"), ("CC", "Y")), link(("CC", "Vector"), ("CSP", "Offset"))]
+    return (node("CSP", "GeometryNodeSetPosition"), "Geometry", "Geometry", extra, links)
+
+
+def spikes(below=2.5):
+    """Extrude Mesh (VERTICES) of the points of index < `below`: loose edges on faces' points."""
+    extra = [node("XI", "GeometryNodeInputIndex"), node("XL", "ShaderNodeMath", {"operation": "LESS_THAN"},
+                                                          {"Value_001": below})]
+    links = [link(("XI", "Index"), ("XL", "Value")), link(("XL", "Value"), ("XV", "Selection"))]
+    return (node("XV", "GeometryNodeExtrudeMesh", {"mode": "VERTICES"}, {"Offset": [0.1, 0.2, 0.3]}), "Mesh", "Mesh",
+            extra, links)
 
 
 @pytest.mark.parametrize("kind", ["grid", "cube", "cylinder", "cylinder_fan", "cone", "circle_fan", "uvsphere", "ico",
@@ -41,3 +64,19 @@ def test_subdivision_surface_keep_corners(kind, level):
 @pytest.mark.parametrize("uv_smooth", ["NONE", "SMOOTH_ALL"])
 def test_subdivision_surface_uv_smooth_keeps_positions(uv_smooth):
     assert compare_batch(subsurf_program("grid", 2, {"uv_smooth": uv_smooth}), value_sets("ab", 3, seed=34)) <= 1e-5
+
+
+@pytest.mark.parametrize("kind", ["line", "circle", "joined"])
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_subdivision_surface_of_loose_edges(kind, level):
+    """Loose edges (Blender's subdiv_mesh: a B-spline through each loose edge and its neighbours;
+    their points on two edges move, the others stay), alone and beside faces."""
+    assert compare_batch(subsurf_program(kind, level, before=[curl()]), value_sets("ab", 4, seed=35)) <= 1e-5
+
+
+@pytest.mark.parametrize("kind", ["grid", "cube", "cylinder"])
+@pytest.mark.parametrize("level", [1, 2])
+def test_subdivision_surface_with_loose_edges_on_faces(kind, level):
+    """A loose edge at a face's point makes that point infinitely sharp (it stays)."""
+    ir = subsurf_program(kind, level, before=[spikes()])
+    assert compare_batch(ir, value_sets("ab", 4, seed=36)) <= 1e-5

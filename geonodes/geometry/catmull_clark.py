@@ -21,28 +21,23 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def check_manifold(fo: np.ndarray, fv: np.ndarray, nv: int, num_edges: int) -> str | None:
-    """Why Catmull-Clark weights are not modelled for this mesh (None: they are): a loose point
-    or edge, a face repeating a point, an edge of more than two faces or of two faces running
-    the same way, or a point whose faces do not form one fan."""
+def check_manifold(fo: np.ndarray, fv: np.ndarray, nv: int) -> str | None:
+    """Why Catmull-Clark weights are not modelled for these faces (None: they are): a face
+    repeating a point, an edge of more than two faces or of two faces running the same way, or a
+    point whose faces do not form one fan. (Loose points and edges are not the faces' business.)"""
     sizes = np.diff(fo)
     if sizes.shape[0] == 0:
-        return "a mesh without faces"
+        return None
     nxt = np.arange(fv.shape[0]) + 1
     nxt[fo[1:] - 1] = fo[:-1]
     a, b = fv, fv[nxt]
     if np.any(a == b) or any(len(set(fv[fo[f]:fo[f + 1]].tolist())) != sizes[f] for f in range(sizes.shape[0])):
         return "a face that repeats a point"
-    if np.unique(fv).shape[0] != nv:
-        return "loose points"
     key = np.minimum(a, b) * nv + np.maximum(a, b)
-    ukey, inv, count = np.unique(key, return_inverse=True, return_counts=True)
-    if ukey.shape[0] != num_edges:
-        return "loose edges"
+    _, inv, count = np.unique(key, return_inverse=True, return_counts=True)
     if count.max() > 2:
         return "an edge of more than two faces"
-    directed = np.unique(a * nv + b)
-    if directed.shape[0] != a.shape[0]:
+    if np.unique(a * nv + b).shape[0] != a.shape[0]:
         return "two faces running the same way along an edge"
     # one fan per point: union the corners at each end of an edge shared by two faces
     parent = np.arange(fv.shape[0])
@@ -52,24 +47,22 @@ def check_manifold(fo: np.ndarray, fv: np.ndarray, nv: int, num_edges: int) -> s
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
-    order = np.argsort(inv, kind="stable")
-    for k in range(0, order.shape[0] - 1):
-        c1, c2 = order[k], order[k + 1]
+    order = np.argsort(inv.reshape(-1), kind="stable")
+    for c1, c2 in zip(order[:-1], order[1:]):
         if inv[c1] != inv[c2]:
-            continue  # c1, c2: corners starting the same undirected edge in two faces
-        # corner c1 runs a -> b; c2 runs b -> a: c1's start meets c2's end corner, and so on
+            continue  # c1 runs a -> b, c2 b -> a: c1 meets c2's next corner at a, c2 meets c1's at b
         for x, y in ((c1, nxt[c2]), (nxt[c1], c2)):
             parent[root(x)] = root(y)
     roots = np.array([root(i) for i in range(fv.shape[0])])
-    fans = np.unique(np.stack([fv, roots], 1), axis=0)
-    if fans.shape[0] != nv:
+    if np.unique(np.stack([fv, roots], 1), axis=0).shape[0] != np.unique(fv).shape[0]:
         return "a point whose faces do not form one fan (non-manifold)"
     return None
 
 
-def _step(faces: list, nv: int, keep_corners: bool):
+def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
     """One level: (new faces, Catmull-Clark matrix, bilinear matrix, new point count); new
-    points: the old, then one per edge (first seen), then one per face."""
+    points: the old, then one per edge (first seen), then one per face. Points in no face and
+    the `sharp` ones (infinitely sharp: Blender's points of faces that have a loose edge) stay."""
     edges, edge_faces = {}, {}
     vert_faces = [[] for _ in range(nv)]
     for f, cyc in enumerate(faces):
@@ -109,7 +102,7 @@ def _step(faces: list, nv: int, keep_corners: bool):
     for v in range(nv):
         add(bl, v, v, 1.0)
         border = [w for w, on_border in nbrs[v] if on_border]
-        if border and keep_corners and len(vert_faces[v]) == 1:
+        if not vert_faces[v] or v in sharp or (border and keep_corners and len(vert_faces[v]) == 1):
             add(cc, v, v, 1.0)
         elif border:
             add(cc, v, v, 0.75)
@@ -134,14 +127,85 @@ def _step(faces: list, nv: int, keep_corners: bool):
     return new_faces, mats[0], mats[1], size
 
 
-def refine(fo: np.ndarray, fv: np.ndarray, nv: int, level: int, keep_corners: bool):
+def _bspline(t: float) -> list:
+    """Blender's key_curve_position_weights(t, KEY_BSPLINE), its float constants as written."""
+    t2, t3 = t * t, t * t * t
+    return [-0.1666666 * t3 + 0.5 * t2 - 0.5 * t + 0.16666666, 0.5 * t3 - t2 + 0.66666666,
+            -0.5 * t3 + 0.5 * t2 + 0.5 * t + 0.16666666, 0.16666666 * t3]
+
+
+def _loose_edge_point(edges: np.ndarray, at: list, e: int, t: float) -> dict:
+    """Weights of the point at `t` along loose edge `e` (subdiv_mesh.cc
+    mesh_interpolate_position_on_edge): a B-spline through the edge's ends and, past each end,
+    the other end of its one other edge there (any edge), or the end's mirror when it has none or
+    several."""
+    a, b = int(edges[e][0]), int(edges[e][1])
+    terms = {}
+
+    def put(v, w):
+        terms[v] = terms.get(v, 0.0) + w
+
+    def beyond(v, other, w):
+        nb = [int(edges[i][1]) if int(edges[i][0]) == v else int(edges[i][0]) for i in at[v] if i != e]
+        if len(nb) == 1:
+            put(nb[0], w)
+        else:  # 2 v - other
+            put(v, 2 * w)
+            put(other, -w)
+    w = _bspline(t)
+    beyond(a, b, w[0])
+    put(a, w[1])
+    put(b, w[2])
+    beyond(b, a, w[3])
+    return terms
+
+
+def refine(fo: np.ndarray, fv: np.ndarray, nv: int, edges: np.ndarray, level: int, keep_corners: bool):
     """(Catmull-Clark, bilinear) weights of the level-`level` points, both (N, nv) sparse, rows
-    in our own order."""
+    in our own order: the faces' refinement (OpenSubdiv sees the faces only), then the inner
+    points of each loose edge. A point in no face stays, or, on exactly two (loose) edges, goes
+    to its loose edges' B-spline at its end (neighbours 1/6, itself 2/3)."""
     faces = [fv[fo[f]:fo[f + 1]].tolist() for f in range(fo.shape[0] - 1)]
+    on_face = np.zeros(nv, bool)
+    on_face[fv] = True
+    key = np.minimum(edges[:, 0], edges[:, 1]) * nv + np.maximum(edges[:, 0], edges[:, 1])
+    nxt = np.arange(fv.shape[0]) + 1
+    nxt[fo[1:] - 1] = fo[:-1]
+    face_keys = np.minimum(fv, fv[nxt]) * nv + np.maximum(fv, fv[nxt])
+    loose = np.flatnonzero(~np.isin(key, face_keys))
+    sharp = {int(v) for v in edges[loose].reshape(-1) if on_face[v]}
+    at = [[] for _ in range(nv)]
+    for i, (a, b) in enumerate(edges):
+        at[int(a)].append(i)
+        at[int(b)].append(i)
+    n0 = nv
     cc = bl = sp.identity(nv, format="csr")
     for _ in range(level):
-        faces, s_cc, s_bl, nv = _step(faces, nv, keep_corners)
+        faces, s_cc, s_bl, nv = _step(faces, nv, keep_corners, sharp)
         cc, bl = s_cc @ cc, s_bl @ bl
+    rows, cols, vals, brows, bcols, bvals = [], [], [], [], [], []
+    cc = cc.tolil()
+    for v in range(n0):
+        if not on_face[v] and len(at[v]) == 2:
+            cc[v] = 0
+            for u, w in _loose_edge_point(edges, at, at[v][0], 0.0 if int(edges[at[v][0]][0]) == v else 1.0).items():
+                cc[v, u] = w
+    res = 2 ** level + 1
+    r = nv
+    for e in loose:
+        for k in range(1, res - 1):
+            t = k / (res - 1)
+            for u, w in _loose_edge_point(edges, at, int(e), t).items():
+                rows.append(r)
+                cols.append(u)
+                vals.append(w)
+            brows += [r, r]
+            bcols += [int(edges[e][0]), int(edges[e][1])]
+            bvals += [1 - t, t]
+            r += 1
+    shape = (r - nv, n0)
+    cc = sp.vstack([cc.tocsr(), sp.csr_matrix((vals, (np.asarray(rows, np.int64) - nv, cols)), shape=shape)])
+    bl = sp.vstack([bl, sp.csr_matrix((bvals, (np.asarray(brows, np.int64) - nv, bcols)), shape=shape)])
     return cc.tocsr(), bl.tocsr()
 
 

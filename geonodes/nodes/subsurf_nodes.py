@@ -7,10 +7,11 @@ positions differ: each is the Catmull-Clark refined position of its level-L poin
 weighted sum of the coarse points (geometry.catmull_clark, checked against bpy 4.2), so the
 positions are batched, differentiable and keep the input's float type.
 
-Modelled: closed and open manifold meshes of any faces, levels 0-11, Boundary Smooth "All" and
-"Keep Corners", every UV Smooth (it moves UVs only, which the mesh here does not carry).
-Refused, naming the node: Edge or Vertex Crease other than 0 (or linked), Limit Surface on (an
-input since Blender 4.4), attributes, loose points or edges, non-manifold meshes.
+Modelled: closed and open manifold faces of any size, loose edges (subdiv_mesh.cc's B-spline)
+and loose points, levels 0-11, Boundary Smooth "All" and "Keep Corners", every UV Smooth (it moves
+UVs only, which the mesh here does not carry). Refused, naming the node: Edge or Vertex Crease
+other than 0 (or linked), Limit Surface on (an input since Blender 4.4), attributes, non-manifold
+faces.
 """
 from __future__ import annotations
 
@@ -50,13 +51,13 @@ def subsurf_topology(prim, level: int, keep_corners: bool, where: str):
     """Subdivide Mesh's topology at `level` with Catmull-Clark positions as (index, weight)."""
     fo, fv, _, _ = faces_of(prim)
     edges = prim_edges(prim).numpy()
-    why = check_manifold(fo, fv, prim.num_vertices, edges.shape[0])
+    why = check_manifold(fo, fv, prim.num_vertices)
     if why:
         raise IRError(f"{where}: Subdivision Surface of {why} is not supported")
     topo = subdivide_once(prim) if level == 1 else subdivide_levels(prim, level)
     if level == 1:
         topo.extra["face_vertices"] = fv
-    cc, bl = refine(fo, fv, prim.num_vertices, level, keep_corners)
+    cc, bl = refine(fo, fv, prim.num_vertices, edges, level, keep_corners)
     weights = blender_order(cc, bl, _blender_bilinear(topo, prim.num_vertices))
     if weights is None:
         raise IRError(f"{where}: Subdivision Surface of this mesh is not supported (its subdivided points "
@@ -91,8 +92,8 @@ def subdivision_surface(n):
 
     def build(prim, key):
         lv = int(key[0])
-        if lv == 0:
-            return None
+        if lv == 0 or (prim.edges is not None and prim.edges.shape[0] == 0 and len(prim.face_offsets) <= 1):
+            return None  # loose points only: they stay
         if not edges_known(prim):
             raise IRError(f"{n.where}: Subdivision Surface on a mesh whose edge order is not modelled (it "
                           "comes from a node that does not keep Blender's edge order)")
