@@ -1,8 +1,8 @@
 """Catmull-Clark refinement as weights of the coarse points (for the Subdivision Surface node).
 
-Blender 4.2's Subdivision Surface node (subdiv_to_mesh, non-adaptive OpenSubdiv, creases off)
-places every output point at the Catmull-Clark REFINED position of the level-L vertex it stands
-for (not its limit position; checked with bpy 4.2 on a cube, an open grid, a cylinder with n-gon
+Blender 4.2's Subdivision Surface node (subdiv_to_mesh with `is_adaptive = false`, levels clamped
+to 0-11, creases off) places every output point at the Catmull-Clark REFINED position of the
+level-L vertex it stands for (not its limit position; checked with bpy 4.2 on a cube, an open grid, a cylinder with n-gon
 caps, an octahedron, a triangulated grid and an open quad/pentagon mix, levels 1-3, both Boundary
 Smooth options: largest distance 6.3e-7 against 0.2 for the limit positions). Rules per level:
 face point = the mean of the face's corners; interior edge = (ends + both face points) / 4,
