@@ -1,6 +1,7 @@
 """Subdivision Surface without Blender: Catmull-Clark values worked by hand, gradients by finite
 differences, float32 against float64, counts (Subdivide Mesh's), and the cases that are one error
-naming the node (creases, Limit Surface, non-manifold meshes, attributes)."""
+naming the node (creases, non-manifold meshes, attributes); Limit Surface (Blender 4.4+) by hand,
+as measured with bpy 5.0.1."""
 import numpy as np
 import pytest
 import torch
@@ -72,9 +73,46 @@ def test_level_zero_keeps_the_mesh():
     assert load_program(subsurf_program("cube", 0)).evaluate_one({"a": 0.4, "b": 0.3}).vertices.shape[0] == 24
 
 
+def test_limit_surface_by_hand_as_blender_5():
+    """Limit Surface on (Blender 4.4+): each level-1 point of a cube of side 2 at its limit
+    position, (n^2 V + 4 sum(neighbours) + sum(opposite corners)) / (n (n + 5)): corners
+    (9 * 5/9 + 4 * 3/2 + 1) / 24 = 1/2, edge points 197.5/324, face points 272/324 (bpy 5.0.1 gives
+    0.5, 0.6095679, 0.8395062); a flat grid with Keep Corners stays the flat grid."""
+    v = load_program(_cube(1, {"Limit Surface": True})).evaluate_one(dtype=torch.float64).vertices.numpy()
+    np.testing.assert_allclose(np.abs(v[:8]), 0.5, atol=1e-12)
+    np.testing.assert_allclose(np.sort(np.abs(v[8:20]), 1), np.tile([0.0, 197.5 / 324, 197.5 / 324], (12, 1)), atol=1e-12)
+    np.testing.assert_allclose(np.sort(np.abs(v[20:]), 1), np.tile([0.0, 0.0, 272 / 324], (6, 1)), atol=1e-12)
+    nodes = [node("G", "GeometryNodeMeshGrid", {}, {"Size X": 2.0, "Size Y": 2.0, "Vertices X": 3, "Vertices Y": 3})]
+    links = [link(("G", "Mesh"), ("SS", "Mesh")), link(("SS", "Mesh"), ("Group Output", "Out"))]
+
+    def grid(boundary):
+        sub = node("SS", "GeometryNodeSubdivisionSurface", {"boundary_smooth": boundary}, {"Level": 1, "Limit Surface": True})
+        return load_program(program(nodes + [sub], links)).evaluate_one(dtype=torch.float64).vertices.numpy()
+    kept = grid("PRESERVE_CORNERS")  # bpy 5.0.1: the 5 x 5 grid of spacing 0.5
+    assert np.allclose(np.sort(np.unique(np.round(kept[:, :2], 9))), [-1, -0.5, 0, 0.5, 1])
+    rounded = grid("ALL")  # bpy 5.0.1: a corner at its refined place, a boundary edge point by (1 4 1) / 6
+    np.testing.assert_allclose(rounded[0, :2], [-0.875, -0.875], atol=1e-12)
+    # the edge point (-1, -0.5) between the refined corner and the refined (-1, 0): (-5.875, -2.875) / 6
+    np.testing.assert_allclose(rounded[9, :2], [-5.875 / 6, -2.875 / 6], atol=1e-12)
+
+
+def test_limit_surface_per_row():
+    """Rows of one batch with Limit Surface on and off (a Boolean parameter) each as alone."""
+    nodes = [node("C", "GeometryNodeMeshCube", {}, {"Size": [2.0, 2.0, 2.0]}),
+             node("SS", "GeometryNodeSubdivisionSurface", {}, {"Level": 2})]
+    links = [link(("C", "Mesh"), ("SS", "Mesh")), link(("SS", "Mesh"), ("Group Output", "Out")),
+             link(("Group Input", "lim"), ("SS", "Limit Surface"))]
+    prog = load_program(program(nodes, links, [{"name": "lim", "kind": "bool", "default": False}]))
+    sets = [{"lim": False}, {"lim": True}, {"lim": False}]
+    alone = [prog.evaluate_one(s).vertices for s in sets]
+    assert not torch.allclose(alone[0], alone[1])
+    for g in prog.evaluate(prog.stack(sets)):
+        for k, i in enumerate(g.index.tolist()):
+            assert torch.equal(g.mesh(k).vertices, alone[i])
+
+
 @pytest.mark.parametrize("values,match", [({"Edge Crease": 0.5}, "'Edge Crease' above 0"),
-                                          ({"Vertex Crease": 1.0}, "'Vertex Crease' above 0"),
-                                          ({"Limit Surface": True}, "'Limit Surface' on")])
+                                          ({"Vertex Crease": 1.0}, "'Vertex Crease' above 0")])
 def test_unsupported_inputs_name_the_node(values, match):
     with pytest.raises(IRError, match=f"'SS' \\(type GeometryNodeSubdivisionSurface\\).*{match}"):
         load_program(_cube(1, values)).evaluate_one()

@@ -127,6 +127,47 @@ def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
     return new_faces, mats[0], mats[1], size
 
 
+def _limit(faces: list, nv: int, sharp: set) -> sp.csr_matrix:
+    """Catmull-Clark limit positions of a quad mesh's points, (nv, nv): an interior point of
+    valence n (n^2 V + 4 sum(neighbours) + sum(opposite corners)) / (n (n + 5)), a boundary point
+    (prev + 4 V + next) / 6; a boundary point of one face, a point in no face and a sharp one stay
+    (Blender 5.0's Limit Surface, measured with bpy 5.0.1, Boundary Smooth All and Keep Corners)."""
+    vert_faces = [[] for _ in range(nv)]
+    edge_faces = {}
+    for f, cyc in enumerate(faces):
+        for c, v in enumerate(cyc):
+            vert_faces[v].append((f, c))
+            k = (min(v, cyc[(c + 1) % 4]), max(v, cyc[(c + 1) % 4]))
+            edge_faces[k] = edge_faces.get(k, 0) + 1
+    nbrs = [[] for _ in range(nv)]
+    for (v, w), count in edge_faces.items():
+        nbrs[v].append((w, count == 1))
+        nbrs[w].append((v, count == 1))
+    rows, cols, vals = [], [], []
+
+    def add(r, c, v):
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+    for v in range(nv):
+        border = [w for w, on_border in nbrs[v] if on_border]
+        if len(vert_faces[v]) <= 1 or v in sharp:
+            add(v, v, 1.0)
+        elif border:
+            add(v, v, 4 / 6)
+            for w in border:
+                add(v, w, 1 / 6)
+        else:
+            n = len(nbrs[v])
+            d = n * (n + 5)
+            add(v, v, n * n / d)
+            for w, _ in nbrs[v]:
+                add(v, w, 4 / d)
+            for f, c in vert_faces[v]:
+                add(v, faces[f][(c + 2) % 4], 1 / d)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(nv, nv))
+
+
 def _bspline(t: float) -> list:
     """Blender's key_curve_position_weights(t, KEY_BSPLINE), its float constants as written."""
     t2, t3 = t * t, t * t * t
@@ -160,10 +201,11 @@ def _loose_edge_point(edges: np.ndarray, at: list, e: int, t: float) -> dict:
     return terms
 
 
-def refine(fo: np.ndarray, fv: np.ndarray, nv: int, edges: np.ndarray, level: int, keep_corners: bool):
+def refine(fo: np.ndarray, fv: np.ndarray, nv: int, edges: np.ndarray, level: int, keep_corners: bool,
+           limit: bool = False):
     """(Catmull-Clark, bilinear) weights of the level-`level` points, both (N, nv) sparse, rows
-    in our own order: the faces' refinement (OpenSubdiv sees the faces only), then the inner
-    points of each loose edge. A point in no face stays, or, on exactly two (loose) edges, goes
+    in our own order: the faces' refinement (OpenSubdiv sees the faces only; `limit`: then moved
+    to the limit surface), then the inner points of each loose edge. A point in no face stays, or, on exactly two (loose) edges, goes
     to its loose edges' B-spline at its end (neighbours 1/6, itself 2/3)."""
     faces = [fv[fo[f]:fo[f + 1]].tolist() for f in range(fo.shape[0] - 1)]
     on_face = np.zeros(nv, bool)
@@ -183,6 +225,8 @@ def refine(fo: np.ndarray, fv: np.ndarray, nv: int, edges: np.ndarray, level: in
     for _ in range(level):
         faces, s_cc, s_bl, nv = _step(faces, nv, keep_corners, sharp)
         cc, bl = s_cc @ cc, s_bl @ bl
+    if limit and faces:
+        cc = _limit(faces, nv, sharp) @ cc
     rows, cols, vals, brows, bcols, bvals = [], [], [], [], [], []
     cc = cc.tolil()
     for v in range(n0):

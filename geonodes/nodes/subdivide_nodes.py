@@ -197,11 +197,16 @@ def subdivided_positions(topo, old, grids, ctx, j):
     return torch.cat([old, mids, centers], 1), {}
 
 
+def per_row(value, ctx) -> np.ndarray:
+    """A single-value input per row of the piece, (b,) int64."""
+    v = torch.as_tensor(value).reshape(-1)
+    v = v.expand(ctx.b) if v.numel() == 1 else v.index_select(0, ctx.rows.to(v.device))
+    return v.detach().cpu().numpy().astype(np.int64)
+
+
 def level_keys(level, ctx) -> np.ndarray:
     """The Level input per row of the piece (b,), clamped to 0..MAX_LEVEL as Blender does."""
-    lv = torch.as_tensor(level).reshape(-1)
-    lv = lv.expand(ctx.b) if lv.numel() == 1 else lv.index_select(0, ctx.rows.to(lv.device))
-    return np.clip(lv.detach().cpu().numpy().astype(np.int64), 0, MAX_LEVEL)
+    return np.clip(per_row(level, ctx), 0, MAX_LEVEL)
 
 
 @node("GeometryNodeSubdivideMesh", inputs=[S("Mesh", "GEOMETRY"), S("Level", "INT", 1)],

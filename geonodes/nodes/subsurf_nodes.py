@@ -9,9 +9,9 @@ positions are batched, differentiable and keep the input's float type.
 
 Modelled: closed and open manifold faces of any size, loose edges (subdiv_mesh.cc's B-spline)
 and loose points, levels 0-11, Boundary Smooth "All" and "Keep Corners", every UV Smooth (it moves
-UVs only, which the mesh here does not carry). Refused, naming the node: Edge or Vertex Crease
-other than 0 (or linked), Limit Surface on (an input since Blender 4.4), attributes, non-manifold
-faces.
+UVs only, which the mesh here does not carry), Limit Surface on or off (Blender 4.4+; checked
+with bpy 5.0.1 by scripts/check_subsurf_bpy5.py). Refused, naming the node: Edge or Vertex Crease
+above 0 (or linked), attributes, non-manifold faces.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ..geometry.catmull_clark import blender_order, check_manifold, refine
 from ..geometry.remesh import faces_of
 from . import S, node
 from .mesh_ops import remesh
-from .subdivide_nodes import level_keys, subdivide_levels, subdivide_once, subdivided_positions
+from .subdivide_nodes import level_keys, per_row, subdivide_levels, subdivide_once, subdivided_positions
 
 _UV_SMOOTH = ("NONE", "PRESERVE_CORNERS", "PRESERVE_CORNERS_AND_JUNCTIONS", "PRESERVE_CORNERS_JUNCTIONS_AND_CONCAVE",
               "PRESERVE_BOUNDARIES", "SMOOTH_ALL")
@@ -47,8 +47,9 @@ def _blender_bilinear(topo, nv: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, cols)), shape=(nv + ne + nf, nv))
 
 
-def subsurf_topology(prim, level: int, keep_corners: bool, where: str):
-    """Subdivide Mesh's topology at `level` with Catmull-Clark positions as (index, weight)."""
+def subsurf_topology(prim, level: int, keep_corners: bool, limit: bool, where: str):
+    """Subdivide Mesh's topology at `level` with Catmull-Clark positions (`limit`: on the limit
+    surface) as (index, weight)."""
     fo, fv, _, _ = faces_of(prim)
     edges = prim_edges(prim).numpy()
     why = check_manifold(fo, fv, prim.num_vertices)
@@ -57,7 +58,7 @@ def subsurf_topology(prim, level: int, keep_corners: bool, where: str):
     topo = subdivide_once(prim) if level == 1 else subdivide_levels(prim, level)
     if level == 1:
         topo.extra["face_vertices"] = fv
-    cc, bl = refine(fo, fv, prim.num_vertices, edges, level, keep_corners)
+    cc, bl = refine(fo, fv, prim.num_vertices, edges, level, keep_corners, limit)
     weights = blender_order(cc, bl, _blender_bilinear(topo, prim.num_vertices))
     if weights is None:
         raise IRError(f"{where}: Subdivision Surface of this mesh is not supported (its subdivided points "
@@ -74,7 +75,8 @@ def subsurf_topology(prim, level: int, keep_corners: bool, where: str):
       choices={"uv_smooth": _UV_SMOOTH, "boundary_smooth": ("ALL", "PRESERVE_CORNERS")})
 def subdivision_surface(n):
     """Limit Surface is an input since Blender 4.4 (on in new nodes); files from 4.2 have none:
-    off, the refined positions."""
+    off, the refined positions. On, each point is its refined point's limit position (measured
+    with bpy 5.0.1: scripts/check_subsurf_bpy5.py, tests/test_subsurf.py)."""
     level = n.get("Level")
     for name in ("Level", "Edge Crease", "Vertex Crease", "Limit Surface"):
         if type(n.get(name)) is Field:
@@ -82,13 +84,12 @@ def subdivision_surface(n):
     for name in ("Edge Crease", "Vertex Crease"):
         if torch.as_tensor(n.get(name)).gt(0).any():
             raise IRError(f"{n.where}: input '{name}' above 0 (creases) is not supported")
-    if torch.as_tensor(n.get("Limit Surface")).bool().any():
-        raise IRError(f"{n.where}: input 'Limit Surface' on (Blender 4.4+) is not supported")
     keep_corners = n.props["boundary_smooth"] == "PRESERVE_CORNERS"
 
     def keys(prim, ctx, g):
         lv = level_keys(level, ctx)
-        return np.stack([lv, np.full_like(lv, int(keep_corners))], 1)  # the topology cache's key
+        limit = per_row(n.get("Limit Surface"), ctx) != 0
+        return np.stack([lv, np.full_like(lv, int(keep_corners)), limit.astype(np.int64)], 1)  # (the cache's key)
 
     def build(prim, key):
         lv = int(key[0])
@@ -100,6 +101,6 @@ def subdivision_surface(n):
         if prim.attributes:
             raise IRError(f"{n.where}: attributes ({', '.join(sorted(prim.attributes))}) through Subdivision "
                           "Surface are not supported")
-        return subsurf_topology(prim, lv, bool(key[1]), n.where)
+        return subsurf_topology(prim, lv, bool(key[1]), bool(key[2]), n.where)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, subdivided_positions, name="subsurf")}
