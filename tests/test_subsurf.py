@@ -154,3 +154,9 @@ def test_loose_edges_by_hand():
     assert v.shape == (8, 3)
     np.testing.assert_allclose(np.sort(np.abs(v[:4, :2]), 1), np.tile([0, 2 / 3], (4, 1)), atol=1e-6)
     np.testing.assert_allclose(np.abs(v[4:, :2]), np.full((4, 2), 22 / 48), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind,level,limit", [("cylinder", 2, False), ("joined", 1, True)])
+def test_replays_exactly_as_it_evaluates(kind, level, limit):
+    from test_replay import _replays_like_full  # recorded and replayed B=1 paths against the full evaluator
+    _replays_like_full(load_program(subsurf_program(kind, level, values={"Limit Surface": limit})), n=3)
