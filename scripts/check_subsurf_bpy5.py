@@ -1,7 +1,8 @@
 """Subdivision Surface's Limit Surface (an input since Blender 4.4; bpy 4.2 has none) against
 bpy 5.0: the golden programs of tests/test_subsurf_blender.py with Limit Surface on (levels 1-3,
-both Boundary Smooth options, loose edges, loose edges on faces) and a few with it off, exported,
-evaluated by Blender 5.0 and compared with the compiler (float32, Blender's order, 1e-5).
+both Boundary Smooth options, loose edges, loose edges on faces, non-manifold fins) and a few
+with it off, exported, evaluated by Blender 5.0 and compared with the compiler (float32,
+Blender's order, 1e-5).
 
     one-off setup: python -m venv /tmp/venv-bpy5 && /tmp/venv-bpy5/bin/pip install bpy==5.0.1 'numpy<2'
     python scripts/check_subsurf_bpy5.py [PYTHON_WITH_BPY5]
@@ -34,6 +35,7 @@ np.savez(dst, **out)
 
 
 def programs() -> dict:
+    from irtools import node
     from test_subsurf_blender import curl, spikes, subsurf_program
     irs = {}
     for kind in ("grid", "cube", "cylinder", "cylinder_fan", "cone", "circle_fan", "uvsphere", "ico", "realized"):
@@ -43,6 +45,12 @@ def programs() -> dict:
     for kind in ("line", "circle", "joined"):
         for level in (1, 2):
             irs[f"{kind} L{level} loose"] = subsurf_program(kind, level, None, {"Limit Surface": True}, before=[curl()])
+    fins = (node("XE", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset": [0.1, 0.2, 0.3]}), "Mesh", "Mesh")
+    for kind in ("grid", "cube", "cylinder"):
+        for level in (1, 2):
+            for b in ("ALL", "PRESERVE_CORNERS"):
+                irs[f"{kind} L{level} {b} fins"] = subsurf_program(kind, level, {"boundary_smooth": b},
+                                                                   {"Limit Surface": True}, before=[fins])
     for kind in ("grid", "cube"):
         for level in (1, 2):
             for on in (True, False):

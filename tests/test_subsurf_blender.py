@@ -80,3 +80,14 @@ def test_subdivision_surface_with_loose_edges_on_faces(kind, level):
     """A loose edge at a face's point makes that point infinitely sharp (it stays)."""
     ir = subsurf_program(kind, level, before=[spikes()])
     assert compare_batch(ir, value_sets("ab", 4, seed=36)) <= 1e-5
+
+
+@pytest.mark.parametrize("kind", ["grid", "cube", "cylinder"])
+@pytest.mark.parametrize("level", [1, 2])
+@pytest.mark.parametrize("boundary", ["ALL", "PRESERVE_CORNERS"])
+def test_subdivision_surface_of_non_manifold_meshes(kind, level, boundary):
+    """Extrude Mesh of EDGES: a fin on every edge, so inner edges have three faces (sharp: split at
+    their midpoints) and points where more than two sharp edges meet stay."""
+    fins = (node("XE", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset": [0.1, 0.2, 0.3]}), "Mesh", "Mesh")
+    ir = subsurf_program(kind, level, {"boundary_smooth": boundary}, before=[fins])
+    assert compare_batch(ir, value_sets("ab", 3, seed=37)) <= 1e-5

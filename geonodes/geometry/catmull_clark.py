@@ -23,8 +23,8 @@ import scipy.sparse as sp
 
 def check_manifold(fo: np.ndarray, fv: np.ndarray, nv: int) -> str | None:
     """Why Catmull-Clark weights are not modelled for these faces (None: they are): a face
-    repeating a point, an edge of more than two faces or of two faces running the same way, or a
-    point whose faces do not form one fan. (Loose points and edges are not the faces' business.)"""
+    repeating a point, or two faces running the same way along an edge they alone share (Blender's
+    non-manifold edges, of three or more faces, and points where fans meet are modelled: sharp)."""
     sizes = np.diff(fo)
     if sizes.shape[0] == 0:
         return None
@@ -35,43 +35,63 @@ def check_manifold(fo: np.ndarray, fv: np.ndarray, nv: int) -> str | None:
         return "a face that repeats a point"
     key = np.minimum(a, b) * nv + np.maximum(a, b)
     _, inv, count = np.unique(key, return_inverse=True, return_counts=True)
-    if count.max() > 2:
-        return "an edge of more than two faces"
-    if np.unique(a * nv + b).shape[0] != a.shape[0]:
+    two = count[inv.reshape(-1)] == 2
+    if np.unique((a * nv + b)[two]).shape[0] != int(two.sum()):
         return "two faces running the same way along an edge"
-    # one fan per point: union the corners at each end of an edge shared by two faces
-    parent = np.arange(fv.shape[0])
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-    order = np.argsort(inv.reshape(-1), kind="stable")
-    for c1, c2 in zip(order[:-1], order[1:]):
-        if inv[c1] != inv[c2]:
-            continue  # c1 runs a -> b, c2 b -> a: c1 meets c2's next corner at a, c2 meets c1's at b
-        for x, y in ((c1, nxt[c2]), (nxt[c1], c2)):
-            parent[root(x)] = root(y)
-    roots = np.array([root(i) for i in range(fv.shape[0])])
-    if np.unique(np.stack([fv, roots], 1), axis=0).shape[0] != np.unique(fv).shape[0]:
-        return "a point whose faces do not form one fan (non-manifold)"
     return None
 
 
-def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
-    """One level: (new faces, Catmull-Clark matrix, bilinear matrix, new point count); new
-    points: the old, then one per edge (first seen), then one per face. Points in no face and
-    the `sharp` ones (infinitely sharp: Blender's points of faces that have a loose edge) stay."""
+def _topology(faces: list, nv: int):
+    """(edge index {(v, w): e}, faces per edge, corners (f, c) per point, neighbours (w, sharp)
+    per point, fans per point): an edge is sharp unless it has exactly two faces; a point's fans
+    are its faces joined across its non-sharp edges."""
     edges, edge_faces = {}, {}
-    vert_faces = [[] for _ in range(nv)]
+    corners = [[] for _ in range(nv)]
     for f, cyc in enumerate(faces):
         for c, v in enumerate(cyc):
             w = cyc[(c + 1) % len(cyc)]
             k = (min(v, w), max(v, w))
             edges.setdefault(k, len(edges))
             edge_faces.setdefault(k, []).append(f)
-            vert_faces[v].append(f)
+            corners[v].append((f, c))
+    nbrs = [[] for _ in range(nv)]
+    parent = list(range(len(faces)))
+
+    def root(f):
+        while parent[f] != f:
+            parent[f] = parent[parent[f]]
+            f = parent[f]
+        return f
+    for (v, w), fs in edge_faces.items():
+        nbrs[v].append((w, len(fs) != 2))
+        nbrs[w].append((v, len(fs) != 2))
+    fans = []
+    for v in range(nv):
+        for w, sharp in nbrs[v]:
+            if not sharp:
+                f, g = edge_faces[(min(v, w), max(v, w))]
+                parent[root(f)] = root(g)
+        fans.append(len({root(f) for f, _ in corners[v]}))
+    return edges, edge_faces, corners, nbrs, fans
+
+
+def _vertex_rule(v: int, corners, nbrs, fans, sharp: set, keep_corners: bool):
+    """'stay' (a point in no face, an infinitely sharp one, one of several fans or of more than two
+    sharp edges, a boundary point of one face with Keep Corners), ('crease', its two sharp
+    neighbours) or 'smooth' (OpenSubdiv's rules for boundary and non-manifold edges)."""
+    creases = [w for w, on in nbrs[v] if on]
+    if not corners[v] or v in sharp or (fans[v] > 1 and len(creases) != 2) or len(creases) > 2 or (
+            creases and keep_corners and len(corners[v]) == 1):
+        return "stay"
+    return ("crease", creases) if creases else "smooth"
+
+
+def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
+    """One level: (new faces, Catmull-Clark matrix, bilinear matrix, new point count); new
+    points: the old, then one per edge (first seen), then one per face. Sharp edges (boundary,
+    non-manifold) split at their midpoints; points by `_vertex_rule` (`sharp`: Blender's points
+    of faces that have a loose edge, infinitely sharp)."""
+    edges, edge_faces, corners, nbrs, fans = _topology(faces, nv)
     ne, nf = len(edges), len(faces)
     cc, bl = ([], [], []), ([], [], [])
 
@@ -83,14 +103,11 @@ def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
         for v in cyc:
             add(cc, nv + ne + f, v, 1.0 / len(cyc))
             add(bl, nv + ne + f, v, 1.0 / len(cyc))
-    nbrs = [[] for _ in range(nv)]
     for (v, w), e in edges.items():
         fs = edge_faces[(v, w)]
-        nbrs[v].append((w, len(fs) == 1))
-        nbrs[w].append((v, len(fs) == 1))
         add(bl, nv + e, v, 0.5)
         add(bl, nv + e, w, 0.5)
-        if len(fs) == 1:
+        if len(fs) != 2:
             add(cc, nv + e, v, 0.5)
             add(cc, nv + e, w, 0.5)
             continue
@@ -101,19 +118,19 @@ def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
                 add(cc, nv + e, u, 0.25 / len(faces[g]))
     for v in range(nv):
         add(bl, v, v, 1.0)
-        border = [w for w, on_border in nbrs[v] if on_border]
-        if not vert_faces[v] or v in sharp or (border and keep_corners and len(vert_faces[v]) == 1):
+        rule = _vertex_rule(v, corners, nbrs, fans, sharp, keep_corners)
+        if rule == "stay":
             add(cc, v, v, 1.0)
-        elif border:
+        elif rule != "smooth":
             add(cc, v, v, 0.75)
-            for w in border:
+            for w in rule[1]:
                 add(cc, v, w, 0.125)
         else:
             n = len(nbrs[v])
             add(cc, v, v, (n - 2) / n)
             for w, _ in nbrs[v]:
                 add(cc, v, w, 1.0 / n ** 2)
-            for g in vert_faces[v]:
+            for g, _ in corners[v]:
                 for u in faces[g]:
                     add(cc, v, u, 1.0 / n ** 2 / len(faces[g]))
     new_faces = []
@@ -128,21 +145,11 @@ def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
 
 
 def _limit(faces: list, nv: int, sharp: set) -> sp.csr_matrix:
-    """Catmull-Clark limit positions of a quad mesh's points, (nv, nv): an interior point of
-    valence n (n^2 V + 4 sum(neighbours) + sum(opposite corners)) / (n (n + 5)), a boundary point
-    (prev + 4 V + next) / 6; a boundary point of one face, a point in no face and a sharp one stay
-    (Blender 5.0's Limit Surface, measured with bpy 5.0.1, Boundary Smooth All and Keep Corners)."""
-    vert_faces = [[] for _ in range(nv)]
-    edge_faces = {}
-    for f, cyc in enumerate(faces):
-        for c, v in enumerate(cyc):
-            vert_faces[v].append((f, c))
-            k = (min(v, cyc[(c + 1) % 4]), max(v, cyc[(c + 1) % 4]))
-            edge_faces[k] = edge_faces.get(k, 0) + 1
-    nbrs = [[] for _ in range(nv)]
-    for (v, w), count in edge_faces.items():
-        nbrs[v].append((w, count == 1))
-        nbrs[w].append((v, count == 1))
+    """Catmull-Clark limit positions of a quad mesh's points, (nv, nv): a smooth point of valence
+    n (n^2 V + 4 sum(neighbours) + sum(opposite corners)) / (n (n + 5)), a crease point (prev + 4 V
+    + next) / 6; the points that stay in refinement and a boundary point of one face stay (Blender
+    5.0's Limit Surface, measured with bpy 5.0.1, Boundary Smooth All and Keep Corners)."""
+    _, _, corners, nbrs, fans = _topology(faces, nv)
     rows, cols, vals = [], [], []
 
     def add(r, c, v):
@@ -150,12 +157,12 @@ def _limit(faces: list, nv: int, sharp: set) -> sp.csr_matrix:
         cols.append(c)
         vals.append(v)
     for v in range(nv):
-        border = [w for w, on_border in nbrs[v] if on_border]
-        if len(vert_faces[v]) <= 1 or v in sharp:
+        rule = _vertex_rule(v, corners, nbrs, fans, sharp, True)
+        if rule == "stay":
             add(v, v, 1.0)
-        elif border:
+        elif rule != "smooth":
             add(v, v, 4 / 6)
-            for w in border:
+            for w in rule[1]:
                 add(v, w, 1 / 6)
         else:
             n = len(nbrs[v])
@@ -163,7 +170,7 @@ def _limit(faces: list, nv: int, sharp: set) -> sp.csr_matrix:
             add(v, v, n * n / d)
             for w, _ in nbrs[v]:
                 add(v, w, 4 / d)
-            for f, c in vert_faces[v]:
+            for f, c in corners[v]:
                 add(v, faces[f][(c + 2) % 4], 1 / d)
     return sp.csr_matrix((vals, (rows, cols)), shape=(nv, nv))
 
