@@ -2,14 +2,16 @@
 
 Blender 4.2's Subdivision Surface node (subdiv_to_mesh with `is_adaptive = false`, levels clamped
 to 0-11, creases off) places every output point at the Catmull-Clark REFINED position of the
-level-L vertex it stands for (not its limit position; checked with bpy 4.2 on a cube, an open grid, a cylinder with n-gon
-caps, an octahedron, a triangulated grid and an open quad/pentagon mix, levels 1-3, both Boundary
-Smooth options: largest distance 6.3e-7 against 0.2 for the limit positions). Rules per level:
-face point = the mean of the face's corners; interior edge = (ends + both face points) / 4,
-boundary edge = its midpoint; interior vertex of valence n = ((n-2) V + mean of neighbours + mean
-of face points) / n ... as OpenSubdiv's Catmark masks ((n-2)/n V + sum(neighbours)/n^2 + sum(face
-points)/n^2); boundary vertex = 3/4 V + 1/8 of each boundary neighbour; with Boundary Smooth
-"Keep Corners" a boundary vertex of one face stays where it is.
+level-L vertex it stands for, not its limit position (checked with bpy 4.2 on a cube, an open
+grid, a cylinder with n-gon caps, an octahedron, a triangulated grid and an open quad/pentagon
+mix, levels 1-3, both Boundary Smooth options: largest distance 6.3e-7, against 0.2 for the limit
+positions). OpenSubdiv's Catmark rules per level: face point = the mean of the face's corners;
+edge of two faces = (ends + both face points) / 4, other edges (boundary, non-manifold: sharp) =
+the midpoint; smooth vertex of valence n = (n-2)/n V + sum(neighbours)/n^2 + sum(face points)/n^2;
+a vertex on exactly two sharp edges = 3/4 V + 1/8 of each sharp neighbour; a vertex on more sharp
+edges, where fans of faces meet (and not on exactly two), or (Keep Corners) a boundary vertex of
+one face stays. Blender 4.4+'s Limit Surface then moves each point to its limit (`_limit`).
+Loose edges are Blender's own (subdiv_mesh.cc, `_loose_edge_point`).
 
 The weights come in the order of our own refinement; `blender_order` matches them to the
 points of Blender's (simple-subdivision) topology through their bilinear weights, which name a

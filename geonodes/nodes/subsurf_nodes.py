@@ -7,11 +7,12 @@ positions differ: each is the Catmull-Clark refined position of its level-L poin
 weighted sum of the coarse points (geometry.catmull_clark, checked against bpy 4.2), so the
 positions are batched, differentiable and keep the input's float type.
 
-Modelled: closed and open manifold faces of any size, loose edges (subdiv_mesh.cc's B-spline)
-and loose points, levels 0-11, Boundary Smooth "All" and "Keep Corners", every UV Smooth (it moves
-UVs only, which the mesh here does not carry), Limit Surface on or off (Blender 4.4+; checked
-with bpy 5.0.1 by scripts/check_subsurf_bpy5.py). Refused, naming the node: Edge or Vertex Crease
-above 0 (or linked), attributes, non-manifold faces.
+Modelled: closed and open faces of any size, non-manifold ones as OpenSubdiv sharpens them,
+loose edges (subdiv_mesh.cc's B-spline) and loose points, levels 0-11, Boundary Smooth "All" and
+"Keep Corners", every UV Smooth (it moves UVs only, which the mesh here does not carry), Limit
+Surface on or off (Blender 4.4+; checked with bpy 5.0.1 by scripts/check_subsurf_bpy5.py).
+Refused, naming the node: Edge or Vertex Crease above 0 (or linked), attributes, a face repeating
+a point, two faces running the same way along the edge they share.
 """
 from __future__ import annotations
 
