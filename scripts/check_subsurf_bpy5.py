@@ -35,8 +35,7 @@ np.savez(dst, **out)
 
 
 def programs() -> dict:
-    from irtools import node
-    from test_subsurf_blender import curl, spikes, subsurf_program
+    from test_subsurf_blender import curl, fins, spikes, subsurf_program
     irs = {}
     for kind in ("grid", "cube", "cylinder", "cylinder_fan", "cone", "circle_fan", "uvsphere", "ico", "realized"):
         for level in (1, 2, 3):
@@ -45,12 +44,12 @@ def programs() -> dict:
     for kind in ("line", "circle", "joined"):
         for level in (1, 2):
             irs[f"{kind} L{level} loose"] = subsurf_program(kind, level, None, {"Limit Surface": True}, before=[curl()])
-    fins = (node("XE", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset": [0.1, 0.2, 0.3]}), "Mesh", "Mesh")
     for kind in ("grid", "cube", "cylinder"):
         for level in (1, 2):
             for b in ("ALL", "PRESERVE_CORNERS"):
-                irs[f"{kind} L{level} {b} fins"] = subsurf_program(kind, level, {"boundary_smooth": b},
-                                                                   {"Limit Surface": True}, before=[fins])
+                for below in (None, 2.5):
+                    irs[f"{kind} L{level} {b} fins<{below}"] = subsurf_program(
+                        kind, level, {"boundary_smooth": b}, {"Limit Surface": True}, before=[fins(below)])
     for kind in ("grid", "cube"):
         for level in (1, 2):
             for on in (True, False):

@@ -8,9 +8,8 @@ mix, levels 1-3, both Boundary Smooth options: largest distance 6.3e-7, against 
 positions). OpenSubdiv's Catmark rules per level: face point = the mean of the face's corners;
 edge of two faces = (ends + both face points) / 4, other edges (boundary, non-manifold: sharp) =
 the midpoint; smooth vertex of valence n = (n-2)/n V + sum(neighbours)/n^2 + sum(face points)/n^2;
-a vertex on exactly two sharp edges = 3/4 V + 1/8 of each sharp neighbour; a vertex on more sharp
-edges, where fans of faces meet (and not on exactly two), or (Keep Corners) a boundary vertex of
-one face stays. Blender 4.4+'s Limit Surface then moves each point to its limit (`_limit`).
+a crease vertex = 3/4 V + 1/8 of each of its two sharp neighbours; `_vertex_rule` says which
+vertices crease and which stay. Blender 4.4+'s Limit Surface then moves each point to its limit (`_limit`).
 Loose edges are Blender's own (subdiv_mesh.cc, `_loose_edge_point`).
 
 The weights come in the order of our own refinement; `blender_order` matches them to the
@@ -25,29 +24,24 @@ import scipy.sparse as sp
 
 def check_manifold(fo: np.ndarray, fv: np.ndarray, nv: int) -> str | None:
     """Why Catmull-Clark weights are not modelled for these faces (None: they are): a face
-    repeating a point, or two faces running the same way along an edge they alone share (Blender's
-    non-manifold edges, of three or more faces, and points where fans meet are modelled: sharp)."""
+    repeating a point. (Non-manifold edges, of three or more faces or of two running the same
+    way, and points where fans meet are modelled: sharp, as OpenSubdiv makes them.)"""
     sizes = np.diff(fo)
     if sizes.shape[0] == 0:
         return None
     nxt = np.arange(fv.shape[0]) + 1
     nxt[fo[1:] - 1] = fo[:-1]
-    a, b = fv, fv[nxt]
-    if np.any(a == b) or any(len(set(fv[fo[f]:fo[f + 1]].tolist())) != sizes[f] for f in range(sizes.shape[0])):
+    if np.any(fv == fv[nxt]) or any(len(set(fv[fo[f]:fo[f + 1]].tolist())) != sizes[f] for f in range(sizes.shape[0])):
         return "a face that repeats a point"
-    key = np.minimum(a, b) * nv + np.maximum(a, b)
-    _, inv, count = np.unique(key, return_inverse=True, return_counts=True)
-    two = count[inv.reshape(-1)] == 2
-    if np.unique((a * nv + b)[two]).shape[0] != int(two.sum()):
-        return "two faces running the same way along an edge"
     return None
 
 
 def _topology(faces: list, nv: int):
-    """(edge index {(v, w): e}, faces per edge, corners (f, c) per point, neighbours (w, sharp)
-    per point, fans per point): an edge is sharp unless it has exactly two faces; a point's fans
-    are its faces joined across its non-sharp edges."""
-    edges, edge_faces = {}, {}
+    """(edge index {(v, w): e}, faces per edge, corners (f, c) per point, neighbours (w, count)
+    per point, fans per point): count = the edge's faces, 3 for two faces running the same way
+    along it (non-manifold for OpenSubdiv); an edge is sharp unless its count is 2; a point's
+    fans are its faces joined across its non-sharp edges."""
+    edges, edge_faces, forward = {}, {}, {}
     corners = [[] for _ in range(nv)]
     for f, cyc in enumerate(faces):
         for c, v in enumerate(cyc):
@@ -55,6 +49,7 @@ def _topology(faces: list, nv: int):
             k = (min(v, w), max(v, w))
             edges.setdefault(k, len(edges))
             edge_faces.setdefault(k, []).append(f)
+            forward[k] = forward.get(k, 0) + (v < w)
             corners[v].append((f, c))
     nbrs = [[] for _ in range(nv)]
     parent = list(range(len(faces)))
@@ -65,12 +60,13 @@ def _topology(faces: list, nv: int):
             f = parent[f]
         return f
     for (v, w), fs in edge_faces.items():
-        nbrs[v].append((w, len(fs) != 2))
-        nbrs[w].append((v, len(fs) != 2))
+        count = len(fs) if len(fs) != 2 or forward[(v, w)] == 1 else 3  # two faces the same way: non-manifold
+        nbrs[v].append((w, count))
+        nbrs[w].append((v, count))
     fans = []
     for v in range(nv):
-        for w, sharp in nbrs[v]:
-            if not sharp:
+        for w, count in nbrs[v]:
+            if count == 2:
                 f, g = edge_faces[(min(v, w), max(v, w))]
                 parent[root(f)] = root(g)
         fans.append(len({root(f) for f, _ in corners[v]}))
@@ -78,14 +74,18 @@ def _topology(faces: list, nv: int):
 
 
 def _vertex_rule(v: int, corners, nbrs, fans, sharp: set, keep_corners: bool):
-    """'stay' (a point in no face, an infinitely sharp one, one of several fans or of more than two
-    sharp edges, a boundary point of one face with Keep Corners), ('crease', its two sharp
-    neighbours) or 'smooth' (OpenSubdiv's rules for boundary and non-manifold edges)."""
-    creases = [w for w, on in nbrs[v] if on]
-    if not corners[v] or v in sharp or (fans[v] > 1 and len(creases) != 2) or len(creases) > 2 or (
-            creases and keep_corners and len(corners[v]) == 1):
+    """'stay', ('crease', its two sharp neighbours) or 'smooth', as OpenSubdiv's
+    TopologyRefinerFactory tags points: sharp edges are those not of exactly two faces; a
+    non-manifold point (on an edge of three or more faces, or where fans of faces meet) stays
+    unless it is on exactly two sharp edges, both non-manifold; a point in no face, a `sharp` one
+    and (Keep Corners) a boundary point of one face stay."""
+    creases = [w for w, count in nbrs[v] if count != 2]
+    many = sum(count > 2 for _, count in nbrs[v])
+    if not corners[v] or v in sharp or (creases and keep_corners and len(corners[v]) == 1):
         return "stay"
-    return ("crease", creases) if creases else "smooth"
+    if (fans[v] > 1 or many) and not (many == 2 and len(creases) == 2):
+        return "stay"
+    return ("crease", creases) if len(creases) == 2 else "stay" if len(creases) > 2 else "smooth"
 
 
 def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
@@ -105,11 +105,12 @@ def _step(faces: list, nv: int, keep_corners: bool, sharp: set):
         for v in cyc:
             add(cc, nv + ne + f, v, 1.0 / len(cyc))
             add(bl, nv + ne + f, v, 1.0 / len(cyc))
+    smooth_edge = {(min(v, w), max(v, w)) for v in range(nv) for w, count in nbrs[v] if count == 2}
     for (v, w), e in edges.items():
         fs = edge_faces[(v, w)]
         add(bl, nv + e, v, 0.5)
         add(bl, nv + e, w, 0.5)
-        if len(fs) != 2:
+        if (v, w) not in smooth_edge:
             add(cc, nv + e, v, 0.5)
             add(cc, nv + e, w, 0.5)
             continue

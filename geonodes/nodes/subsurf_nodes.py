@@ -12,7 +12,7 @@ loose edges (subdiv_mesh.cc's B-spline) and loose points, levels 0-11, Boundary 
 "Keep Corners", every UV Smooth (it moves UVs only, which the mesh here does not carry), Limit
 Surface on or off (Blender 4.4+; checked with bpy 5.0.1 by scripts/check_subsurf_bpy5.py).
 Refused, naming the node: Edge or Vertex Crease above 0 (or linked), attributes, a face repeating
-a point, two faces running the same way along the edge they share.
+a point.
 """
 from __future__ import annotations
 
