@@ -16,7 +16,8 @@ from ..fields import Field, is_field
 from ..geometry import GeomStruct, Part, Piecewise, Rows, prim_edges, realize
 from ..geometry.dual import dual_topology
 from ..geometry.polyfill import beautify, convex, is_quad_flip, polyfill, project_faces, quad_beauty_cost
-from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
+from ..geometry.remesh import (element_islands, flip_faces, quad_triangles, quad_triangles_43, remeshed_prim,
+                               triangulate_faces, triangulate_faces_43)
 from . import S, node
 from .field_nodes import mesh_context
 
@@ -154,11 +155,14 @@ def _beauty_split_02(c0, c1, c2, c3) -> np.ndarray:
 def triangulate(n):
     """Quads split on a diagonal chosen per row (the quad method) and n-gons ear-clipped (CLIP:
     Blender's polyfill on the face's projection, per row; BEAUTY: then Blender's edge-rotation
-    beautify), as Blender 4.2 does."""
+    beautify), as Blender 4.2 does; in files saved by Blender 4.3+ as its rewrite does (the same
+    diagonals and fills; the new triangles first, other corners, new edges by mesh_calc_edges:
+    geometry.remesh.triangulate_faces_43; 4.3 dropped Minimum Vertices)."""
     minimum = n.get("Minimum Vertices")
     if is_field(minimum):
         raise IRError(f"{n.where}: input 'Minimum Vertices' takes a single value, but a field is linked to it")
     method, ngon_method = n.props["quad_method"], n.props["ngon_method"]
+    rewritten = n.saved_by() >= (4, 3)
 
     def keys(prim, ctx, g):
         sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
@@ -182,6 +186,10 @@ def triangulate(n):
             if chosen[f]:
                 tris[f] = [tuple(t) for t in key[at:at + k].reshape(-1, 3)]
             at += k
+        if rewritten:
+            for f in np.flatnonzero(chosen & (sizes == 4)):
+                tris[f] = quad_triangles_43(bool(split[f]))
+            return triangulate_faces_43(prim, tris, True)
         for f in np.flatnonzero(chosen & (sizes == 4)):
             tris[f] = quad_triangles(bool(split[f]))
         # Blender's edge order (old edges, then the diagonals face by face) is checked against bpy
@@ -190,7 +198,7 @@ def triangulate(n):
         return triangulate_faces(prim, tris, known)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
-                           name=("triangulate", method, ngon_method))}
+                           name=("triangulate", method, ngon_method, rewritten))}
 
 
 def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray, beauty: bool) -> np.ndarray:
