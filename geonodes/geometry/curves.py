@@ -337,16 +337,21 @@ def spline_frames(ev: EvaluatedCurves, s: int) -> tuple:
     return t, minimum_twist_normals(t, ev.topo.cyclic[s])
 
 
-def control_point_normals(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor | None:
-    """(b, P, 3) the Normal field on the control points of poly curve parts joined into one
-    component (curve_normals_varray: the evaluated normals, minimum twist, no tilt); None when
-    some spline is a Bezier spline (Blender's normals there are not modelled)."""
-    if any(part.prim.curve.handles for part in parts):
-        return None
+def control_point_normals(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor:
+    """(b, P, 3) the Normal field on the control points of curve parts joined into one component
+    (curve_normal_point_domain: the evaluated normals, minimum twist, no tilt; a poly spline's
+    own, a Bezier spline's at each control point's first evaluated point, i * resolution)."""
     out = []
     for part in parts:
         ev = evaluated(part, rows, cache)
-        out += [spline_frames(ev, s)[1] for s in range(len(ev.topo.sizes))]
+        topo = ev.topo
+        for s in range(len(topo.sizes)):
+            normals = spline_frames(ev, s)[1]
+            n = topo.sizes[s]
+            if topo.bezier[s] and n >= 2:
+                res = max(int(topo.resolution[s]), 1)
+                normals = normals[:, [i * res for i in range(n)]]
+            out.append(normals)
     return torch.cat(out, 1)
 
 

@@ -78,11 +78,7 @@ def _normal(ctx, where="Normal", legacy_corners=True):
         if mesh.curve_normals is None or domain != "POINT":
             raise IRError(f"{where}: the Normal field on curves is supported on their points only (here "
                           f"{'their splines' if domain == 'FACE' else domain})")
-        normals = mesh.derived("curve_normals", mesh.curve_normals)
-        if normals is None:
-            raise IRError(f"{where}: the Normal field on Bezier splines is not supported (on poly splines it is: "
-                          "resample the curve first)")
-        return normals.reshape(-1, 3)
+        return mesh.derived("curve_normals", mesh.curve_normals).reshape(-1, 3)
     if domain == "POINT":
         values = mesh.vertex_normals()
     elif domain == "FACE":
