@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..fields import safe_sqrt
 from .structure import Part, Prim
 from .vertices import part_rows_vertices
 
@@ -286,7 +287,7 @@ def angle_normalized(a, b):
     """angle_normalized_v3v3 of unit vectors -> (b, 1)."""
     pos = _dot(a, b) >= 0
     d = torch.where(pos, a - b, a + b)  # one asin, so the unused branch has no infinite slope
-    half = torch.sqrt(torch.clamp((d * d).sum(-1, keepdim=True), min=1e-30)) / 2.0
+    half = safe_sqrt((d * d).sum(-1, keepdim=True)) / 2.0
     angle = 2.0 * _asin(half)
     return torch.where(pos, angle, math.pi - angle)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import IRError
-from ..fields import Field, FieldContext, MeshData, is_field, lift, sqrt
+from ..fields import Field, FieldContext, MeshData, is_field, lift, safe_sqrt
 from ..geometry import EMPTY, GeomStruct, Instance, Piecewise, Xform, chain_affine, dense_struct, realize, with_data
 from ..sockets import convert
 from . import S, node
@@ -87,7 +87,7 @@ def _normal(ctx, where="Normal", legacy_corners=True):
         e = mesh.edges()
         vn = mesh.vertex_normals()
         mid = (vn.index_select(1, e[:, 0]) + vn.index_select(1, e[:, 1])) * 0.5
-        length = sqrt((mid * mid).sum(-1, keepdim=True))
+        length = safe_sqrt((mid * mid).sum(-1, keepdim=True))
         values = torch.where(length > 0, mid / torch.where(length > 0, length, torch.ones_like(length)), mid)
     elif domain == "CORNER":  # Blender 4.2: its face's normal, whether the face is smooth or sharp
         if not legacy_corners:
