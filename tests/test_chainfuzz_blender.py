@@ -18,13 +18,8 @@ KNOWN = {
 }
 # seed -> the node type named by its refusal
 REFUSED = {
-    # the Normal field on Bezier splines
-    **dict.fromkeys([187], "GeometryNodeInputNormal"),
-    # after an Ico Sphere (subdivided twice): its edge order is not modelled
-    **dict.fromkeys([234], "GeometryNodeSubdivideMesh"),
-    **dict.fromkeys([115], "GeometryNodeMeshToPoints"),
-    # Keep Boundaries on a mesh with boundary edges
-    **dict.fromkeys([170, 184, 229, 282, 296], "GeometryNodeDualMesh"),
+    # the Normal field in Set Position on Bezier splines
+    **dict.fromkeys([187], "GeometryNodeSetPosition"),
 }
 
 
