@@ -151,7 +151,8 @@ def _limit(faces: list, nv: int, sharp: set) -> sp.csr_matrix:
     """Catmull-Clark limit positions of a quad mesh's points, (nv, nv): a smooth point of valence
     n (n^2 V + 4 sum(neighbours) + sum(opposite corners)) / (n (n + 5)), a crease point (prev + 4 V
     + next) / 6; the points that stay in refinement and a boundary point of one face stay at
-    their refined positions (Blender 5.0's Limit Surface, measured with bpy 5.0.1, Boundary Smooth All and Keep Corners)."""
+    their refined positions (Blender 5.0's Limit Surface, measured with bpy 5.0.1, Boundary
+    Smooth All and Keep Corners)."""
     _, _, corners, nbrs, fans = _topology(faces, nv)
     rows, cols, vals = [], [], []
 
