@@ -260,6 +260,10 @@ class NodeEval:
     def constant(self, value, type_: str):
         return self._call.ev.constant(value, type_)
 
+    def saved_by(self) -> tuple:
+        """(major, minor) of the Blender that saved the program's file (ProgramIR.saved_by)."""
+        return self._call.ev.ir.saved_by
+
     def program_uses(self, *types: str) -> bool:
         """Whether any group of the program has a node of one of these types."""
         return self._call.ev.uses(types)

@@ -168,6 +168,13 @@ def sqrt(x: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(x)
 
 
+def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    """`sqrt` with 0 at and below 0 and a zero gradient there: torch's infinite slope at 0 would
+    turn the zero gradient of an unused branch (torch.where) into NaN."""
+    pos = x > 0
+    return torch.where(pos, sqrt(torch.where(pos, x, torch.ones_like(x))), torch.zeros_like(x))
+
+
 def _length_squared(v: torch.Tensor) -> torch.Tensor:
     return (v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1]) + v[..., 2] * v[..., 2]
 
@@ -247,7 +254,7 @@ def safe_acos_approx(x: torch.Tensor) -> torch.Tensor:
 
 def _normalized(v: torch.Tensor, fallback=None) -> torch.Tensor:
     """v / |v| per row of the last axis; zero vectors give `fallback` (zeros by default)."""
-    length = sqrt(_length_squared(v)[..., None])
+    length = safe_sqrt(_length_squared(v)[..., None])
     ok = length > 0
     out = v / torch.where(ok, length, torch.ones_like(length))
     if fallback is None:

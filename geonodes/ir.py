@@ -6,6 +6,7 @@ carry their resolved socket specs. Every problem raises `IRError` naming the pla
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,20 @@ class ProgramIR:
     parameters: list
     source: dict
     where: str  # for messages: file name or "<dict>"
+
+    @property
+    def saved_by(self) -> tuple:
+        """(major, minor) of the Blender that saved the program's file: source's 'saved_by', else
+        'blender' (the importing Blender), else (4, 2); nodes that Blender rewrote since 4.2
+        (Triangulate, 4.3) evaluate as that version does."""
+        return saved_version(self.source)
+
+
+def saved_version(source) -> tuple:
+    """`ProgramIR.saved_by` of an IR's 'source' object."""
+    text = source.get("saved_by", source.get("blender")) if isinstance(source, dict) else None
+    parts = re.match(r"(\d+)\.(\d+)", text) if isinstance(text, str) else None
+    return (int(parts[1]), int(parts[2])) if parts else (4, 2)
 
 
 def load_ir(source) -> ProgramIR:

@@ -33,7 +33,7 @@ MENU = {
     "Mesh > Operations": {"GeometryNodeDualMesh": "Dual Mesh", "GeometryNodeExtrudeMesh": "Extrude Mesh",
                           "GeometryNodeFlipFaces": "Flip Faces", "GeometryNodeMeshToPoints": "Mesh to Points",
                           "GeometryNodeScaleElements": "Scale Elements", "GeometryNodeSubdivideMesh": "Subdivide Mesh",
-                          "GeometryNodeTriangulate": "Triangulate"},
+                          "GeometryNodeSubdivisionSurface": "Subdivision Surface", "GeometryNodeTriangulate": "Triangulate"},
     "Mesh > Primitives": {"GeometryNodeMeshCone": "Cone", "GeometryNodeMeshCube": "Cube",
                           "GeometryNodeMeshCylinder": "Cylinder", "GeometryNodeMeshGrid": "Grid",
                           "GeometryNodeMeshIcoSphere": "Ico Sphere", "GeometryNodeMeshCircle": "Mesh Circle",

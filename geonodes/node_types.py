@@ -35,7 +35,7 @@ COMPILED_NODE_TYPES = frozenset({
 # Mesh operations (geonodes/nodes/mesh_ops.py and the modules it names).
 COMPILED_NODE_TYPES |= frozenset({
     "GeometryNodeDualMesh", "GeometryNodeExtrudeMesh", "GeometryNodeFlipFaces", "GeometryNodeMergeByDistance", "GeometryNodeMeshToPoints", "GeometryNodePointsToVertices",
-    "GeometryNodeScaleElements", "GeometryNodeSubdivideMesh", "GeometryNodeTriangulate",
+    "GeometryNodeScaleElements", "GeometryNodeSubdivideMesh", "GeometryNodeSubdivisionSurface", "GeometryNodeTriangulate",
 })
 # Node types whose outputs can be fields: a program without any has single values only.
 FIELD_SOURCE_TYPES = ("GeometryNodeInputPosition", "GeometryNodeInputIndex", "GeometryNodeInputNormal",

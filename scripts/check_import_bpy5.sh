@@ -60,6 +60,7 @@ for name in ("chair", "table", "sofa", "cabinet", "bed", "chain", "menu"):
     four = json.load(open(f"{out}/4/{name}.json"))
     five = json.load(open(f"{out}/5/{name}.json"))
     versions = four["source"].pop("blender"), five["source"].pop("blender")
+    four["source"].pop("saved_by", None), five["source"].pop("saved_by", None)  # which Blender saved the file
     same = four == five
     failed |= not same or not versions[1].startswith("5.")
     print(f"{name}: bpy {versions[0]} vs {versions[1]}: {'same IR' if same else 'DIFFERENT IR'}")

@@ -144,17 +144,17 @@ def menu_program(path, shape: str, size: str):
 
 
 def unsupported_program(path):
-    """A cube through a nested group 'Legs' holding a Split Edges and a Subdivision Surface (two
+    """A cube through a nested group 'Legs' holding a Split Edges and a Subdivide Curve (two
     node types geonodes does not support)."""
     tree = _tree()
     legs = bpy.data.node_groups.new("Legs", "GeometryNodeTree")
     legs.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
     legs.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     lin, lout, split, subdivide = _nodes(legs, "NodeGroupInput", "NodeGroupOutput", "GeometryNodeSplitEdges",
-                                         "GeometryNodeSubdivisionSurface")
+                                         "GeometryNodeSubdivideCurve")
     _link(legs, lin.outputs[0], split.inputs["Mesh"])
-    _link(legs, split.outputs["Mesh"], subdivide.inputs["Mesh"])
-    _link(legs, subdivide.outputs["Mesh"], lout.inputs[0])
+    _link(legs, split.outputs["Mesh"], subdivide.inputs["Curve"])
+    _link(legs, subdivide.outputs["Curve"], lout.inputs[0])
     out, cube, group = _nodes(tree, "NodeGroupOutput", "GeometryNodeMeshCube", "GeometryNodeGroup")
     group.node_tree = legs
     _link(tree, cube.outputs["Mesh"], group.inputs[0])

@@ -1,8 +1,9 @@
 """One chainfuzz seed as a user meets it: the program saved by Blender as a .blend, imported by
 geonodes' importer, evaluated as one batch of parameter sets and compared with Blender evaluating
 the same file. `python tests/chainrun.py FIRST LAST [-v]` prints one line per seed refused or
-differing (-v: every seed); `--save DIR FIRST LAST` writes the seeds' .blend files with the bpy
-at hand and `--files DIR` compares saved files (how files saved by Blender 5.0 are checked)."""
+differing (-v: every seed); `--save DIR FIRST LAST [FUZZ]` writes the seeds' .blend files with the
+bpy at hand (FUZZ: chainfuzz, the default, or meshfuzz, curvefuzz, fieldfuzz) and `--files DIR
+[ATOL]` compares saved files (how files saved by Blender 5.0 are checked; ATOL 1e-5 unless given)."""
 from __future__ import annotations
 
 import re
@@ -61,15 +62,20 @@ def _main(argv: list) -> None:
 
         out = Path(argv[1])
         out.mkdir(parents=True, exist_ok=True)
+        fuzz = argv[4] if len(argv) > 4 else "chainfuzz"
+        if fuzz not in ("chainfuzz", "meshfuzz", "curvefuzz", "fieldfuzz"):
+            raise SystemExit(f"unknown fuzzer '{fuzz}' (chainfuzz, meshfuzz, curvefuzz, fieldfuzz)")
+        draw = __import__(fuzz).make
         for seed in range(int(argv[2]), int(argv[3])):
             try:
-                export_blend(make(seed)[0], out / f"chain{seed}.blend")
+                export_blend(draw(seed)[0], out / f"{fuzz[:-4]}{seed}.blend")
             except Exception as e:  # noqa: BLE001 - a program this Blender cannot build is reported
                 print(f"{seed}\tnot saved\t{e}", flush=True)
         return
     counts = {"agree": 0, "refused": 0, "differ": 0}
     if argv[0] == "--files":  # compare saved files (any Blender version the bpy at hand reads)
-        runs = [(p.stem, lambda p=p: compare_file(p, SETS)) for p in sorted(Path(argv[1]).glob("*.blend"))]
+        atol = float(argv[2]) if len(argv) > 2 and argv[2] != "-v" else 1e-5
+        runs = [(p.stem, lambda p=p: compare_file(p, SETS, atol)) for p in sorted(Path(argv[1]).glob("*.blend"))]
     else:
         tmp = tempfile.mkdtemp()
         runs = [(seed, lambda seed=seed: outcome(seed, tmp)) for seed in range(int(argv[0]), int(argv[1]))]

@@ -24,6 +24,7 @@ PRIMITIVES = {
     "circle_fan": [node("M0", "GeometryNodeMeshCircle", {"fill_type": "TRIANGLE_FAN"}, {"Vertices": 6})],
     "uvsphere": [node("M0", "GeometryNodeMeshUVSphere", {}, {"Segments": 7, "Rings": 5})],
     "ico": [node("M0", "GeometryNodeMeshIcoSphere", {}, {"Radius": 1.0, "Subdivisions": 1})],
+    "ico3": [node("M0", "GeometryNodeMeshIcoSphere", {}, {"Radius": 1.0, "Subdivisions": 3})],
 }
 
 # Curve to Mesh sources (edges in fill_mesh_topology's order): an open Bezier swept by a circle

@@ -146,7 +146,7 @@ def test_an_unsupported_node_is_one_error_naming_group_node_and_type(tmp_path, c
     assert main(["info", str(path)]) == 2
     cap = capsys.readouterr()
     assert "group 'Legs'" in cap.out and "unsupported node types: GeometryNodeSplitEdges, " \
-        "GeometryNodeSubdivisionSurface" in cap.out
+        "GeometryNodeSubdivideCurve" in cap.out
     assert [line.split() for line in cap.out.splitlines() if "SplitEdges" in line][0] == \
         ["GeometryNodeSplitEdges", "1", "NOT", "SUPPORTED"]
     assert cap.err.startswith("geonodes info: error: legs.blend: group 'Legs'") and cap.err.count("\n") == 1

@@ -18,14 +18,8 @@ KNOWN = {
 }
 # seed -> the node type named by its refusal
 REFUSED = {
-    # not compiled
-    **dict.fromkeys([4, 13, 18, 25, 31, 32, 33, 35, 39, 49, 56, 59, 91, 112, 113, 114, 134, 153, 163, 165, 172,
-                     176, 179, 187, 191, 198, 204, 230, 236, 252, 253, 290, 292, 296], "GeometryNodeSubdivisionSurface"),
-    # after an Ico Sphere (subdivided twice): its edge order is not modelled
-    **dict.fromkeys([234], "GeometryNodeSubdivideMesh"),
-    **dict.fromkeys([115], "GeometryNodeMeshToPoints"),
-    # Keep Boundaries on a mesh with boundary edges
-    **dict.fromkeys([170, 184, 229, 282], "GeometryNodeDualMesh"),
+    # the Normal field in Set Position on Bezier splines
+    **dict.fromkeys([187], "GeometryNodeSetPosition"),
 }
 
 

@@ -1,8 +1,11 @@
 """The Normal field on curves against live Blender (bpy): Set Position moves the control points
 of a poly curve (arc, circle, quadratic Bezier) joined with a resampled Bezier segment, turned,
 by Normal * k (Blender's minimum-twist normals of the evaluated points); Set Curve Radius reads
-the Normal's x through a Separate XYZ; swept to a mesh, within 1e-5. On Bezier splines it is
-refused, naming the node."""
+the Normal's x through a Separate XYZ; swept to a mesh, within 1e-5. On Bezier splines (the
+segment not resampled) a control point's normal is the evaluated normal at its first evaluated
+point (curve_normal_point_domain), read here by Set Curve Radius; Blender's Set Position reads
+other values there (measured: not those Store Named Attribute or Set Curve Radius see), so it is
+refused there, naming the node."""
 import pytest
 
 from geonodes.errors import GeonodesError
@@ -50,7 +53,30 @@ def test_normal_field_on_curves(poly, radius):
     compare_batch(ir, parameter_sets(params, 8, seed=61 + len(poly) + radius, swept=True))
 
 
-def test_normal_field_on_bezier_splines_is_refused():
-    ir, params = normal_program("circle", False, resample=False)
-    with pytest.raises(GeonodesError, match="node 'N' \\(type GeometryNodeInputNormal\\): the Normal field on Bezier"):
+@pytest.mark.parametrize("component", ["X", "Y", "Z"])
+@pytest.mark.parametrize("poly", ["arc", "circle", "quadratic"])
+def test_normal_field_on_bezier_splines(poly, component):
+    """A poly curve joined with a Bezier segment, turned; radius = 1.5 + a Normal component,
+    swept by a small square."""
+    a, la, pa = primitive(poly, "A", "a ")
+    b, lb, pb = primitive("bezier", "B", "b ")
+    nodes = a + b + [node("J", "GeometryNodeJoinGeometry"),
+                     node("T", "GeometryNodeTransform", {}, {"Rotation": [0.3, 0.2, 0.1], "Translation": [0.1, 0.0, 0.5]}),
+                     node("N", "GeometryNodeInputNormal"), node("X", "ShaderNodeSeparateXYZ"),
+                     node("Add", "ShaderNodeMath", {"operation": "ADD"}, {"Value_001": 1.5}), node("R", "GeometryNodeSetCurveRadius"),
+                     node("Prof", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.1}),
+                     node("M", "GeometryNodeCurveToMesh")]
+    links = la + lb + [link(("A", "Curve"), ("J", "Geometry"), 0), link(("B", "Curve"), ("J", "Geometry"), 1),
+                       link(("J", "Geometry"), ("T", "Geometry")), link(("T", "Geometry"), ("R", "Curve")),
+                       link(("N", "Normal"), ("X", "Vector")), link(("X", component), ("Add", "Value")),
+                       link(("Add", "Value"), ("R", "Radius")), link(("R", "Curve"), ("M", "Curve")),
+                       link(("Prof", "Curve"), ("M", "Profile Curve")), link(("M", "Mesh"), OUT)]
+    params = pa + pb
+    compare_batch(program(nodes, links, params), parameter_sets(params, 8, seed=71 + len(poly), swept=True))
+
+
+def test_normal_field_in_set_position_on_bezier_splines_is_refused():
+    ir, _ = normal_program("circle", False, resample=False)
+    with pytest.raises(GeonodesError, match="node 'SP' \\(type GeometryNodeSetPosition\\): the Normal field in Set "
+                                            "Position on Bezier splines"):
         load_program(ir).evaluate_one({})

@@ -224,3 +224,52 @@ def test_normal_field_on_splines_is_refused():
     with pytest.raises(GeonodesError, match="node 'N' \\(type GeometryNodeInputNormal\\): the Normal field on "
                                             "curves is supported on their points only"):
         load_program(program(nodes, links)).evaluate_one({})
+
+
+def test_zero_lengths_have_blenders_values_and_finite_gradients():
+    """At zero length Blender's values are defined (an angle of 0, a radius of 0, Euler angles of
+    a frame whose normal is +Z); torch's sqrt and atan2 have infinite or NaN slopes there, which
+    survive the torch.where that drops the branch: the safe forms give the values and finite
+    gradients."""
+    from geonodes.fields import safe_sqrt
+    from geonodes.geometry.curves import angle_normalized
+    from geonodes.nodes.curve_to_points import frame_to_euler
+
+    x = torch.tensor([0.0, 4.0, -1.0], dtype=torch.float64, requires_grad=True)
+    y = safe_sqrt(x)
+    y.sum().backward()
+    assert y.tolist() == [0.0, 2.0, 0.0] and x.grad.tolist() == [0.0, 0.25, 0.0]
+
+    a = torch.tensor([[0.6, 0.0, 0.8]], dtype=torch.float64, requires_grad=True)
+    angle = angle_normalized(a, a.detach().clone())
+    angle.sum().backward()
+    assert angle.item() == 0.0 and torch.isfinite(a.grad).all()
+
+    tangent = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    normal = torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    euler = frame_to_euler(tangent, normal)  # mat3_normalized_to_eul2's small branch (cy = 0)
+    euler.sum().backward()
+    assert euler[0].tolist() == pytest.approx([-torch.pi, -torch.pi / 2, 0.0])
+    assert torch.isfinite(tangent.grad).all() and torch.isfinite(normal.grad).all()
+
+
+@pytest.mark.parametrize("radius", [0.0, 0.7])
+def test_gradients_of_a_circle_of_radius_zero(radius):
+    """A circle of radius 0 swept by a square and its points with Curve to Points' rotation on
+    instanced cubes: finite gradients at radius 0 (every tangent and length zero)."""
+    from irtools import fparams
+    nodes = [node("C", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 6}),
+             node("P", "GeometryNodeCurvePrimitiveCircle", {}, {"Resolution": 4, "Radius": 0.1}),
+             node("M", "GeometryNodeCurveToMesh"), node("TP", "GeometryNodeCurveToPoints", {}, {"Count": 5}),
+             node("Cu", "GeometryNodeMeshCube", {}, {"Size": [0.1, 0.2, 0.3]}), node("I", "GeometryNodeInstanceOnPoints"),
+             node("J", "GeometryNodeJoinGeometry"), node("Re", "GeometryNodeRealizeInstances")]
+    links = [link((GI, "a"), ("C", "Radius")), link(("C", "Curve"), ("M", "Curve")), link(("P", "Curve"), ("M", "Profile Curve")),
+             link(("C", "Curve"), ("TP", "Curve")), link(("TP", "Points"), ("I", "Points")), link(("Cu", "Mesh"), ("I", "Instance")),
+             link(("TP", "Rotation"), ("I", "Rotation")), link(("M", "Mesh"), ("J", "Geometry")),
+             link(("I", "Instances"), ("J", "Geometry"), 1), link(("J", "Geometry"), ("Re", "Geometry")),
+             link(("Re", "Geometry"), ("Group Output", "Out"))]
+    prog = load_program(program(nodes, links, fparams("a")))
+    a = torch.tensor([radius], dtype=torch.float64, requires_grad=True)
+    loss = sum((g.vertices ** 2).sum() for g in prog.evaluate({"a": a}, dtype=torch.float64))
+    loss.backward()
+    assert torch.isfinite(a.grad).all()

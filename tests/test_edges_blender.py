@@ -92,3 +92,20 @@ def test_extrude_edges_top_and_side(output):
             sel_nodes + [node("U", "ShaderNodeCombineXYZ")], links),
            (node("M2", "GeometryNodeSetPosition"), "Geometry", "Geometry")]
     compare_batch(edge_index_program("moved_grid", ops), value_sets("ab", 10, seed=17, lo=-1.0, hi=1.0)[5:])
+
+
+@pytest.mark.parametrize("subdivisions", [2, 3])
+@pytest.mark.parametrize("op", ["subdivide", "extrude_edges", "extrude_regions"])
+def test_ico_sphere_edges_through_operations(subdivisions, op):
+    """A subdivided Ico Sphere's edges (BMesh's creation order, geonodes.primitives.spheres) read
+    by nodes that follow the edge order, then the EDGE-domain Index after them. (1e-4: the
+    sphere's points differ from Blender's in the last bit, which the bend and extrusion scale; an
+    edge out of order moves points by ~0.1.)"""
+    ops = {"subdivide": (node("SD", "GeometryNodeSubdivideMesh", {}, {"Level": 1}), "Mesh", "Mesh"),
+           "extrude_edges": (node("X", "GeometryNodeExtrudeMesh", {"mode": "EDGES"}, {"Offset": [0.1, 0.2, 0.3]}),
+                             "Mesh", "Mesh"),
+           "extrude_regions": (node("X", "GeometryNodeExtrudeMesh", {}, {"Individual": False, "Offset Scale": 0.2}),
+                               "Mesh", "Mesh")}
+    ir = edge_index_program("ico3", [bend(), ops[op]])
+    next(nd for nd in ir["groups"][0]["nodes"] if nd["name"] == "M0")["inputs"]["Subdivisions"] = subdivisions
+    compare_batch(ir, value_sets("ab", 4, seed=13), atol=1e-4)

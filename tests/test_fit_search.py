@@ -183,15 +183,24 @@ def test_bench_table_prints_every_method():
     assert "<=truth" in table and all(r["truth_loss"] >= 0 for r in rows)
 
 
-def test_truth_loss_is_low_and_below_a_wrong_shape(table):
+def test_truth_loss_is_the_truth_refined_as_the_fit_and_below_a_wrong_shape(table):
     from procsplat.fit.metrics import truth_loss
 
     prog, target, truth = table
+    unrefined = preset("default", final_steps=0)
     base = truth_loss(prog, target, truth)
-    assert 0.0 <= base < 0.01
-    wrong = type(truth)(truth.program, dict(truth.parameters, Height=truth.parameters["Height"] + 0.2), truth.yaw,
-                        truth.translation, truth.vertices, truth.triangles)
-    assert truth_loss(prog, target, wrong) > 2 * base + 0.005
+    assert 0.0 <= base <= truth_loss(prog, target, truth, unrefined) and base < 0.01
+
+    def wrong(**changes):
+        return type(truth)(truth.program, dict(truth.parameters, **changes), truth.yaw, truth.translation,
+                           truth.vertices, truth.triangles)
+
+    # A wrong float is what the fit's final refinement repairs: refined like the fit, it scores as the truth does.
+    tall = wrong(Height=truth.parameters["Height"] + 0.2)
+    assert truth_loss(prog, target, tall, unrefined) > 2 * base + 0.005
+    assert truth_loss(prog, target, tall) < 2 * base + 0.005
+    # A wrong discrete value stays wrong.
+    assert truth_loss(prog, target, wrong(**{"Has Mid Board": True})) > 2 * base + 0.005
 
 
 def test_invisible_discrete_changes_are_told_apart_from_visible_ones():

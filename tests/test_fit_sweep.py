@@ -341,3 +341,29 @@ def test_refinement_adam_follows_torchs_adam():
         ref.step()
     assert torch.allclose(a, b, atol=1e-12) and torch.allclose(c, d, atol=1e-12)
     assert (a - a0).abs().max() > 0.05  # it moved
+
+
+def test_last_restart_leaves_a_basin_no_refinement_leaves(mid_board_table):
+    """The true table's discrete values with Width and Depth swapped at the true yaw: 60 refinement
+    steps stop at 10x the truth's loss (Depth 0.79 against 0.70); fresh float draws resized to the
+    observed box find the truth's basin. Off (`restart_draws` 0), nothing changes."""
+    from procsplat.fit.refine import refine
+    from procsplat.fit.search import last_restart, preset
+
+    prog, target, truth = mid_board_table
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    with torch.no_grad():
+        true_loss = float(scorer.score(_genome(space, truth.parameters, truth))["total"][0])
+    swapped = _genome(space, {**truth.parameters, "Width": 0.7, "Depth": 1.4}, truth)
+    swapped, loss = refine(scorer, swapped, 60)
+    assert loss[0] > 5 * true_loss
+    best, best_loss = last_restart(scorer, swapped, float(loss[0]), preset("default", restart_draws=16))
+    assert best_loss < 2 * true_loss
+    got = space.to_dict(best.disc[0], best.unit[0])
+    assert abs(got["Depth"] - 0.7) < 0.02 and abs(got["Width"] - 1.4) < 0.02
+    assert np.array_equal(best.disc, swapped.disc)
+    with torch.no_grad():
+        assert float(scorer.score(best)["total"][0]) == pytest.approx(best_loss, rel=1e-5)
+    same, same_loss = last_restart(scorer, swapped, float(loss[0]), preset("default", restart_draws=0))
+    assert same_loss == float(loss[0]) and same is swapped

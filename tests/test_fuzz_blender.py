@@ -65,6 +65,9 @@ FIELD_KNOWN = {
          "the last bit, and so does the noise in its normals",
     202: "division by the subdivided Ico Sphere's pole normal x (1.6e-6 of rounding noise, its points differ from "
          "Blender's in the last bit)",
+    265: "Compare LENGTH |Position| >= |Normal| on the subdivided Ico Sphere (both 1 up to rounding: its points differ "
+         "from Blender's in the last bit) picks the edges to extrude (refused before the sphere's edge order was "
+         "modelled; with the tie replaced by a constant it agrees)",
     262: "Scale Elements SINGLE_AXIS with Axis = Position over a UV sphere: one island whose axis is the mean of "
          "symmetric positions, 0 up to rounding (its direction is the noise of the sum's order)",
 }

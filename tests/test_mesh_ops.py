@@ -3,7 +3,7 @@ errors of what is not supported. (Their agreement with Blender: test_mesh_ops_bl
 import pytest
 
 from fieldtools import finite_difference_check
-from irtools import link, node
+from irtools import link, node, program
 from meshoptools import op_program, selection_nodes
 
 VALUES = {"a": 0.37, "b": -0.61, "c": 0.05}
@@ -64,12 +64,13 @@ def test_extrude_regions_gradients(mesh, scale_field):
     (node("E", "GeometryNodeExtrudeMesh", {}, {"Individual": False}), "Individual off"),
 ])
 def test_unsupported_modes_name_the_node(op, message):
-    """(EDGES and face regions of an Ico Sphere subdivided twice, whose edge order is not
-    modelled; a Dual Mesh's is: tests/test_dual_edges_blender.py.)"""
+    """(EDGES and face regions of a cube of 1014 faces, whose edge order is not modelled: Blender
+    splits its edges over as many hash sets as the machine has threads.)"""
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("ico", op, "Mesh", "Mesh")
-    next(nd for nd in ir["groups"][0]["nodes"] if nd["name"] == "Mesh")["inputs"]["Subdivisions"] = 2
+    ir = op_program("cube", op, "Mesh", "Mesh")
+    next(nd for nd in ir["groups"][0]["nodes"] if nd["name"] == "Mesh")["inputs"].update(
+        {"Vertices X": 14, "Vertices Y": 14, "Vertices Z": 14})
     with pytest.raises(IRError, match=f"node 'E'.*{message}"):
         load_program(ir).evaluate_one({})
 
@@ -196,12 +197,24 @@ def test_dual_mesh_gradients():
     finite_difference_check(op_program("ico", node("D", "GeometryNodeDualMesh"), "Mesh", "Dual Mesh"), VALUES, ["a", "b"])
 
 
-def test_dual_mesh_keep_boundaries_with_a_boundary_is_an_error():
+def test_dual_mesh_keep_boundaries_gradients():
+    ir = op_program("grid", node("D", "GeometryNodeDualMesh", {}, {"Keep Boundaries": True}), "Mesh", "Dual Mesh")
+    finite_difference_check(ir, VALUES, ["a", "b"])
+
+
+def test_dual_mesh_keep_boundaries_needs_the_edge_order():
+    """Keep Boundaries on a mesh with boundary edges reads the edge order (the midpoints' order):
+    after 4.2's BEAUTY triangulation of an n-gon, whose edges' order is not modelled, it is one
+    error naming the node."""
     from geonodes.errors import IRError
     from geonodes.program import load_program
-    ir = op_program("grid", node("D", "GeometryNodeDualMesh", {}, {"Keep Boundaries": True}), "Mesh", "Dual Mesh")
-    with pytest.raises(IRError, match="node 'D'.*Keep Boundaries"):
-        load_program(ir).evaluate_one({})
+    nodes = [node("C", "GeometryNodeMeshCircle", {"fill_type": "NGON"}, {"Vertices": 8}),
+             node("T", "GeometryNodeTriangulate", {"ngon_method": "BEAUTY"}),
+             node("D", "GeometryNodeDualMesh", {}, {"Keep Boundaries": True})]
+    links = [link(("C", "Mesh"), ("T", "Mesh")), link(("T", "Mesh"), ("D", "Mesh")), link(("D", "Dual Mesh"), ("Group Output", "Out"))]
+    with pytest.raises(IRError, match="node 'D' \\(type GeometryNodeDualMesh\\): Keep Boundaries on a mesh with boundary edges "
+                                      "whose edge order is not modelled"):
+        load_program(program(nodes, links)).evaluate_one({})
 
 
 def test_merge_by_distance_on_a_point_cloud_is_an_error():

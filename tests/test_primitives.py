@@ -34,14 +34,16 @@ def test_cube_2x2x2_matches_blender_table():
 
 def test_edges_in_blenders_order_where_modelled():
     """Blender's edge order (bpy: tests below): a cube's from BKE_mesh_calc_edges, a grid's and a
-    circle's written out; not modelled: ico spheres of 2+ subdivisions (BMesh), cubes of 1000+
-    faces (Blender splits the edges over as many hash sets as the machine has threads)."""
+    circle's written out, an ico sphere's in BMesh's creation order (its subdivision replayed);
+    not modelled: cubes of 1000+ faces (Blender splits the edges over as many hash sets as the
+    machine has threads)."""
     assert P.mesh_cube(t([1.0, 1.0, 1.0]), 2, 2, 2).edges.tolist() == [
         [0, 1], [0, 2], [2, 3], [1, 3], [0, 4], [1, 5], [4, 5], [4, 6], [5, 7], [6, 7], [2, 6], [3, 7]]
     assert P.mesh_grid(t(1.0), t(1.0), 3, 2).edges.tolist() == [[0, 1], [2, 3], [4, 5], [0, 2], [2, 4], [1, 3], [3, 5]]
     assert P.mesh_circle(t(1.0), 4, "TRIANGLE_FAN").edges.tolist()[3:6] == [[3, 0], [4, 0], [4, 1]]
     assert P.mesh_line_offset(t([0.0, 0, 0]), t([1.0, 0, 0]), 3).edges.tolist() == [[0, 1], [1, 2]]
-    assert P.mesh_ico_sphere(t(1.0), 1).edges.shape == (30, 2) and P.mesh_ico_sphere(t(1.0), 2).edges is None
+    assert P.mesh_ico_sphere(t(1.0), 1).edges.shape == (30, 2) and P.mesh_ico_sphere(t(1.0), 2).edges.shape == (120, 2)
+    assert P.mesh_ico_sphere(t(1.0), 2).edges.tolist()[30:33] == [[2, 12], [0, 13], [1, 14]]  # the cuts' new halves
     assert P.mesh_cube(t([1.0, 1.0, 1.0]), 14, 14, 14).edges is None  # 1014 faces
     assert P.mesh_cube(t([1.0, 1.0, 1.0]), 13, 13, 13).edges.shape == (2 * 864, 2)  # 864 quads, closed
 
@@ -209,8 +211,7 @@ def _blender_mesh(node_type: str, inputs: dict, props: dict | None = None):
 
 
 def _check(ours: P.PrimMesh, node_type: str, inputs: dict, props: dict | None = None):
-    """Vertices, polygons and (where ours models them: all but ico spheres of 2 subdivisions or
-    more and cubes of 1000 faces or more) edges in Blender's order."""
+    """Vertices, polygons and edges (each (v1, v2) as Blender's) in Blender's order."""
     verts, polys, edges = _blender_mesh(node_type, inputs, props)
     got = ours.vertices[0].detach().numpy()
     assert got.shape == verts.shape, f"{node_type} {inputs} {props}: {got.shape} vs Blender {verts.shape}"
@@ -218,9 +219,8 @@ def _check(ours: P.PrimMesh, node_type: str, inputs: dict, props: dict | None = 
         err = np.abs(got - verts).max()
         assert err <= 1e-5, f"{node_type} {inputs} {props}: max abs error {err}"
     assert ours.polygons() == polys, f"{node_type} {inputs} {props}: polygons differ"
-    if ours.edges is not None or node_type != "GeometryNodeMeshIcoSphere":
-        assert ours.edges is not None, f"{node_type} {inputs} {props}: edge order not modelled"
-        assert [tuple(e) for e in ours.edges.tolist()] == edges, f"{node_type} {inputs} {props}: edges differ"
+    assert ours.edges is not None, f"{node_type} {inputs} {props}: edge order not modelled"
+    assert [tuple(e) for e in ours.edges.tolist()] == edges, f"{node_type} {inputs} {props}: edges differ"
 
 
 def _rand(rng, n=(), lo=0.1, hi=3.0):

@@ -4,6 +4,7 @@ Everything runs on the CPU in a few seconds: small library programs (the table),
 RGB-D frames (numpy depth of planes, cameras from `look_at`), fixed seeds.
 """
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from procsplat.splat.init import (
     init_colors,
     initialise_model,
     near_surface_masks,
+    seen_shares,
     seen_in_frames,
     surface_samples,
 )
@@ -749,6 +751,39 @@ def test_initialise_model_keeps_an_object_no_frame_sees():
     assert len(model.anchored[0].face) == len(full.anchored[0].face)  # nothing pruned (and no spare)
     assert len(model.background.means) == 10  # the wall has more voxels than that
 
+
+
+def test_seen_shares():
+    # 300 + 100 seen: 200 each, whatever the areas
+    assert seen_shares([4.0, 2.0], [300, 100], [300, 600], 1000.0) == [200, 200]
+    # at most per_area per seen m^2 (the second shows 2 x 100 / 600 m^2); nothing seen, none
+    assert seen_shares([4.0, 2.0, 1.0], [300, 100, 0], [300, 600, 50], 300.0) == [200, 100, 0]
+    assert seen_shares([1.0], [0], [10], 100.0) == [0]
+
+
+def test_initialise_model_shares_the_seen_anchored_gaussians_equally():
+    # Two tables on the floor, the second half out of view of the camera above them; the per-object
+    # cap binds for both, so without sharing the second keeps only the half of its draw it shows.
+    K = pinhole(64, 48, 48.0)
+    c2w = look_at((0.0, -3.0, 5.0), (0.0, 0.0, 0.0))
+    depth = plane_depth(K, c2w, 64, 48, 2, -0.1)  # a floor a little lower: the legs' feet are seen too
+    frame = (np.broadcast_to(BLUE, (48, 64, 3)).copy(), depth, K, c2w)
+    specs = [ObjectSpec(0, "table", "table", {}, 0.0, [-1.0, 0.0, 0.0]),
+             ObjectSpec(1, "table", "table", {}, 0.0, [3.45, 0.0, 0.0])]
+    cfg = InitConfig(gaussians_per_m2=2000.0, max_gaussians_per_object=300, max_background=40, background_voxel=0.2)
+    apart = initialise_model(specs, [frame], replace(cfg, share_seen=False))
+    whole, half = (len(a.face) for a in apart.anchored)
+    assert whole == 300 and 100 < half < 200
+    shared = initialise_model(specs, [frame], cfg)
+    counts = [len(a.face) for a in shared.anchored]
+    assert abs(sum(counts) - whole - half) <= 0.05 * (whole + half)
+    assert abs(counts[0] - counts[1]) <= 0.1 * sum(counts) / 2
+    for a in shared.anchored:  # every one seen, the half-seen table's drawn denser: smaller
+        assert seen_in_frames(a.world().means.detach().numpy(), [frame]).all()
+    scale = [float(torch.exp(a.anchored[1].log_scales_plane.detach()).median()) for a in (shared, apart)]
+    assert scale[0] < 0.9 * scale[1]
+    # the total budget is unchanged: the background gets the same spare
+    assert abs(len(shared.background.means) - len(apart.background.means)) <= 0.05 * (whole + half)
 
 # -- procsplat.train.image_metrics ---------------------------------------------------------------
 

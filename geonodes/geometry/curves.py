@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..fields import safe_sqrt
 from .structure import Part, Prim
 from .vertices import part_rows_vertices
 
@@ -286,7 +287,7 @@ def angle_normalized(a, b):
     """angle_normalized_v3v3 of unit vectors -> (b, 1)."""
     pos = _dot(a, b) >= 0
     d = torch.where(pos, a - b, a + b)  # one asin, so the unused branch has no infinite slope
-    half = torch.sqrt(torch.clamp((d * d).sum(-1, keepdim=True), min=1e-30)) / 2.0
+    half = safe_sqrt((d * d).sum(-1, keepdim=True)) / 2.0
     angle = 2.0 * _asin(half)
     return torch.where(pos, angle, math.pi - angle)
 
@@ -337,16 +338,21 @@ def spline_frames(ev: EvaluatedCurves, s: int) -> tuple:
     return t, minimum_twist_normals(t, ev.topo.cyclic[s])
 
 
-def control_point_normals(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor | None:
-    """(b, P, 3) the Normal field on the control points of poly curve parts joined into one
-    component (curve_normals_varray: the evaluated normals, minimum twist, no tilt); None when
-    some spline is a Bezier spline (Blender's normals there are not modelled)."""
-    if any(part.prim.curve.handles for part in parts):
-        return None
+def control_point_normals(parts: tuple, rows: torch.Tensor, cache: dict) -> torch.Tensor:
+    """(b, P, 3) the Normal field on the control points of curve parts joined into one component
+    (curve_normal_point_domain: the evaluated normals, minimum twist, no tilt; a poly spline's
+    own, a Bezier spline's at each control point's first evaluated point, i * resolution)."""
     out = []
     for part in parts:
         ev = evaluated(part, rows, cache)
-        out += [spline_frames(ev, s)[1] for s in range(len(ev.topo.sizes))]
+        topo = ev.topo
+        for s in range(len(topo.sizes)):
+            normals = spline_frames(ev, s)[1]
+            n = topo.sizes[s]
+            if topo.bezier[s] and n >= 2:
+                res = max(int(topo.resolution[s]), 1)
+                normals = normals[:, [i * res for i in range(n)]]
+            out.append(normals)
     return torch.cat(out, 1)
 
 

@@ -151,6 +151,55 @@ def triangulate_faces(prim: Prim, triangles: dict, edges_known: bool = False) ->
     return topo
 
 
+def triangulate_faces_43(prim: Prim, triangles: dict, edges_known: bool = False) -> NewTopology:
+    """Faces split into triangles as Blender 4.3+ does (geometry::mesh_triangulate, rewritten in
+    4.3): `triangles` maps each chosen quad or n-gon to its triangles (triples of local corner
+    indices); the new triangles come first (the n-gons', face by face, then the quads'), each
+    triangle once (a triangle equal to an earlier one, as a vertex set, is dropped), then the
+    faces left as they were, in order, less the old triangles a new one repeats. The edges: the
+    old ones, then bke::mesh_calc_edges' new ones over the new faces (`polygon_edges` order)."""
+    fo, fv, sizes, _ = faces_of(prim)
+    seen, corners, face_src = set(), [], []
+    for f in sorted(triangles, key=lambda f: (sizes[f] == 4, f)):
+        for t in triangles[f]:
+            c = fo[f] + np.asarray(t, np.int64)
+            key = tuple(sorted(int(v) for v in fv[c]))
+            if key not in seen:
+                seen.add(key)
+                corners.append(c)
+                face_src.append(f)
+    for f in range(sizes.shape[0]):
+        if f in triangles or (sizes[f] == 3 and tuple(sorted(int(v) for v in fv[fo[f]:fo[f + 1]])) in seen):
+            continue
+        corners.append(np.arange(fo[f], fo[f + 1]))
+        face_src.append(f)
+    corner_src = np.concatenate(corners).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in corners])])
+    edges = None
+    if prim.edges is not None:
+        old = prim.edges.numpy()
+        known = {(int(min(a, b)), int(max(a, b))) for a, b in old}
+        new = []
+        for c in corners:
+            for k in range(len(c)):
+                a, b = int(fv[c[k - 1]]), int(fv[c[k]])
+                pair = (min(a, b), max(a, b))
+                if pair not in known:
+                    known.add(pair)
+                    new.append(pair)
+        edges = np.concatenate([old, np.asarray(new, np.int64).reshape(-1, 2)])
+    topo = new_topology(prim.num_vertices, offsets, fv[corner_src], np.arange(prim.num_vertices),
+                        np.asarray(face_src, np.int64), corner_src, edges=edges)
+    topo.edges_known = edges_known and len(corners) < 1000
+    return topo
+
+
+def quad_triangles_43(split_13: bool) -> list:
+    """A quad's two triangles as Blender 4.3+ makes them: on 0-2 (2, 0, 1), (0, 2, 3); on 1-3
+    (1, 3, 0), (3, 1, 2)."""
+    return [(1, 3, 0), (3, 1, 2)] if split_13 else [(2, 0, 1), (0, 2, 3)]
+
+
 def quad_triangles(split_13: bool) -> list:
     """A quad's two triangles: loops from corner 0 (or 1), tris (0, 1, 2) and (0, 2, 3) of them."""
     s = 1 if split_13 else 0

@@ -71,7 +71,7 @@ def node(type_: str, inputs=(), outputs=(), properties=None, choices=None, socke
 
 def _load_all() -> None:
     from . import attribute_nodes, compare_nodes, delete_nodes, field_nodes, geometry_nodes, math_nodes, primitive_nodes  # noqa: F401  (registration)
-    from . import extrude_nodes, merge_nodes, mesh_ops, point_nodes, subdivide_nodes  # noqa: F401  (registration)
+    from . import extrude_nodes, merge_nodes, mesh_ops, point_nodes, subdivide_nodes, subsurf_nodes  # noqa: F401  (registration)
     from . import bounds_nodes, curve_fill, curve_nodes, curve_resample, curve_to_mesh, curve_to_points  # noqa: F401  (registration)
     from . import curve_guard  # noqa: F401  (after the others: wraps nodes that refuse curves)
 

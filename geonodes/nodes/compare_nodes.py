@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..fields import lift, sqrt
+from ..fields import lift, safe_sqrt, sqrt
 from . import S, node
 
 COMPARE_OPS = ("LESS_THAN", "LESS_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL")
@@ -66,13 +66,13 @@ def angle_v3v3(a, b):
     same = (a * b).sum(-1) >= 0.0
     other = torch.where(same[:, None], b, -b)
     d = a - other
-    half = sqrt((d * d).sum(-1)) / 2.0
+    half = safe_sqrt((d * d).sum(-1)) / 2.0
     angle = 2.0 * _saasin(half)
     return torch.where(same, angle, math.pi - angle)
 
 
 def _length(v):
-    return sqrt((v * v).sum(-1))
+    return safe_sqrt((v * v).sum(-1))
 
 
 def _reduce(mode, v, w):

@@ -8,7 +8,7 @@ import math
 import torch
 
 from ..errors import IRError
-from ..fields import Field, FieldContext, MeshData
+from ..fields import Field, FieldContext, MeshData, safe_sqrt
 from ..geometry import GeomStruct, Instance, Part, Piecewise, part_rows_vertices, split_by
 from ..geometry.curves import (CurvePrim, angle_signed_on_axis, control_point_normals, curve_prim, curve_topo,
                               rotate_around_axis, with_radius)
@@ -116,7 +116,7 @@ def _circle_points(n):
     valid = ok & ~_colinear(p1, p2, p3)
     center = torch.where(valid[:, None], center, torch.zeros_like(center))
     d = p1 - center
-    r = torch.sqrt(torch.clamp((d * d).sum(-1), min=1e-30))[:, None, None]
+    r = safe_sqrt((d * d).sum(-1))[:, None, None]
 
     def build(config):
         if not config[1]:
@@ -170,7 +170,7 @@ def _arc_points(n, connect_input):
     center, ok = _three_planes(_plane(mid_ab, nabc), _plane(mid_ab, nba), _plane(mid_bc, ncb))
     rad_a = _normalize(a - center)
     d = center - b
-    radius = torch.sqrt(torch.clamp((d * d).sum(-1), min=1e-30))
+    radius = safe_sqrt((d * d).sum(-1))
     two_pi = 2.0 * math.pi
     angle_ab = angle_signed_on_axis(rad_a, _normalize(b - center), normal)[:, 0] + two_pi
     angle_ac = angle_signed_on_axis(rad_a, _normalize(c - center), normal)[:, 0] + two_pi

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import IRError
 from ..fields import FieldContext, MeshData
 from ..geometry import Part, part_rows_vertices
 from ..geometry.curves import CurvePrim, control_point_normals
@@ -20,7 +21,12 @@ def move_curves(n, index: torch.Tensor, curves: tuple, selection, position, offs
     dense = [part_rows_vertices(p, index, n.geometry_cache) for p in curves]
     controls = [d[:, :p.prim.curve.num_points] for d, p in zip(dense, curves)]
     empty = torch.zeros(1, dtype=torch.int64, device=index.device)
-    normals = lambda: control_point_normals(curves, index, n.geometry_cache)  # noqa: E731
+    if any(p.prim.curve.handles for p in curves):
+        def normals():  # Blender's Set Position reads other normals there than every other node (measured)
+            raise IRError(f"{n.where}: the Normal field in Set Position on Bezier splines is not supported (Blender "
+                          "gives it other values there than its evaluated normals; other nodes read it)")
+    else:
+        normals = lambda: control_point_normals(curves, index, n.geometry_cache)  # noqa: E731
     ctx = FieldContext(MeshData(torch.cat(controls, 1), empty, empty[:0], curves=True, curve_normals=normals),
                        index, "POINT")
     old = ctx.mesh.positions

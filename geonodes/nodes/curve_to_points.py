@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import IRError
-from ..fields import Field
+from ..fields import Field, safe_sqrt
 from ..geometry import GeomStruct, Part, Piecewise, Prim
 from ..geometry.curve_sample import interpolate, uniform_samples
 from ..geometry.curves import _safe_normalize, curve_parts_evaluated, spline_frames
@@ -19,18 +19,25 @@ _NO_FACES = torch.zeros(1, dtype=torch.int64)
 _NO_LOOPS = torch.zeros(0, dtype=torch.int64)
 
 
+def _atan2(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """atan2 (0 at (0, 0), as atan2f) with a zero gradient at (0, 0), where torch's is NaN (and
+    NaN survives the torch.where that drops the branch)."""
+    zero = (x == 0) & (y == 0)
+    return torch.where(zero, torch.zeros_like(x), torch.atan2(torch.where(zero, torch.zeros_like(y), y),
+                                                              torch.where(zero, torch.ones_like(x), x)))
+
+
 def frame_to_euler(tangent: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
     """Euler XYZ of the rotation whose axes are (normal, tangent x normal, tangent), as
     Blender's to_euler of that matrix (of the two solutions, the smaller)."""
     x, z = normal, tangent
     y = torch.linalg.cross(z, x, dim=-1)
     # m[col][row] in Blender's terms: col 0 = x, col 1 = y, col 2 = z
-    cy = torch.sqrt(x[..., 0] ** 2 + x[..., 1] ** 2)
+    cy = safe_sqrt(x[..., 0] * x[..., 0] + x[..., 1] * x[..., 1])  # hypotf
     big = cy > 16.0 * 1.1920929e-07
-    e1 = torch.stack([torch.atan2(y[..., 2], z[..., 2]), torch.atan2(-x[..., 2], cy), torch.atan2(x[..., 1], x[..., 0])], -1)
-    e2 = torch.stack([torch.atan2(-y[..., 2], -z[..., 2]), torch.atan2(-x[..., 2], -cy),
-                      torch.atan2(-x[..., 1], -x[..., 0])], -1)
-    small = torch.stack([torch.atan2(-z[..., 1], y[..., 1]), torch.atan2(-x[..., 2], cy), torch.zeros_like(cy)], -1)
+    e1 = torch.stack([_atan2(y[..., 2], z[..., 2]), _atan2(-x[..., 2], cy), _atan2(x[..., 1], x[..., 0])], -1)
+    e2 = torch.stack([_atan2(-y[..., 2], -z[..., 2]), _atan2(-x[..., 2], -cy), _atan2(-x[..., 1], -x[..., 0])], -1)
+    small = torch.stack([_atan2(-z[..., 1], y[..., 1]), _atan2(-x[..., 2], cy), torch.zeros_like(cy)], -1)
     pick2 = e1.abs().sum(-1) > e2.abs().sum(-1)
     return torch.where(big[..., None], torch.where(pick2[..., None], e2, e1), small)
 

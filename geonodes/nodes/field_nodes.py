@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import IRError
-from ..fields import Field, FieldContext, MeshData, is_field, lift, sqrt
+from ..fields import Field, FieldContext, MeshData, is_field, lift, safe_sqrt
 from ..geometry import EMPTY, GeomStruct, Instance, Piecewise, Xform, chain_affine, dense_struct, realize, with_data
 from ..sockets import convert
 from . import S, node
@@ -78,11 +78,7 @@ def _normal(ctx, where="Normal", legacy_corners=True):
         if mesh.curve_normals is None or domain != "POINT":
             raise IRError(f"{where}: the Normal field on curves is supported on their points only (here "
                           f"{'their splines' if domain == 'FACE' else domain})")
-        normals = mesh.derived("curve_normals", mesh.curve_normals)
-        if normals is None:
-            raise IRError(f"{where}: the Normal field on Bezier splines is not supported (on poly splines it is: "
-                          "resample the curve first)")
-        return normals.reshape(-1, 3)
+        return mesh.derived("curve_normals", mesh.curve_normals).reshape(-1, 3)
     if domain == "POINT":
         values = mesh.vertex_normals()
     elif domain == "FACE":
@@ -91,7 +87,7 @@ def _normal(ctx, where="Normal", legacy_corners=True):
         e = mesh.edges()
         vn = mesh.vertex_normals()
         mid = (vn.index_select(1, e[:, 0]) + vn.index_select(1, e[:, 1])) * 0.5
-        length = sqrt((mid * mid).sum(-1, keepdim=True))
+        length = safe_sqrt((mid * mid).sum(-1, keepdim=True))
         values = torch.where(length > 0, mid / torch.where(length > 0, length, torch.ones_like(length)), mid)
     elif domain == "CORNER":  # Blender 4.2: its face's normal, whether the face is smooth or sharp
         if not legacy_corners:

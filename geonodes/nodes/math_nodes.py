@@ -13,7 +13,7 @@ import operator
 
 import torch
 
-from ..fields import Field, is_field, lift, sqrt
+from ..fields import Field, is_field, lift, safe_sqrt
 from ..geometry import select, stack_columns
 from . import S, compiled, node
 
@@ -21,11 +21,6 @@ from . import S, compiled, node
 def _safe_div(a, b):
     nz = b != 0
     return torch.where(nz, a / torch.where(nz, b, torch.ones_like(b)), torch.zeros_like(a))
-
-
-def _safe_sqrt(a):
-    pos = a > 0
-    return torch.where(pos, sqrt(torch.where(pos, a, torch.ones_like(a))), torch.zeros_like(a))
 
 
 def _safe_pow(a, b):
@@ -93,8 +88,8 @@ MATH_OPS = {
     "MULTIPLY_ADD": lambda a, b, c: a * b + c,
     "POWER": lambda a, b, c: _safe_pow(a, b),
     "LOGARITHM": lambda a, b, c: _safe_log(a, b),
-    "SQRT": lambda a, b, c: _safe_sqrt(a),
-    "INVERSE_SQRT": lambda a, b, c: _safe_div(torch.ones_like(a), _safe_sqrt(a)),
+    "SQRT": lambda a, b, c: safe_sqrt(a),
+    "INVERSE_SQRT": lambda a, b, c: _safe_div(torch.ones_like(a), safe_sqrt(a)),
     "ABSOLUTE": lambda a, b, c: torch.abs(a),
     "EXPONENT": lambda a, b, c: torch.exp(a),
     "MINIMUM": lambda a, b, c: torch.minimum(a, b),
@@ -227,7 +222,7 @@ def _dot(a, b):
 
 
 def _length(a):
-    return _safe_sqrt(_dot(a, a))
+    return safe_sqrt(_dot(a, a))
 
 
 def _normalize(a):
@@ -248,7 +243,7 @@ def _refract(a, b, eta):
     d = _dot(n, a)
     k = 1.0 - eta * eta * (1.0 - d * d)
     ok = k >= 0
-    out = eta[:, None] * a - (eta * d + _safe_sqrt(k))[:, None] * n
+    out = eta[:, None] * a - (eta * d + safe_sqrt(k))[:, None] * n
     return torch.where(ok[:, None], out, torch.zeros_like(a))
 
 

@@ -13,10 +13,12 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field, is_field
-from ..geometry import GeomStruct, Part, Piecewise, Rows, prim_edges, realize
+from ..geometry import GeomStruct, Part, Piecewise, Rows, edges_known, prim_edges, realize
 from ..geometry.dual import dual_topology
+from ..geometry.dual_boundary import dual_keep_boundaries
 from ..geometry.polyfill import beautify, convex, is_quad_flip, polyfill, project_faces, quad_beauty_cost
-from ..geometry.remesh import element_islands, flip_faces, quad_triangles, remeshed_prim, triangulate_faces
+from ..geometry.remesh import (element_islands, flip_faces, quad_triangles, quad_triangles_43, remeshed_prim,
+                               triangulate_faces, triangulate_faces_43)
 from . import S, node
 from .field_nodes import mesh_context
 
@@ -154,11 +156,14 @@ def _beauty_split_02(c0, c1, c2, c3) -> np.ndarray:
 def triangulate(n):
     """Quads split on a diagonal chosen per row (the quad method) and n-gons ear-clipped (CLIP:
     Blender's polyfill on the face's projection, per row; BEAUTY: then Blender's edge-rotation
-    beautify), as Blender 4.2 does."""
+    beautify), as Blender 4.2 does; in files saved by Blender 4.3+ as its rewrite does (the same
+    diagonals and fills; the new triangles first, other corners, new edges by mesh_calc_edges:
+    geometry.remesh.triangulate_faces_43; 4.3 dropped Minimum Vertices)."""
     minimum = n.get("Minimum Vertices")
     if is_field(minimum):
         raise IRError(f"{n.where}: input 'Minimum Vertices' takes a single value, but a field is linked to it")
     method, ngon_method = n.props["quad_method"], n.props["ngon_method"]
+    rewritten = n.saved_by() >= (4, 3)
 
     def keys(prim, ctx, g):
         sizes = (prim.face_offsets[1:] - prim.face_offsets[:-1]).numpy()
@@ -182,6 +187,10 @@ def triangulate(n):
             if chosen[f]:
                 tris[f] = [tuple(t) for t in key[at:at + k].reshape(-1, 3)]
             at += k
+        if rewritten:
+            for f in np.flatnonzero(chosen & (sizes == 4)):
+                tris[f] = quad_triangles_43(bool(split[f]))
+            return triangulate_faces_43(prim, tris, True)
         for f in np.flatnonzero(chosen & (sizes == 4)):
             tris[f] = quad_triangles(bool(split[f]))
         # Blender's edge order (old edges, then the diagonals face by face) is checked against bpy
@@ -190,7 +199,7 @@ def triangulate(n):
         return triangulate_faces(prim, tris, known)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "FACE", {"sel": n.get("Selection")}, keys, build,
-                           name=("triangulate", method, ngon_method))}
+                           name=("triangulate", method, ngon_method, rewritten))}
 
 
 def _ngon_keys(prim, positions: np.ndarray, ngons: np.ndarray, beauty: bool) -> np.ndarray:
@@ -308,8 +317,9 @@ def scale_elements(n):
       outputs=[S("Dual Mesh", "GEOMETRY")])
 def dual_mesh(n):
     """A point at each face's centre, a face around each manifold vertex (see geometry.dual).
-    Keep Boundaries on a mesh with boundary edges is an error (Blender adds the boundary edges'
-    midpoints in its edge order, which is not modelled)."""
+    Keep Boundaries on a mesh with boundary edges: Blender's calc_dual_mesh with the boundary
+    edges' midpoints and boundary vertices (geometry.dual_boundary), which needs the mesh's
+    edges in Blender's order (else an error naming the node)."""
     keep = n.get("Keep Boundaries")
     if is_field(keep):
         raise IRError(f"{n.where}: input 'Keep Boundaries' takes a single value, but a field is linked to it")
@@ -320,25 +330,47 @@ def dual_mesh(n):
     def build(prim, key):
         topo, boundary = dual_topology(prim)
         if key[0] and boundary:
-            raise IRError(f"{n.where}: Keep Boundaries on a mesh with boundary edges is not supported (Blender "
-                          "orders the boundary points by its edge indices, which are not modelled)")
+            if not edges_known(prim):
+                raise IRError(f"{n.where}: Keep Boundaries on a mesh with boundary edges whose edge order is not "
+                              "modelled (it comes from a node that does not keep Blender's edge order)")
+            return dual_keep_boundaries(prim, prim.edges.numpy())
         return topo
 
     def positions(topo, old, g, ctx, j):
         fo, fv = ctx.mesh.face_offsets, ctx.mesh.face_vertices
         sizes = (fo[1:] - fo[:-1]).to(old.dtype)
         total = old.new_zeros(old.shape[0], sizes.shape[0], 3).index_add(1, ctx.mesh.corner_face(), old.index_select(1, fv))
+        points = total / sizes[None, :, None]
+        extra = topo.extra or {}
+        if "mid_edges" in extra:  # Keep Boundaries: the boundary edges' midpoints, the boundary vertices
+            mid = extra["mid_edges"].to(old.device)
+            points = torch.cat([points, (old.index_select(1, mid[:, 0]) + old.index_select(1, mid[:, 1])) * 0.5,
+                                old.index_select(1, extra["kept"].to(old.device))], 1)
         attributes = {}  # Blender's transfer: faces' values to the points, points' to the faces
         for name, (domain, values) in ctx.mesh.attributes.items():
             rows = values.index_select(0, j)
             if domain == "FACE":
-                attributes[name] = ("POINT", rows)
+                attributes[name] = ("POINT", _face_values_on_points(rows, extra))
             elif domain == "POINT":
+                if "mid_edges" in extra and extra["vert_of_face"] is None:
+                    raise IRError(f"{n.where}: point attributes ('{name}') through Dual Mesh with Keep Boundaries "
+                                  "where Blender's map from faces to points does not fit are not supported")
                 attributes[name] = ("FACE", rows.index_select(1, topo.face_src.to(rows.device)))
             elif domain == "CORNER":
                 attributes[name] = ("CORNER", rows.index_select(1, topo.corner_src.to(rows.device)))
             else:
                 raise IRError(f"{n.where}: attributes on the EDGE domain ('{name}') through Dual Mesh are not supported")
-        return total / sizes[None, :, None], attributes
+        return points, attributes
 
     return {"Dual Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, positions, name="dual")}
+
+
+def _face_values_on_points(rows: torch.Tensor, extra: dict) -> torch.Tensor:
+    """(b, F, ...) face values -> the dual's points: each face's own, then (Keep Boundaries) the
+    extra points' from the face Blender pairs them with (zero where none)."""
+    if "point_face" not in extra:
+        return rows
+    pf = extra["point_face"].to(rows.device)
+    picked = rows.index_select(1, pf.clamp(min=0))
+    picked = torch.where((pf >= 0).view((1, -1) + (1,) * (rows.dim() - 2)), picked, torch.zeros_like(picked))
+    return torch.cat([rows, picked], 1)

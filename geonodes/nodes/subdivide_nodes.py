@@ -21,7 +21,7 @@ from ..geometry.remesh import faces_of, new_topology
 from . import S, node
 from .mesh_ops import remesh
 
-_MAX_LEVEL = 11  # Blender clamps the level
+MAX_LEVEL = 11  # Blender clamps the level
 
 
 def subdivide_once(prim):
@@ -180,7 +180,7 @@ def _ngon_face(q, side, base, r, src, out, f, first):
         out["edges"] += [(at(c, 0, y), at(c, 1, y)) for y in range(1, p - 1)] if p >= 3 else []
 
 
-def _positions(topo, old, grids, ctx, j):
+def subdivided_positions(topo, old, grids, ctx, j):
     """Old points, edge midpoints, face centres (the mean of the corners): (b, V', 3); at
     level 2+, weighted sums of old points."""
     x = topo.extra
@@ -197,6 +197,18 @@ def _positions(topo, old, grids, ctx, j):
     return torch.cat([old, mids, centers], 1), {}
 
 
+def per_row(value, ctx) -> np.ndarray:
+    """A single-value input per row of the piece, (b,) int64."""
+    v = torch.as_tensor(value).reshape(-1)
+    v = v.expand(ctx.b) if v.numel() == 1 else v.index_select(0, ctx.rows.to(v.device))
+    return v.detach().cpu().numpy().astype(np.int64)
+
+
+def level_keys(level, ctx) -> np.ndarray:
+    """The Level input per row of the piece (b,), clamped to 0..MAX_LEVEL as Blender does."""
+    return np.clip(per_row(level, ctx), 0, MAX_LEVEL)
+
+
 @node("GeometryNodeSubdivideMesh", inputs=[S("Mesh", "GEOMETRY"), S("Level", "INT", 1)],
       outputs=[S("Mesh", "GEOMETRY")])
 def subdivide_mesh(n):
@@ -205,9 +217,7 @@ def subdivide_mesh(n):
         raise IRError(f"{n.where}: input 'Level' takes a single value, but a field is linked to it")
 
     def keys(prim, ctx, g):
-        lv = torch.as_tensor(level).reshape(-1)
-        lv = lv.expand(ctx.b) if lv.numel() == 1 else lv.index_select(0, ctx.rows.to(lv.device))
-        return np.clip(lv.detach().cpu().numpy().astype(np.int64), 0, _MAX_LEVEL)[:, None]
+        return level_keys(level, ctx)[:, None]
 
     def build(prim, key):
         lv = int(key[0])
@@ -221,4 +231,4 @@ def subdivide_mesh(n):
                           "are not supported")
         return subdivide_once(prim) if lv == 1 else subdivide_levels(prim, lv)
 
-    return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, _positions, name="subdivide")}
+    return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, subdivided_positions, name="subdivide")}

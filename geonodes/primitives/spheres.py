@@ -92,12 +92,29 @@ _ICO_FACES = ((0, 1, 2), (1, 0, 5), (0, 2, 3), (0, 3, 4), (0, 4, 5), (1, 5, 10),
 class _FaceSplitter:
     """Faces as vertex cycles (entry 0 = first loop) with BMesh's split and edge-cut rules."""
 
-    def __init__(self, faces: list[list[int]]):
-        self.faces = faces
-        self.faces_of = {}  # vertex -> set of face ids
+    def __init__(self, edges: list[list[int]]):
+        # BMesh's edges in creation order (its storage order: nothing is freed), as [v1, v2]
+        self.edges = edges
+        self.edge_of = {frozenset(e): i for i, e in enumerate(edges)}
+        self.faces, self.faces_of = [], {}  # faces_of: vertex -> set of face ids
+
+    def set_faces(self, faces: list[list[int]]) -> None:
+        self.faces, self.faces_of = faces, {}
         for fi, cycle in enumerate(faces):
             for v in cycle:
                 self.faces_of.setdefault(v, set()).add(fi)
+
+    def add_edge(self, a: int, b: int) -> None:
+        self.edge_of[frozenset((a, b))] = len(self.edges)
+        self.edges.append([a, b])
+
+    def split_edge(self, u: int, w: int, x: int) -> None:
+        """BM_edge_split of edge u-w at its v1 (u): the new edge is (u, x), the old one's v1 becomes x."""
+        i = self.edge_of.pop(frozenset((u, w)))
+        assert self.edges[i][0] == u, "edge split at its second vertex"
+        self.edges[i][0] = x
+        self.edge_of[frozenset((x, w))] = i
+        self.add_edge(u, x)
 
     def connect(self, a: int, b: int) -> None:
         """Split the smallest face holding a and b by a new edge a-b.
@@ -121,6 +138,7 @@ class _FaceSplitter:
             keep_first = keep[-2] if first == b else a if first == new[-2] else b
         self.faces[fi] = _rotated(keep, keep_first)
         self.faces.append(_rotated(new, new_first))
+        self.add_edge(a, b)  # BM_face_split: the new edge runs from a's loop to b's
         gi = len(self.faces) - 1
         for v in new[1:-1]:
             self.faces_of[v].discard(fi)
@@ -128,7 +146,8 @@ class _FaceSplitter:
             self.faces_of[v].add(gi)
 
     def cut_edge(self, u: int, w: int, x: int) -> None:
-        """Insert new vertex x between u and w in every face using edge u-w."""
+        """Insert new vertex x between u and w in every face using edge u-w (split at u)."""
+        self.split_edge(u, w, x)
         self.faces_of[x] = set()
         for fi in self.faces_of[u] & self.faces_of[w]:
             cycle = self.faces[fi]
@@ -150,11 +169,7 @@ def _unit(p: np.ndarray) -> np.ndarray:
 
 
 def _ico_sphere_tables(subdivisions: int):
-    """(unit-radius positions (V,3), polygons) of Blender's ico sphere."""
-    if subdivisions <= 1:
-        return _ICO_VERTS.copy(), [list(f) for f in _ICO_FACES]
-    cuts = 2 ** (subdivisions - 1) - 1
-    pos = list(_ICO_VERTS)
+    """(unit-radius positions (V,3), polygons, edges [v1, v2] in Blender's order) of Blender's ico sphere."""
     # Edges in BMesh creation order: each triangle (v0, v1, v2) adds (v2, v0), (v0, v1), (v1, v2).
     edges, seen = [], set()
     for f in _ICO_FACES:
@@ -162,21 +177,30 @@ def _ico_sphere_tables(subdivisions: int):
             key = frozenset((f[k - 1], f[k]))
             if key not in seen:
                 seen.add(key)
-                edges.append((f[k - 1], f[k]))
-    # Cut every edge from its first to its second vertex; cut points lie on the straight edge
-    # (projection onto the sphere comes at the end).
+                edges.append([f[k - 1], f[k]])
+    if subdivisions <= 1:
+        return _ICO_VERTS.copy(), [list(f) for f in _ICO_FACES], edges
+    cuts = 2 ** (subdivisions - 1) - 1
+    pos = list(_ICO_VERTS)
+    mesh = _FaceSplitter([list(e) for e in edges])
+    # Cut every edge from its first to its second vertex (BM_edge_split at v1, cut after cut);
+    # cut points lie on the straight edge (projection onto the sphere comes at the end).
     edge_cuts = {}
     for v1, v2 in edges:
         ids = list(range(len(pos), len(pos) + cuts))
         pos += [pos[v1] + (pos[v2] - pos[v1]) * ((i + 1) / (cuts + 1)) for i in range(cuts)]
         edge_cuts[v1, v2], edge_cuts[v2, v1] = ids, ids[::-1]
+        prev = v1
+        for x in ids:
+            mesh.split_edge(prev, v2, x)
+            prev = x
     faces = []
     for f in _ICO_FACES:
         cycle = []
         for k in range(3):
             cycle += [f[k]] + edge_cuts[f[k], f[(k + 1) % 3]]
         faces.append(cycle)
-    mesh = _FaceSplitter(faces)
+    mesh.set_faces(faces)
     n = cuts
     # Triangles are filled last to first. Seen from the triangle's first corner c0 (the
     # "bottom-left"), ring = cuts(c0->c1), c1, cuts(c1->c2), c2 (the "top"), cuts(c2->c0), c0.
@@ -202,21 +226,12 @@ def _ico_sphere_tables(subdivisions: int):
             for j in range(i):
                 mesh.connect(rows[i][j], rows[i + 1][j + 1])
                 mesh.connect(rows[i][j + 1], rows[i + 1][j + 1])
-    return _unit(np.array(pos)), mesh.faces
+    return _unit(np.array(pos)), mesh.faces, mesh.edges
 
 
 @functools.lru_cache(maxsize=16)
 def _ico_sphere_topology(subdivisions: int) -> _Topology:
-    table, polys = _ico_sphere_tables(subdivisions)
-    if subdivisions > 1:  # BMesh's subdivision order of the edges is not modelled
-        return _topology([table], polys, None)
-    # The icosahedron: BMesh makes each triangle (v0, v1, v2)'s new edges (v2, v0), (v0, v1), (v1, v2).
-    edges, seen = [], set()
-    for f in polys:
-        for k in range(3):
-            if frozenset((f[k - 1], f[k])) not in seen:
-                seen.add(frozenset((f[k - 1], f[k])))
-                edges.append((f[k - 1], f[k]))
+    table, polys, edges = _ico_sphere_tables(subdivisions)
     return _topology([table], polys, edges)
 
 

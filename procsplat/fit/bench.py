@@ -92,7 +92,7 @@ def run_benchmark(cfg: BenchConfig, progress=print) -> list[dict]:
             methods = list(cfg.methods)
             if any(m in ("coord", "random", "cma") for m in methods) and "ga" not in methods:
                 methods = ["ga"] + methods  # baselines get the GA's time
-            true_loss = truth_loss(program, target, truth)
+            true_loss = truth_loss(program, target, truth, preset(cfg.ga_preset))
             for m in methods:
                 result = _fit(m, program, target, cfg, ga_seconds, seed=obj_seed)
                 if m == "ga":

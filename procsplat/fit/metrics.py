@@ -331,14 +331,22 @@ def truth_genome(space, truth):
     return Genomes(disc[None], unit[None], np.array([[truth.yaw, xy[0], xy[1], 0.0]]))
 
 
-def truth_loss(program, target, truth, loss_config=None) -> float:
-    """Total fitting loss (the GA's losses) of the true parameters at the true pose."""
+def truth_loss(program, target, truth, config=None) -> float:
+    """Total fitting loss (the GA's losses) of the true parameters, refined from the true pose as the
+    GA refines its winner: `config.final_steps` steps (GAConfig; None: the default preset) of
+    `config.refine_config` under `config.loss`. Refinement keeps the best state it visits, so this is
+    at most the unrefined truth's loss. Unrefined, the truth's floats sit at a minimum of the clean
+    shape, not of the noisy scan the fit's floats were refined on, and a fit scoring below it was
+    counted as the loss's failure where the refined truth still wins (a search miss)."""
     from .candidates import Scorer, SearchSpace
-    from .losses import LossConfig
+    from .refine import refine
+    from .search import GAConfig
 
-    space = SearchSpace(program)
-    with torch.no_grad():
-        return float(Scorer(space, target, loss_config or LossConfig()).score(truth_genome(space, truth))["total"][0])
+    cfg = config or GAConfig()
+    space = SearchSpace(program, cfg.scale_range)
+    scorer = Scorer(space, target, cfg.loss)
+    _, loss = refine(scorer, truth_genome(space, truth), cfg.final_steps, cfg.refine_config)
+    return float(loss[0])
 
 
 def evaluate_fit(program, result, truth, target=None) -> dict:
