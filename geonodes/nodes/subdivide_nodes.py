@@ -197,6 +197,21 @@ def subdivided_positions(topo, old, grids, ctx, j):
     return torch.cat([old, mids, centers], 1), {}
 
 
+def subdivisible(prim, level: int, where: str, kind: str) -> bool:
+    """Whether `prim` has anything a subdivision node at `level` changes (False: loose points only,
+    or level 0); raises, naming the node, where the edge order is not modelled or attributes would
+    have to pass through."""
+    if level == 0 or (prim.edges is not None and prim.edges.shape[0] == 0 and len(prim.face_offsets) <= 1):
+        return False
+    if not edges_known(prim):
+        raise IRError(f"{where}: {kind} on a mesh whose edge order is not modelled (it comes "
+                      "from a node that does not keep Blender's edge order)")
+    if prim.attributes:
+        raise IRError(f"{where}: attributes ({', '.join(sorted(prim.attributes))}) through {kind} "
+                      "are not supported")
+    return True
+
+
 def per_row(value, ctx) -> np.ndarray:
     """A single-value input per row of the piece, (b,) int64."""
     v = torch.as_tensor(value).reshape(-1)
@@ -221,14 +236,8 @@ def subdivide_mesh(n):
 
     def build(prim, key):
         lv = int(key[0])
-        if lv == 0 or (prim.edges is not None and prim.edges.shape[0] == 0 and len(prim.face_offsets) <= 1):
+        if not subdivisible(prim, lv, n.where, "Subdivide Mesh"):
             return None  # loose vertices only: nothing to subdivide (their attributes stay)
-        if not edges_known(prim):
-            raise IRError(f"{n.where}: Subdivide Mesh on a mesh whose edge order is not modelled (it comes "
-                          "from a node that does not keep Blender's edge order)")
-        if prim.attributes:
-            raise IRError(f"{n.where}: attributes ({', '.join(sorted(prim.attributes))}) through Subdivide Mesh "
-                          "are not supported")
         return subdivide_once(prim) if lv == 1 else subdivide_levels(prim, lv)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, subdivided_positions, name="subdivide")}

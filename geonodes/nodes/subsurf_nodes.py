@@ -22,12 +22,13 @@ import torch
 
 from ..errors import IRError
 from ..fields import Field
-from ..geometry import edges_known, prim_edges
+from ..geometry import prim_edges
 from ..geometry.catmull_clark import blender_order, check_manifold, refine
 from ..geometry.remesh import faces_of
 from . import S, node
 from .mesh_ops import remesh
-from .subdivide_nodes import level_keys, per_row, subdivide_levels, subdivide_once, subdivided_positions
+from .subdivide_nodes import (level_keys, per_row, subdivide_levels, subdivide_once, subdivided_positions,
+                              subdivisible)
 
 _UV_SMOOTH = ("NONE", "PRESERVE_CORNERS", "PRESERVE_CORNERS_AND_JUNCTIONS", "PRESERVE_CORNERS_JUNCTIONS_AND_CONCAVE",
               "PRESERVE_BOUNDARIES", "SMOOTH_ALL")
@@ -94,14 +95,8 @@ def subdivision_surface(n):
 
     def build(prim, key):
         lv = int(key[0])
-        if lv == 0 or (prim.edges is not None and prim.edges.shape[0] == 0 and len(prim.face_offsets) <= 1):
+        if not subdivisible(prim, lv, n.where, "Subdivision Surface"):
             return None  # loose points only: they stay
-        if not edges_known(prim):
-            raise IRError(f"{n.where}: Subdivision Surface on a mesh whose edge order is not modelled (it "
-                          "comes from a node that does not keep Blender's edge order)")
-        if prim.attributes:
-            raise IRError(f"{n.where}: attributes ({', '.join(sorted(prim.attributes))}) through Subdivision "
-                          "Surface are not supported")
         return subsurf_topology(prim, lv, bool(key[1]), bool(key[2]), n.where)
 
     return {"Mesh": remesh(n, n.get("Mesh"), "POINT", {}, keys, build, subdivided_positions, name="subsurf")}
