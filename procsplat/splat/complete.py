@@ -34,7 +34,8 @@ from torch import nn
 from procsplat.fit.losses import covered_triangles
 from procsplat.geometry import yaw_matrix
 from procsplat.splat.init import seen_in_frames
-from procsplat.splat.model import ANCHORED_FIELDS, AnchoredGaussians, rgb_to_sh0, uniform_bary_logits
+from procsplat.splat.model import (ANCHORED_FIELDS, AnchoredGaussians, rgb_to_sh0, triangle_areas,
+                                   uniform_bary_logits)
 
 
 
@@ -159,7 +160,7 @@ def complete_object(anchored: AnchoredGaussians, frames: list, per_area: float, 
     with torch.no_grad():
         v, t, part = obj.mesh()
         v, t = v.detach(), t.long()
-        area = 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
+        area = triangle_areas(v, t)
         open_faces = (~covered_triangles(v[None], t)[0]) & (area > 0) & ~on_floor(v, t)
         if not bool(open_faces.any()):
             return 0

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from procsplat.geometry import backproject
-from procsplat.splat.model import AnchoredGaussians, BackgroundGaussians, SceneModel, rgb_to_sh0
+from procsplat.splat.model import (AnchoredGaussians, BackgroundGaussians, SceneModel, rgb_to_sh0,
+                                   triangle_areas)
 
 
 @dataclass
@@ -180,8 +181,7 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
             areas = []
             for obj in model.objects:
                 v, t, _ = obj.mesh()
-                areas.append(float(0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
-                                   .norm(dim=1).sum()))
+                areas.append(float(triangle_areas(v, t).sum()))
             shares = seen_shares(areas, [int(x.sum()) for x in seen], budget, cfg.gaussians_per_m2)
             for k, a in enumerate(model.anchored):
                 n = int(seen[k].sum())

@@ -143,6 +143,12 @@ class GaussianSet:
         return self.means.shape[0]
 
 
+
+def triangle_areas(v: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Each triangle's area, (T,), from vertices (V, 3) and triangles (T, 3)."""
+    return 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
+
+
 class AnchoredGaussians(nn.Module):
     """Gaussians attached to the triangles of one ProceduralObject."""
 
@@ -153,7 +159,7 @@ class AnchoredGaussians(nn.Module):
         self.obj = obj
         with torch.no_grad():
             v, t, _ = obj.mesh()
-            area = 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
+            area = triangle_areas(v, t)
         gen = torch.Generator().manual_seed(seed)
         total = int(min(max_count, max(len(t) * min_per_face, float(area.sum()) * per_area)))
         if count is not None:  # rebuilding a saved model: its exact size

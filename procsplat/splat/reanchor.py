@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from procsplat.splat.model import ANCHORED_FIELDS, rgb_to_sh0, uniform_bary_logits
+from procsplat.splat.model import ANCHORED_FIELDS, rgb_to_sh0, triangle_areas, uniform_bary_logits
 
 FIELDS = ANCHORED_FIELDS
 
@@ -65,10 +65,6 @@ def canonical_mesh(obj, fixed: dict):
     with torch.no_grad():
         m = obj.program.evaluate_one(values, dtype=torch.float64)
     return m.vertices, m.triangles, m.part_id, tuple(m.part_names)
-
-
-def triangle_areas(v: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    return 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
 
 
 def part_spans(part_id: torch.Tensor, names: tuple) -> list:
