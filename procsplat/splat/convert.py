@@ -28,7 +28,7 @@ from procsplat.splat.model import ANCHORED_FIELDS, SH_C0
 class ConvertConfig:
     """Converting near-surface background Gaussians into anchored ones (`procsplat.splat.convert`)."""
 
-    every: int = 0
+    every: int = 24
     """Steps between conversions (0: never), rounded up to whole shape cycles."""
     start: float = 0.1
     """The first conversion at this fraction of the run or later..."""
