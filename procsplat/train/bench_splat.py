@@ -17,8 +17,8 @@ whose colour is JPEG). Object pixels are the pixels whose rendered instance id i
   novel      the same from `procsplat.run.orbit.novel_views`: other heights (0.6 m, 2.3 m; the
              training path is at 1.5-1.7 m) on every side of every object;
   shape      float-parameter MAE (cm, `procsplat.fit.metrics`) vs the truth before/after training;
-  on objects procedural: anchored Gaussians plus background ones within 3 cm of an object's true
-             surface (after completion: `procsplat.splat.complete`); free: those within 3 cm;
+  on objects procedural: anchored Gaussians (converted ones too) plus background ones within 3 cm of an object's true
+             surface (after completion: `procsplat.splat.complete`); free: those within 3 cm (`train.object_count`);
   edits      every active float of every object moved by `edit_fraction` of its range (towards the
              farther end) in the truth and, clipped, in the procedural models (`apply_edit`); on the
              pixels of an object in the unedited or edited truth. Discrete parameters are not edited
@@ -42,7 +42,7 @@ import torch
 from procsplat.splat.convert import ConvertConfig
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.init import InitConfig
-from procsplat.train.object_count import NEAR_SURFACE, SurfaceDistance, gaussians_on_objects  # noqa: F401
+from procsplat.train.object_count import SurfaceDistance, gaussians_on_objects
 
 @dataclass
 class BenchSplatConfig:
