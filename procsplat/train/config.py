@@ -16,6 +16,7 @@ from procsplat.data.config import SceneConfig
 from procsplat.fit.search import PRESETS, GAConfig, GAPreset
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.complete import CompletionConfig
+from procsplat.splat.convert import ConvertConfig
 from procsplat.splat.init import InitConfig
 
 
@@ -117,6 +118,8 @@ class TrainConfig:
     port: int = 8080
     host: str = "127.0.0.1"
     init: InitConfig = field(default_factory=InitConfig)
+    convert: ConvertConfig = field(default_factory=ConvertConfig)
+    """During training, background Gaussians on an object's surface become anchored ones (`--convert.*`)."""
     complete: CompletionConfig = field(default_factory=CompletionConfig)
     """After training, Gaussians on the object surface no training view saw (`--complete.*`)."""
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -124,4 +127,4 @@ class TrainConfig:
     """The fitting search (a preset, then its flags)."""
 
 
-__all__ = ["CompletionConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
+__all__ = ["CompletionConfig", "ConvertConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]

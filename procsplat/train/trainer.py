@@ -269,6 +269,8 @@ class Trainer:
             self.prepare()
         if self.step_count == self.prune_step():
             self.prune_anchored()
+        if self.is_convert_step(self.step_count):
+            self.convert_background()
         i = self._rng.choice(self.train_ids)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(i)
@@ -307,6 +309,24 @@ class Trainer:
         self.log(f"pruned {', '.join(map(str, removed))} anchored Gaussians (per object) of least contribution "
                  f"at step {self.step_count}")
         return removed
+
+    def is_convert_step(self, step: int) -> bool:
+        """Whether background Gaussians on objects' surfaces are converted at the start of `step`
+        (cfg.convert: every `every` steps rounded up to whole shape cycles, from `start` to `stop` of the run)."""
+        c, cfg = self.cfg.convert, self.cfg
+        if c.every <= 0 or not len(self.model.anchored) or not c.start * cfg.steps <= step < c.stop * cfg.steps:
+            return False
+        whole = math.lcm(max(int(cfg.shape_every), 1), max(int(cfg.shape_every_settled), 1))
+        return step > 0 and step % (-(-int(c.every) // whole) * whole) == 0
+
+    def convert_background(self) -> list[int]:
+        """Background Gaussians on objects' surfaces become anchored ones (`procsplat.splat.convert`)."""
+        from procsplat.splat.convert import convert_background
+
+        done = convert_background(self.model, self.optimizer, self.cfg.convert, self.densify_state)
+        self.shapes.invalidate()  # the faces changed: a new shape cycle
+        self.log(f"converted {', '.join(map(str, done))} background Gaussians (per object) at step {self.step_count}")
+        return done
 
     def _densify(self) -> None:
         """cfg.densify: the strategy's post-backward step on the background Gaussians (the last rows of
