@@ -156,7 +156,7 @@ def test_converting_background_gaussians_mid_run(tiny_scene, tmp_path):
     """--convert.*: at the start of a whole shape cycle, background Gaussians on the fitted surfaces become
     anchored ones (the total count stays); training goes on, and a resumed run keeps them."""
     conv = ConvertConfig(every=5, start=0.0, stop=1.0, distance=0.05, normal_ratio=100.0)
-    cfg = tiny_cfg(tiny_scene, tmp_path, steps=9, convert=conv)
+    cfg = tiny_cfg(tiny_scene, tmp_path, steps=9, convert=conv, shape_every_settled=8)
     t = Trainer(cfg, log=lambda *a: None)
     t.prepare()
     assert [s for s in range(9) if t.is_convert_step(s)] == [8]  # 5 rounded up to whole cycles (lcm(2, 8))
@@ -169,7 +169,8 @@ def test_converting_background_gaussians_mid_run(tiny_scene, tmp_path):
     assert moved > 0 and all(n1 >= n0 for n0, n1 in zip(anchored, after))
     assert len(t.model.background.means) == background - moved
     t.save_checkpoint()
-    resumed = Trainer(tiny_cfg(tiny_scene, tmp_path, steps=10, convert=conv, resume=True), log=lambda *a: None)
+    resumed = Trainer(tiny_cfg(tiny_scene, tmp_path, steps=10, convert=conv, shape_every_settled=8, resume=True),
+                      log=lambda *a: None)
     resumed.prepare()
     assert [len(a.face) for a in resumed.model.anchored] == after
     assert len(resumed.model.background.means) == background - moved
