@@ -126,7 +126,7 @@ def robust(d: torch.Tensor, huber: float, truncation: float) -> torch.Tensor:
 
 
 def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
-                           yaw: torch.Tensor | None = None, k: int = 4, max_elements: int = 400_000,
+                           yaw: torch.Tensor | None = None, k: int = 4, max_elements: int = 65_536,
                            proposals: torch.Tensor | None = None, propose: int = 0,
                            directions: torch.Tensor | None = None, facing_slack: float = 0.1, far: float = 1.0):
     """Exact distances (b,N) from fixed points (N,3) to each candidate's surface (b,V,3)/(T,3)
@@ -139,9 +139,11 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     wherever the point projects into the triangle (the slivers of a round top's fan share their
     boxes; far from a vertex the plane bound is weak). Exact point-to-triangle distance to those
     k (no autograd), then the nearest one differentiated. Measured against all triangles on
-    49 candidates of 4 objects: coverage within 0.7 %. Candidates are taken in chunks of about
-    `max_elements` point-triangle pairs: small enough to stay in cache (a 404-triangle table:
-    0.136 s per 16 candidates with 4M-pair chunks, 0.070 s with 400k). Why not nearest surface
+    49 candidates of 4 objects: coverage within 0.7 %. Bounds are taken in chunks of about
+    `max_elements` point-triangle pairs (whole candidates, or one candidate's points in slices:
+    `_chunks`): small enough to stay in cache (a 404-triangle table: 0.136 s per 16 candidates
+    with 4M-pair chunks, 0.070 s with 400k; the demo chair's bounds at one candidate x 1000
+    points x 500-950 triangles: 0.77x with 64k-pair slices of points than whole candidates). Why not nearest surface
     samples: a point on a large face next to a small part (a drawer front beside its handle, a
     mattress beside a pillow) finds only the small part's samples: with 800 samples and 12
     neighbours the true cabinet's coverage came out 17x and the true bed's 40x its exact value,
@@ -178,7 +180,6 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
         out = _triangle_distance(pts, vertices, triangles, best)
         return out if dirs is None else torch.where(ok, out, out.new_full((), far))
     kk = min(max(k, propose), T)
-    kept = torch.empty(b, N, kk, dtype=torch.int64) if propose else None
     with torch.no_grad():
         v = vertices.detach()
         R = yaw_matrix(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
@@ -188,37 +189,47 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
         centre, half = (lo + hi) / 2, (hi - lo) / 2
         planes = _triangle_planes(v, triangles)  # (b,4,4T)
         hom = torch.cat([pts, pts.new_ones(N, 1)], 1)
-        best = torch.empty(b, N, dtype=torch.int64)
-        ok = torch.ones(b, N, dtype=torch.bool)
         normals = planes[:, :3, :T].transpose(1, 2) if dirs is not None else None  # (b,T,3) unit normals
-        step = max(1, max_elements // max(N * T, 1))
+        kept = torch.empty(b, N, kk, dtype=torch.int64)  # (b,N,kk), nearest bound first
+        step, span = _chunks(b, N, T, max_elements)
         for i in range(0, b, step):
             j = slice(i, i + step)
-            box = None  # squared distance to each triangle's box (b',N,T)
-            for a in range(3):
-                g = (local_pts[j, :, a, None] - centre[j, None, :, a]).abs_().sub_(half[j, None, :, a]).clamp_min_(0)
-                box = g * g if box is None else box.addcmul_(g, g)
-            plane, outside = _plane_and_outside(hom @ planes[j], T)
-            outside.clamp_min_(0)
-            bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
-            if dirs is not None:  # triangles facing away from the point's cameras: never proposed first
-                bound.add_((dirs @ normals[j].transpose(1, 2) >= facing_slack) * 1e6)
-            cand = bound.topk(kk, dim=-1, largest=False).indices  # (b',N,kk), nearest bound first
-            if kept is not None:
-                kept[j] = cand
-                cand = cand[..., :k]
-            d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v[j],
-                                   triangles[j] if per_row else triangles,
-                                   cand.reshape(cand.shape[0], N * k)).reshape(-1, N, k)
-            if dirs is not None:
-                facing = _facing(normals[j], cand, dirs, facing_slack)
-                d = d.masked_fill(~facing, float("inf"))
-                ok[j] = facing.any(-1)
-            best[j] = torch.gather(cand, 2, d.argmin(-1, keepdim=True)).squeeze(-1)
+            if dirs is not None:  # triangles facing away from each point's cameras: 1 (never proposed first)
+                away = torch.ge(dirs @ normals[j].transpose(1, 2), facing_slack, out=normals.new_empty(0))
+            for s in range(0, N, span):
+                q = slice(s, s + span)
+                box = None  # squared distance to each triangle's box (b',n,T)
+                for a in range(3):
+                    g = (local_pts[j, q, a, None] - centre[j, None, :, a]).abs_().sub_(half[j, None, :, a]).clamp_min_(0)
+                    box = g * g if box is None else box.addcmul_(g, g)
+                plane, outside = _plane_and_outside(hom[q] @ planes[j], T)
+                outside.clamp_min_(0)
+                bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
+                if dirs is not None:
+                    bound.add_(away[:, q], alpha=1e6)
+                kept[j, q] = bound.topk(kk, dim=-1, largest=False).indices
+        cand = kept[..., :k]  # the exact distance to each point's k best proposals, all rows at once
+        d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v, triangles,
+                               cand.reshape(b, N * k)).reshape(b, N, k)
+        if dirs is not None:
+            facing = _facing(normals, cand, dirs, facing_slack)
+            d = d.masked_fill(~facing, float("inf"))
+            ok = facing.any(-1)
+        best = torch.gather(cand, 2, d.argmin(-1, keepdim=True)).squeeze(-1)
     d = _triangle_distance(pts, vertices, triangles, best)
     if dirs is not None:
         d = torch.where(ok, d, d.new_full((), far))
     return (d, kept) if propose else d
+
+
+def _chunks(b: int, N: int, T: int, max_elements: int) -> tuple[int, int]:
+    """(rows, points) per chunk of the bounds: whole rows while one row's N x T pairs fit in
+    `max_elements`, else one row and as many points as fit (the point-triangle pairs are
+    independent and each point's proposals are its own: the same proposals whatever the chunks)."""
+    pairs = max(N * T, 1)
+    if pairs <= max_elements:
+        return max(1, max_elements // pairs), max(N, 1)
+    return 1, max(1, max_elements // max(T, 1))
 
 
 def _facing(normals: torch.Tensor, tri: torch.Tensor, dirs: torch.Tensor, slack: float) -> torch.Tensor:
@@ -322,12 +333,12 @@ def _plane_and_outside(s: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Ten
 
 
 def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: torch.Tensor | None = None,
-                      tol: float = 1e-4) -> torch.Tensor:
+                      tol: float = 1e-4, max_elements: int = 65_536) -> torch.Tensor:
     """(b,T) bool: the triangle lies on triangles of the same mesh that face the opposite way
     (two parts in contact: a face nobody can see). Tested at its centroid, then (where that is
     covered) at three points near its corners: a large back panel whose centroid happens to
     touch a shelf end is not covered. `only` (T,) or per candidate (b,T) bool: test just these
-    triangles (others False)."""
+    triangles (others False). Pairs are tested in chunks of about `max_elements` (in cache)."""
     b, T = vertices.shape[0], triangles.shape[-2]
     if T == 0:
         return torch.zeros(b, 0, dtype=torch.bool)
@@ -340,12 +351,28 @@ def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: tor
         """(b,M) points (b,M,3) of triangles `owner` (b,M) lie on an opposite-facing triangle.
         The plane and facing tests run on all pairs; the edge lines only where both pass (a
         few contact pairs). With all 4T columns for every pair this test took 10 % of a chair's
-        fit; this way 0.68-0.76x of that (40 chair topologies, same covered faces)."""
+        fit; this way 0.68-0.76x of that (40 chair topologies, same covered faces). The pair
+        tests write 0/1 floats (torch's comparisons into bool and bool ops cost 4-7x float
+        arithmetic per element on the CPU), and the pairs are listed from the few points with
+        any (one nonzero over (b,M), then over those points' rows)."""
         hom = torch.cat([points, points.new_ones(points.shape[0], points.shape[1], 1)], -1)
-        opposite = (triangle_points(n, owner) @ n.transpose(1, 2)) < -0.99  # (b,M,T)
-        bi, mi, ti = torch.nonzero(((hom @ planes[:, :, :T]).abs() < tol) & opposite, as_tuple=True)
+        owner_n = triangle_points(n, owner)
+        M = points.shape[1]
+        step, span = _chunks(b, M, T, max_elements)
+        found = []  # (rows, points, triangles) of the pairs passing both tests, per chunk
+        for i in range(0, b, step):
+            j = slice(i, i + step)
+            for s in range(0, M, span):
+                q = slice(s, s + span)
+                both = torch.lt(owner_n[j, q] @ n[j].transpose(1, 2), -0.99, out=n.new_empty(0))  # (b',m,T)
+                both.mul_(torch.lt((hom[j, q] @ planes[j, :, :T]).abs_(), tol, out=n.new_empty(0)))
+                bi, mi = torch.nonzero(both.amax(-1), as_tuple=True)
+                if len(bi):
+                    k, ti = torch.nonzero(both[bi, mi], as_tuple=True)
+                    found.append((bi[k] + i, mi[k] + s, ti))
         out = torch.zeros(points.shape[0], points.shape[1], dtype=torch.bool)
-        if len(bi):
+        if found:
+            bi, mi, ti = (torch.cat(x) for x in zip(*found))
             h = hom[bi, mi]  # (K,4)
             outside = torch.stack([(h * planes[bi, :, e * T + ti]).sum(-1) for e in (1, 2, 3)]).amax(0)
             ok = outside < tol
