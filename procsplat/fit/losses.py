@@ -224,12 +224,15 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
 
 def _chunks(b: int, N: int, T: int, max_elements: int) -> tuple[int, int]:
     """(rows, points) per chunk of the bounds: whole rows while one row's N x T pairs fit in
-    `max_elements`, else one row and as many points as fit (the point-triangle pairs are
-    independent and each point's proposals are its own: the same proposals whatever the chunks)."""
+    `max_elements`, else one row and slices of about equal numbers of points, at least 8 (the
+    point-triangle pairs are independent and each point's proposals are its own; a slice of one
+    point would take another matrix product path, whose last bits can differ)."""
     pairs = max(N * T, 1)
     if pairs <= max_elements:
         return max(1, max_elements // pairs), max(N, 1)
-    return 1, max(1, max_elements // max(T, 1))
+    span = max(8, max_elements // max(T, 1))
+    parts = -(-N // span)
+    return 1, max(1, -(-N // parts))
 
 
 def _facing(normals: torch.Tensor, tri: torch.Tensor, dirs: torch.Tensor, slack: float) -> torch.Tensor:
