@@ -176,8 +176,11 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
                 facing = _facing(normals, proposals, dirs, facing_slack)
                 d = d.masked_fill(~facing, float("inf"))
                 ok = facing.any(-1)
-            best = torch.gather(proposals, 2, d.argmin(-1, keepdim=True)).squeeze(-1)
-        out = _triangle_distance(pts, vertices, triangles, best)
+            nearest = d.argmin(-1, keepdim=True)
+            best = torch.gather(proposals, 2, nearest).squeeze(-1)
+        # Without gradients the nearest distance is the one just computed (the same ops per element).
+        out = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
+            torch.gather(d, 2, nearest).squeeze(-1)
         return out if dirs is None else torch.where(ok, out, out.new_full((), far))
     kk = min(max(k, propose), T)
     with torch.no_grad():
@@ -215,11 +218,17 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
             facing = _facing(normals, cand, dirs, facing_slack)
             d = d.masked_fill(~facing, float("inf"))
             ok = facing.any(-1)
-        best = torch.gather(cand, 2, d.argmin(-1, keepdim=True)).squeeze(-1)
-    d = _triangle_distance(pts, vertices, triangles, best)
+        nearest = d.argmin(-1, keepdim=True)
+        best = torch.gather(cand, 2, nearest).squeeze(-1)
+    d = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
+        torch.gather(d, 2, nearest).squeeze(-1)
     if dirs is not None:
         d = torch.where(ok, d, d.new_full((), far))
     return (d, kept) if propose else d
+
+
+def _tracks_grad(x: torch.Tensor) -> bool:
+    return x.requires_grad and torch.is_grad_enabled()
 
 
 def _chunks(b: int, N: int, T: int, max_elements: int) -> tuple[int, int]:
