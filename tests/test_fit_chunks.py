@@ -1,5 +1,5 @@
 """The nearest-triangle bounds and the covered-face test run in cache-sized chunks of points
-(`losses._chunks`) and write their pair tests as 0/1 floats: the same proposals, distances,
+(`surface._chunks`) and write their pair tests as 0/1 floats: the same proposals, distances,
 covered faces and loss terms, bit for bit, as the formulation before (one chunk of whole
 candidates, bool masks), written out here as the reference."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from procsplat.fit import losses
+from procsplat.fit import losses, surface
 from procsplat.fit.bench import resolve_program
 from procsplat.fit.candidates import Scorer, SearchSpace, pad_meshes
 from procsplat.fit.losses import (LossConfig, _plane_and_outside, _triangle_distance, _triangle_planes,
@@ -138,7 +138,8 @@ def test_terms_equal_with_one_chunk(batches, monkeypatch):
     results = []
     for one in (False, True):
         if one:
-            monkeypatch.setattr(losses, "_chunks", lambda b, N, T, m: (b, N))
+            for module in (losses, surface):
+                monkeypatch.setattr(module, "_chunks", lambda b, N, T, m: (b, N))
         out = []
         for v, t, yaw in meshes:
             x = v.clone().requires_grad_(True)
