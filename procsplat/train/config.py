@@ -78,10 +78,11 @@ class TrainConfig:
     on the gradient of the mean loss of those n steps' frames (a batch of n frames for the shapes;
     the Gaussians step every step). Each object's program and shape evidence are evaluated, and
     differentiated, once per n steps (`procsplat.train.shapestep`)."""
-    shape_every_settled: int = 8
+    shape_every_settled: int = 16
     """With --joint-shape: once the shapes have settled (`shape_settle_at`, `shape_settle_min`), shapes and
     poses step every this many steps instead, on the mean gradient of those steps' frames (a larger batch,
-    fewer shape steps: `procsplat.train.shapestep`)."""
+    fewer shape steps; 16 costs a settled step about half the shape cycle 8 did, at the same bench figures:
+    `procsplat.train.shapestep`)."""
     shape_settle_at: float = 0.6
     """The shapes count as settled from this fraction of `steps` on (1 or more: never)..."""
     shape_settle_min: int = 50
