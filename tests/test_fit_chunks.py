@@ -153,8 +153,11 @@ def test_terms_equal_with_one_chunk(batches, monkeypatch):
             assert torch.equal(a[k], b[k]), k
 
 
-def _reference_distance(p, corners):
+def _reference_distance(p, vertices, ids):
     """|p - closest point| as `_triangle_distance` computed it for every call before."""
+    b, M = ids.shape[:2]
+    corners = triangle_points(vertices, ids.reshape(b, -1)).reshape(b, M, 3, 3)
+    p = p.expand(b, M, 3)
     q = closest_point_on_triangle(p, corners[:, :, 0], corners[:, :, 1], corners[:, :, 2])
     return (p - q).square().sum(-1).clamp_min(1e-18).sqrt()
 
@@ -179,8 +182,12 @@ def test_distance_values_equal_the_closest_point_reference(dtype):
             p[:, 1::4] = corners[:, 1::4, 2]
         if trial % 2:
             p = p.round(decimals=1)
-        want = _reference_distance(p, corners)
-        got = triangle_distance_values(p, corners)
+        vertices = corners.reshape(3, -1, 3)
+        ids = torch.randperm(6000, generator=g).view(2000, 3).expand(3, -1, -1)  # (b,M,3): any order
+        vertices = torch.empty_like(vertices).scatter_(1, ids.reshape(3, -1, 1).expand(-1, -1, 3), vertices)
+        p = p[:1] if trial % 2 else p  # shared points (broadcast over the batch) or each row's own
+        want = _reference_distance(p, vertices, ids)
+        got = triangle_distance_values(p, vertices, ids)
         bits = torch.int32 if dtype == torch.float32 else torch.int64
         assert torch.equal(got.view(bits), want.view(bits))
         q = closest_point_on_triangle(p, corners[:, :, 0], corners[:, :, 1], corners[:, :, 2])

@@ -244,10 +244,10 @@ def _triangle_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: 
     """(b,M) exact distances from points (M,3) to triangle tri[:, i] of each candidate."""
     b, M = tri.shape
     corner = triangle_vertex_ids(triangles, tri)  # (b,M,3)
+    if not (_tracks_grad(vertices) or _tracks_grad(points)):
+        return triangle_distance_values(points.unsqueeze(0), vertices, corner)  # the same floats, cheaper
     verts = triangle_points(vertices, corner.reshape(b, -1)).reshape(b, M, 3, 3)
     p = points.unsqueeze(0).expand(b, M, 3)
-    if not (_tracks_grad(vertices) or _tracks_grad(points)):
-        return triangle_distance_values(p, verts)  # the same floats, cheaper
     q = closest_point_on_triangle(p, verts[:, :, 0], verts[:, :, 1], verts[:, :, 2])
     return (p - q).square().sum(-1).clamp_min(1e-18).sqrt()
 

@@ -132,16 +132,19 @@ def closest_point_on_triangle(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
     return result
 
 
-def triangle_distance_values(p: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
-    """(b,M) distances |p - closest_point_on_triangle(p, a, b, c)| from p (b,M,3) to triangles
-    `corners` (b,M,3 corners,3), without gradients: the same floats, bit for bit (the same
-    products, sums and divisions per element; a region's point is written as
-    ((o + s*ab) + u*(c - b)) + t*ac with the unused coefficients 0, which adds only zeros), with
-    the region tests as 0/1 floats and coordinates first (contiguous (b,M) planes): torch's
-    comparisons into bool and `where` cost several times float arithmetic per element."""
+def triangle_distance_values(p: torch.Tensor, vertices: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
+    """(b,M) distances |p - closest_point_on_triangle(p, a, b, c)| from points p (b or 1,M,3) to
+    the triangles with corner vertex ids `corners` (b,M,3) of `vertices` (b,V,3), without
+    gradients: the same floats, bit for bit (the same products, sums and divisions per element;
+    a region's point is written as ((o + s*ab) + u*(c - b)) + t*ac with the unused coefficients
+    0, which adds only zeros), with the region tests as 0/1 floats and coordinates first
+    (contiguous rows of M): torch's comparisons into bool and `where` cost several times float
+    arithmetic per element."""
     eps = 1e-20
-    V = corners.permute(2, 3, 0, 1).contiguous()  # (corner, coordinate, b, M)
-    P = p.permute(2, 0, 1).contiguous()  # (coordinate, b, M)
+    b, M = corners.shape[:2]
+    ids = corners.transpose(1, 2).reshape(b, 1, 3 * M).expand(b, 3, 3 * M)
+    V = torch.gather(vertices.transpose(1, 2), 2, ids).view(b, 3, 3, M).permute(2, 1, 0, 3)  # (corner, xyz, b, M)
+    P = p.permute(2, 0, 1).contiguous()  # (xyz, b or 1, M)
     E = V[1:] - V[0]  # ab, ac
     ab, ac = E[0], E[1]
     D = P - V  # ap, bp, cp
