@@ -37,6 +37,10 @@ class InitConfig:
     """Background Gaussians (plus the budget of anchored ones no training view sees)."""
     background_voxel: float = 0.05
     """Voxel size (m) of the back-projected scan that seeds background Gaussians."""
+    texture_weight: float = 0.0
+    """Draw the seen anchored Gaussians (as many) over the faces by area x (1 - w + w x the face's image-
+    gradient density in the training views / its mean) instead of by area (`procsplat.splat.detail.
+    texture_face_weights`; 0: by area)."""
 
 
 def seen_in_frames(points: np.ndarray, frames: list, tolerance: float = 0.05) -> np.ndarray:
@@ -159,6 +163,25 @@ def seen_shares(areas: list, seen: list, drawn: list, per_area: float) -> list[i
     return [int(round(x)) for x in share]
 
 
+def texture_draw(obj, frames: list, target: int, cfg: InitConfig, seed: int) -> tuple:
+    """An object's anchored Gaussians drawn by `texture_face_weights` (`InitConfig.texture_weight`), as many
+    as leave about `target` seen by the training views (drawn once more when the first draw misses it by
+    more than 5 %); returns (AnchoredGaussians, seen mask)."""
+    from procsplat.splat.detail import texture_face_weights
+
+    v, t, _ = obj.mesh()
+    weights, expected = texture_face_weights(v, t, frames, cfg.texture_weight, seed=seed)
+    count = max(int(round(target / max(expected, 1e-3))), 1)
+    for _ in range(2):
+        a = AnchoredGaussians(obj, sh_degree=cfg.sh_degree, seed=seed, count=count, face_weights=weights)
+        seen = torch.from_numpy(seen_in_frames(a.world().means.detach().numpy(), frames))
+        n = int(seen.sum())
+        if not n or abs(n - target) <= 0.05 * target:
+            break
+        count = max(int(round(count * target / n)), 1)
+    return a, seen
+
+
 def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
                      background_size: int | None = None) -> SceneModel:
     """The scene's splat model from fitted object specs and posed training frames.
@@ -177,12 +200,18 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
     with torch.no_grad():
         seen = [torch.from_numpy(seen_in_frames(a.world().means.numpy(), frames)) for a in model.anchored]
         budget = [len(x) for x in seen]
+        shares = [int(x.sum()) for x in seen]
         if cfg.share_seen and len(seen) > 1:
             areas = []
             for obj in model.objects:
                 v, t, _ = obj.mesh()
                 areas.append(float(triangle_areas(v, t).sum()))
             shares = seen_shares(areas, [int(x.sum()) for x in seen], budget, cfg.gaussians_per_m2)
+        if cfg.texture_weight > 0:
+            for k, a in enumerate(model.anchored):
+                if int(seen[k].sum()):
+                    model.anchored[k], seen[k] = texture_draw(a.obj, frames, shares[k], cfg, seed + k)
+        elif cfg.share_seen and len(seen) > 1:
             for k, a in enumerate(model.anchored):
                 n = int(seen[k].sum())
                 if n and abs(shares[k] - n) > 0.05 * n:  # drawn again, as many as leave its share seen

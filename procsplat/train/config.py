@@ -16,6 +16,7 @@ from procsplat.data.config import SceneConfig
 from procsplat.fit.search import PRESETS, GAConfig, GAPreset
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.complete import CompletionConfig
+from procsplat.splat.detail import AnchoredDetail
 from procsplat.splat.init import InitConfig
 
 
@@ -108,6 +109,8 @@ class TrainConfig:
     densify: bool = False
     """Densify the background Gaussians (gsplat's DefaultStrategy, settings `--strategy.*`)."""
     strategy: DensifyStrategy = field(default_factory=DensifyStrategy)
+    detail: AnchoredDetail = field(default_factory=AnchoredDetail)
+    """Edge-aware densification of the anchored Gaussians, count held (`--detail.*`; fraction 0: off)."""
     seed: int = 0
     video_frames: int = 24
     view: bool = False
@@ -123,4 +126,4 @@ class TrainConfig:
     """The fitting search (a preset, then its flags)."""
 
 
-__all__ = ["CompletionConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
+__all__ = ["AnchoredDetail", "CompletionConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
