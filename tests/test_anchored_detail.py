@@ -176,3 +176,31 @@ def test_texture_draw_keeps_the_seen_count():
     assert len(seen) == len(a.face)
     assert torch.equal(seen, torch.from_numpy(seen_in_frames(a.world().means.detach().numpy(), frames)))
     assert abs(int(seen.sum()) - 150) <= 0.1 * 150
+
+
+@pytest.mark.slow
+def test_trainer_refines_anchored_gaussians_at_shape_cycle_starts_count_held(tmp_path):
+    """--detail.fraction: the trainer accumulates the anchored Gaussians' 2D gradients and splits/prunes at
+    the first shape-cycle start from each due step on (counts held); --init.texture-weight draws them."""
+    from procsplat.data.config import SceneConfig
+    from procsplat.data.synth import SynthConfig, generate
+    from procsplat.train.config import TrainConfig
+    from procsplat.train.trainer import Trainer
+
+    scene = generate(SynthConfig(out=tmp_path / "scene", seed=11, num_frames=10, width=128, height=96, num_objects=2,
+                                 categories=("table", "cabinet")), progress=False)
+    cfg = TrainConfig(data=SceneConfig(scene=str(scene), width=96), out=tmp_path / "runs", fit="gt", steps=8,
+                      checkpoint_every=100, init=InitConfig(max_background=2000, max_gaussians_per_object=600,
+                                                            texture_weight=0.5),
+                      detail=AnchoredDetail(fraction=0.1, every=3, start=2, stop=0.9))
+    t = Trainer(cfg, log=lambda *a: None)
+    t.prepare()
+    counts = [len(a.face) for a in t.model.anchored]
+    refined = []
+    for _ in range(8):
+        faces = [a.face.clone() for a in t.model.anchored]
+        t.step()
+        assert [len(a.face) for a in t.model.anchored] == counts
+        if any(not torch.equal(f, a.face) for f, a in zip(faces, t.model.anchored)):
+            refined.append(t.step_count - 1)
+    assert refined == [2, 6]  # due at 2, then 5 -> the next cycle start 6 (shape_every 2); none from 7.2 on
