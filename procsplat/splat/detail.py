@@ -196,7 +196,8 @@ def texture_face_weights(vertices: torch.Tensor, triangles: torch.Tensor, frames
     face's image-gradient density / the seen surface's mean), from `samples` area-uniform points projected
     into the frames [(rgb, depth, K, cam_to_world)] (visible: in front of the observed depth + tolerance).
     Returns (weights (T,), the share of a draw by these weights expected to be seen)."""
-    from procsplat.splat.model import triangle_areas
+    from procsplat.geometry import visible_in_frame
+    from procsplat.splat.model import triangle_areas, uniform_bary_logits
 
     v = vertices.detach().double().cpu()
     t = triangles.detach().cpu()
@@ -207,25 +208,12 @@ def texture_face_weights(vertices: torch.Tensor, triangles: torch.Tensor, frames
         return area, 0.0
     gen = torch.Generator().manual_seed(seed)
     face = torch.multinomial(area / area.sum(), samples, replacement=True, generator=gen)
-    r = torch.rand(samples, 2, generator=gen, dtype=torch.float64)
-    sq = r[:, 0].sqrt()
-    w = torch.stack([1 - sq, sq * (1 - r[:, 1]), sq * r[:, 1]], 1)
+    w = torch.softmax(uniform_bary_logits(samples, gen), 1)
     pts = (w[:, :, None] * v[t[face]]).sum(1).numpy()
     grad_sum = np.zeros(samples)
     views = np.zeros(samples)
     for rgb, depth, K, c2w in frames:
-        w2c = np.linalg.inv(c2w)
-        cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
-        z = cam[:, 2]
-        front = z > 1e-3
-        u = np.full(samples, -1)
-        vv = np.full(samples, -1)
-        u[front] = np.floor(K[0, 0] * cam[front, 0] / z[front] + K[0, 2])
-        vv[front] = np.floor(K[1, 1] * cam[front, 1] / z[front] + K[1, 2])
-        inside = front & (u >= 0) & (vv >= 0) & (u < depth.shape[1]) & (vv < depth.shape[0])
-        d = np.zeros(samples)
-        d[inside] = depth[vv[inside], u[inside]]
-        vis = inside & (d > 0) & (z < d + tolerance)
+        vis, u, vv = visible_in_frame(pts, depth, K, c2w, tolerance)
         if vis.any():
             grad_sum[vis] += gradient_image(rgb)[vv[vis], u[vis]]
             views[vis] += 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from procsplat.geometry import backproject
+from procsplat.geometry import backproject, visible_in_frame
 from procsplat.splat.model import (AnchoredGaussians, BackgroundGaussians, SceneModel, rgb_to_sh0,
                                    triangle_areas)
 
@@ -49,18 +49,7 @@ def seen_in_frames(points: np.ndarray, frames: list, tolerance: float = 0.05) ->
     points = np.asarray(points, np.float64).reshape(-1, 3)
     seen = np.zeros(len(points), bool)
     for _, depth, K, c2w in frames:
-        w2c = np.linalg.inv(c2w)
-        cam = points @ w2c[:3, :3].T + w2c[:3, 3]
-        z = cam[:, 2]
-        front = z > 1e-3
-        u = np.full(len(points), -1)
-        v = np.full(len(points), -1)
-        u[front] = np.floor(K[0, 0] * cam[front, 0] / z[front] + K[0, 2])
-        v[front] = np.floor(K[1, 1] * cam[front, 1] / z[front] + K[1, 2])
-        inside = front & (u >= 0) & (v >= 0) & (u < depth.shape[1]) & (v < depth.shape[0])
-        d = np.zeros(len(points))
-        d[inside] = depth[v[inside], u[inside]]
-        seen |= inside & (d > 0) & (z < d + tolerance)
+        seen |= visible_in_frame(points, depth, K, c2w, tolerance)[0]
     return seen
 
 
