@@ -122,6 +122,15 @@ def test_detail_state_accumulates_visible_gradients_and_refines_on_schedule():
     assert state.refine(m, opt, 2) == [int(0.1 * n)] and len(a.face) == n
     assert state.next == 5 and not state.due(4, True) and not state.due(5, True)  # stop: half of 10 steps
     assert len(state.grad[0]) == n and not bool(state.grad[0].any()) and len(state.seen[0]) == n
+    a.prune(torch.arange(n - 7))  # rows changed by something else (a conversion): gathering starts again
+    rgb, _, _, info = m.render(camera(EYES[2]), K, W, H, with_depth=False, meta=True)
+    info["means2d"].retain_grad()
+    photometric_loss(rgb, torch.full((H, W, 3), 0.3)).backward()
+    state.accumulate(m, info, 3)
+    assert len(state.grad[0]) == n - 7 and float(state.count[0].max()) == 1
+    assert state.refine(m, opt, 5) == [int(0.1 * (n - 7))]
+    a.prune(torch.arange(n - 9))
+    assert state.refine(m, opt, 8) == [0] and len(a.face) == n - 9  # nothing gathered on these rows: no split
     with pytest.raises(ProcsplatError, match="fraction"):
         AnchoredDetail(fraction=0.6)
 

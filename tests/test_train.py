@@ -11,6 +11,7 @@ from procsplat.data.synth import SynthConfig, generate
 from procsplat.errors import ProcsplatError
 from procsplat.run.export import ExportConfig, run_export
 from procsplat.run.rundir import load_checkpoint, load_run
+from procsplat.splat.convert import ConvertConfig
 from procsplat.splat.init import InitConfig
 from procsplat.splat.ply import load_splats_ply
 from procsplat.train.config import TrainConfig
@@ -149,3 +150,29 @@ def test_pruning_anchored_gaussians_mid_run(tiny_scene, tmp_path):
     resumed.prepare()
     resumed.train(progress=False)
     assert [len(a.face) for a in resumed.model.anchored] == after and resumed.step_count == 6
+
+
+def test_converting_background_gaussians_mid_run(tiny_scene, tmp_path):
+    """--convert.*: at the start of a whole shape cycle, background Gaussians on the fitted surfaces become
+    anchored ones (the total count stays); training goes on, and a resumed run keeps them."""
+    conv = ConvertConfig(every=5, start=0.0, stop=1.0, distance=0.05, normal_ratio=100.0)
+    cfg = tiny_cfg(tiny_scene, tmp_path, steps=9, convert=conv, shape_every_settled=8)
+    t = Trainer(cfg, log=lambda *a: None)
+    t.prepare()
+    assert [s for s in range(9) if t.is_convert_step(s)] == [8]  # 5 rounded up to whole cycles (lcm(2, 8))
+    for _ in range(8):
+        t.step()
+    anchored, background = [len(a.face) for a in t.model.anchored], len(t.model.background.means)
+    t.step()
+    after = [len(a.face) for a in t.model.anchored]
+    moved = sum(after) - sum(anchored)
+    assert moved > 0 and all(n1 >= n0 for n0, n1 in zip(anchored, after))
+    assert len(t.model.background.means) == background - moved
+    t.save_checkpoint()
+    resumed = Trainer(tiny_cfg(tiny_scene, tmp_path, steps=10, convert=conv, shape_every_settled=8, resume=True),
+                      log=lambda *a: None)
+    resumed.prepare()
+    assert [len(a.face) for a in resumed.model.anchored] == after
+    assert len(resumed.model.background.means) == background - moved
+    resumed.train(progress=False)
+    assert resumed.step_count == 10

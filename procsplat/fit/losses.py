@@ -46,8 +46,8 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
 from procsplat.geometry import yaw_matrix
-from .surface import (SurfaceSampler, closest_point_on_triangle, triangle_corners, triangle_points, triangle_vertex_ids,
-                      unit_normals)
+from .surface import (SurfaceSampler, _chunks, _plane_and_outside, _triangle_planes, closest_point_on_triangle,
+                      covered_triangles, triangle_corners, triangle_points, triangle_vertex_ids, unit_normals)
 from .target import ObjectTarget
 
 
@@ -126,7 +126,7 @@ def robust(d: torch.Tensor, huber: float, truncation: float) -> torch.Tensor:
 
 
 def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
-                           yaw: torch.Tensor | None = None, k: int = 4, max_elements: int = 400_000,
+                           yaw: torch.Tensor | None = None, k: int = 4, max_elements: int = 65_536,
                            proposals: torch.Tensor | None = None, propose: int = 0,
                            directions: torch.Tensor | None = None, facing_slack: float = 0.1, far: float = 1.0):
     """Exact distances (b,N) from fixed points (N,3) to each candidate's surface (b,V,3)/(T,3)
@@ -139,9 +139,11 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     wherever the point projects into the triangle (the slivers of a round top's fan share their
     boxes; far from a vertex the plane bound is weak). Exact point-to-triangle distance to those
     k (no autograd), then the nearest one differentiated. Measured against all triangles on
-    49 candidates of 4 objects: coverage within 0.7 %. Candidates are taken in chunks of about
-    `max_elements` point-triangle pairs: small enough to stay in cache (a 404-triangle table:
-    0.136 s per 16 candidates with 4M-pair chunks, 0.070 s with 400k). Why not nearest surface
+    49 candidates of 4 objects: coverage within 0.7 %. Bounds are taken in chunks of about
+    `max_elements` point-triangle pairs (whole candidates, or one candidate's points in slices:
+    `_chunks`): small enough to stay in cache (a 404-triangle table: 0.136 s per 16 candidates
+    with 4M-pair chunks, 0.070 s with 400k; the demo chair's bounds at one candidate x 1000
+    points x 500-950 triangles: 0.77x with 64k-pair slices of points than whole candidates). Why not nearest surface
     samples: a point on a large face next to a small part (a drawer front beside its handle, a
     mattress beside a pillow) finds only the small part's samples: with 800 samples and 12
     neighbours the true cabinet's coverage came out 17x and the true bed's 40x its exact value,
@@ -174,11 +176,13 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
                 facing = _facing(normals, proposals, dirs, facing_slack)
                 d = d.masked_fill(~facing, float("inf"))
                 ok = facing.any(-1)
-            best = torch.gather(proposals, 2, d.argmin(-1, keepdim=True)).squeeze(-1)
-        out = _triangle_distance(pts, vertices, triangles, best)
+            nearest = d.argmin(-1, keepdim=True)
+            best = torch.gather(proposals, 2, nearest).squeeze(-1)
+        # Without gradients the nearest distance is the one just computed (the same ops per element).
+        out = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
+            torch.gather(d, 2, nearest).squeeze(-1)
         return out if dirs is None else torch.where(ok, out, out.new_full((), far))
     kk = min(max(k, propose), T)
-    kept = torch.empty(b, N, kk, dtype=torch.int64) if propose else None
     with torch.no_grad():
         v = vertices.detach()
         R = yaw_matrix(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
@@ -188,37 +192,43 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
         centre, half = (lo + hi) / 2, (hi - lo) / 2
         planes = _triangle_planes(v, triangles)  # (b,4,4T)
         hom = torch.cat([pts, pts.new_ones(N, 1)], 1)
-        best = torch.empty(b, N, dtype=torch.int64)
-        ok = torch.ones(b, N, dtype=torch.bool)
         normals = planes[:, :3, :T].transpose(1, 2) if dirs is not None else None  # (b,T,3) unit normals
-        step = max(1, max_elements // max(N * T, 1))
+        kept = torch.empty(b, N, kk, dtype=torch.int64)  # (b,N,kk), nearest bound first
+        step, span = _chunks(b, N, T, max_elements)
         for i in range(0, b, step):
             j = slice(i, i + step)
-            box = None  # squared distance to each triangle's box (b',N,T)
-            for a in range(3):
-                g = (local_pts[j, :, a, None] - centre[j, None, :, a]).abs_().sub_(half[j, None, :, a]).clamp_min_(0)
-                box = g * g if box is None else box.addcmul_(g, g)
-            plane, outside = _plane_and_outside(hom @ planes[j], T)
-            outside.clamp_min_(0)
-            bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
-            if dirs is not None:  # triangles facing away from the point's cameras: never proposed first
-                bound.add_((dirs @ normals[j].transpose(1, 2) >= facing_slack) * 1e6)
-            cand = bound.topk(kk, dim=-1, largest=False).indices  # (b',N,kk), nearest bound first
-            if kept is not None:
-                kept[j] = cand
-                cand = cand[..., :k]
-            d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v[j],
-                                   triangles[j] if per_row else triangles,
-                                   cand.reshape(cand.shape[0], N * k)).reshape(-1, N, k)
-            if dirs is not None:
-                facing = _facing(normals[j], cand, dirs, facing_slack)
-                d = d.masked_fill(~facing, float("inf"))
-                ok[j] = facing.any(-1)
-            best[j] = torch.gather(cand, 2, d.argmin(-1, keepdim=True)).squeeze(-1)
-    d = _triangle_distance(pts, vertices, triangles, best)
+            if dirs is not None:  # triangles facing away from each point's cameras: 1 (never proposed first)
+                away = torch.ge(dirs @ normals[j].transpose(1, 2), facing_slack, out=normals.new_empty(0))
+            for s in range(0, N, span):
+                q = slice(s, s + span)
+                box = None  # squared distance to each triangle's box (b',n,T)
+                for a in range(3):
+                    g = (local_pts[j, q, a, None] - centre[j, None, :, a]).abs_().sub_(half[j, None, :, a]).clamp_min_(0)
+                    box = g * g if box is None else box.addcmul_(g, g)
+                plane, outside = _plane_and_outside(hom[q] @ planes[j], T)
+                outside.clamp_min_(0)
+                bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
+                if dirs is not None:
+                    bound.add_(away[:, q], alpha=1e6)
+                kept[j, q] = bound.topk(kk, dim=-1, largest=False).indices
+        cand = kept[..., :k]  # the exact distance to each point's k best proposals, all rows at once
+        d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v, triangles,
+                               cand.reshape(b, N * k)).reshape(b, N, k)
+        if dirs is not None:
+            facing = _facing(normals, cand, dirs, facing_slack)
+            d = d.masked_fill(~facing, float("inf"))
+            ok = facing.any(-1)
+        nearest = d.argmin(-1, keepdim=True)
+        best = torch.gather(cand, 2, nearest).squeeze(-1)
+    d = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
+        torch.gather(d, 2, nearest).squeeze(-1)
     if dirs is not None:
         d = torch.where(ok, d, d.new_full((), far))
     return (d, kept) if propose else d
+
+
+def _tracks_grad(x: torch.Tensor) -> bool:
+    return x.requires_grad and torch.is_grad_enabled()
 
 
 def _facing(normals: torch.Tensor, tri: torch.Tensor, dirs: torch.Tensor, slack: float) -> torch.Tensor:
@@ -226,26 +236,6 @@ def _facing(normals: torch.Tensor, tri: torch.Tensor, dirs: torch.Tensor, slack:
     b, N, k = tri.shape
     n = triangle_points(normals, tri.reshape(b, N * k)).reshape(b, N, k, 3)
     return (n * dirs[None, :, None]).sum(-1) < slack
-
-
-def _triangle_planes(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
-    """(b,4,4T): for homogeneous points [p, 1], column t gives triangle t's signed plane
-    distance and columns T+t, 2T+t, 3T+t the signed distances of p outside its 3 edge lines (in
-    its plane). Triangles without area never become proposals (their edges are other
-    triangles' edges)."""
-    a, b_, c = triangle_corners(vertices, triangles).unbind(2)  # (b,T,3) each
-    n = torch.linalg.cross(b_ - a, c - a)
-    norm = n.norm(dim=-1, keepdim=True)
-    flat = norm[..., 0] <= 1e-12
-    n = n / norm.clamp_min(1e-30)
-    rows = [torch.cat([n, -(n * a).sum(-1, keepdim=True)], -1)]
-    for p, q in ((a, b_), (b_, c), (c, a)):
-        m = torch.linalg.cross(n, q - p)  # points into the triangle
-        m = m / m.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-        rows.append(torch.cat([-m, (m * p).sum(-1, keepdim=True)], -1))
-    out = torch.stack(rows, -3)  # (b,4 rows,T,4 coefficients)
-    out[:, 0][flat] = torch.tensor([0.0, 0.0, 0.0, 1e6], dtype=out.dtype)  # plane distance 1e6: never proposed
-    return out.permute(0, 3, 1, 2).reshape(vertices.shape[0], 4, -1)
 
 
 def _triangle_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: torch.Tensor,
@@ -313,65 +303,6 @@ def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float, stack: Vi
             ok &= ((pts - stack.o[:, None]) * n).sum(-1) < 0
         seen = ok.any(0)
         return seen.reshape(x.shape[:-1])
-
-
-def _plane_and_outside(s: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split points @ `_triangle_planes` (...,4T) into the signed plane distances (...,T) and
-    the largest signed distance outside one of the 3 edge lines (...,T)."""
-    return s[..., :T], torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:])
-
-
-def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: torch.Tensor | None = None,
-                      tol: float = 1e-4) -> torch.Tensor:
-    """(b,T) bool: the triangle lies on triangles of the same mesh that face the opposite way
-    (two parts in contact: a face nobody can see). Tested at its centroid, then (where that is
-    covered) at three points near its corners: a large back panel whose centroid happens to
-    touch a shelf end is not covered. `only` (T,) or per candidate (b,T) bool: test just these
-    triangles (others False)."""
-    b, T = vertices.shape[0], triangles.shape[-2]
-    if T == 0:
-        return torch.zeros(b, 0, dtype=torch.bool)
-    corners = triangle_corners(vertices, triangles)  # (b,T,3,3)
-    n = torch.linalg.cross(corners[:, :, 1] - corners[:, :, 0], corners[:, :, 2] - corners[:, :, 0])
-    n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-    planes = _triangle_planes(vertices, triangles)
-
-    def on_opposite(points: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
-        """(b,M) points (b,M,3) of triangles `owner` (b,M) lie on an opposite-facing triangle.
-        The plane and facing tests run on all pairs; the edge lines only where both pass (a
-        few contact pairs). With all 4T columns for every pair this test took 10 % of a chair's
-        fit; this way 0.68-0.76x of that (40 chair topologies, same covered faces)."""
-        hom = torch.cat([points, points.new_ones(points.shape[0], points.shape[1], 1)], -1)
-        opposite = (triangle_points(n, owner) @ n.transpose(1, 2)) < -0.99  # (b,M,T)
-        bi, mi, ti = torch.nonzero(((hom @ planes[:, :, :T]).abs() < tol) & opposite, as_tuple=True)
-        out = torch.zeros(points.shape[0], points.shape[1], dtype=torch.bool)
-        if len(bi):
-            h = hom[bi, mi]  # (K,4)
-            outside = torch.stack([(h * planes[bi, :, e * T + ti]).sum(-1) for e in (1, 2, 3)]).amax(0)
-            ok = outside < tol
-            out[bi[ok], mi[ok]] = True
-        return out
-
-    centroid = corners.mean(2)
-    if only is None:
-        only = torch.ones(T, dtype=torch.bool)
-    if only.dim() == 1:
-        tested = torch.nonzero(only)[:, 0].expand(b, -1)
-        some = torch.ones(b, 1, dtype=torch.bool)
-    else:  # each row's own, the first of them repeated up to the longest row's count
-        M = int(only.sum(1).max())
-        tested = torch.sort(only.to(torch.uint8), dim=1, descending=True, stable=True).indices[:, :M]
-        tested = torch.where(torch.gather(only, 1, tested), tested, tested[:, :1])
-        some = only.any(1, keepdim=True)
-    covered = torch.zeros(b, T, dtype=torch.bool)
-    covered.scatter_(1, tested, on_opposite(triangle_points(centroid, tested), tested) & some)
-    maybe = torch.nonzero(covered.any(0))[:, 0]  # (K,) a few contact faces
-    if len(maybe):
-        near = centroid[:, maybe, None] + 0.9 * (corners[:, maybe] - centroid[:, maybe, None])  # (b,K,3,3)
-        at_corners = on_opposite(near.reshape(b, -1, 3), maybe.repeat_interleave(3).expand(b, -1)).reshape(
-            b, -1, 3).all(-1)
-        covered[:, maybe] &= at_corners
-    return covered
 
 
 def support_loss(vertices: torch.Tensor, floor: float) -> torch.Tensor:

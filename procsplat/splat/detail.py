@@ -12,7 +12,7 @@ Two levers, each behind a config field:
   scale, opacity, colour) the parent's, zero Adam moments. As many Gaussians as were added are then
   removed from the set: first those no training step has seen since the start, then the most
   transparent. Children live in their triangle's frame like every anchored Gaussian, so they follow a
-  shape edit.
+  shape edit. A set whose rows something else changed (`procsplat.splat.convert`) starts gathering again.
 * `texture_face_weights` (`InitConfig.texture_weight`): the initial anchored draw over the faces the
   training views see, weighted by area x (1 - w + w x the face's image-gradient density / its mean),
   instead of by area alone; the count is kept (`procsplat.splat.init`).
@@ -65,6 +65,24 @@ class DetailState:
         if all_:
             self.seen = [x.clone() for x in z]
 
+    def sync(self, model) -> list[bool]:
+        """A set whose size something else changed since (`procsplat.splat.convert` adds and removes rows)
+        starts its accumulators again; returns which did."""
+        fresh = []
+        for k, a in enumerate(model.anchored):
+            n = int(a.face.shape[0])
+            if k < len(self.grad) and len(self.grad[k]) == n:
+                fresh.append(False)
+                continue
+            z = torch.zeros(n, dtype=torch.float64, device=a.face.device)
+            for acc in (self.grad, self.count, self.seen):
+                if k < len(acc):
+                    acc[k] = z.clone()
+                else:
+                    acc.append(z.clone())
+            fresh.append(True)
+        return fresh
+
     def due(self, step: int, cycle_start: bool) -> bool:
         return (self.cfg.fraction > 0 and cycle_start and step >= self.next
                 and step < self.cfg.stop * self.steps)
@@ -76,6 +94,7 @@ class DetailState:
         m2d = info.get("means2d") if info is not None else None
         if m2d is None or m2d.grad is None or step >= self.cfg.stop * self.steps:
             return
+        self.sync(model)
         start = 0
         for k, a in enumerate(model.anchored):
             n = int(a.face.shape[0])
@@ -94,7 +113,11 @@ class DetailState:
     def refine(self, model, optimizer, step: int, gen: torch.Generator | None = None) -> list[int]:
         """Split and prune every anchored set (count held); returns how many were split per set."""
         done = []
+        fresh = self.sync(model)
         for k, a in enumerate(model.anchored):
+            if fresh[k] or not bool(self.count[k].any()):  # no gradient gathered on its present rows yet
+                done.append(0)
+                continue
             mean = self.grad[k] / self.count[k].clamp(min=1)
             split, self.seen[k] = split_anchored(a, optimizer, mean, self.seen[k], self.cfg.fraction,
                                                  self.cfg.shrink, gen)

@@ -17,8 +17,8 @@ whose colour is JPEG). Object pixels are the pixels whose rendered instance id i
   novel      the same from `procsplat.run.orbit.novel_views`: other heights (0.6 m, 2.3 m; the
              training path is at 1.5-1.7 m) on every side of every object;
   shape      float-parameter MAE (cm, `procsplat.fit.metrics`) vs the truth before/after training;
-  on objects procedural: anchored Gaussians plus background ones within 3 cm of an object's true
-             surface (after completion: `procsplat.splat.complete`); free: those within 3 cm;
+  on objects procedural: anchored Gaussians (converted ones too) plus background ones within 3 cm of an object's true
+             surface (after completion: `procsplat.splat.complete`); free: those within 3 cm (`train.object_count`);
   edits      every active float of every object moved by `edit_fraction` of its range (towards the
              farther end) in the truth and, clipped, in the procedural models (`apply_edit`); on the
              pixels of an object in the unedited or edited truth. Discrete parameters are not edited
@@ -39,11 +39,10 @@ from typing import Literal
 import numpy as np
 import torch
 
+from procsplat.splat.convert import ConvertConfig
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.init import InitConfig
-
-NEAR_SURFACE = 0.03  # metres: a Gaussian this close to an object's true surface is on the object
-
+from procsplat.train.object_count import SurfaceDistance, gaussians_on_objects
 
 @dataclass
 class BenchSplatConfig:
@@ -75,6 +74,8 @@ class BenchSplatConfig:
     out: Path = Path(tempfile.gettempdir()) / "procsplat_bench_splat"
     init: InitConfig = field(default_factory=lambda: InitConfig(max_background=4000, max_gaussians_per_object=2000))
     """Initialisation of the procedural models (a), (b)."""
+    convert: ConvertConfig = field(default_factory=ConvertConfig)
+    """Conversion of near-surface background Gaussians into anchored ones in (a), (b) (`--convert.every 0`: none)."""
 
 
 def short_schedule(steps: int, cap_max: int | None = None) -> DensifyStrategy:
@@ -149,37 +150,6 @@ def edit_document(model, deltas: dict) -> dict:
             params[name] = float(min(max(values[name] + d, p.min), p.max))
         objects.append({"instance_id": obj.instance_id, "parameters": params})
     return {"objects": objects}
-
-
-class SurfaceDistance:
-    """Distance from points to the objects' true surfaces (dense area-weighted samples, ~1 per 0.25 cm^2)."""
-
-    def __init__(self, objects: list):
-        from scipy.spatial import cKDTree
-
-        from procsplat.fit.surface import sample_mesh_surface
-
-        pts = []
-        for o in objects:
-            v, t = o.vertices, o.triangles
-            area = 0.5 * np.linalg.norm(np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]), axis=1).sum()
-            pts.append(sample_mesh_surface(v, t, int(min(max(area * 40000, 1000), 400000)), seed=0))
-        self.tree = cKDTree(np.concatenate(pts))
-
-    def near(self, points: np.ndarray, radius: float = NEAR_SURFACE) -> np.ndarray:
-        if not len(points):
-            return np.zeros(0, bool)
-        d, _ = self.tree.query(np.asarray(points, np.float64), k=1, distance_upper_bound=radius * 1.0001)
-        return d <= radius
-
-
-def gaussians_on_objects(model, surface: SurfaceDistance) -> int:
-    """Anchored Gaussians, plus background ones within NEAR_SURFACE of an object's true surface."""
-    n = sum(int(a.face.shape[0]) for a in model.anchored)
-    b = model.background
-    if b is not None and len(b.means):
-        n += int(surface.near(b.means.detach().cpu().numpy()).sum())
-    return n
 
 
 def view_metrics(rgb: torch.Tensor, depth: torch.Tensor, truth: dict, object_ids: list) -> dict:
@@ -356,11 +326,11 @@ def run_scene(cfg: BenchSplatConfig, seed: int, log=print) -> dict:
     fits.write_text(json.dumps({"objects": [s.to_json() for s in start]}))
     result["mae_start_cm"] = shape_mae_cm(start, bench.truth)
     variants = {}
-    a, times = train(cfg, bench, "a", fits_from=fits, joint_shape=True, init=cfg.init)
+    a, times = train(cfg, bench, "a", fits_from=fits, joint_shape=True, init=cfg.init, convert=cfg.convert)
     variants["a"] = {**bench.evaluate(a.model, True), "step_s": float(np.median(times))}
     result["mae_joint_cm"] = shape_mae_cm(a.model.current_specs(), bench.truth)
     n_a = variants["a"]["gaussians"]
-    b, times = train(cfg, bench, "b", fits_from=fits, joint_shape=False, init=cfg.init)
+    b, times = train(cfg, bench, "b", fits_from=fits, joint_shape=False, init=cfg.init, convert=cfg.convert)
     variants["b"] = {**bench.evaluate(b.model, True), "step_s": float(np.median(times))}
     del b
     free_equal = None

@@ -16,6 +16,7 @@ from procsplat.data.config import SceneConfig
 from procsplat.fit.search import PRESETS, GAConfig, GAPreset
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.complete import CompletionConfig
+from procsplat.splat.convert import ConvertConfig
 from procsplat.splat.detail import AnchoredDetail
 from procsplat.splat.init import InitConfig
 
@@ -79,10 +80,11 @@ class TrainConfig:
     on the gradient of the mean loss of those n steps' frames (a batch of n frames for the shapes;
     the Gaussians step every step). Each object's program and shape evidence are evaluated, and
     differentiated, once per n steps (`procsplat.train.shapestep`)."""
-    shape_every_settled: int = 8
+    shape_every_settled: int = 16
     """With --joint-shape: once the shapes have settled (`shape_settle_at`, `shape_settle_min`), shapes and
     poses step every this many steps instead, on the mean gradient of those steps' frames (a larger batch,
-    fewer shape steps: `procsplat.train.shapestep`)."""
+    fewer shape steps; 16 costs a settled step about half the shape cycle 8 did, at the same bench figures:
+    `procsplat.train.shapestep`)."""
     shape_settle_at: float = 0.6
     """The shapes count as settled from this fraction of `steps` on (1 or more: never)..."""
     shape_settle_min: int = 50
@@ -119,6 +121,8 @@ class TrainConfig:
     port: int = 8080
     host: str = "127.0.0.1"
     init: InitConfig = field(default_factory=InitConfig)
+    convert: ConvertConfig = field(default_factory=ConvertConfig)
+    """During training, background Gaussians on an object's surface become anchored ones (`--convert.*`)."""
     complete: CompletionConfig = field(default_factory=CompletionConfig)
     """After training, Gaussians on the object surface no training view saw (`--complete.*`)."""
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -126,4 +130,5 @@ class TrainConfig:
     """The fitting search (a preset, then its flags)."""
 
 
-__all__ = ["AnchoredDetail", "CompletionConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
+__all__ = ["AnchoredDetail", "CompletionConfig", "ConvertConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig",
+           "SceneConfig", "TrainConfig"]

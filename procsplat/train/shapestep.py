@@ -20,8 +20,14 @@ to bring a translation 3 cm off back within 1.2 cm (tests/test_joint_geometry.py
 instead made the shapes worse (MAE 1.22 cm after 100 steps, against 0.65).
 
 Once the shapes have settled (`TrainConfig.shape_settle_at` of the run, and at least
-`shape_settle_min` shape steps at `every`), the cycle is `settled_every` (8) steps long: one program
-evaluation, evidence and backward pass per 8 steps, on a batch of 8 frames. On the bench
+`shape_settle_min` shape steps at `every`), the cycle is `settled_every` (16) steps long: one program
+evaluation, evidence and backward pass per 16 steps, on a batch of 16 frames. 16 instead of 8 (session 7,
+`scripts/bench_splat.py`, 3 seeds, 200 steps, both under load 11-18): `summary: heldout_delta_db=1.58
+novel_delta_db=2.74 edit_drop_db=0.53 joint_mae_delta_cm=-1.96 object_gaussian_ratio=0.49` against 1.62 2.76 0.54
+-1.95 0.49 (shape MAE after training 0.34, 0.46, 0.75 cm against 0.38, 0.47, 0.75; object held-out PSNR
+23.72 against 23.76 dB), and `scripts/bench_step.py --trained-free` (CPU time, same period, with the
+fused Adam of `trainer.adam`) 1.27x a fresh free model's step against 1.32x, 1.15x the trained budget-1x
+one's against 1.19x. With 8 (session 5), on the bench
 (`scripts/bench_splat.py`, 3 seeds, 200 steps, settled from step 120; its timing averages over whole
 cycles: `period`) a step of the procedural model went from 1.58x to 1.38x a free model's of the same
 count (both loaded), shape MAE after training 0.53 -> 0.56 cm (seed 9 was still converging). Shape MAE

@@ -58,6 +58,17 @@ def frame_tensors(scene, i: int):
     return rgb, depth, K, torch.linalg.inv(c2w)
 
 
+def adam(groups: list) -> torch.optim.Adam:
+    """Adam (eps 1e-15) over the parameter groups, fused where this torch has a fused kernel for their
+    device (CPU from torch 2.4): one call per tensor instead of about ten ops, which matters for a
+    procedural model's ~40 small tensors (bench seed 7, CPU: 2.5 -> 1.5 ms per step; the same updates to
+    within an ulp)."""
+    try:
+        return torch.optim.Adam(groups, eps=1e-15, fused=True)
+    except RuntimeError:  # no fused kernel for this device in this torch
+        return torch.optim.Adam(groups, eps=1e-15)
+
+
 def _jsonable(d):
     if isinstance(d, dict):
         return {k: _jsonable(v) for k, v in d.items()}
@@ -237,7 +248,7 @@ class Trainer:
             groups += [{"params": [b.means], "lr": lr.means}, {"params": [b.quats], "lr": lr.quats},
                        {"params": [b.log_scales], "lr": lr.scales}, {"params": [b.opacity_logits], "lr": lr.opacity},
                        {"params": [b.sh0], "lr": lr.sh0}, {"params": [b.shN], "lr": lr.shN}]
-        self.optimizer = torch.optim.Adam(groups, eps=1e-15)
+        self.optimizer = adam(groups)
 
     # -- optimisation ------------------------------------------------------------------------------
     def loss(self, i: int):
@@ -266,6 +277,8 @@ class Trainer:
             self.prepare()
         if self.step_count == self.prune_step():
             self.prune_anchored()
+        if self.is_convert_step(self.step_count):
+            self.convert_background()
         if self.detail is not None and self.detail.due(self.step_count, self.shapes.pending == 0):
             self.detail.refine(self.model, self.optimizer, self.step_count, self._detail_gen)
             self.shapes.invalidate()  # the faces changed: a new shape cycle
@@ -309,6 +322,24 @@ class Trainer:
         self.log(f"pruned {', '.join(map(str, removed))} anchored Gaussians (per object) of least contribution "
                  f"at step {self.step_count}")
         return removed
+
+    def is_convert_step(self, step: int) -> bool:
+        """Whether background Gaussians on objects' surfaces are converted at the start of `step`
+        (cfg.convert: every `every` steps rounded up to whole shape cycles, from `start` to `stop` of the run)."""
+        c, cfg = self.cfg.convert, self.cfg
+        if c.every <= 0 or not len(self.model.anchored) or not c.start * cfg.steps <= step < c.stop * cfg.steps:
+            return False
+        whole = math.lcm(max(int(cfg.shape_every), 1), max(int(cfg.shape_every_settled), 1))
+        return step > 0 and step % (-(-int(c.every) // whole) * whole) == 0
+
+    def convert_background(self) -> list[int]:
+        """Background Gaussians on objects' surfaces become anchored ones (`procsplat.splat.convert`)."""
+        from procsplat.splat.convert import convert_background
+
+        done = convert_background(self.model, self.optimizer, self.cfg.convert, self.densify_state)
+        self.shapes.invalidate()  # the faces changed: a new shape cycle
+        self.log(f"converted {', '.join(map(str, done))} background Gaussians (per object) at step {self.step_count}")
+        return done
 
     def _densify(self) -> None:
         """cfg.densify: the strategy's post-backward step on the background Gaussians (the last rows of
