@@ -84,11 +84,11 @@ class GAConfig:
     more steps (a bookshelf's 3 cm legs swapped for thicker boards: 15 steps 0.00126, 60 steps
     0.00017, incumbent 0.00096). Generations 10 -> 7 paid for these steps and the finer losses
     (20 s per object budget)."""
-    sweep_later_margin: float = 0.0
+    sweep_later_margin: float = 2.0
     """From the sweep's second round on, only neighbours whose best screened draw scores below
     this times the incumbent's screened loss are probed and refined (0: all, as in the first)."""
-    sweep_abandon_steps: int = 0
-    sweep_abandon_factor: float = 3.0
+    sweep_abandon_steps: int = 5
+    sweep_abandon_factor: float = 4.0
     """With `sweep_abandon_steps` k > 0: a sweep row whose loss after k of its `sweep_steps` is
     above this times the incumbent's stops there (0: every row gets every step)."""
     sweep_box: bool = True
