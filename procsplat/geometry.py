@@ -62,3 +62,21 @@ def best_rotation(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd((a - a.mean(0)).T @ (b - b.mean(0)))
     d = 1.0 if np.linalg.det(u @ vt) >= 0 else -1.0
     return (u @ np.diag([1.0, 1.0, d]) @ vt).T
+
+
+def visible_in_frame(points: np.ndarray, depth: np.ndarray, K: np.ndarray, c2w: np.ndarray,
+                     tolerance: float = 0.05) -> tuple:
+    """(bool (n,) which world points (n,3) the frame sees -- in view, not behind its depth by more than
+    `tolerance` --, their pixel columns u and rows v (n,), -1 out of view)."""
+    w2c = np.linalg.inv(c2w)
+    cam = points @ w2c[:3, :3].T + w2c[:3, 3]
+    z = cam[:, 2]
+    front = z > 1e-3
+    u = np.full(len(points), -1)
+    v = np.full(len(points), -1)
+    u[front] = np.floor(K[0, 0] * cam[front, 0] / z[front] + K[0, 2])
+    v[front] = np.floor(K[1, 1] * cam[front, 1] / z[front] + K[1, 2])
+    inside = front & (u >= 0) & (v >= 0) & (u < depth.shape[1]) & (v < depth.shape[0])
+    d = np.zeros(len(points))
+    d[inside] = depth[v[inside], u[inside]]
+    return inside & (d > 0) & (z < d + tolerance), u, v

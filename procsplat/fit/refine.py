@@ -61,13 +61,24 @@ class Adam:
                 p.addcdiv_(m, (v.sqrt() / math.sqrt(c2)).add_(self.eps), value=-lr * lr_factor / c1)
 
 
-def refine(scorer: Scorer, g: Genomes, steps: int, config: RefineConfig = RefineConfig()):
-    """Refine genomes in one batch for `steps` Adam steps. Returns (genomes, total loss (P,))."""
+def refine(scorer: Scorer, g: Genomes, steps: int, config: RefineConfig = RefineConfig(),
+           abandon: tuple[int, float] | None = None, history: list | None = None):
+    """Refine genomes in one batch for `steps` Adam steps. Returns (genomes, total loss (P,)).
+
+    `abandon` (k, bound): after k steps, rows whose best loss so far is above `bound` stop there
+    (keeping their best state and its loss) and the others go on alone, so their remaining steps
+    cost only their own rows; the cosine schedule stays the one of `steps`. `history`: when a
+    list, every step's losses (P,) are appended (NaN for stopped rows)."""
     if len(g) == 0:
         return g, np.zeros(0)
     dtype = scorer.dtype
-    unit = torch.tensor(g.unit, dtype=dtype, requires_grad=True)
-    p0 = torch.tensor(g.pose, dtype=dtype)
+    best = g.take(np.arange(len(g)))
+    best_loss = np.full(len(g), np.inf)
+    exact = np.ones(len(g), dtype=bool)  # best_loss without reused proposals
+    live = np.arange(len(g))  # rows still stepping
+    cur = g.take(live)
+    unit = torch.tensor(cur.unit, dtype=dtype, requires_grad=True)
+    p0 = torch.tensor(cur.pose, dtype=dtype)
     yaw = p0[:, 0].clone().requires_grad_(True)
     xy = p0[:, 1:3].clone().requires_grad_(True)
     log_scale = p0[:, 3].clone().requires_grad_(scorer.space.scale_range > 0)
@@ -75,26 +86,37 @@ def refine(scorer: Scorer, g: Genomes, steps: int, config: RefineConfig = Refine
     if log_scale.requires_grad:
         groups.append((log_scale, config.lr_scale))
     opt = Adam(groups)  # Adam is invariant to gradient scale: one learning rate per unit
-    best = g.take(np.arange(len(g)))
-    best_loss = np.full(len(g), np.inf)
     cache = {} if config.proposal_refresh > 1 else None
-    exact = np.ones(len(g), dtype=bool)  # best_loss without reused proposals
     for step in range(steps + 1):
+        if abandon is not None and step == abandon[0] and 0 < step < steps:
+            keep = best_loss[live] <= abandon[1]
+            if not keep.all():
+                if not keep.any():
+                    break
+                live = live[keep]
+                cur = cur.take(np.flatnonzero(keep))
+                opt.params, (unit, yaw, xy, log_scale) = _subset(opt.params, (unit, yaw, xy, log_scale), keep)
+                cache = {} if cache is not None else None  # cached proposals are keyed by batch rows
         pose = torch.cat([yaw[:, None], xy, log_scale[:, None]], 1)
         if step == steps:  # the last state needs no gradient: scored exactly
             with torch.no_grad():
-                total = scorer.score(g, unit, pose)["total"]
+                total = scorer.score(cur, unit, pose)["total"]
             reused = False
         else:
             reused = cache is not None and step % config.proposal_refresh != 0
-            total = scorer.score(g, unit, pose, cache=cache, reuse=reused)["total"]
+            total = scorer.score(cur, unit, pose, cache=cache, reuse=reused)["total"]
         loss_now = total.detach().double().numpy()
-        better = loss_now < best_loss
+        if history is not None:
+            row = np.full(len(g), np.nan)
+            row[live] = loss_now
+            history.append(row)
+        better = loss_now < best_loss[live]
         if better.any():
-            best.unit[better] = unit.detach().double().numpy()[better]
-            best.pose[better] = pose.detach().double().numpy()[better]
-            best_loss[better] = loss_now[better]
-            exact[better] = not reused
+            rows = live[better]
+            best.unit[rows] = unit.detach().double().numpy()[better]
+            best.pose[rows] = pose.detach().double().numpy()[better]
+            best_loss[rows] = loss_now[better]
+            exact[rows] = not reused
         if step == steps:
             break
         opt.zero_grad()
@@ -111,3 +133,15 @@ def refine(scorer: Scorer, g: Genomes, steps: int, config: RefineConfig = Refine
         with torch.no_grad():
             best_loss[rows] = scorer.score(best.take(rows))["total"].double().numpy()
     return best, best_loss
+
+
+def _subset(state: list, tensors: tuple, keep: np.ndarray) -> tuple[list, tuple]:
+    """Adam's (param, lr, m, v) list and the parameter tensors, cut to the rows `keep`; the new
+    leaves replace the old ones in the optimiser (same learning rates and moments)."""
+    idx = torch.from_numpy(np.flatnonzero(keep))
+    new = {}
+    for t in tensors:
+        cut = t.detach()[idx].clone().requires_grad_(t.requires_grad)
+        new[id(t)] = cut
+    out_state = [(new[id(p)], lr, m[idx].clone(), v[idx].clone()) for p, lr, m, v in state]
+    return out_state, tuple(new[id(t)] for t in tensors)

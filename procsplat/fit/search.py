@@ -84,6 +84,19 @@ class GAConfig:
     more steps (a bookshelf's 3 cm legs swapped for thicker boards: 15 steps 0.00126, 60 steps
     0.00017, incumbent 0.00096). Generations 10 -> 7 paid for these steps and the finer losses
     (20 s per object budget)."""
+    sweep_later_margin: float = 2.0
+    """From the sweep's second round on, only neighbours whose best screened draw scores below
+    this times the incumbent's screened loss are probed and refined (0: all, as in the first).
+    A second round mostly follows a turn or a part fixed in the first and finds nothing (the demo
+    chair's: neighbours at 4.1x and more, 6.7 of its 16 CPU s); every later-round winner on 6
+    synthetic objects screened at 0.52-1.31x (first-round winners up to 4.1x: the first round
+    keeps probing all)."""
+    sweep_abandon_steps: int = 5
+    sweep_abandon_factor: float = 4.0
+    """With `sweep_abandon_steps` k > 0: a sweep row whose loss after k of its `sweep_steps` is
+    above this times the incumbent's stops there (0: every row gets every step). Winners were at
+    0.13-2.23x after 5 steps (6 synthetic objects, 16 rounds). With the margin above: CPU 0.84x
+    on those objects (scripts/sweep_rounds.py), the same final losses."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     restart_draws: int = 0
@@ -325,7 +338,9 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          steps=cfg.sweep_steps, probe_steps=cfg.sweep_probe_steps,
                                          config=cfg.refine_config, box=cfg.sweep_box, extend=cfg.sweep_extend,
                                          extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
-                                         screen=screen)
+                                         screen=screen, later_margin=cfg.sweep_later_margin,
+                                         abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
+                                         if cfg.sweep_abandon_steps > 0 else None)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)

@@ -132,13 +132,13 @@ def box_matched(scorer: Scorer, g: Genomes, iterations: int = 2, h: float = 0.02
     return out
 
 
-def pairs(top: Genomes, best: Genomes) -> Genomes:
+def pairs(top: Genomes, best: Genomes) -> tuple[Genomes, list]:
     """Both changes of every two of the `top` neighbours that change different discrete values
     (a bookshelf's plinth removed AND one more shelf: each alone scored 0.016, far worse than the
     incumbent's 0.0076, while the true shape scores 0.0022). Floats changed by either neighbour
-    are taken from it."""
+    are taken from it. Also returns the (a, b) rows of `top` of each pair."""
     d0, u0 = best.disc[0], best.unit[0]
-    out = []
+    out, of = [], []
     for a in range(len(top)):
         for b in range(a + 1, len(top)):
             da, db = top.disc[a] != d0, top.disc[b] != d0
@@ -147,36 +147,63 @@ def pairs(top: Genomes, best: Genomes) -> Genomes:
             disc = np.where(da, top.disc[a], np.where(db, top.disc[b], d0))
             unit = np.where(np.abs(top.unit[a] - u0) > 0, top.unit[a], top.unit[b])
             out.append(Genomes(disc[None], unit[None], top.pose[a:a + 1].copy()))
-    return Genomes.concat(out) if out else top.take(np.zeros(0, dtype=np.int64))
+            of.append((a, b))
+    return (Genomes.concat(out) if out else top.take(np.zeros(0, dtype=np.int64))), of
 
 
 def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.random.Generator, rounds: int = 3,
                    samples: int = 8, refine_top: int = 4, steps: int = 15, probe_steps: int = 3, pair_pool: int = 10,
                    config: RefineConfig = RefineConfig(), box: bool = False, extend: int = 0,
-                   extra_steps: int = 0, min_gain: float = 0.0, screen: Scorer | None = None) -> tuple[Genomes, float]:
+                   extra_steps: int = 0, min_gain: float = 0.0, screen: Scorer | None = None,
+                   later_margin: float = 0.0, abandon: tuple[int, float] | None = None,
+                   trace: list | None = None) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves;
     another round only after one that lowered the loss by more than `min_gain` (relative).
     `screen`: the Scorer (e.g. `Scorer.coarse`) that ranks the unrefined neighbours and pairs
     (the best draw of each neighbour, the pairs worth refining); refinements and every loss
-    returned or compared use `scorer`."""
+    returned or compared use `scorer`.
+    `later_margin` (> 0): from the second round on, only neighbours whose best screened draw is
+    below this times the incumbent's screened loss are probed (none: the sweep ends).
+    `abandon` (k, factor): a refined row whose loss after k of its `steps` is above factor times
+    the incumbent's stops there (`refine`'s `abandon`).
+    `trace`: when a list, one dict per round (screened, probed and refined losses, the winner)."""
     screen = screen or scorer
-    for _ in range(rounds):
+    for r in range(rounds):
         cands, ids = neighbours(scorer, best, samples, rng, box)
+        gate = later_margin > 0 and r > 0
         with torch.no_grad():
-            fit = screen.score(cands)["total"].double().numpy()
+            fit = screen.score(Genomes.concat([cands, best]) if gate or trace is not None else cands)["total"]
+        fit = fit.double().numpy()
+        own = float(fit[-1]) if len(fit) > len(cands) else float("nan")  # the incumbent's screened loss
+        fit = fit[:len(cands)]
         # The best draw of each neighbour gets a few steps (a change like adding a sofa arm only
         # scores well once the width has followed), then the best neighbours get the rest.
         order = np.lexsort((fit, ids))
         first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
+        info = {"round": r, "incumbent": best_loss, "incumbent_screen": own, "screen": fit[first].tolist(),
+                "ids": ids[first].tolist()} if trace is not None else None
+        if gate:
+            first = first[fit[first] < later_margin * own]
+            if len(first) == 0:
+                if info is not None:
+                    info["stopped"] = "gate"
+                    trace.append(info)
+                break
         probed, probe_loss = refine(scorer, cands.take(first), probe_steps, config)
-        ranked = probed.take(np.argsort(probe_loss, kind="stable"))
+        rank = np.argsort(probe_loss, kind="stable")
+        ranked = probed.take(rank)
         chosen = [ranked.take(np.arange(min(refine_top, len(ranked))))]
-        both = pairs(ranked.take(np.arange(min(pair_pool, len(ranked)))), best)
+        origin = [(int(ids[first[k]]),) for k in rank[:refine_top]]
+        both, pair_of = pairs(ranked.take(np.arange(min(pair_pool, len(ranked)))), best)
         if len(both):  # pairs are cheap to score: only the best few are refined
             with torch.no_grad():
                 pair_fit = screen.score(both)["total"].double().numpy()
-            chosen.append(both.take(np.argsort(pair_fit, kind="stable")[:refine_top]))
-        refined, loss = refine(scorer, Genomes.concat(chosen), steps, config)
+            pick = np.argsort(pair_fit, kind="stable")[:refine_top]
+            chosen.append(both.take(pick))
+            origin += [tuple(int(ids[first[rank[k]]]) for k in pair_of[j]) for j in pick]
+        hist = [] if trace is not None else None
+        bound = (abandon[0], abandon[1] * best_loss) if abandon is not None else None
+        refined, loss = refine(scorer, Genomes.concat(chosen), steps, config, abandon=bound, history=hist)
         if extend and extra_steps:  # the closest few get longer: floats may have far to go
             close = np.argsort(loss, kind="stable")[:extend]
             close = close[loss[close] < 2 * best_loss]
@@ -185,6 +212,11 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
                 refined.unit[close], refined.pose[close] = more.unit, more.pose
                 loss[close] = np.minimum(loss[close], more_loss)
         i = int(np.argmin(loss))
+        if info is not None:
+            info.update(probed=[int(ids[f]) for f in first], probe=probe_loss.tolist(), origin=origin,
+                        refined=loss.tolist(), history=np.array(hist).tolist(), winner=origin[i],
+                        won=bool(loss[i] < best_loss))
+            trace.append(info)
         if not loss[i] < best_loss:
             break
         gain = (best_loss - float(loss[i])) / max(best_loss, 1e-12)

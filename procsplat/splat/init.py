@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from procsplat.geometry import backproject
+from procsplat.geometry import backproject, visible_in_frame
 from procsplat.splat.model import (AnchoredGaussians, BackgroundGaussians, SceneModel, rgb_to_sh0,
                                    triangle_areas)
 
@@ -37,6 +37,10 @@ class InitConfig:
     """Background Gaussians (plus the budget of anchored ones no training view sees)."""
     background_voxel: float = 0.05
     """Voxel size (m) of the back-projected scan that seeds background Gaussians."""
+    texture_weight: float = 0.0
+    """Draw the seen anchored Gaussians (as many) over the faces by area x (1 - w + w x the face's image-
+    gradient density in the training views / its mean) instead of by area (`procsplat.splat.detail.
+    texture_face_weights`; 0: by area)."""
 
 
 def seen_in_frames(points: np.ndarray, frames: list, tolerance: float = 0.05) -> np.ndarray:
@@ -45,18 +49,7 @@ def seen_in_frames(points: np.ndarray, frames: list, tolerance: float = 0.05) ->
     points = np.asarray(points, np.float64).reshape(-1, 3)
     seen = np.zeros(len(points), bool)
     for _, depth, K, c2w in frames:
-        w2c = np.linalg.inv(c2w)
-        cam = points @ w2c[:3, :3].T + w2c[:3, 3]
-        z = cam[:, 2]
-        front = z > 1e-3
-        u = np.full(len(points), -1)
-        v = np.full(len(points), -1)
-        u[front] = np.floor(K[0, 0] * cam[front, 0] / z[front] + K[0, 2])
-        v[front] = np.floor(K[1, 1] * cam[front, 1] / z[front] + K[1, 2])
-        inside = front & (u >= 0) & (v >= 0) & (u < depth.shape[1]) & (v < depth.shape[0])
-        d = np.zeros(len(points))
-        d[inside] = depth[v[inside], u[inside]]
-        seen |= inside & (d > 0) & (z < d + tolerance)
+        seen |= visible_in_frame(points, depth, K, c2w, tolerance)[0]
     return seen
 
 
@@ -159,6 +152,25 @@ def seen_shares(areas: list, seen: list, drawn: list, per_area: float) -> list[i
     return [int(round(x)) for x in share]
 
 
+def texture_draw(obj, frames: list, target: int, cfg: InitConfig, seed: int) -> tuple:
+    """An object's anchored Gaussians drawn by `texture_face_weights` (`InitConfig.texture_weight`), as many
+    as leave about `target` seen by the training views (drawn once more when the first draw misses it by
+    more than 5 %); returns (AnchoredGaussians, seen mask)."""
+    from procsplat.splat.detail import texture_face_weights
+
+    v, t, _ = obj.mesh()
+    weights, expected = texture_face_weights(v, t, frames, cfg.texture_weight, seed=seed)
+    count = max(int(round(target / max(expected, 1e-3))), 1)
+    for _ in range(2):
+        a = AnchoredGaussians(obj, sh_degree=cfg.sh_degree, seed=seed, count=count, face_weights=weights)
+        seen = torch.from_numpy(seen_in_frames(a.world().means.detach().numpy(), frames))
+        n = int(seen.sum())
+        if not n or abs(n - target) <= 0.05 * target:
+            break
+        count = max(int(round(count * target / n)), 1)
+    return a, seen
+
+
 def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
                      background_size: int | None = None) -> SceneModel:
     """The scene's splat model from fitted object specs and posed training frames.
@@ -177,12 +189,18 @@ def initialise_model(specs: list, frames: list, cfg: InitConfig, seed: int = 0,
     with torch.no_grad():
         seen = [torch.from_numpy(seen_in_frames(a.world().means.numpy(), frames)) for a in model.anchored]
         budget = [len(x) for x in seen]
+        shares = [int(x.sum()) for x in seen]
         if cfg.share_seen and len(seen) > 1:
             areas = []
             for obj in model.objects:
                 v, t, _ = obj.mesh()
                 areas.append(float(triangle_areas(v, t).sum()))
             shares = seen_shares(areas, [int(x.sum()) for x in seen], budget, cfg.gaussians_per_m2)
+        if cfg.texture_weight > 0:
+            for k, a in enumerate(model.anchored):
+                if int(seen[k].sum()):
+                    model.anchored[k], seen[k] = texture_draw(a.obj, frames, shares[k], cfg, seed + k)
+        elif cfg.share_seen and len(seen) > 1:
             for k, a in enumerate(model.anchored):
                 n = int(seen[k].sum())
                 if n and abs(shares[k] - n) > 0.05 * n:  # drawn again, as many as leave its share seen

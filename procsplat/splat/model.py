@@ -154,7 +154,7 @@ class AnchoredGaussians(nn.Module):
 
     def __init__(self, obj: ProceduralObject, per_area: float = 4000.0, max_count: int = 6000,
                  min_per_face: int = 1, sh_degree: int = 1, seed: int = 0, init_rgb=None,
-                 count: int | None = None):
+                 count: int | None = None, face_weights: torch.Tensor | None = None):
         super().__init__()
         self.obj = obj
         with torch.no_grad():
@@ -165,9 +165,11 @@ class AnchoredGaussians(nn.Module):
         if count is not None:  # rebuilding a saved model: its exact size
             total = int(count)
             min_per_face = min(min_per_face, total // max(len(t), 1))
-        # Faces drawn proportionally to area, every face at least once (so none is bare).
+        # Faces drawn proportionally to area (or to `face_weights`: `procsplat.splat.detail`), every face at
+        # least once (so none is bare).
         extra = max(total - len(t) * min_per_face, 0)
-        drawn = torch.multinomial(area / area.sum(), extra, replacement=True, generator=gen) if extra else \
+        weights = area if face_weights is None else face_weights.to(area.dtype)
+        drawn = torch.multinomial(weights / weights.sum(), extra, replacement=True, generator=gen) if extra else \
             torch.zeros(0, dtype=torch.long)
         face = torch.cat([torch.arange(len(t)).repeat(min_per_face), drawn])[:total]
         n = face.shape[0]

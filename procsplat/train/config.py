@@ -17,6 +17,7 @@ from procsplat.fit.search import PRESETS, GAConfig, GAPreset
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.complete import CompletionConfig
 from procsplat.splat.convert import ConvertConfig
+from procsplat.splat.detail import AnchoredDetail
 from procsplat.splat.init import InitConfig
 
 
@@ -110,6 +111,8 @@ class TrainConfig:
     densify: bool = False
     """Densify the background Gaussians (gsplat's DefaultStrategy, settings `--strategy.*`)."""
     strategy: DensifyStrategy = field(default_factory=DensifyStrategy)
+    detail: AnchoredDetail = field(default_factory=AnchoredDetail)
+    """Edge-aware densification of the anchored Gaussians, count held (`--detail.*`; fraction 0: off)."""
     seed: int = 0
     video_frames: int = 24
     view: bool = False
@@ -127,4 +130,5 @@ class TrainConfig:
     """The fitting search (a preset, then its flags)."""
 
 
-__all__ = ["CompletionConfig", "ConvertConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig", "SceneConfig", "TrainConfig"]
+__all__ = ["AnchoredDetail", "CompletionConfig", "ConvertConfig", "DensifyStrategy", "GAConfig", "InitConfig", "OptimConfig",
+           "SceneConfig", "TrainConfig"]

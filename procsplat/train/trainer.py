@@ -103,6 +103,7 @@ class Trainer:
         self.model = self.optimizer = None
         self.device = torch.device(cfg.device)
         self.densify_state = None  # DensifyStrategy accumulators (cfg.densify)
+        self.detail = None  # DetailState: anchored densification (cfg.detail)
         self._info = None  # the last training render's rasteriser meta (densification reads it)
         self.evidence = None  # ShapeEvidence: the observed depth each learnable shape is held to
         self.shapes = None  # ShapeSchedule: the objects' meshes per step and when the shapes step
@@ -190,7 +191,14 @@ class Trainer:
 
     def _make_densify(self) -> None:
         """With cfg.densify: the strategy's state, scene_scale as gsplat's (1.1 x the largest distance of a
-        training camera from their mean)."""
+        training camera from their mean). With cfg.detail.fraction: the anchored densification's state."""
+        from procsplat.splat.detail import DetailState
+
+        self.detail = None
+        if self.cfg.detail.fraction > 0 and len(self.model.anchored):
+            self.detail = DetailState(self.model, self.cfg.detail, self.cfg.steps)
+            self.detail.next = max(self.detail.next, self.step_count)
+            self._detail_gen = torch.Generator().manual_seed(self.cfg.seed)
         self.densify_state = None
         if self.cfg.densify:
             centres = np.stack([np.asarray(self.scene.frames.poses[i], np.float64)[:3, 3] for i in self.train_ids])
@@ -251,7 +259,7 @@ class Trainer:
         frames = self.shapes.frames(self.model)  # the shape cycle's (see `procsplat.train.shapestep`)
         rgb, depth, _, self._info = self.model.render(w2c, K, w, h, backend=self.cfg.backend, meta=True,
                                                       frames=frames)
-        if self.densify_state is not None:
+        if self.densify_state is not None or self.detail is not None:
             self.cfg.strategy.step_pre_backward(self._info)
         loss = photometric_loss(rgb, rgb_t)
         valid = depth_t > 0
@@ -271,6 +279,9 @@ class Trainer:
             self.prune_anchored()
         if self.is_convert_step(self.step_count):
             self.convert_background()
+        if self.detail is not None and self.detail.due(self.step_count, self.shapes.pending == 0):
+            self.detail.refine(self.model, self.optimizer, self.step_count, self._detail_gen)
+            self.shapes.invalidate()  # the faces changed: a new shape cycle
         i = self._rng.choice(self.train_ids)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(i)
@@ -278,6 +289,8 @@ class Trainer:
         value = float(loss.item()) + self.shapes.evidence_value()
         self.shapes.after_backward(self.step_count)  # on a shape step: the shapes' gradient
         self._densify()
+        if self.detail is not None:
+            self.detail.accumulate(self.model, self._info, self.step_count)
         self._info = None
         self.optimizer.step()
         self.step_count += 1
