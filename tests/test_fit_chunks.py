@@ -1,7 +1,8 @@
 """The nearest-triangle bounds and the covered-face test run in cache-sized chunks of points
-(`surface._chunks`) and write their pair tests as 0/1 floats: the same proposals, distances,
+(`surface._chunks`) and write their pair tests as 0/1 floats, and exact point-triangle distances
+without gradients take `surface.triangle_distance_values`: the same proposals, distances,
 covered faces and loss terms, bit for bit, as the formulation before (one chunk of whole
-candidates, bool masks), written out here as the reference."""
+candidates, bool masks, `closest_point_on_triangle`), written out here as the reference."""
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ from procsplat.fit.candidates import Scorer, SearchSpace, pad_meshes
 from procsplat.fit.losses import (LossConfig, _plane_and_outside, _triangle_distance, _triangle_planes,
                                   covered_triangles, point_to_mesh_distance)
 from procsplat.fit.search import initial_population
-from procsplat.fit.surface import triangle_corners, triangle_points
+from procsplat.fit.surface import closest_point_on_triangle, triangle_corners, triangle_distance_values, triangle_points
 from procsplat.fit.synthetic import CameraRig, synthetic_object
 from procsplat.geometry import yaw_matrix
 
@@ -148,5 +149,73 @@ def test_terms_equal_with_one_chunk(batches, monkeypatch):
             out.append({**{k: w.detach() for k, w in terms.items()}, "grad": x.grad})
         results.append(out)
     for a, b in zip(*results):
+        for k in a:
+            assert torch.equal(a[k], b[k]), k
+
+
+def _reference_distance(p, vertices, ids):
+    """|p - closest point| as `_triangle_distance` computed it for every call before."""
+    b, M = ids.shape[:2]
+    corners = triangle_points(vertices, ids.reshape(b, -1)).reshape(b, M, 3, 3)
+    p = p.expand(b, M, 3)
+    q = closest_point_on_triangle(p, corners[:, :, 0], corners[:, :, 1], corners[:, :, 2])
+    return (p - q).square().sum(-1).clamp_min(1e-18).sqrt()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_distance_values_equal_the_closest_point_reference(dtype):
+    """Every Voronoi region, degenerate triangles (repeated corners, collinear) and points on
+    edges, corners and grid values (ties in the region tests): the same bits."""
+    g = torch.Generator().manual_seed(1)
+    regions = set()
+    for trial in range(12):
+        corners = torch.randn(3, 2000, 3, 3, generator=g, dtype=dtype) * (0.05 + trial % 4)
+        if trial % 3 == 1:
+            corners[:, ::3, 2] = corners[:, ::3, 1]
+            corners[:, 1::5, 1] = 0.5 * (corners[:, 1::5, 0] + corners[:, 1::5, 2])
+            corners[:, 2::7] = corners[:, 2::7, :1]
+        if trial % 3 == 2:
+            corners = corners.round(decimals=1)
+        p = torch.randn(3, 2000, 3, generator=g, dtype=dtype) * 2
+        if trial % 4 == 3:
+            p[:, ::2] = 0.3 * corners[:, ::2, 0] + 0.7 * corners[:, ::2, 1]
+            p[:, 1::4] = corners[:, 1::4, 2]
+        if trial % 2:
+            p = p.round(decimals=1)
+        vertices = corners.reshape(3, -1, 3)
+        ids = torch.randperm(6000, generator=g).view(2000, 3).expand(3, -1, -1)  # (b,M,3): any order
+        vertices = torch.empty_like(vertices).scatter_(1, ids.reshape(3, -1, 1).expand(-1, -1, 3), vertices)
+        p = p[:1] if trial % 2 else p  # shared points (broadcast over the batch) or each row's own
+        want = _reference_distance(p, vertices, ids)
+        got = triangle_distance_values(p, vertices, ids)
+        bits = torch.int32 if dtype == torch.float32 else torch.int64
+        assert torch.equal(got.view(bits), want.view(bits))
+        q = closest_point_on_triangle(p, corners[:, :, 0], corners[:, :, 1], corners[:, :, 2])
+        on_corner = torch.stack([(q == corners[:, :, i]).all(-1) for i in range(3)], -1)
+        regions.update(on_corner.sum(-1).unique().tolist())
+    assert regions >= {0, 1, 3}  # points nearest a corner, elsewhere, and degenerate triangles
+
+
+def test_terms_equal_with_the_closest_point_reference(batches, monkeypatch):
+    """Loss terms, proposals and gradients, with and without reused proposals, equal those with
+    every distance through `closest_point_on_triangle`."""
+    scorer, meshes = batches
+    results = []
+    for reference in (False, True):
+        if reference:
+            monkeypatch.setattr(losses, "triangle_distance_values", _reference_distance)
+        out = []
+        for v, t, yaw in meshes:
+            x = v.clone().requires_grad_(True)
+            terms = scorer.losses.terms(x, t, yaw, propose=8)
+            kept = terms.pop("proposals")
+            terms["total"].sum().backward()
+            out.append({**{k: w.detach() for k, w in terms.items()}, "grad": x.grad, "proposals": kept})
+            with torch.no_grad():
+                again = scorer.losses.terms(v * 1.01, t, yaw, proposals=kept)
+            out.append({k: w for k, w in again.items() if k != "proposals"})
+        results.append(out)
+    for a, b in zip(*results):
+        assert a.keys() == b.keys()
         for k in a:
             assert torch.equal(a[k], b[k]), k

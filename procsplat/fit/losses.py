@@ -47,7 +47,8 @@ from scipy.spatial import cKDTree
 
 from procsplat.geometry import yaw_matrix
 from .surface import (SurfaceSampler, _chunks, _plane_and_outside, _triangle_planes, closest_point_on_triangle,
-                      covered_triangles, triangle_corners, triangle_points, triangle_vertex_ids, unit_normals)
+                      covered_triangles, triangle_corners, triangle_distance_values, triangle_points,
+                      triangle_vertex_ids, unit_normals)
 from .target import ObjectTarget
 
 
@@ -243,6 +244,8 @@ def _triangle_distance(points: torch.Tensor, vertices: torch.Tensor, triangles: 
     """(b,M) exact distances from points (M,3) to triangle tri[:, i] of each candidate."""
     b, M = tri.shape
     corner = triangle_vertex_ids(triangles, tri)  # (b,M,3)
+    if not (_tracks_grad(vertices) or _tracks_grad(points)):
+        return triangle_distance_values(points.unsqueeze(0), vertices, corner)  # the same floats, cheaper
     verts = triangle_points(vertices, corner.reshape(b, -1)).reshape(b, M, 3, 3)
     p = points.unsqueeze(0).expand(b, M, 3)
     q = closest_point_on_triangle(p, verts[:, :, 0], verts[:, :, 1], verts[:, :, 2])

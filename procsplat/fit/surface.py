@@ -132,6 +132,67 @@ def closest_point_on_triangle(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
     return result
 
 
+def triangle_distance_values(p: torch.Tensor, vertices: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
+    """(b,M) distances |p - closest_point_on_triangle(p, a, b, c)| from points p (b or 1,M,3) to
+    the triangles with corner vertex ids `corners` (b,M,3) of `vertices` (b,V,3), without
+    gradients: the same floats, bit for bit (the same products, sums and divisions per element;
+    a region's point is written as ((o + s*ab) + u*(c - b)) + t*ac with the unused coefficients
+    0, which adds only zeros), with the region tests as 0/1 floats and coordinates first
+    (contiguous rows of M): torch's comparisons into bool and `where` cost several times float
+    arithmetic per element."""
+    eps = 1e-20
+    b, M = corners.shape[:2]
+    ids = corners.transpose(1, 2).reshape(b, 1, 3 * M).expand(b, 3, 3 * M)
+    V = torch.gather(vertices.transpose(1, 2), 2, ids).view(b, 3, 3, M).permute(2, 1, 0, 3)  # (corner, xyz, b, M)
+    P = p.permute(2, 0, 1).contiguous()  # (xyz, b or 1, M)
+    E = V[1:] - V[0]  # ab, ac
+    ab, ac = E[0], E[1]
+    D = P - V  # ap, bp, cp
+    prod = E[:, None] * D[None]  # (2 edges, 3 points, 3 coordinates, b, M)
+    dots = (prod[:, :, 0] + prod[:, :, 1]) + prod[:, :, 2]
+    d1, d3, d5 = dots[0]
+    d2, d4, d6 = dots[1]
+    va = d3 * d6 - d5 * d4
+    vb = d5 * d2 - d1 * d6
+    vc = d1 * d4 - d3 * d2
+
+    def le(x, y):  # 0/1 float x <= y
+        return torch.le(x, y, out=x.new_empty(0))
+
+    def ge(x, y):  # 0/1 float x >= y
+        return torch.ge(x, y, out=x.new_empty(0))
+
+    def safe_div(x, y):  # x / y, with |y| < eps replaced by eps: y * 1 + 0 or y * 0 + eps, exactly
+        small = torch.lt(y.abs(), eps, out=y.new_empty(0))
+        return x / (y * (1 - small) + small * eps)
+
+    denom = va + vb + vc
+    v_in, w_in = safe_div(vb, denom), safe_div(vc, denom)
+    d43, d56 = d4 - d3, d5 - d6
+    w_bc = safe_div(d43, d43 + d56)
+    w_ac = safe_div(d2, d2 - d6)
+    v_ab = safe_div(d1, d1 - d3)
+    # One-hot regions in the reference's precedence: vertices a, b, c, edges ab, ac, bc, interior.
+    regions = (le(d1, 0) * le(d2, 0), ge(d3, 0) * le(d4, d3), ge(d6, 0) * le(d5, d6),
+               le(vc, 0) * ge(d1, 0) * le(d3, 0), le(vb, 0) * ge(d2, 0) * le(d6, 0),
+               le(va, 0) * ge(d43, 0) * ge(d56, 0))
+    rest = torch.ones_like(d1)
+    m = []
+    for r in regions:
+        r.mul_(rest)
+        rest = rest - r
+        m.append(r)
+    m_a, m_b, m_c, m_ab, m_ac, m_bc = m
+    s = rest * v_in + m_ab * v_ab
+    t = rest * w_in + m_ac * w_ac
+    u = m_bc * w_bc
+    ob = m_b + m_bc
+    o = V[0] * (1 - ob - m_c) + V[1] * ob + V[2] * m_c
+    q = ((o + s * ab) + u * (V[2] - V[1])) + t * ac
+    diff = (P - q).square_()
+    return ((diff[0] + diff[1]) + diff[2]).clamp_min_(1e-18).sqrt_()
+
+
 def _chunks(b: int, N: int, T: int, max_elements: int) -> tuple[int, int]:
     """(rows, points) per chunk of the bounds: whole rows while one row's N x T pairs fit in
     `max_elements`, else one row and slices of about equal numbers of points, at least 8 (the
