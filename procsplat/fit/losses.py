@@ -163,7 +163,6 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     """
     b, N = vertices.shape[0], points.shape[0]
     T = triangles.shape[-2]
-    per_row = triangles.dim() == 3
     k = min(k, T)
     pts = points.to(vertices.dtype)
     dirs = None if directions is None else directions.to(vertices.dtype)
