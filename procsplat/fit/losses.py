@@ -167,21 +167,8 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     pts = points.to(vertices.dtype)
     dirs = None if directions is None else directions.to(vertices.dtype)
     if proposals is not None:
-        with torch.no_grad():
-            kp = proposals.shape[-1]
-            d = _triangle_distance(pts.unsqueeze(1).expand(N, kp, 3).reshape(N * kp, 3), vertices.detach(), triangles,
-                                   proposals.reshape(b, N * kp)).reshape(b, N, kp)
-            if dirs is not None:
-                normals = unit_normals(vertices.detach(), triangles)
-                facing = _facing(normals, proposals, dirs, facing_slack)
-                d = d.masked_fill(~facing, float("inf"))
-                ok = facing.any(-1)
-            nearest = d.argmin(-1, keepdim=True)
-            best = torch.gather(proposals, 2, nearest).squeeze(-1)
-        # Without gradients the nearest distance is the one just computed (the same ops per element).
-        out = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
-            torch.gather(d, 2, nearest).squeeze(-1)
-        return out if dirs is None else torch.where(ok, out, out.new_full((), far))
+        normals = None if dirs is None else unit_normals(vertices.detach(), triangles)
+        return _nearest_among(pts, vertices, triangles, proposals, dirs, normals, facing_slack, far)
     kk = min(max(k, propose), T)
     with torch.no_grad():
         v = vertices.detach()
@@ -211,8 +198,19 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
                 if dirs is not None:
                     bound.add_(away[:, q], alpha=1e6)
                 kept[j, q] = bound.topk(kk, dim=-1, largest=False).indices
-        cand = kept[..., :k]  # the exact distance to each point's k best proposals, all rows at once
-        d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), v, triangles,
+    # the exact distance to each point's k best proposals, all rows at once
+    d = _nearest_among(pts, vertices, triangles, kept[..., :k], dirs, normals, facing_slack, far)
+    return (d, kept) if propose else d
+
+
+def _nearest_among(pts, vertices, triangles, cand, dirs, normals, facing_slack: float, far: float) -> torch.Tensor:
+    """(b,N): each point's distance to the nearest of its candidate triangles `cand` (b,N,k), exact
+    over all k without autograd, then that one differentiated where `vertices` track gradients
+    (without gradients, the distance just computed: the same ops per element). With `dirs`, only
+    triangles facing each point's camera (`normals` (b,T,3)) count; none: `far`."""
+    b, N, k = cand.shape
+    with torch.no_grad():
+        d = _triangle_distance(pts.unsqueeze(1).expand(N, k, 3).reshape(N * k, 3), vertices.detach(), triangles,
                                cand.reshape(b, N * k)).reshape(b, N, k)
         if dirs is not None:
             facing = _facing(normals, cand, dirs, facing_slack)
@@ -220,11 +218,9 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
             ok = facing.any(-1)
         nearest = d.argmin(-1, keepdim=True)
         best = torch.gather(cand, 2, nearest).squeeze(-1)
-    d = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
+    out = _triangle_distance(pts, vertices, triangles, best) if _tracks_grad(vertices) else \
         torch.gather(d, 2, nearest).squeeze(-1)
-    if dirs is not None:
-        d = torch.where(ok, d, d.new_full((), far))
-    return (d, kept) if propose else d
+    return out if dirs is None else torch.where(ok, out, out.new_full((), far))
 
 
 def _tracks_grad(x: torch.Tensor) -> bool:
