@@ -185,7 +185,8 @@ def test_recolour_gives_the_barely_seen_gaussians_their_parts_observed_colour():
     with torch.no_grad():
         a.sh0.fill_(0.123)
     before = a.sh0.detach().clone()
-    n = recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, min_part_pixels=20, merge_cell=0))[0]
+    n = recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, min_part_pixels=20, merge_cell=0,
+                                                            prune_enclosed=False))[0]
     assert n > 0
     changed = (a.sh0.detach() != before).any(2)[:, 0]
     assert int(changed.sum()) == n
@@ -201,7 +202,8 @@ def test_recolour_gives_the_barely_seen_gaussians_their_parts_observed_colour():
     assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.0)) == [0]
     # merging: as many recoloured, fewer Gaussians, the ones the frames see untouched
     count = int(a.face.shape[0])
-    assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, merge_cell=0.2))[0] == n
+    assert recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, merge_cell=0.2,
+                                                               prune_enclosed=False))[0] == n
     assert int(a.face.shape[0]) < count
     assert int((a.sh0.detach() == 0.123).all(2)[:, 0].sum()) == int((~changed).sum())
 
@@ -235,3 +237,80 @@ def test_merge_flat_keeps_one_grown_gaussian_per_part_orientation_and_cell():
         # the merged ones cover the area the group covered (scales grown by sqrt(group size))
         area_after = float(torch.exp(2 * a.log_scales_plane[top]).prod(1).sqrt().sum())
         assert abs(area_after - area_before) < 0.05 * area_before
+
+
+def test_mirrored_colours_come_from_the_same_parts_parallel_faces():
+    """A Gaussian on a table top's underside takes the colour of the top's upper face at the same place across
+    the vertical axis (the part's pattern continues through it), not a leg's (another part) nor the top's
+    edge faces (another axis), even where those are nearer in space."""
+    from procsplat.splat.complete import canonical, mirrored_colours, parallel_axis
+
+    obj = ProceduralObject(load_program("table"), {}, 0.3, [0.1, -0.2, 0.0], 1.0, 3, "table")
+    a = AnchoredGaussians(obj, per_area=4000.0, max_count=4000, seed=0)
+    with torch.no_grad():
+        part = obj.mesh()[2].long()[a.face].numpy()
+        pts, axis = parallel_axis(a)
+        _, normal, _ = a.face_frames()
+        top_part = part[int(normal[:, 2].argmax())]
+        on_top = (part == top_part) & (axis == 2)
+        up = np.flatnonzero(on_top & (normal[:, 2].numpy() > 0))
+        down = np.flatnonzero(on_top & (normal[:, 2].numpy() < 0))
+        others = np.flatnonzero(~on_top)
+        assert len(up) > 50 and len(down) > 50 and len(others) > 50
+        # the top's upper face wears a pattern of its own frame's x and y; everything else one flat colour
+        pattern = lambda p: np.stack([0.5 + 0.4 * np.sin(6 * p[:, 0]), 0.5 + 0.4 * np.cos(5 * p[:, 1]),
+                                      np.full(len(p), 0.3)], 1)
+        rgb = np.full((len(part), 3), 0.9)
+        rgb[up] = pattern(pts[up])
+        a.sh0.copy_(rgb_to_sh0(torch.from_numpy(rgb))[:, None, :])
+        a.shN.fill_(0.5)
+    found = mirrored_colours(a, down, np.concatenate([up, others]), radius=0.05, k=1)
+    assert found.mean() > 0.95
+    with torch.no_grad():
+        got = (a.sh0[torch.from_numpy(down[found]), 0] * SH_C0 + 0.5).numpy()
+        # every one from an upper-face Gaussian (blue 0.3: no other Gaussian has it), the one nearest across z:
+        # the pattern where it sits
+        assert np.abs(got[:, 2] - 0.3).max() < 1e-6
+        err = np.abs(got - pattern(pts[down[found]])).max(1)
+        assert np.median(err) < 0.05
+        assert float(a.shN[torch.from_numpy(down[found])].abs().max()) == 0.0
+        # the rest untouched
+        assert torch.equal(a.shN[torch.from_numpy(others)], torch.full_like(a.shN[torch.from_numpy(others)], 0.5))
+    # no source of the same part and axis within the radius: nothing found, nothing changed
+    before = a.sh0.detach().clone()
+    assert not mirrored_colours(a, down, others, radius=0.05, k=1).any()
+    assert torch.equal(a.sh0.detach(), before)
+    # the positions are the object's own frame (pose undone)
+    assert np.allclose(pts, canonical(a.world().means, obj))
+
+
+def test_recolour_removes_the_barely_seen_gaussians_no_camera_around_the_object_sees():
+    """`enclosed`: Gaussians pushed into the middle of a 6 cm table top (3 cm behind its upper face) are hidden
+    from every camera around it, those on the upper face are not; recolouring with prune_enclosed removes barely seen Gaussians
+    that are enclosed, and only those."""
+    from procsplat.fit.spec import ObjectSpec
+    from procsplat.splat.complete import enclosed
+    from procsplat.splat.model import SceneModel
+
+    spec = ObjectSpec(3, "table", "table", {"Top Thickness": 0.06}, 0.3, [0.0, 0.0, 0.0])
+    model = SceneModel([spec], None, per_area=1500.0, max_per_object=1500, seed=0)
+    a = model.anchored[0]
+    _, _, part = a.obj.mesh()
+    with torch.no_grad():
+        _, normal, _ = a.face_frames()
+        z = a.world().means[:, 2].numpy()
+        up = np.flatnonzero((normal[:, 2] > 0.99).numpy() & (z > z.max() - 1e-3))  # the top's upper face
+        inside = up[::2]
+        a.offset[torch.from_numpy(inside)] = -0.03
+    assert len(up) > 40
+    hidden = enclosed(a, np.arange(int(a.face.shape[0])), 0.01)
+    assert hidden[inside].mean() > 0.8 and not hidden[up[1::2]].any()  # (but for some near its edges)
+    colours = part_colours(int(part.max()) + 1)
+    frames = coloured_frames(a.obj, colours, [(0.3, -2.5, 1.2), (-0.4, -2.2, 0.9), (0.0, -2.4, 1.6)])
+    before = int(a.face.shape[0])
+    recolour_unobserved(model, frames, CompletionConfig(recolour_below=0.25, merge_cell=0, prune_enclosed=True))
+    after = enclosed(a, np.arange(int(a.face.shape[0])), 0.01)
+    removed = before - int(a.face.shape[0])
+    assert removed > 0  # (the pushed ones the frames barely see: the others still blend through the top)
+    assert int((~after).sum()) == int((~hidden).sum())  # none of the visible ones went
+    assert int(after.sum()) == int(hidden.sum()) - removed

@@ -20,7 +20,12 @@ frames is a small fraction of its object's median its part's colour as the frame
 shading gain), when the part was seen in enough pixels: the best guess for a side nobody saw is the
 colour of the part it belongs to. Recoloured Gaussians of one part, on faces of one orientation and within
 a cell of `merge_cell` metres of the object's frame, all wear that one colour: they merge into one (the
-first), grown to cover the group's area, which shows the same flat colour with fewer Gaussians.
+first), grown to cover the group's area, which shows the same flat colour with fewer Gaussians. Recoloured
+trained Gaussians that no camera around the object sees either (`enclosed`: in a gap between parts, under one
+resting on another; the training frames' depth test lets a few centimetres pass) are removed first: what they
+save pays for the finer cells. Optionally (`mirror_radius`) a recoloured Gaussian takes the colour of the
+well-seen ones of its part on parallel faces at the same place across them (`mirrored_colours`: a part's
+pattern continues through it, as a board's underside wears its top's), and only those with none merge.
 """
 from __future__ import annotations
 
@@ -58,9 +63,20 @@ class CompletionConfig:
     (`recolour_unobserved`; 0: off)."""
     min_part_pixels: int = 20
     """...if the part was the nearest surface in at least this many training pixels."""
-    merge_cell: float = 0.3
+    merge_cell: float = 0.2
     """Recoloured Gaussians of one part and face orientation within a cell this wide (m, in the object's
     frame) merge into one (0: none merge)."""
+    prune_enclosed: bool = True
+    """Trained Gaussians the training frames barely saw (recoloured) that no camera around the object sees either
+    (`exterior_views`, within `exterior_tolerance`: in a gap between parts, under one resting on another) are
+    removed: no view of the object shows them (`enclosed`)."""
+    mirror_radius: float = 0.0
+    """A recoloured Gaussian takes instead the mean colour of the well-seen Gaussians (those not recoloured) of
+    its part on faces parallel to its own (the same axis of the object's frame, either side) whose positions
+    across that axis lie within this (m) of its own (`mirrored_colours`; 0: off): a part's pattern continues
+    through it (a board's underside wears the top's pattern at the same place), so a side the views missed
+    gets the pattern seen on the opposite side; those with no such neighbour keep their part's colour (and
+    only they merge)."""
     part_depth_tolerance: float = 0.05
     """A training pixel observes the part its object's mesh shows there when the frame's depth is within
     this (m) of the mesh's (loose enough for a fit a few cm off: bench seed 7 with shapes frozen 3 cm off,
@@ -254,7 +270,7 @@ def observed_part_colours(anchored: AnchoredGaussians, frames: list,
 def recolour_unobserved(model, frames: list, cfg: CompletionConfig = CompletionConfig(),
                         trained: list | None = None) -> list[int]:
     """Give the anchored Gaussians the training frames barely saw their part's observed colour (see the module
-    docstring); returns how many per object. A Gaussian is barely seen when its blending weight summed over
+    docstring); returns how many per object (those removed as `enclosed` not counted). A Gaussian is barely seen when its blending weight summed over
     the frames (`procsplat.splat.densify.contributions`) is below cfg.recolour_below x the median of its
     object's first `trained[k]` Gaussians (those that trained: completion appends after them; None: all)."""
     from procsplat.splat.densify import contributions
@@ -279,10 +295,89 @@ def recolour_unobserved(model, frames: list, cfg: CompletionConfig = CompletionC
             rows = torch.from_numpy(pick)
             a.sh0[rows] = rgb_to_sh0(torch.from_numpy(colours[part[pick]])).to(a.sh0.dtype)[:, None, :]
             a.shN[rows] = 0.0
-            if cfg.merge_cell > 0 and len(pick) > 1:
-                merge_flat(a, pick, cfg.merge_cell)
+            flat = pick
+            if cfg.prune_enclosed and len(pick):
+                trained_pick = pick[pick < n]
+                drop = trained_pick[enclosed(a, trained_pick, cfg.exterior_tolerance)]
+                if len(drop):
+                    keep = np.ones(len(part), bool)
+                    keep[drop] = False
+                    new_index = np.cumsum(keep) - 1
+                    a.prune(torch.from_numpy(np.flatnonzero(keep)))
+                    pick, low = new_index[pick[keep[pick]]], low[keep]
+                    n -= int((drop < n).sum())
+                    flat = pick
+            if cfg.mirror_radius > 0 and len(pick):
+                well = np.flatnonzero(~low)
+                well = well[well < n]
+                found = mirrored_colours(a, pick, well, cfg.mirror_radius, cfg.neighbours)
+                flat = pick[~found]
+            if cfg.merge_cell > 0 and len(flat) > 1:
+                merge_flat(a, flat, cfg.merge_cell)
         out.append(len(pick))
     return out
+
+
+def enclosed(anchored: AnchoredGaussians, rows: np.ndarray, tolerance: float) -> np.ndarray:
+    """(len(rows),) bool: which of the Gaussians `rows` of `anchored` no camera around its object sees
+    (`exterior_views` of its mesh, within `tolerance`)."""
+    rows = np.asarray(rows, np.int64)
+    if not len(rows):
+        return np.zeros(0, bool)
+    with torch.no_grad():
+        v, t, _ = anchored.obj.mesh()
+        means = anchored.world().means[torch.from_numpy(rows)].numpy()
+        return ~seen_in_frames(means, exterior_views(v.detach(), t.long()), tolerance=tolerance)
+
+
+def parallel_axis(anchored: AnchoredGaussians) -> tuple[np.ndarray, np.ndarray]:
+    """((n,3) positions in the object's frame, (n,) the axis of that frame (0, 1, 2) closest to each Gaussian's
+    face normal) of `anchored`'s Gaussians."""
+    with torch.no_grad():
+        _, normal, _ = anchored.face_frames()
+        local_normal = (normal @ yaw_matrix(anchored.obj.yaw.detach()).to(normal.dtype)).numpy()
+        pts = canonical(anchored.world().means, anchored.obj)
+    return pts, np.abs(local_normal).argmax(1)
+
+
+def mirrored_colours(anchored: AnchoredGaussians, rows: np.ndarray, sources: np.ndarray, radius: float,
+                     k: int) -> np.ndarray:
+    """Give each Gaussian `rows` of `anchored` the mean colour (sh0; shN zeroed) of its up to `k` nearest
+    `sources` of the same part on faces of the same axis in the object's frame (`parallel_axis`), nearest by
+    the two coordinates across that axis and within `radius` of it there: the opposite side of a board at the
+    same place, or the same side nearby. Returns (len(rows),) bool: which found any (the others are left as
+    they were)."""
+    from scipy.spatial import cKDTree
+
+    rows, sources = np.asarray(rows, np.int64), np.asarray(sources, np.int64)
+    found = np.zeros(len(rows), bool)
+    if not len(rows) or not len(sources):
+        return found
+    with torch.no_grad():
+        part = anchored.obj.mesh()[2].long()[anchored.face].numpy()
+        pts, axis = parallel_axis(anchored)
+        sh0 = anchored.sh0.detach().clone()
+        for p, ax in {(int(part[r]), int(axis[r])) for r in rows}:
+            mine = np.flatnonzero((part[rows] == p) & (axis[rows] == ax))
+            pool = sources[(part[sources] == p) & (axis[sources] == ax)]
+            if not len(pool):
+                continue
+            across = [c for c in range(3) if c != ax]
+            dist, idx = cKDTree(pts[pool][:, across]).query(pts[rows[mine]][:, across], k=min(k, len(pool)),
+                                                             distance_upper_bound=radius)
+            dist, idx = dist.reshape(len(mine), -1), idx.reshape(len(mine), -1)
+            near = np.isfinite(dist)
+            hit = near.any(1)
+            if not hit.any():
+                continue
+            w = torch.from_numpy(near[hit].astype(np.float64))
+            picked = sh0[torch.from_numpy(pool[np.where(near[hit], idx[hit], 0)])]  # (h,k,1,3)
+            mean = (picked * w[:, :, None, None]).sum(1) / w.sum(1)[:, None, None]
+            dst = torch.from_numpy(rows[mine[hit]])
+            anchored.sh0[dst] = mean.to(anchored.sh0.dtype)
+            anchored.shN[dst] = 0.0
+            found[mine[hit]] = True
+    return found
 
 
 def merge_flat(anchored: AnchoredGaussians, rows: np.ndarray, cell: float) -> int:

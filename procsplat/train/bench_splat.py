@@ -39,6 +39,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from procsplat.splat.complete import CompletionConfig
 from procsplat.splat.convert import ConvertConfig
 from procsplat.splat.densify import DensifyStrategy
 from procsplat.splat.init import InitConfig
@@ -76,6 +77,8 @@ class BenchSplatConfig:
     """Initialisation of the procedural models (a), (b)."""
     convert: ConvertConfig = field(default_factory=ConvertConfig)
     """Conversion of near-surface background Gaussians into anchored ones in (a), (b) (`--convert.every 0`: none)."""
+    complete: CompletionConfig = field(default_factory=CompletionConfig)
+    """Completion and recolouring of the surface training barely saw in (a), (b) (`procsplat.splat.complete`)."""
 
 
 def short_schedule(steps: int, cap_max: int | None = None) -> DensifyStrategy:
@@ -326,11 +329,13 @@ def run_scene(cfg: BenchSplatConfig, seed: int, log=print) -> dict:
     fits.write_text(json.dumps({"objects": [s.to_json() for s in start]}))
     result["mae_start_cm"] = shape_mae_cm(start, bench.truth)
     variants = {}
-    a, times = train(cfg, bench, "a", fits_from=fits, joint_shape=True, init=cfg.init, convert=cfg.convert)
+    a, times = train(cfg, bench, "a", fits_from=fits, joint_shape=True, init=cfg.init, convert=cfg.convert,
+                     complete=cfg.complete)
     variants["a"] = {**bench.evaluate(a.model, True), "step_s": float(np.median(times))}
     result["mae_joint_cm"] = shape_mae_cm(a.model.current_specs(), bench.truth)
     n_a = variants["a"]["gaussians"]
-    b, times = train(cfg, bench, "b", fits_from=fits, joint_shape=False, init=cfg.init, convert=cfg.convert)
+    b, times = train(cfg, bench, "b", fits_from=fits, joint_shape=False, init=cfg.init, convert=cfg.convert,
+                     complete=cfg.complete)
     variants["b"] = {**bench.evaluate(b.model, True), "step_s": float(np.median(times))}
     del b
     free_equal = None
