@@ -176,3 +176,20 @@ def test_converting_background_gaussians_mid_run(tiny_scene, tmp_path):
     assert len(resumed.model.background.means) == background - moved
     resumed.train(progress=False)
     assert resumed.step_count == 10
+
+
+def test_anchored_scales_have_their_own_learning_rate(tiny_scene, tmp_path):
+    """--optim.anchored-scales sets the step of anchored Gaussians' in-plane and normal log-scales, apart from
+    the background's --optim.scales (a short run reshapes anchored Gaussians faster than gsplat's 30k-step rate:
+    `OptimConfig.anchored_scales`)."""
+    from procsplat.train.config import OptimConfig
+
+    t = Trainer(tiny_cfg(tiny_scene, tmp_path, optim=OptimConfig(anchored_scales=0.123, scales=0.0456)),
+                log=lambda *a: None)
+    t.prepare()
+    lr = {id(p): g["lr"] for g in t.optimizer.param_groups for p in g["params"]}
+    assert len(t.model.anchored) == 2
+    for a in t.model.anchored:
+        assert lr[id(a.log_scales_plane)] == lr[id(a.log_scale_normal)] == 0.123
+    assert lr[id(t.model.background.log_scales)] == 0.0456
+    assert OptimConfig().anchored_scales == 4 * OptimConfig().scales
