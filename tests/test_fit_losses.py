@@ -306,8 +306,23 @@ def test_accuracy_evidence_ignores_an_eroded_mask_border():
     for name, mk in (("full", masks), ("eroded", eroded)):
         target = ObjectTarget.from_frames(depths, Ks, poses, mk, floor_height=0.0)
         for evidence in (False, True):
-            losses = CandidateLosses(target, LossConfig(accuracy_evidence=evidence))
+            losses = CandidateLosses(target, LossConfig(accuracy_evidence=evidence, accuracy_deadband=0.0))
             acc[name, evidence] = float(losses.terms(world, mesh.triangles)["accuracy"][0])
     assert acc["eroded", False] > 10 * acc["full", False]
     assert acc["eroded", True] < 2 * acc["full", True]
     assert acc["full", True] <= acc["full", False]
+
+
+def test_accuracy_deadband_ignores_jitter_inside_half_a_voxel(table_target):
+    """Accuracy's deadband (`LossConfig.accuracy_deadband`, half a 2 cm voxel): the true table
+    moved 5 mm sideways costs (next to) nothing more (coverage, not accuracy, aligns floats; with
+    no deadband it nearly doubles); moved 4 cm it costs 100x more."""
+    _, target, truth = table_target
+    acc = {}
+    for band in (0.0, 0.5):
+        losses = CandidateLosses(target, LossConfig(accuracy_deadband=band))
+        for shift in (0.0, 0.005, 0.04):
+            acc[band, shift] = float(losses.terms(*_world(truth, (shift, 0.0, 0.0)))["accuracy"][0])
+    assert acc[0.5, 0.0] < 0.05 * acc[0.0, 0.0]  # (a few edge samples more than 1 cm off remain)
+    assert acc[0.5, 0.005] - acc[0.5, 0.0] < 0.01 * (acc[0.0, 0.005] - acc[0.0, 0.0])
+    assert acc[0.5, 0.04] > 100 * acc[0.5, 0.0]
