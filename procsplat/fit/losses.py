@@ -18,9 +18,11 @@ free_space  mean over candidate surface samples of max(0, depth inside observed-
 support     |lowest candidate point - floor|. Zero by construction when the pose lifts shapes
             onto the floor (`pose.place_on_floor`, what the search does); kept for poses with
             a free height.
-accuracy    mean over candidate surface samples that some kept depth view sees (facing it, by
-            the outward normal of their triangle, and not behind the observed depth by more
-            than `visibility_margin`) of rho(distance to the observed surface): to the tangent
+accuracy    mean over candidate surface samples that some kept depth view has evidence on (facing
+            it, by the outward normal of their triangle, and either at the observed depth within
+            `visibility_margin` inside the object's mask or seen through away from any
+            silhouette: `accuracy_evidence`) of rho(distance to the observed surface, less half a
+            voxel: `accuracy_deadband`): to the tangent
             plane of a nearby observed point, plus the in-plane offset beyond `plane_slack`
             (`accuracy_plane`; else the distance to the nearest observed point from the 2 cm
             voxel field). Hidden surface costs nothing. Without views: over all samples,
