@@ -320,7 +320,7 @@ def test_accuracy_deadband_ignores_jitter_inside_half_a_voxel(table_target):
     _, target, truth = table_target
     acc = {}
     for band in (0.0, 0.5):
-        losses = CandidateLosses(target, LossConfig(accuracy_deadband=band))
+        losses = CandidateLosses(target, LossConfig(accuracy_deadband=band, accuracy_evidence=True))
         for shift in (0.0, 0.005, 0.04):
             acc[band, shift] = float(losses.terms(*_world(truth, (shift, 0.0, 0.0)))["accuracy"][0])
     assert acc[0.5, 0.0] < 0.05 * acc[0.0, 0.0]  # (a few edge samples more than 1 cm off remain)
