@@ -243,3 +243,86 @@ def test_covered_triangles_are_faces_pressed_against_another_part():
     assert not covered[outer].any()
     v, centroid, n, covered = faces({**base, "Has Back Panel": False})
     assert covered.any() and not covered[n[:, 1] < -0.99].any()  # only shelf ends against the sides
+
+
+def _view_target(mask_cols: int):
+    """One 16x16 view from the origin along +Z: columns < 8 an object at 2 m (its mask: columns
+    < `mask_cols`), the rest background at 3 m."""
+    from types import SimpleNamespace
+
+    from procsplat.fit.target import DepthView
+
+    depth = np.full((16, 16), 3.0, np.float32)
+    depth[:, :8] = 2.0
+    mask = np.zeros((16, 16), bool)
+    mask[:, :mask_cols] = True
+    K = np.array([[100.0, 0, 8], [0, 100.0, 8], [0, 0, 1]])
+    return SimpleNamespace(views=[DepthView(depth=depth, K=K, cam_to_world=np.eye(4), mask=mask)])
+
+
+def _at(u: float, z: float) -> list:
+    """The point at depth z whose pixel is (u, 8) in `_view_target`'s view (pixel centres at +0.5)."""
+    return [(u + 0.5 - 8) * z / 100.0, 0.5 * z / 100.0, z]
+
+
+def test_visible_mask_evidence_drops_silhouette_and_unmasked_samples():
+    """Accuracy's evidence test (`LossConfig.accuracy_evidence`): a sample in front of the
+    background is seen through only away from the silhouette (its pixel beside the object's
+    shows the background by pixel quantisation); one where the depth agrees counts only inside
+    the object's mask (an eroded mask drops the object's own border); occluded never."""
+    from procsplat.fit.losses import visible_mask
+
+    target = _view_target(mask_cols=6)
+    x = torch.tensor([[_at(12, 2.0),  # in front of the background, far from the object: seen through
+                       _at(8, 2.0),   # in front of the background, beside the object's silhouette
+                       _at(3, 2.0),   # on the object, inside its mask
+                       _at(7, 2.0),   # on the object, outside its (eroded) mask
+                       _at(3, 2.5)]], dtype=torch.float64)  # behind the object: occluded
+    old = visible_mask(target, x, 0.03)[0].tolist()
+    new = visible_mask(target, x, 0.03, evidence=True)[0].tolist()
+    assert old == [True, True, True, True, False]
+    assert new == [True, False, True, False, False]
+
+
+def test_accuracy_evidence_ignores_an_eroded_mask_border():
+    """Masks eroded by 2 px (a label mesh misaligned by a few pixels, as on ScanNet) drop the
+    true table's border from the observed points: counted from every view it is not hidden from,
+    the border made the true shape's accuracy 30x its value with full masks; from views with
+    evidence on it, within 2x."""
+    from scipy import ndimage
+
+    from procsplat.fit.synthetic import render_object_frames
+    from procsplat.fit.target import ObjectTarget
+
+    prog = load_program(str(DATA / "table.json"))
+    mesh = prog.evaluate_one(TABLE, dtype=torch.float64)
+    world, _ = place_on_floor(mesh.vertices.unsqueeze(0), torch.tensor([0.4], dtype=torch.float64),
+                              torch.tensor([[0.3, -0.2]], dtype=torch.float64), 0.0)
+    depths, Ks, poses, masks = render_object_frames(world[0].numpy(), mesh.triangles.numpy(), 0.0,
+                                                    CameraRig(num_views=4, width=160, height_px=120),
+                                                    np.random.default_rng(3))
+    eroded = [ndimage.binary_erosion(m, np.ones((5, 5), bool)) for m in masks]
+    acc = {}
+    for name, mk in (("full", masks), ("eroded", eroded)):
+        target = ObjectTarget.from_frames(depths, Ks, poses, mk, floor_height=0.0)
+        for evidence in (False, True):
+            losses = CandidateLosses(target, LossConfig(accuracy_evidence=evidence, accuracy_deadband=0.0))
+            acc[name, evidence] = float(losses.terms(world, mesh.triangles)["accuracy"][0])
+    assert acc["eroded", False] > 10 * acc["full", False]
+    assert acc["eroded", True] < 2 * acc["full", True]
+    assert acc["full", True] <= acc["full", False]
+
+
+def test_accuracy_deadband_ignores_jitter_inside_half_a_voxel(table_target):
+    """Accuracy's deadband (`LossConfig.accuracy_deadband`, half a 2 cm voxel): the true table
+    moved 5 mm sideways costs (next to) nothing more (coverage, not accuracy, aligns floats; with
+    no deadband it nearly doubles); moved 4 cm it costs 100x more."""
+    _, target, truth = table_target
+    acc = {}
+    for band in (0.0, 0.5):
+        losses = CandidateLosses(target, LossConfig(accuracy_deadband=band, accuracy_evidence=True))
+        for shift in (0.0, 0.005, 0.04):
+            acc[band, shift] = float(losses.terms(*_world(truth, (shift, 0.0, 0.0)))["accuracy"][0])
+    assert acc[0.5, 0.0] < 0.05 * acc[0.0, 0.0]  # (a few edge samples more than 1 cm off remain)
+    assert acc[0.5, 0.005] - acc[0.5, 0.0] < 0.01 * (acc[0.0, 0.005] - acc[0.0, 0.0])
+    assert acc[0.5, 0.04] > 100 * acc[0.5, 0.0]

@@ -38,6 +38,9 @@ class DepthView:
     depth: np.ndarray  # (H,W) float32 metres, 0 = invalid
     K: np.ndarray  # (3,3)
     cam_to_world: np.ndarray  # (4,4) OpenCV axes
+    mask: np.ndarray | None = None
+    """(H,W) bool: pixels of the object's mask (subsampled: every pixel of the block), for the
+    accuracy term's evidence test (`LossConfig.accuracy_evidence`); None: unknown."""
 
 
 @dataclass
@@ -428,17 +431,19 @@ def _keep_views(depths, Ks, poses, masks, cfg: TargetConfig) -> list:
     order = np.argsort([-int(m.sum()) for m in masks], kind="stable")[:cfg.max_views]
     views = []
     for i in sorted(order.tolist()):
-        d, K = depths[i], Ks[i].copy()
-        if not masks[i].any():
+        d, K, m = depths[i], Ks[i].copy(), masks[i]
+        if not m.any():
             continue
         s = max(1, int(math.ceil(d.shape[1] / cfg.view_max_width)))
         if s > 1:
-            # Nearest valid depth of each s x s block (minimum: conservative for free space).
+            # Nearest valid depth of each s x s block (minimum: conservative for free space);
+            # the mask where all of the block is masked.
             H, W = (d.shape[0] // s) * s, (d.shape[1] // s) * s
             blocks = d[:H, :W].reshape(H // s, s, W // s, s).transpose(0, 2, 1, 3).reshape(H // s, W // s, -1)
             big = np.where(blocks > 0, blocks, np.inf).min(-1)
             d = np.where(np.isfinite(big), big, 0.0).astype(np.float32)
+            m = m[:H, :W].reshape(H // s, s, W // s, s).all(axis=(1, 3))
             K[0, :] /= s
             K[1, :] /= s
-        views.append(DepthView(depth=d, K=K, cam_to_world=poses[i]))
+        views.append(DepthView(depth=d, K=K, cam_to_world=poses[i], mask=np.asarray(m, dtype=bool)))
     return views
