@@ -84,10 +84,10 @@ class TrainConfig:
     on the gradient of the mean loss of those n steps' frames (a batch of n frames for the shapes;
     the Gaussians step every step). Each object's program and shape evidence are evaluated, and
     differentiated, once per n steps (`procsplat.train.shapestep`)."""
-    shape_every_settled: int = 16
+    shape_every_settled: int = 32
     """With --joint-shape: once the shapes have settled (`shape_settle_at`, `shape_settle_min`), shapes and
     poses step every this many steps instead, on the mean gradient of those steps' frames (a larger batch,
-    fewer shape steps; 16 costs a settled step about half the shape cycle 8 did, at the same bench figures:
+    fewer shape steps; 32 (16 before session 8, 8 before session 7) at the same bench figures and a cheaper step:
     `procsplat.train.shapestep`)."""
     shape_settle_at: float = 0.6
     """The shapes count as settled from this fraction of `steps` on (1 or more: never)..."""

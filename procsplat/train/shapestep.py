@@ -20,8 +20,12 @@ to bring a translation 3 cm off back within 1.2 cm (tests/test_joint_geometry.py
 instead made the shapes worse (MAE 1.22 cm after 100 steps, against 0.65).
 
 Once the shapes have settled (`TrainConfig.shape_settle_at` of the run, and at least
-`shape_settle_min` shape steps at `every`), the cycle is `settled_every` (16) steps long: one program
-evaluation, evidence and backward pass per 16 steps, on a batch of 16 frames. 16 instead of 8 (session 7,
+`shape_settle_min` shape steps at `every`), the cycle is `settled_every` (32) steps long: one program
+evaluation, evidence and backward pass per 32 steps, on a batch of 32 frames. 32 instead of 16 (session 8,
+quiet, load 1.0-1.1, the two runs one after the other): `scripts/bench_splat.py` (3 seeds, 200 steps) `summary:
+heldout_delta_db=2.31 novel_delta_db=3.14 edit_drop_db=0.61 joint_mae_delta_cm=-1.97 object_gaussian_ratio=0.49`
+against 2.28 3.14 0.59 -1.96 0.49, and `scripts/bench_step.py --trained-free` (CPU time) 1.18x a fresh free
+model's step against 1.22x, 1.06x the trained budget-1x one's against 1.11x. 16 instead of 8 (session 7,
 `scripts/bench_splat.py`, 3 seeds, 200 steps, both under load 11-18): `summary: heldout_delta_db=1.58
 novel_delta_db=2.74 edit_drop_db=0.53 joint_mae_delta_cm=-1.96 object_gaussian_ratio=0.49` against 1.62 2.76 0.54
 -1.95 0.49 (shape MAE after training 0.34, 0.46, 0.75 cm against 0.38, 0.47, 0.75; object held-out PSNR
