@@ -149,6 +149,14 @@ def triangle_areas(v: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.linalg.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]).norm(dim=1)
 
 
+def knot_position(cos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(knot index i, fraction f) of |cos| in [0, 1] among the SHADING_KNOTS evenly spaced shading
+    knots: the gain is exp(knots[i] (1 - f) + knots[i + 1] f)."""
+    x = cos.clamp(0, 1) * (SHADING_KNOTS - 1)
+    i = x.detach().floor().long().clamp(max=SHADING_KNOTS - 2)
+    return i, x - i
+
+
 class AnchoredGaussians(nn.Module):
     """Gaussians attached to the triangles of one ProceduralObject."""
 
@@ -192,9 +200,7 @@ class AnchoredGaussians(nn.Module):
     def gain(self, cos: torch.Tensor) -> torch.Tensor:
         """The object's shading gain at |cos| (view ray vs face normal) in [0, 1]: exp of the knots
         interpolated linearly (1 everywhere at the start)."""
-        x = cos.clamp(0, 1) * (SHADING_KNOTS - 1)
-        i = x.detach().floor().long().clamp(max=SHADING_KNOTS - 2)
-        f = x - i
+        i, f = knot_position(cos)
         return torch.exp(self.shading[i] * (1 - f) + self.shading[i + 1] * f)
 
     def prune(self, keep: torch.Tensor) -> None:
@@ -279,9 +285,7 @@ class _AnchoredWorld(torch.autograd.Function):
         else:
             ray = means - eye.to(means.dtype)
             cos = (ray * normal).sum(1).abs() / ray.norm(dim=1).clamp(min=1e-12)
-        x = cos.clamp(0, 1) * (SHADING_KNOTS - 1)
-        i = x.floor().long().clamp(max=SHADING_KNOTS - 2)
-        f = x - i
+        i, f = knot_position(cos)
         knots = cat(7)  # each set's knots, one after the other: index i + SHADING_KNOTS x set
         idx = i if k == 1 else i + torch.cat([torch.full((n,), j * SHADING_KNOTS, dtype=i.dtype, device=i.device)
                                               for j, n in enumerate(counts)])
