@@ -51,6 +51,15 @@ def test_turn_angles_leave_out_quarter_turns_and_reject_bad_orders():
         turn_angles((1, 5))
 
 
+def test_bad_symmetry_orders_are_a_clear_error_before_the_search(star_chair):
+    from procsplat.errors import ProcsplatError
+    from procsplat.fit.search import genetic_search
+
+    prog, target, _ = star_chair
+    with pytest.raises(ProcsplatError, match="symmetry_orders"):
+        genetic_search(prog, target, preset("fast", symmetry_orders=(1, 5)))
+
+
 def test_a_five_star_chair_is_near_symmetric_under_its_star_turns_only(star_chair):
     prog, _, truth = star_chair
     space = SearchSpace(prog)

@@ -296,6 +296,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
     if cfg.keep < 1 or cfg.keep + cfg.offspring > cfg.population:
         raise ProcsplatError(f"GAConfig: need 1 <= keep and keep + offspring <= population "
                          f"(got keep {cfg.keep}, offspring {cfg.offspring}, population {cfg.population})")
+    if cfg.symmetry_turns and (not cfg.symmetry_orders or min(cfg.symmetry_orders) < 2):
+        raise ProcsplatError(f"GAConfig: symmetry_orders must be turn orders >= 2 (got {cfg.symmetry_orders})")
     t0 = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
     space = SearchSpace(program, cfg.scale_range)
