@@ -55,6 +55,9 @@ class BenchFitConfig:
     threads: int = 0
     """torch threads; 0 = the measured policy (procsplat/threads.py: one per process unless OMP_NUM_THREADS says
     otherwise, waiting threads sleep)."""
+    workers: int = 1
+    """Objects of a scene benchmarked at once, one process each (`procsplat.fit.workers`); 0 = one per
+    core. Each fit's own seconds stay in the table; a line below it gives the objects' wall time."""
 
 
 def truth_of(obj: dict):
@@ -69,16 +72,17 @@ def truth_of(obj: dict):
                                    np.array(obj["translation"], float), world.numpy(), mesh.triangles.numpy())
 
 
-def run(cfg: BenchFitConfig, log=print, realistic: bool = False) -> list[dict]:
-    from procsplat.fit.bench import BenchConfig, _fit
-    from procsplat.fit.metrics import evaluate_fit, truth_loss
-    from procsplat.fit.search import preset
+def run(cfg: BenchFitConfig, log=print, realistic: bool = False) -> tuple[list[dict], float]:
+    """(every per-object row, wall seconds of the objects' phase: truth refinement, fits and metrics,
+    in `cfg.workers` processes)."""
+    from procsplat.fit.bench import BenchConfig
     from procsplat.fit.target import ObjectTarget, TooFewPointsError
     from procsplat.fit.scene import object_frames
+    from procsplat.fit.workers import map_unordered, worker_count
     from procsplat.data.readers import load_scene
     from procsplat.data.synth import SynthConfig, generate
 
-    rows = []
+    rows, wall = [], 0.0
     bench_cfg = BenchConfig(methods=tuple(cfg.methods))
     for k in range(cfg.scenes):
         seed = cfg.seed + k
@@ -89,8 +93,8 @@ def run(cfg: BenchFitConfig, log=print, realistic: bool = False) -> list[dict]:
         scene_dir = generate(synth, progress=False)
         scene = load_scene(scene_dir)
         gt = json.loads((scene_dir / "gt.json").read_text())
+        jobs = []
         for obj in gt["objects"]:
-            program, truth = truth_of(obj)
             depths, Ks, poses, masks = object_frames(scene, obj["instance_id"])
             try:
                 target = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=0.0,
@@ -98,32 +102,54 @@ def run(cfg: BenchFitConfig, log=print, realistic: bool = False) -> list[dict]:
             except TooFewPointsError as e:
                 log(f"  skipped {scene.name} object {obj['instance_id']}: {e}")
                 continue
-            ga_seconds = None
-            true_loss = truth_loss(program, target, truth, preset(bench_cfg.ga_preset))
-            methods = list(cfg.methods)
-            if "ga" not in methods and any(m in ("coord", "random", "cma") for m in methods):
-                methods = ["ga"] + methods
-            for m in methods:
-                result = _fit(m, program, target, bench_cfg, ga_seconds, seed=seed)
-                if m == "ga":
-                    ga_seconds = result.seconds
-                metrics = evaluate_fit(program, result, truth, target)
-                rows.append({"program": obj["program"], "scene": scene.name, "object": obj["instance_id"],
-                             "method": m, **metrics, "loss": result.loss, "truth_loss": true_loss})
-                log(f"  {scene.name} #{obj['instance_id']} {obj['program']:9s} {m:8s} disc "
-                    f"{metrics['discrete_acc']:.2f} mae {metrics['float_mae_cm']:.2f} cm yaw "
-                    f"{metrics['yaw_err_deg']:.1f} deg chamfer {metrics['chamfer_cm']:.2f} cm {metrics['seconds']:.1f} s "
-                    f"loss {result.loss:.6f} (truth {true_loss:.6f})"
-                    + "".join(f"; {x['name']} {x['fit']} (true {x['truth']}, depth change {100 * x['depth_change']:.2f} %"
-                              f"{', invisible' if x['invisible'] else ''}, seen {100 * x['seen_share']:.0f} %)"
-                              for x in metrics["discrete_misses"])
-                    + "".join(f"; scored with true {a} <-> {b} swapped (same shape)"
-                              for a, b in metrics["equivalent_swaps"]))
-    return rows
+            jobs.append((obj, target))
+        t0 = time.time()
+        done = {}
+        for i, (obj_rows, lines) in map_unordered(
+                lambda job: _bench_object(cfg, bench_cfg, scene.name, seed, *job), jobs,
+                worker_count(cfg.workers, len(jobs))):
+            done[i] = obj_rows
+            for line in lines:
+                log(line)
+        wall += time.time() - t0
+        rows += [r for i in sorted(done) for r in done[i]]
+    return rows, wall
+
+
+def _bench_object(cfg: BenchFitConfig, bench_cfg, scene_name: str, seed: int, obj: dict, target) -> tuple:
+    """(rows, log lines) of one object: the refined truth's loss, then each method's fit and metrics."""
+    from procsplat.fit.bench import _fit
+    from procsplat.fit.metrics import evaluate_fit, truth_loss
+    from procsplat.fit.search import preset
+
+    program, truth = truth_of(obj)
+    rows, lines, ga_seconds = [], [], None
+    true_loss = truth_loss(program, target, truth, preset(bench_cfg.ga_preset))
+    methods = list(cfg.methods)
+    if "ga" not in methods and any(m in ("coord", "random", "cma") for m in methods):
+        methods = ["ga"] + methods
+    for m in methods:
+        result = _fit(m, program, target, bench_cfg, ga_seconds, seed=seed)
+        if m == "ga":
+            ga_seconds = result.seconds
+        metrics = evaluate_fit(program, result, truth, target)
+        rows.append({"program": obj["program"], "scene": scene_name, "object": obj["instance_id"],
+                     "method": m, **metrics, "loss": result.loss, "truth_loss": true_loss})
+        lines.append(f"  {scene_name} #{obj['instance_id']} {obj['program']:9s} {m:8s} disc "
+                     f"{metrics['discrete_acc']:.2f} mae {metrics['float_mae_cm']:.2f} cm yaw "
+                     f"{metrics['yaw_err_deg']:.1f} deg chamfer {metrics['chamfer_cm']:.2f} cm {metrics['seconds']:.1f} s "
+                     f"loss {result.loss:.6f} (truth {true_loss:.6f})"
+                     + "".join(f"; {x['name']} {x['fit']} (true {x['truth']}, depth change {100 * x['depth_change']:.2f} %"
+                               f"{', invisible' if x['invisible'] else ''}, seen {100 * x['seen_share']:.0f} %)"
+                               for x in metrics["discrete_misses"])
+                     + "".join(f"; scored with true {a} <-> {b} swapped (same shape)"
+                               for a, b in metrics["equivalent_swaps"]))
+    return rows, lines
 
 
 def run_bench_fit(cfg: BenchFitConfig) -> int:
     from procsplat.fit.bench import format_table, peer_ratios, summarise, unseen_misses
+    from procsplat.fit.workers import worker_count
     from procsplat.threads import apply_thread_policy
 
     threads = apply_thread_policy(cfg.threads)
@@ -134,18 +160,23 @@ def run_bench_fit(cfg: BenchFitConfig) -> int:
         raise ProcsplatError("bench-fit: --no-clean needs --realistic (nothing to fit)")
     for realistic in kinds:
         t0 = time.time()
-        rows = run(cfg, realistic=realistic)
-        results["realistic" if realistic else "clean"] = (rows, summarise(rows), time.time() - t0)
-    for kind, (rows, summary, seconds) in results.items():
+        rows, wall = run(cfg, realistic=realistic)
+        results["realistic" if realistic else "clean"] = (rows, summarise(rows), time.time() - t0, wall)
+    for kind, (rows, summary, seconds, wall) in results.items():
         noise = ("realistic sensor and room (procsplat.data.realistic)" if kind == "realistic" else
                  "with depth noise and holes" if (cfg.depth_noise or cfg.holes) else "clean depth")
         print(f"\nfitting accuracy: {cfg.scenes} synthetic scenes (seeds {cfg.seed}..{cfg.seed + cfg.scenes - 1}), "
               f"{noise}, {seconds:.0f} s, {threads} torch threads")
         print(format_table(summary))
+        objects = len({(r["scene"], r["object"]) for r in rows})
+        if objects:
+            print(f"objects' wall time: {wall:.0f} s for {objects} objects = {wall / objects:.1f} s/object "
+                  f"with {worker_count(cfg.workers, objects)} process(es) of {threads} torch thread(s) "
+                  f"(truth refinement, every method's fit and metrics included; s/obj above: each fit's own)")
         print(unseen_misses(rows))
         print(peer_ratios(summary))
     if cfg.json_out:
-        rows, summary, _ = results.get("clean", ([], [], 0))
+        rows, summary, _, _ = results.get("clean", ([], [], 0, 0))
         doc = {"rows": rows, "summary": summary}
         if "realistic" in results:
             doc["realistic"] = {"rows": results["realistic"][0], "summary": results["realistic"][1]}

@@ -174,28 +174,42 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
     reused = sum(d is not None for d in docs.values())
     if reused:
         log(f"reusing {reused} of {len(todo)} fitted objects from {store.folder}")
-    out, targets = [], {}
-    with Progress("fitting objects", len(todo), enabled=progress) as bar:
-        for k, (obj, name) in enumerate(todo):
-            doc = docs.get(obj.id)
-            if doc is None:
-                step = None if on_generation is None else (lambda *a, i=obj.id: on_generation(i, *a))
-                result, why = fit_object(scene, obj, name, ga, targets if ga.consistent else None, step)
-                if result is None:
-                    doc = {"instance_id": obj.id, "label": obj.label, "skipped": why}
-                else:
-                    log(f"  object {obj.id} ({obj.label} -> {name}): loss {result.loss:.4f}, "
-                        f"{result.evaluations} evaluations, {result.seconds:.1f} s")
-                    spec = ObjectSpec(obj.id, name, name, dict(result.parameters), float(result.yaw),
-                                      [float(x) for x in np.asarray(result.translation)], float(result.scale))
-                    doc = fit_doc(spec, result)
-                    if on_fit is not None:
-                        on_fit(spec, doc)
-                if store is not None:
-                    store.save(obj.id, doc)
-            if "skipped" not in doc:
-                out.append((ObjectSpec.from_json(doc), doc))
-            bar.update(k + 1)
+    from procsplat.fit.workers import map_unordered, worker_count
+
+    targets = {}
+    pending = [(obj, name) for obj, name in todo if docs.get(obj.id) is None]
+    # live per-generation progress (the viewer) needs the fit in this process
+    workers = 1 if on_generation is not None else worker_count(ga.workers, len(pending))
+    if workers > 1:
+        log(f"fitting {len(pending)} objects in {workers} processes (one torch thread each)")
+
+    def fit_one(item):
+        obj, name = item
+        step = None if on_generation is None else (lambda *a, i=obj.id: on_generation(i, *a))
+        kept = {} if ga.consistent else None
+        result, why = fit_object(scene, obj, name, ga, kept, step)
+        return result, why, None if kept is None else kept.get(obj.id)
+
+    with Progress("fitting objects", len(todo), done=len(todo) - len(pending), enabled=progress) as bar:
+        for n, (k, (result, why, target)) in enumerate(map_unordered(fit_one, pending, workers)):
+            obj, name = pending[k]
+            if target is not None:
+                targets[obj.id] = target
+            if result is None:
+                doc = {"instance_id": obj.id, "label": obj.label, "skipped": why}
+            else:
+                log(f"  object {obj.id} ({obj.label} -> {name}): loss {result.loss:.4f}, "
+                    f"{result.evaluations} evaluations, {result.seconds:.1f} s")
+                spec = ObjectSpec(obj.id, name, name, dict(result.parameters), float(result.yaw),
+                                  [float(x) for x in np.asarray(result.translation)], float(result.scale))
+                doc = fit_doc(spec, result)
+                if on_fit is not None:
+                    on_fit(spec, doc)
+            if store is not None:
+                store.save(obj.id, doc)
+            docs[obj.id] = doc
+            bar.update(len(todo) - len(pending) + n + 1)
+    out = [(ObjectSpec.from_json(docs[obj.id]), docs[obj.id]) for obj, _ in todo if "skipped" not in docs[obj.id]]
     if not out:
         log(f"no procedural objects: all {len(todo)} objects of known categories were skipped (too few observed "
             "points or not visible)")

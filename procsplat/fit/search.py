@@ -174,6 +174,10 @@ class GAConfig:
     FitConfig: the GAConfig is what reaches `fit_scene` from `procsplat fit`, `procsplat train`
     (its `ga:` preset) and Python callers alike."""
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    workers: int = 1
+    """Objects of a scene fitted at once, each in its own process with one torch thread
+    (`procsplat.fit.workers`; `fit_scene` only): 0 = one per available core. Each fit gives the
+    same result as alone (its own seeded search)."""
 
 
 PRESETS = {

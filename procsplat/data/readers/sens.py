@@ -34,6 +34,7 @@ Choices (documented and tested):
 from __future__ import annotations
 
 import io
+import os
 import struct
 import threading
 import warnings
@@ -169,8 +170,20 @@ class SensFile:
         with self._lock:
             if self._file is None:
                 self._file = open(self.path, "rb")
-            self._file.seek(offset)
-            return self._file.read(n)
+            if not hasattr(os, "pread"):  # Windows
+                self._file.seek(offset)
+                return self._file.read(n)
+            # positioned reads: processes forked with this file open (`procsplat.fit.workers`) share
+            # its offset, so seek + read from two of them interleave and read each other's bytes
+            parts, fd = [], self._file.fileno()
+            while n > 0:
+                chunk = os.pread(fd, n, offset)
+                if not chunk:
+                    break
+                parts.append(chunk)
+                n -= len(chunk)
+                offset += len(chunk)
+            return b"".join(parts)
 
     def _check_index(self, i: int) -> None:
         if not 0 <= i < len(self):
