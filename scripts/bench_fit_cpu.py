@@ -74,7 +74,8 @@ def main() -> None:
             rows.append(dict(m, cpu=cpu, wall=wall, loss=result.loss, truth_loss=truth_loss(program, target, truth)))
             print(f"{seed} #{obj['instance_id']} {Path(obj['program']).stem:10s} cpu {cpu:5.1f} s wall {wall:5.1f} s "
                   f"disc {m['discrete_acc']:.2f} mae {m['float_mae_cm']:5.2f} cm yaw {m['yaw_err_deg']:5.2f} deg "
-                  f"chamfer {m['chamfer_cm']:5.2f} cm evals {m['evaluations']}", flush=True)
+                  f"chamfer {m['chamfer_cm']:5.2f} cm evals {m['evaluations']} loss {result.loss:.7g} "
+                  f"truth {rows[-1]['truth_loss']:.7g}", flush=True)
     n = sum(r["num_discrete"] for r in rows)
     print(f"{len(rows)} objects: discrete {100 * sum(r['discrete_acc'] * r['num_discrete'] for r in rows) / max(n, 1):.1f} %, "
           f"MAE {np.mean([r['float_mae_cm'] for r in rows]):.2f} cm, yaw {np.mean([r['yaw_err_deg'] for r in rows]):.2f} deg, "
