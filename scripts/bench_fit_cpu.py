@@ -60,15 +60,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[5100, 5101, 5102])
     ap.add_argument("--clean", action="store_true", help="clean scenes instead of realistic ones")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="GAConfig overrides of the default preset (numbers), e.g. sweep_extend_rounds=1")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "procsplat_bench_fit_cpu")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    overrides = {}
+    for item in a.set:
+        name, _, value = item.partition("=")
+        if not hasattr(preset("default"), name) or not value:
+            raise SystemExit(f"--set: expected FIELD=VALUE with a GAConfig field, got '{item}'")
+        overrides[name] = type(getattr(preset("default"), name))(float(value))
     rows = []
     for seed in a.seeds:
         for obj, target in targets(seed, not a.clean, a.cache):
             program, truth = truth_of(obj)
             c0, w0 = time.process_time(), time.perf_counter()
-            result = genetic_search(program, target, preset("default", seed=seed))
+            result = genetic_search(program, target, preset("default", seed=seed, **overrides))
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
             m = evaluate_fit(program, result, truth)
             rows.append(dict(m, cpu=cpu, wall=wall, loss=result.loss, truth_loss=truth_loss(program, target, truth)))

@@ -97,6 +97,11 @@ class GAConfig:
     above this times the incumbent's stops there (0: every row gets every step). Winners were at
     0.13-2.23x after 5 steps (6 synthetic objects, 16 rounds). With the margin above: CPU 0.84x
     on those objects (scripts/sweep_rounds.py), the same final losses."""
+    sweep_extend_rounds: int = 0
+    """Only the sweep's first this many rounds give their closest rows `sweep_extra_steps` more
+    (0, the default: every round). A later round follows a win and mostly finds nothing (the
+    realistic office chair of seed 7791: its second round 3.8 of 23.7 CPU s, its 2 extended rows
+    1.4 s of that, at 1.04x the incumbent, no win)."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     restart_draws: int = 0
@@ -340,7 +345,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
                                          screen=screen, later_margin=cfg.sweep_later_margin,
                                          abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
-                                         if cfg.sweep_abandon_steps > 0 else None)
+                                         if cfg.sweep_abandon_steps > 0 else None,
+                                         extend_rounds=cfg.sweep_extend_rounds)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
