@@ -60,21 +60,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[5100, 5101, 5102])
     ap.add_argument("--clean", action="store_true", help="clean scenes instead of realistic ones")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="GAConfig overrides of the default preset (numbers), e.g. sweep_extend_rounds=1")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "procsplat_bench_fit_cpu")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    overrides = {}
+    for item in a.set:
+        name, _, value = item.partition("=")
+        if not hasattr(preset("default"), name) or not value:
+            raise SystemExit(f"--set: expected FIELD=VALUE with a GAConfig field, got '{item}'")
+        overrides[name] = type(getattr(preset("default"), name))(float(value))
     rows = []
     for seed in a.seeds:
         for obj, target in targets(seed, not a.clean, a.cache):
             program, truth = truth_of(obj)
             c0, w0 = time.process_time(), time.perf_counter()
-            result = genetic_search(program, target, preset("default", seed=seed))
+            result = genetic_search(program, target, preset("default", seed=seed, **overrides))
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
             m = evaluate_fit(program, result, truth)
             rows.append(dict(m, cpu=cpu, wall=wall, loss=result.loss, truth_loss=truth_loss(program, target, truth)))
             print(f"{seed} #{obj['instance_id']} {Path(obj['program']).stem:10s} cpu {cpu:5.1f} s wall {wall:5.1f} s "
                   f"disc {m['discrete_acc']:.2f} mae {m['float_mae_cm']:5.2f} cm yaw {m['yaw_err_deg']:5.2f} deg "
-                  f"chamfer {m['chamfer_cm']:5.2f} cm evals {m['evaluations']}", flush=True)
+                  f"chamfer {m['chamfer_cm']:5.2f} cm evals {m['evaluations']} loss {result.loss:.7g} "
+                  f"truth {rows[-1]['truth_loss']:.7g}", flush=True)
     n = sum(r["num_discrete"] for r in rows)
     print(f"{len(rows)} objects: discrete {100 * sum(r['discrete_acc'] * r['num_discrete'] for r in rows) / max(n, 1):.1f} %, "
           f"MAE {np.mean([r['float_mae_cm'] for r in rows]):.2f} cm, yaw {np.mean([r['yaw_err_deg'] for r in rows]):.2f} deg, "

@@ -91,3 +91,31 @@ def test_later_rounds_probe_only_neighbours_screening_near_the_incumbent(table):
             assert 0 < len(near) < len(second["ids"]) and second["probed"] == near
         else:
             assert near == [] and second["stopped"] == "gate" and "probed" not in second
+
+
+def test_extension_only_in_the_first_rounds(table, monkeypatch):
+    """`extend_rounds` 1: the closest refined rows get `extra_steps` more in the first round only
+    (0: in every round). The refinements themselves are the real ones, counted by round."""
+    import procsplat.fit.sweep as sweep_module
+    space, scorer, truth = table
+    wrong = dict(truth.parameters, **{"Has Mid Board": False, "Mid Board Z Scale": 0.45})
+    g = truth_genome(space, replace(truth, parameters=wrong))
+    with torch.no_grad():
+        loss0 = float(scorer.score(g)["total"][0])
+    real = sweep_module.refine
+    for extend_rounds in (0, 1):
+        trace, extended = [], []
+
+        def counted(scorer_, genomes, steps, *args, **kwargs):
+            if steps == 7:  # extra_steps below: an extension, in round len(trace)
+                extended.append(len(trace))
+            return real(scorer_, genomes, steps, *args, **kwargs)
+
+        monkeypatch.setattr(sweep_module, "refine", counted)
+        best, loss = discrete_sweep(scorer, g, loss0, np.random.default_rng(0), rounds=2, samples=8, steps=10,
+                                    extend=2, extra_steps=7, extend_rounds=extend_rounds, trace=trace)
+        assert len(trace) == 2 and space.to_dict(best.disc[0], best.unit[0])["Has Mid Board"] is True
+        if extend_rounds == 0:
+            assert extended == [0, 1]
+        else:
+            assert extended == [0]

@@ -99,6 +99,17 @@ class GAConfig:
     above this times the incumbent's stops there (0: every row gets every step). Winners were at
     0.13-2.23x after 5 steps (6 synthetic objects, 16 rounds). With the margin above: CPU 0.84x
     on those objects (scripts/sweep_rounds.py), the same final losses."""
+    sweep_extend_rounds: int = 0
+    """Only the sweep's first this many rounds give their closest rows `sweep_extra_steps` more
+    (0, the default: every round). A later round follows a win and mostly finds nothing (the
+    realistic office chair of seed 7791: its second round 3.8 of 23.7 CPU s, its 2 extended rows
+    1.4 s of that, at 1.04x the incumbent, no win). Measured with 1 against 0 (2026-12-06,
+    `scripts/bench_fit_cpu.py --seeds 7790 7791 7780 7740 [--clean] --set sweep_extend_rounds=1`,
+    12 objects each, load 6-18): evaluations 0.971x (realistic) and 0.963x (clean); realistic
+    discrete 83.6 % both, MAE 0.99 -> 0.97 cm, 9 of 12 fits the same; clean discrete 100 -> 98.2 %
+    (a table's miss at 0.88x main's loss), MAE 0.15 cm both, 6 fits changed at 0.70-1.47x their
+    loss; run side by side on realistic 7791, CPU 24.6 -> 22.9 s/object (0.93x, the same fits).
+    Off: a few per cent for a clean miss."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     restart_draws: int = 0
@@ -373,7 +384,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
                                          screen=screen, later_margin=cfg.sweep_later_margin,
                                          abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
-                                         if cfg.sweep_abandon_steps > 0 else None)
+                                         if cfg.sweep_abandon_steps > 0 else None,
+                                         extend_rounds=cfg.sweep_extend_rounds)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)

@@ -156,7 +156,7 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
                    config: RefineConfig = RefineConfig(), box: bool = False, extend: int = 0,
                    extra_steps: int = 0, min_gain: float = 0.0, screen: Scorer | None = None,
                    later_margin: float = 0.0, abandon: tuple[int, float] | None = None,
-                   trace: list | None = None) -> tuple[Genomes, float]:
+                   extend_rounds: int = 0, trace: list | None = None) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves;
     another round only after one that lowered the loss by more than `min_gain` (relative).
     `screen`: the Scorer (e.g. `Scorer.coarse`) that ranks the unrefined neighbours and pairs
@@ -166,6 +166,7 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
     below this times the incumbent's screened loss are probed (none: the sweep ends).
     `abandon` (k, factor): a refined row whose loss after k of its `steps` is above factor times
     the incumbent's stops there (`refine`'s `abandon`).
+    `extend_rounds` (> 0): only the first this many rounds extend (`extend`, `extra_steps`); 0: all.
     `trace`: when a list, one dict per round (screened, probed and refined losses, the winner)."""
     screen = screen or scorer
     for r in range(rounds):
@@ -204,7 +205,7 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
         hist = [] if trace is not None else None
         bound = (abandon[0], abandon[1] * best_loss) if abandon is not None else None
         refined, loss = refine(scorer, Genomes.concat(chosen), steps, config, abandon=bound, history=hist)
-        if extend and extra_steps:  # the closest few get longer: floats may have far to go
+        if extend and extra_steps and (extend_rounds <= 0 or r < extend_rounds):  # the closest few get longer
             close = np.argsort(loss, kind="stable")[:extend]
             close = close[loss[close] < 2 * best_loss]
             if len(close):
