@@ -86,3 +86,17 @@ def test_bench_fit_workers_same_rows_and_wall_line(tmp_path, capsys):
     for a, b in zip(one, two):
         assert (a["scene"], a["object"], a["discrete_acc"]) == (b["scene"], b["object"], b["discrete_acc"])
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+
+
+def test_auto_workers_stay_in_process_beside_other_threads():
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert worker_count(0, 8) == 1  # a viewer's server thread: no fork
+        assert worker_count(2, 8) == 2  # asked for explicitly
+    finally:
+        stop.set()
+        t.join()

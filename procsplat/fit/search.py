@@ -185,10 +185,11 @@ class GAConfig:
     FitConfig: the GAConfig is what reaches `fit_scene` from `procsplat fit`, `procsplat train`
     (its `ga:` preset) and Python callers alike."""
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
-    workers: int = 1
-    """Objects of a scene fitted at once, each in its own process with one torch thread
-    (`procsplat.fit.workers`; `fit_scene` only): 0 = one per available core. Each fit gives the
-    same result as alone (its own seeded search)."""
+    workers: int = 0
+    """Objects of a scene fitted at once, each in its own process (`procsplat.fit.workers`;
+    `fit_scene` only): 0 = one per available core (1 inside a process running other threads, e.g.
+    the viewer), 1 = one after the other here. Each fit gives the same result as alone (its own
+    seeded search); two fits at once on 2 cores each take 0.99x their solo time (bench_threads)."""
 
 
 PRESETS = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from procsplat.errors import ProcsplatError
@@ -28,9 +29,13 @@ def available_cores() -> int:
 
 
 def worker_count(requested: int, jobs: int) -> int:
-    """Processes for `jobs` fits: `requested`, 0 meaning one per available core; never more than jobs."""
+    """Processes for `jobs` fits: `requested`, 0 meaning one per available core; never more than jobs.
+    0 in a process running other Python threads (the viewer's server, a training thread) means 1:
+    forking there could copy a lock another thread holds."""
     if requested < 0:
         raise ProcsplatError(f"--ga.workers must be >= 0 (0: one per core), got {requested}")
+    if requested == 0 and threading.active_count() > 1:
+        return 1
     n = available_cores() if requested == 0 else requested
     return max(1, min(n, jobs))
 
