@@ -141,6 +141,13 @@ class LossConfig:
     facing_slack: float = 0.1
     """A triangle faces a point's cameras when normal . ray direction < this (rays at grazing
     incidence, a slightly turned candidate)."""
+    coverage_noise: float = 0.0
+    """Coverage does not charge the first this many noise sigmas of each observed point's distance
+    (its `ObjectTarget.point_sigma`, measured on the frames: `TargetConfig.point_noise`): d becomes
+    max(0, d - k sigma). A noisy surface's voxel means spread over its noise slab (a 6 mm mesh
+    chair back at 2.3-3.5 m: 6-7 cm), and a thick candidate that fills the slab covered them
+    better than the true thin sheet. 0, or targets without sigmas, or noiseless depth (sigma 0):
+    today's coverage exactly."""
     seed: int = 0
 
 
@@ -369,14 +376,20 @@ class CandidateLosses:
         self.config = config
         self.sampler = SurfaceSampler(config.num_samples, seed=config.seed)
         pts, dirs, weights = target.points, None, None
+        sigma = getattr(target, "point_sigma", None)
         if config.coverage_facing and target.side_points is not None and len(target.side_points):
             pts, dirs, weights = target.side_points, target.side_dirs, target.side_weights
+            sigma = getattr(target, "side_sigma", None)
         if len(pts) > config.max_points:  # side points by weight (then equal: each stands for its share)
             rng = np.random.default_rng(config.seed)
             pick = np.sort(rng.choice(len(pts), config.max_points, replace=False,
                                       p=None if weights is None else weights / weights.sum()))
             pts = pts[pick]
             dirs, weights = (None, None) if dirs is None else (dirs[pick], None)
+            sigma = None if sigma is None else sigma[pick]
+        self.band = None  # (N,) coverage's uncharged distance per observed point (`coverage_noise`)
+        if config.coverage_noise > 0 and sigma is not None and np.any(sigma > 0):
+            self.band = torch.from_numpy(config.coverage_noise * np.asarray(sigma, dtype=np.float64))
         self.points = torch.from_numpy(np.asarray(pts, dtype=np.float64))
         self.directions = None if dirs is None else torch.from_numpy(np.asarray(dirs, dtype=np.float64))
         self.weights = None if weights is None else torch.from_numpy(np.asarray(weights, dtype=np.float64))
@@ -439,6 +452,8 @@ class CandidateLosses:
                 d, out_proposals = d
             if self.floor_distance is not None:
                 d = torch.minimum(d, self.floor_distance.to(d.dtype))
+            if self.band is not None:
+                d = (d - self.band.to(d.dtype)).clamp_min(0)
             rho = robust(d, cfg.huber, cfg.truncation)
             if self.weights is None:
                 coverage = rho.mean(1)
