@@ -62,6 +62,10 @@ def test_clean_depth_measures_no_noise_and_leaves_the_loss_unchanged():
     assert np.array_equal(on.points, off.points)
     assert CandidateLosses(on, LossConfig(coverage_noise=3.0)).band is None
     assert _totals(on, 3.0) == _totals(off, 0.0)
+    # a render's curved surfaces measure c up to ~1e-4 (dev seeds: 7e-5): below min_noise_scale, no band
+    depths, Ks, poses, masks = _sheet_frames(5e-5)
+    faint = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0, config=TargetConfig(point_noise=True))
+    assert 0 < faint.noise_scale < TargetConfig().min_noise_scale and np.all(faint.point_sigma == 0)
 
 
 def test_point_sigma_follows_the_measured_noise_and_its_noisier_parts():
