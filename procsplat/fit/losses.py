@@ -142,18 +142,15 @@ class LossConfig:
     """A triangle faces a point's cameras when normal . ray direction < this (rays at grazing
     incidence, a slightly turned candidate)."""
     coverage_noise: float = 0.0
-    """Coverage does not charge the first this many noise sigmas of each observed point's distance
-    (its `ObjectTarget.point_sigma`, measured on the frames: `TargetConfig.point_noise`): d becomes
-    max(0, d - k sigma). A noisy surface's voxel means spread over its noise slab (a 6 mm mesh
-    chair back at 2.3-3.5 m: 6-7 cm), and a thick candidate that fills the slab covered them
-    better than the true thin sheet. 0, or targets without sigmas, or noiseless depth (sigma 0):
-    today's coverage exactly. A band cannot make a thin sheet cover a symmetric noise cloud better
-    than a slab ~sigma thick; it makes coverage tie once k sigma spans the cloud, and accuracy
-    decides. Refined truth vs slatted back, 7791 realistic chair #1: k=0 5.72e-3 vs 3.93e-3, k=2
-    0.90e-3 vs 0.50e-3, k=4 0.276e-3 vs 0.284e-3; chair #3 wins from k=2. GA on realistic dev pairs
-    7790, 7780, 7740 (18 objects): main 86.4 % discrete (12 misses), MAE 1.19 cm; k=2 89.8 % (9),
-    MAE 1.45 cm (7740 alone 96.9 % -> 90.6 %; no mesh back fixed); k=4 on 7790 92.6 % vs 81.5 %,
-    MAE 2.14 vs 1.06 cm, one of two mesh backs fixed. Off (0) by default: MAE worse."""
+    """Coverage charges max(0, d - k sigma), k this, sigma each point's measured depth noise
+    (`ObjectTarget.point_sigma`, `TargetConfig.point_noise`); 0, no sigmas or noiseless depth: today's
+    coverage exactly. A 6 mm mesh chair back's voxel means spread over a 6-7 cm noise slab that a thick
+    back covers better; no band makes a thin sheet cover a symmetric cloud better than a ~sigma thick
+    slab, it makes coverage tie once k sigma spans the cloud and accuracy decides. Refined truth vs
+    slatted, 7791 realistic chair #1: k=0 5.72e-3 vs 3.93e-3, k=2 0.90e-3 vs 0.50e-3, k=4 0.276e-3 vs
+    0.284e-3 (chair #3: truth wins from k=2). GA, realistic dev pairs 7790, 7780, 7740 (18 objects): main
+    86.4 % discrete (12 misses), MAE 1.19 cm; k=2 89.8 % (9), MAE 1.45 cm, no mesh back fixed, 7740
+    alone 96.9 -> 90.6 %; k=4 on 7790: 92.6 % vs 81.5 %, MAE 2.14 vs 1.06 cm. Off: MAE worse."""
     seed: int = 0
 
 
