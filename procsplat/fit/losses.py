@@ -148,7 +148,7 @@ class LossConfig:
     back covers better; no band makes a thin sheet cover a symmetric cloud better than a ~sigma thick
     slab, it makes coverage tie once k sigma spans the cloud and accuracy decides. Refined truth vs
     slatted, 7791 realistic chair #1: k=0 5.72e-3 vs 3.93e-3, k=2 0.90e-3 vs 0.50e-3, k=4 0.276e-3 vs
-    0.284e-3 (chair #3: truth wins from k=2). GA, realistic dev pairs 7790, 7780, 7740 (18 objects): main
+    0.284e-3 (chair #3: truth wins from k=1). GA, realistic dev pairs 7790, 7780, 7740 (18 objects): main
     86.4 % discrete (12 misses), MAE 1.19 cm; k=2 89.8 % (9), MAE 1.45 cm, no mesh back fixed, 7740
     alone 96.9 -> 90.6 %; k=4 on 7790: 92.6 % vs 81.5 %, MAE 2.14 vs 1.06 cm. Off: MAE worse."""
     seed: int = 0
