@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
 from procsplat.geometry import yaw_matrix
-from .surface import (SurfaceSampler, _chunks, _plane_and_outside, _triangle_planes, closest_point_on_triangle,
+from .surface import (PartSampler, SurfaceSampler, _chunks, _plane_and_outside, _triangle_planes, closest_point_on_triangle,
                       covered_triangles, triangle_corners, triangle_distance_values, triangle_points,
                       triangle_vertex_ids, unit_normals)
 from .target import ObjectTarget
@@ -123,6 +123,10 @@ class LossConfig:
     camera and pass the visibility margin, so they scored as seen surface 1.7 cm off and the
     fits preferred thinner boards (a true bookshelf's accuracy 8.8e-4 vs 4.2e-4 for a wrong
     one with a back half as thick and no legs)."""
+    part_samples: bool = False
+    """Samples per part (`surface.PartSampler`, with `terms(parts=...)` as `Scorer` passes): a part
+    keeps its samples whatever other parts are added or removed; `num_samples` per area of the
+    observed box (2(wd + wh + dh), `ObjectTarget.footprint_box`)."""
     floor_explains: bool = True
     """With a known floor (`ObjectTarget.floor_band` > 0), coverage takes each point's distance
     to the candidate or its height above the floor, whichever is smaller: floor pixels that a
@@ -354,6 +358,11 @@ def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float, stack: Vi
         return seen.reshape(x.shape[:-1])
 
 
+def _mean(x: torch.Tensor, live: torch.Tensor | None) -> torch.Tensor:
+    """(b,) mean of x (b,S) over each row's `live` samples (all without a mask)."""
+    return x.mean(1) if live is None else (x * live).sum(1) / live.sum(1).clamp_min(1)
+
+
 def support_loss(vertices: torch.Tensor, floor: float) -> torch.Tensor:
     """(b,) |lowest vertex - floor| of world vertices (b,V,3)."""
     if vertices.shape[1] == 0:
@@ -368,6 +377,9 @@ class CandidateLosses:
         self.target = target
         self.config = config
         self.sampler = SurfaceSampler(config.num_samples, seed=config.seed)
+        w, d, h = np.maximum(target.footprint_box()[2], 0.05) if config.part_samples else (1, 1, 1)
+        self.part_sampler = PartSampler(config.num_samples / (2 * (w * d + w * h + d * h)), config.seed) \
+            if config.part_samples else None
         pts, dirs, weights = target.points, None, None
         if config.coverage_facing and target.side_points is not None and len(target.side_points):
             pts, dirs, weights = target.side_points, target.side_dirs, target.side_weights
@@ -418,15 +430,20 @@ class CandidateLosses:
         return d.min(-1).values.reshape(x.shape[:-1])
 
     def terms(self, vertices: torch.Tensor, triangles: torch.Tensor, yaw: torch.Tensor | None = None,
-              proposals: torch.Tensor | None = None, propose: int = 0) -> dict:
+              proposals: torch.Tensor | None = None, propose: int = 0, parts: torch.Tensor | None = None) -> dict:
         """One topology: world vertices (b,V,3), triangles (T,3) (or several topologies padded to
         one size, (b,T,3): `candidates.pad_meshes`) and optionally the yaw (b,) of each
         candidate's pose (coverage's triangle boxes are tight in its own frame) -> dict of (b,)
         terms + total. `proposals`/`propose`: coverage's nearest-triangle proposals reused /
-        returned (`point_to_mesh_distance`); with `propose` the dict has them as "proposals"."""
+        returned (`point_to_mesh_distance`); with `propose` the dict has them as "proposals".
+        `parts`: (T,) or (b,T) part keys (`surface.part_keys`) for `LossConfig.part_samples`."""
         cfg = self.config
         b = vertices.shape[0]
-        samples, tri, valid = self.sampler.sample(vertices, triangles)
+        live = None  # (b,S) real samples (PartSampler pads rows to one count)
+        if self.part_sampler is not None and parts is not None:
+            samples, tri, valid, live = self.part_sampler.sample(vertices, triangles, parts)
+        else:
+            samples, tri, valid = self.sampler.sample(vertices, triangles)
         if triangles.shape[-2] == 0:
             big = vertices.new_full((b,), cfg.truncation)
             zero = vertices.new_zeros(b)
@@ -446,7 +463,7 @@ class CandidateLosses:
                 w = self.weights.to(rho.dtype)
                 coverage = (rho * w).sum(1) / w.sum()
             fields = sample_fields(self.target, samples)
-            free_space = (fields[..., 0] - cfg.free_margin).clamp_min(0).mean(1)
+            free_space = _mean((fields[..., 0] - cfg.free_margin).clamp_min(0), live)
             d_acc = self.plane_distance(samples) if cfg.accuracy_plane else fields[..., 1]
             if cfg.accuracy_deadband > 0:
                 d_acc = (d_acc - cfg.accuracy_deadband * self.target.voxel).clamp_min(0)
@@ -461,6 +478,8 @@ class CandidateLosses:
                     normals = torch.linalg.cross(vt[:, :, 1] - vt[:, :, 0], vt[:, :, 2] - vt[:, :, 0])
                 seen = visible_mask(self.target, samples, cfg.visibility_margin, self._views, normals,
                                     evidence=cfg.accuracy_evidence)
+                if live is not None:
+                    seen &= live
                 if cfg.skip_covered_faces:  # (tested only on triangles with a seen sample)
                     shown = torch.zeros(b, triangles.shape[-2], dtype=torch.bool)  # per row
                     shown[torch.nonzero(seen)[:, 0], tri[seen]] = True
@@ -468,7 +487,7 @@ class CandidateLosses:
                 seen = seen.to(acc.dtype)
                 accuracy = (acc * seen).sum(1) / seen.sum(1).clamp_min(1.0)
             else:
-                accuracy = acc.mean(1)
+                accuracy = _mean(acc, live)
             out = {"coverage": coverage, "free_space": free_space, "accuracy": accuracy,
                    "support": support_loss(vertices, self.target.floor_height)}
             # A mesh with no area cannot explain anything.
