@@ -234,8 +234,8 @@ class Scorer:
         if slack >= 0 and len(meshes) > 1:
             groups = merge_groups([(len(m[0]), m[1].shape[1], m[2].shape[0]) for m in meshes], slack)
             shapes = [tuple(tuple(meshes[j][2].shape) for j in i) for i in groups]
-            keys = [keys[i[0]] if len(i) == 1 or keys[0] is None else pad_keys([meshes[j] for j in i], [keys[j] for j in i])
-                    for i in groups]
+            keys = [keys[i[0]] if len(i) == 1 or keys[0] is None
+                    else pad_keys([meshes[j] for j in i], [keys[j] for j in i]) for i in groups]
             meshes = [meshes[i[0]] if len(i) == 1 else pad_meshes([meshes[j] for j in i]) for i in groups]
         result: dict = {}
         for (rows, world, tris, yaw), shape, parts in zip(meshes, shapes, keys):

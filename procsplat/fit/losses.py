@@ -48,9 +48,9 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
 from procsplat.geometry import yaw_matrix
-from .surface import (PartSampler, SurfaceSampler, _chunks, _plane_and_outside, _triangle_planes, closest_point_on_triangle,
-                      covered_triangles, triangle_corners, triangle_distance_values, triangle_points,
-                      triangle_vertex_ids, unit_normals)
+from .surface import (PartSampler, SurfaceSampler, _chunks, _mean, _plane_and_outside, _triangle_planes,
+                      closest_point_on_triangle, covered_triangles, triangle_corners, triangle_distance_values,
+                      triangle_points, triangle_vertex_ids, unit_normals)
 from .target import ObjectTarget
 
 
@@ -356,11 +356,6 @@ def visible_mask(target: ObjectTarget, x: torch.Tensor, margin: float, stack: Vi
             ok &= ((pts - stack.o[:, None]) * n).sum(-1) < 0
         seen = ok.any(0)
         return seen.reshape(x.shape[:-1])
-
-
-def _mean(x: torch.Tensor, live: torch.Tensor | None) -> torch.Tensor:
-    """(b,) mean of x (b,S) over each row's `live` samples (all without a mask)."""
-    return x.mean(1) if live is None else (x * live).sum(1) / live.sum(1).clamp_min(1)
 
 
 def support_loss(vertices: torch.Tensor, floor: float) -> torch.Tensor:

@@ -161,6 +161,11 @@ class PartSampler:
         return pts, tri, valid, mask & valid[:, None]
 
 
+def _mean(x: torch.Tensor, live: torch.Tensor | None) -> torch.Tensor:
+    """(b,) mean of x (b,S) over each row's `live` samples (all without a mask)."""
+    return x.mean(1) if live is None else (x * live).sum(1) / live.sum(1).clamp_min(1)
+
+
 def triangle_corners(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
     """(b,T,3,3) corner positions of triangles (T,3) shared by all candidates, or (b,T,3) each
     candidate's own (topologies padded to one size, `candidates.pad_meshes`), of vertices (b,V,3)."""
