@@ -129,8 +129,8 @@ class LossConfig:
     observed box (2(wd + wh + dh), `ObjectTarget.footprint_box`). Off: on dev seeds (bench-fit,
     session 9) clean misses 2 -> 1 (7770: the bed's footboard, decided by one accuracy sample, now
     right), realistic 7790 5 -> 3 (both tables' round legs right), realistic 7770 6 -> 9 (extra
-    misses on surface seen 2-15 %, and a plinth lost by 6e-6 of 2.7e-3), 7740 the same fits
-    (details: `PartSampler`)."""
+    misses on surface seen 2-15 %, and a plinth lost by 6e-6 of 2.7e-3), 7740 the same misses:
+    realistic 12 -> 13 of 89 in all, so not on (details: `PartSampler`)."""
     floor_explains: bool = True
     """With a known floor (`ObjectTarget.floor_band` > 0), coverage takes each point's distance
     to the candidate or its height above the floor, whichever is smaller: floor pixels that a
