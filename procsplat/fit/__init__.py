@@ -14,7 +14,7 @@ metrics.py     parameter accuracy, yaw error modulo symmetry, chamfer
 bench.py       the accuracy benchmark behind scripts/bench_fit_objects.py
 bench_scenes.py  `procsplat bench-fit`: the same on generated synthetic scenes
 """
-from .losses import LossConfig, LossWeights
+from .loss_config import LossConfig, LossWeights
 from .search import PRESETS, FitResult, GAConfig, genetic_search, preset
 from .target import ObjectTarget, TargetConfig, TooFewPointsError, target_or_skip
 

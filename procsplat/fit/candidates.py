@@ -16,6 +16,7 @@ import torch
 
 from .losses import CandidateLosses, LossConfig
 from .pose import place_on_floor
+from .surface import part_keys
 from .target import ObjectTarget
 
 
@@ -126,6 +127,13 @@ def pad_meshes(meshes: list) -> tuple:
             torch.cat([m[3] for m in meshes]))
 
 
+def pad_keys(meshes: list, keys: list) -> torch.Tensor:
+    """(B,Tmax) part keys of the rows of `pad_meshes(meshes)`, from each topology's keys (T,);
+    padding triangles get key 0 (they have no area, so no samples)."""
+    T = max(m[2].shape[0] for m in meshes)
+    return torch.cat([torch.cat([k, k.new_zeros(T - len(k))]).expand(len(m[0]), T) for m, k in zip(meshes, keys)])
+
+
 def merge_groups(sizes: list, slack: float) -> list:
     """Topologies to score together: lists of indices into `sizes` [(rows, vertices, triangles)],
     grouped in order of triangle count. A topology joins the current group while the padded
@@ -187,10 +195,13 @@ class Scorer:
         out.losses._planes = self.losses._planes
         return out
 
-    def posed_meshes(self, disc: np.ndarray, unit: torch.Tensor, pose: torch.Tensor):
-        """[(rows, world vertices (b,V,3), triangles, yaw (b,))] per topology, plus translations (P,3)."""
+    def posed_meshes(self, disc: np.ndarray, unit: torch.Tensor, pose: torch.Tensor, keys: list | None = None):
+        """[(rows, world vertices (b,V,3), triangles, yaw (b,))] per topology, plus translations (P,3).
+        `keys`: a list to append each topology's part keys (T,) to (`surface.part_keys`)."""
         groups = self.space.program.evaluate(self.space.values(disc, unit), dtype=self.dtype)
         out = []
+        if keys is not None:
+            keys.extend(part_keys(g.part_id, g.topology.part_names) for g in groups)
         trans = torch.zeros(len(disc), 3, dtype=self.dtype)
         for g in groups:
             p = pose[g.index]
@@ -215,21 +226,25 @@ class Scorer:
             pose = torch.from_numpy(g.pose).to(self.dtype)
         P = len(g)
         self.evaluations += P
-        meshes, trans = self.posed_meshes(g.disc, unit, pose)
+        keys = [] if self.losses.part_sampler is not None else None
+        meshes, trans = self.posed_meshes(g.disc, unit, pose, keys)
+        keys = keys or [None] * len(meshes)
         shapes = [(tuple(m[2].shape),) for m in meshes]  # each batch's topologies' triangle shapes
         slack = self.pad_slack if cache is None else self.pad_slack_refine
         if slack >= 0 and len(meshes) > 1:
             groups = merge_groups([(len(m[0]), m[1].shape[1], m[2].shape[0]) for m in meshes], slack)
             shapes = [tuple(tuple(meshes[j][2].shape) for j in i) for i in groups]
+            keys = [keys[i[0]] if len(i) == 1 or keys[0] is None
+                    else pad_keys([meshes[j] for j in i], [keys[j] for j in i]) for i in groups]
             meshes = [meshes[i[0]] if len(i) == 1 else pad_meshes([meshes[j] for j in i]) for i in groups]
         result: dict = {}
-        for (rows, world, tris, yaw), shape in zip(meshes, shapes):
+        for (rows, world, tris, yaw), shape, parts in zip(meshes, shapes, keys):
             if cache is None:
-                terms = self.losses.terms(world, tris, yaw)
+                terms = self.losses.terms(world, tris, yaw, parts=parts)
             else:
                 key = (tuple(rows.tolist()), shape)
                 hit = cache.get(key) if reuse else None
-                terms = self.losses.terms(world, tris, yaw, proposals=hit,
+                terms = self.losses.terms(world, tris, yaw, proposals=hit, parts=parts,
                                           propose=0 if hit is not None else self.losses.config.reuse_proposals)
                 if "proposals" in terms:
                     cache[key] = terms.pop("proposals")

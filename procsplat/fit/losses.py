@@ -40,118 +40,17 @@ the data (holes in depth make it unreliable).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
+from procsplat.fit.loss_config import LossConfig
 from procsplat.geometry import yaw_matrix
-from .surface import (SurfaceSampler, _chunks, _plane_and_outside, _triangle_planes, closest_point_on_triangle,
-                      covered_triangles, triangle_corners, triangle_distance_values, triangle_points,
-                      triangle_vertex_ids, unit_normals)
+from .surface import (PartSampler, SurfaceSampler, _chunks, _mean, _plane_and_outside, _triangle_planes,
+                      closest_point_on_triangle, covered_triangles, triangle_corners, triangle_distance_values,
+                      triangle_points, triangle_vertex_ids, unit_normals)
 from .target import ObjectTarget
-
-
-@dataclass
-class LossWeights:
-    coverage: float = 1.0
-    free_space: float = 2.0
-    accuracy: float = 0.5
-    support: float = 1.0
-
-
-@dataclass
-class LossConfig:
-    weights: LossWeights = field(default_factory=LossWeights)
-    num_samples: int = 800
-    """Surface samples per candidate (fixed barycentric coordinates per topology)."""
-    huber: float = 0.02
-    truncation: float = 0.15
-    free_margin: float = 0.02
-    """Surface deeper than this inside observed-empty space costs (free space is known to about
-    one 3 cm free voxel: 1 cm left the unseen top of a tall true cabinet 4-10x the cost of a
-    2 cm shorter wrong one)."""
-    visibility_margin: float = 0.03
-    proposals: int = 4
-    """Triangles tested exactly per observed point: those with the smallest lower bound of
-    their distance (`point_to_mesh_distance`)."""
-    reuse_proposals: int = 8
-    """Proposals per observed point kept for the next refinement steps (`Scorer.score`'s
-    cache, `RefineConfig.proposal_refresh`)."""
-    max_points: int = 1000
-    """Observed points used by coverage (a fixed seeded subset beyond this)."""
-    accuracy_plane: bool = True
-    """Accuracy distance: to the nearest observed point's tangent plane (normal from its
-    neighbours), plus how far beyond `plane_slack` along the plane, instead of the voxel
-    distance field (whose 2 cm quantisation puts true surfaces 1-2.5 cm off)."""
-    plane_slack: float = 0.015
-    accuracy_deadband: float = 0.0
-    """Accuracy ignores the first this many voxels (`ObjectTarget.voxel`, 2 cm: 1 cm) of each
-    sample's distance to the observed surface: surface that close is supported by the data (the
-    observed points are voxel means, with sensor noise on top), and its sample-by-sample jitter
-    within that band is noise. The samples move whenever a part is added or removed (the strata
-    of `SurfaceSampler` run over the whole area), so that jitter decided optional parts: a
-    realistic bookshelf's fit with legs scored 2.72e-3 and the same fit without (true) 2.72e-3 +
-    0.5e-5, its accuracy 8.8e-6 lower with legs from samples all over its front, none near the
-    legs; with 1 cm it prefers no legs (coverage, which uses the same observed points for every
-    candidate, decides). Float alignment is coverage's job; accuracy still charges surface
-    further out. 0 (the default): off. Measured with `accuracy_evidence` on dev seeds 7740-7770
-    (README, "accuracy evidence and deadband"): clean discrete misses 8 -> 5 of 107, realistic
-    17 -> 20 of 115, and float refinement stops less close to the truth (a clean table 0.78 cm
-    off at 70x the truth's loss; `test_last_restart_leaves_a_basin_no_refinement_leaves` fails
-    with it), so it is not on by default."""
-    accuracy_evidence: bool = False
-    """Accuracy counts a sample only from views with evidence about it (`visible_mask`'s
-    `evidence`: the depth agrees with it inside the object's mask, or the view saw through it away
-    from any silhouette), not from every view it is not hidden from. Without it, a true bed's
-    accuracy was 2x a wrong one's: on clean depth one sample at the bed's base, beside its
-    silhouette in the one view facing it (its pixel showed the floor 6 cm behind it), carried 86 % of
-    the term; with realistic masks (eroded by 1-3 px) the mattress top's edges, observed but outside
-    the mask, 2-4 cm from any observed point, carried most of it. Off by default: with the deadband,
-    see `accuracy_deadband` for what it measured (alone, on realistic 7750-7760: 7 misses of 53 vs
-    main's 5)."""
-    visibility_facing: bool = True
-    """Accuracy counts a sample as seen only from views its (outward) face looks at: the back
-    face of a 2 cm board, or of a handle on a drawer front, lies within `visibility_margin`
-    behind the observed depth and otherwise passes as seen, 1-2 cm from any observation."""
-    skip_covered_faces: bool = True
-    """Accuracy ignores faces pressed against an opposite face of the same shape (`covered_
-    triangles`): the ends of a bookshelf's shelves against its back panel, or of a cabinet's
-    shelves behind its doors, sit one board thickness behind the observed surface, face the
-    camera and pass the visibility margin, so they scored as seen surface 1.7 cm off and the
-    fits preferred thinner boards (a true bookshelf's accuracy 8.8e-4 vs 4.2e-4 for a wrong
-    one with a back half as thick and no legs)."""
-    floor_explains: bool = True
-    """With a known floor (`ObjectTarget.floor_band` > 0), coverage takes each point's distance
-    to the candidate or its height above the floor, whichever is smaller: floor pixels that a
-    bleeding mask (realistic sensor: 1-3 px) took in around the object's base are explained by
-    the floor instead of pulling the shape outwards. Leaving the lowest 3 cm out of coverage
-    instead lost the evidence of a sofa's bottom edge: a sofa raised on short legs fitted as
-    well as the true one standing on the floor (3 of 18 fits). With it, a point 4 cm up the
-    true side still costs a legged candidate min(4 cm, its distance)."""
-    coverage_facing: bool = True
-    """Coverage matches an observed point only to triangles facing the cameras that saw it (its
-    side point's mean ray direction, `ObjectTarget.side_points`; within `facing_slack`): a depth
-    pixel lies on surface facing its camera. Without it, a 6 mm office-chair back seen at 3 m (a
-    6-7 cm noise slab of voxel means) was covered better by a 6 cm slatted back's front, back and
-    side faces than by the true thin back (coverage 4.85e-3 vs 7.11e-3). Targets without side
-    points (built with `TargetConfig.side_points` off) use nearest surface of any facing."""
-    facing_slack: float = 0.1
-    """A triangle faces a point's cameras when normal . ray direction < this (rays at grazing
-    incidence, a slightly turned candidate)."""
-    coverage_noise: float = 0.0
-    """Coverage charges max(0, d - k sigma), k this, sigma each point's measured depth noise
-    (`ObjectTarget.point_sigma`, `TargetConfig.point_noise`); 0, no sigmas or noiseless depth: today's
-    coverage exactly. A 6 mm mesh chair back's voxel means spread over a 6-7 cm noise slab that a thick
-    back covers better; no band makes a thin sheet cover a symmetric cloud better than a ~sigma thick
-    slab, it makes coverage tie once k sigma spans the cloud and accuracy decides. Refined truth vs
-    slatted, 7791 realistic chair #1: k=0 5.72e-3 vs 3.93e-3, k=2 0.90e-3 vs 0.50e-3, k=4 0.276e-3 vs
-    0.284e-3 (chair #3: truth wins from k=1). GA, realistic dev pairs 7790, 7780, 7740 (18 objects): main
-    86.4 % discrete (12 misses), MAE 1.19 cm; k=2 89.8 % (9), MAE 1.45 cm, no mesh back fixed, 7740
-    alone 96.9 -> 90.6 %; k=4 on 7790: 92.6 % vs 81.5 %, MAE 2.14 vs 1.06 cm. Off: MAE worse."""
-    seed: int = 0
 
 
 _CUBE_CORNERS = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)])
@@ -378,6 +277,9 @@ class CandidateLosses:
         self.target = target
         self.config = config
         self.sampler = SurfaceSampler(config.num_samples, seed=config.seed)
+        w, d, h = np.maximum(target.footprint_box()[2], 0.05) if config.part_samples else (1, 1, 1)
+        self.part_sampler = PartSampler(config.num_samples / (2 * (w * d + w * h + d * h)), config.seed) \
+            if config.part_samples else None
         pts, dirs, weights = target.points, None, None
         sigma = getattr(target, "point_sigma", None)
         if config.coverage_facing and target.side_points is not None and len(target.side_points):
@@ -434,15 +336,20 @@ class CandidateLosses:
         return d.min(-1).values.reshape(x.shape[:-1])
 
     def terms(self, vertices: torch.Tensor, triangles: torch.Tensor, yaw: torch.Tensor | None = None,
-              proposals: torch.Tensor | None = None, propose: int = 0) -> dict:
+              proposals: torch.Tensor | None = None, propose: int = 0, parts: torch.Tensor | None = None) -> dict:
         """One topology: world vertices (b,V,3), triangles (T,3) (or several topologies padded to
         one size, (b,T,3): `candidates.pad_meshes`) and optionally the yaw (b,) of each
         candidate's pose (coverage's triangle boxes are tight in its own frame) -> dict of (b,)
         terms + total. `proposals`/`propose`: coverage's nearest-triangle proposals reused /
-        returned (`point_to_mesh_distance`); with `propose` the dict has them as "proposals"."""
+        returned (`point_to_mesh_distance`); with `propose` the dict has them as "proposals".
+        `parts`: (T,) or (b,T) part keys (`surface.part_keys`) for `LossConfig.part_samples`."""
         cfg = self.config
         b = vertices.shape[0]
-        samples, tri, valid = self.sampler.sample(vertices, triangles)
+        live = None  # (b,S) real samples (PartSampler pads rows to one count)
+        if self.part_sampler is not None and parts is not None:
+            samples, tri, valid, live = self.part_sampler.sample(vertices, triangles, parts)
+        else:
+            samples, tri, valid = self.sampler.sample(vertices, triangles)
         if triangles.shape[-2] == 0:
             big = vertices.new_full((b,), cfg.truncation)
             zero = vertices.new_zeros(b)
@@ -464,7 +371,7 @@ class CandidateLosses:
                 w = self.weights.to(rho.dtype)
                 coverage = (rho * w).sum(1) / w.sum()
             fields = sample_fields(self.target, samples)
-            free_space = (fields[..., 0] - cfg.free_margin).clamp_min(0).mean(1)
+            free_space = _mean((fields[..., 0] - cfg.free_margin).clamp_min(0), live)
             d_acc = self.plane_distance(samples) if cfg.accuracy_plane else fields[..., 1]
             if cfg.accuracy_deadband > 0:
                 d_acc = (d_acc - cfg.accuracy_deadband * self.target.voxel).clamp_min(0)
@@ -479,6 +386,8 @@ class CandidateLosses:
                     normals = torch.linalg.cross(vt[:, :, 1] - vt[:, :, 0], vt[:, :, 2] - vt[:, :, 0])
                 seen = visible_mask(self.target, samples, cfg.visibility_margin, self._views, normals,
                                     evidence=cfg.accuracy_evidence)
+                if live is not None:
+                    seen &= live
                 if cfg.skip_covered_faces:  # (tested only on triangles with a seen sample)
                     shown = torch.zeros(b, triangles.shape[-2], dtype=torch.bool)  # per row
                     shown[torch.nonzero(seen)[:, 0], tri[seen]] = True
@@ -486,7 +395,7 @@ class CandidateLosses:
                 seen = seen.to(acc.dtype)
                 accuracy = (acc * seen).sum(1) / seen.sum(1).clamp_min(1.0)
             else:
-                accuracy = acc.mean(1)
+                accuracy = _mean(acc, live)
             out = {"coverage": coverage, "free_space": free_space, "accuracy": accuracy,
                    "support": support_loss(vertices, self.target.floor_height)}
             # A mesh with no area cannot explain anything.
