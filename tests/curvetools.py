@@ -77,6 +77,18 @@ def parameter_sets(params, n, seed, swept=False):
                 if f"{prefix}End X" in values and all(values[f"{prefix}Start {a}"] == values[f"{prefix}End {a}"]
                                                       for a in "XYZ"):
                     values[f"{prefix}End X"] += 0.25
+            # a quadratic Bezier whose second leg runs exactly back along its first (Middle - Start
+            # and End - Middle anti-parallel) folds onto itself: its normals there are rounding noise
+            # (Blender's jumped 0.2 under a 1e-4 change of one control point, and differ between CPUs)
+            if swept and name.endswith("Middle X"):
+                prefix = name[:-len("Middle X")]
+                pts = [[values.get(f"{prefix}{w} {a}") for a in "XYZ"] for w in ("Start", "Middle", "End")]
+                if all(v is not None for p in pts for v in p):
+                    u = [m - s for s, m in zip(pts[0], pts[1])]
+                    v = [e - m for m, e in zip(pts[1], pts[2])]
+                    cross = (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+                    if all(abs(c) < 1e-9 for c in cross) and sum(a * b for a, b in zip(u, v)) < 0:
+                        values[f"{prefix}End X"] += 0.25
         sets.append(values)
     return sets
 
