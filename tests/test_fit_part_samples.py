@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 
 from procsplat.fit.bench import resolve_program
-from procsplat.fit.candidates import Scorer, SearchSpace
+from procsplat.fit.candidates import Scorer
 from procsplat.fit.losses import LossConfig
 from procsplat.fit.surface import PartSampler, SurfaceSampler, part_keys
 from test_fit_padded import population, _scorers  # noqa: F401 (fixture: a population of several topologies)

@@ -11,7 +11,7 @@ import torch
 from geonodes import load_program
 from procsplat.fit.candidates import Scorer, SearchSpace
 from procsplat.fit.metrics import truth_genome
-from procsplat.fit.refine import RefineConfig, refine
+from procsplat.fit.refine import refine
 from procsplat.fit.sweep import discrete_sweep
 from procsplat.fit.synthetic import CameraRig, synthetic_object
 
