@@ -120,6 +120,11 @@ def main(argv=None) -> int:
     except (ProcsplatError, GeonodesError) as e:
         print(f"procsplat {name}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a message, not a traceback; what finished is on disk already
+        kept = {"fit": "; the objects fitted so far are saved: the same command with --resume fits the rest",
+                "train": "; fits and checkpoints written so far are kept: the same command with --resume goes on"}
+        print(f"procsplat {name}: interrupted{kept.get(name, '')}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -100,3 +100,45 @@ def test_auto_workers_stay_in_process_beside_other_threads():
     finally:
         stop.set()
         t.join()
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_fits_and_leaves_no_process(tmp_path):
+    """`procsplat fit` with two worker processes, interrupted once the first object is saved: exit 130
+    with one line (no traceback), the finished fit on disk, no worker left; --resume fits the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from procsplat.data.synth import SynthConfig, generate
+
+    scene = generate(SynthConfig(out=tmp_path / "scenes", seed=21, num_frames=12, width=160, height=120,
+                                 num_objects=3, categories=("table", "chair")), progress=False)
+    out = tmp_path / "fits"
+    cmd = [sys.executable, "-m", "procsplat.cli", "fit", "--scene", str(scene), "--out", str(out), "--width", "160",
+           "ga:fast", "--ga.workers", "2", "--ga.generations", "3"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         start_new_session=True)
+    lines = []
+    for line in p.stdout:  # wait for the first finished object
+        lines.append(line)
+        if "evaluations" in line:
+            break
+    os.killpg(p.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group, workers included
+    _, err = p.communicate(timeout=120)
+    if p.returncode == 0:
+        pytest.skip("every fit finished before the interrupt arrived")
+    assert p.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err.splitlines()[-1]
+    saved = sorted((out / scene.name).glob("object_*.json"))
+    assert saved, "the object that finished before Ctrl-C was not kept"
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):  # the group is gone: no worker left behind
+        os.killpg(p.pid, 0)
+    resume = cmd[:cmd.index("ga:fast")] + ["--resume"] + cmd[cmd.index("ga:fast"):]
+    r = subprocess.run(resume, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert f"reusing {len(saved)} of" in r.stdout

@@ -195,19 +195,21 @@ def fit_scene(scene, ga: GAConfig | str = "default", objects=(), log=print, prog
             obj, name = pending[k]
             if target is not None:
                 targets[obj.id] = target
+            spec = None
             if result is None:
                 doc = {"instance_id": obj.id, "label": obj.label, "skipped": why}
             else:
-                log(f"  object {obj.id} ({obj.label} -> {name}): loss {result.loss:.4f}, "
-                    f"{result.evaluations} evaluations, {result.seconds:.1f} s")
                 spec = ObjectSpec(obj.id, name, name, dict(result.parameters), float(result.yaw),
                                   [float(x) for x in np.asarray(result.translation)], float(result.scale))
                 doc = fit_doc(spec, result)
-                if on_fit is not None:
-                    on_fit(spec, doc)
-            if store is not None:
+            if store is not None:  # saved before it is reported: a fit the log names is on disk
                 store.save(obj.id, doc)
             docs[obj.id] = doc
+            if spec is not None:
+                log(f"  object {obj.id} ({obj.label} -> {name}): loss {result.loss:.4f}, "
+                    f"{result.evaluations} evaluations, {result.seconds:.1f} s")
+                if on_fit is not None:
+                    on_fit(spec, doc)
             bar.update(len(todo) - len(pending) + n + 1)
     out = [(ObjectSpec.from_json(docs[obj.id]), docs[obj.id]) for obj, _ in todo if "skipped" not in docs[obj.id]]
     if not out:
