@@ -263,7 +263,7 @@ def test_resume_reuses_fitted_objects(scene, tmp_path):
     third, lines = prepare(resume=False)
     assert not [line for line in lines if "reusing" in line], lines
     fitted = [line.strip().split()[1] for line in lines if line.strip().startswith("object ")]
-    assert fitted == ["1", "2"], lines
+    assert sorted(fitted) == ["1", "2"], lines  # (objects fitted at once finish in either order)
     assert kept.stat().st_mtime_ns != kept_mtime
 
 
