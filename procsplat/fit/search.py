@@ -112,6 +112,16 @@ class GAConfig:
     Off: a few per cent for a clean miss."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
+    sweep_own_combos: int = 0
+    """A sweep change that switches on discrete parameters with at most this many combinations of
+    values tries each combination with the incumbent's own floats too (`sweep.neighbours`; 0: only
+    the incumbent's dormant values and random draws). To be measured."""
+    sweep_anchors: bool = False
+    """A sweep change whose footprint box differs from the incumbent's also keeps each side of the
+    incumbent's box in place (`sweep.anchored`). To be measured."""
+    sweep_box_turns: bool = False
+    """The sweep's odd quarter turns of the incumbent are also resized to the observed box (width and
+    depth swapped). To be measured."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
@@ -386,7 +396,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          screen=screen, later_margin=cfg.sweep_later_margin,
                                          abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
                                          if cfg.sweep_abandon_steps > 0 else None,
-                                         extend_rounds=cfg.sweep_extend_rounds)
+                                         extend_rounds=cfg.sweep_extend_rounds, own_combos=cfg.sweep_own_combos,
+                                         anchors=cfg.sweep_anchors, box_turns=cfg.sweep_box_turns)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
