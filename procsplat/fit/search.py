@@ -113,15 +113,11 @@ class GAConfig:
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     sweep_own_combos: int = 0
-    """A sweep change that switches on discrete parameters with at most this many combinations of
-    values tries each combination with the incumbent's own floats too (`sweep.neighbours`; 0: only
-    the incumbent's dormant values and random draws). To be measured."""
     sweep_anchors: bool = False
-    """A sweep change whose footprint box differs from the incumbent's also keeps each side of the
-    incumbent's box in place (`sweep.anchored`). To be measured."""
     sweep_box_turns: bool = False
-    """The sweep's odd quarter turns of the incumbent are also resized to the observed box (width and
-    depth swapped). To be measured."""
+    """More sweep neighbours (`sweep.neighbours`): every combination (up to this many) of the discrete
+    values a change switches on with the incumbent's floats; each side of the incumbent's footprint box
+    kept; the odd quarter turns resized to the observed box. MEASURED_HERE"""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
