@@ -112,12 +112,12 @@ class GAConfig:
     Off: a few per cent for a clean miss."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
-    sweep_own_combos: int = 0
-    sweep_anchors: bool = False
+    sweep_own_combos: int = 8
+    sweep_anchors: bool = True
     sweep_box_turns: bool = False
-    """More sweep neighbours (`sweep.neighbours`): every combination (up to this many) of the discrete
-    values a change switches on with the incumbent's floats; each side of the incumbent's footprint box
-    kept; the odd quarter turns resized to the observed box. MEASURED_HERE"""
+    """More sweep neighbours: every combination (up to this many) of the discrete values a change switches on,
+    with the incumbent's floats; each side of the incumbent's footprint box kept; the odd quarter turns resized
+    to the observed box (off). Measured: `sweep.neighbours`."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
