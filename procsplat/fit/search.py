@@ -113,11 +113,11 @@ class GAConfig:
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
     sweep_own_combos: int = 8
+    """Sweep: each combination (up to this many) of the values a change switches on, with the incumbent's floats."""
     sweep_anchors: bool = True
+    """Sweep: a change that resizes the footprint keeps each side of the incumbent's box (`sweep.anchored`)."""
     sweep_box_turns: bool = False
-    """More sweep neighbours: every combination (up to this many) of the discrete values a change switches on,
-    with the incumbent's floats; each side of the incumbent's footprint box kept; the odd quarter turns resized
-    to the observed box (off). Measured: `sweep.neighbours`."""
+    """Sweep: the odd quarter turns resized to the observed box (off). All three measured: `sweep.neighbours`."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
