@@ -112,6 +112,12 @@ class GAConfig:
     Off: a few per cent for a clean miss."""
     sweep_box: bool = True
     """Each discrete neighbour also resized to the observed box (`sweep.box_matched`)."""
+    sweep_own_combos: int = 8
+    """Sweep: each combination (up to this many) of the values a change switches on, with the incumbent's floats."""
+    sweep_anchors: bool = True
+    """Sweep: a change that resizes the footprint keeps each side of the incumbent's box (`sweep.anchored`)."""
+    sweep_box_turns: bool = False
+    """Sweep: the odd quarter turns resized to the observed box (off). All three measured: `sweep.neighbours`."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
@@ -386,7 +392,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          screen=screen, later_margin=cfg.sweep_later_margin,
                                          abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
                                          if cfg.sweep_abandon_steps > 0 else None,
-                                         extend_rounds=cfg.sweep_extend_rounds)
+                                         extend_rounds=cfg.sweep_extend_rounds, own_combos=cfg.sweep_own_combos,
+                                         anchors=cfg.sweep_anchors, box_turns=cfg.sweep_box_turns)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
