@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 from procsplat.errors import ProcsplatError
 from procsplat.geometry import backproject
 
-from .observe import depth_noise_scale, pixel_noise, point_noise, side_voxels, smooth_depth
+from .observe import depth_noise_scale, pixel_noise, point_noise, ray_means, side_voxels, smooth_depth
 
 
 class TooFewPointsError(ProcsplatError):
@@ -103,6 +103,15 @@ class TargetConfig:
     """A measured c below this counts as noiseless (`point_noise` gives zeros): clean renders of dev seeds
     7740-7791 measured 0 on 11 of 18 objects, 2-3e-8 on 5 (curved surfaces' second differences) and
     3.3e-5 and 7.1e-5 on two (a chair, a cabinet); the realistic sensor 1.71e-3 to 1.77e-3."""
+    ray_means: bool = True
+    """Observed points averaged along the viewing rays (`observe.ray_means`: per viewing side, columns of
+    `voxel` across the rays, pieces of `ray_sigmas` noise sigmas along them) instead of voxel means,
+    where the frames' measured noise (`observe.depth_noise_scale`) is at least `min_noise_scale`
+    (noiseless depth keeps the voxel means exactly). Free space still drops voxels near the voxel means."""
+    ray_sigmas: float = 10.0
+    """Length of `ray_means`' pieces along the ray, in noise sigmas (c z^2)."""
+    ray_gap_sigmas: float = 3.0
+    """A gap along the ray over this many noise sigmas (and half a voxel) separates two surfaces (`ray_means`)."""
     seed: int = 0
 
 
@@ -185,7 +194,7 @@ class ObjectTarget:
         Ks = [np.asarray(k, dtype=np.float64) for k in Ks]
         poses = [np.asarray(p, dtype=np.float64) for p in cam_to_worlds]
         cfg = config
-        noise = depth_noise_scale(depths, masks) if cfg.smooth_radius > 0 or cfg.point_noise else 0.0
+        noise = depth_noise_scale(depths, masks) if cfg.smooth_radius > 0 or cfg.point_noise or cfg.ray_means else 0.0
         measured = cfg.point_noise and noise >= cfg.min_noise_scale
         samples = [pixel_noise(d, m) for d, m in zip(depths, masks)] if measured else None
         if noise > 0 and cfg.smooth_radius > 0:
@@ -207,6 +216,9 @@ class ObjectTarget:
             counts = np.array([len(x) for x in tree.query_ball_point(pts, cfg.outlier_radius)]) - 1
             pts = pts[counts >= cfg.outlier_min_neighbours]
             sigma = None if sigma is None else sigma[counts >= cfg.outlier_min_neighbours]
+        vox = pts  # voxel means: free space's occupancy test
+        if cfg.ray_means and noise >= cfg.min_noise_scale and len(pts):
+            pts, sigma = _ray_points(raw, poses, noise, cfg, vox, sigma)
         if len(pts) < cfg.min_points:
             raise TooFewPointsError(f"object '{label}': {len(pts)} observed points after voxelisation "
                                     f"(need >= {cfg.min_points})")
@@ -229,12 +241,12 @@ class ObjectTarget:
                 sp, sd, sw = sp[pick], sd[pick], np.full(cfg.max_points, sw.sum() / cfg.max_points)
             side = (sp, sd, sw)
         floor = float(pts[:, 2].min()) if floor_height is None else float(floor_height)
-        lo = pts.min(0) - cfg.neighbourhood
-        hi = pts.max(0) + cfg.neighbourhood
+        lo = vox.min(0) - cfg.neighbourhood
+        hi = vox.max(0) + cfg.neighbourhood
         lo[2] = floor - cfg.voxel
         free = _free_space(depths, Ks, poses, lo, hi, cfg)
         if len(free):  # occupancy wins: drop free voxels near observed points
-            near, _ = cKDTree(pts).query(free, distance_upper_bound=1.5 * cfg.free_voxel)
+            near, _ = cKDTree(vox).query(free, distance_upper_bound=1.5 * cfg.free_voxel)
             free = free[~np.isfinite(near)]
         views = _keep_views(depths, Ks, poses, masks, cfg)
         band = cfg.floor_band if floor_height is not None else 0.0
@@ -398,6 +410,21 @@ def target_or_skip(depths, Ks, cam_to_worlds, masks, floor_height: float | None 
     except TooFewPointsError as e:
         warnings.warn(f"fit: object '{label}' skipped: {e}", RuntimeWarning, stacklevel=2)
         return None
+
+
+def _ray_points(raw, poses, noise: float, cfg: TargetConfig, vox: np.ndarray, sigma):
+    """(`observe.ray_means` of the frames' points, their sigmas: the nearest voxel mean's), outlier-filtered
+    as the voxel means are, and kept only near a voxel mean that survived that filter (mask bleeding)."""
+    pts_all = np.concatenate(raw)
+    rays = np.concatenate([q - p[:3, 3] for q, p in zip(raw, poses)])
+    ranges = np.linalg.norm(rays, axis=1).clip(1e-12)
+    pts = ray_means(pts_all, rays / ranges[:, None], ranges, cfg.voxel, noise, cfg.ray_sigmas, cfg.ray_gap_sigmas)
+    dist, j = cKDTree(vox).query(pts)
+    keep = dist <= cfg.outlier_radius
+    if len(pts) >= cfg.outlier_min_neighbours + 1:
+        counts = np.array([len(x) for x in cKDTree(pts).query_ball_point(pts, cfg.outlier_radius)]) - 1
+        keep &= counts >= cfg.outlier_min_neighbours
+    return pts[keep], None if sigma is None else sigma[j[keep]]
 
 
 def _free_space(depths, Ks, poses, lo, hi, cfg: TargetConfig) -> np.ndarray:
