@@ -251,3 +251,22 @@ def ray_means(points: np.ndarray, directions: np.ndarray, ranges: np.ndarray, vo
     cnt = np.bincount(group, minlength=m)
     sel = points[order]
     return np.stack([np.bincount(group, sel[:, k], m) for k in range(3)], 1) / cnt[:, None]
+
+
+def ray_points(raw, poses, noise_scale: float, voxel: float, voxel_means: np.ndarray, sigmas: float, gap_sigmas: float,
+               radius: float, min_neighbours: int):
+    """`ray_means` of the frames' world points raw [(N_i,3)] seen from camera-to-world poses [(4,4)] ->
+    (points (M,3), index (M,) of each one's nearest of `voxel_means`), kept where at least `min_neighbours`
+    others lie within `radius` (the voxel means' outlier filter) and within `radius` of a voxel mean that
+    passed that filter (mask bleeding)."""
+    from scipy.spatial import cKDTree
+
+    pts_all = np.concatenate(raw)
+    rays = np.concatenate([q - p[:3, 3] for q, p in zip(raw, poses)])
+    ranges = np.linalg.norm(rays, axis=1).clip(1e-12)
+    pts = ray_means(pts_all, rays / ranges[:, None], ranges, voxel, noise_scale, sigmas, gap_sigmas)
+    dist, j = cKDTree(voxel_means).query(pts)
+    keep = dist <= radius
+    if len(pts) > min_neighbours:
+        keep &= np.array([len(x) for x in cKDTree(pts).query_ball_point(pts, radius)]) - 1 >= min_neighbours
+    return pts[keep], j[keep]

@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 from procsplat.errors import ProcsplatError
 from procsplat.geometry import backproject
 
-from .observe import depth_noise_scale, pixel_noise, point_noise, ray_means, side_voxels, smooth_depth
+from .observe import depth_noise_scale, pixel_noise, point_noise, ray_points, side_voxels, smooth_depth
 
 
 class TooFewPointsError(ProcsplatError):
@@ -218,7 +218,9 @@ class ObjectTarget:
             sigma = None if sigma is None else sigma[counts >= cfg.outlier_min_neighbours]
         vox = pts  # voxel means: free space's occupancy test
         if cfg.ray_means and noise >= cfg.min_noise_scale and len(pts):
-            pts, sigma = _ray_points(raw, poses, noise, cfg, vox, sigma)
+            pts, j = ray_points(raw, poses, noise, cfg.voxel, vox, cfg.ray_sigmas, cfg.ray_gap_sigmas,
+                                cfg.outlier_radius, cfg.outlier_min_neighbours)
+            sigma = None if sigma is None else sigma[j]
         if len(pts) < cfg.min_points:
             raise TooFewPointsError(f"object '{label}': {len(pts)} observed points after voxelisation "
                                     f"(need >= {cfg.min_points})")
@@ -410,21 +412,6 @@ def target_or_skip(depths, Ks, cam_to_worlds, masks, floor_height: float | None 
     except TooFewPointsError as e:
         warnings.warn(f"fit: object '{label}' skipped: {e}", RuntimeWarning, stacklevel=2)
         return None
-
-
-def _ray_points(raw, poses, noise: float, cfg: TargetConfig, vox: np.ndarray, sigma):
-    """(`observe.ray_means` of the frames' points, their sigmas: the nearest voxel mean's), outlier-filtered
-    as the voxel means are, and kept only near a voxel mean that survived that filter (mask bleeding)."""
-    pts_all = np.concatenate(raw)
-    rays = np.concatenate([q - p[:3, 3] for q, p in zip(raw, poses)])
-    ranges = np.linalg.norm(rays, axis=1).clip(1e-12)
-    pts = ray_means(pts_all, rays / ranges[:, None], ranges, cfg.voxel, noise, cfg.ray_sigmas, cfg.ray_gap_sigmas)
-    dist, j = cKDTree(vox).query(pts)
-    keep = dist <= cfg.outlier_radius
-    if len(pts) >= cfg.outlier_min_neighbours + 1:
-        counts = np.array([len(x) for x in cKDTree(pts).query_ball_point(pts, cfg.outlier_radius)]) - 1
-        keep &= counts >= cfg.outlier_min_neighbours
-    return pts[keep], None if sigma is None else sigma[j[keep]]
 
 
 def _free_space(depths, Ks, poses, lo, hi, cfg: TargetConfig) -> np.ndarray:
