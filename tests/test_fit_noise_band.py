@@ -100,11 +100,15 @@ def test_a_noisy_thin_sheet_prefers_a_thin_sheet_with_the_noise_band():
     assert ray["thin"]["total"] < ray["slab"]["total"]
 
 
-def test_the_band_is_kept_through_the_coverage_subset():
+@pytest.mark.parametrize("ray_means", [False, True])
+def test_the_band_is_kept_through_the_coverage_subset(ray_means):
     depths, Ks, poses, masks = _sheet_frames(1.5e-3)
-    t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0, config=TargetConfig(point_noise=True))
+    t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0,
+                                 config=TargetConfig(point_noise=True, ray_means=ray_means))
     losses = CandidateLosses(t, LossConfig(coverage_noise=2.0, max_points=50))
     assert losses.band.shape == (50,) == losses.points.shape[:1]
-    sigma_of = {tuple(p): s for p, s in zip(np.round(t.points, 9).tolist(), t.point_sigma.tolist())}
+    pts, sigma = (t.ray_points, t.ray_sigma) if ray_means else (t.points, t.point_sigma)
+    assert (t.ray_points is not None) == ray_means and len(sigma) == len(pts)
+    sigma_of = {tuple(p): s for p, s in zip(np.round(pts, 9).tolist(), sigma.tolist())}
     expect = [2.0 * sigma_of[tuple(p)] for p in np.round(losses.points.numpy(), 9).tolist()]
     assert losses.band.numpy() == pytest.approx(expect)

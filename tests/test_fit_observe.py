@@ -186,7 +186,8 @@ def test_a_noisy_thin_sheet_is_fitted_thin_with_ray_means_and_thick_without(seed
     assert on.noise_scale == pytest.approx(3e-3, rel=0.3)
     assert total(on, 0.003) < 0.5 * total(on, 0.03)
     assert total(off, 0.003) > total(off, 0.03)
-    assert np.array_equal(on.free_points, off.free_points)  # free space is left as it was
+    assert np.array_equal(on.points, off.points) and np.array_equal(on.free_points, off.free_points)  # only coverage's points change
+    assert off.ray_points is None and len(on.ray_points) < 0.5 * len(on.points)
 
 
 def test_ray_means_leave_noiseless_targets_unchanged():
@@ -198,4 +199,4 @@ def test_ray_means_leave_noiseless_targets_unchanged():
     on = ObjectTarget.from_frames([depth], [K], [pose], [mask], floor_height=-1.0, config=TargetConfig(ray_means=True))
     off = ObjectTarget.from_frames([depth], [K], [pose], [mask], floor_height=-1.0, config=TargetConfig(ray_means=False))
     assert on.noise_scale < TargetConfig().min_noise_scale
-    assert np.array_equal(on.points, off.points)
+    assert on.ray_points is None and np.array_equal(on.points, off.points)
