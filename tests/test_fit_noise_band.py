@@ -84,7 +84,7 @@ def test_a_noisy_thin_sheet_prefers_a_thin_sheet_with_the_noise_band():
     """2.7 cm noise at 3 m (a dark part's doubled sensor noise): the voxel means form a slab several
     cm thick, which a 6 cm board covers better than the true 6 mm sheet. Inside the noise band
     coverage charges neither, and accuracy (the board's faces 3 cm off the observed surface) decides.
-    Observed points averaged along the rays (`TargetConfig.ray_means`, the default) have no slab: there
+    Observed points averaged along the rays (`TargetConfig.ray_means`) have no slab: there
     plain coverage prefers the sheet."""
     depths, Ks, poses, masks = _sheet_frames(3e-3)
     t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0,
@@ -95,7 +95,7 @@ def test_a_noisy_thin_sheet_prefers_a_thin_sheet_with_the_noise_band():
     assert banded["thin"]["coverage"] < 0.2 * plain["thin"]["coverage"]
     assert banded["thin"]["total"] < banded["slab"]["total"]
     ray = _totals(ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0,
-                                           config=TargetConfig(point_noise=True)), 0.0)
+                                           config=TargetConfig(point_noise=True, ray_means=True)), 0.0)
     assert ray["thin"]["coverage"] < 0.7 * ray["slab"]["coverage"]
     assert ray["thin"]["total"] < ray["slab"]["total"]
 
