@@ -83,21 +83,32 @@ def test_point_sigma_follows_the_measured_noise_and_its_noisier_parts():
 def test_a_noisy_thin_sheet_prefers_a_thin_sheet_with_the_noise_band():
     """2.7 cm noise at 3 m (a dark part's doubled sensor noise): the voxel means form a slab several
     cm thick, which a 6 cm board covers better than the true 6 mm sheet. Inside the noise band
-    coverage charges neither, and accuracy (the board's faces 3 cm off the observed surface) decides."""
+    coverage charges neither, and accuracy (the board's faces 3 cm off the observed surface) decides.
+    Observed points averaged along the rays (`TargetConfig.ray_means`) have no slab: there
+    plain coverage prefers the sheet."""
     depths, Ks, poses, masks = _sheet_frames(3e-3)
-    t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0, config=TargetConfig(point_noise=True))
+    t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0,
+                                 config=TargetConfig(point_noise=True, ray_means=False))
     plain, banded = _totals(t, 0.0), _totals(t, 2.0)
     assert plain["slab"]["coverage"] < plain["thin"]["coverage"]
     assert plain["slab"]["total"] < plain["thin"]["total"]
     assert banded["thin"]["coverage"] < 0.2 * plain["thin"]["coverage"]
     assert banded["thin"]["total"] < banded["slab"]["total"]
+    ray = _totals(ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0,
+                                           config=TargetConfig(point_noise=True, ray_means=True)), 0.0)
+    assert ray["thin"]["coverage"] < 0.7 * ray["slab"]["coverage"]
+    assert ray["thin"]["total"] < ray["slab"]["total"]
 
 
-def test_the_band_is_kept_through_the_coverage_subset():
+@pytest.mark.parametrize("ray_means", [False, True])
+def test_the_band_is_kept_through_the_coverage_subset(ray_means):
     depths, Ks, poses, masks = _sheet_frames(1.5e-3)
-    t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0, config=TargetConfig(point_noise=True))
+    t = ObjectTarget.from_frames(depths, Ks, poses, masks, floor_height=-1.0,
+                                 config=TargetConfig(point_noise=True, ray_means=ray_means))
     losses = CandidateLosses(t, LossConfig(coverage_noise=2.0, max_points=50))
     assert losses.band.shape == (50,) == losses.points.shape[:1]
-    sigma_of = {tuple(p): s for p, s in zip(np.round(t.points, 9).tolist(), t.point_sigma.tolist())}
+    pts, sigma = (t.ray_points, t.ray_sigma) if ray_means else (t.points, t.point_sigma)
+    assert (t.ray_points is not None) == ray_means and len(sigma) == len(pts)
+    sigma_of = {tuple(p): s for p, s in zip(np.round(pts, 9).tolist(), sigma.tolist())}
     expect = [2.0 * sigma_of[tuple(p)] for p in np.round(losses.points.numpy(), 9).tolist()]
     assert losses.band.numpy() == pytest.approx(expect)

@@ -9,8 +9,11 @@ import torch
 
 from procsplat.data.placed import box_mesh
 from procsplat.fit.losses import point_to_mesh_distance
-from procsplat.fit.observe import depth_noise_scale, side_of, side_voxels, smooth_depth
-from procsplat.fit.target import ObjectTarget, TargetConfig
+from procsplat.fit.loss_config import LossConfig
+from procsplat.fit.losses import CandidateLosses
+from procsplat.fit.observe import depth_noise_scale, ray_means, side_of, side_voxels, smooth_depth
+from procsplat.fit.target import ObjectTarget, TargetConfig, voxel_downsample
+from procsplat.geometry import look_at
 
 K = np.array([[200.0, 0, 80], [0, 200.0, 60], [0, 0, 1]])
 
@@ -118,3 +121,82 @@ def test_targets_keep_side_points_with_their_ray_directions():
     z = t.side_dirs[:, 2]
     assert np.all(np.abs(np.abs(z) - 1) < 0.2) and (z > 0).any() and (z < 0).any()
     assert np.allclose(np.linalg.norm(t.side_dirs, axis=1), 1.0)
+
+
+def test_ray_means_collapse_a_noise_cloud_along_the_rays_and_keep_separate_surfaces():
+    rng = np.random.default_rng(3)
+    n = 20000
+    yz = rng.uniform(0, 0.4, size=(n, 2))  # a 40 x 40 cm wall at x = 3 m seen along +x, 2 cm noise along the rays
+    wall = np.c_[3.0 + rng.normal(size=n) * 0.02, yz]
+    rays = np.tile([1.0, 0.0, 0.0], (n, 1))
+    ranges = np.full(n, 3.0)
+    c = 0.02 / 9
+    grid = voxel_downsample(wall, 0.02)
+    pts = ray_means(wall, rays, ranges, 0.02, c)
+    assert np.percentile(np.abs(grid[:, 0] - 3.0), 90) > 0.03  # voxel means keep the noise slab
+    assert np.percentile(np.abs(pts[:, 0] - 3.0), 90) < 0.01  # means along the ray lie on the wall
+    assert len(pts) == pytest.approx(400, rel=0.1)  # one point per 2 x 2 cm column
+    # a second wall 40 cm behind it stays separate; seen from the other side, nothing is averaged in
+    both = np.r_[wall, wall + [0.4, 0.0, 0.0]]
+    two = ray_means(both, np.r_[rays, rays], np.r_[ranges, ranges], 0.02, c)
+    assert np.percentile(np.minimum(np.abs(two[:, 0] - 3.0), np.abs(two[:, 0] - 3.4)), 90) < 0.01
+    opposite = ray_means(both, np.r_[rays, -rays], np.r_[ranges, ranges], 0.02, c)
+    assert np.percentile(np.minimum(np.abs(opposite[:, 0] - 3.0), np.abs(opposite[:, 0] - 3.4)), 90) < 0.01
+    # a floor seen at grazing incidence (along +x, 1 m of it in each column) keeps points along it
+    floor = np.c_[rng.uniform(2.0, 3.0, n), rng.uniform(0, 0.4, n), rng.normal(size=n) * 0.002]
+    along = ray_means(floor, rays, ranges, 0.02, c)
+    assert np.ptp(along[:, 0]) > 0.8 and np.all(np.abs(along[:, 2]) < 0.01)
+    # noiseless depth: pieces of one voxel along the ray
+    assert len(ray_means(floor, rays, ranges, 0.02, 0.0)) > 20 * len(along) / 2
+
+
+def _sheet_frames(seed: int, c: float = 3e-3, views: int = 8):
+    """A 50 x 50 cm vertical sheet (the plane y = 0, 0.5 <= z <= 1) seen from the front by cameras at
+    2.8 m, depth noise sigma = c z^2 (3e-3: a dark part on a structured-light sensor, 2.4 cm here)."""
+    rng = np.random.default_rng(seed)
+    H, W = 120, 160
+    rows, cols = np.mgrid[:H, :W]
+    cam_dirs = np.stack([(cols + 0.5 - K[0, 2]) / K[0, 0], (rows + 0.5 - K[1, 2]) / K[1, 1], np.ones((H, W))], -1)
+    depths, poses, masks = [], [], []
+    for i in range(views):
+        a = np.radians(-40 + 80 * i / (views - 1))
+        eye = np.array([2.8 * np.sin(a), 2.8 * np.cos(a), 1.4])
+        pose = look_at(eye, [0.0, 0.0, 0.75])
+        d = cam_dirs @ pose[:3, :3].T  # each pixel's world ray, unit camera z
+        t = -eye[1] / d[..., 1]  # camera depth of the plane y = 0
+        hit = eye + d * t[..., None]
+        mask = (t > 0) & (np.abs(hit[..., 0]) < 0.25) & (hit[..., 2] > 0.5) & (hit[..., 2] < 1.0)
+        depths.append(np.where(mask, t + rng.normal(size=t.shape) * c * t * t, 0.0).astype(np.float32))
+        poses.append(pose)
+        masks.append(mask)
+    return depths, [K] * views, poses, masks
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_noisy_thin_sheet_is_fitted_thin_with_ray_means_and_thick_without(seed):
+    """The office-chair mesh back: a 6 mm sheet seen through 2.4 cm of depth noise. Voxel means form a
+    ~9 cm slab that a 6 cm thick box covers better than the true sheet; means along the rays do not."""
+    def total(target, half):
+        v, tri = box_mesh((-0.25, -half, 0.5), (0.25, half, 1.0))
+        return float(CandidateLosses(target, LossConfig()).terms(torch.tensor(v)[None], torch.from_numpy(tri))["total"][0])
+
+    frames = _sheet_frames(seed)
+    on = ObjectTarget.from_frames(*frames, floor_height=0.5, config=TargetConfig(ray_means=True))
+    off = ObjectTarget.from_frames(*frames, floor_height=0.5, config=TargetConfig(ray_means=False))
+    assert on.noise_scale == pytest.approx(3e-3, rel=0.3)
+    assert total(on, 0.003) < 0.5 * total(on, 0.03)
+    assert total(off, 0.003) > total(off, 0.03)
+    assert np.array_equal(on.points, off.points) and np.array_equal(on.free_points, off.free_points)  # only coverage's points change
+    assert off.ray_points is None and len(on.ray_points) < 0.5 * len(on.points)
+
+
+def test_ray_means_leave_noiseless_targets_unchanged():
+    H, W = 120, 160
+    depth = _tilted_plane(2.0).astype(np.float32)
+    mask = np.zeros((H, W), bool)
+    mask[30:90, 40:120] = True
+    pose = np.eye(4)
+    on = ObjectTarget.from_frames([depth], [K], [pose], [mask], floor_height=-1.0, config=TargetConfig(ray_means=True))
+    off = ObjectTarget.from_frames([depth], [K], [pose], [mask], floor_height=-1.0, config=TargetConfig(ray_means=False))
+    assert on.noise_scale < TargetConfig().min_noise_scale
+    assert on.ray_points is None and np.array_equal(on.points, off.points)

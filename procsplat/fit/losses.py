@@ -282,6 +282,8 @@ class CandidateLosses:
             if config.part_samples else None
         pts, dirs, weights = target.points, None, None
         sigma = getattr(target, "point_sigma", None)
+        if getattr(target, "ray_points", None) is not None and len(target.ray_points):
+            pts, sigma = target.ray_points, target.ray_sigma
         if config.coverage_facing and target.side_points is not None and len(target.side_points):
             pts, dirs, weights = target.side_points, target.side_dirs, target.side_weights
             sigma = getattr(target, "side_sigma", None)
