@@ -226,9 +226,9 @@ class Scorer:
         evaluating in full: a new signature for `geonodes.replay`), the losses without gradients
         (the same floats as under `torch.no_grad()`). On a realistic office chair (dev seed 7791)
         this left 75 of its 91 full evaluations; with the coverage bounds' contiguous per-axis
-        arrays (`losses.point_to_mesh_distance`) CPU per object 0.92x on 14 dev objects (realistic
-        7790-7791, 7780; clean 7780, 7770; bench_fit_cpu side by side with main, under load), chairs
-        0.85-0.94x, every fit the same."""
+        arrays (`losses.point_to_mesh_distance`) CPU per object 0.936x on realistic dev seeds
+        7790-7791, 7780-7781, 7770-7771 (18 objects) and 0.951x on clean 7780, 7770 (6), chairs
+        0.85-0.97x (bench_fit_cpu side by side with main, load 1-12), every fit the same."""
         if detach:
             with torch.enable_grad():
                 meshes, trans = self._meshes(g, unit, pose)
