@@ -228,7 +228,8 @@ class Scorer:
         this left 75 of its 91 full evaluations; with the coverage bounds' contiguous per-axis
         arrays (`losses.point_to_mesh_distance`) CPU per object 0.936x on realistic dev seeds
         7790-7791, 7780-7781, 7770-7771 (18 objects) and 0.951x on clean 7780, 7770 (6), chairs
-        0.85-0.97x (bench_fit_cpu side by side with main, load 1-12), every fit the same."""
+        0.85-0.97x (bench_fit_cpu side by side with main, load 1-12; a rerun of 7791 at load 3-4:
+        0.964x, its chairs 0.91x and 1.00x), every fit the same."""
         if detach:
             with torch.enable_grad():
                 meshes, trans = self._meshes(g, unit, pose)
