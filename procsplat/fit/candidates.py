@@ -213,21 +213,45 @@ class Scorer:
         return out, trans
 
     def score(self, g: Genomes, unit: torch.Tensor | None = None, pose: torch.Tensor | None = None,
-              cache: dict | None = None, reuse: bool = False) -> dict:
+              cache: dict | None = None, reuse: bool = False, detach: bool = False) -> dict:
         """(P,) loss terms; differentiable w.r.t. `unit`/`pose` when given as tensors.
 
         `cache` (a dict the caller keeps between calls on the same genomes, `refine.py`): each
         topology's nearest-triangle proposals (`LossConfig.reuse_proposals` per observed point)
         are stored there, and with `reuse` taken from it instead of recomputed where the same
-        rows have the same triangles."""
+        rows have the same triangles.
+
+        `detach`: the program is evaluated as in a gradient step (grad mode on, so a refinement's
+        last, gradient-free scoring replays the recorded evaluation of its steps instead of
+        evaluating in full: a new signature for `geonodes.replay`), the losses without gradients
+        (the same floats as under `torch.no_grad()`). On a realistic office chair (dev seed 7791)
+        this left 75 of its 91 full evaluations; with the coverage bounds' contiguous per-axis
+        arrays (`losses.point_to_mesh_distance`) CPU per object 0.936x on realistic dev seeds
+        7790-7791, 7780-7781, 7770-7771 (18 objects) and 0.951x on clean 7780, 7770 (6), chairs
+        0.85-0.97x (bench_fit_cpu side by side with main, load 1-12; a rerun of 7791 at load 3-4:
+        0.964x, its chairs 0.91x and 1.00x), every fit the same."""
+        if detach:
+            with torch.enable_grad():
+                meshes, trans = self._meshes(g, unit, pose)
+            with torch.no_grad():
+                return self._score(g, [(r, w.detach(), t, y.detach()) for r, w, t, y in meshes[0]],
+                                   trans.detach(), meshes[1], cache, reuse)
+        meshes, trans = self._meshes(g, unit, pose)
+        return self._score(g, meshes[0], trans, meshes[1], cache, reuse)
+
+    def _meshes(self, g: Genomes, unit: torch.Tensor | None, pose: torch.Tensor | None):
         if unit is None:
             unit = torch.from_numpy(g.unit).to(self.dtype)
         if pose is None:
             pose = torch.from_numpy(g.pose).to(self.dtype)
-        P = len(g)
-        self.evaluations += P
+        self.evaluations += len(g)
         keys = [] if self.losses.part_sampler is not None else None
         meshes, trans = self.posed_meshes(g.disc, unit, pose, keys)
+        return (meshes, keys), trans
+
+    def _score(self, g: Genomes, meshes: list, trans: torch.Tensor, keys: list | None, cache: dict | None,
+               reuse: bool) -> dict:
+        P = len(g)
         keys = keys or [None] * len(meshes)
         shapes = [(tuple(m[2].shape),) for m in meshes]  # each batch's topologies' triangle shapes
         slack = self.pad_slack if cache is None else self.pad_slack_refine

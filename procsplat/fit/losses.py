@@ -109,31 +109,47 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
     with torch.no_grad():
         v = vertices.detach()
         R = yaw_matrix(yaw.detach().to(v.dtype)) if yaw is not None else torch.eye(3, dtype=v.dtype).expand(b, 3, 3)
-        local_pts = pts.unsqueeze(0) @ R  # row vectors: local = world @ R(yaw)
+        # per axis, contiguous: (3,b,N) points and (3,b,T) box centres and half sizes (a strided
+        # operand made each broadcast pass of the chunks below 2-6x slower: 0.50 -> 0.41 s for a
+        # chair population's bounds, the same floats)
+        local_pts = (pts.unsqueeze(0) @ R).permute(2, 0, 1).contiguous()  # row vectors: local = world @ R(yaw)
         corners = triangle_corners(v @ R, triangles)  # (b,T,3,3)
         lo, hi = corners.amin(2), corners.amax(2)
-        centre, half = (lo + hi) / 2, (hi - lo) / 2
+        centre, half = ((lo + hi) / 2).permute(2, 0, 1).contiguous(), ((hi - lo) / 2).permute(2, 0, 1).contiguous()
         planes = _triangle_planes(v, triangles)  # (b,4,4T)
         hom = torch.cat([pts, pts.new_ones(N, 1)], 1)
         normals = planes[:, :3, :T].transpose(1, 2) if dirs is not None else None  # (b,T,3) unit normals
         kept = torch.empty(b, N, kk, dtype=torch.int64)  # (b,N,kk), nearest bound first
         step, span = _chunks(b, N, T, max_elements)
+        # one set of buffers for every chunk (`out=`): the same ops and floats, no allocation per pass
+        size = min(step, b) * min(span, N) * T
+        g, box, plane2, outside = (v.new_empty(size) for _ in range(4))
+        both = v.new_empty(4 * size)
+        vals, idx = v.new_empty(min(step, b) * min(span, N) * kk), kept.new_empty(min(step, b) * min(span, N) * kk)
         for i in range(0, b, step):
             j = slice(i, i + step)
+            bj = min(b, i + step) - i
             if dirs is not None:  # triangles facing away from each point's cameras: 1 (never proposed first)
                 away = torch.ge(dirs @ normals[j].transpose(1, 2), facing_slack, out=normals.new_empty(0))
             for s in range(0, N, span):
                 q = slice(s, s + span)
-                box = None  # squared distance to each triangle's box (b',n,T)
-                for a in range(3):
-                    g = (local_pts[j, q, a, None] - centre[j, None, :, a]).abs_().sub_(half[j, None, :, a]).clamp_min_(0)
-                    box = g * g if box is None else box.addcmul_(g, g)
-                plane, outside = _plane_and_outside(hom[q] @ planes[j], T)
-                outside.clamp_min_(0)
-                bound = torch.maximum(box, plane.square().addcmul_(outside, outside))
+                n = min(N, s + span) - s
+                shape = (bj, n, T)
+                m = bj * n * T
+                gv, bound, pv, ov = (x[:m].view(shape) for x in (g, box, plane2, outside))
+                for a in range(3):  # squared distance to each triangle's box (b',n,T)
+                    torch.sub(local_pts[a, j, q, None], centre[a, j, None], out=gv).abs_().sub_(
+                        half[a, j, None]).clamp_min_(0)
+                    torch.mul(gv, gv, out=bound) if a == 0 else bound.addcmul_(gv, gv)
+                sv = torch.matmul(hom[q], planes[j], out=both[:4 * m].view(bj, n, 4 * T))
+                torch.maximum(sv[..., T:2 * T], sv[..., 2 * T:3 * T], out=ov)
+                torch.maximum(ov, sv[..., 3 * T:], out=ov).clamp_min_(0)
+                torch.square(sv[..., :T], out=pv).addcmul_(ov, ov)
+                torch.maximum(bound, pv, out=bound)
                 if dirs is not None:
                     bound.add_(away[:, q], alpha=1e6)
-                kept[j, q] = bound.topk(kk, dim=-1, largest=False).indices
+                kept[j, q] = torch.topk(bound, kk, dim=-1, largest=False, out=(
+                    vals[:bj * n * kk].view(bj, n, kk), idx[:bj * n * kk].view(bj, n, kk)))[1]
     # the exact distance to each point's k best proposals, all rows at once
     d = _nearest_among(pts, vertices, triangles, kept[..., :k], dirs, normals, facing_slack, far)
     return (d, kept) if propose else d

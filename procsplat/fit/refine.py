@@ -98,9 +98,8 @@ def refine(scorer: Scorer, g: Genomes, steps: int, config: RefineConfig = Refine
                 opt.params, (unit, yaw, xy, log_scale) = _subset(opt.params, (unit, yaw, xy, log_scale), keep)
                 cache = {} if cache is not None else None  # cached proposals are keyed by batch rows
         pose = torch.cat([yaw[:, None], xy, log_scale[:, None]], 1)
-        if step == steps:  # the last state needs no gradient: scored exactly
-            with torch.no_grad():
-                total = scorer.score(cur, unit, pose)["total"]
+        if step == steps:  # the last state needs no gradient: scored exactly (the program's evaluation
+            total = scorer.score(cur, unit, pose, detach=True)["total"]  # replayed as in the steps)
             reused = False
         else:
             reused = cache is not None and step % config.proposal_refresh != 0
