@@ -247,3 +247,22 @@ def test_parameters_are_scored_against_the_closest_equivalent_parameterisation(t
     truth = {**chair.sample(1, seed=0)[0], "Seat Width": 0.55, "Seat Depth": 0.42}
     fit = dict(truth, **{"Seat Width": 0.42, "Seat Depth": 0.55})
     assert equivalent_truth(chair, fit, truth) == (truth, [])  # the whole truth: no defaults to fill
+
+
+def test_a_bed_with_one_end_board_is_the_same_as_headboard_or_footboard():
+    """A bed without pillows whose only end board is its headboard is, turned 180 degrees, the bed whose
+    only board is its footboard at the same height: the swap changes which parameters are active (each
+    board's height), not how many. With pillows the head end is told apart: nothing is forgiven."""
+    from procsplat.fit.bench import resolve_program
+    from procsplat.fit.metrics import equivalent_truth, parameter_errors
+
+    bed = resolve_program("bed")
+    base = {**bed.sample(1, seed=5)[0], "Has Headboard": True, "Has Footboard": False, "Headboard Height": 0.3,
+            "Footboard Height": 0.2}
+    for pillows, forgiven in ((False, True), (True, False)):
+        truth = {**base, "Has Pillows": pillows}
+        fit = {**truth, "Has Headboard": False, "Has Footboard": True, "Footboard Height": 0.3, "Headboard Height": 0.25}
+        scored, swaps = equivalent_truth(bed, fit, truth)
+        assert (swaps == [("Has Headboard", "Has Footboard"), ("Headboard Height", "Footboard Height")]) == forgiven
+        assert (parameter_errors(bed, fit, scored)[:2] == (1.0, 0.0)) == forgiven
+        assert parameter_errors(bed, fit, truth)[0] < 1.0

@@ -258,7 +258,7 @@ def seen_share(program, truth, changed: dict, target, gap: float = 0.015, n: int
     return max(shares) if shares else 1.0
 
 
-def _swap_gain(p, q, fit: dict, truth: dict) -> float:
+def _swap_gain(p, q, fit: dict, truth: dict, active: set | None = None) -> float:
     """How much closer the fit gets to the truth when the truth's values of p and q are swapped
     (discrete: fewer mismatches; float: smaller summed error by > 1 cm); <= 0 when it does not
     help. A swapped float may lie outside the other parameter's range (a 1.22 m wide table
@@ -268,10 +268,11 @@ def _swap_gain(p, q, fit: dict, truth: dict) -> float:
         return 0.0
     if p.kind == "int" and not (p.min <= truth[q.name] <= p.max and q.min <= truth[p.name] <= q.max):
         return 0.0  # an int outside its range is no parameterisation (Front Type 6)
-    if p.kind == "float":
-        err = lambda a, b: abs(float(a) - float(b))
-        return (err(fit[p.name], truth[p.name]) + err(fit[q.name], truth[q.name])
-                - err(fit[p.name], truth[q.name]) - err(fit[q.name], truth[p.name]) - 0.01)
+    if p.kind == "float":  # a float the fit has switched off (`active`: its active names) has no error
+        def err(name, value):
+            return abs(float(fit[name]) - float(value)) if active is None or name in active else 0.0
+        return (err(p.name, truth[p.name]) + err(q.name, truth[q.name])
+                - err(p.name, truth[q.name]) - err(q.name, truth[p.name]) - 0.01)
     miss = lambda a, b: int(not _same(p, a, b))
     return float(miss(fit[p.name], truth[p.name]) + miss(fit[q.name], truth[q.name])
                  - miss(fit[p.name], truth[q.name]) - miss(fit[q.name], truth[p.name]))
@@ -286,7 +287,8 @@ def equivalent_truth(program, fit: dict, truth: dict, tolerance: float = 0.0005,
     parameters missing from `truth` or `fit` take the program's defaults."""
     fit, truth = {**program.defaults, **fit}, {**program.defaults, **truth}
     params = [p for p in program.parameters if p.sample and (p.kind == "bool" or p.max > p.min)]
-    gains = sorted(((_swap_gain(p, q, fit, truth), p.name, q.name) for i, p in enumerate(params)
+    active = {p.name for p in program.parameters if program.is_active(p.name, fit)}
+    gains = sorted(((_swap_gain(p, q, fit, truth, active), p.name, q.name) for i, p in enumerate(params)
                     for q in params[i + 1:]), reverse=True)
     pairs = [(a, b) for g, a, b in gains if g > 0][:max_pairs]
     if not pairs:
@@ -300,7 +302,7 @@ def equivalent_truth(program, fit: dict, truth: dict, tolerance: float = 0.0005,
                 sum(abs(float(fit[p.name]) - float(alt[p.name])) for p in ps if p.kind == "float"))
 
     best, best_swaps, best_d = truth, [], distance(truth)
-    scored = [p.name for p in _scored(program, truth)]
+    kinds = sorted(p.kind for p in _scored(program, truth))
     for mask in range(1, 2 ** len(pairs)):
         swaps = [pr for i, pr in enumerate(pairs) if mask >> i & 1]
         names = [n for pr in swaps for n in pr]
@@ -310,8 +312,9 @@ def equivalent_truth(program, fit: dict, truth: dict, tolerance: float = 0.0005,
         for a, b in swaps:
             alt[a], alt[b] = truth[b], truth[a]
         d = distance(alt)
-        if d >= best_d or [p.name for p in _scored(program, alt)] != scored:
-            continue  # an equivalent parameterisation scores the same parameters
+        if d >= best_d or sorted(p.kind for p in _scored(program, alt)) != kinds:
+            continue  # an equivalent parameterisation scores as many parameters of each kind (a bed's
+            # one end board: Has Headboard with its height, or Has Footboard with its, turned 180 degrees)
         mesh = program.evaluate_one(alt, dtype=torch.float64)
         t = mesh.triangles.numpy()
         if any(chamfer(_turned(mesh.vertices, k), t, base, tri, n=1000) < tolerance for k in range(4)):
