@@ -142,9 +142,9 @@ def point_to_mesh_distance(points: torch.Tensor, vertices: torch.Tensor, triangl
                         half[a, j, None]).clamp_min_(0)
                     torch.mul(gv, gv, out=bound) if a == 0 else bound.addcmul_(gv, gv)
                 sv = torch.matmul(hom[q], planes[j], out=both[:4 * m].view(bj, n, 4 * T))
-                torch.maximum(sv[..., T:2 * T], sv[..., 2 * T:3 * T], out=ov)
-                torch.maximum(ov, sv[..., 3 * T:], out=ov).clamp_min_(0)
-                torch.square(sv[..., :T], out=pv).addcmul_(ov, ov)
+                plane, _ = _plane_and_outside(sv, T, out=ov)
+                ov.clamp_min_(0)
+                torch.square(plane, out=pv).addcmul_(ov, ov)
                 torch.maximum(bound, pv, out=bound)
                 if dirs is not None:
                     bound.add_(away[:, q], alpha=1e6)

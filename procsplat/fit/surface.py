@@ -344,10 +344,13 @@ def _triangle_planes(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.T
     return out.permute(0, 3, 1, 2).reshape(vertices.shape[0], 4, -1)
 
 
-def _plane_and_outside(s: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _plane_and_outside(s: torch.Tensor, T: int, out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Split points @ `_triangle_planes` (...,4T) into the signed plane distances (...,T) and
-    the largest signed distance outside one of the 3 edge lines (...,T)."""
-    return s[..., :T], torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:])
+    the largest signed distance outside one of the 3 edge lines (...,T), written into `out` when given."""
+    if out is None:
+        return s[..., :T], torch.maximum(torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T]), s[..., 3 * T:])
+    torch.maximum(s[..., T:2 * T], s[..., 2 * T:3 * T], out=out)
+    return s[..., :T], torch.maximum(out, s[..., 3 * T:], out=out)
 
 
 def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: torch.Tensor | None = None,
