@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from geonodes.render import render_mesh
-from procsplat.fit.bench import resolve_program, unseen_misses
-from procsplat.fit.metrics import seen_share
+from procsplat.fit.bench import evidence_ceiling, resolve_program, unseen_misses
+from procsplat.fit.metrics import evidence_chance, seen_share
 from procsplat.fit.synthetic import SyntheticTruth
 from procsplat.fit.target import ObjectTarget
 from procsplat.geometry import look_at, object_to_world
@@ -69,3 +69,24 @@ def test_unseen_misses_counts_only_the_unevidenced_ones():
             {"method": "coord", "discrete_misses": [{"seen_share": 0.0}]}]
     assert unseen_misses(rows).startswith("ga: 2 of 3 discrete misses")
     assert unseen_misses([{"method": "ga", "discrete_misses": []}]) == "ga: no discrete misses"
+
+
+def test_evidence_chance_counts_what_only_one_side_saw(bookshelf):
+    """From behind (a back panel) the shelf and divider counts are guesses; from the front they are seen."""
+    prog, truth = bookshelf
+    free_back, hits_back = evidence_chance(prog, truth, _target(truth, -1.0))
+    free_front, hits_front = evidence_chance(prog, truth, _target(truth, +1.0))
+    counts = [p for p in prog.parameters if p.name in ("Shelf Count", "Divider Count")]
+    guess = sum(1.0 / (p.max - p.min + 1) for p in counts)  # every value alike: 1/k each
+    assert free_back >= 2 > free_front, (free_back, free_front)
+    n = sum(1 for p in prog.parameters if p.kind != "float" and p.sample and prog.is_active(p.name, truth.parameters))
+    assert hits_back <= n - 2 + guess + 1e-9 < n - 1 < hits_front <= n
+
+
+def test_evidence_ceiling_line():
+    rows = [{"method": "ga", "num_discrete": 4, "no_evidence": 1, "chance_hits": 3.5},
+            {"method": "ga", "num_discrete": 6, "no_evidence": 0, "chance_hits": 6.0},
+            {"method": "coord", "num_discrete": 4, "no_evidence": 4, "chance_hits": 1.0}]
+    line = evidence_ceiling(rows)
+    assert line.startswith("ga: 1 of 10 true discrete parameters") and line.endswith("at 95.0 %")
+    assert evidence_ceiling([{"method": "ga", "num_discrete": 0}]) == "ga: no discrete parameters"

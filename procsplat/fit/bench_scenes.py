@@ -11,7 +11,9 @@ yaw error (deg, modulo the shape's own symmetry and re-parameterisation), symmet
 and pose refined for the GA's final steps as the fit's winner is (`metrics.truth_loss`): the search did its
 job there, and remaining discrete errors are the loss's; a fit above it is a search miss), seconds and
 evaluations per object. Below each table: how many discrete misses lie on surface the scan has no
-evidence on (`procsplat.fit.metrics.seen_share` < 10 %: no loss can tell those values apart).
+evidence on (`procsplat.fit.metrics.seen_share` < 10 %: no loss can tell those values apart), and the
+accuracy a fit can be expected to reach when it guesses the parameters the scan has no evidence on
+(`procsplat.fit.metrics.evidence_chance`).
 `--realistic` fits the same seeds once more as realistic scenes (a
 structured-light sensor, bleeding masks, partial coverage, clutter, office chairs:
 `procsplat.data.realistic`) and prints that table below the clean one, in the same format; objects
@@ -148,16 +150,18 @@ def _fit_object(cfg: BenchFitConfig, bench_cfg, scene_name: str, seed: int, obj:
 
 def _score_object(bench_cfg, scene_name: str, seed: int, obj: dict, target, fits: list) -> tuple:
     """(rows, log lines) of one fitted object: the refined truth's loss, then each method's metrics."""
-    from procsplat.fit.metrics import evaluate_fit, truth_loss
+    from procsplat.fit.metrics import evaluate_fit, evidence_chance, truth_loss
     from procsplat.fit.search import preset
 
     program, truth = truth_of(obj)
     rows, lines = [], []
     true_loss = truth_loss(program, target, truth, preset(bench_cfg.ga_preset))
+    no_evidence, chance_hits = evidence_chance(program, truth, target)
     for m, result in fits:
         metrics = evaluate_fit(program, result, truth, target)
         rows.append({"program": obj["program"], "scene": scene_name, "object": obj["instance_id"],
-                     "method": m, **metrics, "loss": result.loss, "truth_loss": true_loss})
+                     "method": m, **metrics, "loss": result.loss, "truth_loss": true_loss,
+                     "no_evidence": no_evidence, "chance_hits": chance_hits})
         lines.append(f"  {scene_name} #{obj['instance_id']} {obj['program']:9s} {m:8s} disc "
                      f"{metrics['discrete_acc']:.2f} mae {metrics['float_mae_cm']:.2f} cm yaw "
                      f"{metrics['yaw_err_deg']:.1f} deg chamfer {metrics['chamfer_cm']:.2f} cm {metrics['seconds']:.1f} s "
@@ -171,7 +175,7 @@ def _score_object(bench_cfg, scene_name: str, seed: int, obj: dict, target, fits
 
 
 def run_bench_fit(cfg: BenchFitConfig) -> int:
-    from procsplat.fit.bench import format_table, peer_ratios, summarise, unseen_misses
+    from procsplat.fit.bench import evidence_ceiling, format_table, peer_ratios, summarise, unseen_misses
     from procsplat.fit.workers import worker_count
     from procsplat.threads import apply_thread_policy
 
@@ -197,6 +201,7 @@ def run_bench_fit(cfg: BenchFitConfig) -> int:
                   f"with {worker_count(cfg.workers, objects)} process(es) of {threads} torch thread(s) (every method's "
                   f"fits; s/obj above: each fit's own; then truth refinement and metrics, benchmark only: {score_wall:.0f} s)")
         print(unseen_misses(rows))
+        print(evidence_ceiling(rows))
         print(peer_ratios(summary))
     if cfg.json_out:
         rows, summary, *_ = results.get("clean", ([], [], 0, 0, 0))

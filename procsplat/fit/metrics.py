@@ -46,6 +46,12 @@ seen share         per discrete miss, with the target (`evaluate_fit(..., target
                    on this scan can tell the values apart: the shelves of a bookshelf seen only
                    from behind (5-6 %), the arm on a sofa's never-seen end, a table's apron under
                    its top (0 %). Measured on the realistic seeds 7730-7731: 5 of the 7 misses.
+evidence ceiling   per object, with the target (`evidence_chance`): the truth's discrete parameters
+                   with some other value the scan has no evidence against (that value changes
+                   < 0.25 % of the depth, or its disputed surface is seen < 10 %). A fit can get
+                   such a parameter right only by chance (1/k among k values alike), so these
+                   bound the accuracy a fit can be expected to reach on this scan: bench-fit
+                   prints the bound below each table.
 truth loss         the fitting loss of the true shape at its true pose: a fit with a loss at or
                    below it did its search's job, and a wrong discrete value there is one the
                    data cannot tell apart (hidden legs, pillows under a bunk) rather than a miss
@@ -256,6 +262,29 @@ def seen_share(program, truth, changed: dict, target, gap: float = 0.015, n: int
             evidence |= visible_mask(target, x, cfg.visibility_margin, stack)
         shares.append(float(evidence.double().mean()))
     return max(shares) if shares else 1.0
+
+
+def evidence_chance(program, truth, target, invisible_share: float = 0.0025, below: float = 0.1) -> tuple[int, float]:
+    """(parameters without evidence, expected hits by chance) over the truth's scored discrete
+    parameters (module doc, "evidence ceiling"). A value of a parameter other than the true one has
+    no evidence on this scan when changing the truth to it changes under `invisible_share` of the
+    rendered depth (`depth_change`) or only surface the scan has no evidence on (`seen_share` <
+    `below`). A parameter with k - 1 such values is a guess among k: 1/k of a hit is expected."""
+    free, hits = 0, 0.0
+    for p in _scored(program, truth.parameters):
+        if p.kind == "float":
+            continue
+        t = truth.parameters[p.name]
+        others = [not t] if p.kind == "bool" else [v for v in range(int(p.min), int(p.max) + 1) if v != int(t)]
+        alike = 0
+        for v in others:
+            changed = {**truth.parameters, p.name: v}
+            if (depth_change(program, truth.parameters, changed) < invisible_share
+                    or seen_share(program, truth, changed, target) < below):
+                alike += 1
+        free += alike > 0
+        hits += 1.0 / (1 + alike)
+    return free, hits
 
 
 def _swap_gain(p, q, fit: dict, truth: dict, active: set | None = None) -> float:
