@@ -199,24 +199,31 @@ def _view_poses(vertices: np.ndarray, width: int, height: int, azimuths: int = 8
     return K, poses
 
 
-def depth_change(program, a: dict, b: dict, width: int = 320, height: int = 240, tolerance: float = 0.01) -> float:
+def depth_change(program, a: dict, b: dict, width: int = 320, height: int = 240, tolerance: float = 0.01,
+                 a_depths: list | None = None) -> float:
     """Share of the pixels covered by either shape (over `_view_poses` of shape a) whose rendered
-    depth differs by more than `tolerance` metres or is covered by only one of them."""
-    from geonodes.render import render_mesh
-
-    meshes = [program.evaluate_one(p, dtype=torch.float64) for p in (a, b)]
-    K, poses = _view_poses(meshes[0].vertices.numpy() if len(meshes[0].vertices) else
-                           np.zeros((1, 3)), width, height)
-    K = torch.from_numpy(K)
+    depth differs by more than `tolerance` metres or is covered by only one of them. `a_depths`:
+    shape a's maps from `depth_maps` (rendered here when None)."""
+    da_all = depth_maps(program, a, width, height) if a_depths is None else a_depths
+    db_all = depth_maps(program, b, width, height, like=a)
     covered = changed = 0
-    for c2w in poses:
-        c2w = torch.from_numpy(c2w)
-        da, db = (render_mesh(m.vertices, m.triangles, K, c2w, width, height, shading=False)["depth"].numpy()
-                  for m in meshes)
+    for da, db in zip(da_all, db_all):
         cov = (da > 0) | (db > 0)
         covered += int(cov.sum())
         changed += int((cov & (((da > 0) != (db > 0)) | (np.abs(da - db) > tolerance))).sum())
     return changed / covered if covered else 0.0
+
+
+def depth_maps(program, params: dict, width: int = 320, height: int = 240, like: dict | None = None) -> list:
+    """Depth maps of the shape of `params` over `_view_poses` of the shape of `like` (default: itself)."""
+    from geonodes.render import render_mesh
+
+    mesh = program.evaluate_one(params, dtype=torch.float64)
+    ref = mesh if like is None else program.evaluate_one(like, dtype=torch.float64)
+    K, poses = _view_poses(ref.vertices.numpy() if len(ref.vertices) else np.zeros((1, 3)), width, height)
+    K = torch.from_numpy(K)
+    return [render_mesh(mesh.vertices, mesh.triangles, K, torch.from_numpy(c2w), width, height,
+                        shading=False)["depth"].numpy() for c2w in poses]
 
 
 def discrete_misses(program, fit: dict, truth: dict, invisible_share: float = 0.0025) -> list[dict]:
@@ -270,7 +277,7 @@ def evidence_chance(program, truth, target, invisible_share: float = 0.0025, bel
     no evidence on this scan when changing the truth to it changes under `invisible_share` of the
     rendered depth (`depth_change`) or only surface the scan has no evidence on (`seen_share` <
     `below`). A parameter with k - 1 such values is a guess among k: 1/k of a hit is expected."""
-    free, hits = 0, 0.0
+    free, hits, true_depths = 0, 0.0, None
     for p in _scored(program, truth.parameters):
         if p.kind == "float":
             continue
@@ -279,7 +286,8 @@ def evidence_chance(program, truth, target, invisible_share: float = 0.0025, bel
         alike = 0
         for v in others:
             changed = {**truth.parameters, p.name: v}
-            if (depth_change(program, truth.parameters, changed) < invisible_share
+            true_depths = true_depths or depth_maps(program, truth.parameters)
+            if (depth_change(program, truth.parameters, changed, a_depths=true_depths) < invisible_share
                     or seen_share(program, truth, changed, target) < below):
                 alike += 1
         free += alike > 0
