@@ -78,15 +78,18 @@ def test_bench_fit_workers_same_rows_and_wall_line(tmp_path, capsys):
     args = ["bench-fit", "--scenes", "1", "--seed", "31", "--methods", "ga", "--num-objects", "2", "--frames", "10",
             "--width", "160", "--out", str(tmp_path / "scenes")]
     assert main(args + ["--json-out", str(tmp_path / "one.json"), "--workers", "1"]) == 0
-    assert main(args + ["--json-out", str(tmp_path / "two.json"), "--workers", "2"]) == 0
+    assert main(args + ["--json-out", str(tmp_path / "two.json"), "--workers", "2", "--ceiling"]) == 0
     out = capsys.readouterr().out
     assert "with 1 process(es)" in out and "with 2 process(es)" in out and "s/object" in out
+    assert out.count("true discrete parameters have another value these scans have no evidence against") == 1
     assert "fitted synth" in out and "truth refinement and metrics, benchmark only" in out
     one, two = (json.loads((tmp_path / f).read_text())["rows"] for f in ("one.json", "two.json"))
     assert len(one) == len(two) == 2
     for a, b in zip(one, two):
         assert (a["scene"], a["object"], a["discrete_acc"]) == (b["scene"], b["object"], b["discrete_acc"])
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+        assert "chance_hits" not in a and 0 <= b["no_evidence"] <= b["num_discrete"]
+        assert b["num_discrete"] - b["no_evidence"] <= b["chance_hits"] <= b["num_discrete"]
 
 
 def test_auto_workers_stay_in_process_beside_other_threads():
