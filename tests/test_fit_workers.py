@@ -88,8 +88,8 @@ def test_bench_fit_workers_same_rows_and_wall_line(tmp_path, capsys):
     for a, b in zip(one, two):
         assert (a["scene"], a["object"], a["discrete_acc"]) == (b["scene"], b["object"], b["discrete_acc"])
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
-        assert "chance_hits" not in a and 0 <= b["no_evidence"] <= b["num_discrete"]
-        assert b["num_discrete"] - b["no_evidence"] <= b["chance_hits"] <= b["num_discrete"]
+        assert "chance_hits" not in a and 0 <= len(b["no_evidence"]) <= b["num_discrete"]
+        assert b["num_discrete"] - len(b["no_evidence"]) <= b["chance_hits"] <= b["num_discrete"]
 
 
 def test_auto_workers_stay_in_process_beside_other_threads():

@@ -166,17 +166,22 @@ def unseen_misses(rows: list[dict], method: str = "ga", below: float = 0.1) -> s
 
 def evidence_ceiling(rows: list[dict], method: str = "ga") -> str:
     """One line: how many of the true discrete parameters this table's scans have no evidence on
-    (`metrics.evidence_chance`), and the discrete accuracy a fit can be expected to reach when
-    it is right on every other one and guesses these (1/k of a hit for k values alike)."""
+    (`metrics.evidence_chance`: a row's "no_evidence" names), the discrete accuracy a fit can be
+    expected to reach when it is right on every other one and guesses these (1/k of a hit for k
+    values alike), and the accuracy the fits reached on the parameters with evidence."""
     sel = [r for r in rows if r["method"] == method and "chance_hits" in r]
     n = sum(r["num_discrete"] for r in sel)
     if not n:
         return f"{method}: no discrete parameters"
-    free = sum(r["no_evidence"] for r in sel)
+    free = sum(len(r["no_evidence"]) for r in sel)
     hits = sum(r["chance_hits"] for r in sel)  # 1 per parameter with evidence, 1/k per guess
-    return (f"{method}: {free} of {n} true discrete parameters have another value these scans have no evidence against "
+    missed = sum(m["name"] not in r["no_evidence"] for r in sel for m in r["discrete_misses"])
+    line = (f"{method}: {free} of {n} true discrete parameters have another value these scans have no evidence against "
             f"(< 0.25 % depth change or seen < 10 %): guessed, they bound the expected discrete accuracy at "
             f"{100 * hits / n:.1f} %")
+    if n > free:
+        line += f"; on the other {n - free} the fits got {100 * (1 - missed / (n - free)):.1f} %"
+    return line
 
 
 def peer_ratios(summary: list[dict], method: str = "ga", peer: str = "coord") -> str:

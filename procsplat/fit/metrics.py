@@ -271,13 +271,13 @@ def seen_share(program, truth, changed: dict, target, gap: float = 0.015, n: int
     return max(shares) if shares else 1.0
 
 
-def evidence_chance(program, truth, target, invisible_share: float = 0.0025, below: float = 0.1) -> tuple[int, float]:
-    """(parameters without evidence, expected hits by chance) over the truth's scored discrete
+def evidence_chance(program, truth, target, invisible_share: float = 0.0025, below: float = 0.1) -> tuple[list, float]:
+    """(names of the parameters without evidence, expected hits by chance) over the truth's scored discrete
     parameters (module doc, "evidence ceiling"). A value of a parameter other than the true one has
     no evidence on this scan when changing the truth to it changes under `invisible_share` of the
     rendered depth (`depth_change`) or only surface the scan has no evidence on (`seen_share` <
     `below`). A parameter with k - 1 such values is a guess among k: 1/k of a hit is expected."""
-    free, hits, true_depths = 0, 0.0, None
+    free, hits, true_depths = [], 0.0, None
     for p in _scored(program, truth.parameters):
         if p.kind == "float":
             continue
@@ -290,7 +290,8 @@ def evidence_chance(program, truth, target, invisible_share: float = 0.0025, bel
             if (depth_change(program, truth.parameters, changed, a_depths=true_depths) < invisible_share
                     or seen_share(program, truth, changed, target) < below):
                 alike += 1
-        free += alike > 0
+        if alike:
+            free.append(p.name)
         hits += 1.0 / (1 + alike)
     return free, hits
 
