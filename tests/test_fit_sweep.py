@@ -373,7 +373,8 @@ def test_last_flip_refines_the_best_change_that_needs_its_floats_to_follow():
     """A bookshelf on a plinth fitted with 5 cm legs instead, its dormant plinth 7 cm tall (true
     4.4 cm): legs off scores worse than the incumbent until the plinth height follows, so the
     unrefined test (flip_refine_top 0) keeps the legs; with flip_refine_top 1 the best change is
-    refined `final_steps` and the plinth comes back with a lower loss."""
+    refined `final_steps` and the plinth comes back with a lower loss, unless it must gain more than
+    it does (`flip_refine_gain`)."""
     from procsplat.fit.search import last_flip, preset
 
     shelf = {"Back Thickness": 0.004, "Board Thickness": 0.02, "Depth": 0.272, "Divider Count": 0,
@@ -396,3 +397,6 @@ def test_last_flip_refines_the_best_change_that_needs_its_floats_to_follow():
     assert got["Has Legs"] is False and got["Has Plinth"] is True
     with torch.no_grad():
         assert float(scorer.score(best)["total"][0]) == pytest.approx(loss, rel=1e-5)
+    strict, strict_loss = last_flip(scorer, legs, legs_loss,
+                                    preset("default", flip_refine_top=1, flip_refine_gain=1 - loss / legs_loss + 0.01))
+    assert strict_loss == legs_loss and space.to_dict(strict.disc[0], strict.unit[0])["Has Legs"] is True

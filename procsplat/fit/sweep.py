@@ -316,10 +316,11 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
 
 
 def refine_if_better(scorer: Scorer, cands: Genomes, best: Genomes, best_loss: float,
-                     cfg, top: int = 0) -> tuple[Genomes, float]:
+                     cfg, top: int = 0, gain: float = 0.0) -> tuple[Genomes, float]:
     """(genome, loss): the candidate scoring lowest, refined for `sweep_steps`, when it scores below
     `best_loss` unrefined and still does after (`top` > 0: the `top` lowest refined `final_steps`
-    whatever they score unrefined, the lowest after when below); otherwise best, best_loss."""
+    whatever they score unrefined, the lowest after when below (1 - `gain`) x `best_loss`);
+    otherwise best, best_loss."""
     with torch.no_grad():
         loss = scorer.score(cands)["total"].double().numpy()
     pick = np.argsort(loss, kind="stable")[:max(top, 1)]
@@ -328,7 +329,8 @@ def refine_if_better(scorer: Scorer, cands: Genomes, best: Genomes, best_loss: f
     out, out_loss = refine(scorer, cands.take(pick), cfg.final_steps if top > 0 else cfg.sweep_steps,
                            cfg.refine_config)
     i = int(np.argmin(out_loss))
-    return (out.take([i]), float(out_loss[i])) if out_loss[i] < best_loss else (best, best_loss)
+    bar = best_loss * (1.0 - gain) if top > 0 else best_loss
+    return (out.take([i]), float(out_loss[i])) if out_loss[i] < bar else (best, best_loss)
 
 
 def last_turn(scorer: Scorer, best: Genomes, best_loss: float, cfg) -> tuple[Genomes, float]:
@@ -352,4 +354,4 @@ def last_flip(scorer: Scorer, best: Genomes, best_loss: float, cfg) -> tuple[Gen
     flips = flips.take(np.flatnonzero((ids >= 3) & (flips.pose[:, 0] == best.pose[0, 0])))
     if len(flips) == 0:
         return best, best_loss
-    return refine_if_better(scorer, flips, best, best_loss, cfg, cfg.flip_refine_top)
+    return refine_if_better(scorer, flips, best, best_loss, cfg, cfg.flip_refine_top, cfg.flip_refine_gain)
