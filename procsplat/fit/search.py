@@ -137,9 +137,10 @@ class GAConfig:
     unrefined against 0.002005 (realistic), 0.002047 after 15 steps, 0.001875 after 60 (truth 0.002085);
     clean 0.000816 against 0.000126, 0.000544, 0.000088 (truth 0.000085). bench-fit on dev seeds 7820,
     7780, 7790, 7760 (22 clean, 23 realistic objects), with the gain: misses fixed 7821 #3 (clean and
-    realistic) and 7821 #1's realistic footboard (seen 0 %), none added (realistic 98 -> 100 of 112 discrete values, clean
-    104 -> 105 of 111, MAE and yaw not worse); evaluations +61 per object (+3 %), CPU side by side on
-    realistic 7821 and 7781 (6 objects, each twice, alternating, under load) 70.5 vs 70.1 s."""
+    realistic) and 7821 #1's realistic footboard (seen 0 %), none added (realistic 98 -> 100 of 112
+    discrete values, clean 104 -> 105 of 111, MAE and yaw not worse); evaluations +61 per object (+3 %),
+    CPU side by side on realistic 7821 and 7781 (6 objects, each twice, alternating, under load) 70.5 vs
+    70.1 s."""
     flip_refine_gain: float = 0.05
     """Without it (0), the 60 extra steps alone let changes on hidden surface win: a clean bookshelf's
     divider count (7780 #2, seen 27 %: 0.000137 -> 0.000131, truth 0.000101; 7771 #2, seen 0 %: 0.000329
