@@ -367,3 +367,36 @@ def test_last_restart_leaves_a_basin_no_refinement_leaves(mid_board_table):
         assert float(scorer.score(best)["total"][0]) == pytest.approx(best_loss, rel=1e-5)
     same, same_loss = last_restart(scorer, swapped, float(loss[0]), preset("default", restart_draws=0))
     assert same_loss == float(loss[0]) and same is swapped
+
+
+def test_last_flip_refines_the_best_change_that_needs_its_floats_to_follow():
+    """A bookshelf on a plinth fitted with 5 cm legs instead, its dormant plinth 7 cm tall (true
+    4.4 cm): legs off scores worse than the incumbent until the plinth height follows, so the
+    unrefined test (flip_refine_top 0) keeps the legs; with flip_refine_top 1 the best change is
+    refined `final_steps` and the plinth comes back with a lower loss, unless it must gain more than
+    it does (`flip_refine_gain`)."""
+    from procsplat.fit.search import last_flip, preset
+
+    shelf = {"Back Thickness": 0.004, "Board Thickness": 0.02, "Depth": 0.272, "Divider Count": 0,
+             "Has Back Panel": True, "Has Legs": False, "Has Plinth": True, "Height": 1.247, "Leg Height": 0.088,
+             "Leg Size": 0.046, "Plinth Height": 0.044, "Shelf Count": 3, "Width": 1.434}
+    torch.set_num_threads(1)
+    prog = load_program("bookshelf")
+    target, truth = synthetic_object(prog, shelf, yaw=0.4, xy=(0.1, -0.2),
+                                     rig=CameraRig(num_views=4, width=160, height_px=120), seed=3)
+    space = SearchSpace(prog)
+    scorer = Scorer(space, target)
+    legs = _genome(space, {**shelf, "Has Legs": True, "Leg Height": 0.05, "Plinth Height": 0.07}, truth)
+    with torch.no_grad():
+        legs_loss = float(scorer.score(legs)["total"][0])
+    kept, kept_loss = last_flip(scorer, legs, legs_loss, preset("default", flip_refine_top=0))
+    assert kept_loss == legs_loss and space.to_dict(kept.disc[0], kept.unit[0])["Has Legs"] is True
+    best, loss = last_flip(scorer, legs, legs_loss, preset("default", flip_refine_top=1))
+    assert loss < legs_loss
+    got = space.to_dict(best.disc[0], best.unit[0])
+    assert got["Has Legs"] is False and got["Has Plinth"] is True
+    with torch.no_grad():
+        assert float(scorer.score(best)["total"][0]) == pytest.approx(loss, rel=1e-5)
+    strict, strict_loss = last_flip(scorer, legs, legs_loss,
+                                    preset("default", flip_refine_top=1, flip_refine_gain=1 - loss / legs_loss + 0.01))
+    assert strict_loss == legs_loss and space.to_dict(strict.disc[0], strict.unit[0])["Has Legs"] is True
