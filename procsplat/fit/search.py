@@ -118,6 +118,9 @@ class GAConfig:
     """Sweep: a change that resizes the footprint keeps each side of the incumbent's box (`sweep.anchored`)."""
     sweep_box_turns: bool = False
     """Sweep: the odd quarter turns resized to the observed box (off). All three measured: `sweep.neighbours`."""
+    sweep_matched_steps: int = 12
+    """Sweep: each change with the incumbent's own values once more with what it redraws moved for this many
+    steps to reproduce the incumbent's own shape (`sweep.shape_matched`; 0: off)."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
@@ -393,7 +396,8 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
                                          abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
                                          if cfg.sweep_abandon_steps > 0 else None,
                                          extend_rounds=cfg.sweep_extend_rounds, own_combos=cfg.sweep_own_combos,
-                                         anchors=cfg.sweep_anchors, box_turns=cfg.sweep_box_turns)
+                                         anchors=cfg.sweep_anchors, box_turns=cfg.sweep_box_turns,
+                                         matched=cfg.sweep_matched_steps)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)

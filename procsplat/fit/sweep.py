@@ -31,11 +31,13 @@ import numpy as np
 import torch
 
 from .candidates import Genomes, Scorer, local_extents
-from .refine import RefineConfig, refine
+from .losses import point_to_mesh_distance
+from .refine import Adam, RefineConfig, refine
+from .surface import SurfaceSampler, sample_mesh_surface
 
 
 def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Generator, box: bool = False,
-               own_combos: int = 0, anchors: bool = False, box_turns: bool = False):
+               own_combos: int = 0, anchors: bool = False, box_turns: bool = False, matched: int = 0):
     """(Genomes, neighbour id per row): quarter turns of best[0] and every change of one of its
     active discrete parameters.
     `own_combos` (> 0): when a change switches on discrete parameters with at most this many
@@ -43,7 +45,10 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
     (its own pose; `GAConfig.sweep_own_combos`). `anchors`: each change's row with the incumbent's
     own values whose footprint box differs from the incumbent's also comes with each side of the
     incumbent's box kept in place (`anchored`). `box_turns` (with `box`): the incumbent's quarter
-    and three-quarter turns are resized to the observed box too.
+    and three-quarter turns are resized to the observed box too. `matched` (> 0): each change's row
+    with the incumbent's own values also comes with the floats of its category that were active
+    before and stay active moved for this many steps to reproduce the incumbent's own shape
+    (`shape_matched`).
     Measured (2026-12-06, `scripts/bench_fit_cpu.py`, realistic scenes of dev seeds; these were search misses,
     the fit's loss above the refined truth's): own combos alone found a pedestal table's true foot, which came
     only with random floats before (7751 #2 Legs/Foot Type 1/1 -> 3/0, loss 0.00326 -> 0.00246, truth 0.00249,
@@ -70,7 +75,7 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
         rows_turn.append(turn)
         ids.append(turn - 1)
     nid = 3
-    own_rows = []  # each change's row with the incumbent's own values, unturned
+    own_rows, own_free = [], []  # each change's row with the incumbent's own values, unturned; what it redraws
     for j, p in enumerate(space.discrete):
         if not active_now[p.name]:
             continue  # changing it changes nothing
@@ -113,6 +118,7 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
                     nid += 1
                 if i == 0:
                     own_rows.append(len(ids))
+                    own_free.append([k for k in on_f if active_now[space.floats[k].name]])
                 for turn in turns:
                     rows_d.append(d)
                     rows_u.append(u)
@@ -144,7 +150,65 @@ def neighbours(scorer: Scorer, best: Genomes, samples: int, rng: np.random.Gener
         if len(first):
             out = Genomes.concat([out, box_matched(scorer, out.take(first))])
             ids = np.concatenate([ids, ids[first]])
+    if matched > 0:
+        has = [k for k, f in enumerate(own_free) if f]
+        if has:
+            free = np.zeros((len(has), len(space.floats)), dtype=bool)
+            for r, k in enumerate(has):
+                free[r, own_free[k]] = True
+            rows = np.array(own_rows, dtype=np.int64)[has]
+            out = Genomes.concat([out, shape_matched(space, out.take(rows), best.take([0]), free, matched)])
+            ids = np.concatenate([ids, ids[rows]])
     return out, ids
+
+
+def shape_matched(space, g: Genomes, best: Genomes, free: np.ndarray, steps: int, lr: float = 0.08,
+                  samples: int = 150) -> Genomes:
+    """g with its floats where `free` (P,F) is True moved so that each row's shape (its own frame, no
+    pose) reproduces best[0]'s: `steps` Adam steps on the symmetric chamfer between best's surface
+    samples and each row's (distance from best's samples to the row's mesh, and from the row's
+    differentiable samples to the nearest of best's), keeping each row's lowest state.
+    Why: the same float can mean a different geometry under another discrete value (a chair
+    back's thickness is the panel's, half the upholstered cushion's, 1.25x the mesh frame's
+    diameter), so a change with the incumbent's own values builds its part at another size than
+    the one the incumbent had fitted, and random draws of that category move every other float
+    of it too: a realistic chair fitted with a panel back 4.0 cm thick (0.000933) screened its
+    true upholstered back at 0.00208 with that thickness (gated out of the sweep's second round at
+    2x) and at 0.00087 with the 2.0 cm that reproduces the panel (refined truth 0.00047)."""
+    out = g.take(np.arange(len(g)))
+    if len(g) == 0 or not free.any():
+        return out
+    with torch.no_grad():
+        mesh = space.program.evaluate(space.values(best.disc[:1], torch.from_numpy(best.unit[:1]).double()),
+                                      dtype=torch.float64)[0]
+    ref = torch.from_numpy(sample_mesh_surface(mesh.vertices[0].numpy(), mesh.triangles.numpy(), samples * 2))
+    sampler = SurfaceSampler(samples)
+    mask = torch.from_numpy(free)
+    unit = torch.tensor(g.unit, dtype=torch.float64, requires_grad=True)
+    opt = Adam([(unit, lr)])
+    best_loss = np.full(len(g), np.inf)
+    for step in range(steps + 1):
+        loss = torch.zeros(len(g), dtype=torch.float64)
+        for grp in space.program.evaluate(space.values(g.disc, unit), dtype=torch.float64):
+            if grp.triangles.shape[-2] == 0:
+                continue
+            to_row = point_to_mesh_distance(ref, grp.vertices, grp.triangles).mean(1)
+            pts, _, _ = sampler.sample(grp.vertices, grp.triangles)
+            to_ref = torch.cdist(pts, ref.expand(len(pts), -1, -1)).amin(2).mean(1)
+            loss = loss.index_put((grp.index,), to_row + to_ref)
+        now = loss.detach().numpy()
+        better = now < best_loss
+        out.unit[better] = unit.detach().numpy()[better]
+        best_loss[better] = now[better]
+        if step == steps:
+            break
+        opt.zero_grad()
+        loss.sum().backward()
+        unit.grad *= mask
+        opt.step()
+        with torch.no_grad():
+            unit.clamp_(0.0, 1.0)
+    return out
 
 
 def local_boxes(space, disc: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +306,7 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
                    extra_steps: int = 0, min_gain: float = 0.0, screen: Scorer | None = None,
                    later_margin: float = 0.0, abandon: tuple[int, float] | None = None,
                    extend_rounds: int = 0, trace: list | None = None, own_combos: int = 0, anchors: bool = False,
-                   box_turns: bool = False) -> tuple[Genomes, float]:
+                   box_turns: bool = False, matched: int = 0) -> tuple[Genomes, float]:
     """Improve the single genome `best` (loss `best_loss`) by discrete neighbourhood moves;
     another round only after one that lowered the loss by more than `min_gain` (relative).
     `screen`: the Scorer (e.g. `Scorer.coarse`) that ranks the unrefined neighbours and pairs
@@ -254,10 +318,10 @@ def discrete_sweep(scorer: Scorer, best: Genomes, best_loss: float, rng: np.rand
     the incumbent's stops there (`refine`'s `abandon`).
     `extend_rounds` (> 0): only the first this many rounds extend (`extend`, `extra_steps`); 0: all.
     `trace`: when a list, one dict per round (screened, probed and refined losses, the winner).
-    `own_combos`, `anchors`, `box_turns`: more neighbours (`neighbours`)."""
+    `own_combos`, `anchors`, `box_turns`, `matched`: more neighbours (`neighbours`)."""
     screen = screen or scorer
     for r in range(rounds):
-        cands, ids = neighbours(scorer, best, samples, rng, box, own_combos, anchors, box_turns)
+        cands, ids = neighbours(scorer, best, samples, rng, box, own_combos, anchors, box_turns, matched)
         gate = later_margin > 0 and r > 0
         with torch.no_grad():
             fit = screen.score(Genomes.concat([cands, best]) if gate or trace is not None else cands)["total"]
