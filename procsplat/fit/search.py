@@ -118,8 +118,8 @@ class GAConfig:
     """Sweep: a change that resizes the footprint keeps each side of the incumbent's box (`sweep.anchored`)."""
     sweep_box_turns: bool = False
     """Sweep: the odd quarter turns resized to the observed box (off). All three measured: `sweep.neighbours`."""
-    sweep_matched_steps: int = 12
-    """Sweep: shared floats of a change's own-values row matched to the incumbent's shape (`sweep.shape_matched`)."""
+    sweep_matched_steps: int = 0
+    """Sweep: own-values rows with shared floats matched to the incumbent's shape (0: off; `sweep.shape_matched`)."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed

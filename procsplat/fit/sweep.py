@@ -174,7 +174,19 @@ def shape_matched(space, g: Genomes, best: Genomes, free: np.ndarray, steps: int
     the one the incumbent had fitted, and random draws of that category move every other float
     of it too: a realistic chair fitted with a panel back 4.0 cm thick (0.000933) screened its
     true upholstered back at 0.00208 with that thickness (gated out of the sweep's second round at
-    2x) and at 0.00087 with the 2.0 cm that reproduces the panel (refined truth 0.00047)."""
+    2x) and at 0.00087 with the 2.0 cm that reproduces the panel (refined truth 0.00047).
+    Measured with 12 steps (`GAConfig.sweep_matched_steps`, off by default; 2026-12-06, bench-fit against main
+    c92c642 on the same dev seeds, load 5-10; main's 7830 from its session-10 run). Realistic: 7830-7831 88.9 ->
+    94.4 % (that chair now upholstered, loss 0.000917 -> 0.000466, truth 0.000469); 7790-7791 88.9 % both (MAE 1.57
+    -> 0.67 cm: a table's wrong round top became a wrong apron at a loss below the truth's); 7780-7781 89.7 -> 86.2
+    % (a mesh-backed chair fitted with a panel back at 0.002833, main 0.002847 with the true mesh back, refined
+    truth 0.002891: the realistic loss prefers a panel over a mesh back, as on 7791 #1 and 7740 #2 in both
+    versions); 7740-7741 90.6 -> 87.5 % (a chair's legs round at 0.000962, main 0.000971 square, truth 0.000996);
+    misses 11 -> 12; MAE and yaw the same or lower on 7790, 7780 and 7740. Clean: 7830, 7780, 7740 the same discrete
+    values, 7790 100 -> 96.6 % (a table's hidden apron at 0.000020, main 0.000063 without, truth 0.000023).
+    `scripts/bench_fit_cpu.py --seeds 7831 7791 7740` (realistic, 8 objects, side by side): discrete 86.8 -> 89.5 %,
+    MAE 0.71 -> 0.61 cm, yaw 0.20 -> 0.15 deg, CPU 18.1 -> 19.0 s/object (chairs +6.5 %). Off: the search misses it
+    fixes are as many as the loss misses it exposes."""
     out = g.take(np.arange(len(g)))
     if len(g) == 0 or not free.any():
         return out
