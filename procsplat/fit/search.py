@@ -118,6 +118,8 @@ class GAConfig:
     """Sweep: a change that resizes the footprint keeps each side of the incumbent's box (`sweep.anchored`)."""
     sweep_box_turns: bool = False
     """Sweep: the odd quarter turns resized to the observed box (off). All three measured: `sweep.neighbours`."""
+    sweep_matched_steps: int = 0
+    """Sweep: own-values rows with shared floats matched to the incumbent's shape (0: off; `sweep.shape_matched`)."""
     restart_draws: int = 0
     """`last_restart`: this many fresh draws of all float parameters at the winner's discrete values
     and pose after the final refinement (0, the default: off). Measured with 16 (2026-12-05, replayed
@@ -405,15 +407,14 @@ def genetic_search(program, target: ObjectTarget, config: GAConfig = GAConfig(),
     best = pop.take(order[:1])
     if cfg.sweep_rounds > 0:
         best, best_loss = discrete_sweep(scorer, best, float(fit[order[0]]), rng, rounds=cfg.sweep_rounds,
-                                         samples=cfg.sweep_samples, refine_top=cfg.sweep_refine,
-                                         steps=cfg.sweep_steps, probe_steps=cfg.sweep_probe_steps,
-                                         config=cfg.refine_config, box=cfg.sweep_box, extend=cfg.sweep_extend,
-                                         extra_steps=cfg.sweep_extra_steps, min_gain=cfg.sweep_min_gain,
-                                         screen=screen, later_margin=cfg.sweep_later_margin,
+                                         samples=cfg.sweep_samples, refine_top=cfg.sweep_refine, steps=cfg.sweep_steps,
+                                         probe_steps=cfg.sweep_probe_steps, config=cfg.refine_config, box=cfg.sweep_box,
+                                         extend=cfg.sweep_extend, extra_steps=cfg.sweep_extra_steps, screen=screen,
+                                         min_gain=cfg.sweep_min_gain, later_margin=cfg.sweep_later_margin,
                                          abandon=(cfg.sweep_abandon_steps, cfg.sweep_abandon_factor)
-                                         if cfg.sweep_abandon_steps > 0 else None,
+                                         if cfg.sweep_abandon_steps > 0 else None, anchors=cfg.sweep_anchors,
                                          extend_rounds=cfg.sweep_extend_rounds, own_combos=cfg.sweep_own_combos,
-                                         anchors=cfg.sweep_anchors, box_turns=cfg.sweep_box_turns)
+                                         box_turns=cfg.sweep_box_turns, matched=cfg.sweep_matched_steps)
         curve.append((evaluations(), best_loss))
     if cfg.final_steps > 0:
         best, best_fit = refine(scorer, best, cfg.final_steps, cfg.refine_config)
