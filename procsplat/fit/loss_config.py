@@ -74,6 +74,12 @@ class LossConfig:
     camera and pass the visibility margin, so they scored as seen surface 1.7 cm off and the
     fits preferred thinner boards (a true bookshelf's accuracy 8.8e-4 vs 4.2e-4 for a wrong
     one with a back half as thick and no legs)."""
+    covered_gap: float = 0.005
+    """With `skip_covered_faces`, accuracy also ignores faces looking at an opposite face of the same
+    shape at most this far in front of them: the walls of a slot (the 4 mm seams between drawer fronts
+    or doors). A depth camera does not see into a slot that narrow (one pixel is 1.7 mm per metre of
+    range at 578 px: 3.5 mm at 2 m), yet its walls face the camera and lie within `visibility_margin`
+    of the observed front, so they scored as seen surface up to a board thickness off. 0: contact only."""
     part_samples: bool = False
     """Samples per part (`surface.PartSampler`, with `terms(parts=...)` as `Scorer` passes): a part
     keeps its samples whatever other parts are added or removed; `num_samples` per area of the
