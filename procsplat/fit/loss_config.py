@@ -87,9 +87,10 @@ class LossConfig:
     (5/5 from 3/5). But the other drawer/door/handle choices are below what the scans resolve (depth
     change 0.05-1.4 %; a realistic cabinet's handles worth 3e-6 of its 7.6e-4 loss) and the searches
     landed elsewhere: all objects, clean 6 -> 8 misses of 105 (94.3 -> 92.4 %), MAE 0.36 -> 0.55 cm
-    (7820 #2 13 cm too tall); realistic 21 -> 23 of 118 (82.2 -> 80.5 %), MAE 1.29 -> 1.14 cm; cabinets
+    (7820 #2 23 cm too tall); realistic 21 -> 23 of 118 (82.2 -> 80.5 %), MAE 1.29 -> 1.14 cm; cabinets
     alone clean 5 -> 7 of 24, realistic 14 -> 17 of 38 (7781 #2 in a quarter-turned basin either way,
-    now with handles; 7751 #3 and 7811 #3 doors -> drawers). CPU +1.4 % (clean 7820-7821, 6 objects side by side). Off."""
+    now with handles; 7751 #3 and 7811 #3 doors -> drawers). CPU +1.4 % (clean 7820-7821, 6 objects side
+    by side). Off."""
     part_samples: bool = False
     """Samples per part (`surface.PartSampler`, with `terms(parts=...)` as `Scorer` passes): a part
     keeps its samples whatever other parts are added or removed; `num_samples` per area of the
