@@ -409,7 +409,8 @@ class CandidateLosses:
                 if cfg.skip_covered_faces:  # (tested only on triangles with a seen sample)
                     shown = torch.zeros(b, triangles.shape[-2], dtype=torch.bool)  # per row
                     shown[torch.nonzero(seen)[:, 0], tri[seen]] = True
-                    seen &= ~torch.gather(covered_triangles(vertices.detach(), triangles, shown), 1, tri)
+                    covered = covered_triangles(vertices.detach(), triangles, shown, gap=cfg.covered_gap)
+                    seen &= ~torch.gather(covered, 1, tri)
                 seen = seen.to(acc.dtype)
                 accuracy = (acc * seen).sum(1) / seen.sum(1).clamp_min(1.0)
             else:

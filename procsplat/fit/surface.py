@@ -354,12 +354,14 @@ def _plane_and_outside(s: torch.Tensor, T: int, out: torch.Tensor | None = None)
 
 
 def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: torch.Tensor | None = None,
-                      tol: float = 1e-4, max_elements: int = 65_536) -> torch.Tensor:
+                      tol: float = 1e-4, max_elements: int = 65_536, gap: float = 0.0) -> torch.Tensor:
     """(b,T) bool: the triangle lies on triangles of the same mesh that face the opposite way
     (two parts in contact: a face nobody can see). Tested at its centroid, then (where that is
     covered) at three points near its corners: a large back panel whose centroid happens to
     touch a shelf end is not covered. `only` (T,) or per candidate (b,T) bool: test just these
-    triangles (others False). Pairs are tested in chunks of about `max_elements` (in cache)."""
+    triangles (others False). Pairs are tested in chunks of about `max_elements` (in cache).
+    `gap` > 0: also a triangle facing an opposite triangle up to `gap` in front of it (the two
+    walls of a slot that narrow, e.g. the 4 mm seam between drawer fronts: `LossConfig.covered_gap`)."""
     b, T = vertices.shape[0], triangles.shape[-2]
     if T == 0:
         return torch.zeros(b, 0, dtype=torch.bool)
@@ -386,7 +388,11 @@ def covered_triangles(vertices: torch.Tensor, triangles: torch.Tensor, only: tor
             for s in range(0, M, span):
                 q = slice(s, s + span)
                 both = torch.lt(owner_n[j, q] @ n[j].transpose(1, 2), -0.99, out=n.new_empty(0))  # (b',m,T)
-                both.mul_(torch.lt((hom[j, q] @ planes[j, :, :T]).abs_(), tol, out=n.new_empty(0)))
+                if gap > 0:  # in front of the opposite triangle (its normal's side), at most `gap` away
+                    sd = hom[j, q] @ planes[j, :, :T]
+                    both.mul_(torch.lt(sd, gap + tol, out=n.new_empty(0))).mul_(torch.gt(sd, -tol, out=n.new_empty(0)))
+                else:
+                    both.mul_(torch.lt((hom[j, q] @ planes[j, :, :T]).abs_(), tol, out=n.new_empty(0)))
                 bi, mi = torch.nonzero(both.amax(-1), as_tuple=True)
                 if len(bi):
                     k, ti = torch.nonzero(both[bi, mi], as_tuple=True)
