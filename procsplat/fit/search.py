@@ -141,8 +141,7 @@ class GAConfig:
     7780, 7790, 7760 (22 clean, 23 realistic objects), with the gain: misses fixed 7821 #3 (clean and
     realistic) and 7821 #1's realistic footboard (seen 0 %), none added (realistic 98 -> 100 of 112
     discrete values, clean 104 -> 105 of 111, MAE and yaw not worse); evaluations +61 per object (+3 %),
-    CPU side by side on realistic 7821 and 7781 (6 objects, each twice, alternating, under load) 70.5 vs
-    70.1 s."""
+    CPU quiet (`scripts/bench_fit_cpu.py --seeds 7840`, 0 vs 1): 13.9 -> 16.2 s/object (a chair +4.4 s)."""
     flip_refine_gain: float = 0.05
     """Without it (0), the 60 extra steps alone let changes on hidden surface win: a clean bookshelf's
     divider count (7780 #2, seen 27 %: 0.000137 -> 0.000131, truth 0.000101; 7771 #2, seen 0 %: 0.000329
