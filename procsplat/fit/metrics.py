@@ -50,8 +50,8 @@ evidence ceiling   per object, with the target (`evidence_chance`): the truth's 
                    with some other value the scan has no evidence against (that value changes
                    < 0.25 % of the depth, or its disputed surface is seen < 10 %). A fit can get
                    such a parameter right only by chance (1/k among k values alike), so these
-                   bound the accuracy a fit can be expected to reach on this scan: bench-fit
-                   prints the bound below each table.
+                   bound the accuracy a fit can be expected to reach on this scan: `bench-fit
+                   --ceiling` prints the bound below each table.
 truth loss         the fitting loss of the true shape at its true pose: a fit with a loss at or
                    below it did its search's job, and a wrong discrete value there is one the
                    data cannot tell apart (hidden legs, pillows under a bunk) rather than a miss
